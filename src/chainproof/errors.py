@@ -1,0 +1,174 @@
+"""The one exception hierarchy of chainproof.
+
+Every error carries a stable ``code`` (the CLI and API clients branch on it), the HTTP
+status the control plane answers with, and the CLI exit code (DESIGN.md §8)::
+
+    ChainproofError                      code           http  exit
+    ├── InvalidInput                     invalid_input   400    2
+    │   ├── ContractError                invalid_contract 422   2
+    │   └── MaterialError                invalid_material 422   2
+    ├── CheckFailed                      check_failed    422    1
+    │   ├── ContractNotSatisfied         contract_not_satisfied
+    │   ├── RunnerMismatch               runner_mismatch
+    │   └── VerificationError            verification_failed
+    ├── NotFound                         not_found       404    3
+    ├── Unauthorized                     unauthorized    401    3
+    ├── Forbidden                        forbidden       403    3
+    ├── Conflict                         conflict        409    1
+    └── ServiceError                     service_error   502    4
+        └── NetworkError                 network_error   503    4
+
+Messages are one line a user can act on; ``diagnostics()`` adds the fix where one helps.
+Never put secrets or tokens in a message.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class ChainproofError(Exception):
+    """Base of every error chainproof raises on purpose."""
+
+    code: ClassVar[str] = "error"
+    http_status: ClassVar[int] = 500
+    exit_code: ClassVar[int] = 1
+
+    def __init__(self, message: str, *, hint: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.details = details
+
+    def diagnostics(self) -> str:
+        """The message and, where one helps, what to do next."""
+        return f"{self.message}\nHint: {self.hint}" if self.hint else self.message
+
+    def to_problem(self) -> dict[str, Any]:
+        """An RFC 9457 problem document for this error."""
+        problem: dict[str, Any] = {
+            "type": f"https://chainproof.dev/problems/{self.code}",
+            "title": self.code.replace("_", " "),
+            "status": self.http_status,
+            "detail": self.message,
+            "code": self.code,
+        }
+        if self.hint:
+            problem["hint"] = self.hint
+        if self.details:
+            problem["details"] = self.details
+        return problem
+
+    @classmethod
+    def from_problem(cls, problem: dict[str, Any]) -> ChainproofError:
+        """Rebuild the most specific error from a problem document (client side)."""
+        code = str(problem.get("code", ""))
+        err_cls = _BY_CODE.get(code, ServiceError)
+        message = str(problem.get("detail") or problem.get("title") or "request failed")
+        details = problem.get("details") or {}
+        return err_cls(message, hint=problem.get("hint"), **details)
+
+
+class InvalidInput(ChainproofError):
+    """The request or a file given to a command is malformed."""
+
+    code = "invalid_input"
+    http_status = 400
+    exit_code = 2
+
+
+class ContractError(InvalidInput):
+    """A contract document is invalid; ``details`` may hold file, line and field."""
+
+    code = "invalid_contract"
+    http_status = 422
+
+
+class MaterialError(InvalidInput):
+    """A piece of evidence does not match its kind."""
+
+    code = "invalid_material"
+    http_status = 422
+
+
+class CheckFailed(ChainproofError):
+    """A check that guards the supply chain did not pass."""
+
+    code = "check_failed"
+    http_status = 422
+    exit_code = 1
+
+
+class ContractNotSatisfied(CheckFailed):
+    """The attestation lacks what the contract requires."""
+
+    code = "contract_not_satisfied"
+
+
+class RunnerMismatch(CheckFailed):
+    """The CI runner is not the one the contract demands."""
+
+    code = "runner_mismatch"
+
+
+class VerificationError(CheckFailed):
+    """A signature, certificate, identity or digest did not verify."""
+
+    code = "verification_failed"
+
+
+class NotFound(ChainproofError):
+    """The thing does not exist, or the caller may not know that it does."""
+
+    code = "not_found"
+    http_status = 404
+    exit_code = 3
+
+
+class Unauthorized(ChainproofError):
+    """No valid credentials: missing, unknown, expired or revoked token."""
+
+    code = "unauthorized"
+    http_status = 401
+    exit_code = 3
+
+
+class Forbidden(ChainproofError):
+    """Valid credentials that do not allow this action."""
+
+    code = "forbidden"
+    http_status = 403
+    exit_code = 3
+
+
+class Conflict(ChainproofError):
+    """The action clashes with the current state (e.g. the run already finished)."""
+
+    code = "conflict"
+    http_status = 409
+    exit_code = 1
+
+
+class ServiceError(ChainproofError):
+    """The control plane or CAS failed to do its part."""
+
+    code = "service_error"
+    http_status = 502
+    exit_code = 4
+
+
+class NetworkError(ServiceError):
+    """The control plane or CAS could not be reached."""
+
+    code = "network_error"
+    http_status = 503
+
+
+def _all_subclasses(cls: type[ChainproofError]) -> list[type[ChainproofError]]:
+    out = [cls]
+    for sub in cls.__subclasses__():
+        out.extend(_all_subclasses(sub))
+    return out
+
+
+_BY_CODE: dict[str, type[ChainproofError]] = {c.code: c for c in _all_subclasses(ChainproofError)}
