@@ -1,0 +1,124 @@
+"""End-to-end fixtures: the installed `chainproof` CLI against a real server subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+CLI = shutil.which("chainproof", path=str(Path(sys.executable).parent)) or "chainproof"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Cli:
+    """Runs the installed CLI with a given environment, as a CI job would."""
+
+    env: dict[str, str]
+    cwd: Path
+    history: list[list[str]] = field(default_factory=list)
+
+    def __call__(
+        self, *args: str, token: str | None = None, check: bool = True, **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        run_env = {**self.env, **env}
+        if token is not None:
+            run_env["CHAINPROOF_TOKEN"] = token
+        self.history.append(list(args))
+        proc = subprocess.run(
+            [CLI, *args], env=run_env, cwd=self.cwd, capture_output=True, text=True, timeout=120
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"chainproof {' '.join(args)} exited {proc.returncode}\n"
+                f"stdout: {proc.stdout}\nstderr: {proc.stderr}"
+            )
+        return proc
+
+    def json(self, *args: str, **kw: str) -> object:
+        return json.loads(self(*args, "-o", "json", **kw).stdout)
+
+
+@dataclass
+class Server:
+    url: str
+    owner_token: str
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+
+
+def _base_env(tmp: Path) -> dict[str, str]:
+    # A CI job's environment without any CI system's variables: a generic runner.
+    keep = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT"}
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env["CHAINPROOF_STATE_DIR"] = str(tmp / "state")
+    return env
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`chainproof server init` then `server start` on a free loopback port."""
+    tmp = tmp_path_factory.mktemp("server")
+    data_dir = tmp / "data"
+    env = _base_env(tmp)
+    env["CHAINPROOF_RUN_EXPIRY_SECONDS"] = "3"
+    env["CHAINPROOF_EXPIRY_CHECK_SECONDS"] = "1"
+    init = subprocess.run(
+        [CLI, "server", "init", "--data-dir", str(data_dir), "--org", "acme", "-o", "json"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert init.returncode == 0, init.stderr
+    token = json.loads(init.stdout)["token"]
+    port = _free_port()
+    log = open(tmp / "server.log", "wb")  # noqa: SIM115 - closed at teardown
+    proc = subprocess.Popen(
+        [CLI, "server", "start", "--data-dir", str(data_dir), "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError((tmp / "server.log").read_text())
+        time.sleep(0.1)
+    try:
+        yield Server(url=url, owner_token=token, data_dir=data_dir, process=proc)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture
+def cli(server: Server, tmp_path: Path) -> Cli:
+    """The CLI pointed at the server, with the owner token and a fresh state dir."""
+    env = _base_env(tmp_path)
+    env["CHAINPROOF_URL"] = server.url
+    env["CHAINPROOF_TOKEN"] = server.owner_token
+    return Cli(env=env, cwd=tmp_path)
