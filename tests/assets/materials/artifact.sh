@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "payments-web 1.8.0"
