@@ -1,0 +1,40 @@
+"""SQLAlchemy rows (one module per domain), engine/session helpers, Alembic migrations."""
+
+from chainproof.server.db.base import Base
+from chainproof.server.db.orgs import (
+    ApiToken,
+    AuditEvent,
+    Membership,
+    Organization,
+    SigningCA,
+    SigningKey,
+    User,
+)
+from chainproof.server.db.projects import (
+    ContractRevision,
+    ContractRow,
+    Project,
+    ProjectVersion,
+    Workflow,
+)
+from chainproof.server.db.runs import Attestation, CasBlob, Material, WorkflowRun
+
+__all__ = [
+    "ApiToken",
+    "Attestation",
+    "AuditEvent",
+    "Base",
+    "CasBlob",
+    "ContractRevision",
+    "ContractRow",
+    "Material",
+    "Membership",
+    "Organization",
+    "Project",
+    "ProjectVersion",
+    "SigningCA",
+    "SigningKey",
+    "User",
+    "Workflow",
+    "WorkflowRun",
+]

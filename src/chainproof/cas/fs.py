@@ -1,0 +1,84 @@
+"""A filesystem CAS backend: ``<root>/sha256/<ab>/<hex>``, written atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from chainproof.cas.backend import DigestWriter, check_algorithm
+from chainproof.core.digest import Digest
+from chainproof.errors import NotFound
+
+__all__ = ["FilesystemBackend"]
+
+_CHUNK = 1024 * 1024
+
+
+class FilesystemBackend:
+    """Blobs as files under ``root``; a blob becomes visible only once its digest verified."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f"FilesystemBackend(root={str(self.root)!r})"
+
+    def path(self, digest: Digest) -> Path:
+        """Where the blob lives (whether or not it exists)."""
+        check_algorithm(digest)
+        return self.root / digest.algorithm / digest.hex[:2] / digest.hex
+
+    def exists(self, digest: Digest) -> int | None:
+        """The blob's size, or None."""
+        try:
+            return self.path(digest).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def open(self, digest: Digest) -> Iterator[bytes]:
+        """The blob in 1 MiB chunks; NotFound when absent."""
+        try:
+            fh = open(self.path(digest), "rb")  # closed by _read_chunks
+        except FileNotFoundError:
+            raise NotFound(f"blob {digest} not found") from None
+        return _read_chunks(fh)
+
+    def put(self, digest: Digest, chunks: Iterable[bytes]) -> int:
+        """Write to a temporary file beside the target, fsync, verify, then rename."""
+        target = self.path(digest)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        writer = DigestWriter(digest)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{digest.hex[:12]}.", dir=target.parent)
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                for chunk in chunks:
+                    writer.update(chunk)
+                    fh.write(chunk)
+                fh.flush()
+                os.fsync(fh.fileno())
+            writer.verify()
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return writer.size
+
+    def delete(self, digest: Digest) -> None:
+        """Remove the blob file."""
+        with contextlib.suppress(FileNotFoundError):
+            self.path(digest).unlink()
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _read_chunks(fh: BinaryIO) -> Iterator[bytes]:
+    with fh:
+        while chunk := fh.read(_CHUNK):
+            yield chunk

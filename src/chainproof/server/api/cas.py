@@ -1,0 +1,29 @@
+"""``POST /api/v1/cas/tokens``: short-lived CAS grants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from chainproof.server.api.deps import PrincipalDep, SessionDep, SettingsDep
+from chainproof.server.api.schemas import CasTokenIn, CasTokenOut
+from chainproof.server.services import cas
+
+router = APIRouter(prefix="/cas", tags=["cas"])
+
+
+@router.post("/tokens", response_model=CasTokenOut)
+def cas_token(
+    body: CasTokenIn, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> Any:
+    """An upload token for a run, or a download token for one readable digest."""
+    return cas.grant(
+        session,
+        principal,
+        secret=settings.secret_key.get_secret_value(),
+        cas_url=f"{settings.base_url}/cas/v1",
+        direction=body.direction,
+        run_id=body.run_id,
+        digest=body.digest,
+    )

@@ -1,0 +1,54 @@
+"""``/api/v1/contracts``: contracts with immutable numbered revisions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from chainproof.server.api.deps import PrincipalDep, SessionDep
+from chainproof.server.api.schemas import ContractIn, ContractOut, ContractUpdate, Page
+from chainproof.server.services import contracts, pagination
+
+router = APIRouter(prefix="/contracts", tags=["contracts"])
+
+
+@router.post("", status_code=201, response_model=ContractOut)
+def create_contract(body: ContractIn, session: SessionDep, principal: PrincipalDep) -> Any:
+    """Create a contract (revision 1) from YAML or JSON text."""
+    row, rev = contracts.create(session, principal, body.name, body.raw, body.description)
+    return contracts.view(row, rev)
+
+
+@router.put("/{name}", response_model=ContractOut)
+def update_contract(
+    name: str, body: ContractUpdate, session: SessionDep, principal: PrincipalDep
+) -> Any:
+    """Add revision N+1, or return the latest when the spec is unchanged."""
+    row, rev = contracts.update(session, principal, name, body.raw)
+    return contracts.view(row, rev)
+
+
+@router.get("", response_model=Page)
+def list_contracts(
+    session: SessionDep,
+    principal: PrincipalDep,
+    limit: int = Query(50, ge=1, le=500),
+    cursor: str | None = None,
+) -> Any:
+    """The latest revision of every contract."""
+    rows, nxt = contracts.list_page(session, principal, limit, cursor)
+    return pagination.items([contracts.view(r, contracts.revision(session, r)) for r in rows], nxt)
+
+
+@router.get("/{name}", response_model=ContractOut)
+def get_contract(
+    name: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    revision: int | None = Query(None, ge=1),
+) -> Any:
+    """A contract at ``revision`` (default latest)."""
+    principal.require_reader()
+    row = contracts.get(session, principal.org_id, name)
+    return contracts.view(row, contracts.revision(session, row, revision))

@@ -1,0 +1,73 @@
+"""One exception handler table: every error leaves as RFC 9457 problem+json (STYLE §4)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from chainproof.errors import ChainproofError, InvalidInput, ServiceError
+
+log = logging.getLogger("chainproof.server")
+PROBLEM = "application/problem+json"
+
+
+def problem_response(problem: dict[str, Any], status: int) -> JSONResponse:
+    """A problem document response."""
+    return JSONResponse(jsonable_encoder(problem), status_code=status, media_type=PROBLEM)
+
+
+async def _chainproof(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ChainproofError)
+    return problem_response(exc.to_problem(), exc.http_status)
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+        for e in exc.errors()
+    ]
+    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(p) for p in first["loc"] if p != "body")
+    err = InvalidInput(f"invalid request: {where + ': ' if where else ''}{first['msg']}")
+    problem = err.to_problem()
+    problem["status"] = 422
+    problem["details"] = {"errors": errors}
+    return problem_response(problem, 422)
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict"}.get(
+        exc.status_code, "invalid_input"
+    )
+    problem = {
+        "type": f"https://chainproof.dev/problems/{code}",
+        "title": code.replace("_", " "),
+        "status": exc.status_code,
+        "detail": str(exc.detail),
+        "code": code,
+    }
+    return problem_response(problem, exc.status_code)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    err = ServiceError("the server failed to handle the request")
+    problem = err.to_problem()
+    problem["status"] = 500
+    return problem_response(problem, 500)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handler table on ``app``."""
+    app.add_exception_handler(ChainproofError, _chainproof)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)

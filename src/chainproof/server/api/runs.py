@@ -1,0 +1,96 @@
+"""``/api/v1/runs``: the attestation lifecycle (init, push, reset, read)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Header, Query
+
+from chainproof.server.api.deps import PrincipalDep, SessionDep, SettingsDep
+from chainproof.server.api.schemas import Page, PushIn, ResetIn, RunInit, RunInitOut, RunOut
+from chainproof.server.db import Attestation
+from chainproof.server.services import pagination, push, runs
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+
+
+@router.post("", status_code=201, response_model=RunInitOut)
+def init_run(
+    body: RunInit, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> Any:
+    """Start a run (creating project and workflow on first use, if allowed)."""
+    fields = body.model_dump()
+    return runs.init(session, principal, expiry_seconds=settings.run_expiry_seconds, **fields)
+
+
+@router.get("", response_model=Page)
+def list_runs(
+    session: SessionDep,
+    principal: PrincipalDep,
+    workflow: str | None = None,
+    project: str | None = None,
+    status: str | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    cursor: str | None = None,
+) -> Any:
+    """Runs, newest first."""
+    rows, nxt = runs.list_page(
+        session,
+        principal,
+        workflow=workflow,
+        project=project,
+        status=status,
+        limit=limit,
+        cursor=cursor,
+    )
+    return pagination.items([runs.view(session, r) for r in rows], nxt)
+
+
+@router.get("/{run_id}", response_model=RunOut)
+def get_run(run_id: str, session: SessionDep, principal: PrincipalDep) -> Any:
+    """One run with its materials."""
+    return runs.view(session, runs.get_run(session, principal, run_id), materials=True)
+
+
+@router.post("/{run_id}/attestation", response_model=RunOut)
+def push_attestation(
+    run_id: str,
+    body: PushIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200),
+) -> Any:
+    """Verify the signed bundle, then store it and mark the run succeeded."""
+    run = push.push(
+        session,
+        principal,
+        run_id,
+        bundle=body.bundle,
+        materials=body.materials,
+        public_key=body.public_key,
+        idempotency_key=idempotency_key,
+    )
+    return runs.view(session, run, materials=True)
+
+
+@router.post("/{run_id}/reset", response_model=RunOut)
+def reset_run(run_id: str, body: ResetIn, session: SessionDep, principal: PrincipalDep) -> Any:
+    """Mark the run failed or cancelled."""
+    return runs.view(session, runs.reset(session, principal, run_id, body.trigger, body.reason))
+
+
+@router.get("/{run_id}/bundle")
+def get_bundle(run_id: str, session: SessionDep, principal: PrincipalDep) -> Any:
+    """The stored Sigstore bundle."""
+    return json.loads(_attestation(session, principal, run_id).bundle)
+
+
+@router.get("/{run_id}/statement")
+def get_statement(run_id: str, session: SessionDep, principal: PrincipalDep) -> Any:
+    """The in-toto Statement (decoded DSSE payload)."""
+    return _attestation(session, principal, run_id).statement
+
+
+def _attestation(session: Any, principal: Any, run_id: str) -> Attestation:
+    return runs.get_attestation(session, principal, run_id)

@@ -1,0 +1,218 @@
+"""Request and response bodies of the JSON API (docs/api.md)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel):
+    items: list[dict[str, Any]]
+    next_cursor: str | None = None
+
+
+class OrgRef(BaseModel):
+    id: str
+    name: str
+
+
+class TokenRef(BaseModel):
+    id: str | None
+    name: str
+    kind: str
+    role: str
+    project: str | None = None
+    workflow: str | None = None
+
+
+class WhoAmI(BaseModel):
+    org: OrgRef
+    token: TokenRef
+
+
+class ProjectIn(_In):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class ProjectOut(BaseModel):
+    id: str
+    name: str
+    created_at: str
+
+
+class ContractIn(_In):
+    name: str = Field(min_length=1, max_length=100)
+    raw: str
+    description: str | None = None
+
+
+class ContractUpdate(_In):
+    raw: str
+
+
+class ContractOut(BaseModel):
+    id: str
+    name: str
+    description: str | None
+    revision: int
+    latest_revision: int
+    raw: str
+    spec: dict[str, Any]
+    created_at: str | None
+
+
+class WorkflowIn(_In):
+    name: str = Field(min_length=1, max_length=100)
+    project: str = Field(min_length=1, max_length=100)
+    team: str | None = None
+    description: str | None = None
+    contract: str | None = None
+
+
+class WorkflowPatch(_In):
+    team: str | None = None
+    description: str | None = None
+    contract: str | None = None
+    blocked: bool | None = None
+
+
+class WorkflowOut(BaseModel):
+    id: str
+    name: str
+    project: str | None
+    team: str | None
+    description: str | None
+    contract: str | None
+    blocked: bool
+    created_at: str | None
+
+
+class TokenIn(_In):
+    name: str = Field(min_length=1, max_length=200)
+    project: str | None = None
+    workflow: str | None = None
+    expires_in_seconds: int | None = Field(default=None, gt=0)
+
+
+class TokenOut(BaseModel):
+    id: str
+    name: str
+    kind: str
+    role: str
+    project: str | None
+    workflow: str | None
+    expires_at: str | None
+    revoked_at: str | None = None
+    last_used_at: str | None = None
+    created_at: str | None
+    token: str | None = None
+
+
+class RunnerIn(BaseModel):
+    type: str = Field(min_length=1, max_length=50)
+    url: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    environment: str = "unknown"
+
+
+class RunInit(_In):
+    workflow: str
+    project: str
+    project_version: str | None = None
+    contract: str | None = None
+    contract_revision: int | None = Field(default=None, ge=1)
+    runner: RunnerIn
+
+
+class MaterialOut(BaseModel):
+    name: str
+    kind: str
+    digest: str
+    size: int | None
+    filename: str | None
+    value: str | None
+    annotations: dict[str, Any]
+    summary: dict[str, Any]
+    output: bool
+    uploaded: bool
+
+
+class RunOut(BaseModel):
+    id: str
+    workflow: str
+    project: str | None
+    project_version: str | None
+    status: str
+    reason: str | None
+    runner_type: str
+    runner_url: str | None
+    contract_name: str | None
+    contract_revision: int | None
+    created_at: str | None
+    finished_at: str | None
+    expires_at: str | None = None
+    attestation_digest: str | None
+    verification: dict[str, Any] | None
+    materials: list[MaterialOut] | None = None
+
+
+class ContractRef(BaseModel):
+    name: str
+    revision: int
+    latest_revision: int
+    spec: dict[str, Any]
+
+
+class RunInitOut(BaseModel):
+    run: RunOut
+    workflow: WorkflowOut
+    org: OrgRef
+    contract: ContractRef
+
+
+class PushIn(_In):
+    bundle: dict[str, Any]
+    materials: list[dict[str, Any]] = Field(default_factory=list)
+    public_key: str | None = None
+
+
+class ResetIn(_In):
+    trigger: Literal["failure", "cancellation"]
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class CasTokenIn(_In):
+    direction: Literal["upload", "download"]
+    run_id: str | None = None
+    digest: str | None = None
+
+
+class CasTokenOut(BaseModel):
+    token: str
+    url: str
+    expires_at: str | None
+
+
+class CertificateIn(_In):
+    run_id: str
+    csr: str
+
+
+class CertificateOut(BaseModel):
+    chain: list[str]
+
+
+class SigningKeyIn(_In):
+    name: str = Field(min_length=1, max_length=200)
+    public_key: str
+
+
+class SigningKeyOut(BaseModel):
+    id: str
+    name: str
+    public_key: str

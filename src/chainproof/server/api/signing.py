@@ -1,0 +1,37 @@
+"""``/api/v1/signing`` (certificates, keys) and ``/api/v1/trust/root``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from chainproof.server.api.deps import PrincipalDep, SessionDep
+from chainproof.server.api.schemas import (
+    CertificateIn,
+    CertificateOut,
+    SigningKeyIn,
+    SigningKeyOut,
+)
+from chainproof.server.services import signing
+
+router = APIRouter(tags=["signing"])
+
+
+@router.post("/signing/certificates", response_model=CertificateOut)
+def certificate(body: CertificateIn, session: SessionDep, principal: PrincipalDep) -> Any:
+    """Certify a CSR for a run: a 10-minute certificate naming the run."""
+    return {"chain": signing.issue_certificate(session, principal, body.run_id, body.csr)}
+
+
+@router.post("/signing/keys", status_code=201, response_model=SigningKeyOut)
+def register_key(body: SigningKeyIn, session: SessionDep, principal: PrincipalDep) -> Any:
+    """Register a public key whose bundles this organisation accepts (owner/admin)."""
+    row = signing.register_key(session, principal, body.name, body.public_key)
+    return {"id": row.id, "name": row.name, "public_key": row.public_key_pem}
+
+
+@router.get("/trust/root")
+def trust_root(session: SessionDep, principal: PrincipalDep) -> Any:
+    """The organisation's trusted root (Sigstore ``trusted_root.json`` shape)."""
+    return signing.trust_root(session, principal)

@@ -1,0 +1,100 @@
+"""The control plane ASGI application factory (embedded profile: API + CAS + worker)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy import text
+
+from chainproof.cas.app import create_cas_app
+from chainproof.cas.fs import FilesystemBackend
+from chainproof.errors import ServiceError
+from chainproof.server.api import cas, contracts, identity, projects, runs, signing, tokens
+from chainproof.server.api import workflows as workflows_api
+from chainproof.server.api.limits import BodyLimit
+from chainproof.server.api.problems import install as install_problems
+from chainproof.server.db.session import make_engine, make_sessionmaker
+from chainproof.server.jobs.expiry import expiry_loop
+from chainproof.server.services.cas import DbBlobIndex
+from chainproof.server.settings import Settings
+
+log = logging.getLogger("chainproof.server")
+
+_HOME = """<!doctype html><html><head><meta charset="utf-8"><title>chainproof</title></head>
+<body><h1>chainproof control plane</h1>
+<p>API: <a href="/api/openapi.json">/api/openapi.json</a> ·
+<a href="/api/docs">/api/docs</a> · health: <a href="/healthz">/healthz</a></p></body></html>"""
+
+
+def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
+    """Build the app: engine, routers, CAS at ``/cas/v1``, health, expiry worker."""
+    secret = settings.secret_key.get_secret_value()
+    if not secret:
+        raise ServiceError(
+            "no secret key configured",
+            hint="run `chainproof server init` or set CHAINPROOF_SECRET_KEY",
+        )
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    backend = FilesystemBackend(settings.cas_path)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = None
+        if start_worker and settings.expiry_check_seconds > 0:
+            task = asyncio.create_task(expiry_loop(sessions, settings.expiry_check_seconds))
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            backend.close()
+            engine.dispose()
+
+    app = FastAPI(
+        title="chainproof",
+        version="1",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = sessions
+    app.state.backend = backend
+    install_problems(app)
+
+    api = APIRouter(prefix="/api/v1")
+    for module in (identity, projects, contracts, workflows_api, tokens, runs, cas, signing):
+        api.include_router(module.router)
+    app.include_router(api)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> JSONResponse:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:
+            log.exception("readiness check failed")
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/", include_in_schema=False)
+    def home() -> HTMLResponse:
+        return HTMLResponse(_HOME)
+
+    app.mount("/cas/v1", create_cas_app(backend, secret, DbBlobIndex(sessions)))
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, prefix="/api/")
+    return app

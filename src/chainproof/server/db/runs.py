@@ -1,0 +1,86 @@
+"""Workflow runs, their attestation and materials, and which CAS blobs each org owns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from chainproof.server.db.base import Base, UTCDateTime, utcnow
+
+
+class WorkflowRun(Base):
+    __tablename__ = "workflow_runs"
+    __table_args__ = (
+        Index("ix_workflow_runs_workflow_id_created_at", "workflow_id", "created_at"),
+        Index("ix_workflow_runs_status_expires_at", "status", "expires_at"),
+        Index("ix_workflow_runs_org_id_created_at", "org_id", "created_at"),
+    )
+
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    workflow_id: Mapped[str] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
+    project_version_id: Mapped[str | None] = mapped_column(ForeignKey("project_versions.id"))
+    status: Mapped[str] = mapped_column(String(20), default="initialized")
+    reason: Mapped[str | None] = mapped_column(Text)
+    runner_type: Mapped[str] = mapped_column(String(50))
+    runner_url: Mapped[str | None] = mapped_column(Text)
+    runner: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    contract_revision_id: Mapped[str] = mapped_column(ForeignKey("contract_revisions.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attestation_digest: Mapped[str | None] = mapped_column(String(100))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    verification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Attestation(Base):
+    __tablename__ = "attestations"
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("workflow_runs.id", ondelete="CASCADE"), unique=True
+    )
+    bundle: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(100), index=True)
+    statement: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Material(Base):
+    __tablename__ = "materials"
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("workflow_runs.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(50))
+    digest: Mapped[str] = mapped_column(String(200), index=True)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    filename: Mapped[str | None] = mapped_column(Text)
+    value: Mapped[str | None] = mapped_column(Text)
+    annotations: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    output: Mapped[bool] = mapped_column(Boolean, default=False)
+    uploaded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CasBlob(Base):
+    __tablename__ = "cas_blobs"
+    __table_args__ = (UniqueConstraint("org_id", "digest"),)
+
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    digest: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(BigInteger)
+    backend: Mapped[str] = mapped_column(String(20), default="fs")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

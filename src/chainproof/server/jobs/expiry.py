@@ -1,0 +1,32 @@
+"""Periodic job: runs left ``initialized`` past their deadline become ``expired``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+import anyio.to_thread
+from sqlalchemy.orm import Session, sessionmaker
+
+from chainproof.server.services import runs
+
+log = logging.getLogger(__name__)
+
+
+def expire_once(sessions: sessionmaker[Session], now: datetime | None = None) -> int:
+    """One pass in its own transaction; the number of runs expired."""
+    with sessions.begin() as session:
+        return runs.expire_runs(session, now)
+
+
+async def expiry_loop(sessions: sessionmaker[Session], every_seconds: float) -> None:
+    """Call :func:`expire_once` every ``every_seconds`` until cancelled."""
+    while True:
+        try:
+            count = await anyio.to_thread.run_sync(expire_once, sessions)
+            if count:
+                log.info("expired %d run(s)", count)
+        except Exception:
+            log.exception("run expiry failed; retrying next round")
+        await asyncio.sleep(every_seconds)

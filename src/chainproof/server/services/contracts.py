@@ -1,0 +1,151 @@
+"""Contracts and their immutable numbered revisions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from chainproof.core.contract import Contract
+from chainproof.errors import Conflict, InvalidInput, NotFound
+from chainproof.server.db import ContractRevision, ContractRow
+from chainproof.server.services import audit, pagination
+from chainproof.server.services.orgs import check_name
+from chainproof.server.services.principal import Principal
+from chainproof.server.services.times import rfc3339
+
+MAX_RAW = 256 * 1024
+
+
+def parse(name: str, raw: str) -> Contract:
+    """Parse and validate contract text; ContractError with line and field."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidInput("the contract text is empty")
+    if len(raw) > MAX_RAW:
+        raise InvalidInput(f"the contract text is larger than {MAX_RAW} bytes")
+    return Contract.parse(raw, source=name)
+
+
+def _normalised(spec: Contract) -> dict[str, Any]:
+    """The spec as stored: plain JSON, so revisions compare equal when they mean the same."""
+    data: dict[str, Any] = json.loads(json.dumps(spec.to_dict(), sort_keys=True))
+    return data
+
+
+def find(session: Session, org_id: str, name: str) -> ContractRow | None:
+    """The contract called ``name`` in the organisation, if any."""
+    return session.scalar(
+        select(ContractRow).where(ContractRow.org_id == org_id, ContractRow.name == name)
+    )
+
+
+def get(session: Session, org_id: str, name: str) -> ContractRow:
+    """The contract called ``name``; NotFound otherwise."""
+    row = find(session, org_id, name)
+    if row is None:
+        raise NotFound(f"contract {name!r} not found")
+    return row
+
+
+def revision(
+    session: Session, contract: ContractRow, number: int | None = None
+) -> ContractRevision:
+    """Revision ``number`` (default: latest); NotFound if there is no such revision."""
+    wanted = contract.latest_revision if number is None else number
+    row = session.scalar(
+        select(ContractRevision).where(
+            ContractRevision.contract_id == contract.id, ContractRevision.revision == wanted
+        )
+    )
+    if row is None:
+        raise NotFound(f"contract {contract.name!r} has no revision {wanted}")
+    return row
+
+
+def insert(
+    session: Session,
+    actor: Principal,
+    name: str,
+    spec: Contract,
+    raw: str,
+    description: str | None = None,
+) -> tuple[ContractRow, ContractRevision]:
+    """Store a new contract with revision 1 (no permission check)."""
+    check_name("contract", name)
+    if find(session, actor.org_id, name) is not None:
+        raise Conflict(f"contract {name!r} already exists", hint="update it to add a revision")
+    row = ContractRow(
+        org_id=actor.org_id,
+        name=name,
+        description=description if description is not None else spec.description,
+        latest_revision=1,
+    )
+    session.add(row)
+    session.flush()
+    rev = ContractRevision(contract_id=row.id, revision=1, raw=raw, spec=_normalised(spec))
+    session.add(rev)
+    session.flush()
+    audit.record(session, actor.org_id, actor, "contract.create", row.id, name=name, revision=1)
+    return row, rev
+
+
+def create(
+    session: Session, actor: Principal, name: str, raw: str, description: str | None = None
+) -> tuple[ContractRow, ContractRevision]:
+    """A new contract from YAML/JSON text (owner/admin)."""
+    actor.require_admin()
+    check_name("contract", name)
+    return insert(session, actor, name, parse(name, raw), raw, description)
+
+
+def create_empty(
+    session: Session, actor: Principal, name: str
+) -> tuple[ContractRow, ContractRevision]:
+    """An empty contract (for a workflow created without one)."""
+    spec = Contract.empty(name)
+    return insert(session, actor, name, spec, json.dumps(spec.to_dict(), indent=2))
+
+
+def update(
+    session: Session, actor: Principal, name: str, raw: str
+) -> tuple[ContractRow, ContractRevision]:
+    """Add revision N+1, unless the normalised spec equals the latest (then return it)."""
+    actor.require_admin()
+    row = get(session, actor.org_id, name)
+    spec = _normalised(parse(name, raw))
+    latest = revision(session, row)
+    if latest.spec == spec:
+        return row, latest
+    row.latest_revision += 1
+    rev = ContractRevision(contract_id=row.id, revision=row.latest_revision, raw=raw, spec=spec)
+    session.add(rev)
+    session.flush()
+    audit.record(
+        session, actor.org_id, actor, "contract.update", row.id, revision=row.latest_revision
+    )
+    return row, rev
+
+
+def list_page(
+    session: Session, actor: Principal, limit: int, cursor: str | None
+) -> tuple[list[ContractRow], str | None]:
+    """Contracts by name."""
+    actor.require_reader()
+    stmt = select(ContractRow).where(ContractRow.org_id == actor.org_id).order_by(ContractRow.name)
+    return pagination.page(session, stmt, limit, cursor)
+
+
+def view(contract: ContractRow, rev: ContractRevision) -> dict[str, Any]:
+    """Contract JSON per docs/api.md."""
+    return {
+        "id": contract.id,
+        "name": contract.name,
+        "description": contract.description,
+        "revision": rev.revision,
+        "latest_revision": contract.latest_revision,
+        "raw": rev.raw,
+        "spec": rev.spec,
+        "created_at": rfc3339(rev.created_at),
+    }

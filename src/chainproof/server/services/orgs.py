@@ -1,0 +1,80 @@
+"""Organisations (tenants), their users and memberships."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from chainproof.errors import Conflict, InvalidInput, NotFound
+from chainproof.server.db import Membership, Organization, User
+from chainproof.server.services import audit
+
+_ORG_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+def check_name(kind: str, name: str) -> str:
+    """Project, workflow and contract names: letters, digits, ``.``, ``_``, ``-`` (≤100)."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise InvalidInput(
+            f"invalid {kind} name {name!r}",
+            hint="use letters, digits, dots, dashes and underscores (at most 100 characters)",
+        )
+    return name
+
+
+def check_org_name(name: str) -> str:
+    """Organisation names are DNS-1123 labels (lowercase letters, digits, dashes)."""
+    if not _ORG_NAME.fullmatch(name or ""):
+        raise InvalidInput(
+            f"invalid organisation name {name!r}",
+            hint="use lowercase letters, digits and dashes (at most 63 characters)",
+        )
+    return name
+
+
+def find_org(session: Session, name: str) -> Organization | None:
+    """The organisation called ``name``, if any."""
+    return session.scalar(select(Organization).where(Organization.name == name))
+
+
+def get_org(session: Session, org_id: str) -> Organization:
+    """The organisation with this id; NotFound otherwise."""
+    org = session.get(Organization, org_id)
+    if org is None:
+        raise NotFound("organisation not found")
+    return org
+
+
+def create_org(
+    session: Session, name: str, *, allow_implicit_creation: bool = True
+) -> Organization:
+    """A new organisation; Conflict if the name is taken."""
+    check_org_name(name)
+    if find_org(session, name) is not None:
+        raise Conflict(f"organisation {name!r} already exists")
+    org = Organization(name=name, allow_implicit_creation=allow_implicit_creation)
+    session.add(org)
+    session.flush()
+    audit.record(session, org.id, None, "org.create", org.name)
+    return org
+
+
+def add_member(session: Session, org: Organization, user_name: str, role: str) -> User:
+    """A new user with a membership in ``org``."""
+    if role not in ("owner", "admin", "member", "viewer"):
+        raise InvalidInput(f"unknown role {role!r}", hint="owner, admin, member or viewer")
+    user = User(name=user_name)
+    session.add(user)
+    session.flush()
+    session.add(Membership(org_id=org.id, user_id=user.id, role=role))
+    audit.record(session, org.id, None, "member.add", user.id, role=role)
+    return user
+
+
+def org_view(org: Organization) -> dict[str, Any]:
+    """``{"id","name"}``."""
+    return {"id": org.id, "name": org.name}

@@ -1,0 +1,60 @@
+"""Who is acting: the authenticated token, its organisation, role and robot scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chainproof.errors import Forbidden
+
+ADMIN_ROLES = frozenset({"owner", "admin"})
+ATTEST_ROLES = frozenset({"owner", "admin", "member"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller, as resolved from an API token (None ids for system jobs)."""
+
+    org_id: str
+    org_name: str
+    token_id: str | None
+    token_name: str
+    kind: str  # user | robot | system
+    role: str
+    project_id: str | None = None
+    project_name: str | None = None
+    workflow_id: str | None = None
+    workflow_name: str | None = None
+
+    @property
+    def is_robot(self) -> bool:
+        """Robots may only attest and read runs of their scope."""
+        return self.kind == "robot"
+
+    def require_admin(self) -> None:
+        """Raise Forbidden unless an owner or admin user token acts."""
+        if self.kind == "system":
+            return
+        if self.is_robot or self.role not in ADMIN_ROLES:
+            raise Forbidden(
+                "this action needs an owner or admin token",
+                hint="robot tokens may only run attestations",
+            )
+
+    def require_reader(self) -> None:
+        """Raise Forbidden for robots (they read runs only)."""
+        if self.is_robot:
+            raise Forbidden("robot tokens may only run attestations and read their runs")
+
+    def require_attestor(self) -> None:
+        """Raise Forbidden unless the token may run attestations."""
+        if self.kind in ("robot", "system"):
+            return
+        if self.role not in ATTEST_ROLES:
+            raise Forbidden(f"a {self.role} token may not run attestations")
+
+    def check_scope(self, project_id: str, workflow_id: str) -> None:
+        """Raise Forbidden when a scoped robot reaches outside its project or workflow."""
+        if self.project_id and self.project_id != project_id:
+            raise Forbidden(f"this token is restricted to project {self.project_name!r}")
+        if self.workflow_id and self.workflow_id != workflow_id:
+            raise Forbidden(f"this token is restricted to workflow {self.workflow_name!r}")

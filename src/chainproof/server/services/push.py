@@ -1,0 +1,212 @@
+"""Push: verify a signed attestation before storing it, all in one transaction (DESIGN §6).
+
+Checks, in order: the run is ``initialized`` (or this exact push was already accepted), the
+bundle's signature and certificate chain to the organisation's CA, the certificate identity
+names this run, the statement's workflow/run match this run, and every material marked for the
+CAS is stored there for this organisation. Any failure raises VerificationError and changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from chainproof.core.digest import Digest
+from chainproof.errors import ChainproofError, Conflict, InvalidInput, VerificationError
+from chainproof.server.db import Attestation, Material, Project, Workflow, WorkflowRun
+from chainproof.server.db.base import utcnow
+from chainproof.server.services import audit, cas, runs, signing
+from chainproof.server.services.principal import Principal
+from chainproof.server.services.times import rfc3339
+
+CAS_ANNOTATION = "chainproof.material.cas"
+NAME_ANNOTATION = "chainproof.material.name"
+KIND_ANNOTATION = "chainproof.material.kind"
+
+
+def push(
+    session: Session,
+    actor: Principal,
+    run_id: str,
+    *,
+    bundle: dict[str, Any],
+    materials: list[dict[str, Any]] | None = None,
+    public_key: str | None = None,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> WorkflowRun:
+    """Verify and store the attestation of a run; return the (succeeded) run."""
+    from chainproof.core.bundle import Bundle
+
+    now = now or utcnow()
+    run = runs.get_run_for_attest(session, actor, run_id)
+    try:
+        parsed = Bundle.from_json(bundle)
+    except VerificationError:
+        raise
+    except ChainproofError as err:
+        raise VerificationError(f"not a valid Sigstore bundle: {err.message}") from None
+    digest = str(parsed.digest())
+    # Lock the row (PostgreSQL) so the expiry job or a concurrent push cannot interleave.
+    session.refresh(run, with_for_update=True)
+    if run.status != "initialized":
+        same_key = idempotency_key is not None and run.idempotency_key == idempotency_key
+        if run.status == "succeeded" and (same_key or run.attestation_digest == digest):
+            return run
+        raise Conflict(
+            f"run {run.id} is {run.status}, not initialized: it cannot take another push",
+            hint="start a new run with `attestation init`",
+        )
+    wf = session.get(Workflow, run.workflow_id)
+    assert wf is not None
+    project = session.get(Project, wf.project_id)
+    assert project is not None
+    identity = signing.identity_for(session, actor, run.id)
+    verified = _verify(session, actor, parsed, identity, public_key)
+    statement = _statement(parsed)
+    _check_statement(statement, run, wf)
+    predicate = statement.get("predicate") or {}
+    stored = _check_cas(session, actor, predicate.get("materials") or [])
+
+    session.add(
+        Attestation(
+            run_id=run.id,
+            bundle=parsed.to_json(),
+            digest=digest,
+            statement=statement,
+            created_at=now,
+        )
+    )
+    extras = {(m.get("name"), m.get("digest")): m for m in materials or [] if isinstance(m, dict)}
+    for item in predicate.get("materials") or []:
+        session.add(_material_row(run.id, item, extras, stored))
+    run.status = "succeeded"
+    run.finished_at = now
+    run.attestation_digest = digest
+    run.idempotency_key = idempotency_key
+    run.verification = {
+        "verified": True,
+        "identity": verified,
+        "checked_at": rfc3339(now),
+    }
+    session.flush()
+    audit.record(session, actor.org_id, actor, "run.push", run.id, digest=digest)
+    return run
+
+
+def _verify(
+    session: Session, actor: Principal, bundle: Any, identity: str, public_key: str | None
+) -> str:
+    from chainproof.signing.verifier import ExactIdentity, Verifier
+
+    if getattr(bundle, "leaf_certificate_der", None) is None:
+        if not public_key or signing.registered_key(session, actor.org_id, public_key) is None:
+            raise VerificationError(
+                "key-signed bundles need the public key registered",
+                hint="an admin registers it with POST /api/v1/signing/keys",
+            )
+        verifier = Verifier(ca_certs=[], public_keys=[public_key.encode()])
+    else:
+        cas = signing.active_cas(session, actor.org_id)
+        verifier = Verifier(ca_certs=[c.cert_pem.encode() for c in cas], public_keys=[])
+    result = verifier.verify(bundle, ExactIdentity(identity))
+    return str(getattr(result, "identity", None) or identity)
+
+
+def _statement(bundle: Any) -> dict[str, Any]:
+    from chainproof.core.statement import PAYLOAD_TYPE, PREDICATE_TYPE
+
+    envelope = bundle.envelope
+    if envelope.payload_type != PAYLOAD_TYPE:
+        raise VerificationError(f"unexpected DSSE payload type {envelope.payload_type!r}")
+    try:
+        statement = json.loads(envelope.payload)
+    except ValueError:
+        raise VerificationError("the DSSE payload is not JSON") from None
+    if not isinstance(statement, dict) or statement.get("predicateType") != PREDICATE_TYPE:
+        raise VerificationError(f"the statement's predicateType is not {PREDICATE_TYPE}")
+    return statement
+
+
+def _check_statement(statement: dict[str, Any], run: WorkflowRun, wf: Workflow) -> None:
+    workflow = (statement.get("predicate") or {}).get("workflow") or {}
+    if workflow.get("runID") != run.id:
+        raise VerificationError(
+            f"the statement is for run {workflow.get('runID')!r}, not {run.id}",
+        )
+    if workflow.get("workflowID") not in (None, wf.id):
+        raise VerificationError(
+            f"the statement is for workflow {workflow.get('workflowID')!r}, not {wf.id}"
+        )
+    if workflow.get("name") not in (None, wf.name):
+        raise VerificationError(f"the statement names workflow {workflow.get('name')!r}")
+
+
+def _digest_of(item: dict[str, Any]) -> Digest:
+    digests = item.get("digest") or {}
+    if not isinstance(digests, dict) or not digests:
+        raise VerificationError(f"material {item.get('name')!r} has no digest")
+    alg = "sha256" if "sha256" in digests else sorted(digests)[0]
+    try:
+        return Digest(alg, str(digests[alg]))
+    except InvalidInput as err:
+        raise VerificationError(f"material {item.get('name')!r}: {err.message}") from None
+
+
+def _check_cas(session: Session, actor: Principal, items: list[dict[str, Any]]) -> set[str]:
+    """Digests marked for the CAS that this org uploaded; raise if one is missing.
+
+    Only ``cas_blobs`` counts (filled by the CAS app's upload hook): a blob another
+    organisation uploaded proves nothing about this one holding the bytes.
+    """
+    stored: set[str] = set()
+    for item in items:
+        annotations = item.get("annotations") or {}
+        if str(annotations.get(CAS_ANNOTATION, "")).lower() != "true":
+            continue
+        digest = _digest_of(item)
+        if cas.owned_size(session, actor.org_id, digest) is None:
+            raise VerificationError(
+                f"material {_name(item)} ({digest}) is not in the CAS",
+                hint="upload it with `attestation add` before pushing",
+            )
+        stored.add(str(digest))
+    return stored
+
+
+def _name(item: dict[str, Any]) -> str:
+    annotations = item.get("annotations") or {}
+    return str(annotations.get(NAME_ANNOTATION) or item.get("name") or "?")
+
+
+def _material_row(
+    run_id: str,
+    item: dict[str, Any],
+    extras: dict[tuple[Any, Any], dict[str, Any]],
+    stored: set[str],
+) -> Material:
+    annotations = {str(k): str(v) for k, v in (item.get("annotations") or {}).items()}
+    digest = str(_digest_of(item))
+    name = _name(item)
+    extra = extras.get((name, digest), {})
+    value = extra.get("value")
+    if value is None and isinstance(item.get("content"), str):
+        value = item["content"]
+    size = extra.get("size")
+    return Material(
+        run_id=run_id,
+        name=name,
+        kind=str(annotations.get(KIND_ANNOTATION) or extra.get("kind") or "ARTIFACT"),
+        digest=digest,
+        size=int(size) if isinstance(size, int) else None,
+        filename=extra.get("filename"),
+        value=value if isinstance(value, str) else None,
+        annotations=annotations,
+        summary=extra.get("summary") if isinstance(extra.get("summary"), dict) else {},
+        output=bool(extra.get("output", False)),
+        uploaded=digest in stored,
+    )

@@ -1,0 +1,331 @@
+"""Workflow runs: init, reset, expiry, listing (push lives in :mod:`.push`).
+
+State machine: ``initialized → succeeded | failed | cancelled | expired``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from chainproof.core.contract import Contract
+from chainproof.errors import (
+    Conflict,
+    ContractNotSatisfied,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RunnerMismatch,
+)
+from chainproof.server.db import (
+    Attestation,
+    AuditEvent,
+    ContractRevision,
+    ContractRow,
+    Material,
+    Project,
+    ProjectVersion,
+    Workflow,
+    WorkflowRun,
+)
+from chainproof.server.db.base import utcnow
+from chainproof.server.services import audit, contracts, orgs, pagination, projects, workflows
+from chainproof.server.services.principal import Principal
+from chainproof.server.services.times import rfc3339
+
+STATUSES = ("initialized", "succeeded", "failed", "cancelled", "expired")
+_TRIGGERS = {"failure": "failed", "cancellation": "cancelled"}
+
+
+def init(
+    session: Session,
+    actor: Principal,
+    *,
+    workflow: str,
+    project: str,
+    runner: dict[str, Any],
+    project_version: str | None = None,
+    contract: str | None = None,
+    contract_revision: int | None = None,
+    expiry_seconds: int = 3600,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Start a run; create project and workflow on first use unless the org forbids it."""
+    actor.require_attestor()
+    now = now or utcnow()
+    org = orgs.get_org(session, actor.org_id)
+    runner_type = str(runner.get("type") or "")
+    if not runner_type:
+        raise InvalidInput("runner.type is required")
+    project_row = projects.find(session, actor.org_id, project)
+    if project_row is None:
+        _may_create(actor, org.allow_implicit_creation, f"project {project!r}")
+        project_row = projects.insert(session, actor, project)
+    if actor.is_robot and actor.project_id and actor.project_id != project_row.id:
+        raise Forbidden(f"this token is restricted to project {actor.project_name!r}")
+    wf = workflows.find(session, project_row, workflow)
+    if wf is None:
+        _may_create(actor, org.allow_implicit_creation, f"workflow {project}/{workflow}")
+        new_contract = _contract_for_new(session, actor, project, workflow, contract)
+        wf = workflows.insert(session, actor, project_row, workflow, contract=new_contract)
+    if actor.is_robot:
+        actor.check_scope(project_row.id, wf.id)
+    if wf.blocked:
+        raise Forbidden(
+            f"workflow {project}/{workflow} is blocked", hint="ask an admin to unblock it"
+        )
+    contract_row = session.get(ContractRow, wf.contract_id)
+    assert contract_row is not None
+    rev = contracts.revision(session, contract_row, contract_revision)
+    spec = Contract.from_dict(rev.spec)
+    if spec.runner_type and spec.runner_type != runner_type:
+        raise RunnerMismatch(
+            f"contract {contract_row.name} requires runner {spec.runner_type}, "
+            f"this job runs on {runner_type}",
+            hint="run the job on the runner the contract names, or change the contract",
+            expected=spec.runner_type,
+            got=runner_type,
+        )
+    env = runner.get("env") or {}
+    missing = [n for n in spec.env_allow_list if n not in env]
+    if missing:
+        raise ContractNotSatisfied(
+            f"environment variables required by the contract are not set: {', '.join(missing)}",
+            hint="set them in the CI job's environment",
+            missing=missing,
+        )
+    version_row = (
+        projects.version(session, actor, project_row, project_version) if project_version else None
+    )
+    run = WorkflowRun(
+        org_id=actor.org_id,
+        workflow_id=wf.id,
+        project_version_id=version_row.id if version_row else None,
+        status="initialized",
+        runner_type=runner_type,
+        runner_url=runner.get("url"),
+        runner=runner,
+        contract_revision_id=rev.id,
+        created_at=now,
+        expires_at=now + timedelta(seconds=expiry_seconds),
+    )
+    session.add(run)
+    session.flush()
+    audit.record(session, actor.org_id, actor, "run.init", run.id, workflow=wf.name)
+    return {
+        "run": view(session, run),
+        "workflow": workflows.view(session, wf),
+        "org": orgs.org_view(org),
+        "contract": {
+            "name": contract_row.name,
+            "revision": rev.revision,
+            "latest_revision": contract_row.latest_revision,
+            "spec": rev.spec,
+        },
+    }
+
+
+def _may_create(actor: Principal, allowed: bool, what: str) -> None:
+    if not allowed:
+        raise NotFound(
+            f"{what} not found and this organisation disabled implicit creation",
+            hint="ask an admin to create it first",
+        )
+    if actor.is_robot and (actor.project_id or actor.workflow_id):
+        raise Forbidden(f"this token is restricted and may not create {what}")
+
+
+def _contract_for_new(
+    session: Session, actor: Principal, project: str, workflow: str, contract: str | None
+) -> ContractRow | None:
+    """A named contract, or raw contract text stored as ``<project>-<workflow>``."""
+    if not contract:
+        return None
+    named = contracts.find(session, actor.org_id, contract)
+    if named is not None:
+        return named
+    if "\n" not in contract and ":" not in contract:
+        raise NotFound(f"contract {contract!r} not found")
+    name = f"{project}-{workflow}"
+    spec = contracts.parse(name, contract)
+    existing = contracts.find(session, actor.org_id, name)
+    if existing is not None:
+        return existing
+    row, _ = contracts.insert(session, actor, name, spec, contract)
+    return row
+
+
+def get_run(session: Session, actor: Principal, run_id: str) -> WorkflowRun:
+    """A run the caller may read; NotFound for other orgs and outside a robot's scope."""
+    run = session.get(WorkflowRun, run_id) if _is_uuid(run_id) else None
+    if run is None or run.org_id != actor.org_id:
+        raise NotFound(f"run {run_id} not found")
+    if actor.is_robot:
+        wf = session.get(Workflow, run.workflow_id)
+        assert wf is not None
+        if (actor.project_id and actor.project_id != wf.project_id) or (
+            actor.workflow_id and actor.workflow_id != wf.id
+        ):
+            raise NotFound(f"run {run_id} not found")
+    return run
+
+
+def get_run_for_attest(session: Session, actor: Principal, run_id: str) -> WorkflowRun:
+    """A run the caller may attest to (any status; callers check the state)."""
+    actor.require_attestor()
+    return get_run(session, actor, run_id)
+
+
+def reset(
+    session: Session,
+    actor: Principal,
+    run_id: str,
+    trigger: str,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> WorkflowRun:
+    """Mark an initialized run failed or cancelled; Conflict if it already finished."""
+    status = _TRIGGERS.get(trigger)
+    if status is None:
+        raise InvalidInput(f"unknown trigger {trigger!r}", hint="failure or cancellation")
+    run = get_run_for_attest(session, actor, run_id)
+    if run.status != "initialized":
+        raise Conflict(f"run {run.id} already finished: it is {run.status}")
+    run.status = status
+    run.reason = reason
+    run.finished_at = now or utcnow()
+    audit.record(session, actor.org_id, actor, "run.reset", run.id, status=status, reason=reason)
+    return run
+
+
+def expire_runs(session: Session, now: datetime | None = None) -> int:
+    """Mark initialized runs past their deadline as expired; return how many."""
+    now = now or utcnow()
+    due = list(
+        session.execute(
+            select(WorkflowRun.id, WorkflowRun.org_id).where(
+                WorkflowRun.status == "initialized", WorkflowRun.expires_at <= now
+            )
+        )
+    )
+    if not due:
+        return 0
+    ids = [row.id for row in due]
+    session.execute(
+        update(WorkflowRun)
+        .where(WorkflowRun.id.in_(ids), WorkflowRun.status == "initialized")
+        .values(status="expired", finished_at=now, reason="expired: not pushed in time")
+    )
+    session.add_all(
+        AuditEvent(
+            org_id=row.org_id, actor_token_id=None, action="run.expire", target=row.id, data={}
+        )
+        for row in due
+    )
+    return len(ids)
+
+
+def list_page(
+    session: Session,
+    actor: Principal,
+    *,
+    workflow: str | None,
+    project: str | None,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[WorkflowRun], str | None]:
+    """Runs newest first, filtered; robots see only their scope."""
+    if status and status not in STATUSES:
+        raise InvalidInput(f"unknown status {status!r}", hint=", ".join(STATUSES))
+    stmt = (
+        select(WorkflowRun)
+        .join(Workflow, Workflow.id == WorkflowRun.workflow_id)
+        .join(Project, Project.id == Workflow.project_id)
+        .where(WorkflowRun.org_id == actor.org_id)
+        .order_by(WorkflowRun.created_at.desc(), WorkflowRun.id.desc())
+    )
+    if workflow:
+        stmt = stmt.where(Workflow.name == workflow)
+    if project:
+        stmt = stmt.where(Project.name == project)
+    if status:
+        stmt = stmt.where(WorkflowRun.status == status)
+    if actor.project_id:
+        stmt = stmt.where(Workflow.project_id == actor.project_id)
+    if actor.workflow_id:
+        stmt = stmt.where(Workflow.id == actor.workflow_id)
+    return pagination.page(session, stmt, limit, cursor)
+
+
+def view(session: Session, run: WorkflowRun, *, materials: bool = False) -> dict[str, Any]:
+    """Run JSON per docs/api.md."""
+    wf = session.get(Workflow, run.workflow_id)
+    assert wf is not None
+    project = session.get(Project, wf.project_id)
+    rev = session.get(ContractRevision, run.contract_revision_id)
+    contract = session.get(ContractRow, rev.contract_id) if rev else None
+    version = (
+        session.get(ProjectVersion, run.project_version_id) if run.project_version_id else None
+    )
+    out: dict[str, Any] = {
+        "id": run.id,
+        "workflow": wf.name,
+        "project": project.name if project else None,
+        "project_version": version.version if version else None,
+        "status": run.status,
+        "reason": run.reason,
+        "runner_type": run.runner_type,
+        "runner_url": run.runner_url,
+        "contract_name": contract.name if contract else None,
+        "contract_revision": rev.revision if rev else None,
+        "created_at": rfc3339(run.created_at),
+        "finished_at": rfc3339(run.finished_at),
+        "expires_at": rfc3339(run.expires_at),
+        "attestation_digest": run.attestation_digest,
+        "verification": run.verification,
+    }
+    if materials:
+        rows = session.scalars(
+            select(Material).where(Material.run_id == run.id).order_by(Material.name)
+        )
+        out["materials"] = [material_view(m) for m in rows]
+    return out
+
+
+def material_view(m: Material) -> dict[str, Any]:
+    """Material JSON per docs/api.md."""
+    return {
+        "name": m.name,
+        "kind": m.kind,
+        "digest": m.digest,
+        "size": m.size,
+        "filename": m.filename,
+        "value": m.value,
+        "annotations": m.annotations,
+        "summary": m.summary,
+        "output": m.output,
+        "uploaded": m.uploaded,
+    }
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def get_attestation(session: Session, actor: Principal, run_id: str) -> Attestation:
+    """The stored attestation of a readable run; NotFound when it has none."""
+    run = get_run(session, actor, run_id)
+    row = session.scalar(select(Attestation).where(Attestation.run_id == run.id))
+    if row is None:
+        raise NotFound(f"run {run.id} has no attestation (it is {run.status})")
+    return row

@@ -1,0 +1,190 @@
+"""API tokens: opaque secrets stored as SHA-256, user or robot, scoped, expiring, revocable."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from chainproof.errors import InvalidInput, NotFound, Unauthorized
+from chainproof.server.db import ApiToken, Organization, Project, User, Workflow
+from chainproof.server.db.base import utcnow
+from chainproof.server.services import audit, pagination
+from chainproof.server.services.principal import Principal
+from chainproof.server.services.times import rfc3339
+
+PREFIX = "cp_"
+_TOUCH_EVERY = timedelta(seconds=60)
+
+
+def new_secret() -> str:
+    """``cp_`` + 43 url-safe characters."""
+    return PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    """What the database stores."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_user_token(
+    session: Session, org: Organization, user: User, role: str, name: str
+) -> tuple[ApiToken, str]:
+    """A user's token with ``role`` (e.g. the owner token of ``server init``)."""
+    secret = new_secret()
+    row = ApiToken(
+        org_id=org.id,
+        name=name,
+        kind="user",
+        role=role,
+        user_id=user.id,
+        token_hash=hash_secret(secret),
+    )
+    session.add(row)
+    session.flush()
+    audit.record(session, org.id, None, "token.create", row.id, kind="user", role=role)
+    return row, secret
+
+
+def create_robot_token(
+    session: Session,
+    actor: Principal,
+    *,
+    name: str,
+    project: str | None = None,
+    workflow: str | None = None,
+    expires_in_seconds: int | None = None,
+    now: datetime | None = None,
+) -> tuple[ApiToken, str]:
+    """A robot token, optionally restricted to a project and/or workflow."""
+    actor.require_admin()
+    if not name or len(name) > 200:
+        raise InvalidInput("a token needs a name of at most 200 characters")
+    if expires_in_seconds is not None and expires_in_seconds <= 0:
+        raise InvalidInput("expires_in_seconds must be positive")
+    project_row: Project | None = None
+    workflow_row: Workflow | None = None
+    if project:
+        project_row = session.scalar(
+            select(Project).where(Project.org_id == actor.org_id, Project.name == project)
+        )
+        if project_row is None:
+            raise NotFound(f"project {project!r} not found")
+    if workflow:
+        stmt = select(Workflow).where(Workflow.org_id == actor.org_id, Workflow.name == workflow)
+        if project_row is not None:
+            stmt = stmt.where(Workflow.project_id == project_row.id)
+        found = list(session.scalars(stmt.limit(2)))
+        if not found:
+            raise NotFound(f"workflow {workflow!r} not found")
+        if len(found) > 1:
+            raise InvalidInput(
+                f"workflow {workflow!r} exists in several projects", hint="name the project too"
+            )
+        workflow_row = found[0]
+        if project_row is None:
+            project_row = session.get(Project, workflow_row.project_id)
+    secret = new_secret()
+    created = now or utcnow()
+    row = ApiToken(
+        org_id=actor.org_id,
+        name=name,
+        kind="robot",
+        role="robot",
+        project_id=project_row.id if project_row else None,
+        workflow_id=workflow_row.id if workflow_row else None,
+        token_hash=hash_secret(secret),
+        created_at=created,
+        expires_at=created + timedelta(seconds=expires_in_seconds) if expires_in_seconds else None,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor.org_id,
+        actor,
+        "token.create",
+        row.id,
+        kind="robot",
+        project=project,
+        workflow=workflow,
+    )
+    return row, secret
+
+
+def authenticate(session: Session, secret: str, now: datetime | None = None) -> Principal:
+    """The principal behind ``secret``; Unauthorized when unknown, expired or revoked."""
+    now = now or utcnow()
+    if not secret.startswith(PREFIX):
+        raise Unauthorized("invalid API token", hint="tokens start with cp_")
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
+    if row is None:
+        raise Unauthorized("invalid API token")
+    if row.revoked_at is not None:
+        raise Unauthorized("this API token was revoked", hint="ask an admin for a new token")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise Unauthorized("this API token has expired", hint="ask an admin for a new token")
+    if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
+        row.last_used_at = now
+    org = session.get(Organization, row.org_id)
+    assert org is not None
+    project = session.get(Project, row.project_id) if row.project_id else None
+    workflow = session.get(Workflow, row.workflow_id) if row.workflow_id else None
+    return Principal(
+        org_id=org.id,
+        org_name=org.name,
+        token_id=row.id,
+        token_name=row.name,
+        kind=row.kind,
+        role=row.role,
+        project_id=row.project_id,
+        project_name=project.name if project else None,
+        workflow_id=row.workflow_id,
+        workflow_name=workflow.name if workflow else None,
+    )
+
+
+def list_page(
+    session: Session, actor: Principal, limit: int, cursor: str | None
+) -> tuple[list[ApiToken], str | None]:
+    """Tokens of the organisation, newest first."""
+    actor.require_admin()
+    stmt = (
+        select(ApiToken)
+        .where(ApiToken.org_id == actor.org_id)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id)
+    )
+    return pagination.page(session, stmt, limit, cursor)
+
+
+def revoke(session: Session, actor: Principal, token_id: str, now: datetime | None = None) -> None:
+    """Revoke a token of this organisation (idempotent); NotFound for others."""
+    actor.require_admin()
+    row = session.get(ApiToken, token_id)
+    if row is None or row.org_id != actor.org_id:
+        raise NotFound("token not found")
+    if row.revoked_at is None:
+        row.revoked_at = now or utcnow()
+        audit.record(session, actor.org_id, actor, "token.revoke", row.id)
+
+
+def token_view(session: Session, row: ApiToken) -> dict[str, Any]:
+    """JSON form without the secret."""
+    project = session.get(Project, row.project_id) if row.project_id else None
+    workflow = session.get(Workflow, row.workflow_id) if row.workflow_id else None
+    return {
+        "id": row.id,
+        "name": row.name,
+        "kind": row.kind,
+        "role": row.role,
+        "project": project.name if project else None,
+        "workflow": workflow.name if workflow else None,
+        "expires_at": rfc3339(row.expires_at),
+        "revoked_at": rfc3339(row.revoked_at),
+        "last_used_at": rfc3339(row.last_used_at),
+        "created_at": rfc3339(row.created_at),
+    }

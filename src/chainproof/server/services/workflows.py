@@ -1,0 +1,153 @@
+"""Workflows: named within a project, pointing at a contract, optionally blocked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from chainproof.errors import Conflict, NotFound
+from chainproof.server.db import ContractRow, Project, Workflow
+from chainproof.server.services import audit, contracts, pagination, projects
+from chainproof.server.services.orgs import check_name
+from chainproof.server.services.principal import Principal
+from chainproof.server.services.times import rfc3339
+
+
+def find(session: Session, project: Project, name: str) -> Workflow | None:
+    """The workflow ``name`` of ``project``, if any."""
+    return session.scalar(
+        select(Workflow).where(Workflow.project_id == project.id, Workflow.name == name)
+    )
+
+
+def insert(
+    session: Session,
+    actor: Principal,
+    project: Project,
+    name: str,
+    *,
+    contract: ContractRow | None = None,
+    team: str | None = None,
+    description: str | None = None,
+) -> Workflow:
+    """Create without a permission check; an empty contract ``<project>-<name>`` by default."""
+    check_name("workflow", name)
+    if find(session, project, name) is not None:
+        raise Conflict(f"workflow {name!r} already exists in project {project.name!r}")
+    if contract is None:
+        default_name = f"{project.name}-{name}"
+        contract = contracts.find(session, actor.org_id, default_name)
+        if contract is None:
+            contract, _ = contracts.create_empty(session, actor, default_name)
+    wf = Workflow(
+        org_id=actor.org_id,
+        project_id=project.id,
+        name=name,
+        team=team,
+        description=description,
+        contract_id=contract.id,
+    )
+    session.add(wf)
+    session.flush()
+    audit.record(
+        session, actor.org_id, actor, "workflow.create", wf.id, project=project.name, name=name
+    )
+    return wf
+
+
+def create(
+    session: Session,
+    actor: Principal,
+    *,
+    name: str,
+    project: str,
+    team: str | None = None,
+    description: str | None = None,
+    contract: str | None = None,
+) -> Workflow:
+    """A new workflow in an existing project (owner/admin)."""
+    actor.require_admin()
+    project_row = projects.get(session, actor.org_id, project)
+    contract_row = contracts.get(session, actor.org_id, contract) if contract else None
+    return insert(
+        session,
+        actor,
+        project_row,
+        name,
+        contract=contract_row,
+        team=team,
+        description=description,
+    )
+
+
+def get(session: Session, actor: Principal, project: str, name: str) -> Workflow:
+    """One workflow; NotFound if it or its project does not exist in this org."""
+    project_row = projects.find(session, actor.org_id, project)
+    wf = find(session, project_row, name) if project_row else None
+    if wf is None:
+        raise NotFound(f"workflow {project}/{name} not found")
+    if actor.is_robot:
+        actor.check_scope(wf.project_id, wf.id)
+    return wf
+
+
+def list_page(
+    session: Session, actor: Principal, project: str | None, limit: int, cursor: str | None
+) -> tuple[list[Workflow], str | None]:
+    """Workflows by project and name."""
+    actor.require_reader()
+    stmt = (
+        select(Workflow)
+        .join(Project, Project.id == Workflow.project_id)
+        .where(Workflow.org_id == actor.org_id)
+        .order_by(Project.name, Workflow.name)
+    )
+    if project:
+        stmt = stmt.where(Project.name == project)
+    return pagination.page(session, stmt, limit, cursor)
+
+
+def update(
+    session: Session,
+    actor: Principal,
+    project: str,
+    name: str,
+    *,
+    team: str | None = None,
+    description: str | None = None,
+    contract: str | None = None,
+    blocked: bool | None = None,
+) -> Workflow:
+    """Change team, description, contract or the ``blocked`` flag (owner/admin)."""
+    actor.require_admin()
+    wf = get(session, actor, project, name)
+    changes: dict[str, Any] = {}
+    if team is not None:
+        wf.team = changes["team"] = team
+    if description is not None:
+        wf.description = changes["description"] = description
+    if contract is not None:
+        wf.contract_id = contracts.get(session, actor.org_id, contract).id
+        changes["contract"] = contract
+    if blocked is not None:
+        wf.blocked = changes["blocked"] = blocked
+    audit.record(session, actor.org_id, actor, "workflow.update", wf.id, **changes)
+    return wf
+
+
+def view(session: Session, wf: Workflow) -> dict[str, Any]:
+    """Workflow JSON per docs/api.md."""
+    project = session.get(Project, wf.project_id)
+    contract = session.get(ContractRow, wf.contract_id)
+    return {
+        "id": wf.id,
+        "name": wf.name,
+        "project": project.name if project else None,
+        "team": wf.team,
+        "description": wf.description,
+        "contract": contract.name if contract else None,
+        "blocked": wf.blocked,
+        "created_at": rfc3339(wf.created_at),
+    }

@@ -1,0 +1,104 @@
+"""The control plane's configuration: one typed object, read once (STYLE.md §7).
+
+Values come from keyword overrides, then ``CHAINPROOF_*`` environment variables, then the
+profile's defaults. No other module reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from chainproof.errors import InvalidInput
+
+__all__ = ["SECRET_FILE", "Settings", "ensure_secret_key"]
+
+SECRET_FILE = "secret.key"  # noqa: S105 - a file name, not a secret
+_PREFIX = "CHAINPROOF_"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything the control plane needs to start."""
+
+    data_dir: Path
+    database_url: str
+    public_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    run_expiry_seconds: int = 3600
+    expiry_check_seconds: float = 30.0
+    secret_key: SecretStr = dataclasses.field(default_factory=lambda: SecretStr(""))
+    cas_root: Path | None = None
+    max_body_bytes: int = 16 * 1024 * 1024
+
+    @property
+    def cas_path(self) -> Path:
+        """Where the filesystem CAS keeps blobs."""
+        return self.cas_root or self.data_dir / "cas"
+
+    @property
+    def base_url(self) -> str:
+        """The URL clients reach the control plane at."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @classmethod
+    def embedded(
+        cls, data_dir: Path | str, *, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> Settings:
+        """The embedded profile: SQLite and the filesystem CAS inside ``data_dir``."""
+        env = os.environ if environ is None else environ
+        data = Path(data_dir).resolve()
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(_PREFIX + f.name.upper())
+            if raw is not None and f.name != "data_dir":
+                values[f.name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        values.setdefault("database_url", f"sqlite:///{data / 'chainproof.db'}")
+        if not values.get("secret_key"):
+            key_file = data / SECRET_FILE
+            values["secret_key"] = key_file.read_text().strip() if key_file.exists() else ""
+        return cls(data_dir=data, **_cast(values))
+
+
+def _cast(values: dict[str, Any]) -> dict[str, Any]:
+    types = {f.name: f.type for f in dataclasses.fields(Settings)}
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if name not in types:
+            raise InvalidInput(f"unknown setting {name!r}")
+        kind = str(types[name])
+        try:
+            if "int" in kind and not isinstance(value, int):
+                out[name] = int(value)
+            elif "float" in kind and not isinstance(value, float):
+                out[name] = float(value)
+            elif "SecretStr" in kind and not isinstance(value, SecretStr):
+                out[name] = SecretStr(str(value))
+            elif "Path" in kind and value is not None and not isinstance(value, Path):
+                out[name] = Path(value)
+            else:
+                out[name] = value
+        except ValueError:
+            raise InvalidInput(f"setting {name} is not a valid {kind}: {value!r}") from None
+    return out
+
+
+def ensure_secret_key(data_dir: Path) -> str:
+    """Read ``<data_dir>/secret.key``, creating it (mode 0600) on first use."""
+    path = data_dir / SECRET_FILE
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key

@@ -1,0 +1,86 @@
+"""CAS tokens and blob transfer: upload, HEAD, download, wrong digests, read scoping."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from tests.integration.conftest import Env
+from tests.integration.server.helpers import init_run, setup_workflow
+
+
+def _digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _upload_grant(env: Env, token: str | None = None) -> tuple[str, dict[str, Any]]:
+    setup_workflow(env)
+    run_id = init_run(env, token).json()["run"]["id"]
+    grant = env.post("/cas/tokens", {"direction": "upload", "run_id": run_id}, token=token)
+    assert grant.status_code == 200, grant.text
+    return run_id, grant.json()
+
+
+def _cas(env: Env, method: str, digest: str, token: str, **kw: Any) -> Any:
+    return env.client.request(
+        method, f"/cas/v1/blobs/{digest}", headers={"Authorization": f"Bearer {token}"}, **kw
+    )
+
+
+def test_upload_head_and_rehead(app_client: Env) -> None:
+    _, grant = _upload_grant(app_client)
+    assert grant["url"] == "http://testserver/cas/v1" and grant["expires_at"].endswith("Z")
+    data = b"evidence bytes\n" * 1000
+    digest = _digest(data)
+    assert _cas(app_client, "HEAD", digest, grant["token"]).status_code == 404
+    put = _cas(app_client, "PUT", digest, grant["token"], content=data)
+    assert put.status_code == 201, put.text
+    head = _cas(app_client, "HEAD", digest, grant["token"])
+    assert head.status_code == 200 and head.headers["content-length"] == str(len(data))
+    again = _cas(app_client, "PUT", digest, grant["token"], content=data)
+    assert again.status_code == 200
+
+
+def test_wrong_digest_rejected_and_nothing_visible(app_client: Env) -> None:
+    _, grant = _upload_grant(app_client)
+    claimed = _digest(b"what I claim")
+    reply = _cas(app_client, "PUT", claimed, grant["token"], content=b"something else")
+    assert reply.status_code == 422 and reply.json()["code"] == "verification_failed"
+    assert _cas(app_client, "HEAD", claimed, grant["token"]).status_code == 404
+
+
+def test_streamed_upload(app_client: Env) -> None:
+    _, grant = _upload_grant(app_client)
+    chunks = [bytes([i]) * 65536 for i in range(20)]
+    digest = _digest(b"".join(chunks))
+    reply = _cas(app_client, "PUT", digest, grant["token"], content=iter(chunks))
+    assert reply.status_code == 201 and reply.json()["size"] == 20 * 65536
+
+
+def test_bad_tokens(app_client: Env) -> None:
+    digest = _digest(b"x")
+    assert _cas(app_client, "HEAD", digest, "not-a-jwt").status_code == 401
+    assert app_client.client.head(f"/cas/v1/blobs/{digest}").status_code == 401
+    # the API token is not a CAS token
+    assert _cas(app_client, "GET", digest, app_client.token).status_code == 401
+    _, grant = _upload_grant(app_client)
+    assert _cas(app_client, "GET", digest, grant["token"]).status_code == 403
+
+
+def test_download_needs_a_readable_run(app_client: Env) -> None:
+    _, grant = _upload_grant(app_client)
+    data = b"uploaded but not referenced by any pushed run"
+    digest = _digest(data)
+    _cas(app_client, "PUT", digest, grant["token"], content=data)
+    denied = app_client.post("/cas/tokens", {"direction": "download", "digest": digest})
+    assert denied.status_code == 404 and denied.json()["code"] == "not_found"
+
+
+def test_upload_grant_refused_for_finished_or_foreign_runs(app_client: Env) -> None:
+    run_id, _ = _upload_grant(app_client)
+    other = app_client.new_org()
+    reply = other.post("/cas/tokens", {"direction": "upload", "run_id": run_id})
+    assert reply.status_code == 404
+    app_client.post(f"/runs/{run_id}/reset", {"trigger": "failure"})
+    reply = app_client.post("/cas/tokens", {"direction": "upload", "run_id": run_id})
+    assert reply.status_code == 409
