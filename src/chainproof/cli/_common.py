@@ -1,0 +1,242 @@
+"""What every command module shares: the CLI context, output options and renderers.
+
+Kept light on purpose: only typer and the standard library at import time. Rich tables,
+httpx and the client modules are imported when a command runs (NOTES.md: import costs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from chainproof.errors import InvalidInput, Unauthorized
+
+if TYPE_CHECKING:
+    from chainproof.client.http import ApiClient
+
+
+class Output(StrEnum):
+    """``-o``: how a command prints its result."""
+
+    table = "table"
+    json = "json"
+
+
+OutputOpt = Annotated[
+    Output,
+    typer.Option("--output", "-o", help="Output format: table (for people) or json (for scripts)."),
+]
+
+StateDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--state-dir",
+        envvar="CHAINPROOF_STATE_DIR",
+        help="Directory of the attestation state file (default: $RUNNER_TEMP or the temp dir).",
+        show_default=False,
+    ),
+]
+
+AnnotationOpt = Annotated[
+    list[str] | None,
+    typer.Option("--annotation", "-a", help="Annotation as key=value; repeat for more."),
+]
+
+
+@dataclass
+class CliContext:
+    """Global options plus the seam tests use: pass ``obj=CliContext(transport=...)``
+    to ``CliRunner.invoke`` to drive the real client over an ``httpx.MockTransport``."""
+
+    url: str | None = None
+    token: str | None = None
+    timeout: float = 30.0
+    retries: int = 4
+    backoff: float = 0.5
+    transport: Any = None
+    _api: ApiClient | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:  # never show the token
+        return f"CliContext(url={self.url!r}, token=***)"
+
+    def api(self, fallback_url: str | None = None) -> ApiClient:
+        """The API client for ``--url``/``--token`` (built once, on first use)."""
+        if self._api is None:
+            url = self.url or fallback_url
+            if not url:
+                raise InvalidInput(
+                    "no control plane URL",
+                    hint="pass --url or set CHAINPROOF_URL (e.g. http://127.0.0.1:8000)",
+                )
+            if not self.token:
+                raise Unauthorized("no API token", hint="pass --token or set CHAINPROOF_TOKEN")
+            from chainproof.client.http import ApiClient
+
+            self._api = ApiClient(
+                url,
+                self.token,
+                timeout=self.timeout,
+                retries=self.retries,
+                backoff=self.backoff,
+                transport=self.transport,
+            )
+        return self._api
+
+    def close(self) -> None:
+        """Close the API client if one was built."""
+        if self._api is not None:
+            self._api.close()
+            self._api = None
+
+    @property
+    def environ(self) -> Mapping[str, str]:
+        """The process environment, read once per command (runner discovery, state dir)."""
+        return dict(os.environ)
+
+
+def cli_context(ctx: typer.Context) -> CliContext:
+    """The CliContext the root callback installed."""
+    obj = ctx.find_object(CliContext)
+    if obj is None:  # a sub-app invoked on its own (tests)
+        obj = CliContext()
+        ctx.obj = obj
+    return obj
+
+
+# -- parsing ---------------------------------------------------------------------------------
+def parse_annotations(values: Sequence[str] | None) -> dict[str, str]:
+    """``["k=v", ...]`` → dict; BadParameter (exit 2) on a value without ``=``."""
+    out: dict[str, str] = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{item!r} is not key=value", param_hint="--annotation")
+        out[key.strip()] = value
+    return out
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> int:
+    """``30d``, ``12h``, ``90m``, ``45s``, ``2w`` → seconds; BadParameter otherwise."""
+    match = re.fullmatch(r"\s*(\d+)\s*([smhdw])\s*", text.lower())
+    if not match or int(match.group(1)) == 0:
+        raise typer.BadParameter(
+            f"{text!r} is not a duration such as 30d, 12h or 90m", param_hint="--expires"
+        )
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+# -- output ----------------------------------------------------------------------------------
+def emit_json(data: Any) -> None:
+    """Print JSON for scripts (stdout, indented, nothing else on stdout)."""
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def info(message: str) -> None:
+    """A note for people, on stderr so stdout stays parseable."""
+    typer.echo(message, err=True)
+
+
+Column = tuple[str, str | Callable[[dict[str, Any]], Any]]
+
+
+def print_table(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], *, title: str = ""
+) -> None:
+    """A Rich table; each column is (header, key or function of the row)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title or None, show_lines=False, header_style="bold")
+    for header, _ in columns:
+        table.add_column(header, overflow="fold")
+    for row in rows:
+        cells = []
+        for _, getter in columns:
+            value = getter(dict(row)) if callable(getter) else row.get(getter)
+            cells.append(_cell(value))
+        table.add_row(*cells)
+    console = Console(soft_wrap=False)
+    if rows:
+        console.print(table)
+    else:
+        console.print(f"No {title.lower() or 'items'}.")
+
+
+def print_fields(pairs: Sequence[tuple[str, Any]], *, title: str = "") -> None:
+    """A two-column table of field / value for ``describe`` commands."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title or None, show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key, value in pairs:
+        table.add_row(key, _cell(value))
+    Console(soft_wrap=False).print(table)
+
+
+def _cell(value: Any) -> str:
+    from rich.markup import escape
+
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Mapping):
+        return escape(", ".join(f"{k}={v}" for k, v in value.items()) or "-")
+    if isinstance(value, (list, tuple)):
+        return escape(", ".join(str(v) for v in value) or "-")
+    return escape(str(value))
+
+
+@contextmanager
+def upload_progress(label: str) -> Iterator[Callable[[int], Callable[[int, int], None] | None]]:
+    """A factory of progress callbacks: a Rich bar for files over 1 MB on a TTY, else None."""
+    bars: list[Any] = []
+
+    def factory(total: int) -> Callable[[int, int], None] | None:
+        if total <= 1024 * 1024 or not sys.stderr.isatty():
+            return None
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TransferSpeedColumn,
+        )
+
+        bar = Progress(
+            f"[bold]{label}[/]",
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        task = bar.add_task(label, total=total)
+        bar.start()
+        bars.append(bar)
+
+        def update(done: int, size: int) -> None:
+            bar.update(task, completed=done, total=size or total)
+
+        return update
+
+    try:
+        yield factory
+    finally:
+        for bar in bars:
+            bar.stop()

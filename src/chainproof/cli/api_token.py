@@ -1,0 +1,96 @@
+"""``chainproof api-token``: robot tokens for CI jobs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from chainproof.cli._common import (
+    Output,
+    OutputOpt,
+    cli_context,
+    emit_json,
+    info,
+    parse_duration,
+    print_fields,
+    print_table,
+)
+
+app = typer.Typer(help="Create, list and revoke API tokens for CI jobs.", no_args_is_help=True)
+
+COLUMNS = [
+    ("ID", "id"),
+    ("Name", "name"),
+    ("Kind", "kind"),
+    ("Project", "project"),
+    ("Workflow", "workflow"),
+    ("Expires", "expires_at"),
+    ("Revoked", "revoked_at"),
+]
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option("--name", help="What the token is for, e.g. shop-ci.")],
+    project: Annotated[str | None, typer.Option("--project", help="Restrict to a project.")] = None,
+    workflow: Annotated[
+        str | None, typer.Option("--workflow", help="Restrict to a workflow.")
+    ] = None,
+    expires: Annotated[
+        str | None, typer.Option("--expires", help="Lifetime such as 30d, 12h (default: none).")
+    ] = None,
+    output: OutputOpt = Output.table,
+) -> None:
+    """Create a robot token and print its secret (shown only once).
+
+    Example: chainproof api-token create --name shop-ci --project shop --expires 30d -o json
+    """
+    seconds = parse_duration(expires) if expires else None
+    created = (
+        cli_context(ctx)
+        .api()
+        .create_token(name, project=project, workflow=workflow, expires_in_seconds=seconds)
+    )
+    if output is Output.json:
+        emit_json(created)
+        return
+    print_fields(
+        [
+            ("ID", created.get("id")),
+            ("Name", created.get("name")),
+            ("Project", created.get("project")),
+            ("Workflow", created.get("workflow")),
+            ("Expires", created.get("expires_at")),
+            ("Token", created.get("token")),
+        ],
+        title="API token created",
+    )
+    info("The token is shown only now: store it as the CI secret CHAINPROOF_TOKEN.")
+
+
+@app.command("list")
+def list_(ctx: typer.Context, output: OutputOpt = Output.table) -> None:
+    """List API tokens (never their secrets).
+
+    Example: chainproof api-token list -o json
+    """
+    items = cli_context(ctx).api().list_tokens()
+    if output is Output.json:
+        emit_json(items)
+    else:
+        print_table(items, COLUMNS, title="API tokens")
+
+
+@app.command("revoke")
+def revoke(
+    ctx: typer.Context,
+    token_id: Annotated[str, typer.Option("--id", help="Token ID (see api-token list).")],
+) -> None:
+    """Revoke a token; it stops working on its next request.
+
+    Example: chainproof api-token revoke --id 7d0e...
+    """
+    cli_context(ctx).api().revoke_token(token_id)
+    info(f"Token {token_id} revoked.")

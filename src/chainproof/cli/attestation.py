@@ -1,0 +1,258 @@
+"""``chainproof attestation``: craft an attestation in CI (init → add → push, or reset)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from chainproof.cli._common import (
+    AnnotationOpt,
+    Output,
+    OutputOpt,
+    StateDirOpt,
+    cli_context,
+    emit_json,
+    info,
+    parse_annotations,
+    print_fields,
+    print_table,
+    upload_progress,
+)
+
+app = typer.Typer(
+    help="Craft an attestation in CI: init, add evidence, push (or reset).",
+    no_args_is_help=True,
+)
+
+
+class Trigger(StrEnum):
+    failure = "failure"
+    cancellation = "cancellation"
+
+
+def _state_file(ctx: typer.Context, state_dir: Path | None) -> Path:
+    from chainproof.client.attestation import state_path
+
+    return state_path(state_dir, cli_context(ctx).environ)
+
+
+@app.command("init")
+def init(
+    ctx: typer.Context,
+    workflow: Annotated[str, typer.Option("--workflow", help="Workflow name.")],
+    project: Annotated[str, typer.Option("--project", help="Project name.")],
+    version: Annotated[
+        str | None, typer.Option("--version", help="Project version, e.g. v1.2.3.")
+    ] = None,
+    contract: Annotated[
+        str | None, typer.Option("--contract", help="Contract name, or a contract file to apply.")
+    ] = None,
+    contract_revision: Annotated[
+        int | None, typer.Option("--contract-revision", help="Pin a contract revision.")
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Discard an attestation in progress.")
+    ] = False,
+    state_dir: StateDirOpt = None,
+    output: OutputOpt = Output.table,
+) -> None:
+    """Start an attestation: open a run and write the local state file.
+
+    Example: chainproof attestation init --workflow build --project shop --version v1.2.3
+    """
+    from chainproof.client import attestation
+
+    cli = cli_context(ctx)
+    state = attestation.init(
+        cli.api(),
+        state_file=_state_file(ctx, state_dir),
+        workflow=workflow,
+        project=project,
+        project_version=version,
+        contract=contract,
+        contract_revision=contract_revision,
+        environ=cli.environ,
+        cwd=Path.cwd(),
+        replace=replace,
+        notify=info,
+    )
+    _show_status(attestation.status(state), output, full=False)
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option("--name", help="Material name (a contract slot or new).")],
+    value: Annotated[str, typer.Option("--value", help="File path, image reference or string.")],
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="Evidence kind (default: detect).")
+    ] = None,
+    annotation: AnnotationOpt = None,
+    state_dir: StateDirOpt = None,
+    output: OutputOpt = Output.table,
+) -> None:
+    """Validate a piece of evidence, upload it to the CAS and record it.
+
+    Example: chainproof attestation add --name sbom --value sbom.cdx.json
+    """
+    from chainproof.client import attestation
+
+    path = _state_file(ctx, state_dir)
+    api = cli_context(ctx).api(attestation.load_state(path).server_url)
+    with upload_progress(name) as bar:
+        crafted = attestation.add(
+            api,
+            path,
+            name=name,
+            value=value,
+            kind=kind.upper() if kind else None,
+            annotations=parse_annotations(annotation),
+            progress=bar,
+        )
+    data = {k: v for k, v in crafted.to_dict().items() if k != "upload_path"}
+    if output is Output.json:
+        emit_json(data)
+    else:
+        typer.echo(f"Added {crafted.name} ({crafted.kind}) {crafted.digest}")
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    full: Annotated[
+        bool, typer.Option("--full", help="Also runner, annotations and extras.")
+    ] = False,
+    state_dir: StateDirOpt = None,
+    output: OutputOpt = Output.table,
+) -> None:
+    """Show what the contract asks for and what is still missing (no network).
+
+    Example: chainproof attestation status --full
+    """
+    from chainproof.client import attestation
+
+    state = attestation.load_state(_state_file(ctx, state_dir))
+    _show_status(attestation.status(state), output, full=full)
+
+
+@app.command("push")
+def push(
+    ctx: typer.Context,
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            "--key", exists=True, dir_okay=False, help="Sign with this key file (default: keyless)."
+        ),
+    ] = None,
+    key_password: Annotated[
+        str | None,
+        typer.Option(
+            "--key-password",
+            envvar=["CHAINPROOF_KEY_PASSWORD", "COSIGN_PASSWORD"],
+            help="Password of an encrypted --key.",
+            show_default=False,
+        ),
+    ] = None,
+    annotation: AnnotationOpt = None,
+    bundle: Annotated[
+        Path | None, typer.Option("--bundle", help="Also write the signed bundle here.")
+    ] = None,
+    state_dir: StateDirOpt = None,
+    output: OutputOpt = Output.table,
+) -> None:
+    """Check the contract, sign the attestation and send it (nothing is sent if incomplete).
+
+    Example: chainproof attestation push --annotation ticket=REL-42 --bundle att.json
+    """
+    from chainproof.client import attestation
+
+    path = _state_file(ctx, state_dir)
+    api = cli_context(ctx).api(attestation.load_state(path).server_url)
+    run = attestation.push(
+        api,
+        path,
+        key_path=key,
+        key_password=key_password,
+        annotations=parse_annotations(annotation),
+        bundle_out=bundle,
+    )
+    link = f"{api.base_url}/api/v1/runs/{run['id']}"
+    if output is Output.json:
+        emit_json({**run, "api_url": link})
+    else:
+        typer.echo(f"Attestation pushed: run {run['id']} ({run.get('status')})")
+        typer.echo(link)
+
+
+@app.command("reset")
+def reset(
+    ctx: typer.Context,
+    trigger: Annotated[
+        Trigger, typer.Option("--trigger", help="Why the run ends.")
+    ] = Trigger.failure,
+    reason: Annotated[str | None, typer.Option("--reason", help="Free-text reason.")] = None,
+    state_dir: StateDirOpt = None,
+    output: OutputOpt = Output.table,
+) -> None:
+    """End the attestation in progress as failed or cancelled.
+
+    Example: chainproof attestation reset --trigger cancellation --reason "job cancelled"
+    """
+    from chainproof.client import attestation
+
+    path = _state_file(ctx, state_dir)
+    api = cli_context(ctx).api(attestation.load_state(path).server_url)
+    run = attestation.reset(api, path, trigger=trigger.value, reason=reason)
+    if output is Output.json:
+        emit_json(run)
+    else:
+        typer.echo(f"Run {run['id']} marked {run.get('status')}.")
+
+
+def _show_status(report: dict[str, Any], output: Output, *, full: bool) -> None:
+    if output is Output.json:
+        emit_json(report)
+        return
+    wf = report["workflow"]
+    contract = report["contract"]
+    rows: list[tuple[str, Any]] = [
+        ("Run", report["run_id"]),
+        ("Workflow", f"{wf.get('project')}/{wf.get('name')}"),
+        ("Version", wf.get("project_version")),
+        ("Contract", f"{contract['name']} rev {contract['revision']}"),
+        ("Runner", report["runner"]["type"]),
+    ]
+    if full:
+        rows += [
+            ("Runner URL", report["runner"]["url"]),
+            ("Started", report["started_on"]),
+            ("Server", report["server_url"]),
+        ]
+    print_fields(rows, title="Attestation")
+    print_table(
+        report["materials"],
+        [
+            ("Material", "name"),
+            ("Kind", "kind"),
+            ("Required", "required"),
+            ("Added", "added"),
+            ("Digest", "digest"),
+        ],
+        title="Contract materials",
+    )
+    if full:
+        print_table(
+            report["extra_materials"],
+            [("Material", "name"), ("Kind", "kind"), ("Digest", "digest")],
+            title="Extra materials",
+        )
+        print_table(
+            report["annotations"],
+            [("Annotation", "name"), ("Value", "value"), ("Required", "required")],
+            title="Annotations",
+        )
+    missing = report["missing"]
+    typer.echo(f"Missing: {', '.join(missing)}" if missing else "Ready to push.")

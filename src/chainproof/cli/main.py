@@ -1,0 +1,118 @@
+"""The ``chainproof`` command: the root Typer app, its global options and the error wrapper.
+
+The CLI is a shell over :mod:`chainproof.client` and is not a public API. Each command group
+lives in its own module. Errors are shown in one place: :class:`_RootGroup` turns any
+:class:`~chainproof.errors.ChainproofError` into ``Error: <message>`` (plus the hint) on
+stderr and exits with the error's code (DESIGN.md §8: 0 ok; 1 a check failed; 2 usage;
+3 not found / not authorised; 4 server or network error).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from chainproof import __version__
+from chainproof.cli import api_token, artifact, attestation, auth, project, server, workflow
+from chainproof.cli._common import CliContext
+from chainproof.errors import ChainproofError
+
+
+def report_error(err: ChainproofError) -> None:
+    """Print a chainproof error for people: message, details, hint (stderr)."""
+    typer.echo(f"Error: {err.message}", err=True)
+    if err.details:
+        shown = ", ".join(f"{k}={v}" for k, v in err.details.items())
+        typer.echo(f"Details: {shown}", err=True)
+    if err.hint:
+        typer.echo(f"Hint: {err.hint}", err=True)
+
+
+class _RootGroup(TyperGroup):
+    """Root group: the one place a ChainproofError becomes a message and an exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ChainproofError as err:
+            report_error(err)
+            ctx.exit(err.exit_code)
+
+
+app = typer.Typer(
+    name="chainproof",
+    cls=_RootGroup,
+    epilog="Docs: chainproof COMMAND --help.  Environment: CHAINPROOF_URL, CHAINPROOF_TOKEN.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(server.app, name="server")
+app.add_typer(auth.app, name="auth")
+app.add_typer(project.app, name="project")
+app.add_typer(workflow.app, name="workflow")
+app.add_typer(api_token.app, name="api-token")
+app.add_typer(attestation.app, name="attestation")
+app.add_typer(artifact.app, name="artifact")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"chainproof {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url", envvar="CHAINPROOF_URL", help="Control plane URL.", show_default=False
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="CHAINPROOF_TOKEN",
+            help="API token (cp_...).",
+            show_default=False,
+            show_envvar=True,
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", envvar="CHAINPROOF_TIMEOUT", help="Seconds per request.")
+    ] = 30.0,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Attest what your CI builds, store the evidence, verify it anywhere.
+
+    Example (CI): export CHAINPROOF_URL=https://cp.example CHAINPROOF_TOKEN=cp_...;
+    chainproof attestation init --workflow build --project shop;
+    chainproof attestation add --name image --value ghcr.io/acme/shop@sha256:...;
+    chainproof attestation push
+    """
+    obj = ctx.obj if isinstance(ctx.obj, CliContext) else CliContext()
+    obj.url = url or obj.url
+    obj.token = token or obj.token
+    obj.timeout = timeout
+    ctx.obj = obj
+    ctx.call_on_close(obj.close)
+
+
+def main() -> None:
+    """Console entry point (``chainproof``); errors are reported once, by the root group."""
+    app(prog_name="chainproof")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

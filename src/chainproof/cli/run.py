@@ -1,0 +1,151 @@
+"""``chainproof workflow run``: list, inspect and verify workflow runs."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from chainproof.cli._common import (
+    Output,
+    OutputOpt,
+    cli_context,
+    emit_json,
+    print_fields,
+    print_table,
+)
+from chainproof.errors import VerificationError
+
+app = typer.Typer(help="List, inspect and verify workflow runs.", no_args_is_help=True)
+
+
+class RunOutput(StrEnum):
+    """``-o`` of ``run describe``: also the raw statement or bundle."""
+
+    table = "table"
+    json = "json"
+    statement = "statement"
+    bundle = "bundle"
+
+
+class Status(StrEnum):
+    initialized = "initialized"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+    expired = "expired"
+
+
+COLUMNS = [
+    ("ID", "id"),
+    ("Project", "project"),
+    ("Workflow", "workflow"),
+    ("Version", "project_version"),
+    ("Status", "status"),
+    ("Runner", "runner_type"),
+    ("Created", "created_at"),
+]
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    workflow: Annotated[str | None, typer.Option("--workflow", "-w", help="Workflow name.")] = None,
+    project: Annotated[str | None, typer.Option("--project", "-p", help="Project name.")] = None,
+    status: Annotated[
+        Status | None, typer.Option("--status", help="Only runs in this state.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many runs.")] = 50,
+    output: OutputOpt = Output.table,
+) -> None:
+    """List runs, newest first.
+
+    Example: chainproof workflow run list --project shop --status failed -o json
+    """
+    items = (
+        cli_context(ctx)
+        .api()
+        .list_runs(
+            workflow=workflow, project=project, status=status.value if status else None, limit=limit
+        )
+    )
+    if output is Output.json:
+        emit_json(items)
+    else:
+        print_table(items, COLUMNS, title="Runs")
+
+
+@app.command("describe")
+def describe(
+    ctx: typer.Context,
+    run_id: Annotated[str, typer.Option("--id", help="Run ID.")],
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Verify the bundle locally against the trust root.")
+    ] = False,
+    output: Annotated[
+        RunOutput,
+        typer.Option("--output", "-o", help="table, json, or the raw statement or bundle."),
+    ] = RunOutput.table,
+) -> None:
+    """Show a run; --verify checks its signature and evidence digests (exit 1 if not).
+
+    Example: chainproof workflow run describe --id 3f1c... --verify -o json
+    """
+    api = cli_context(ctx).api()
+    if output is RunOutput.statement:
+        emit_json(api.get_run_statement(run_id))
+    elif output is RunOutput.bundle:
+        emit_json(api.get_run_bundle(run_id))
+    report = None
+    if verify:
+        from chainproof.client.attestation import verify_run
+
+        report = verify_run(api, run_id)
+    if output in (RunOutput.table, RunOutput.json):
+        run = api.get_run(run_id)
+        if output is RunOutput.json:
+            emit_json({**run, "local_verification": report} if verify else run)
+        else:
+            _print_run(run, report)
+    if report is not None and not report["verified"]:
+        failed = "; ".join(c["detail"] for c in report["checks"] if not c["ok"])
+        raise VerificationError(f"run {run_id} did not verify: {failed}")
+
+
+def _print_run(run: dict[str, Any], report: dict[str, Any] | None) -> None:
+    verification = run.get("verification") or {}
+    print_fields(
+        [
+            ("ID", run.get("id")),
+            ("Workflow", f"{run.get('project')}/{run.get('workflow')}"),
+            ("Version", run.get("project_version")),
+            ("Status", run.get("status")),
+            ("Reason", run.get("reason")),
+            ("Runner", f"{run.get('runner_type')} {run.get('runner_url') or ''}".strip()),
+            ("Contract", f"{run.get('contract_name')} rev {run.get('contract_revision')}"),
+            ("Created", run.get("created_at")),
+            ("Finished", run.get("finished_at")),
+            ("Attestation", run.get("attestation_digest")),
+            ("Server check", verification.get("verified") if verification else None),
+            ("Identity", verification.get("identity") if verification else None),
+        ],
+        title="Run",
+    )
+    print_table(
+        run.get("materials") or [],
+        [
+            ("Material", "name"),
+            ("Kind", "kind"),
+            ("Digest", "digest"),
+            ("Size", "size"),
+            ("Output", "output"),
+        ],
+        title="Materials",
+    )
+    if report is not None:
+        print_table(
+            report["checks"],
+            [("Check", "name"), ("OK", "ok"), ("Detail", "detail")],
+            title="Local verification",
+        )

@@ -1,0 +1,478 @@
+"""The attestation use cases the CLI shells over: init, add, status, push, reset, verify.
+
+The crafting state of an open attestation lives in one JSON file so that ``init``, ``add``
+and ``push`` can run in different CI steps (DESIGN.md §6). Its location: ``--state-dir`` /
+``CHAINPROOF_STATE_DIR``, else ``$RUNNER_TEMP``, else the system temp dir; the file is
+``chainproof-attestation.json``.
+
+Domain modules (materials, runners, crafting, statement, signing) are imported inside the
+functions: they pull in cryptography and format validators the CLI must not load at start-up.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import tempfile
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from chainproof.errors import (
+    ChainproofError,
+    Conflict,
+    ContractNotSatisfied,
+    InvalidInput,
+    NotFound,
+    VerificationError,
+)
+
+if TYPE_CHECKING:
+    from chainproof.client.cas import Progress
+    from chainproof.client.http import ApiClient
+    from chainproof.core.crafting import CraftingState
+    from chainproof.core.materials.base import CraftedMaterial
+
+__all__ = [
+    "STATE_FILE",
+    "add",
+    "init",
+    "push",
+    "reset",
+    "state_path",
+    "status",
+    "verify_run",
+]
+
+STATE_FILE = "chainproof-attestation.json"
+STATE_VERSION = 1
+
+
+def state_path(state_dir: str | Path | None, environ: Mapping[str, str]) -> Path:
+    """Where the crafting state lives (flag, then ``CHAINPROOF_STATE_DIR``, ``RUNNER_TEMP``)."""
+    base = (
+        state_dir
+        or environ.get("CHAINPROOF_STATE_DIR")
+        or environ.get("RUNNER_TEMP")
+        or tempfile.gettempdir()
+    )
+    return Path(base) / STATE_FILE
+
+
+def load_state(path: Path) -> CraftingState:
+    """The crafting state at ``path``; NotFound with the next step when there is none."""
+    if not path.exists():
+        raise NotFound(
+            f"no attestation in progress (no state file at {path})",
+            hint="run `chainproof attestation init` first, with the same --state-dir",
+        )
+    from chainproof.core.crafting import CraftingState
+
+    return CraftingState.load(path)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- init ----------------------------------------------------------------------------------
+def init(
+    api: ApiClient,
+    *,
+    state_file: Path,
+    workflow: str,
+    project: str,
+    project_version: str | None = None,
+    contract: str | None = None,
+    contract_revision: int | None = None,
+    environ: Mapping[str, str],
+    cwd: Path,
+    replace: bool = False,
+    notify: Callable[[str], None] | None = None,
+) -> CraftingState:
+    """Start a run on the control plane and write the crafting state file.
+
+    ``contract`` is a contract name or the path of a contract file (its text is sent). The
+    runner is discovered from ``environ``; the contract's ``envAllowList`` values are recorded.
+    Raises Conflict if a state file exists (unless ``replace``), ContractNotSatisfied if an
+    allow-listed variable is unset (the run is then reset as failed), RunnerMismatch, and the
+    API's errors. ``notify`` receives notices such as a newer contract revision.
+    """
+    if state_file.exists() and not replace:
+        raise Conflict(
+            f"an attestation is already in progress ({state_file})",
+            hint="push or reset it first, or pass --replace to start over",
+        )
+    from chainproof.core.contract import Contract
+    from chainproof.core.crafting import CraftingState
+    from chainproof.core.git import head_info
+    from chainproof.core.runners import collect_allowed_env, discover
+
+    if state_file.exists():
+        _abandon(api, state_file)
+
+    runner = discover(environ)
+    contract_arg = contract
+    if contract and Path(contract).is_file():
+        text = Path(contract).read_text(encoding="utf-8")
+        local = Contract.parse(text, source=contract)
+        allowed = collect_allowed_env(environ, list(local.env_allow_list))
+        runner = dataclasses.replace(runner, env={**runner.env, **allowed})
+        contract_arg = text
+
+    answer = _init_call(
+        api, runner, environ, workflow, project, project_version, contract_arg, contract_revision
+    )
+    run, wf, info = answer["run"], answer["workflow"], answer["contract"]
+    spec = Contract.from_dict(info["spec"])
+    try:
+        allowed = collect_allowed_env(environ, list(spec.env_allow_list))
+    except ContractNotSatisfied as err:
+        api.reset_run(run["id"], "failure", f"envAllowList not satisfied: {err.message}")
+        raise
+    runner = dataclasses.replace(runner, env={**runner.env, **allowed})
+
+    latest = info.get("latest_revision")
+    if notify and latest and info.get("revision") and latest > info["revision"]:
+        notify(
+            f"contract {info['name']} has a newer revision {latest} "
+            f"(this run uses revision {info['revision']})"
+        )
+
+    state = CraftingState(
+        version=STATE_VERSION,
+        server_url=api.base_url,
+        org=answer["org"]["name"],
+        run_id=run["id"],
+        workflow={
+            "id": wf.get("id"),
+            "name": wf.get("name", workflow),
+            "project": wf.get("project", project),
+            "project_version": run.get("project_version", project_version),
+            "team": wf.get("team"),
+        },
+        contract_name=info["name"],
+        contract_revision=info["revision"],
+        contract=spec,
+        runner=runner,
+        started_on=_now(),
+        materials={},
+        annotations={},
+        git=head_info(cwd),
+    )
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    state.save(state_file)
+    return state
+
+
+def _init_call(
+    api: ApiClient,
+    runner: Any,
+    environ: Mapping[str, str],
+    workflow: str,
+    project: str,
+    project_version: str | None,
+    contract: str | None,
+    contract_revision: int | None,
+) -> dict[str, Any]:
+    """POST /runs; when the server names missing envAllowList variables that are set here,
+    send them once more (the client cannot know a named contract's allow-list before init)."""
+    kwargs: dict[str, Any] = {
+        "workflow": workflow,
+        "project": project,
+        "project_version": project_version,
+        "contract": contract,
+        "contract_revision": contract_revision,
+    }
+    try:
+        return api.init_run(runner=runner.to_dict(), **kwargs)
+    except ContractNotSatisfied as err:
+        # core.runners.collect_allowed_env names them in details["missing_env"]
+        names = err.details.get("missing_env") or err.details.get("missing") or []
+        extra = {n: environ[n] for n in names if isinstance(n, str) and n in environ}
+        if not extra or len(extra) != len(names):
+            raise
+        env = {**runner.env, **extra}
+        return api.init_run(runner={**runner.to_dict(), "env": env}, **kwargs)
+
+
+def _abandon(api: ApiClient, state_file: Path) -> None:
+    """Best effort: cancel the run of a state file being replaced, then forget it."""
+    try:
+        old = load_state(state_file)
+        api.reset_run(old.run_id, "cancellation", "replaced by a new attestation init")
+    except ChainproofError:
+        pass
+    state_file.unlink(missing_ok=True)
+
+
+# -- add -----------------------------------------------------------------------------------
+def add(
+    api: ApiClient,
+    state_file: Path,
+    *,
+    name: str,
+    value: str,
+    kind: str | None = None,
+    annotations: Mapping[str, str] | None = None,
+    progress: Callable[[int], Progress | None] | None = None,
+) -> CraftedMaterial:
+    """Validate a piece of evidence, upload it to the CAS and record it in the state.
+
+    The kind comes from ``kind``, else the contract slot named ``name``, else detection.
+    Files go to the CAS (skipped when it already has the digest, or the slot says
+    ``skip_upload``). ``progress(total_bytes)`` may return a callback for the upload.
+    Raises MaterialError for invalid evidence and the API's errors.
+    """
+    state = load_state(state_file)
+    from chainproof.client import cas
+    from chainproof.core.materials import craft
+
+    spec = state.spec_for(name)
+    if spec is not None and kind and kind != spec.kind:
+        raise InvalidInput(
+            f"material {name} is a {spec.kind} in contract {state.contract_name}, not {kind}",
+            hint="drop --kind to use the contract's kind",
+        )
+    crafted = craft(name, value, kind or (spec.kind if spec else None))
+    if spec is not None and spec.output and not crafted.output:
+        crafted = dataclasses.replace(crafted, output=True)
+    if crafted.upload_path and not (spec is not None and spec.skip_upload):
+        grant = api.cas_upload_token(state.run_id)
+        callback = progress(crafted.size) if progress else None
+        cas.upload(
+            grant["url"],
+            grant["token"],
+            crafted.upload_path,
+            crafted.digest,
+            progress=callback,
+            api=api,
+        )
+    state.add_material(crafted, annotations=dict(annotations or {}))
+    state.save(state_file)
+    return crafted
+
+
+# -- status --------------------------------------------------------------------------------
+def status(state: CraftingState) -> dict[str, Any]:
+    """What the contract asks, what was added, what is still missing."""
+    contract = state.contract
+    slots = []
+    for spec in contract.materials:
+        got = state.materials.get(spec.name)
+        slots.append(
+            {
+                "name": spec.name,
+                "kind": spec.kind,
+                "required": not spec.optional and spec.group is None,
+                "group": spec.group,
+                "output": spec.output,
+                "added": got is not None,
+                "digest": str(got.digest) if got else None,
+            }
+        )
+    named = {s.name for s in contract.materials}
+    extra = [
+        {"name": m.name, "kind": m.kind, "digest": str(m.digest)}
+        for m in state.materials.values()
+        if m.name not in named
+    ]
+    annotations = [
+        {
+            "name": a.name,
+            "value": state.annotations.get(a.name, a.value) or None,
+            "required": not a.value,
+        }
+        for a in contract.annotations
+    ]
+    return {
+        "run_id": state.run_id,
+        "org": state.org,
+        "server_url": state.server_url,
+        "workflow": dict(state.workflow),
+        "contract": {"name": state.contract_name, "revision": state.contract_revision},
+        "runner": {"type": state.runner.type, "url": state.runner.url},
+        "started_on": state.started_on.isoformat(),
+        "materials": slots,
+        "extra_materials": extra,
+        "missing": list(state.missing()),
+        "annotations": annotations,
+    }
+
+
+# -- push ----------------------------------------------------------------------------------
+def push(
+    api: ApiClient,
+    state_file: Path,
+    *,
+    key_path: Path | None = None,
+    key_password: str | None = None,
+    annotations: Mapping[str, str] | None = None,
+    bundle_out: Path | None = None,
+) -> dict[str, Any]:
+    """Sign the attestation and send it; returns the Run the server recorded.
+
+    Checks the contract first: nothing is sent when it is not satisfied
+    (ContractNotSatisfied). Keyless by default (an ephemeral key certified by the
+    organisation's CA); ``key_path`` signs with a key file instead. On success the state file
+    is deleted and the bundle written to ``bundle_out`` if given.
+    """
+    state = load_state(state_file)
+    from chainproof import __version__
+    from chainproof.core.statement import render_statement
+
+    push_annotations = dict(annotations or {})
+    state.check_complete(push_annotations)
+    statement = render_statement(
+        state, finished_on=_now(), cli_version=__version__, annotations=push_annotations
+    )
+    public_key: str | None = None
+    if key_path is not None:
+        from chainproof.signing.signer import KeySigner
+
+        password = key_password.encode() if key_password else None
+        key_signer = KeySigner.from_pem(Path(key_path).read_bytes(), password)
+        bundle = key_signer.sign(statement)
+        pem = key_signer.public_key_pem
+        public_key = pem.decode() if isinstance(pem, bytes) else str(pem)
+    else:
+        from chainproof.signing.ca import identity_uri
+        from chainproof.signing.signer import EphemeralSigner
+
+        signer = EphemeralSigner()
+        uri = identity_uri(
+            state.org, state.workflow["project"], state.workflow["name"], state.run_id
+        )
+        chain = api.signing_certificate(state.run_id, signer.csr(uri).decode())
+        bundle = signer.sign(statement, [c.encode() for c in chain])
+
+    materials = []
+    for m in state.materials.values():
+        data = m.to_dict()
+        data.pop("upload_path", None)
+        materials.append(data)
+    key = hashlib.sha256(f"{state.run_id}:{bundle.digest()}".encode()).hexdigest()
+    run = api.push_attestation(
+        state.run_id,
+        bundle=bundle.to_dict(),
+        materials=materials,
+        public_key=public_key,
+        idempotency_key=f"push-{key}",
+    )
+    if bundle_out is not None:
+        Path(bundle_out).write_text(bundle.to_json(), encoding="utf-8")
+    state_file.unlink(missing_ok=True)
+    return run
+
+
+# -- reset ---------------------------------------------------------------------------------
+def reset(
+    api: ApiClient, state_file: Path, *, trigger: str = "failure", reason: str | None = None
+) -> dict[str, Any]:
+    """Mark the open run failed or cancelled, then delete the state file; returns the Run."""
+    if trigger not in ("failure", "cancellation"):
+        raise InvalidInput(
+            f"unknown trigger {trigger!r}", hint="use --trigger failure or cancellation"
+        )
+    state = load_state(state_file)
+    run = api.reset_run(state.run_id, trigger, reason)
+    state_file.unlink(missing_ok=True)
+    return run
+
+
+# -- verify --------------------------------------------------------------------------------
+def verify_run(api: ApiClient, run_id: str) -> dict[str, Any]:
+    """Verify a stored run locally against the organisation's trusted root.
+
+    Checks the bundle's signature, certificate chain and identity (this run's URI) and that
+    the statement's material digests equal the run's recorded materials. Returns
+    ``{"verified", "run_id", "identity", "checks": [{"name","ok","detail"}]}``; a failed check
+    is reported, not raised.
+    """
+    import json
+
+    from chainproof.core.bundle import Bundle
+    from chainproof.signing.ca import identity_uri
+    from chainproof.signing.trust import ca_certs_from_trusted_root
+    from chainproof.signing.verifier import ExactIdentity, Verifier
+
+    run = api.get_run(run_id)
+    org = api.whoami()["org"]["name"]
+    uri = identity_uri(org, run["project"], run["workflow"], run["id"])
+    checks: list[dict[str, Any]] = []
+    report: dict[str, Any] = {
+        "verified": False,
+        "run_id": run["id"],
+        "identity": uri,
+        "checks": checks,
+    }
+    if run.get("status") != "succeeded" or not run.get("attestation_digest"):
+        checks.append(
+            {
+                "name": "attestation",
+                "ok": False,
+                "detail": f"run is {run.get('status')}, no attestation stored",
+            }
+        )
+        return report
+
+    bundle = Bundle.from_json(json.dumps(api.get_run_bundle(run_id)))
+    verifier = Verifier(ca_certs=ca_certs_from_trusted_root(api.trust_root()), public_keys=[])
+    try:
+        verified = verifier.verify(bundle, ExactIdentity(uri))
+    except VerificationError as err:
+        checks.append({"name": "signature", "ok": False, "detail": err.message})
+        return report
+    checks.append(
+        {
+            "name": "signature",
+            "ok": True,
+            "detail": f"signed by {verified.identity}, chain to the organisation CA",
+        }
+    )
+    statement = _as_dict(verified.statement)
+    checks.append(_check_materials(statement, run.get("materials") or []))
+    report["verified"] = all(c["ok"] for c in checks)
+    return report
+
+
+def _as_dict(obj: Any) -> dict[str, Any]:
+    if isinstance(obj, dict):
+        return obj
+    to_dict = getattr(obj, "to_dict", None)
+    if callable(to_dict):
+        return dict(to_dict())
+    raise VerificationError("the verified payload is not a statement")
+
+
+def _descriptor_digest(desc: Mapping[str, Any]) -> str | None:
+    digest = desc.get("digest")
+    if isinstance(digest, str):
+        return digest
+    if isinstance(digest, Mapping) and digest:
+        alg = "sha256" if "sha256" in digest else sorted(digest)[0]
+        return f"{alg}:{digest[alg]}"
+    return None
+
+
+def _check_materials(
+    statement: Mapping[str, Any], recorded: list[dict[str, Any]]
+) -> dict[str, Any]:
+    signed = {
+        str(m.get("name")): _descriptor_digest(m)
+        for m in (statement.get("predicate") or {}).get("materials") or []
+    }
+    stored = {str(m.get("name")): m.get("digest") for m in recorded}
+    if signed == stored:
+        return {
+            "name": "materials",
+            "ok": True,
+            "detail": f"{len(signed)} material digest(s) match the signed statement",
+        }
+    diff = sorted(n for n in signed.keys() | stored.keys() if signed.get(n) != stored.get(n))
+    return {
+        "name": "materials",
+        "ok": False,
+        "detail": "recorded materials differ from the signed statement: " + ", ".join(diff),
+    }

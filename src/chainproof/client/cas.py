@@ -1,0 +1,151 @@
+"""Upload evidence to, and download it from, the CAS (docs/api.md, ``/cas/v1``).
+
+Blobs are addressed by digest. ``upload`` asks first (HEAD) and skips bytes the CAS already
+has; ``download`` hashes while it writes and never leaves a file whose bytes do not match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from chainproof.core.digest import Digest
+from chainproof.errors import InvalidInput, VerificationError
+
+if TYPE_CHECKING:
+    from chainproof.client.http import ApiClient, HttpSession
+
+__all__ = ["CHUNK_SIZE", "Progress", "download", "upload"]
+
+CHUNK_SIZE = 1024 * 1024
+Progress = Callable[[int, int], None]
+"""``progress(bytes_done, total)``; called as bytes move."""
+
+
+def _session(cas_url: str, token: str, api: ApiClient | None) -> HttpSession:
+    if api is not None:
+        return api.session_for(cas_url, token)
+    from chainproof.client.http import HttpSession
+
+    return HttpSession(cas_url, token)
+
+
+def _blob_path(digest: Digest) -> str:
+    return f"/blobs/{digest}"
+
+
+def upload(
+    cas_url: str,
+    token: str,
+    path: Path | str,
+    digest: Digest | str,
+    *,
+    progress: Progress | None = None,
+    api: ApiClient | None = None,
+) -> bool:
+    """Upload the file at ``path`` under ``digest`` unless the CAS has it already.
+
+    Returns True when bytes were sent, False when the blob was already there. The file is
+    streamed in 1 MiB chunks (a fresh stream on each retry). The CAS re-hashes what it receives
+    and answers ``verification_failed`` (VerificationError) on a mismatch. ``api`` lends its
+    transport, timeout and retry settings.
+    """
+    dig = digest if isinstance(digest, Digest) else Digest.parse(digest)
+    file_path = Path(path)
+    total = file_path.stat().st_size
+    with _session(cas_url, token, api) as session:
+        head = session.request("HEAD", _blob_path(dig), accept=(404,))
+        if head.status != 404:
+            if progress:
+                progress(total, total)
+            return False
+
+        def chunks() -> Iterator[bytes]:
+            done = 0
+            with open(file_path, "rb") as fh:
+                while chunk := fh.read(CHUNK_SIZE):
+                    done += len(chunk)
+                    yield chunk
+                    if progress:
+                        progress(done, total)
+
+        session.request(
+            "PUT",
+            _blob_path(dig),
+            content=chunks,
+            headers={"Content-Type": "application/octet-stream", "Content-Length": str(total)},
+        )
+    return True
+
+
+def download(
+    cas_url: str,
+    token: str,
+    digest: Digest | str,
+    dest: Path | str,
+    *,
+    progress: Progress | None = None,
+    api: ApiClient | None = None,
+) -> Path:
+    """Download the blob ``digest`` to ``dest`` and return ``dest``.
+
+    Bytes go to a temporary file beside ``dest`` while being hashed; on a digest mismatch the
+    temporary file is deleted and VerificationError raised, otherwise it is renamed onto
+    ``dest`` atomically. NotFound when the CAS does not serve that digest to this token.
+    """
+    dig = digest if isinstance(digest, Digest) else Digest.parse(digest)
+    if dig.algorithm != "sha256":
+        raise InvalidInput(f"cannot verify a {dig.algorithm} download; use a sha256 digest")
+    target = Path(dest)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh, _session(cas_url, token, api) as session:
+            sink = _HashingSink(fh, progress)
+            session.download(_blob_path(dig), on_start=sink.start, on_chunk=sink.write)
+            fh.flush()
+            os.fsync(fh.fileno())
+        got = sink.hexdigest()
+        if got != dig.hex:
+            raise VerificationError(
+                f"downloaded bytes do not match {dig}: got sha256:{got}",
+                hint="the blob is corrupt or was tampered with; nothing was written",
+            )
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
+
+
+class _HashingSink:
+    """Writes chunks to a file while hashing them; restartable for retries."""
+
+    def __init__(self, fh: BinaryIO, progress: Progress | None) -> None:
+        self._fh = fh
+        self._progress = progress
+        self._hash = hashlib.sha256()
+        self._done = 0
+        self._total = 0
+
+    def start(self, total: int | None) -> None:
+        self._fh.seek(0)
+        self._fh.truncate()
+        self._hash = hashlib.sha256()
+        self._done = 0
+        self._total = total or 0
+
+    def write(self, chunk: bytes) -> None:
+        self._fh.write(chunk)
+        self._hash.update(chunk)
+        self._done += len(chunk)
+        if self._progress:
+            self._progress(self._done, self._total)
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()

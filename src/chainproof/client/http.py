@@ -1,0 +1,502 @@
+"""HTTP for the CLI: retries, error mapping and one typed method per endpoint of docs/api.md.
+
+This is the only module of chainproof that imports httpx on the client side; the CLI imports it
+lazily, inside commands, so that ``chainproof --help`` never pays for it (NOTES.md: ~100 ms).
+
+Every httpx exception is translated once, in :func:`_map_httpx_errors` (the way httpx itself
+wraps httpcore in ``map_httpcore_exceptions``), into :class:`~chainproof.errors.NetworkError`.
+RFC 9457 problem documents become the matching :class:`~chainproof.errors.ChainproofError`
+subclass; any other non-2xx answer becomes a :class:`~chainproof.errors.ServiceError`.
+The bearer token never appears in a message or a repr.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from chainproof.errors import ChainproofError, NetworkError, ServiceError
+
+__all__ = ["ApiClient", "HttpSession", "Reply"]
+
+_RETRY_STATUSES = frozenset({502, 503, 504})
+_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+_MAX_BACKOFF = 20.0
+
+Content = bytes | Callable[[], Iterable[bytes]]
+"""A request body: bytes, or a factory of chunk iterators (called again on each retry)."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A finished HTTP answer, detached from httpx."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    def json(self) -> Any:
+        """The body parsed as JSON; ServiceError if it is not JSON."""
+        if not self.body:
+            return None
+        try:
+            return json.loads(self.body)
+        except ValueError as exc:
+            raise ServiceError(
+                f"the server answered HTTP {self.status} with a body that is not JSON",
+                hint="check that --url / CHAINPROOF_URL points at a chainproof server",
+            ) from exc
+
+
+@contextmanager
+def _map_httpx_errors(url: str, secret: str | None) -> Iterator[None]:
+    """Re-raise any httpx exception as NetworkError, once, without the token in it."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise NetworkError(
+            f"timed out talking to {_redact(url, secret)}",
+            hint="the server may be overloaded; retry later or raise the timeout",
+        ) from exc
+    except httpx.HTTPError as exc:
+        reason = _redact(str(exc) or type(exc).__name__, secret)
+        raise NetworkError(
+            f"cannot reach {_redact(url, secret)}: {reason}",
+            hint="check --url / CHAINPROOF_URL and that the server is running",
+        ) from exc
+
+
+def _redact(text: str, secret: str | None) -> str:
+    return text.replace(secret, "***") if secret else text
+
+
+def _error_from(reply: Reply, method: str, url: str, secret: str | None) -> ChainproofError:
+    """Turn a non-2xx reply into the most specific chainproof error."""
+    ctype = reply.headers.get("content-type", "")
+    if "json" in ctype:
+        try:
+            doc = json.loads(reply.body)
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict) and doc.get("code"):
+            err = ChainproofError.from_problem(doc)
+            err.message = _redact(err.message, secret)
+            err.args = (err.message,)
+            return err
+    return ServiceError(
+        f"{method} {_redact(url, secret)} failed with HTTP {reply.status}",
+        hint="check that --url / CHAINPROOF_URL points at a chainproof server",
+    )
+
+
+class HttpSession:
+    """One httpx client with retries, backoff and error mapping; shared by the API and CAS.
+
+    Retries (with exponential backoff and full jitter) happen on connect errors, timeouts and
+    HTTP 502/503/504, but only for idempotent methods, or for a POST that carries an
+    ``Idempotency-Key`` (DESIGN.md §7), so a retried push cannot record twice.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        timeout: float = 30.0,
+        retries: int = 4,
+        backoff: float = 0.5,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self.retries = max(0, retries)
+        self.backoff = backoff
+        self._sleep = sleep
+        headers = {"User-Agent": _user_agent(), "Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, token=***)"
+
+    def __enter__(self) -> HttpSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+    # -- core ------------------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: dict[str, Any] | None = None,
+        content: Content | None = None,
+        headers: dict[str, str] | None = None,
+        idempotency_key: str | None = None,
+        accept: Iterable[int] = (),
+    ) -> Reply:
+        """Send a request and return the reply; raise a ChainproofError for non-2xx answers.
+
+        ``accept`` lists extra statuses returned as replies instead of raised (e.g. 404 for a
+        CAS HEAD). Raises NetworkError when the server cannot be reached after the retries.
+        """
+        method = method.upper()
+        hdrs = dict(headers or {})
+        if idempotency_key:
+            hdrs["Idempotency-Key"] = idempotency_key
+        retryable = method in _IDEMPOTENT_METHODS or bool(idempotency_key)
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        url = f"{self.base_url}{path}"
+        attempt = 0
+        while True:
+            try:
+                with _map_httpx_errors(url, self._token):
+                    body = content() if callable(content) else content
+                    resp = self._client.request(
+                        method, path, json=json_body, params=clean, content=body, headers=hdrs
+                    )
+                    reply = Reply(resp.status_code, dict(resp.headers), resp.read())
+            except NetworkError:
+                if not retryable or attempt >= self.retries:
+                    raise
+            else:
+                if reply.status not in _RETRY_STATUSES or not retryable or attempt >= self.retries:
+                    if 200 <= reply.status < 300 or reply.status in accept:
+                        return reply
+                    raise _error_from(reply, method, url, self._token)
+            self._sleep(self._delay(attempt))
+            attempt += 1
+
+    def download(
+        self,
+        path: str,
+        *,
+        on_start: Callable[[int | None], None],
+        on_chunk: Callable[[bytes], None],
+    ) -> None:
+        """GET ``path`` streaming the body to ``on_chunk``; retried from scratch on failure.
+
+        ``on_start(total_or_None)`` is called before each attempt's first chunk, so the
+        caller can reset its sink.
+        """
+        url = f"{self.base_url}{path}"
+        attempt = 0
+        while True:
+            try:
+                with _map_httpx_errors(url, self._token):
+                    with self._client.stream("GET", path) as resp:
+                        if resp.status_code in _RETRY_STATUSES and attempt < self.retries:
+                            resp.read()
+                            raise _Retry
+                        if not 200 <= resp.status_code < 300:
+                            reply = Reply(resp.status_code, dict(resp.headers), resp.read())
+                            raise _error_from(reply, "GET", url, self._token)
+                        length = resp.headers.get("content-length")
+                        on_start(int(length) if length and length.isdigit() else None)
+                        for chunk in resp.iter_bytes(1024 * 1024):
+                            on_chunk(chunk)
+                        return
+            except (NetworkError, _Retry):
+                if attempt >= self.retries:
+                    raise
+            self._sleep(self._delay(attempt))
+            attempt += 1
+
+    def _delay(self, attempt: int) -> float:
+        # Exponential backoff with full jitter (AWS architecture blog, "Exponential Backoff
+        # and Jitter"): spreads the retries of many CI jobs hitting one restarting server.
+        cap = min(_MAX_BACKOFF, self.backoff * (2**attempt))
+        return random.uniform(0, cap)  # noqa: S311 - jitter, not cryptography
+
+
+class _Retry(Exception):
+    """Internal: the streamed answer was a retryable status."""
+
+
+def _user_agent() -> str:
+    from chainproof import __version__
+
+    return f"chainproof-cli/{__version__}"
+
+
+def _q(segment: str) -> str:
+    return quote(segment, safe="")
+
+
+class ApiClient:
+    """Typed client of the control plane API (docs/api.md); answers are plain JSON dicts.
+
+    Build it with the server URL and an API token; pass ``transport`` (e.g.
+    ``httpx.MockTransport``) in tests. Every method raises a :class:`ChainproofError` subclass:
+    NotFound/Unauthorized/Forbidden (exit 3), InvalidInput (2), Conflict or a CheckFailed (1),
+    ServiceError/NetworkError (4).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        timeout: float = 30.0,
+        retries: int = 4,
+        backoff: float = 0.5,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.transport = transport
+        self._sleep = sleep
+        self._session = HttpSession(
+            self.base_url,
+            token,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            transport=transport,
+            sleep=sleep,
+        )
+
+    def __repr__(self) -> str:
+        return f"ApiClient(base_url={self.base_url!r}, token=***)"
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._session.close()
+
+    def session_for(self, base_url: str, token: str | None) -> HttpSession:
+        """A session to another service (the CAS) with this client's transport and retries."""
+        return HttpSession(
+            base_url,
+            token,
+            timeout=self.timeout,
+            retries=self.retries,
+            backoff=self.backoff,
+            transport=self.transport,
+            sleep=self._sleep,
+        )
+
+    def _get(self, path: str, **params: Any) -> Any:
+        return self._session.request("GET", f"/api/v1{path}", params=params).json()
+
+    def _post(self, path: str, body: dict[str, Any], **kw: Any) -> Any:
+        clean = {k: v for k, v in body.items() if v is not None}
+        return self._session.request("POST", f"/api/v1{path}", json_body=clean, **kw).json()
+
+    def _items(self, path: str, limit: int | None = None, **params: Any) -> list[dict[str, Any]]:
+        """Follow ``next_cursor`` until ``limit`` items (or all) are collected."""
+        items: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            page_size = min(100, limit - len(items)) if limit else 100
+            page = self._get(path, limit=page_size, cursor=cursor, **params)
+            items.extend(page.get("items", []))
+            cursor = page.get("next_cursor")
+            if not cursor or (limit is not None and len(items) >= limit):
+                return items[:limit] if limit else items
+
+    # -- identity --------------------------------------------------------------------------
+    def whoami(self) -> dict[str, Any]:
+        """The organisation and token the credentials belong to."""
+        return dict(self._get("/whoami"))
+
+    # -- projects --------------------------------------------------------------------------
+    def create_project(self, name: str) -> dict[str, Any]:
+        """Create a project; Conflict if it exists."""
+        return dict(self._post("/projects", {"name": name}))
+
+    def list_projects(self) -> list[dict[str, Any]]:
+        """Every project of the organisation."""
+        return self._items("/projects")
+
+    # -- contracts -------------------------------------------------------------------------
+    def create_contract(
+        self, name: str, raw: str, description: str | None = None
+    ) -> dict[str, Any]:
+        """Create a contract from YAML/JSON text; ContractError (422) with line and field."""
+        return dict(
+            self._post("/contracts", {"name": name, "raw": raw, "description": description})
+        )
+
+    def update_contract(self, name: str, raw: str) -> dict[str, Any]:
+        """Add a revision (or return the latest unchanged when the spec is the same)."""
+        reply = self._session.request(
+            "PUT", f"/api/v1/contracts/{_q(name)}", json_body={"raw": raw}
+        )
+        return dict(reply.json())
+
+    def list_contracts(self) -> list[dict[str, Any]]:
+        """Latest revision of every contract."""
+        return self._items("/contracts")
+
+    def get_contract(self, name: str, revision: int | None = None) -> dict[str, Any]:
+        """A contract at ``revision`` (default: latest)."""
+        return dict(self._get(f"/contracts/{_q(name)}", revision=revision))
+
+    # -- workflows -------------------------------------------------------------------------
+    def create_workflow(
+        self,
+        name: str,
+        project: str,
+        *,
+        team: str | None = None,
+        description: str | None = None,
+        contract: str | None = None,
+    ) -> dict[str, Any]:
+        """Create a workflow in an existing project."""
+        body = {
+            "name": name,
+            "project": project,
+            "team": team,
+            "description": description,
+            "contract": contract,
+        }
+        return dict(self._post("/workflows", body))
+
+    def list_workflows(self, project: str | None = None) -> list[dict[str, Any]]:
+        """Workflows, optionally of one project."""
+        return self._items("/workflows", project=project)
+
+    def get_workflow(self, project: str, name: str) -> dict[str, Any]:
+        """One workflow by project and name."""
+        return dict(self._get(f"/workflows/{_q(project)}/{_q(name)}"))
+
+    # -- tokens ----------------------------------------------------------------------------
+    def create_token(
+        self,
+        name: str,
+        *,
+        project: str | None = None,
+        workflow: str | None = None,
+        expires_in_seconds: int | None = None,
+    ) -> dict[str, Any]:
+        """Create a robot token; the answer's ``token`` is the secret, shown only now."""
+        body = {
+            "name": name,
+            "project": project,
+            "workflow": workflow,
+            "expires_in_seconds": expires_in_seconds,
+        }
+        return dict(self._post("/tokens", body))
+
+    def list_tokens(self) -> list[dict[str, Any]]:
+        """API tokens of the organisation (never their secrets)."""
+        return self._items("/tokens")
+
+    def revoke_token(self, token_id: str) -> None:
+        """Revoke a token; it stops working on the next request."""
+        self._session.request("DELETE", f"/api/v1/tokens/{_q(token_id)}")
+
+    # -- runs ------------------------------------------------------------------------------
+    def init_run(
+        self,
+        *,
+        workflow: str,
+        project: str,
+        runner: dict[str, Any],
+        project_version: str | None = None,
+        contract: str | None = None,
+        contract_revision: int | None = None,
+    ) -> dict[str, Any]:
+        """Start a run: ``{"run", "workflow", "org", "contract"}`` (POST /runs)."""
+        body = {
+            "workflow": workflow,
+            "project": project,
+            "project_version": project_version,
+            "contract": contract,
+            "contract_revision": contract_revision,
+            "runner": runner,
+        }
+        return dict(self._post("/runs", body))
+
+    def list_runs(
+        self,
+        *,
+        workflow: str | None = None,
+        project: str | None = None,
+        status: str | None = None,
+        limit: int | None = 50,
+    ) -> list[dict[str, Any]]:
+        """Runs, newest first, following pages up to ``limit`` (None: all)."""
+        return self._items("/runs", limit, workflow=workflow, project=project, status=status)
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        """One run with its materials."""
+        return dict(self._get(f"/runs/{_q(run_id)}"))
+
+    def get_run_bundle(self, run_id: str) -> dict[str, Any]:
+        """The stored Sigstore bundle of a run."""
+        return dict(self._get(f"/runs/{_q(run_id)}/bundle"))
+
+    def get_run_statement(self, run_id: str) -> dict[str, Any]:
+        """The in-toto Statement of a run (decoded DSSE payload)."""
+        return dict(self._get(f"/runs/{_q(run_id)}/statement"))
+
+    def reset_run(self, run_id: str, trigger: str, reason: str | None = None) -> dict[str, Any]:
+        """Mark a run failed or cancelled; Conflict if it already finished."""
+        body = {"trigger": trigger, "reason": reason}
+        return dict(self._post(f"/runs/{_q(run_id)}/reset", body))
+
+    def push_attestation(
+        self,
+        run_id: str,
+        *,
+        bundle: dict[str, Any],
+        materials: list[dict[str, Any]],
+        public_key: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Send the signed bundle; the server verifies before it stores. Returns the Run."""
+        body = {"bundle": bundle, "materials": materials, "public_key": public_key}
+        return dict(
+            self._post(f"/runs/{_q(run_id)}/attestation", body, idempotency_key=idempotency_key)
+        )
+
+    # -- CAS tokens, signing, trust --------------------------------------------------------
+    def cas_upload_token(self, run_id: str) -> dict[str, Any]:
+        """``{"token","url","expires_at"}`` to upload evidence of a run."""
+        return dict(self._post("/cas/tokens", {"direction": "upload", "run_id": run_id}))
+
+    def cas_download_token(self, digest: str) -> dict[str, Any]:
+        """``{"token","url","expires_at"}`` to download one digest; NotFound if unreadable."""
+        return dict(self._post("/cas/tokens", {"direction": "download", "digest": digest}))
+
+    def signing_certificate(self, run_id: str, csr_pem: str) -> list[str]:
+        """Certify a CSR for a run: the PEM chain, leaf first."""
+        answer = self._post("/signing/certificates", {"run_id": run_id, "csr": csr_pem})
+        return [str(c) for c in answer["chain"]]
+
+    def trust_root(self) -> dict[str, Any]:
+        """The organisation's trusted root (Sigstore ``trusted_root.json`` shape)."""
+        return dict(self._get("/trust/root"))

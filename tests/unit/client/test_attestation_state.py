@@ -1,0 +1,79 @@
+"""State-file location and the guards that run before any domain module is needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from chainproof.client import attestation
+from chainproof.client.http import ApiClient
+from chainproof.errors import Conflict, InvalidInput, NotFound
+
+
+def no_network(request: httpx.Request) -> httpx.Response:
+    raise AssertionError(f"unexpected request {request.method} {request.url}")
+
+
+@pytest.fixture
+def api() -> ApiClient:
+    return ApiClient("http://cp.test", "cp_x", transport=httpx.MockTransport(no_network))
+
+
+def test_state_path_prefers_flag_then_env_then_runner_temp(tmp_path: Path) -> None:
+    env = {"CHAINPROOF_STATE_DIR": "/from/env", "RUNNER_TEMP": "/runner/tmp"}
+    name = attestation.STATE_FILE
+    assert attestation.state_path(tmp_path, env) == tmp_path / name
+    assert attestation.state_path(None, env) == Path("/from/env") / name
+    assert (
+        attestation.state_path(None, {"RUNNER_TEMP": "/runner/tmp"}) == Path("/runner/tmp") / name
+    )
+    assert attestation.state_path(None, {}).name == name
+
+
+def test_init_refuses_existing_state(api: ApiClient, tmp_path: Path) -> None:
+    state = tmp_path / attestation.STATE_FILE
+    state.write_text("{}")
+    with pytest.raises(Conflict, match="already in progress") as info:
+        attestation.init(
+            api, state_file=state, workflow="build", project="shop", environ={}, cwd=tmp_path
+        )
+    assert "--replace" in (info.value.hint or "")
+
+
+@pytest.mark.parametrize("call", ["add", "push", "reset"])
+def test_commands_need_a_state_file(api: ApiClient, tmp_path: Path, call: str) -> None:
+    state = tmp_path / attestation.STATE_FILE
+    with pytest.raises(NotFound, match="no attestation in progress"):
+        if call == "add":
+            attestation.add(api, state, name="x", value="y")
+        elif call == "push":
+            attestation.push(api, state)
+        else:
+            attestation.reset(api, state)
+
+
+def test_reset_rejects_unknown_trigger(api: ApiClient, tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput):
+        attestation.reset(api, tmp_path / "s.json", trigger="explode")
+
+
+def test_material_check_compares_signed_and_recorded_digests() -> None:
+    hex_a, hex_b = "a" * 64, "b" * 64
+    statement = {
+        "predicate": {
+            "materials": [
+                {"name": "sbom", "digest": {"sha256": hex_a}},
+                {"name": "image", "digest": {"sha256": hex_b}},
+            ]
+        }
+    }
+    recorded = [
+        {"name": "sbom", "digest": f"sha256:{hex_a}"},
+        {"name": "image", "digest": f"sha256:{hex_b}"},
+    ]
+    assert attestation._check_materials(statement, recorded)["ok"] is True
+    recorded[1]["digest"] = f"sha256:{hex_a}"
+    check = attestation._check_materials(statement, recorded)
+    assert check["ok"] is False and "image" in check["detail"]
