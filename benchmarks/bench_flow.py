@@ -67,7 +67,9 @@ def main() -> None:
     port = _port()
     server = subprocess.Popen(
         [CLI, "server", "start", "--data-dir", str(data), "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         url = f"http://127.0.0.1:{port}"
@@ -79,8 +81,21 @@ def main() -> None:
                 time.sleep(0.1)
         env.update(CHAINPROOF_URL=url, CHAINPROOF_TOKEN=token)
         _run([CLI, "workflow", "contract", "create", "--name", "rel", "-f", str(CONTRACT)], env)
-        _run([CLI, "attestation", "init", "--workflow", "w", "--project", "bench",
-              "--contract", "rel", "--replace"], env)
+        _run(
+            [
+                CLI,
+                "attestation",
+                "init",
+                "--workflow",
+                "w",
+                "--project",
+                "bench",
+                "--contract",
+                "rel",
+                "--replace",
+            ],
+            env,
+        )
         _run([CLI, "attestation", "reset", "--trigger", "cancellation"], env)
 
         def flow() -> None:
@@ -90,8 +105,9 @@ def main() -> None:
             _run([CLI, "attestation", "add", "--name", "version", "--value", "1.0"], env)
             _run([CLI, "attestation", "push"], env)
 
-        baseline = statistics.median(_timed(lambda: _run([sys.executable, "-c", "pass"], env),
-                                            rounds * 2))
+        baseline = statistics.median(
+            _timed(lambda: _run([sys.executable, "-c", "pass"], env), rounds * 2)
+        )
         help_t = statistics.median(_timed(lambda: _run([CLI, "--help"], env), rounds * 2))
         flow_t = statistics.median(_timed(flow, rounds))
     finally:
@@ -100,10 +116,14 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
     print(f"baseline  python -c pass          : {baseline * 1000:8.1f} ms")
-    print(f"chainproof --help                  : {help_t * 1000:8.1f} ms"
-          f"  ({help_t / baseline:.1f}x baseline)")
-    print(f"flow init + 3 adds + push (5 procs): {flow_t * 1000:8.1f} ms"
-          f"  ({flow_t / baseline:.1f}x baseline, {flow_t / (5 * baseline):.1f}x per process)")
+    print(
+        f"chainproof --help                  : {help_t * 1000:8.1f} ms"
+        f"  ({help_t / baseline:.1f}x baseline)"
+    )
+    print(
+        f"flow init + 3 adds + push (5 procs): {flow_t * 1000:8.1f} ms"
+        f"  ({flow_t / baseline:.1f}x baseline, {flow_t / (5 * baseline):.1f}x per process)"
+    )
 
 
 if __name__ == "__main__":

@@ -82,15 +82,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env["CHAINPROOF_EXPIRY_CHECK_SECONDS"] = "1"
     init = subprocess.run(
         [CLI, "server", "init", "--data-dir", str(data_dir), "--org", "acme", "-o", "json"],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert init.returncode == 0, init.stderr
     token = json.loads(init.stdout)["token"]
     port = _free_port()
-    log = open(tmp / "server.log", "wb")  # noqa: SIM115 - closed at teardown
+    log = open(tmp / "server.log", "wb")
     proc = subprocess.Popen(
         [CLI, "server", "start", "--data-dir", str(data_dir), "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from tests.e2e.conftest import Cli, Server
 
 ASSETS = Path(__file__).parent.parent / "assets"
@@ -24,12 +23,24 @@ def _setup_workflow(cli: Cli, project: str, workflow: str = "build") -> str:
     cli("project", "create", "--name", project)
     cli("workflow", "contract", "create", "--name", f"{project}-release", "-f", str(CONTRACT))
     cli(
-        "workflow", "create", "--name", workflow, "--project", project,
-        "--contract", f"{project}-release",
+        "workflow",
+        "create",
+        "--name",
+        workflow,
+        "--project",
+        project,
+        "--contract",
+        f"{project}-release",
     )
     created = cli.json(
-        "api-token", "create", "--name", f"{project}-ci", "--project", project,
-        "--workflow", workflow,
+        "api-token",
+        "create",
+        "--name",
+        f"{project}-ci",
+        "--project",
+        project,
+        "--workflow",
+        workflow,
     )
     assert isinstance(created, dict)
     return str(created["token"])
@@ -77,7 +88,9 @@ def test_full_flow_contract_to_verified_run(cli: Cli, server: Server, tmp_path: 
     subjects = {s["name"]: s["digest"] for s in statement["subject"]}
     assert {"sha256": "a" * 64} in subjects.values()  # the output image is a subject
 
-    stored = json.loads(cli("workflow", "run", "describe", "--id", run["id"], "-o", "bundle").stdout)
+    stored = json.loads(
+        cli("workflow", "run", "describe", "--id", run["id"], "-o", "bundle").stdout
+    )
     assert stored == bundle
 
     sbom_digest = by_name["sbom"]["digest"]
@@ -110,8 +123,14 @@ def test_unpushed_run_expires(cli: Cli) -> None:
 
 def test_init_creates_project_and_workflow_with_contract_file(cli: Cli) -> None:
     cli(
-        "attestation", "init", "--workflow", "newwf", "--project", "newp",
-        "--contract", str(CONTRACT),
+        "attestation",
+        "init",
+        "--workflow",
+        "newwf",
+        "--project",
+        "newp",
+        "--contract",
+        str(CONTRACT),
     )
     wf = cli.json("workflow", "describe", "--name", "newwf", "--project", "newp")
     assert isinstance(wf, dict)
@@ -147,7 +166,9 @@ def test_invalid_sbom_says_why(cli: Cli) -> None:
     robot = _setup_workflow(cli, "badsbom")
     cli("attestation", "init", "--workflow", "build", "--project", "badsbom", token=robot)
     bad = ASSETS / "e2e" / "not-an-sbom.json"
-    proc = cli("attestation", "add", "--name", "sbom", "--value", str(bad), token=robot, check=False)
+    proc = cli(
+        "attestation", "add", "--name", "sbom", "--value", str(bad), token=robot, check=False
+    )
     assert proc.returncode == 2
     assert "CycloneDX" in proc.stderr
     status = cli.json("attestation", "status", token=robot)
@@ -158,8 +179,13 @@ def test_invalid_sbom_says_why(cli: Cli) -> None:
 def test_wrong_runner_is_refused(cli: Cli) -> None:
     cli("project", "create", "--name", "ghp")
     cli(
-        "workflow", "contract", "create", "--name", "gh-only",
-        "-f", str(ASSETS / "e2e" / "contract-github-only.yaml"),
+        "workflow",
+        "contract",
+        "create",
+        "--name",
+        "gh-only",
+        "-f",
+        str(ASSETS / "e2e" / "contract-github-only.yaml"),
     )
     cli("workflow", "create", "--name", "build", "--project", "ghp", "--contract", "gh-only")
     proc = cli("attestation", "init", "--workflow", "build", "--project", "ghp", check=False)
@@ -173,8 +199,14 @@ def test_wrong_runner_is_refused(cli: Cli) -> None:
 )
 def test_bad_contract_is_refused_with_line(cli: Cli, asset: str, needle: str) -> None:
     proc = cli(
-        "workflow", "contract", "create", "--name", asset.removesuffix(".yaml"),
-        "-f", str(ASSETS / "e2e" / asset), check=False,
+        "workflow",
+        "contract",
+        "create",
+        "--name",
+        asset.removesuffix(".yaml"),
+        "-f",
+        str(ASSETS / "e2e" / asset),
+        check=False,
     )
     assert proc.returncode == 2
     assert needle in proc.stderr
@@ -193,14 +225,23 @@ def test_expired_revoked_and_foreign_tokens(cli: Cli, server: Server, tmp_path: 
     assert isinstance(tokens, list)
     robot_id = next(t["id"] for t in tokens if t["name"] == "tokp-ci")
     cli("api-token", "revoke", "--id", robot_id)
-    proc = cli("attestation", "init", "--workflow", "build", "--project", "tokp",
-               token=robot, check=False)
+    proc = cli(
+        "attestation", "init", "--workflow", "build", "--project", "tokp", token=robot, check=False
+    )
     assert proc.returncode == 3
 
     other = cli.json("server", "init", "--data-dir", str(server.data_dir), "--org", "other")
     assert isinstance(other, dict)
-    proc = cli("workflow", "describe", "--name", "build", "--project", "tokp",
-               token=other["token"], check=False)
+    proc = cli(
+        "workflow",
+        "describe",
+        "--name",
+        "build",
+        "--project",
+        "tokp",
+        token=other["token"],
+        check=False,
+    )
     assert proc.returncode == 3
 
 
