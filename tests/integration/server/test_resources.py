@@ -36,7 +36,7 @@ def test_contract_revisions(app_client: Env) -> None:
     created = app_client.post("/contracts", {"name": "release", "raw": raw}).json()
     assert created["revision"] == 1 and created["latest_revision"] == 1
     assert created["raw"] == raw
-    assert [m["name"] for m in created["spec"]["materials"]][:2] == ["sbom", "image"]
+    assert [m["name"] for m in created["spec"]["spec"]["materials"]][:2] == ["sbom", "image"]
     assert app_client.post("/contracts", {"name": "release", "raw": raw}).status_code == 409
 
     same = app_client.put("/contracts/release", {"raw": raw + "\n# only a comment\n"}).json()
@@ -72,7 +72,7 @@ def test_workflows(app_client: Env) -> None:
     assert wf.json()["contract"] == "release" and wf.json()["blocked"] is False
     plain = app_client.post("/workflows", {"name": "lint", "project": "p"}).json()
     assert plain["contract"] == "p-lint"
-    assert app_client.get("/contracts/p-lint").json()["spec"]["materials"] == []
+    assert app_client.get("/contracts/p-lint").json()["spec"]["spec"]["materials"] == []
     assert app_client.post("/workflows", {"name": "lint", "project": "p"}).status_code == 409
     got = app_client.get("/workflows/p/build").json()
     assert got["team"] == "t" and got["project"] == "p"

@@ -34,7 +34,7 @@ def test_implicit_creation_on_and_off(app_client: Env) -> None:
     raw = init_run(app_client, project="new", workflow="wf2", contract=read("contract.yaml"))
     assert raw.status_code == 201, raw.text
     assert raw.json()["contract"]["name"] == "new-wf2"
-    assert len(raw.json()["contract"]["spec"]["materials"]) == 4
+    assert len(raw.json()["contract"]["spec"]["spec"]["materials"]) == 4
 
     strict = app_client.new_org(allow_implicit_creation=False)
     refused = init_run(strict, project="new", workflow="wf")

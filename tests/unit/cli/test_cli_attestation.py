@@ -65,7 +65,7 @@ def test_init_add_status_push(tmp_path: Path) -> None:
 
     result = cli("attestation", "init", "--workflow", "build", "--project", "shop", "-o", "json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["missing"] == ["version"]
+    assert json.loads(result.stdout)["missing"] == ["material version (STRING)"]
 
     result = cli("attestation", "push")
     assert result.exit_code == 1

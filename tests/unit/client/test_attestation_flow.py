@@ -134,7 +134,7 @@ def test_init_writes_state_and_status_reports_missing(
     body = json.loads(server.requests[0].content)
     assert body["workflow"] == "build" and body["runner"]["type"]
     report = attestation.status(state)
-    assert report["missing"] == ["version"]
+    assert report["missing"] == ["material version (STRING)"]
     assert [m["name"] for m in report["materials"]] == ["version", "notes"]
 
 

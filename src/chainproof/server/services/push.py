@@ -109,7 +109,12 @@ def _verify(
                 "key-signed bundles need the public key registered",
                 hint="an admin registers it with POST /api/v1/signing/keys",
             )
+        from chainproof.signing.verifier import KeyIdentity
+
         verifier = Verifier(ca_certs=[], public_keys=[public_key.encode()])
+        # A key-signed bundle's identity is its key: the registered one, named by its hint.
+        result = verifier.verify(bundle, KeyIdentity.of_pem(public_key.encode()))
+        return result.identity
     else:
         cas = signing.active_cas(session, actor.org_id)
         verifier = Verifier(ca_certs=[c.cert_pem.encode() for c in cas], public_keys=[])

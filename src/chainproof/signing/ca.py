@@ -1,0 +1,186 @@
+"""The organisation's signing CA: issues 10-minute code-signing certificates for CI runs.
+
+A run's certificate names the run in a SAN URI (``chainproof://org/project/workflow/runs/id``)
+so a verifier can tell which run signed, and carries the code-signing EKU and a Fulcio-style
+issuer extension, as Sigstore verifiers expect of a keyless leaf. The embedded SCT that
+sigstore-python also demands comes with the transparency log (issue 5).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
+
+from chainproof.errors import InvalidInput, VerificationError
+
+# Fulcio's "Issuer (V2)" extension: the OIDC issuer, as a DER UTF8String
+# (https://github.com/sigstore/fulcio/blob/main/docs/oid-info.md).
+FULCIO_ISSUER_V2 = ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
+DEFAULT_ISSUER = "https://chainproof.local"
+CA_VALIDITY = timedelta(days=3650)
+LEAF_VALIDITY = timedelta(minutes=10)
+_ALLOWED_CURVES = (ec.SECP256R1, ec.SECP384R1)
+
+
+def identity_uri(org: str, project: str, workflow: str, run_id: str) -> str:
+    """The SAN URI a run's signing certificate carries."""
+    return f"chainproof://{org}/{project}/{workflow}/runs/{run_id}"
+
+
+def _utf8_der(text: str) -> bytes:
+    raw = text.encode()
+    if len(raw) > 127:
+        raise ValueError("issuer too long for a short-form DER length")
+    return bytes([0x0C, len(raw)]) + raw
+
+
+class CertificateAuthority:
+    """A P-256 CA key and its self-signed certificate."""
+
+    def __init__(self, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> None:
+        self._cert = cert
+        self._key = key
+
+    @classmethod
+    def create(cls, org_name: str, *, now: datetime | None = None) -> CertificateAuthority:
+        """A new self-signed root for ``org_name``, valid ten years."""
+        now = now or datetime.now(UTC)
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, org_name),
+                x509.NameAttribute(NameOID.COMMON_NAME, f"chainproof {org_name} signing CA"),
+            ]
+        )
+        ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + CA_VALIDITY)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=False,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(ski, critical=False)
+            .sign(key, hashes.SHA256())
+        )
+        return cls(cert, key)
+
+    @classmethod
+    def from_pem(cls, cert_pem: bytes, key_pem: bytes) -> CertificateAuthority:
+        """Load a CA from its PEM certificate and PKCS#8 PEM key."""
+        cert = x509.load_pem_x509_certificate(cert_pem)
+        key = serialization.load_pem_private_key(key_pem, password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise InvalidInput("the CA key must be an EC key")
+        return cls(cert, key)
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        """The CA certificate."""
+        return self._cert
+
+    @property
+    def cert_pem(self) -> bytes:
+        """The CA certificate, PEM."""
+        return self._cert.public_bytes(serialization.Encoding.PEM)
+
+    @property
+    def key_pem(self) -> bytes:
+        """The CA private key, unencrypted PKCS#8 PEM (the caller protects it at rest)."""
+        return self._key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+    def issue(
+        self,
+        csr_pem: bytes,
+        *,
+        identity_uri: str,
+        validity: timedelta = LEAF_VALIDITY,
+        issuer: str = DEFAULT_ISSUER,
+        now: datetime | None = None,
+    ) -> list[bytes]:
+        """A short-lived code-signing certificate for the CSR's key; [leaf PEM, CA PEM].
+
+        Raises InvalidInput for a malformed CSR or an unsupported key, VerificationError when
+        the CSR's signature does not prove possession of the key.
+        """
+        try:
+            csr = x509.load_pem_x509_csr(csr_pem)
+        except ValueError:
+            raise InvalidInput("not a PEM certificate signing request") from None
+        public_key = csr.public_key()
+        if not isinstance(public_key, ec.EllipticCurvePublicKey) or not isinstance(
+            public_key.curve, _ALLOWED_CURVES
+        ):
+            raise InvalidInput("the CSR key must be ECDSA P-256 or P-384")
+        try:
+            if not csr.is_signature_valid:
+                raise VerificationError("the CSR signature does not match its key")
+        except InvalidSignature:
+            raise VerificationError("the CSR signature does not match its key") from None
+        now = now or datetime.now(UTC)
+        leaf = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([]))
+            .issuer_name(self._cert.subject)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now)
+            .not_valid_after(now + validity)
+            .add_extension(
+                x509.SubjectAlternativeName([x509.UniformResourceIdentifier(identity_uri)]),
+                critical=True,  # the subject is empty (RFC 5280 §4.2.1.6)
+            )
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False
+            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()),
+                critical=False,
+            )
+            .add_extension(
+                x509.UnrecognizedExtension(FULCIO_ISSUER_V2, _utf8_der(issuer)), critical=False
+            )
+            .sign(self._key, hashes.SHA256())
+        )
+        return [leaf.public_bytes(serialization.Encoding.PEM), self.cert_pem]
