@@ -230,6 +230,13 @@ def add(
     from chainproof.core.materials import craft
 
     spec = state.spec_for(name)
+    if spec is None and kind is None:
+        # A typo in --name must not silently become an extra material.
+        slots = ", ".join(m.name for m in state.contract.materials) or "none"
+        raise InvalidInput(
+            f"contract {state.contract_name} has no material named {name!r} (it has: {slots})",
+            hint="use one of the contract's names, or give --kind to add an extra material",
+        )
     if spec is not None and kind and kind != spec.kind:
         raise InvalidInput(
             f"material {name} is a {spec.kind} in contract {state.contract_name}, not {kind}",
