@@ -79,6 +79,10 @@ def test_full_flow_contract_to_verified_run(cli: Cli, server: Server, tmp_path: 
     by_name = {m["name"]: m for m in described["materials"]}
     assert set(by_name) == {"sbom", "image", "version"}
     assert by_name["image"]["digest"] == "sha256:" + "a" * 64
+    assert by_name["image"]["output"] is True
+    assert by_name["version"]["value"] == "1.2.3"
+    assert by_name["sbom"]["summary"]["component_count"] == 5  # 4 top-level + 1 nested
+    assert by_name["sbom"]["size"] == SBOM.stat().st_size
 
     statement = json.loads(
         cli("workflow", "run", "describe", "--id", run["id"], "-o", "statement").stdout

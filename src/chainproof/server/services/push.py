@@ -9,6 +9,7 @@ nothing.
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,10 @@ from chainproof.server.services.times import rfc3339
 CAS_ANNOTATION = "chainproof.material.cas"
 NAME_ANNOTATION = "chainproof.material.name"
 KIND_ANNOTATION = "chainproof.material.kind"
+SIZE_ANNOTATION = "chainproof.material.size"
+FILENAME_ANNOTATION = "chainproof.material.filename"
+OUTPUT_ANNOTATION = "chainproof.material.output"
+SUMMARY_ANNOTATION = "chainproof.material.summary"
 
 
 def push(
@@ -194,24 +199,39 @@ def _material_row(
     extras: dict[tuple[Any, Any], dict[str, Any]],
     stored: set[str],
 ) -> Material:
+    """A material row from the signed descriptor; unsigned client extras only fill gaps."""
     annotations = {str(k): str(v) for k, v in (item.get("annotations") or {}).items()}
     digest = str(_digest_of(item))
     name = _name(item)
     extra = extras.get((name, digest), {})
+    signed_summary = _json_object(annotations.get(SUMMARY_ANNOTATION))
     value = extra.get("value")
-    if value is None and isinstance(item.get("content"), str):
-        value = item["content"]
-    size = extra.get("size")
+    if isinstance(item.get("content"), str):
+        try:
+            value = base64.b64decode(item["content"]).decode()
+        except (ValueError, UnicodeDecodeError):
+            value = None
+    size = annotations.get(SIZE_ANNOTATION, extra.get("size"))
     return Material(
         run_id=run_id,
         name=name,
         kind=str(annotations.get(KIND_ANNOTATION) or extra.get("kind") or "ARTIFACT"),
         digest=digest,
-        size=int(size) if isinstance(size, int) else None,
-        filename=extra.get("filename"),
+        size=int(size) if str(size).isdigit() else None,
+        filename=annotations.get(FILENAME_ANNOTATION) or extra.get("filename"),
         value=value if isinstance(value, str) else None,
         annotations=annotations,
-        summary=extra.get("summary") if isinstance(extra.get("summary"), dict) else {},
-        output=bool(extra.get("output", False)),
+        summary=signed_summary if signed_summary is not None else {},
+        output=annotations.get(OUTPUT_ANNOTATION, "false") == "true",
         uploaded=digest in stored,
     )
+
+
+def _json_object(text: str | None) -> dict[str, Any] | None:
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
