@@ -20,12 +20,21 @@ from chainproof.core.materials.base import CraftedMaterial
 from chainproof.core.runners.base import RunnerContext
 from chainproof.errors import ContractNotSatisfied, InvalidInput, MaterialError, NotFound
 
+__all__ = ["STATE_VERSION", "CraftingState"]
 
-@dataclass
+STATE_VERSION = 1
+
+
+@dataclass(kw_only=True)
 class CraftingState:
-    """Everything needed to render and sign the attestation of one run."""
+    """Everything needed to render and sign the attestation of one run.
 
-    version: int
+    ``workflow`` holds ``id``, ``name``, ``project``, ``project_version`` and ``team``;
+    ``org`` is the organisation's name; ``git`` is :func:`chainproof.core.git.head_info`'s
+    answer (None outside a git checkout).
+    """
+
+    version: int = STATE_VERSION
     server_url: str
     org: str
     run_id: str
@@ -39,27 +48,44 @@ class CraftingState:
     annotations: dict[str, str] = field(default_factory=dict)
     git: dict[str, Any] | None = None
 
+    # -- materials ------------------------------------------------------------------------
     def spec_for(self, name: str) -> MaterialSpec | None:
-        """The contract slot called ``name``, if there is one."""
-        return next((m for m in self.contract.materials if m.name == name), None)
+        """The contract slot called ``name``, or None for an extra material."""
+        return self.contract.material(name)
 
     def add_material(
-        self, crafted: CraftedMaterial, annotations: Mapping[str, str] | None = None
+        self,
+        crafted: CraftedMaterial,
+        annotations: Mapping[str, str] | None = None,
+        *,
+        kind_explicit: bool = True,
     ) -> CraftedMaterial:
-        """Record a crafted material, applying its contract slot; returns what was recorded.
+        """Record a crafted material under its contract slot; return what was recorded.
 
-        Raises MaterialError when the kind differs from the slot's, when a runtime annotation
-        tries to change a value the contract fixed, or when an annotation the contract leaves
-        empty is not supplied.
+        For a name in the contract: the kind must be the slot's, ``output`` comes from the
+        slot, a ``skip_upload`` slot drops ``upload_path``, and the slot's annotations are
+        applied: a fixed value cannot be changed, an empty one must be given in
+        ``annotations``. Other runtime annotations are added. A name that is not in the
+        contract is an extra material, allowed only when the caller was told its kind
+        (``kind_explicit``), so that a typo in a name does not become an extra material.
+        Adding a name again replaces the earlier material. Raises MaterialError.
         """
-        runtime = dict(annotations or {})
+        runtime = {str(k): str(v) for k, v in (annotations or {}).items()}
         spec = self.spec_for(crafted.name)
-        merged = {**crafted.annotations}
-        if spec is not None:
+        merged = dict(crafted.annotations)
+        if spec is None:
+            if not kind_explicit:
+                slots = ", ".join(m.name for m in self.contract.materials) or "none"
+                raise MaterialError(
+                    f"contract {self.contract_name} has no material named {crafted.name!r} "
+                    f"(it has: {slots})",
+                    hint="use one of the contract's names, or give --kind to add an extra material",
+                )
+        else:
             if spec.kind != crafted.kind:
                 raise MaterialError(
                     f"material {crafted.name} must be a {spec.kind} (contract "
-                    f"{self.contract_name}), got {crafted.kind}"
+                    f"{self.contract_name}), not {crafted.kind}"
                 )
             unset = []
             for ann in spec.annotations:
@@ -67,17 +93,18 @@ class CraftingState:
                 if ann.value and given is not None and given != ann.value:
                     raise MaterialError(
                         f"annotation {ann.name} of material {crafted.name} is fixed by the "
-                        f"contract to {ann.value!r}"
+                        f"contract to {ann.value!r}; it cannot be set to {given!r}"
                     )
                 value = ann.value or given
-                if not value:
-                    unset.append(ann.name)
-                else:
+                if value:
                     merged[ann.name] = value
+                else:
+                    unset.append(ann.name)
             if unset:
                 raise MaterialError(
-                    f"material {crafted.name} needs annotation(s) {', '.join(unset)}",
-                    hint="pass them with " + " ".join(f"--annotation {n}=VALUE" for n in unset),
+                    f"material {crafted.name} needs a value for annotation(s) "
+                    f"{', '.join(unset)} (contract {self.contract_name})",
+                    hint="pass " + " ".join(f"--annotation {n}=VALUE" for n in unset),
                 )
         merged.update(runtime)
         recorded = replace(
@@ -89,40 +116,62 @@ class CraftingState:
         self.materials[recorded.name] = recorded
         return recorded
 
+    # -- completeness ---------------------------------------------------------------------
     def missing(self, push_annotations: Mapping[str, str] | None = None) -> list[str]:
-        """What the contract still needs, one human-readable line per gap."""
+        """What the contract still needs, one human-readable line per gap, in contract order.
+
+        Required materials not added (name and kind), groups none of whose members was
+        added, attestation annotations the contract leaves empty and nobody supplied, and
+        supplied annotations that try to change a value the contract fixed.
+        """
         gaps = [
             f"material {m.name} ({m.kind})"
             for m in self.contract.materials
             if not m.optional and m.group is None and m.name not in self.materials
         ]
-        groups: dict[str, list[MaterialSpec]] = {}
-        for m in self.contract.materials:
-            if m.group:
-                groups.setdefault(m.group, []).append(m)
-        for group, members in groups.items():
+        for group, members in self.contract.groups().items():
             if not any(m.name in self.materials for m in members):
-                names = ", ".join(m.name for m in members)
-                gaps.append(f"one material of group {group} ({names})")
+                names = ", ".join(f"{m.name} ({m.kind})" for m in members)
+                gaps.append(f"at least one material of group {group}: {names}")
         given = {**self.annotations, **(push_annotations or {})}
-        gaps.extend(
-            f"annotation {a.name}"
-            for a in self.contract.annotations
-            if not a.value and not given.get(a.name)
-        )
+        for a in self.contract.annotations:
+            value = given.get(a.name)
+            if not a.value and not value:
+                gaps.append(f"annotation {a.name}")
+            elif a.value and value is not None and value != a.value:
+                gaps.append(
+                    f"annotation {a.name} is fixed by the contract to {a.value!r}, not {value!r}"
+                )
         return gaps
 
     def check_complete(self, push_annotations: Mapping[str, str] | None = None) -> None:
-        """Raise ContractNotSatisfied naming every gap; return when the contract is met."""
+        """Return if the contract is satisfied; else raise ContractNotSatisfied naming every
+        gap, with the commands that fill them as the hint (``details["missing"]`` lists them).
+        """
         gaps = self.missing(push_annotations)
-        if gaps:
-            raise ContractNotSatisfied(
-                f"contract {self.contract_name} is not satisfied, missing: {'; '.join(gaps)}",
-                hint="add materials with `chainproof attestation add --name NAME --value V` "
-                "and attestation annotations with `attestation push --annotation NAME=VALUE`",
-                missing=gaps,
-            )
+        if not gaps:
+            return
+        commands = [
+            f"chainproof attestation add --name {m.name} --value <{m.kind}>"
+            for m in self.contract.materials
+            if not m.optional and m.group is None and m.name not in self.materials
+        ]
+        for members in self.contract.groups().values():
+            if not any(m.name in self.materials for m in members):
+                m = members[0]
+                commands.append(f"chainproof attestation add --name {m.name} --value <{m.kind}>")
+        given = {**self.annotations, **(push_annotations or {})}
+        empty = [a.name for a in self.contract.annotations if not a.value and not given.get(a.name)]
+        if empty:
+            flags = " ".join(f"--annotation {n}=VALUE" for n in empty)
+            commands.append(f"chainproof attestation push {flags}")
+        raise ContractNotSatisfied(
+            f"contract {self.contract_name} is not satisfied: {'; '.join(gaps)}",
+            hint="run " + " && ".join(commands) if commands else None,
+            missing=gaps,
+        )
 
+    # -- persistence ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the state file."""
         return {
@@ -130,27 +179,35 @@ class CraftingState:
             "server_url": self.server_url,
             "org": self.org,
             "run_id": self.run_id,
-            "workflow": self.workflow,
+            "workflow": dict(self.workflow),
             "contract_name": self.contract_name,
             "contract_revision": self.contract_revision,
             "contract": self.contract.to_dict(),
             "runner": self.runner.to_dict(),
             "started_on": self.started_on.isoformat(),
             "materials": {n: m.to_dict() for n, m in sorted(self.materials.items())},
-            "annotations": self.annotations,
+            "annotations": dict(self.annotations),
             "git": self.git,
         }
 
     def to_json(self) -> str:
-        """Indented JSON text of :meth:`to_dict`."""
+        """Indented, key-sorted JSON text of :meth:`to_dict`."""
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CraftingState:
         """Inverse of :meth:`to_dict`; InvalidInput when a field is missing or malformed."""
+        version = data.get("version")
+        if version != STATE_VERSION:
+            raise InvalidInput(
+                f"the attestation state has version {version!r}; this chainproof reads "
+                f"version {STATE_VERSION}",
+                hint="finish the attestation with the chainproof that started it, or run "
+                "`chainproof attestation init --replace`",
+            )
         try:
             return cls(
-                version=int(data["version"]),
+                version=STATE_VERSION,
                 server_url=str(data["server_url"]),
                 org=str(data["org"]),
                 run_id=str(data["run_id"]),
@@ -161,17 +218,19 @@ class CraftingState:
                 runner=RunnerContext.from_dict(data["runner"]),
                 started_on=datetime.fromisoformat(data["started_on"]),
                 materials={
-                    n: CraftedMaterial.from_dict(m) for n, m in dict(data["materials"]).items()
+                    str(n): CraftedMaterial.from_dict(m) for n, m in dict(data["materials"]).items()
                 },
-                annotations=dict(data.get("annotations") or {}),
-                git=data.get("git"),
+                annotations={str(k): str(v) for k, v in dict(data["annotations"]).items()},
+                git=dict(data["git"]) if data.get("git") is not None else None,
             )
-        except (KeyError, TypeError, ValueError) as err:
+        except InvalidInput as err:
+            raise InvalidInput(f"the attestation state is malformed: {err.message}") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise InvalidInput(f"the attestation state is malformed: {err!r}") from None
 
     @classmethod
     def from_json(cls, text: str | bytes) -> CraftingState:
-        """Parse the state file's text."""
+        """Parse the state file's text; InvalidInput if it is not a valid state."""
         try:
             data = json.loads(text)
         except (ValueError, UnicodeDecodeError) as err:
@@ -180,29 +239,46 @@ class CraftingState:
             raise InvalidInput("the attestation state is not a JSON object")
         return cls.from_dict(data)
 
-    def save(self, path: Path) -> None:
-        """Write atomically (temp file, fsync, rename), readable by the owner only."""
+    def save(self, path: Path | str) -> None:
+        """Write the state atomically, readable by the owner only (mode 0600).
+
+        A temporary file in the same directory is written, fsync'ed and renamed over
+        ``path`` (``os.replace``), so a crash leaves the old state or the new one, never half.
+        """
         path = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=".state-", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
+            os.fchmod(fd, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(self.to_json())
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.chmod(tmp, 0o600)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        try:  # make the rename itself durable
+            dir_fd = os.open(path.parent, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(dir_fd)
+        except OSError:
+            pass
+        finally:
+            os.close(dir_fd)
 
     @classmethod
-    def load(cls, path: Path) -> CraftingState:
-        """Read the state file; NotFound with the next step when there is none."""
+    def load(cls, path: Path | str) -> CraftingState:
+        """Read a state file. NotFound when there is none, InvalidInput when it is corrupt."""
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            text = Path(path).read_bytes()
         except FileNotFoundError:
             raise NotFound(
-                f"no attestation in progress (no state file at {path})",
-                hint="run `chainproof attestation init` first",
+                f"no attestation in progress (no state file at {path}), "
+                "run `chainproof attestation init`",
+                hint="run `chainproof attestation init` first, with the same --state-dir",
             ) from None
+        except OSError as err:
+            raise InvalidInput(f"cannot read the attestation state {path}: {err}") from None
         return cls.from_json(text)

@@ -1,7 +1,8 @@
-"""DSSE v1 envelopes (https://github.com/secure-systems-lab/dsse/blob/master/protocol.md).
+"""DSSE v1 envelopes: the data format and the pre-authentication encoding (PAE).
 
-Only the data format and the pre-authentication encoding live here; signing is in
-``chainproof.signing`` and verification in ``chainproof.signing.verifier``.
+Spec: https://github.com/secure-systems-lab/dsse/blob/master/protocol.md (signing and PAE)
+and envelope.md (the JSON form). Signing lives in ``chainproof.signing.signer`` and
+verification in ``chainproof.signing.verifier``; this module only parses and serialises.
 """
 
 from __future__ import annotations
@@ -9,42 +10,58 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from chainproof.errors import InvalidInput
 
+__all__ = ["Envelope", "Signature", "b64decode", "b64encode", "pae"]
+
+_B64 = re.compile(r"^[A-Za-z0-9+/\-_]*={0,2}$")
+
 
 def pae(payload_type: str, payload: bytes) -> bytes:
-    """The DSSE pre-authentication encoding, the bytes that are actually signed.
+    """The DSSE pre-authentication encoding: the exact bytes a signature covers.
 
-    ``PAE(type, body) = "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body`` (protocol.md).
+    DSSE protocol.md, "Signature definition"::
+
+        PAE(type, body) = "DSSEv1" + SP + LEN(type) + SP + type + SP + LEN(body) + SP + body
+
+    where ``LEN`` is the byte length as ASCII decimal without leading zeros, and ``type`` is
+    UTF-8 encoded.
     """
-    type_bytes = payload_type.encode()
+    type_bytes = payload_type.encode("utf-8")
     return b"DSSEv1 %d %b %d %b" % (len(type_bytes), type_bytes, len(payload), payload)
 
 
 def b64decode(value: Any, what: str) -> bytes:
-    """Standard (or URL-safe) base64 as DSSE and Sigstore JSON write it; InvalidInput if not."""
+    """Decode base64 as DSSE and Sigstore JSON write it; raise InvalidInput if it is not.
+
+    DSSE envelope.md: "Base64() is Base64 encoding, transforming a byte sequence to a unicode
+    string. Either standard or URL-safe encoding is allowed." Padding is optional here.
+    Characters outside the alphabet are refused (not silently skipped).
+    """
     if not isinstance(value, str):
-        raise InvalidInput(f"{what} must be a base64 string")
+        raise InvalidInput(f"{what} must be a base64 string, not {type(value).__name__}")
+    if not _B64.match(value):
+        raise InvalidInput(f"{what} is not valid base64")
+    standard = value.replace("-", "+").replace("_", "/").rstrip("=")
     try:
-        if "-" in value or "_" in value:
-            return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        return base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
+        return base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
     except (binascii.Error, ValueError):
         raise InvalidInput(f"{what} is not valid base64") from None
 
 
 def b64encode(data: bytes) -> str:
-    """Standard base64 text."""
+    """Standard, padded base64 text (what chainproof writes)."""
     return base64.b64encode(data).decode("ascii")
 
 
 @dataclass(frozen=True)
 class Signature:
-    """One DSSE signature; ``keyid`` is an optional, unauthenticated hint."""
+    """One DSSE signature. ``keyid`` is an optional, unauthenticated hint (protocol.md)."""
 
     sig: bytes
     keyid: str = ""
@@ -52,35 +69,50 @@ class Signature:
 
 @dataclass(frozen=True)
 class Envelope:
-    """A DSSE envelope: a typed payload and its signatures."""
+    """A DSSE envelope: a typed payload and its signatures.
+
+    ``signatures`` is a tuple so that envelopes stay immutable and hashable. Build one from
+    JSON with :meth:`from_json` / :meth:`from_dict`, which raise InvalidInput when malformed.
+    """
 
     payload: bytes
     payload_type: str
     signatures: tuple[Signature, ...] = ()
 
+    def __post_init__(self) -> None:
+        # Accept any sequence (e.g. a list) but store a tuple.
+        object.__setattr__(self, "signatures", tuple(self.signatures))
+
     def pae(self) -> bytes:
-        """The bytes each signature covers."""
+        """The bytes each signature covers (see :func:`pae`)."""
         return pae(self.payload_type, self.payload)
 
     def to_dict(self) -> dict[str, Any]:
-        """The DSSE JSON form (base64 payload and signatures)."""
+        """The DSSE JSON form (envelope.md), base64 standard encoding.
+
+        ``keyid`` is always written (``""`` when unset): DSSE makes it optional, but some
+        readers (securesystemslib) require the key to be present.
+        """
         return {
             "payload": b64encode(self.payload),
             "payloadType": self.payload_type,
-            "signatures": [
-                {"sig": b64encode(s.sig), **({"keyid": s.keyid} if s.keyid else {})}
-                for s in self.signatures
-            ],
+            "signatures": [{"sig": b64encode(s.sig), "keyid": s.keyid} for s in self.signatures],
         }
+
+    def to_json(self) -> str:
+        """Stable JSON text of :meth:`to_dict` (sorted keys, no spaces)."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Envelope:
-        """Parse the DSSE JSON form; raise InvalidInput when it is malformed."""
+        """Parse the DSSE JSON form; raise InvalidInput naming the first malformed field."""
         if not isinstance(data, Mapping):
             raise InvalidInput("a DSSE envelope must be a JSON object")
         payload_type = data.get("payloadType")
         if not isinstance(payload_type, str) or not payload_type:
             raise InvalidInput("the DSSE envelope has no payloadType")
+        if "payload" not in data:
+            raise InvalidInput("the DSSE envelope has no payload")
         sigs = data.get("signatures")
         if not isinstance(sigs, list):
             raise InvalidInput("the DSSE envelope has no signatures list")
@@ -100,7 +132,7 @@ class Envelope:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Envelope:
-        """Parse DSSE JSON text."""
+        """Parse DSSE JSON text; InvalidInput if it is not JSON or not an envelope."""
         try:
             data = json.loads(text)
         except (ValueError, UnicodeDecodeError) as err:

@@ -17,6 +17,16 @@ from typing import TYPE_CHECKING, Any
 from chainproof.core.digest import Digest
 from chainproof.errors import InvalidInput
 
+__all__ = [
+    "ANNOTATION_PREFIX",
+    "PAYLOAD_TYPE",
+    "PREDICATE_TYPE",
+    "STATEMENT_TYPE",
+    "Statement",
+    "canonical_json",
+    "render_statement",
+]
+
 if TYPE_CHECKING:
     from chainproof.core.crafting import CraftingState
     from chainproof.core.materials.base import CraftedMaterial
@@ -28,16 +38,29 @@ ANNOTATION_PREFIX = "chainproof.material."
 
 
 def canonical_json(data: Any) -> bytes:
-    """The one serialisation chainproof signs and hashes: sorted keys, no spaces, UTF-8."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """The one serialisation chainproof signs and hashes.
+
+    ``json.dumps(data, sort_keys=True, separators=(",", ":"))`` (so non-ASCII text is
+    ``\\u`` escaped and the bytes are ASCII). Raises TypeError/ValueError for data that is
+    not plain JSON (or contains NaN/Infinity, which JSON cannot carry).
+    """
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
 
 
 def _rfc3339(moment: datetime) -> str:
+    if moment.tzinfo is None:  # naive times are UTC in chainproof, never local time
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Statement:
-    """A validated in-toto Statement v1. Build with :meth:`from_json`."""
+    """A validated in-toto Statement v1 (in-toto/attestation spec/v1/statement.md).
+
+    Build with :meth:`from_json`; the constructor checks ``_type``, a non-empty ``subject``
+    list of ResourceDescriptors each with a non-empty ``digest`` of string values, and a
+    ``predicateType``, raising InvalidInput otherwise. The predicate is not interpreted here:
+    callers check ``predicate_type`` before trusting its fields.
+    """
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         if data.get("_type") != STATEMENT_TYPE:
@@ -49,9 +72,18 @@ class Statement:
             digest = subject.get("digest") if isinstance(subject, Mapping) else None
             if not isinstance(digest, Mapping) or not digest:
                 raise InvalidInput(f"statement subject {i} has no digest")
-        if not isinstance(data.get("predicateType"), str):
+            if not all(isinstance(k, str) and isinstance(v, str) for k, v in digest.items()):
+                raise InvalidInput(f"statement subject {i} has a malformed digest")
+        predicate_type = data.get("predicateType")
+        if not isinstance(predicate_type, str) or not predicate_type:
             raise InvalidInput("the statement has no predicateType")
-        self._data = dict(data)
+        predicate = data.get("predicate")
+        if predicate is not None and not isinstance(predicate, Mapping):
+            raise InvalidInput("the statement's predicate is not an object")
+        try:
+            self._data: dict[str, Any] = json.loads(canonical_json(data))  # a deep copy
+        except (TypeError, ValueError) as err:
+            raise InvalidInput(f"the statement is not plain JSON: {err}") from None
 
     @classmethod
     def from_json(cls, data: str | bytes | Mapping[str, Any]) -> Statement:
@@ -66,8 +98,13 @@ class Statement:
         return cls(data)
 
     def to_dict(self) -> dict[str, Any]:
-        """The statement as a plain JSON object."""
-        return dict(self._data)
+        """The statement as a plain JSON object (a deep copy)."""
+        result: dict[str, Any] = json.loads(canonical_json(self._data))
+        return result
+
+    def to_json(self) -> bytes:
+        """Canonical JSON bytes: what a signer puts in the DSSE payload."""
+        return canonical_json(self._data)
 
     @property
     def predicate_type(self) -> str:
@@ -87,30 +124,45 @@ class Statement:
 
     @property
     def workflow_run_id(self) -> str | None:
-        """The run this statement attests, from a chainproof predicate."""
-        run = (self.predicate.get("workflow") or {}).get("runID")
+        """The run this statement attests (``predicate.workflow.runID``), if it says."""
+        workflow = self.predicate.get("workflow")
+        run = workflow.get("runID") if isinstance(workflow, Mapping) else None
         return str(run) if run else None
 
     def material_digests(self) -> dict[str, Digest]:
-        """Material name → digest, from a chainproof predicate."""
-        out = {}
-        for item in self.predicate.get("materials") or []:
-            digests = item.get("digest") or {}
-            alg = "sha256" if "sha256" in digests else next(iter(digests), None)
-            if alg:
-                out[str(item.get("name"))] = Digest(alg, str(digests[alg]))
+        """Material name → digest (sha256 preferred) from a chainproof predicate.
+
+        Raises InvalidInput when a material descriptor is malformed.
+        """
+        out: dict[str, Digest] = {}
+        items = self.predicate.get("materials") or []
+        if not isinstance(items, list):
+            raise InvalidInput("the predicate's materials is not a list")
+        for item in items:
+            digests = item.get("digest") if isinstance(item, Mapping) else None
+            if not isinstance(digests, Mapping) or not digests:
+                raise InvalidInput(f"material {item!r:.60} has no digest")
+            alg = "sha256" if "sha256" in digests else sorted(digests)[0]
+            out[str(item.get("name"))] = Digest(alg, str(digests[alg]))
         return out
 
 
 def _descriptor(material: CraftedMaterial) -> dict[str, Any]:
-    annotations = {
-        **{k: str(v) for k, v in material.annotations.items()},
-        ANNOTATION_PREFIX + "name": material.name,
-        ANNOTATION_PREFIX + "kind": material.kind,
-        ANNOTATION_PREFIX + "size": str(material.size),
-        ANNOTATION_PREFIX + "cas": "true" if material.upload_path is not None else "false",
-        ANNOTATION_PREFIX + "output": "true" if material.output else "false",
-    }
+    """A material as an in-toto ResourceDescriptor (spec/v1/resource_descriptor.md).
+
+    ``content`` is the resource's bytes, base64 in JSON: a STRING material's inline value.
+    chainproof's own keys are written last, so a material's annotations cannot spoof them.
+    """
+    annotations = {str(k): str(v) for k, v in material.annotations.items()}
+    annotations.update(
+        {
+            ANNOTATION_PREFIX + "name": material.name,
+            ANNOTATION_PREFIX + "kind": material.kind,
+            ANNOTATION_PREFIX + "size": str(material.size),
+            ANNOTATION_PREFIX + "cas": "true" if material.upload_path is not None else "false",
+            ANNOTATION_PREFIX + "output": "true" if material.output else "false",
+        }
+    )
     if material.filename:
         annotations[ANNOTATION_PREFIX + "filename"] = material.filename
     if material.summary:
@@ -121,7 +173,7 @@ def _descriptor(material: CraftedMaterial) -> dict[str, Any]:
         "annotations": annotations,
     }
     if material.value is not None:
-        descriptor["content"] = base64.b64encode(material.value.encode()).decode()
+        descriptor["content"] = base64.b64encode(material.value.encode("utf-8")).decode()
     return descriptor
 
 
@@ -132,7 +184,17 @@ def render_statement(
     cli_version: str,
     annotations: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The in-toto Statement of a finished crafting state, deterministic for equal input."""
+    """The in-toto Statement v1 of a crafting state (DESIGN.md §5), as a JSON object.
+
+    Deterministic: equal states and arguments give equal canonical JSON. Subjects are every
+    output material (name = image repository or file name), ``git.head`` (sha1 of the
+    commit) when the job ran in a git checkout, and always
+    ``chainproof.workflow.<workflow name>``, whose sha256 is that of the canonical JSON of the
+    predicate's ``workflow`` and ``materials`` (so every statement has a subject, bound to
+    its evidence). Attestation annotations are the contract's fixed values, then the ones
+    recorded at init/add, then ``annotations`` (given at push); a contract's fixed value is
+    never overridden. Does not check the contract: call ``state.check_complete`` first.
+    """
     wf = state.workflow
     workflow = {
         "org": state.org,
@@ -146,9 +208,8 @@ def render_statement(
         "contractRevision": state.contract_revision,
     }
     materials = [_descriptor(m) for _, m in sorted(state.materials.items())]
-    all_annotations = {a.name: a.value for a in state.contract.annotations if a.value}
-    all_annotations.update(state.annotations)
-    all_annotations.update(annotations or {})
+    all_annotations = {**state.annotations, **(annotations or {})}
+    all_annotations.update({a.name: a.value for a in state.contract.annotations if a.value})
     predicate: dict[str, Any] = {
         "workflow": workflow,
         "runner": {
@@ -160,12 +221,12 @@ def render_statement(
         "startedOn": _rfc3339(state.started_on),
         "finishedOn": _rfc3339(finished_on),
         "materials": materials,
-        "annotations": all_annotations,
+        "annotations": dict(sorted(all_annotations.items())),
         "git": state.git,
         "policyEvaluations": {},
         "cli": {"version": cli_version},
     }
-    subjects = []
+    subjects: list[dict[str, Any]] = []
     for m in sorted(state.materials.values(), key=lambda m: m.name):
         if m.output:
             subjects.append(
@@ -176,8 +237,7 @@ def render_statement(
                 }
             )
     if state.git and state.git.get("commit"):
-        subjects.append({"name": "git.head", "digest": {"sha1": state.git["commit"]}})
-    # Always one subject, even with no outputs: the run itself, bound to its evidence.
+        subjects.append({"name": "git.head", "digest": {"sha1": str(state.git["commit"])}})
     run_digest = hashlib.sha256(canonical_json({"workflow": workflow, "materials": materials}))
     subjects.append(
         {
@@ -185,9 +245,12 @@ def render_statement(
             "digest": {"sha256": run_digest.hexdigest()},
         }
     )
-    return {
+    statement = {
         "_type": STATEMENT_TYPE,
         "subject": subjects,
         "predicateType": PREDICATE_TYPE,
         "predicate": predicate,
     }
+    # Round-trip through canonical JSON: a plain, deterministic JSON object, nothing else.
+    result: dict[str, Any] = json.loads(canonical_json(statement))
+    return result

@@ -3,7 +3,11 @@
 A run's certificate names the run in a SAN URI (``chainproof://org/project/workflow/runs/id``)
 so a verifier can tell which run signed, and carries the code-signing EKU and a Fulcio-style
 issuer extension, as Sigstore verifiers expect of a keyless leaf. The embedded SCT that
-sigstore-python also demands comes with the transparency log (issue 5).
+sigstore-python also demands (NOTES.md) is added by the transparency-log issue, together with
+the CT-log key in the trusted root; nothing in this module needs to change shape for it.
+
+The CA key is handed out as unencrypted PKCS#8 PEM; encrypting it at rest with the server's
+master key (DESIGN.md §9) belongs to the caller and to a later issue.
 """
 
 from __future__ import annotations
@@ -18,6 +22,15 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
 from chainproof.errors import InvalidInput, VerificationError
 
+__all__ = [
+    "CA_VALIDITY",
+    "DEFAULT_ISSUER",
+    "FULCIO_ISSUER_V2",
+    "LEAF_VALIDITY",
+    "CertificateAuthority",
+    "identity_uri",
+]
+
 # Fulcio's "Issuer (V2)" extension: the OIDC issuer, as a DER UTF8String
 # (https://github.com/sigstore/fulcio/blob/main/docs/oid-info.md).
 FULCIO_ISSUER_V2 = ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
@@ -28,15 +41,20 @@ _ALLOWED_CURVES = (ec.SECP256R1, ec.SECP384R1)
 
 
 def identity_uri(org: str, project: str, workflow: str, run_id: str) -> str:
-    """The SAN URI a run's signing certificate carries."""
+    """The SAN URI a run's signing certificate carries:
+    ``chainproof://{org}/{project}/{workflow}/runs/{run_id}``."""
     return f"chainproof://{org}/{project}/{workflow}/runs/{run_id}"
 
 
 def _utf8_der(text: str) -> bytes:
-    raw = text.encode()
-    if len(raw) > 127:
-        raise ValueError("issuer too long for a short-form DER length")
-    return bytes([0x0C, len(raw)]) + raw
+    """A DER UTF8String (tag 0x0C, X.690 §8.1.3 definite length) holding ``text``."""
+    raw = text.encode("utf-8")
+    if len(raw) < 0x80:
+        length = bytes([len(raw)])
+    else:
+        size = len(raw).to_bytes((len(raw).bit_length() + 7) // 8, "big")
+        length = bytes([0x80 | len(size)]) + size
+    return b"\x0c" + length + raw
 
 
 class CertificateAuthority:
@@ -88,11 +106,22 @@ class CertificateAuthority:
 
     @classmethod
     def from_pem(cls, cert_pem: bytes, key_pem: bytes) -> CertificateAuthority:
-        """Load a CA from its PEM certificate and PKCS#8 PEM key."""
-        cert = x509.load_pem_x509_certificate(cert_pem)
-        key = serialization.load_pem_private_key(key_pem, password=None)
+        """Load a CA from its PEM certificate and unencrypted PKCS#8 PEM key.
+
+        Raises InvalidInput when either does not parse, the key is not EC, or the key is not
+        the certificate's.
+        """
+        try:
+            cert = x509.load_pem_x509_certificate(cert_pem)
+            key = serialization.load_pem_private_key(key_pem, password=None)
+        except (ValueError, TypeError):
+            raise InvalidInput(
+                "cannot load the signing CA: not a PEM certificate and key"
+            ) from None
         if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise InvalidInput("the CA key must be an EC key")
+            raise InvalidInput("the signing CA key must be an EC key")
+        if cert.public_key() != key.public_key():
+            raise InvalidInput("the signing CA key does not belong to its certificate")
         return cls(cert, key)
 
     @property
@@ -125,8 +154,16 @@ class CertificateAuthority:
     ) -> list[bytes]:
         """A short-lived code-signing certificate for the CSR's key; [leaf PEM, CA PEM].
 
-        Raises InvalidInput for a malformed CSR or an unsupported key, VerificationError when
-        the CSR's signature does not prove possession of the key.
+        The leaf has an empty subject and names ``identity_uri`` in a critical SAN (RFC 5280
+        §4.2.1.6), the critical code-signing EKU and digitalSignature key usage, CA:false,
+        SKI/AKI, and Fulcio's issuer extension holding ``issuer``. Whatever identity the CSR
+        asks for is ignored: the caller decides it. ``now`` (default: the current time)
+        starts the validity window. The embedded SCT that Sigstore verifiers also require is
+        added when chainproof gets its transparency log; until then sigstore-python does not
+        accept these leaves, chainproof's own verifier does.
+
+        Raises InvalidInput for a malformed CSR or a key other than ECDSA P-256/P-384,
+        VerificationError when the CSR's signature does not prove possession of its key.
         """
         try:
             csr = x509.load_pem_x509_csr(csr_pem)
@@ -170,9 +207,7 @@ class CertificateAuthority:
                 ),
                 critical=True,
             )
-            .add_extension(
-                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False
-            )
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()),

@@ -1,18 +1,22 @@
-"""Signers: turn a Statement into a DSSE envelope inside a Sigstore bundle.
+"""Signers: turn an in-toto Statement into a DSSE envelope inside a Sigstore bundle.
 
-``EphemeralSigner`` is keyless signing: a fresh P-256 key whose certificate the organisation's
-CA issues for one run. ``KeySigner`` signs with a long-lived key file (``push --key``).
-Signers never verify (STYLE §3); see ``chainproof.signing.verifier``.
+* :class:`EphemeralSigner` is keyless signing: a fresh P-256 key that lives for one push,
+  whose certificate the organisation's CA issues from a CSR (``POST /signing/certificates``).
+* :class:`KeySigner` signs with a long-lived key file (``push --key``, PKCS#8 PEM).
+
+Both go through :func:`sign_bundle`, so they build identical envelopes: the payload is the
+canonical JSON of the statement, the payload type ``application/vnd.in-toto+json``, and one
+signature over the DSSE PAE (ECDSA with the curve's Sigstore digest, DER encoded; or
+Ed25519). Signers never verify (STYLE.md §3): see :mod:`chainproof.signing.verifier`.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
@@ -20,25 +24,37 @@ from chainproof.core.bundle import Bundle
 from chainproof.core.dsse import Envelope, Signature, pae
 from chainproof.core.statement import PAYLOAD_TYPE, canonical_json
 from chainproof.errors import InvalidInput
+from chainproof.signing._keys import PrivateKey, ecdsa, key_hint, spki_der, supported
 
-SigningKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
-
-
-def key_hint(public_key_der: bytes) -> str:
-    """The public-key hint of a key-signed bundle: base64 of SHA-256 of the SPKI DER."""
-    return base64.b64encode(hashlib.sha256(public_key_der).digest()).decode()
+__all__ = ["EphemeralSigner", "KeySigner", "key_hint", "sign_bundle"]
 
 
-def _sign(key: SigningKey, data: bytes) -> bytes:
+def sign_bundle(
+    key: PrivateKey,
+    statement: Mapping[str, Any],
+    *,
+    certificate_der: bytes | None = None,
+    public_key_hint: str | None = None,
+) -> Bundle:
+    """Sign ``statement`` with ``key`` into a v0.3 bundle; the one signing path.
+
+    Give exactly one of ``certificate_der`` (the leaf certifying ``key``) and
+    ``public_key_hint``. The DSSE signature covers ``PAE(payloadType, payload)``
+    (DSSE protocol.md); the signature's ``keyid`` is left empty (it is only a hint, and the
+    bundle's verification material already names the key).
+    """
+    payload = canonical_json(dict(statement))
+    data = pae(PAYLOAD_TYPE, payload)
     if isinstance(key, ed25519.Ed25519PrivateKey):
-        return key.sign(data)
-    return key.sign(data, ec.ECDSA(hashes.SHA256()))
-
-
-def _envelope(key: SigningKey, statement: Mapping[str, Any]) -> Envelope:
-    payload = canonical_json(statement)
-    sig = _sign(key, pae(PAYLOAD_TYPE, payload))
-    return Envelope(payload=payload, payload_type=PAYLOAD_TYPE, signatures=(Signature(sig),))
+        sig = key.sign(data)
+    else:
+        sig = key.sign(data, ecdsa(key.curve))
+    envelope = Envelope(payload=payload, payload_type=PAYLOAD_TYPE, signatures=(Signature(sig),))
+    return Bundle(
+        envelope=envelope,
+        certificate_chain_der=(certificate_der,) if certificate_der is not None else (),
+        public_key_hint=public_key_hint,
+    )
 
 
 class EphemeralSigner:
@@ -48,7 +64,10 @@ class EphemeralSigner:
         self._key = ec.generate_private_key(ec.SECP256R1())
 
     def csr(self, identity_uri: str) -> bytes:
-        """A PEM CSR naming ``identity_uri``; its signature proves possession of the key."""
+        """A PEM CSR asking for ``identity_uri``; its signature proves possession of the key.
+
+        The CA decides the identity it certifies; the SAN here only states what is asked.
+        """
         csr = (
             x509.CertificateSigningRequestBuilder()
             .subject_name(x509.Name([]))
@@ -61,46 +80,67 @@ class EphemeralSigner:
         return csr.public_bytes(serialization.Encoding.PEM)
 
     def sign(self, statement: Mapping[str, Any], chain: Sequence[bytes]) -> Bundle:
-        """A v0.3 bundle of the statement, carrying the leaf of ``chain`` (PEM, leaf first)."""
+        """A v0.3 bundle of ``statement`` carrying the leaf of ``chain`` (PEM, leaf first).
+
+        Only the leaf goes into the bundle (v0.3); verifiers get the CA from their trusted
+        root. Raises InvalidInput when ``chain`` is empty, not PEM, or its leaf certifies
+        another key.
+        """
         if not chain:
             raise InvalidInput("keyless signing needs the certificate issued for this key")
-        leaf = x509.load_pem_x509_certificate(chain[0])
-        mine = self._key.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        theirs = leaf.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        if mine != theirs:
+        try:
+            leaf = x509.load_pem_x509_certificate(chain[0])
+        except ValueError:
+            raise InvalidInput("the issued certificate is not PEM") from None
+        theirs = leaf.public_key()
+        if not isinstance(theirs, ec.EllipticCurvePublicKey) or spki_der(theirs) != spki_der(
+            self._key.public_key()
+        ):
             raise InvalidInput("the certificate was issued for another key")
-        return Bundle(
-            envelope=_envelope(self._key, statement),
-            certificate_chain_der=(leaf.public_bytes(serialization.Encoding.DER),),
+        return sign_bundle(
+            self._key,
+            statement,
+            certificate_der=leaf.public_bytes(serialization.Encoding.DER),
         )
 
 
 class KeySigner:
-    """Signs with a long-lived private key (PKCS#8 PEM, EC or Ed25519)."""
+    """Signs with a long-lived private key: ECDSA (P-256, P-384, P-521) or Ed25519.
 
-    def __init__(self, key: SigningKey) -> None:
+    Bundles carry ``verificationMaterial.publicKey.hint`` = base64 of SHA-256 of the key's
+    DER SubjectPublicKeyInfo (see :func:`key_hint`); the verifier looks the key up by it.
+    """
+
+    def __init__(self, key: PrivateKey) -> None:
+        if not supported(key):
+            raise InvalidInput("signing keys must be ECDSA P-256/P-384/P-521 or Ed25519")
         self._key = key
 
     @classmethod
     def from_pem(cls, data: bytes, password: bytes | None = None) -> KeySigner:
-        """Load a PEM private key; InvalidInput for a wrong password or an unsupported key."""
+        """Load a PKCS#8 (or traditional) PEM private key, decrypting with ``password``.
+
+        Raises InvalidInput for a missing or wrong password, a file that is not a PEM
+        private key, or an unsupported key type. (cosign's own encrypted key format is read
+        by a later issue.)
+        """
         try:
             key = serialization.load_pem_private_key(data, password=password)
         except TypeError:
-            raise InvalidInput(
-                "the key is encrypted" if password is None else "the key is not encrypted",
-                hint="set COSIGN_PASSWORD (or --key-password) to the key's password",
-            ) from None
+            if password is None:
+                raise InvalidInput(
+                    "the signing key is encrypted and no password was given",
+                    hint="set COSIGN_PASSWORD to the key's password",
+                ) from None
+            raise InvalidInput("the signing key is not encrypted: give no password") from None
         except ValueError:
             raise InvalidInput(
                 "cannot read the signing key: not a PEM private key, or a wrong password"
             ) from None
+        except UnsupportedAlgorithm:
+            raise InvalidInput("the signing key uses an unsupported algorithm") from None
         if not isinstance(key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
-            raise InvalidInput("signing keys must be ECDSA or Ed25519")
+            raise InvalidInput("signing keys must be ECDSA P-256/P-384/P-521 or Ed25519")
         return cls(key)
 
     @property
@@ -113,11 +153,8 @@ class KeySigner:
     @property
     def hint(self) -> str:
         """The public-key hint this signer puts in its bundles."""
-        der = self._key.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        return key_hint(der)
+        return key_hint(self._key.public_key())
 
     def sign(self, statement: Mapping[str, Any]) -> Bundle:
-        """A v0.3 bundle of the statement with a public-key hint."""
-        return Bundle(envelope=_envelope(self._key, statement), public_key_hint=self.hint)
+        """A v0.3 bundle of ``statement`` with a public-key hint (no certificate)."""
+        return sign_bundle(self._key, statement, public_key_hint=self.hint)
