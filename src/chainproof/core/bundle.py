@@ -72,7 +72,7 @@ class Bundle:
     ) -> None:
         if bool(certificate_chain_der) == (public_key_hint is not None):
             raise InvalidInput("a bundle needs either a certificate or a public-key hint")
-        if media_type not in MEDIA_TYPES:
+        if not isinstance(media_type, str) or media_type not in MEDIA_TYPES:
             raise InvalidInput(f"unsupported bundle media type {media_type!r}")
         self._envelope = envelope
         self._chain = tuple(certificate_chain_der)
@@ -162,7 +162,7 @@ class Bundle:
                 raise InvalidInput(f"the bundle is not JSON: {err}") from None
         data = _mapping(data, "a Sigstore bundle")
         media_type = data.get("mediaType")
-        if media_type not in MEDIA_TYPES:
+        if not isinstance(media_type, str) or media_type not in MEDIA_TYPES:
             raise InvalidInput(
                 f"unsupported bundle media type {media_type!r}",
                 hint=f"chainproof reads Sigstore bundles v0.1 to v0.3 ({MEDIA_TYPE_V03})",
