@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 from chainproof import __version__
-from chainproof.cli import api_token, artifact, attestation, auth, project, server, workflow
+from chainproof.cli import api_token, artifact, attestation, auth, org, project, server, workflow
 from chainproof.cli._common import CliContext
 from chainproof.errors import ChainproofError
 
@@ -52,6 +52,7 @@ app = typer.Typer(
 )
 app.add_typer(server.app, name="server")
 app.add_typer(auth.app, name="auth")
+app.add_typer(org.app, name="org")
 app.add_typer(project.app, name="project")
 app.add_typer(workflow.app, name="workflow")
 app.add_typer(api_token.app, name="api-token")

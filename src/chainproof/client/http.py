@@ -331,6 +331,17 @@ class ApiClient:
         """The organisation and token the credentials belong to."""
         return dict(self._get("/whoami"))
 
+    # -- organisation ----------------------------------------------------------------------
+    def get_org(self) -> dict[str, Any]:
+        """The organisation and its settings."""
+        return dict(self._get("/org"))
+
+    def update_org(self, *, allow_implicit_creation: bool | None = None) -> dict[str, Any]:
+        """Change organisation settings (owner/admin)."""
+        body = {"allow_implicit_creation": allow_implicit_creation}
+        clean = {k: v for k, v in body.items() if v is not None}
+        return dict(self._session.request("PATCH", "/api/v1/org", json_body=clean).json())
+
     # -- projects --------------------------------------------------------------------------
     def create_project(self, name: str) -> dict[str, Any]:
         """Create a project; Conflict if it exists."""

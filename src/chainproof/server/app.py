@@ -14,7 +14,16 @@ from sqlalchemy import text
 from chainproof.cas.app import create_cas_app
 from chainproof.cas.fs import FilesystemBackend
 from chainproof.errors import ServiceError
-from chainproof.server.api import cas, contracts, identity, projects, runs, signing, tokens
+from chainproof.server.api import (
+    cas,
+    contracts,
+    identity,
+    orgs,
+    projects,
+    runs,
+    signing,
+    tokens,
+)
 from chainproof.server.api import workflows as workflows_api
 from chainproof.server.api.limits import BodyLimit
 from chainproof.server.api.problems import install as install_problems
@@ -73,7 +82,7 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
     install_problems(app)
 
     api = APIRouter(prefix="/api/v1")
-    for module in (identity, projects, contracts, workflows_api, tokens, runs, cas, signing):
+    for module in (identity, orgs, projects, contracts, workflows_api, tokens, runs, cas, signing):
         api.include_router(module.router)
     app.include_router(api)
 

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from chainproof.errors import Conflict, InvalidInput, NotFound
 from chainproof.server.db import Membership, Organization, User
 from chainproof.server.services import audit
+from chainproof.server.services.principal import Principal
+from chainproof.server.services.times import rfc3339
 
 _ORG_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -78,3 +80,37 @@ def add_member(session: Session, org: Organization, user_name: str, role: str) -
 def org_view(org: Organization) -> dict[str, Any]:
     """``{"id","name"}``."""
     return {"id": org.id, "name": org.name}
+
+
+def settings_view(org: Organization) -> dict[str, Any]:
+    """The organisation with its settings."""
+    return {
+        **org_view(org),
+        "allow_implicit_creation": org.allow_implicit_creation,
+        "created_at": rfc3339(org.created_at),
+    }
+
+
+def describe(session: Session, actor: Principal) -> Organization:
+    """The caller's organisation."""
+    return get_org(session, actor.org_id)
+
+
+def update(
+    session: Session, actor: Principal, *, allow_implicit_creation: bool | None = None
+) -> Organization:
+    """Change organisation settings (owner/admin); audited."""
+    actor.require_admin()
+    org = get_org(session, actor.org_id)
+    if allow_implicit_creation is not None:
+        org.allow_implicit_creation = allow_implicit_creation
+    session.flush()
+    audit.record(
+        session,
+        org.id,
+        actor,
+        "org.update",
+        org.id,
+        allow_implicit_creation=org.allow_implicit_creation,
+    )
+    return org

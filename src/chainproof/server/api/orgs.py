@@ -1,0 +1,40 @@
+"""``/api/v1/org``: the caller's organisation and its settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict
+
+from chainproof.server.api.deps import PrincipalDep, SessionDep
+from chainproof.server.services import orgs
+
+router = APIRouter(prefix="/org", tags=["organisation"])
+
+
+class OrgOut(BaseModel):
+    id: str
+    name: str
+    allow_implicit_creation: bool
+    created_at: str
+
+
+class OrgPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    allow_implicit_creation: bool | None = None
+
+
+@router.get("", response_model=OrgOut)
+def describe_org(session: SessionDep, principal: PrincipalDep) -> Any:
+    """The organisation the token belongs to."""
+    return orgs.settings_view(orgs.describe(session, principal))
+
+
+@router.patch("", response_model=OrgOut)
+def update_org(body: OrgPatch, session: SessionDep, principal: PrincipalDep) -> Any:
+    """Change settings (owner/admin): ``allow_implicit_creation`` lets ``attestation init``
+    create unknown projects and workflows."""
+    org = orgs.update(session, principal, allow_implicit_creation=body.allow_implicit_creation)
+    return orgs.settings_view(org)
