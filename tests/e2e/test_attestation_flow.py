@@ -290,3 +290,26 @@ def test_server_rejects_bundles_that_do_not_match(cli: Cli, server: Server) -> N
     runs = cli.json("workflow", "run", "list", "--project", "tamperp")
     assert isinstance(runs, list)
     assert {r["id"]: r["status"] for r in runs}[second_run] == "initialized"
+
+
+def test_image_tag_resolved_from_a_real_registry(cli: Cli, registry: str) -> None:
+    from tests.registry import push_image
+
+    digest = push_image(registry, "acme/build", "1.2.3", layer=b"e2e")
+    robot = _setup_workflow(cli, "regp")
+    cli("attestation", "init", "--workflow", "build", "--project", "regp", token=robot)
+    added = cli.json(
+        "attestation",
+        "add",
+        "--name",
+        "image",
+        "--value",
+        f"{registry}/acme/build:1.2.3",
+        token=robot,
+    )
+    assert isinstance(added, dict)
+    assert added["digest"] == digest
+    status = cli.json("attestation", "status", token=robot)
+    assert isinstance(status, dict)
+    image = next(m for m in status["materials"] if m["name"] == "image")
+    assert image["digest"] == digest

@@ -9,9 +9,9 @@ The reference follows the OCI distribution grammar (distribution/reference, ``re
     tag        := [\\w][\\w.-]{0,127}
     digest     := algorithm ":" hex         (sha256: 64 hex, sha512: 128 hex)
 
-The digest in the reference is the evidence: nothing is uploaded (the image lives in its
-registry). Tag-only references need the registry to resolve them, which is not implemented
-yet, so they are refused with a hint.
+The manifest digest is the evidence: nothing is uploaded (the image lives in its registry).
+A digest-pinned reference needs no network; a tag is resolved from the registry over the OCI
+distribution API (``chainproof.oci``), which also finds cosign's ``sha256-<hex>.sig`` tag.
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ from chainproof.core.materials.base import CraftedMaterial
 from chainproof.errors import InvalidInput, MaterialError
 
 TAG_ANNOTATION = ANNOTATION_PREFIX + "image.tag"
+LATEST_ANNOTATION = ANNOTATION_PREFIX + "image.is_latest_tag"
+MEDIA_TYPE_ANNOTATION = ANNOTATION_PREFIX + "image.media_type"
+SIGNATURE_ANNOTATION = ANNOTATION_PREFIX + "signature.digest"
+SIGNATURE_PROVIDER_ANNOTATION = ANNOTATION_PREFIX + "signature.provider"
 
 NAME_MAX = 255
 """distribution/reference's limit on the length of the name part."""
@@ -132,31 +136,61 @@ class ContainerImageHandler:
             return True
 
     def craft(self, name: str, value: str) -> CraftedMaterial:
-        """Raises MaterialError for an invalid or tag-only (unpinned) reference."""
+        """Raises MaterialError for an invalid reference or one the registry cannot resolve.
+
+        A digest-pinned reference is recorded as it is, without network access. A tag-only
+        reference is resolved to its manifest digest from the registry (credentials from
+        ``CHAINPROOF_REGISTRY_USERNAME``/``_PASSWORD`` or the Docker config), which also tells
+        whether the tag is ``latest``'s and whether a cosign signature is attached.
+        """
         ref = parse_reference(value)
-        if ref.digest is None:
-            raise MaterialError(
-                f"CONTAINER_IMAGE: {value!r} is not pinned to a digest; pass a digest-pinned "
-                f"reference such as {ref.repository}"
-                + (f":{ref.tag}" if ref.tag else "")
-                + "@sha256:<digest>",
-                hint="resolving tags from the registry is not supported yet; get the digest "
-                "with `docker buildx imagetools inspect` or `crane digest`",
-            )
         annotations: dict[str, str] = {}
-        summary: dict[str, Any] = {
-            "repository": ref.repository,
-            "tag": ref.tag,
-            "digest": str(ref.digest),
-        }
+        summary: dict[str, Any] = {"repository": ref.repository, "tag": ref.tag}
+        digest = ref.digest
+        if digest is None:
+            digest, found = _resolve(ref)
+            annotations.update(found)
+            summary["resolved"] = True
+        summary["digest"] = str(digest)
         if ref.tag:
             annotations[TAG_ANNOTATION] = ref.tag
         return CraftedMaterial(
             name=name,
             kind=self.kind,
-            digest=ref.digest,
+            digest=digest,
             size=0,
             filename=ref.repository,
             annotations=annotations,
             summary=summary,
         )
+
+
+def _resolve(ref: ImageReference) -> tuple[Digest, dict[str, str]]:
+    """The manifest digest of a tag, plus latest-tag and cosign-signature annotations."""
+    import os
+
+    from chainproof.errors import ChainproofError
+    from chainproof.oci.registry import RegistryClient, credentials_for, split_repository
+
+    host, path = split_repository(ref.repository)
+    tag = ref.tag or "latest"
+    try:
+        with RegistryClient(host, credentials=credentials_for(host, os.environ)) as registry:
+            manifest = registry.resolve(path, tag)
+            latest = manifest if tag == "latest" else registry.find(path, "latest")
+            signature = registry.find(
+                path, f"{manifest.digest.algorithm}-{manifest.digest.hex}.sig"
+            )
+    except ChainproofError as err:
+        raise MaterialError(
+            f"CONTAINER_IMAGE: cannot resolve {ref}: {err.message}",
+            hint=err.hint or "pass a digest-pinned reference (repo@sha256:...) to skip the lookup",
+        ) from None
+    found = {
+        LATEST_ANNOTATION: "true" if latest and latest.digest == manifest.digest else "false",
+        MEDIA_TYPE_ANNOTATION: manifest.media_type,
+    }
+    if signature is not None:
+        found[SIGNATURE_ANNOTATION] = str(signature.digest)
+        found[SIGNATURE_PROVIDER_ANNOTATION] = "cosign"
+    return manifest.digest, found
