@@ -96,6 +96,9 @@ def add(
 ) -> None:
     """Validate a piece of evidence, upload it to the CAS and record it.
 
+    --value is a file, an https:// URL, an image reference or a string. An archive (zip,
+    tar, tar.gz) given for an SBOM or SARIF material adds one material per document.
+
     Example: chainproof attestation add --name sbom --value sbom.cdx.json
     """
     from chainproof.client import attestation
@@ -103,7 +106,7 @@ def add(
     path = _state_file(ctx, state_dir)
     api = cli_context(ctx).api(attestation.load_state(path).server_url)
     with upload_progress(name) as bar:
-        crafted = attestation.add(
+        added = attestation.add(
             api,
             path,
             name=name,
@@ -112,11 +115,13 @@ def add(
             annotations=parse_annotations(annotation),
             progress=bar,
         )
-    data = {k: v for k, v in crafted.to_dict().items() if k != "upload_path"}
+    shown = [{k: v for k, v in m.to_dict().items() if k != "upload_path"} for m in added]
     if output is Output.json:
-        emit_json(data)
+        # The named material; an exploded archive's other documents follow in "also_added".
+        emit_json({**shown[0], "also_added": shown[1:]} if len(shown) > 1 else shown[0])
     else:
-        typer.echo(f"Added {crafted.name} ({crafted.kind}) {crafted.digest}")
+        for m in added:
+            typer.echo(f"Added {m.name} ({m.kind}) {m.digest}")
 
 
 @app.command("status")

@@ -24,6 +24,7 @@ from chainproof.errors import (
     Conflict,
     ContractNotSatisfied,
     InvalidInput,
+    MaterialError,
     NotFound,
     VerificationError,
 )
@@ -217,17 +218,22 @@ def add(
     kind: str | None = None,
     annotations: Mapping[str, str] | None = None,
     progress: Callable[[int], Progress | None] | None = None,
-) -> CraftedMaterial:
-    """Validate a piece of evidence, upload it to the CAS and record it in the state.
+) -> list[CraftedMaterial]:
+    """Validate evidence, upload it to the CAS and record it; returns what was recorded.
 
     The kind comes from ``kind``, else the contract slot named ``name``, else detection.
-    Files go to the CAS (skipped when it already has the digest, or the slot says
-    ``skip_upload``). ``progress(total_bytes)`` may return a callback for the upload.
-    Raises MaterialError for invalid evidence and the API's errors.
+    ``value`` may be an ``https://`` URL (downloaded first). An archive given for an SBOM or
+    SARIF slot is exploded: one material per document (``name``, ``name-1``, ...), all
+    validated before anything is uploaded or recorded. Files go to the CAS (skipped when it
+    already has the digest, or the slot says ``skip_upload``). ``progress(total_bytes)`` may
+    return a callback for each upload. Raises MaterialError for invalid evidence and the
+    API's errors; on any error the state is unchanged.
     """
     state = load_state(state_file)
     from chainproof.client import cas
+    from chainproof.client.fetch import download, is_url
     from chainproof.core.materials import craft
+    from chainproof.core.materials.archive import ARCHIVE_KINDS, explode, is_archive
 
     spec = state.spec_for(name)
     if spec is None and kind is None:
@@ -242,23 +248,44 @@ def add(
             f"material {name} is a {spec.kind} in contract {state.contract_name}, not {kind}",
             hint="drop --kind to use the contract's kind",
         )
-    crafted = craft(name, value, kind or (spec.kind if spec else None))
-    if spec is not None and spec.output and not crafted.output:
-        crafted = dataclasses.replace(crafted, output=True)
-    if crafted.upload_path and not (spec is not None and spec.skip_upload):
-        grant = api.cas_upload_token(state.run_id)
-        callback = progress(crafted.size) if progress else None
-        cas.upload(
-            grant["url"],
-            grant["token"],
-            crafted.upload_path,
-            crafted.digest,
-            progress=callback,
-            api=api,
-        )
-    state.add_material(crafted, annotations=dict(annotations or {}))
+    wanted = kind or (spec.kind if spec else None)
+    with tempfile.TemporaryDirectory(prefix="chainproof-add-") as tmp:
+        if is_url(value):
+            value = str(download(value, Path(tmp)))
+        values = [value]
+        if wanted in ARCHIVE_KINDS and Path(value).is_file() and is_archive(Path(value)):
+            values = [str(p) for p in explode(Path(value), Path(tmp) / "entries")]
+            if not values:
+                raise MaterialError(f"{Path(value).name} holds no documents")
+        crafted = [
+            craft(name if i == 0 else f"{name}-{i}", v, wanted) for i, v in enumerate(values)
+        ]
+        if spec is not None and spec.output:
+            crafted = [dataclasses.replace(c, output=True) for c in crafted]
+        if not (spec is not None and spec.skip_upload):
+            _upload(api, cas, state.run_id, crafted, progress)
+    recorded = [state.add_material(c, annotations=dict(annotations or {})) for c in crafted]
     state.save(state_file)
-    return crafted
+    return recorded
+
+
+def _upload(
+    api: ApiClient,
+    cas: Any,
+    run_id: str,
+    crafted: list[CraftedMaterial],
+    progress: Callable[[int], Progress | None] | None,
+) -> None:
+    files = [c for c in crafted if c.upload_path]
+    if not files:
+        return
+    grant = api.cas_upload_token(run_id)
+    for c in files:
+        assert c.upload_path is not None
+        callback = progress(c.size) if progress else None
+        cas.upload(
+            grant["url"], grant["token"], c.upload_path, c.digest, progress=callback, api=api
+        )
 
 
 # -- status --------------------------------------------------------------------------------

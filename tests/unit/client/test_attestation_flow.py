@@ -153,7 +153,7 @@ def test_add_then_push_with_key(
     api: ApiClient, server: FakeControlPlane, state_file: Path, tmp_path: Path
 ) -> None:
     start(api, state_file, tmp_path)
-    crafted = attestation.add(api, state_file, name="version", value="1.2.3")
+    [crafted] = attestation.add(api, state_file, name="version", value="1.2.3")
     assert crafted.kind == "STRING"
     bundle_out = tmp_path / "bundle.json"
     run = attestation.push(api, state_file, key_path=key_file(tmp_path), bundle_out=bundle_out)
