@@ -75,7 +75,8 @@ def test_full_flow_contract_to_verified_run(cli: Cli, server: Server, tmp_path: 
 
     described = cli.json("workflow", "run", "describe", "--id", run["id"], "--verify")
     assert isinstance(described, dict)
-    assert described["verification"]["verified"] is True
+    assert described["verification"]["verified"] is True  # the server's check at push
+    assert described["local_verification"]["verified"] is True  # ours, against the trust root
     by_name = {m["name"]: m for m in described["materials"]}
     assert set(by_name) == {"sbom", "image", "version"}
     assert by_name["image"]["digest"] == "sha256:" + "a" * 64
@@ -313,3 +314,61 @@ def test_image_tag_resolved_from_a_real_registry(cli: Cli, registry: str) -> Non
     assert isinstance(status, dict)
     image = next(m for m in status["materials"] if m["name"] == "image")
     assert image["digest"] == digest
+
+
+def test_push_with_a_key_file_needs_the_key_registered(cli: Cli, tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    key_file = tmp_path / "release.key"
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"hunter2"),
+        )
+    )
+    pub_file = tmp_path / "release.pub"
+    pub_file.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    robot = _setup_workflow(cli, "keyp")
+    _craft(cli, robot, "keyp")
+    saved = cli.cwd / "key-state"
+    shutil.copytree(Path(cli.env["CHAINPROOF_STATE_DIR"]), saved)
+
+    wrong = cli(
+        "attestation",
+        "push",
+        "--key",
+        str(key_file),
+        token=robot,
+        check=False,
+        COSIGN_PASSWORD="nope",
+    )
+    assert wrong.returncode == 2 and "password" in wrong.stderr
+    unregistered = cli(
+        "attestation",
+        "push",
+        "--key",
+        str(key_file),
+        token=robot,
+        check=False,
+        COSIGN_PASSWORD="hunter2",
+    )
+    assert unregistered.returncode == 1 and "registered" in unregistered.stderr
+
+    cli("signing-key", "add", "--name", "release", "-f", str(pub_file))
+    shutil.rmtree(Path(cli.env["CHAINPROOF_STATE_DIR"]), ignore_errors=True)
+    shutil.copytree(saved, Path(cli.env["CHAINPROOF_STATE_DIR"]))
+    cli("attestation", "push", "--key", str(key_file), token=robot, COSIGN_PASSWORD="hunter2")
+
+    runs = cli.json("workflow", "run", "list", "--project", "keyp")
+    assert isinstance(runs, list) and runs[0]["status"] == "succeeded"
+    described = cli.json("workflow", "run", "describe", "--id", runs[0]["id"], "--verify")
+    assert isinstance(described, dict)
+    assert described["verification"]["verified"] is True  # the server's check at push
+    assert described["local_verification"]["verified"] is True  # ours, against the trust root

@@ -15,7 +15,17 @@ import typer
 from typer.core import TyperGroup
 
 from chainproof import __version__
-from chainproof.cli import api_token, artifact, attestation, auth, org, project, server, workflow
+from chainproof.cli import (
+    api_token,
+    artifact,
+    attestation,
+    auth,
+    org,
+    project,
+    server,
+    signing_key,
+    workflow,
+)
 from chainproof.cli._common import CliContext
 from chainproof.errors import ChainproofError
 
@@ -56,6 +66,7 @@ app.add_typer(org.app, name="org")
 app.add_typer(project.app, name="project")
 app.add_typer(workflow.app, name="workflow")
 app.add_typer(api_token.app, name="api-token")
+app.add_typer(signing_key.app, name="signing-key")
 app.add_typer(attestation.app, name="attestation")
 app.add_typer(artifact.app, name="artifact")
 

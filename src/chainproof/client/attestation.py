@@ -429,7 +429,7 @@ def verify_run(api: ApiClient, run_id: str) -> dict[str, Any]:
     from chainproof.core.bundle import Bundle
     from chainproof.signing.ca import identity_uri
     from chainproof.signing.trust import ca_certs_from_trusted_root
-    from chainproof.signing.verifier import ExactIdentity, Verifier
+    from chainproof.signing.verifier import AnyOf, ExactIdentity, KeyIdentity, Verifier
 
     run = api.get_run(run_id)
     org = api.whoami()["org"]["name"]
@@ -452,9 +452,16 @@ def verify_run(api: ApiClient, run_id: str) -> dict[str, Any]:
         return report
 
     bundle = Bundle.from_json(json.dumps(api.get_run_bundle(run_id)))
-    verifier = Verifier(ca_certs=ca_certs_from_trusted_root(api.trust_root()), public_keys=[])
+    policy: Any = ExactIdentity(uri)
+    if bundle.leaf_certificate_der is None:
+        # Key-signed: trust exactly the keys the organisation registered.
+        keys = [k["public_key"].encode() for k in api.list_signing_keys()]
+        verifier = Verifier(public_keys=keys)
+        policy = AnyOf(tuple(KeyIdentity.of_pem(k) for k in keys)) if keys else ExactIdentity(uri)
+    else:
+        verifier = Verifier(ca_certs=ca_certs_from_trusted_root(api.trust_root()))
     try:
-        verified = verifier.verify(bundle, ExactIdentity(uri))
+        verified = verifier.verify(bundle, policy)
     except VerificationError as err:
         checks.append({"name": "signature", "ok": False, "detail": err.message})
         return report

@@ -342,6 +342,15 @@ class ApiClient:
         clean = {k: v for k, v in body.items() if v is not None}
         return dict(self._session.request("PATCH", "/api/v1/org", json_body=clean).json())
 
+    # -- signing keys ----------------------------------------------------------------------
+    def register_signing_key(self, name: str, public_key_pem: str) -> dict[str, Any]:
+        """Accept bundles signed by this key (``push --key``); owner/admin."""
+        return dict(self._post("/signing/keys", {"name": name, "public_key": public_key_pem}))
+
+    def list_signing_keys(self) -> list[dict[str, Any]]:
+        """The public keys the organisation accepts."""
+        return list(self._get("/signing/keys"))
+
     # -- projects --------------------------------------------------------------------------
     def create_project(self, name: str) -> dict[str, Any]:
         """Create a project; Conflict if it exists."""

@@ -31,6 +31,15 @@ def register_key(body: SigningKeyIn, session: SessionDep, principal: PrincipalDe
     return {"id": row.id, "name": row.name, "public_key": row.public_key_pem}
 
 
+@router.get("/signing/keys", response_model=list[SigningKeyOut])
+def list_keys(session: SessionDep, principal: PrincipalDep) -> Any:
+    """The public keys whose bundles this organisation accepts."""
+    return [
+        {"id": r.id, "name": r.name, "public_key": r.public_key_pem}
+        for r in signing.list_keys(session, principal)
+    ]
+
+
 @router.get("/trust/root")
 def trust_root(session: SessionDep, principal: PrincipalDep) -> Any:
     """The organisation's trusted root (Sigstore ``trusted_root.json`` shape)."""

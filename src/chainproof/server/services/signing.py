@@ -114,6 +114,12 @@ def register_key(session: Session, actor: Principal, name: str, public_key: str)
     return row
 
 
+def list_keys(session: Session, actor: Principal) -> list[SigningKey]:
+    """The organisation's registered public keys, by name."""
+    stmt = select(SigningKey).where(SigningKey.org_id == actor.org_id).order_by(SigningKey.name)
+    return list(session.scalars(stmt))
+
+
 def registered_key(session: Session, org_id: str, public_key: str) -> SigningKey | None:
     """The registered key equal to ``public_key`` (PEM, whitespace-insensitive)."""
     wanted = _normal_pem(public_key)
