@@ -6,11 +6,12 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Header, Query
+from pydantic import BaseModel, ConfigDict
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep, SettingsDep
 from chainproof.server.api.schemas import Page, PushIn, ResetIn, RunInit, RunInitOut, RunOut
 from chainproof.server.db import Attestation
-from chainproof.server.services import pagination, push, runs
+from chainproof.server.services import pagination, push, run_state, runs
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -78,6 +79,44 @@ def push_attestation(
 def reset_run(run_id: str, body: ResetIn, session: SessionDep, principal: PrincipalDep) -> Any:
     """Mark the run failed or cancelled."""
     return runs.view(session, runs.reset(session, principal, run_id, body.trigger, body.reason))
+
+
+class StateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state: dict[str, Any]
+    base_digest: str | None = None
+
+
+@router.get("/{run_id}/state")
+def get_state(
+    run_id: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> Any:
+    """The remote crafting state and its version digest."""
+    state, digest = run_state.get(
+        session, principal, run_id, settings.secret_key.get_secret_value()
+    )
+    return {"state": state, "digest": digest}
+
+
+@router.put("/{run_id}/state")
+def put_state(
+    run_id: str,
+    body: StateIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+) -> Any:
+    """Replace the crafting state if ``base_digest`` is still current (409 otherwise)."""
+    digest = run_state.put(
+        session,
+        principal,
+        run_id,
+        body.state,
+        body.base_digest,
+        settings.secret_key.get_secret_value(),
+    )
+    return {"digest": digest}
 
 
 @router.get("/{run_id}/bundle")

@@ -17,7 +17,7 @@ from chainproof.server.db.projects import (
     ProjectVersion,
     Workflow,
 )
-from chainproof.server.db.runs import Attestation, CasBlob, Material, WorkflowRun
+from chainproof.server.db.runs import Attestation, CasBlob, Material, RunState, WorkflowRun
 
 __all__ = [
     "ApiToken",
@@ -32,6 +32,7 @@ __all__ = [
     "Organization",
     "Project",
     "ProjectVersion",
+    "RunState",
     "SigningCA",
     "SigningKey",
     "User",

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     ForeignKey,
     Index,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -84,3 +85,17 @@ class CasBlob(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     backend: Mapped[str] = mapped_column(String(20), default="fs")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RunState(Base):
+    """The crafting state of a run kept by the control plane (``attestation init
+    --remote-state``), encrypted at rest; ``digest`` versions it for optimistic concurrency."""
+
+    __tablename__ = "run_states"
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("workflow_runs.id", ondelete="CASCADE"), unique=True
+    )
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    digest: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
