@@ -33,10 +33,33 @@ class Trigger(StrEnum):
     cancellation = "cancellation"
 
 
+AttestationIdOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--attestation-id",
+        envvar="CHAINPROOF_ATTESTATION_ID",
+        help="Run id of an attestation started with --remote-state (state kept on the server).",
+        show_default=False,
+    ),
+]
+
+
 def _state_file(ctx: typer.Context, state_dir: Path | None) -> Path:
     from chainproof.client.attestation import state_path
 
     return state_path(state_dir, cli_context(ctx).environ)
+
+
+def _open(ctx: typer.Context, state_dir: Path | None, attestation_id: str | None) -> Any:
+    """The API client and the state store: remote by --attestation-id, else the local file."""
+    from chainproof.client import attestation
+
+    cli = cli_context(ctx)
+    if attestation_id:
+        api = cli.api()
+        return api, attestation.RemoteState(api, attestation_id)
+    path = _state_file(ctx, state_dir)
+    return cli.api(attestation.load_state(path).server_url), attestation.LocalState(path)
 
 
 @app.command("init")
@@ -56,10 +79,18 @@ def init(
     replace: Annotated[
         bool, typer.Option("--replace", help="Discard an attestation in progress.")
     ] = False,
+    remote_state: Annotated[
+        bool,
+        typer.Option(
+            "--remote-state",
+            help="Keep the state on the server (for steps on other machines); later commands "
+            "name it with --attestation-id.",
+        ),
+    ] = False,
     state_dir: StateDirOpt = None,
     output: OutputOpt = Output.table,
 ) -> None:
-    """Start an attestation: open a run and write the local state file.
+    """Start an attestation: open a run and write the state (local file, or --remote-state).
 
     Example: chainproof attestation init --workflow build --project shop --version v1.2.3
     """
@@ -77,8 +108,14 @@ def init(
         environ=cli.environ,
         cwd=Path.cwd(),
         replace=replace,
+        remote=remote_state,
         notify=info,
     )
+    if remote_state:
+        info(
+            f"Attestation ID: {state.run_id} (pass --attestation-id {state.run_id} or set "
+            "CHAINPROOF_ATTESTATION_ID in the later steps)"
+        )
     _show_status(attestation.status(state), output, full=False)
 
 
@@ -92,6 +129,7 @@ def add(
     ] = None,
     annotation: AnnotationOpt = None,
     state_dir: StateDirOpt = None,
+    attestation_id: AttestationIdOpt = None,
     output: OutputOpt = Output.table,
 ) -> None:
     """Validate a piece of evidence, upload it to the CAS and record it.
@@ -103,12 +141,11 @@ def add(
     """
     from chainproof.client import attestation
 
-    path = _state_file(ctx, state_dir)
-    api = cli_context(ctx).api(attestation.load_state(path).server_url)
+    api, store = _open(ctx, state_dir, attestation_id)
     with upload_progress(name) as bar:
         added = attestation.add(
             api,
-            path,
+            store,
             name=name,
             value=value,
             kind=kind.upper() if kind else None,
@@ -131,15 +168,17 @@ def status(
         bool, typer.Option("--full", help="Also runner, annotations and extras.")
     ] = False,
     state_dir: StateDirOpt = None,
+    attestation_id: AttestationIdOpt = None,
     output: OutputOpt = Output.table,
 ) -> None:
-    """Show what the contract asks for and what is still missing (no network).
+    """Show what the contract asks for and what is still missing.
 
     Example: chainproof attestation status --full
     """
     from chainproof.client import attestation
 
-    state = attestation.load_state(_state_file(ctx, state_dir))
+    _, store = _open(ctx, state_dir, attestation_id)
+    state, _ = store.load()
     _show_status(attestation.status(state), output, full=full)
 
 
@@ -166,6 +205,7 @@ def push(
         Path | None, typer.Option("--bundle", help="Also write the signed bundle here.")
     ] = None,
     state_dir: StateDirOpt = None,
+    attestation_id: AttestationIdOpt = None,
     output: OutputOpt = Output.table,
 ) -> None:
     """Check the contract, sign the attestation and send it (nothing is sent if incomplete).
@@ -174,11 +214,10 @@ def push(
     """
     from chainproof.client import attestation
 
-    path = _state_file(ctx, state_dir)
-    api = cli_context(ctx).api(attestation.load_state(path).server_url)
+    api, store = _open(ctx, state_dir, attestation_id)
     run = attestation.push(
         api,
-        path,
+        store,
         key_path=key,
         key_password=key_password,
         annotations=parse_annotations(annotation),
@@ -200,6 +239,7 @@ def reset(
     ] = Trigger.failure,
     reason: Annotated[str | None, typer.Option("--reason", help="Free-text reason.")] = None,
     state_dir: StateDirOpt = None,
+    attestation_id: AttestationIdOpt = None,
     output: OutputOpt = Output.table,
 ) -> None:
     """End the attestation in progress as failed or cancelled.
@@ -208,9 +248,8 @@ def reset(
     """
     from chainproof.client import attestation
 
-    path = _state_file(ctx, state_dir)
-    api = cli_context(ctx).api(attestation.load_state(path).server_url)
-    run = attestation.reset(api, path, trigger=trigger.value, reason=reason)
+    api, store = _open(ctx, state_dir, attestation_id)
+    run = attestation.reset(api, store, trigger=trigger.value, reason=reason)
     if output is Output.json:
         emit_json(run)
     else:

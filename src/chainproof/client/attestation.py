@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import random
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,6 +75,53 @@ def load_state(path: Path) -> CraftingState:
     return CraftingState.load(path)
 
 
+class LocalState:
+    """The crafting state in a file (the default): one CI machine, several steps."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def load(self) -> tuple[CraftingState, str | None]:
+        return load_state(self.path), None
+
+    def save(self, state: CraftingState, version: str | None) -> str | None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        state.save(self.path)
+        return None
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+class RemoteState:
+    """The crafting state kept by the control plane (``--remote-state``), for pipelines
+    whose steps run on different machines; writes are compare-and-set on its digest."""
+
+    def __init__(self, api: ApiClient, run_id: str) -> None:
+        self.api = api
+        self.run_id = run_id
+
+    def load(self) -> tuple[CraftingState, str | None]:
+        from chainproof.core.crafting import CraftingState
+
+        answer = self.api.get_run_state(self.run_id)
+        return CraftingState.from_dict(answer["state"]), str(answer["digest"])
+
+    def save(self, state: CraftingState, version: str | None) -> str | None:
+        return str(self.api.put_run_state(self.run_id, state.to_dict(), version)["digest"])
+
+    def discard(self) -> None:
+        """Nothing to do: the state goes with its run."""
+
+
+StateStore = LocalState | RemoteState
+STATE_RETRIES = 8
+
+
+def _store(where: Path | StateStore) -> StateStore:
+    return LocalState(where) if isinstance(where, Path) else where
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -90,6 +139,7 @@ def init(
     environ: Mapping[str, str],
     cwd: Path,
     replace: bool = False,
+    remote: bool = False,
     notify: Callable[[str], None] | None = None,
 ) -> CraftingState:
     """Start a run on the control plane and write the crafting state file.
@@ -100,7 +150,7 @@ def init(
     allow-listed variable is unset (the run is then reset as failed), RunnerMismatch, and the
     API's errors. ``notify`` receives notices such as a newer contract revision.
     """
-    if state_file.exists() and not replace:
+    if state_file.exists() and not replace and not remote:
         raise Conflict(
             f"an attestation is already in progress ({state_file})",
             hint="push or reset it first, or pass --replace to start over",
@@ -110,7 +160,7 @@ def init(
     from chainproof.core.git import head_info
     from chainproof.core.runners import collect_allowed_env, discover
 
-    if state_file.exists():
+    if state_file.exists() and not remote:
         _abandon(api, state_file)
 
     runner = discover(environ)
@@ -162,8 +212,8 @@ def init(
         annotations={},
         git=head_info(cwd),
     )
-    state_file.parent.mkdir(parents=True, exist_ok=True)
-    state.save(state_file)
+    store: StateStore = RemoteState(api, state.run_id) if remote else LocalState(state_file)
+    store.save(state, None)
     return state
 
 
@@ -211,7 +261,7 @@ def _abandon(api: ApiClient, state_file: Path) -> None:
 # -- add -----------------------------------------------------------------------------------
 def add(
     api: ApiClient,
-    state_file: Path,
+    state_file: Path | StateStore,
     *,
     name: str,
     value: str,
@@ -229,7 +279,8 @@ def add(
     return a callback for each upload. Raises MaterialError for invalid evidence and the
     API's errors; on any error the state is unchanged.
     """
-    state = load_state(state_file)
+    store = _store(state_file)
+    state, version = store.load()
     from chainproof.client import cas
     from chainproof.client.fetch import download, is_url
     from chainproof.core.materials import craft
@@ -264,9 +315,18 @@ def add(
             crafted = [dataclasses.replace(c, output=True) for c in crafted]
         if not (spec is not None and spec.skip_upload):
             _upload(api, cas, state.run_id, crafted, progress)
-    recorded = [state.add_material(c, annotations=dict(annotations or {})) for c in crafted]
-    state.save(state_file)
-    return recorded
+    for attempt in range(STATE_RETRIES):
+        recorded = [state.add_material(c, annotations=dict(annotations or {})) for c in crafted]
+        try:
+            store.save(state, version)
+            return recorded
+        except Conflict as err:
+            # Another job of the same attestation wrote first: reload, apply again.
+            if not err.details.get("stale") or attempt == STATE_RETRIES - 1:
+                raise
+            time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))  # noqa: S311
+            state, version = store.load()
+    raise AssertionError("unreachable")
 
 
 def _upload(
@@ -338,7 +398,7 @@ def status(state: CraftingState) -> dict[str, Any]:
 # -- push ----------------------------------------------------------------------------------
 def push(
     api: ApiClient,
-    state_file: Path,
+    state_file: Path | StateStore,
     *,
     key_path: Path | None = None,
     key_password: str | None = None,
@@ -352,7 +412,8 @@ def push(
     organisation's CA); ``key_path`` signs with a key file instead. On success the state file
     is deleted and the bundle written to ``bundle_out`` if given.
     """
-    state = load_state(state_file)
+    store = _store(state_file)
+    state, _ = store.load()
     from chainproof import __version__
     from chainproof.core.statement import render_statement
 
@@ -396,22 +457,27 @@ def push(
     )
     if bundle_out is not None:
         Path(bundle_out).write_text(bundle.to_json(), encoding="utf-8")
-    state_file.unlink(missing_ok=True)
+    store.discard()
     return run
 
 
 # -- reset ---------------------------------------------------------------------------------
 def reset(
-    api: ApiClient, state_file: Path, *, trigger: str = "failure", reason: str | None = None
+    api: ApiClient,
+    state_file: Path | StateStore,
+    *,
+    trigger: str = "failure",
+    reason: str | None = None,
 ) -> dict[str, Any]:
     """Mark the open run failed or cancelled, then delete the state file; returns the Run."""
     if trigger not in ("failure", "cancellation"):
         raise InvalidInput(
             f"unknown trigger {trigger!r}", hint="use --trigger failure or cancellation"
         )
-    state = load_state(state_file)
+    store = _store(state_file)
+    state, _ = store.load()
     run = api.reset_run(state.run_id, trigger, reason)
-    state_file.unlink(missing_ok=True)
+    store.discard()
     return run
 
 

@@ -342,6 +342,20 @@ class ApiClient:
         clean = {k: v for k, v in body.items() if v is not None}
         return dict(self._session.request("PATCH", "/api/v1/org", json_body=clean).json())
 
+    # -- remote crafting state -------------------------------------------------------------
+    def get_run_state(self, run_id: str) -> dict[str, Any]:
+        """``{"state", "digest"}`` of a run started with ``--remote-state``."""
+        return dict(self._get(f"/runs/{run_id}/state"))
+
+    def put_run_state(
+        self, run_id: str, state: dict[str, Any], base_digest: str | None
+    ) -> dict[str, Any]:
+        """Compare-and-set the run's state; Conflict (details.stale) if it moved on."""
+        body = {"state": state, "base_digest": base_digest}
+        return dict(
+            self._session.request("PUT", f"/api/v1/runs/{run_id}/state", json_body=body).json()
+        )
+
     # -- signing keys ----------------------------------------------------------------------
     def register_signing_key(self, name: str, public_key_pem: str) -> dict[str, Any]:
         """Accept bundles signed by this key (``push --key``); owner/admin."""
