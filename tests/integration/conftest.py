@@ -33,7 +33,8 @@ def _pg_database() -> Iterator[str]:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     except sa.exc.OperationalError as err:  # pragma: no cover - environment problem
         admin.dispose()
-        pytest.skip(f"PostgreSQL is not reachable: {err}")
+        # Never skip: a suite that silently drops PostgreSQL proves nothing about it.
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {err}", pytrace=False)
     try:
         yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     finally:

@@ -9,15 +9,9 @@ import json
 from pathlib import Path
 
 import httpx
-import pytest
-from typer.testing import CliRunner, Result
-
-pytest.importorskip("chainproof.core.crafting")
-pytest.importorskip("chainproof.core.statement")
-pytest.importorskip("chainproof.signing.signer")
-
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from typer.testing import CliRunner, Result
 
 from chainproof.cli._common import CliContext
 from chainproof.cli.main import app

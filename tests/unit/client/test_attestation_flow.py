@@ -11,11 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-
-pytest.importorskip("chainproof.core.crafting")
-pytest.importorskip("chainproof.core.statement")
-pytest.importorskip("chainproof.signing.signer")
-
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
