@@ -6,19 +6,28 @@ Two document shapes mean the same thing and parse to the same :class:`Contract`:
 
     apiVersion: chainloop.dev/v1
     kind: Contract
-    metadata: {name: release, description: ...}
+    metadata: {name: release, description: ..., annotations: {team: payments}}
     spec: {materials: [...], envAllowList: [...], runner: {type: ...}, annotations: [...],
            policies: {materials: [...], attestation: [...]}, policyGroups: [...]}
 
 * the older ``schemaVersion: v1`` one, with the ``spec`` fields at the top level.
 
 YAML and JSON are both accepted (JSON is parsed as YAML, so one code path gives line numbers
-for both). Every error names the source, the line and the dotted field. Written by hand: no
-library validates Chainloop contracts with line-accurate messages.
+for both). Every error is a :class:`~chainproof.errors.ContractError` whose message reads
+``source:line: dotted.field: problem`` and whose ``details`` hold ``source``, ``line`` (1-based,
+or None) and ``field``. Written by hand: no library validates Chainloop contracts with
+line-accurate messages.
+
+Normal form (:meth:`Contract.to_dict`): the current shape; ``metadata.description``,
+``metadata.annotations`` and ``spec.runner`` appear only when set, every other field is always
+spelled out (empty lists, ``false`` flags, ``group: null``). Policy and policy-group attachments
+are kept as given minus keys whose value means "not set" (null, ``disabled: false``, empty
+``with``/``requirements``/``skip``); ``gate`` is kept because unset and ``false`` differ.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 import re
@@ -32,14 +41,19 @@ from chainproof.core.kinds import MaterialKind, RunnerType
 from chainproof.errors import ContractError
 
 MAX_CONTRACT_BYTES = 1024 * 1024
+MAX_NODES = 100_000  # after alias expansion: a "billion laughs" document stops here
+MAX_DEPTH = 64
 API_VERSION = "chainloop.dev/v1"
-_DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_ANNOTATION_NAME = re.compile(r"^\w+$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DNS1123 = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_ANNOTATION_NAME = re.compile(r"\w+", re.ASCII)
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SPEC_FIELDS = ("materials", "envAllowList", "runner", "annotations", "policies", "policyGroups")
+_METADATA_FIELDS = ("name", "description", "annotations", "organization")
 _MATERIAL_FIELDS = ("type", "name", "optional", "output", "annotations", "skip_upload", "group")
 _ATTACHMENT_FIELDS = ("ref", "embedded", "with", "gate", "selector", "disabled", "requirements")
 _GROUP_FIELDS = ("ref", "with", "skip", "gate")
+_MATCH_MODES = ("EXACT", "PREFIX")
+_UNSPECIFIED_RUNNER = "RUNNER_TYPE_UNSPECIFIED"
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,7 @@ class Contract:
     annotations: tuple[Annotation, ...] = ()
     policies: dict[str, Any] = field(default_factory=dict)
     policy_groups: tuple[dict[str, Any], ...] = ()
+    metadata_annotations: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, name: str | None = None) -> Contract:
@@ -84,67 +99,47 @@ class Contract:
     @classmethod
     def parse(cls, text: str | bytes, *, source: str = "<contract>") -> Contract:
         """Parse a YAML or JSON contract; ContractError names source, line and field."""
-        if len(text) > MAX_CONTRACT_BYTES:
-            raise ContractError(
-                f"{source}: the contract is larger than {MAX_CONTRACT_BYTES} bytes",
-                source=source,
-                line=None,
-                field=None,
+        size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "replace"))
+        if size > MAX_CONTRACT_BYTES:
+            raise _error(
+                source, None, None, f"the contract is larger than {MAX_CONTRACT_BYTES} bytes"
             )
         if isinstance(text, bytes):
             try:
-                text = text.decode("utf-8")
+                text = text.decode("utf-8-sig")
             except UnicodeDecodeError:
-                raise ContractError(
-                    f"{source}: the contract is not UTF-8 text",
-                    source=source,
-                    line=None,
-                    field=None,
-                ) from None
+                raise _error(source, None, None, "the contract is not UTF-8 text") from None
         if not text.strip():
-            raise ContractError(
-                f"{source}: the contract is empty", source=source, line=None, field=None
-            )
-        try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else None
-            problem = getattr(err, "problem", None) or str(err)
-            raise ContractError(
-                f"{source}:{line}: not valid YAML or JSON: {problem}",
-                source=source,
-                line=line,
-                field=None,
-            ) from None
+            raise _error(source, None, None, "the contract is empty")
+        node = _compose(_untab_json(text), source)
         if node is None:
-            raise ContractError(
-                f"{source}: the contract is empty", source=source, line=None, field=None
-            )
+            raise _error(source, None, None, "the contract is empty")
         lines: dict[tuple[Any, ...], int] = {}
-        data = _to_python(node, (), lines, source)
+        data = _Builder(source, lines).build(node, ())
         return _Validator(source, lines).contract(data)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Contract:
         """Validate a contract given as a decoded object (e.g. from :meth:`to_dict`)."""
-        return _Validator("<contract>", {}).contract(dict(data))
+        return _Validator("<contract>", {}).contract(data)
 
     def to_dict(self) -> dict[str, Any]:
-        """The normalised current form; equal contracts give equal dicts.
+        """The normalised current form; contracts that mean the same give equal dicts.
 
-        Every field is spelled out (empty lists, ``false`` flags), except ``runner`` and
-        ``description``, present only when set, so consumers never test for missing keys.
+        ``metadata.description``, ``metadata.annotations`` and ``spec.runner`` are present only
+        when set; every other field is always spelled out.
         """
         metadata: dict[str, Any] = {"name": self.name}
         if self.description:
             metadata["description"] = self.description
+        if self.metadata_annotations:
+            metadata["annotations"] = dict(self.metadata_annotations)
         spec: dict[str, Any] = {
             "materials": [_material_dict(m) for m in self.materials],
             "envAllowList": list(self.env_allow_list),
             "annotations": [{"name": a.name, "value": a.value} for a in self.annotations],
-            "policies": dict(self.policies),
-            "policyGroups": list(self.policy_groups),
+            "policies": copy.deepcopy(self.policies),
+            "policyGroups": copy.deepcopy(list(self.policy_groups)),
         }
         if self.runner_type:
             spec["runner"] = {"type": self.runner_type}
@@ -179,33 +174,78 @@ def _material_dict(m: MaterialSpec) -> dict[str, Any]:
     }
 
 
-_SCALARS = yaml.SafeLoader(stream="")
+def _error(source: str, line: int | None, dotted: str | None, message: str) -> ContractError:
+    where = f"{source}:{line}" if line else source
+    prefix = f"{where}: {dotted}: " if dotted else f"{where}: "
+    return ContractError(prefix + message, source=source, line=line, field=dotted)
 
 
-def _to_python(
-    node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int], source: str
-) -> Any:
-    """Build plain data from a YAML node tree, recording each path's line."""
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = _SCALARS.construct_object(key_node)
-            if key in out:
+def _q(value: Any) -> str:
+    """A value as the user would write it in JSON (double-quoted strings)."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _untab_json(text: str) -> str:
+    """YAML forbids tabs between tokens; valid JSON has none inside strings, so swap them."""
+    if "\t" in text and text.lstrip().startswith(("{", "[")):
+        try:
+            json.loads(text)
+        except ValueError:
+            return text
+        return text.replace("\t", " ")
+    return text
+
+
+def _compose(text: str, source: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise _error(source, line, None, f"not valid YAML or JSON: {problem}") from None
+    except RecursionError:
+        raise _error(source, None, None, "the document is nested too deeply") from None
+
+
+class _Builder:
+    """Plain data from a YAML node tree, recording each path's line."""
+
+    def __init__(self, source: str, lines: dict[tuple[Any, ...], int]) -> None:
+        self.source = source
+        self.lines = lines
+        self.nodes = 0
+        self.loader = yaml.SafeLoader("")  # one per document: its cache dies with it
+
+    def fail(self, node: yaml.Node, path: tuple[Any, ...], message: str) -> ContractError:
+        return _error(self.source, node.start_mark.line + 1, _dotted(path), message)
+
+    def build(self, node: yaml.Node, path: tuple[Any, ...]) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES or len(path) > MAX_DEPTH:
+            raise self.fail(node, path, "the document is too large or nested too deeply")
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise self.fail(key_node, path, "mapping keys must be plain text")
+                key = str(key_node.value)
                 line = key_node.start_mark.line + 1
-                dotted = _dotted((*path, key))
-                raise ContractError(
-                    f"{source}:{line}: {dotted}: duplicate key",
-                    source=source,
-                    line=line,
-                    field=dotted,
-                )
-            out[key] = _to_python(value_node, (*path, key), lines, source)
-            lines[(*path, key)] = key_node.start_mark.line + 1
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_to_python(n, (*path, i), lines, source) for i, n in enumerate(node.value)]
-    return _SCALARS.construct_object(node)
+                if key in out:
+                    raise _error(self.source, line, _dotted((*path, key)), "duplicate key")
+                self.lines[(*path, key)] = line
+                out[key] = self.build(value_node, (*path, key))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(n, (*path, i)) for i, n in enumerate(node.value)]
+        try:
+            return self.loader.construct_object(node)
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError) as err:
+            raise self.fail(node, path, f"cannot read this value ({err})") from None
 
 
 def _dotted(path: tuple[Any, ...]) -> str:
@@ -215,63 +255,100 @@ def _dotted(path: tuple[Any, ...]) -> str:
     return out or "(document)"
 
 
+def _type_name(value: Any) -> str:
+    names = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}
+    return names.get(type(value), "null" if value is None else type(value).__name__)
+
+
 class _Validator:
     def __init__(self, source: str, lines: dict[tuple[Any, ...], int]) -> None:
         self.source = source
         self.lines = lines
 
     def fail(self, path: tuple[Any, ...], message: str) -> ContractError:
-        line = self.lines.get(path)
         probe = path
+        line = self.lines.get(probe)
         while line is None and probe:
             probe = probe[:-1]
             line = self.lines.get(probe)
-        dotted = _dotted(path)
-        where = f"{self.source}:{line}" if line else self.source
-        return ContractError(
-            f"{where}: {dotted}: {message}", source=self.source, line=line, field=dotted
-        )
+        return _error(self.source, line, _dotted(path), message)
+
+    # -- shapes -----------------------------------------------------------------------------
 
     def mapping(
         self, value: Any, path: tuple[Any, ...], allowed: tuple[str, ...]
     ) -> dict[str, Any]:
-        if not isinstance(value, dict):
+        if not isinstance(value, Mapping):
             raise self.fail(path, f"must be a mapping, not {_type_name(value)}")
         for key in value:
             if key not in allowed:
                 hint = difflib.get_close_matches(str(key), allowed, n=1)
-                also = f" (did you mean {hint[0]!r}?)" if hint else ""
+                also = f" (did you mean {_q(hint[0])}?)" if hint else ""
                 raise self.fail(
                     (*path, key),
-                    f"unknown field {key!r}{also}; allowed: {', '.join(allowed)}",
+                    f"unknown field {_q(str(key))}{also}; allowed: {', '.join(allowed)}",
                 )
-        return value
+        return dict(value)
 
     def typed(self, value: Any, path: tuple[Any, ...], kind: type, what: str) -> Any:
         if value is None:
             return None
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            raise self.fail(path, f"must be {what}, not {_type_name(value)} {value!r}")
+            quote = " (quote it)" if kind is str and not isinstance(value, list | dict) else ""
+            raise self.fail(path, f"must be {what}, not {_type_name(value)} {_q(value)}{quote}")
         return value
+
+    def text(self, value: Any, path: tuple[Any, ...]) -> str | None:
+        out = self.typed(value, path, str, "a string")
+        return None if out is None else str(out)
+
+    def flag(self, value: Any, path: tuple[Any, ...]) -> bool:
+        return bool(self.typed(value, path, bool, "true or false"))
 
     def sequence(self, value: Any, path: tuple[Any, ...]) -> list[Any]:
         if value is None:
             return []
-        if not isinstance(value, list):
+        if not isinstance(value, list | tuple):
             raise self.fail(path, f"must be a list, not {_type_name(value)}")
+        return list(value)
+
+    def strings(self, raw: Any, path: tuple[Any, ...]) -> list[str]:
+        return [self.string(item, (*path, i)) for i, item in enumerate(self.sequence(raw, path))]
+
+    def string(self, value: Any, path: tuple[Any, ...]) -> str:
+        """A required string: null is refused like any other non-string."""
+        if not isinstance(value, str):
+            quote = "" if value is None or isinstance(value, list | dict) else " (quote it)"
+            raise self.fail(path, f"must be a string, not {_type_name(value)} {_q(value)}{quote}")
         return value
 
+    def string_map(self, raw: Any, path: tuple[Any, ...]) -> dict[str, str]:
+        if raw is None:
+            return {}
+        if not isinstance(raw, Mapping):
+            raise self.fail(path, f"must be a mapping of names to strings, not {_type_name(raw)}")
+        return {str(key): self.string(value, (*path, key)) for key, value in raw.items()}
+
+    # -- document ---------------------------------------------------------------------------
+
     def contract(self, data: Any) -> Contract:
-        if not isinstance(data, dict):
+        if not isinstance(data, Mapping):
             raise self.fail((), f"a contract must be a mapping, not {_type_name(data)}")
+        data = dict(data)
+        current = "apiVersion" in data or "kind" in data
         if "schemaVersion" in data:
+            if current:
+                raise self.fail(
+                    ("schemaVersion",),
+                    "mixes both formats: use either `apiVersion`/`kind` or `schemaVersion`",
+                )
             self.mapping(data, (), ("schemaVersion", *_SPEC_FIELDS))
             if data["schemaVersion"] != "v1":
                 raise self.fail(
-                    ("schemaVersion",), f"unsupported {data['schemaVersion']!r}; use v1"
+                    ("schemaVersion",), f'unsupported {_q(data["schemaVersion"])}; use "v1"'
                 )
-            return self.spec(data, (), name=None, description=None)
-        if "apiVersion" not in data and "kind" not in data:
+            return self.spec(data, (), name=None, description=None, annotations={})
+        if not current:
             raise self.fail(
                 (),
                 "neither contract format: expected `apiVersion: chainloop.dev/v1` with "
@@ -279,22 +356,30 @@ class _Validator:
             )
         self.mapping(data, (), ("apiVersion", "kind", "metadata", "spec"))
         if data.get("apiVersion") != API_VERSION:
-            raise self.fail(("apiVersion",), f"must be {API_VERSION!r}")
+            raise self.fail(
+                ("apiVersion",), f"must be {_q(API_VERSION)}, not {_q(data.get('apiVersion'))}"
+            )
         if data.get("kind") != "Contract":
-            raise self.fail(("kind",), "must be 'Contract'")
-        meta = self.mapping(
-            data.get("metadata") or {},
-            ("metadata",),
-            ("name", "description", "annotations", "organization"),
-        )
-        name = self.typed(meta.get("name"), ("metadata", "name"), str, "a string")
-        if name is not None and not _DNS1123.match(name):
-            raise self.fail(("metadata", "name"), f"{name!r} is not a DNS-1123 label")
-        description = self.typed(
-            meta.get("description"), ("metadata", "description"), str, "a string"
-        )
+            raise self.fail(("kind",), f'must be "Contract", not {_q(data.get("kind"))}')
+        meta = self.mapping(data.get("metadata") or {}, ("metadata",), _METADATA_FIELDS)
+        name = self.text(meta.get("name"), ("metadata", "name"))
+        if name is not None:
+            self.dns_label(name, ("metadata", "name"))
+        description = self.text(meta.get("description"), ("metadata", "description"))
+        self.text(meta.get("organization"), ("metadata", "organization"))
+        annotations = self.string_map(meta.get("annotations"), ("metadata", "annotations"))
         spec = self.mapping(data.get("spec") or {}, ("spec",), _SPEC_FIELDS)
-        return self.spec(spec, ("spec",), name=name, description=description or None)
+        return self.spec(
+            spec, ("spec",), name=name, description=description or None, annotations=annotations
+        )
+
+    def dns_label(self, name: str, path: tuple[Any, ...]) -> None:
+        if len(name) > 63 or not _DNS1123.fullmatch(name):
+            raise self.fail(
+                path,
+                f"{_q(name)} is not a DNS-1123 label "
+                "(lowercase letters, digits and '-', at most 63 characters)",
+            )
 
     def spec(
         self,
@@ -303,6 +388,7 @@ class _Validator:
         *,
         name: str | None,
         description: str | None,
+        annotations: dict[str, str],
     ) -> Contract:
         materials: list[MaterialSpec] = []
         seen: set[str] = set()
@@ -310,23 +396,27 @@ class _Validator:
             m = self.material(raw, (*at, "materials", i))
             if m.name in seen:
                 raise self.fail(
-                    (*at, "materials", i, "name"), f"duplicate material name {m.name!r}"
+                    (*at, "materials", i, "name"), f"duplicate material name {_q(m.name)}"
                 )
             seen.add(m.name)
             materials.append(m)
-        env = []
+        env: list[str] = []
         for i, var in enumerate(self.sequence(spec.get("envAllowList"), (*at, "envAllowList"))):
-            if not isinstance(var, str) or not _ENV_NAME.match(var):
-                raise self.fail((*at, "envAllowList", i), f"{var!r} is not an env var name")
-            env.append(var)
+            if not isinstance(var, str) or not _ENV_NAME.fullmatch(var):
+                raise self.fail(
+                    (*at, "envAllowList", i),
+                    f"{_q(var)} is not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)",
+                )
+            if var not in env:
+                env.append(var)
         runner_type = None
         if spec.get("runner") is not None:
             runner = self.mapping(spec["runner"], (*at, "runner"), ("type",))
-            runner_type = self.enum(
-                runner.get("type"), (*at, "runner", "type"), RunnerType, "runner type"
-            )
-            if runner_type == "RUNNER_TYPE_UNSPECIFIED":
-                runner_type = None
+            if runner.get("type") not in (None, _UNSPECIFIED_RUNNER):
+                runner_type = self.enum(
+                    runner["type"], (*at, "runner", "type"), RunnerType, "runner type"
+                )
+        groups = self.sequence(spec.get("policyGroups"), (*at, "policyGroups"))
         return Contract(
             name=name,
             description=description,
@@ -337,109 +427,124 @@ class _Validator:
             policies=self.policies(spec.get("policies"), (*at, "policies")),
             policy_groups=tuple(
                 self.attachment(g, (*at, "policyGroups", i), _GROUP_FIELDS)
-                for i, g in enumerate(
-                    self.sequence(spec.get("policyGroups"), (*at, "policyGroups"))
-                )
+                for i, g in enumerate(groups)
             ),
+            metadata_annotations=annotations,
         )
 
     def enum(self, value: Any, path: tuple[Any, ...], enum: type[Any], what: str) -> str:
         if value is None:
             raise self.fail(path, f"a {what} is required")
-        names = [e.value for e in enum]
-        if value == "RUNNER_TYPE_UNSPECIFIED" and enum is RunnerType:
-            return str(value)
+        names = [str(e.value) for e in enum]
         if not isinstance(value, str) or value not in names:
-            close = difflib.get_close_matches(str(value), names, n=1)
-            also = f" (did you mean {close[0]}?)" if close else ""
-            raise self.fail(path, f"unknown {what} {value!r}{also}; known: {', '.join(names)}")
+            close = difflib.get_close_matches(str(value), names, n=3)
+            also = f"did you mean {' or '.join(close)}?" if close else f"known: {', '.join(names)}"
+            raise self.fail(path, f"unknown {what} {_q(value)}; {also}")
         return value
 
     def material(self, raw: Any, path: tuple[Any, ...]) -> MaterialSpec:
         m = self.mapping(raw, path, _MATERIAL_FIELDS)
-        name = self.typed(m.get("name"), (*path, "name"), str, "a string")
-        if name is None:
+        name = self.text(m.get("name"), (*path, "name"))
+        if not name:
             raise self.fail(path, "a material needs a name")
-        if len(name) > 63 or not _DNS1123.match(name):
-            raise self.fail(
-                (*path, "name"),
-                f"{name!r} is not a DNS-1123 label (lowercase letters, digits and '-', at most 63)",
-            )
-        kind = self.enum(m.get("type"), (*path, "type"), MaterialKind, "material kind")
-        flags = {
-            key: bool(self.typed(m.get(key), (*path, key), bool, "true or false"))
-            for key in ("optional", "output", "skip_upload")
-        }
-        group = self.typed(m.get("group"), (*path, "group"), str, "a string")
+        self.dns_label(name, (*path, "name"))
+        if m.get("type") is None:
+            raise self.fail(path, f"material {_q(name)} needs a type")
+        kind = self.enum(m["type"], (*path, "type"), MaterialKind, "material kind")
+        group = self.text(m.get("group"), (*path, "group"))
         return MaterialSpec(
             name=name,
             kind=kind,
+            optional=self.flag(m.get("optional"), (*path, "optional")),
+            output=self.flag(m.get("output"), (*path, "output")),
+            skip_upload=self.flag(m.get("skip_upload"), (*path, "skip_upload")),
             group=group or None,
             annotations=self.annotations(m.get("annotations"), (*path, "annotations")),
-            **flags,
         )
 
     def annotations(self, raw: Any, path: tuple[Any, ...]) -> tuple[Annotation, ...]:
-        out = []
+        out: list[Annotation] = []
+        seen: set[str] = set()
         for i, item in enumerate(self.sequence(raw, path)):
             a = self.mapping(item, (*path, i), ("name", "value"))
-            name = self.typed(a.get("name"), (*path, i, "name"), str, "a string")
-            if not name or not _ANNOTATION_NAME.match(name):
-                raise self.fail((*path, i, "name"), f"{name!r} is not a valid annotation name")
-            value = a.get("value")
-            if value is not None and not isinstance(value, str | int | float):
-                raise self.fail((*path, i, "value"), "must be a string")
-            out.append(Annotation(name, "" if value is None else str(value)))
+            name = self.text(a.get("name"), (*path, i, "name"))
+            if not name or not _ANNOTATION_NAME.fullmatch(name):
+                raise self.fail(
+                    (*path, i, "name"),
+                    f"{_q(name)} is not an annotation name (letters, digits and '_')",
+                )
+            if name in seen:
+                raise self.fail((*path, i, "name"), f"duplicate annotation {_q(name)}")
+            seen.add(name)
+            value = self.text(a.get("value"), (*path, i, "value"))
+            out.append(Annotation(name, value or ""))
         return tuple(out)
+
+    # -- policies ---------------------------------------------------------------------------
 
     def policies(self, raw: Any, path: tuple[Any, ...]) -> dict[str, Any]:
         if raw is None:
             return {}
         p = self.mapping(raw, path, ("materials", "attestation"))
-        return {
-            key: [
-                self.attachment(a, (*path, key, i), _ATTACHMENT_FIELDS)
-                for i, a in enumerate(self.sequence(p[key], (*path, key)))
-            ]
-            for key in ("materials", "attestation")
-            if p.get(key)
-        }
+        out: dict[str, Any] = {}
+        for key in ("materials", "attestation"):
+            items = self.sequence(p.get(key), (*path, key))
+            if items:
+                out[key] = [
+                    self.attachment(a, (*path, key, i), _ATTACHMENT_FIELDS)
+                    for i, a in enumerate(items)
+                ]
+        return out
 
     def attachment(
         self, raw: Any, path: tuple[Any, ...], allowed: tuple[str, ...]
     ) -> dict[str, Any]:
-        a = self.mapping(raw, path, allowed)
+        a = {k: v for k, v in self.mapping(raw, path, allowed).items() if v is not None}
         if "embedded" in allowed and ("ref" in a) == ("embedded" in a):
             raise self.fail(path, "a policy attachment needs exactly one of ref or embedded")
         if "embedded" not in allowed and "ref" not in a:
             raise self.fail(path, "a policy group attachment needs a ref")
-        checks: dict[str, Callable[[Any, tuple[Any, ...]], object]] = {
-            "ref": lambda v, p: self.typed(v, p, str, "a string"),
-            "gate": lambda v, p: self.typed(v, p, bool, "true or false"),
-            "disabled": lambda v, p: self.typed(v, p, bool, "true or false"),
-            "embedded": lambda v, p: self.typed(v, p, dict, "a policy document"),
-            "selector": lambda v, p: self.mapping(v, p, ("name", "match_mode")),
-            "requirements": lambda v, p: self.strings(v, p),
-            "skip": lambda v, p: self.strings(v, p),
-            "with": lambda v, p: self.with_args(v, p),
+        checks: dict[str, Callable[[Any, tuple[Any, ...]], Any]] = {
+            "ref": self.ref,
+            "gate": self.flag,
+            "disabled": self.flag,
+            "embedded": self.embedded,
+            "selector": self.selector,
+            "requirements": self.strings,
+            "skip": self.strings,
+            "with": self.string_map,
         }
-        for key, value in a.items():
-            checks[key](value, (*path, key))
-        return dict(a)
+        out = {key: checks[key](value, (*path, key)) for key, value in a.items()}
+        for key in ("with", "requirements", "skip"):
+            if not out.get(key, True):
+                del out[key]
+        if out.get("disabled") is False:
+            del out["disabled"]
+        return out
 
-    def strings(self, raw: Any, path: tuple[Any, ...]) -> None:
-        for i, item in enumerate(self.sequence(raw, path)):
-            self.typed(item, (*path, i), str, "a string")
+    def embedded(self, value: Any, path: tuple[Any, ...]) -> dict[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.fail(path, f"must be a policy document (a mapping), not {_type_name(value)}")
+        return copy.deepcopy(dict(value))
 
-    def with_args(self, raw: Any, path: tuple[Any, ...]) -> None:
-        if not isinstance(raw, dict):
-            raise self.fail(path, "must be a mapping of argument names to strings")
-        for key, value in raw.items():
-            if not isinstance(value, str | int | float | bool):
-                raise self.fail((*path, key), "argument values must be strings")
+    def ref(self, value: Any, path: tuple[Any, ...]) -> str:
+        ref = self.text(value, path)
+        if not ref or not ref.strip():
+            raise self.fail(path, "must be a non-empty reference")
+        return ref
 
-
-def _type_name(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(value), type(value).__name__
-    )
+    def selector(self, value: Any, path: tuple[Any, ...]) -> dict[str, str]:
+        s = self.mapping(value, path, ("name", "match_mode"))
+        out: dict[str, str] = {}
+        name = self.text(s.get("name"), (*path, "name"))
+        if name:
+            out["name"] = name
+        mode = self.text(s.get("match_mode"), (*path, "match_mode"))
+        if mode is not None:
+            if mode not in _MATCH_MODES:
+                raise self.fail(
+                    (*path, "match_mode"),
+                    f"must be one of {', '.join(_MATCH_MODES)}, not {_q(mode)}",
+                )
+            out["match_mode"] = mode
+        return out
