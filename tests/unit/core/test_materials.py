@@ -43,6 +43,10 @@ def test_supported_kinds_and_handlers() -> None:
         "CONTAINER_IMAGE",
         "SBOM_CYCLONEDX_JSON",
         "SBOM_SPDX_JSON",
+        "SARIF",
+        "JUNIT_XML",
+        "JACOCO_XML",
+        "COBERTURA_XML",
     ]
     for kind in materials.supported_kinds():
         assert materials.handler_for(kind).kind == kind
@@ -50,8 +54,10 @@ def test_supported_kinds_and_handlers() -> None:
 
 
 def test_known_but_unsupported_kind_lists_supported() -> None:
-    with pytest.raises(MaterialError, match="SARIF is not supported yet; supported kinds: STRING"):
-        materials.handler_for("SARIF")
+    with pytest.raises(
+        MaterialError, match="OPENVEX is not supported yet; supported kinds: STRING"
+    ):
+        materials.handler_for("OPENVEX")
 
 
 def test_unknown_kind_lists_supported() -> None:
@@ -101,6 +107,10 @@ def test_detection_order_is_strict_formats_first() -> None:
     assert materials.DETECTION_ORDER == (
         "SBOM_CYCLONEDX_JSON",
         "SBOM_SPDX_JSON",
+        "JUNIT_XML",
+        "JACOCO_XML",
+        "COBERTURA_XML",
+        "SARIF",
         "CONTAINER_IMAGE",
         "EVIDENCE",
         "ARTIFACT",

@@ -37,6 +37,10 @@ _HANDLERS: dict[MaterialKind, str] = {
         "chainproof.core.materials.sbom_cyclonedx_json:CycloneDXJsonHandler"
     ),
     MaterialKind.SBOM_SPDX_JSON: "chainproof.core.materials.sbom_spdx_json:SpdxJsonHandler",
+    MaterialKind.SARIF: "chainproof.core.materials.sarif:SarifHandler",
+    MaterialKind.JUNIT_XML: "chainproof.core.materials.junit_xml:JUnitXmlHandler",
+    MaterialKind.JACOCO_XML: "chainproof.core.materials.jacoco_xml:JacocoXmlHandler",
+    MaterialKind.COBERTURA_XML: "chainproof.core.materials.cobertura_xml:CoberturaXmlHandler",
 }
 HANDLERS: dict[str, str] = {str(kind): target for kind, target in _HANDLERS.items()}
 """Kind name -> ``module:Class`` of its handler. Kinds of :class:`MaterialKind` not listed
@@ -45,6 +49,10 @@ here are known but not supported yet."""
 DETECTION_ORDER: tuple[str, ...] = (
     "SBOM_CYCLONEDX_JSON",  # JSON file with bomFormat "CycloneDX"
     "SBOM_SPDX_JSON",  # JSON file with spdxVersion "SPDX-..."
+    "JUNIT_XML",  # XML file whose root element is <testsuites> or <testsuite>
+    "JACOCO_XML",  # XML root <report> with JaCoCo's DOCTYPE/<sessioninfo>/<counter>/<package>
+    "COBERTURA_XML",  # XML root <coverage> (Clover reports too: craft rejects them by name)
+    "SARIF",  # JSON with "runs" and a $schema naming SARIF, or version "2.1.0"
     "CONTAINER_IMAGE",  # repo[:tag]@sha256:<hex>, and no file of that name exists
     "EVIDENCE",  # JSON file holding an evidence envelope {"id", "data", "schema"?}
     "ARTIFACT",  # any other existing path (craft rejects directories and empty files)
@@ -55,8 +63,12 @@ first, the catch-alls last (as Chainloop does). The first handler that accepts w
 
 if TYPE_CHECKING:  # mypy proves every registered class implements MaterialHandler
     from chainproof.core.materials.artifact import ArtifactHandler
+    from chainproof.core.materials.cobertura_xml import CoberturaXmlHandler
     from chainproof.core.materials.container_image import ContainerImageHandler
     from chainproof.core.materials.evidence import EvidenceHandler
+    from chainproof.core.materials.jacoco_xml import JacocoXmlHandler
+    from chainproof.core.materials.junit_xml import JUnitXmlHandler
+    from chainproof.core.materials.sarif import SarifHandler
     from chainproof.core.materials.sbom_cyclonedx_json import CycloneDXJsonHandler
     from chainproof.core.materials.sbom_spdx_json import SpdxJsonHandler
     from chainproof.core.materials.string import StringHandler
@@ -68,6 +80,10 @@ if TYPE_CHECKING:  # mypy proves every registered class implements MaterialHandl
         ContainerImageHandler(),
         CycloneDXJsonHandler(),
         SpdxJsonHandler(),
+        SarifHandler(),
+        JUnitXmlHandler(),
+        JacocoXmlHandler(),
+        CoberturaXmlHandler(),
     )
 
 _instances: dict[str, MaterialHandler] = {}
