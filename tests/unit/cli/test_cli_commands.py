@@ -338,3 +338,49 @@ def test_artifact_upload_for_run(cli: Any, api: FakeApi, tmp_path: Path) -> None
     }
     assert api.requests[-1].content == data
     assert api.requests[-1].headers["authorization"] == "Bearer jwt"
+
+
+ORG = {
+    "id": "o1",
+    "name": "acme",
+    "allow_implicit_creation": True,
+    "created_at": "2026-01-01T00:00:00Z",
+}
+
+
+def test_org_describe_json_and_table(cli: Any, api: FakeApi) -> None:
+    api.on("GET", "/api/v1/org", ORG)
+    result = cli("org", "describe", "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == ORG
+    table = cli("org", "describe")
+    assert table.exit_code == 0, table.output
+    assert "acme" in table.stdout and "Implicit creation" in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("flag", "allow"),
+    [("--prevent-implicit-workflow-creation", False), ("--allow-implicit-workflow-creation", True)],
+)
+def test_org_update_sends_the_setting(cli: Any, api: FakeApi, flag: str, allow: bool) -> None:
+    api.on(
+        "PATCH", "/api/v1/org", lambda r: httpx.Response(200, json={**ORG, **json.loads(r.content)})
+    )
+    result = cli("org", "update", flag, "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert api.body() == {"allow_implicit_creation": allow}
+    assert json.loads(result.stdout)["allow_implicit_creation"] is allow
+
+
+def test_org_update_without_flags_sends_an_empty_patch(cli: Any, api: FakeApi) -> None:
+    api.on("PATCH", "/api/v1/org", ORG)
+    result = cli("org", "update", "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert api.body() == {}
+
+
+def test_org_update_forbidden_exits_3(cli: Any, api: FakeApi) -> None:
+    api.on("PATCH", "/api/v1/org", lambda r: problem(403, "forbidden", "owner or admin only"))
+    result = cli("org", "update", "--prevent-implicit-workflow-creation")
+    assert result.exit_code == 3
+    assert result.stderr.startswith("Error: owner or admin only")
