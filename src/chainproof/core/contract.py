@@ -18,11 +18,20 @@ for both). Every error is a :class:`~chainproof.errors.ContractError` whose mess
 or None) and ``field``. Written by hand: no library validates Chainloop contracts with
 line-accurate messages.
 
+Compatibility with Chainloop, which reads contracts through protojson/protoyaml: a field's proto
+name and its JSON name are both accepted (``skip_upload``/``skipUpload``, ``envAllowList``/
+``env_allow_list``, ...), as are ``CHAINLOOP_RUNNER_CONTEXT``/``CHAINLOOP_PR_INFO`` for our
+``RUNNER_CONTEXT``/``PR_INFO``, ``RUNNER_TYPE_UNSPECIFIED`` (no runner) and YAML merge keys.
+Stricter than Chainloop: unknown fields are errors, not dropped. Looser: ``metadata.name``
+follows the control plane's contract names (letters, digits, ``.``, ``_``, ``-``), a superset
+of Chainloop's DNS-1123 rule; material names stay DNS-1123 labels.
+
 Normal form (:meth:`Contract.to_dict`): the current shape; ``metadata.description``,
 ``metadata.annotations`` and ``spec.runner`` appear only when set, every other field is always
 spelled out (empty lists, ``false`` flags, ``group: null``). Policy and policy-group attachments
 are kept as given minus keys whose value means "not set" (null, ``disabled: false``, empty
-``with``/``requirements``/``skip``); ``gate`` is kept because unset and ``false`` differ.
+``with``/``requirements``/``skip``/``selector``); ``gate`` is kept because unset and ``false``
+differ.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -45,6 +55,10 @@ MAX_NODES = 100_000  # after alias expansion: a "billion laughs" document stops 
 MAX_DEPTH = 64
 API_VERSION = "chainloop.dev/v1"
 _DNS1123 = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+# NOTE: metadata.name follows the control plane's contract names (server.services.orgs
+# .check_name), a superset of Chainloop's DNS-1123 rule: the server names empty contracts
+# after their workflow, and such a contract must survive ``from_dict(to_dict())``.
+_CONTRACT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _ANNOTATION_NAME = re.compile(r"\w+", re.ASCII)
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SPEC_FIELDS = ("materials", "envAllowList", "runner", "annotations", "policies", "policyGroups")
@@ -54,6 +68,23 @@ _ATTACHMENT_FIELDS = ("ref", "embedded", "with", "gate", "selector", "disabled",
 _GROUP_FIELDS = ("ref", "with", "skip", "gate")
 _MATCH_MODES = ("EXACT", "PREFIX")
 _UNSPECIFIED_RUNNER = "RUNNER_TYPE_UNSPECIFIED"
+# Chainloop reads contracts with protojson/protoyaml, which take a field's proto name and its
+# JSON name alike (Chainloop's own JSON output uses the latter); the format's spelling wins.
+_FIELD_ALIASES = {
+    "api_version": "apiVersion",
+    "schema_version": "schemaVersion",
+    "env_allow_list": "envAllowList",
+    "policy_groups": "policyGroups",
+    "skipUpload": "skip_upload",
+    "matchMode": "match_mode",
+}
+# Chainloop's names for kinds chainproof spells without the vendor prefix.
+_KIND_ALIASES = {"CHAINLOOP_RUNNER_CONTEXT": "RUNNER_CONTEXT", "CHAINLOOP_PR_INFO": "PR_INFO"}
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_COLLECTION_TAGS = {
+    yaml.MappingNode: "tag:yaml.org,2002:map",
+    yaml.SequenceNode: "tag:yaml.org,2002:seq",
+}
 
 
 @dataclass(frozen=True)
@@ -93,14 +124,19 @@ class Contract:
 
     @classmethod
     def empty(cls, name: str | None = None) -> Contract:
-        """A contract that requires nothing."""
+        """A contract that requires nothing; ContractError if ``name`` is not a contract name."""
+        if name is not None:
+            _Validator("<contract>", {}).contract_name(name, ("metadata", "name"))
         return cls(name=name)
 
     @classmethod
     def parse(cls, text: str | bytes, *, source: str = "<contract>") -> Contract:
         """Parse a YAML or JSON contract; ContractError names source, line and field."""
-        size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "replace"))
-        if size > MAX_CONTRACT_BYTES:
+        # A str never has fewer UTF-8 bytes than characters: skip encoding a huge one.
+        too_big = len(text) > MAX_CONTRACT_BYTES or (
+            isinstance(text, str) and len(text.encode("utf-8", "replace")) > MAX_CONTRACT_BYTES
+        )
+        if too_big:
             raise _error(
                 source, None, None, f"the contract is larger than {MAX_CONTRACT_BYTES} bytes"
             )
@@ -228,16 +264,14 @@ class _Builder:
         if self.nodes > MAX_NODES or len(path) > MAX_DEPTH:
             raise self.fail(node, path, "the document is too large or nested too deeply")
         self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            # Only plain collections: `!!set`, `!!omap` or a custom tag would change meaning.
+            if node.tag != _COLLECTION_TAGS[type(node)]:
+                raise self.fail(node, path, f"unsupported tag {node.tag}")
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
-            for key_node, value_node in node.value:
-                if not isinstance(key_node, yaml.ScalarNode):
-                    raise self.fail(key_node, path, "mapping keys must be plain text")
-                key = str(key_node.value)
-                line = key_node.start_mark.line + 1
-                if key in out:
-                    raise _error(self.source, line, _dotted((*path, key)), "duplicate key")
-                self.lines[(*path, key)] = line
+            for key, key_node, value_node in self.pairs(node, path, 0):
+                self.lines[(*path, key)] = key_node.start_mark.line + 1
                 out[key] = self.build(value_node, (*path, key))
             return out
         if isinstance(node, yaml.SequenceNode):
@@ -246,6 +280,43 @@ class _Builder:
             return self.loader.construct_object(node)
         except (yaml.YAMLError, ValueError, TypeError, OverflowError) as err:
             raise self.fail(node, path, f"cannot read this value ({err})") from None
+
+    def pairs(
+        self, node: yaml.MappingNode, path: tuple[Any, ...], depth: int
+    ) -> list[tuple[str, yaml.Node, yaml.Node]]:
+        """The mapping's entries, duplicates refused and YAML merge keys (``<<``) applied.
+
+        PyYAML keeps the last of two equal keys without a word; a contract must not.
+        """
+        if depth > MAX_DEPTH:
+            raise self.fail(node, path, "the document is too large or nested too deeply")
+        explicit: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        merged: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:  # https://yaml.org/type/merge.html
+                subs = (
+                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                )
+                for sub in subs:
+                    if not isinstance(sub, yaml.MappingNode):
+                        raise self.fail(sub, path, "a merge key (<<) takes mappings only")
+                    for key, k, v in self.pairs(sub, path, depth + 1):
+                        merged.setdefault(key, (k, v))  # the first mapping merged wins
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self.fail(key_node, path, "mapping keys must be plain text")
+            key = str(key_node.value)
+            if key in explicit:
+                line = key_node.start_mark.line + 1
+                raise _error(self.source, line, _dotted((*path, key)), "duplicate key")
+            explicit[key] = (key_node, value_node)
+        merged.update(explicit)
+        return [(key, k, v) for key, (k, v) in merged.items()]
+
+
+def _or_empty(value: Any) -> Any:
+    """An absent or null section means an empty one; any other value is checked as given."""
+    return {} if value is None else value
 
 
 def _dotted(path: tuple[Any, ...]) -> str:
@@ -278,9 +349,8 @@ class _Validator:
     def mapping(
         self, value: Any, path: tuple[Any, ...], allowed: tuple[str, ...]
     ) -> dict[str, Any]:
-        if not isinstance(value, Mapping):
-            raise self.fail(path, f"must be a mapping, not {_type_name(value)}")
-        for key in value:
+        out = self.canonical(value, path, allowed)
+        for key in out:
             if key not in allowed:
                 hint = difflib.get_close_matches(str(key), allowed, n=1)
                 also = f" (did you mean {_q(hint[0])}?)" if hint else ""
@@ -288,7 +358,25 @@ class _Validator:
                     (*path, key),
                     f"unknown field {_q(str(key))}{also}; allowed: {', '.join(allowed)}",
                 )
-        return dict(value)
+        return out
+
+    def canonical(
+        self, value: Any, path: tuple[Any, ...], allowed: tuple[str, ...]
+    ) -> dict[str, Any]:
+        """A copy of the mapping with proto-style spellings (``skipUpload``) renamed."""
+        if not isinstance(value, Mapping):
+            raise self.fail(path, f"must be a mapping, not {_type_name(value)}")
+        out = dict(value)
+        for alias, name in _FIELD_ALIASES.items():
+            if alias not in out or name not in allowed:
+                continue
+            if name in out:
+                raise self.fail((*path, alias), f"{_q(name)} is given too; write only one of them")
+            out[name] = out.pop(alias)
+            old = (*path, alias)
+            for key in [k for k in self.lines if k[: len(old)] == old]:
+                self.lines[(*path, name, *key[len(old) :])] = self.lines[key]
+        return out
 
     def typed(self, value: Any, path: tuple[Any, ...], kind: type, what: str) -> Any:
         if value is None:
@@ -334,7 +422,7 @@ class _Validator:
     def contract(self, data: Any) -> Contract:
         if not isinstance(data, Mapping):
             raise self.fail((), f"a contract must be a mapping, not {_type_name(data)}")
-        data = dict(data)
+        data = self.canonical(data, (), ("apiVersion", "kind", "schemaVersion", *_SPEC_FIELDS))
         current = "apiVersion" in data or "kind" in data
         if "schemaVersion" in data:
             if current:
@@ -342,7 +430,7 @@ class _Validator:
                     ("schemaVersion",),
                     "mixes both formats: use either `apiVersion`/`kind` or `schemaVersion`",
                 )
-            self.mapping(data, (), ("schemaVersion", *_SPEC_FIELDS))
+            data = self.mapping(data, (), ("schemaVersion", *_SPEC_FIELDS))
             if data["schemaVersion"] != "v1":
                 raise self.fail(
                     ("schemaVersion",), f'unsupported {_q(data["schemaVersion"])}; use "v1"'
@@ -361,17 +449,25 @@ class _Validator:
             )
         if data.get("kind") != "Contract":
             raise self.fail(("kind",), f'must be "Contract", not {_q(data.get("kind"))}')
-        meta = self.mapping(data.get("metadata") or {}, ("metadata",), _METADATA_FIELDS)
+        meta = self.mapping(_or_empty(data.get("metadata")), ("metadata",), _METADATA_FIELDS)
         name = self.text(meta.get("name"), ("metadata", "name"))
         if name is not None:
-            self.dns_label(name, ("metadata", "name"))
+            self.contract_name(name, ("metadata", "name"))
         description = self.text(meta.get("description"), ("metadata", "description"))
         self.text(meta.get("organization"), ("metadata", "organization"))
         annotations = self.string_map(meta.get("annotations"), ("metadata", "annotations"))
-        spec = self.mapping(data.get("spec") or {}, ("spec",), _SPEC_FIELDS)
+        spec = self.mapping(_or_empty(data.get("spec")), ("spec",), _SPEC_FIELDS)
         return self.spec(
             spec, ("spec",), name=name, description=description or None, annotations=annotations
         )
+
+    def contract_name(self, name: str, path: tuple[Any, ...]) -> None:
+        if not _CONTRACT_NAME.fullmatch(name):
+            raise self.fail(
+                path,
+                f"{_q(name)} is not a contract name (letters, digits, '.', '_' and '-', "
+                "starting with a letter or digit, at most 100 characters)",
+            )
 
     def dns_label(self, name: str, path: tuple[Any, ...]) -> None:
         if len(name) > 63 or not _DNS1123.fullmatch(name):
@@ -436,6 +532,8 @@ class _Validator:
         if value is None:
             raise self.fail(path, f"a {what} is required")
         names = [str(e.value) for e in enum]
+        if enum is MaterialKind:
+            value = _KIND_ALIASES.get(value, value) if isinstance(value, str) else value
         if not isinstance(value, str) or value not in names:
             close = difflib.get_close_matches(str(value), names, n=3)
             also = f"did you mean {' or '.join(close)}?" if close else f"known: {', '.join(names)}"
@@ -446,10 +544,10 @@ class _Validator:
         m = self.mapping(raw, path, _MATERIAL_FIELDS)
         name = self.text(m.get("name"), (*path, "name"))
         if not name:
-            raise self.fail(path, "a material needs a name")
+            raise self.fail((*path, "name"), "a material needs a name")
         self.dns_label(name, (*path, "name"))
         if m.get("type") is None:
-            raise self.fail(path, f"material {_q(name)} needs a type")
+            raise self.fail((*path, "type"), f"material {_q(name)} needs a type")
         kind = self.enum(m["type"], (*path, "type"), MaterialKind, "material kind")
         group = self.text(m.get("group"), (*path, "group"))
         return MaterialSpec(
@@ -515,7 +613,7 @@ class _Validator:
             "with": self.string_map,
         }
         out = {key: checks[key](value, (*path, key)) for key, value in a.items()}
-        for key in ("with", "requirements", "skip"):
+        for key in ("with", "requirements", "skip", "selector"):
             if not out.get(key, True):
                 del out[key]
         if out.get("disabled") is False:
@@ -525,7 +623,19 @@ class _Validator:
     def embedded(self, value: Any, path: tuple[Any, ...]) -> dict[str, Any]:
         if not isinstance(value, Mapping):
             raise self.fail(path, f"must be a policy document (a mapping), not {_type_name(value)}")
-        return copy.deepcopy(dict(value))
+        return {str(k): self.plain(v, (*path, k)) for k, v in value.items()}
+
+    def plain(self, value: Any, path: tuple[Any, ...]) -> Any:
+        """A copy of JSON data; YAML-only values (dates, bytes, NaN) would not round-trip."""
+        if isinstance(value, Mapping):
+            return {str(k): self.plain(v, (*path, k)) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.plain(v, (*path, i)) for i, v in enumerate(value)]
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(path, f"{value} has no JSON form; quote it")
+        if value is None or isinstance(value, str | int | float):  # bool is an int
+            return value
+        raise self.fail(path, f"must be JSON data, not {_type_name(value)} (quote it)")
 
     def ref(self, value: Any, path: tuple[Any, ...]) -> str:
         ref = self.text(value, path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from chainproof.core.contract import (
     Contract,
     MaterialSpec,
 )
+from chainproof.core.kinds import MaterialKind, RunnerType
 from chainproof.errors import ContractError
 
 ASSETS = Path(__file__).parent.parent.parent / "assets" / "contracts"
@@ -101,6 +103,74 @@ def test_legacy_as_json() -> None:
     assert Contract.parse(json.dumps(data), source="legacy.json") == load("legacy.yaml")
 
 
+def test_protojson_spellings_as_chainloop_writes_them() -> None:
+    # skipUpload and matchMode are the proto fields' JSON names; Chainloop takes both.
+    assert load("protojson.json") == load("legacy.yaml")
+
+
+def test_chainloop_prefixed_kind_names() -> None:
+    c = Contract.parse(
+        "schemaVersion: v1\nmaterials:\n  - {type: CHAINLOOP_RUNNER_CONTEXT, name: ctx}\n"
+        "  - {type: CHAINLOOP_PR_INFO, name: pr}\n"
+    )
+    assert [m.kind for m in c.materials] == ["RUNNER_CONTEXT", "PR_INFO"]
+
+
+def test_anchors_and_merge_keys() -> None:
+    c = load("anchors.yaml")
+    assert c.materials == (
+        MaterialSpec(name="sbom-api", kind="SBOM_CYCLONEDX_JSON", optional=True, group="sboms"),
+        MaterialSpec(name="sbom-web", kind="SBOM_CYCLONEDX_JSON", optional=True, group="sboms"),
+        # The first merged mapping wins over later ones; explicit keys win over all.
+        MaterialSpec(name="sbom-cli", kind="SBOM_CYCLONEDX_JSON", output=True, group="sboms"),
+    )
+    assert c.policies == {
+        "materials": [
+            {"ref": "cyclonedx-freshness", "with": {"limit": "30"}},
+            {"ref": "cyclonedx-freshness", "with": {"limit": "30"}, "gate": True},
+        ]
+    }
+
+
+def test_merged_key_errors_point_at_the_anchor() -> None:
+    err = refuse("schemaVersion: v1\nmaterials:\n  - &m {type: STRING, name: a}\n  - <<: *m\n")
+    assert where(err) == ("c.yaml", 3, "materials[1].name")
+    assert 'duplicate material name "a"' in str(err)
+    # Overriding a merged key is what merging is for; writing a key twice is not.
+    err = refuse("schemaVersion: v1\nrunner: {<<: {type: GENERIC}, type: X, type: Y}\n")
+    assert where(err) == ("c.yaml", 2, "runner.type") and "duplicate key" in str(err)
+
+
+def test_recursive_alias_is_refused() -> None:
+    err = refuse("schemaVersion: v1\nmaterials: &a [*a]\n")
+    assert "nested too deeply" in str(err)
+    err = refuse("schemaVersion: v1\nrunner: &r {<<: *r}\n")
+    assert "nested too deeply" in str(err)
+
+
+def test_contract_names_follow_the_control_plane() -> None:
+    # The server names an empty contract after its workflow: such names must round-trip.
+    for name in ("my_workflow", "Build.Release-2", "a" * 100):
+        c = Contract.empty(name)
+        assert Contract.from_dict(c.to_dict()) == c
+        assert Contract.parse(c.to_json()).name == name
+    for bad in ("", "-x", "a b", "a" * 101, "ünï"):
+        with pytest.raises(ContractError) as info:
+            Contract.empty(bad)
+        assert info.value.details["field"] == "metadata.name"
+
+
+def test_empty_selector_and_unset_values_are_dropped() -> None:
+    terse = HEAD + "  policies:\n    materials:\n      - {ref: a}\n"
+    verbose = (
+        HEAD + "  policies:\n    materials:\n      - ref: a\n        selector: {name: ''}\n"
+        "        with: {}\n        requirements: []\n        disabled: false\n"
+        "        embedded: null\n"
+    )
+    assert Contract.parse(terse).policies == {"materials": [{"ref": "a"}]}
+    assert Contract.parse(verbose).to_dict() == Contract.parse(terse).to_dict()
+
+
 def test_bytes_and_tab_indented_json() -> None:
     text = (ASSETS / "current.json").read_text()
     tabbed = json.dumps(json.loads(text), indent="\t")
@@ -159,7 +229,9 @@ def test_defaults_written_or_not_give_the_same_dict() -> None:
     assert Contract.parse(terse).to_dict() == Contract.parse(verbose).to_dict()
 
 
-@pytest.mark.parametrize("name", ["current.yaml", "current.json", "legacy.yaml"])
+@pytest.mark.parametrize(
+    "name", ["current.yaml", "current.json", "legacy.yaml", "protojson.json", "anchors.yaml"]
+)
 def test_round_trips(name: str) -> None:
     c = load(name)
     assert Contract.from_dict(c.to_dict()) == c
@@ -271,13 +343,39 @@ HEAD = "apiVersion: chainloop.dev/v1\nkind: Contract\nmetadata: {name: c}\nspec:
         ("schemaVersion: v1\nkind: Contract\n", 1, "schemaVersion", "mixes both formats"),
         ("schemaVersion: v1\nmetadata: {}\n", 2, "metadata", "unknown field"),
         (
-            "apiVersion: chainloop.dev/v1\nkind: Contract\nmetadata: {name: Release}\n",
+            "apiVersion: chainloop.dev/v1\nkind: Contract\nmetadata: {name: release notes}\n",
             3,
             "metadata.name",
-            "DNS-1123",
+            '"release notes" is not a contract name',
         ),
-        (HEAD + "  materials:\n    - type: STRING\n", 6, "spec.materials[0]", "needs a name"),
-        (HEAD + "  materials:\n    - name: v\n", 6, "spec.materials[0]", "needs a type"),
+        ("apiVersion: chainloop.dev/v1\nkind: Contract\nmetadata: []\n", 3, "metadata", "mapping"),
+        ("apiVersion: chainloop.dev/v1\nkind: Contract\nspec: 0\n", 3, "spec", "mapping"),
+        ("apiVersion: chainloop.dev/v1\nkind: Contract\nspec: ''\n", 3, "spec", "mapping"),
+        (HEAD + "  materials:\n    - type: STRING\n", 6, "spec.materials[0].name", "needs a name"),
+        (HEAD + "  materials:\n    - name: v\n", 6, "spec.materials[0].type", "needs a type"),
+        (
+            HEAD + "  materials:\n    - name: v\n      type: null\n",
+            7,
+            "spec.materials[0].type",
+            "needs a type",
+        ),
+        (
+            HEAD
+            + "  materials:\n    - {type: STRING, name: v, skip_upload: true, skipUpload: 1}\n",
+            6,
+            "spec.materials[0].skipUpload",
+            '"skip_upload" is given too',
+        ),
+        (
+            HEAD + "  materials:\n    - type: STRING\n      name: v\n      skipUpload: 'no'\n",
+            8,
+            "spec.materials[0].skip_upload",
+            "true or false",
+        ),
+        ("schemaVersion: v1\nmaterials: !!set {a, b}\n", 2, "materials", "unsupported tag"),
+        ("schemaVersion: v1\nmaterials: !!omap [a: 1]\n", 2, "materials", "unsupported tag"),
+        ("schemaVersion: v1\nrunner: !custom {type: GENERIC}\n", 2, "runner", "unsupported tag"),
+        ("schemaVersion: v1\nmaterials: [{<<: [1], name: a}]\n", 2, "materials[0]", "<<"),
         (
             HEAD + "  materials:\n    - {type: STRING, name: " + "a" * 64 + "}\n",
             6,
@@ -366,6 +464,19 @@ HEAD = "apiVersion: chainloop.dev/v1\nkind: Contract\nmetadata: {name: c}\nspec:
             "spec.policyGroups[0].selector",
             "unknown field",
         ),
+        (
+            HEAD
+            + "  policies:\n    attestation:\n      - embedded:\n          since: 2024-01-01\n",
+            8,
+            "spec.policies.attestation[0].embedded.since",
+            "must be JSON data, not date",
+        ),
+        (
+            HEAD + "  policies:\n    attestation:\n      - embedded: {spec: [.nan]}\n",
+            7,
+            "spec.policies.attestation[0].embedded.spec[0]",
+            "no JSON form",
+        ),
         ("schemaVersion: v1\n? [a]\n: b\n", 2, "(document)", "keys must be plain text"),
         ("schemaVersion: v1\nannotations: [{name: a, value: !!binary aGk=}]\n", 2, None, ""),
     ],
@@ -417,3 +528,55 @@ def test_from_dict_errors_have_field_and_no_line() -> None:
     assert str(info.value).startswith("<contract>: spec.materials[1].name: duplicate")
     with pytest.raises(ContractError):
         Contract.from_dict([1, 2])  # type: ignore[arg-type]
+
+
+# -- generated contracts -----------------------------------------------------------------------
+
+
+def _generated(seed: int) -> Contract:
+    """A valid contract drawn from ``seed``; each seed gives a different mix of fields."""
+    rnd = random.Random(seed)
+    kinds = [k.value for k in MaterialKind]
+
+    def annotations(n: int) -> tuple[Annotation, ...]:
+        return tuple(Annotation(f"a_{i}", rnd.choice(["", "x", "1.10", "a: b"])) for i in range(n))
+
+    materials = tuple(
+        MaterialSpec(
+            name=f"m{i}-{rnd.choice(['sbom', 'img', 'x'])}",
+            kind=rnd.choice(kinds),
+            optional=rnd.random() < 0.5,
+            output=rnd.random() < 0.3,
+            skip_upload=rnd.random() < 0.2,
+            group=rnd.choice([None, "g1", "g2"]),
+            annotations=annotations(rnd.randrange(3)),
+        )
+        for i in range(rnd.randrange(6))
+    )
+    attachment = {"ref": "p", "with": {"k": "v, w"}, "gate": rnd.random() < 0.5}
+    return Contract(
+        name=rnd.choice([None, f"c{seed}", f"C_{seed}.x"]),
+        description=rnd.choice([None, "some: text"]),
+        materials=materials,
+        env_allow_list=tuple(f"VAR_{i}" for i in range(rnd.randrange(3))),
+        runner_type=rnd.choice([None, *(r.value for r in RunnerType)]),
+        annotations=annotations(rnd.randrange(3)),
+        policies=rnd.choice([{}, {"materials": [attachment]}, {"attestation": [{"ref": "q"}]}]),
+        policy_groups=rnd.choice([(), ({"ref": "g", "skip": ["p"]},)]),
+        metadata_annotations=rnd.choice([{}, {"team": "a", "on": "yes"}]),
+    )
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_generated_contracts_round_trip(seed: int) -> None:
+    c = _generated(seed)
+    d = c.to_dict()
+    assert Contract.from_dict(d) == c
+    assert Contract.parse(json.dumps(d)) == c
+    assert Contract.parse(yaml.safe_dump(d, sort_keys=False)) == c
+    assert Contract.from_dict(d).to_dict() == d
+    # The older format says the same minus metadata.
+    legacy = {"schemaVersion": "v1", **d["spec"]}
+    assert Contract.parse(yaml.safe_dump(legacy)) == dataclasses.replace(
+        c, name=None, description=None, metadata_annotations={}
+    )
