@@ -103,3 +103,64 @@ def test_contract_revisions_are_immutable_and_runs_record_theirs(cli: Cli) -> No
     runs = cli.json("workflow", "run", "list", "--project", "revp")
     assert isinstance(runs, list)
     assert runs[0]["contract_name"] == "revs" and runs[0]["contract_revision"] == 1
+
+
+def test_pull_request_info_and_runner_context_are_collected_at_init(
+    cli: Cli, tmp_path: Path
+) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(
+        json.dumps(
+            {
+                "pull_request": {
+                    "number": 7,
+                    "html_url": "https://github.com/acme/shop/pull/7",
+                    "title": "Add the SBOM",
+                    "body": "",
+                    "user": {"login": "octocat"},
+                    "head": {"ref": "sbom", "sha": "4" * 40},
+                    "base": {"ref": "main"},
+                    "requested_reviewers": [{"login": "hubot"}],
+                }
+            }
+        )
+    )
+    env = {**GITHUB_ENV, "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event)}
+    init = "attestation", "init", "--workflow", "pr", "--project", "prs"
+    cli(*init, "--contract", str(ASSETS / "contract-pr.yaml"), **env)
+
+    status = cli.json("attestation", "status", **env)
+    assert isinstance(status, dict)
+    assert [(m["name"], m["kind"]) for m in status["extra_materials"]] == [("pr-info", "PR_INFO")]
+    runner_slot = next(m for m in status["materials"] if m["name"] == "runner")
+    assert runner_slot["kind"] == "RUNNER_CONTEXT" and runner_slot["added"]
+    cli("attestation", "add", "--name", "version", "--value", "1.0.0", **env)
+    cli("attestation", "push", **env)
+
+    runs = cli.json("workflow", "run", "list", "--project", "prs")
+    assert isinstance(runs, list)
+    statement = json.loads(
+        cli("workflow", "run", "describe", "--id", runs[0]["id"], "-o", "statement").stdout
+    )
+    recorded = {m["name"]: m for m in statement["predicate"]["materials"]}
+    pr_digest = recorded["pr-info"]["digest"]["sha256"]
+    pr_file = tmp_path / "pr-info.json"
+    cli("artifact", "download", f"sha256:{pr_digest}", "--to", str(pr_file))
+    pr = json.loads(pr_file.read_text())
+    assert (pr["number"], pr["source_branch"], pr["reviewers"]) == ("7", "sbom", ["hubot"])
+    ctx_digest = recorded["runner"]["digest"]["sha256"]
+    ctx_file = tmp_path / "runner.json"
+    cli("artifact", "download", f"sha256:{ctx_digest}", "--to", str(ctx_file))
+    assert json.loads(ctx_file.read_text())["runner"]["type"] == "GITHUB_ACTION"
+
+
+def test_a_job_outside_a_pull_request_has_no_pr_info(cli: Cli) -> None:
+    init = "attestation", "init", "--workflow", "main", "--project", "prs"
+    cli(*init, "--contract", str(ASSETS / "contract-pr.yaml"), **GITHUB_ENV)
+    status = cli.json("attestation", "status", **GITHUB_ENV)
+    assert isinstance(status, dict)
+    assert status["extra_materials"] == []
+    assert [(m["name"], m["added"]) for m in status["materials"]] == [
+        ("version", False),
+        ("runner", True),
+    ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import random
 import tempfile
 import time
@@ -212,9 +213,60 @@ def init(
         annotations={},
         git=head_info(cwd),
     )
+    _collect_automatic(api, state, environ, notify)
     store: StateStore = RemoteState(api, state.run_id) if remote else LocalState(state_file)
     store.save(state, None)
     return state
+
+
+PR_INFO_MATERIAL = "pr-info"
+"""Name of the PR_INFO material ``init`` adds when the contract has no PR_INFO slot."""
+
+
+def _collect_automatic(
+    api: ApiClient,
+    state: CraftingState,
+    environ: Mapping[str, str],
+    notify: Callable[[str], None] | None,
+) -> None:
+    """Add the evidence the CLI gathers by itself: PR_INFO when the job runs for a pull or
+    merge request, and every RUNNER_CONTEXT slot of the contract.
+
+    A document that cannot be recorded (a slot whose annotations need values from the user)
+    is left for ``attestation add`` with a notice; upload errors propagate.
+    """
+    from chainproof.client import cas
+    from chainproof.core.materials import craft
+    from chainproof.core.runners import context_document
+    from chainproof.core.runners.pr_info import pull_request_info
+
+    documents: list[tuple[str, str, dict[str, Any]]] = []
+    pr = pull_request_info(environ)
+    if pr is not None:
+        slots = [m.name for m in state.contract.materials if m.kind == "PR_INFO"]
+        documents.extend((name, "PR_INFO", pr) for name in slots or [PR_INFO_MATERIAL])
+    context = context_document(state.runner, state.git)
+    documents.extend(
+        (m.name, "RUNNER_CONTEXT", context)
+        for m in state.contract.materials
+        if m.kind == "RUNNER_CONTEXT"
+    )
+    if not documents:
+        return
+    with tempfile.TemporaryDirectory(prefix="chainproof-init-") as tmp:
+        crafted = []
+        for name, kind, doc in documents:
+            path = Path(tmp) / f"{name}.json"
+            path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            crafted.append(craft(name, str(path), kind))
+        recorded = []
+        for material in crafted:
+            try:
+                recorded.append(state.add_material(material))
+            except MaterialError as err:
+                if notify:
+                    notify(f"{material.kind} not added automatically: {err.message}")
+        _upload(api, cas, state.run_id, [m for m in recorded if m.upload_path], None)
 
 
 def _init_call(

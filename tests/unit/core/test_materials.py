@@ -13,6 +13,7 @@ import pytest
 
 from chainproof.core import materials
 from chainproof.core.digest import Digest
+from chainproof.core.kinds import MaterialKind
 from chainproof.errors import MaterialError
 
 ASSETS = Path(__file__).parents[2] / "assets" / "materials"
@@ -36,28 +37,39 @@ def craft_error(value: str | Path, kind: str | None) -> str:
 
 
 def test_supported_kinds_and_handlers() -> None:
-    assert materials.supported_kinds() == [
-        "STRING",
-        "ARTIFACT",
-        "EVIDENCE",
-        "CONTAINER_IMAGE",
-        "SBOM_CYCLONEDX_JSON",
-        "SBOM_SPDX_JSON",
-        "SARIF",
-        "JUNIT_XML",
-        "JACOCO_XML",
-        "COBERTURA_XML",
-    ]
-    for kind in materials.supported_kinds():
+    supported = materials.supported_kinds()
+    assert supported[:4] == ["STRING", "ARTIFACT", "EVIDENCE", "CONTAINER_IMAGE"]
+    assert set(supported) <= set(MaterialKind)
+    for kind in supported:
         assert materials.handler_for(kind).kind == kind
     assert materials.handler_for("sbom_spdx_json").kind == "SBOM_SPDX_JSON"
 
 
-def test_known_but_unsupported_kind_lists_supported() -> None:
-    with pytest.raises(
-        MaterialError, match="OPENVEX is not supported yet; supported kinds: STRING"
-    ):
-        materials.handler_for("OPENVEX")
+def test_every_detectable_kind_is_supported_once() -> None:
+    order = materials.DETECTION_ORDER
+    assert len(order) == len(set(order))
+    assert set(order) <= set(materials.supported_kinds())
+    assert order[-4:] == ("CONTAINER_IMAGE", "EVIDENCE", "ARTIFACT", "STRING")
+
+
+def test_two_strict_kinds_accepting_a_value_is_ambiguous(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Greedy:
+        kind = "GREEDY"
+
+        def accepts(self, value: str) -> bool:
+            return True
+
+    tiers = (("SBOM_CYCLONEDX_JSON", "GREEDY"), ("STRING",))
+    monkeypatch.setattr(materials, "DETECTION_TIERS", tiers)
+    monkeypatch.setitem(materials._instances, "GREEDY", Greedy())
+    with pytest.raises(MaterialError) as info:
+        materials.detect_kind(str(CDX16))
+    assert info.value.message.endswith("could be any of SBOM_CYCLONEDX_JSON, GREEDY")
+    assert info.value.details["candidates"] == ["SBOM_CYCLONEDX_JSON", "GREEDY"]
+    assert info.value.hint and "--kind" in info.value.hint
+    assert materials.detect_kind("1.2.3") == "GREEDY"  # one acceptor in a tier: not ambiguous
 
 
 def test_unknown_kind_lists_supported() -> None:
@@ -104,17 +116,12 @@ def test_detect_kind(value: str | Path, kind: str) -> None:
 
 
 def test_detection_order_is_strict_formats_first() -> None:
-    assert materials.DETECTION_ORDER == (
-        "SBOM_CYCLONEDX_JSON",
-        "SBOM_SPDX_JSON",
-        "JUNIT_XML",
-        "JACOCO_XML",
-        "COBERTURA_XML",
-        "SARIF",
-        "CONTAINER_IMAGE",
-        "EVIDENCE",
-        "ARTIFACT",
-        "STRING",
+    assert materials.DETECTION_TIERS[0] == materials.STRICT_FORMATS
+    assert materials.DETECTION_TIERS[1:] == (
+        ("CONTAINER_IMAGE",),
+        ("EVIDENCE",),
+        ("ARTIFACT",),
+        ("STRING",),
     )
 
 

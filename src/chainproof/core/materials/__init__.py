@@ -41,37 +41,78 @@ _HANDLERS: dict[MaterialKind, str] = {
     MaterialKind.JUNIT_XML: "chainproof.core.materials.junit_xml:JUnitXmlHandler",
     MaterialKind.JACOCO_XML: "chainproof.core.materials.jacoco_xml:JacocoXmlHandler",
     MaterialKind.COBERTURA_XML: "chainproof.core.materials.cobertura_xml:CoberturaXmlHandler",
+    MaterialKind.GITLAB_SECURITY_REPORT: (
+        "chainproof.core.materials.gitlab_security_report:GitlabSecurityReportHandler"
+    ),
+    MaterialKind.GHAS_CODE_SCAN: "chainproof.core.materials.ghas:GhasCodeScanHandler",
+    MaterialKind.GHAS_SECRET_SCAN: "chainproof.core.materials.ghas:GhasSecretScanHandler",
+    MaterialKind.GHAS_DEPENDENCY_SCAN: "chainproof.core.materials.ghas:GhasDependencyScanHandler",
+    MaterialKind.GITLEAKS_JSON: "chainproof.core.materials.gitleaks_json:GitleaksJsonHandler",
+    MaterialKind.TRUFFLEHOG_JSON: "chainproof.core.materials.trufflehog_json:TrufflehogJsonHandler",
+    MaterialKind.YELP_DETECT_SECRETS_BASELINE: (
+        "chainproof.core.materials.detect_secrets_baseline:DetectSecretsBaselineHandler"
+    ),
+    MaterialKind.RUNNER_CONTEXT: "chainproof.core.materials.runner_context:RunnerContextHandler",
+    MaterialKind.PR_INFO: "chainproof.core.materials.pr_info:PrInfoHandler",
 }
 HANDLERS: dict[str, str] = {str(kind): target for kind, target in _HANDLERS.items()}
 """Kind name -> ``module:Class`` of its handler. Kinds of :class:`MaterialKind` not listed
 here are known but not supported yet."""
 
-DETECTION_ORDER: tuple[str, ...] = (
+STRICT_FORMATS: tuple[str, ...] = (
     "SBOM_CYCLONEDX_JSON",  # JSON file with bomFormat "CycloneDX"
     "SBOM_SPDX_JSON",  # JSON file with spdxVersion "SPDX-..."
+    "GITLAB_SECURITY_REPORT",  # JSON object with scan.type and a vulnerabilities array
+    "GITLEAKS_JSON",  # JSON array of findings with RuleID and Fingerprint
+    "TRUFFLEHOG_JSON",  # JSON lines, each a finding with DetectorName and SourceMetadata
+    "YELP_DETECT_SECRETS_BASELINE",  # JSON object with version, plugins_used and results
+    "GHAS_CODE_SCAN",  # JSON array of GitHub code-scanning alerts (rule, tool)
+    "GHAS_SECRET_SCAN",  # JSON array of GitHub secret-scanning alerts (secret_type)
+    "GHAS_DEPENDENCY_SCAN",  # JSON array of Dependabot alerts (dependency, security_advisory)
     "JUNIT_XML",  # XML file whose root element is <testsuites> or <testsuite>
     "JACOCO_XML",  # XML root <report> with JaCoCo's DOCTYPE/<sessioninfo>/<counter>/<package>
     "COBERTURA_XML",  # XML root <coverage> (Clover reports too: craft rejects them by name)
     "SARIF",  # JSON with "runs" and a $schema naming SARIF, or version "2.1.0"
-    "CONTAINER_IMAGE",  # repo[:tag]@sha256:<hex>, and no file of that name exists
-    "EVIDENCE",  # JSON file holding an evidence envelope {"id", "data", "schema"?}
-    "ARTIFACT",  # any other existing path (craft rejects directories and empty files)
-    "STRING",  # anything else that is not empty
+    "PR_INFO",  # JSON object with type pull_request/merge_request and both branches
+    "RUNNER_CONTEXT",  # JSON object with schema_version and a runner object
 )
-"""The order in which :func:`detect_kind` asks each handler's ``accepts``: strict formats
-first, the catch-alls last (as Chainloop does). The first handler that accepts wins."""
+"""Kinds recognised by markers no other format has. A value at most one of them accepts."""
+
+DETECTION_TIERS: tuple[tuple[str, ...], ...] = (
+    STRICT_FORMATS,
+    ("CONTAINER_IMAGE",),  # repo[:tag]@sha256:<hex>, and no file of that name exists
+    ("EVIDENCE",),  # JSON file holding an evidence envelope {"id", "data", "schema"?}
+    ("ARTIFACT",),  # any other existing path (craft rejects directories and empty files)
+    ("STRING",),  # anything else that is not empty
+)
+"""How :func:`detect_kind` recognises a value: strict formats first, then ever more
+permissive tiers (as Chainloop does). Within a tier, a value two kinds accept is ambiguous."""
+
+DETECTION_ORDER: tuple[str, ...] = tuple(kind for tier in DETECTION_TIERS for kind in tier)
+"""Every detectable kind, in the order :func:`detect_kind` asks them."""
 
 if TYPE_CHECKING:  # mypy proves every registered class implements MaterialHandler
     from chainproof.core.materials.artifact import ArtifactHandler
     from chainproof.core.materials.cobertura_xml import CoberturaXmlHandler
     from chainproof.core.materials.container_image import ContainerImageHandler
+    from chainproof.core.materials.detect_secrets_baseline import DetectSecretsBaselineHandler
     from chainproof.core.materials.evidence import EvidenceHandler
+    from chainproof.core.materials.ghas import (
+        GhasCodeScanHandler,
+        GhasDependencyScanHandler,
+        GhasSecretScanHandler,
+    )
+    from chainproof.core.materials.gitlab_security_report import GitlabSecurityReportHandler
+    from chainproof.core.materials.gitleaks_json import GitleaksJsonHandler
     from chainproof.core.materials.jacoco_xml import JacocoXmlHandler
     from chainproof.core.materials.junit_xml import JUnitXmlHandler
+    from chainproof.core.materials.pr_info import PrInfoHandler
+    from chainproof.core.materials.runner_context import RunnerContextHandler
     from chainproof.core.materials.sarif import SarifHandler
     from chainproof.core.materials.sbom_cyclonedx_json import CycloneDXJsonHandler
     from chainproof.core.materials.sbom_spdx_json import SpdxJsonHandler
     from chainproof.core.materials.string import StringHandler
+    from chainproof.core.materials.trufflehog_json import TrufflehogJsonHandler
 
     _IMPLEMENTATIONS: tuple[MaterialHandler, ...] = (
         StringHandler(),
@@ -84,6 +125,15 @@ if TYPE_CHECKING:  # mypy proves every registered class implements MaterialHandl
         JUnitXmlHandler(),
         JacocoXmlHandler(),
         CoberturaXmlHandler(),
+        GitlabSecurityReportHandler(),
+        GhasCodeScanHandler(),
+        GhasSecretScanHandler(),
+        GhasDependencyScanHandler(),
+        GitleaksJsonHandler(),
+        TrufflehogJsonHandler(),
+        DetectSecretsBaselineHandler(),
+        RunnerContextHandler(),
+        PrInfoHandler(),
     )
 
 _instances: dict[str, MaterialHandler] = {}
@@ -122,15 +172,24 @@ def handler_for(kind: str) -> MaterialHandler:
 
 
 def detect_kind(value: str) -> str:
-    """The first kind in :data:`DETECTION_ORDER` whose handler accepts ``value``.
+    """The kind of ``value``: the one kind of the first tier of :data:`DETECTION_TIERS` that
+    accepts it.
 
     Detection only recognises a format; it does not validate it, so a broken CycloneDX file is
     detected as SBOM_CYCLONEDX_JSON and :func:`craft` then says what is wrong with it.
-    Raises MaterialError when nothing accepts the value (an empty string).
+    Raises MaterialError listing the candidates when two kinds of one tier accept the value,
+    and when nothing accepts it (an empty string).
     """
-    for kind in DETECTION_ORDER:
-        if handler_for(kind).accepts(value):
-            return kind
+    for tier in DETECTION_TIERS:
+        candidates = [kind for kind in tier if handler_for(kind).accepts(value)]
+        if len(candidates) == 1:
+            return candidates[0]
+        if candidates:
+            raise MaterialError(
+                f"cannot tell the kind of {value}: it could be any of {', '.join(candidates)}",
+                hint="give --kind, or name the material in the contract",
+                candidates=candidates,
+            )
     raise MaterialError("cannot detect the kind of an empty value", hint="pass --value")
 
 

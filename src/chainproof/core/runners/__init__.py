@@ -7,6 +7,7 @@ Every function here is pure over the ``environ`` mapping it is given; callers pa
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from chainproof.core.runners.azure import AzurePipeline
 from chainproof.core.runners.base import EnvRunner, Runner, RunnerContext, pick_env
@@ -26,6 +27,7 @@ __all__ = [
     "Runner",
     "RunnerContext",
     "collect_allowed_env",
+    "context_document",
     "discover",
     "pick_env",
 ]
@@ -70,3 +72,16 @@ def collect_allowed_env(environ: Mapping[str, str], allow_list: Iterable[str]) -
             missing_env=missing,
         )
     return {n: environ[n] for n in names}
+
+
+def context_document(runner: RunnerContext, git: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The RUNNER_CONTEXT document (``schemas/runner-context-v1.json``) of this job."""
+    checkout = None
+    if git:
+        checkout = {
+            "commit": git["commit"],
+            "branch": git.get("branch"),
+            "dirty": bool(git.get("dirty")),
+            "remotes": list(git.get("remotes") or []),
+        }
+    return {"schema_version": "1", "runner": runner.to_dict(), "git": checkout}
