@@ -52,6 +52,39 @@ _HANDLERS: dict[MaterialKind, str] = {
     MaterialKind.YELP_DETECT_SECRETS_BASELINE: (
         "chainproof.core.materials.detect_secrets_baseline:DetectSecretsBaselineHandler"
     ),
+    MaterialKind.SBOM_CYCLONEDX_XML: (
+        "chainproof.core.materials.sbom_cyclonedx_xml:CycloneDXXmlHandler"
+    ),
+    MaterialKind.CSAF_VEX: "chainproof.core.materials.csaf:CsafVexHandler",
+    MaterialKind.CSAF_INFORMATIONAL_ADVISORY: (
+        "chainproof.core.materials.csaf:CsafInformationalAdvisoryHandler"
+    ),
+    MaterialKind.CSAF_SECURITY_ADVISORY: (
+        "chainproof.core.materials.csaf:CsafSecurityAdvisoryHandler"
+    ),
+    MaterialKind.CSAF_SECURITY_INCIDENT_RESPONSE: (
+        "chainproof.core.materials.csaf:CsafSecurityIncidentResponseHandler"
+    ),
+    MaterialKind.OPENVEX: "chainproof.core.materials.openvex:OpenVexHandler",
+    MaterialKind.BLACKDUCK_SCA_JSON: (
+        "chainproof.core.materials.blackduck_sca_json:BlackduckScaJsonHandler"
+    ),
+    MaterialKind.TWISTCLI_SCAN_JSON: (
+        "chainproof.core.materials.twistcli_scan_json:TwistcliScanJsonHandler"
+    ),
+    MaterialKind.CHECKMARX_JSON: "chainproof.core.materials.checkmarx_json:CheckmarxJsonHandler",
+    MaterialKind.OSSF_SCORECARD_JSON: (
+        "chainproof.core.materials.ossf_scorecard_json:OssfScorecardJsonHandler"
+    ),
+    MaterialKind.ZAP_DAST_ZIP: "chainproof.core.materials.zap_dast_zip:ZapDastZipHandler",
+    MaterialKind.SLSA_PROVENANCE: (
+        "chainproof.core.materials.slsa_provenance:SlsaProvenanceHandler"
+    ),
+    MaterialKind.ATTESTATION: "chainproof.core.materials.attestation:AttestationHandler",
+    MaterialKind.OPENAPI_SPEC: "chainproof.core.materials.openapi_spec:OpenApiSpecHandler",
+    MaterialKind.ASYNCAPI_SPEC: "chainproof.core.materials.asyncapi_spec:AsyncApiSpecHandler",
+    MaterialKind.GRAPHQL_SPEC: "chainproof.core.materials.graphql_spec:GraphqlSpecHandler",
+    MaterialKind.HELM_CHART: "chainproof.core.materials.helm_chart:HelmChartHandler",
     MaterialKind.RUNNER_CONTEXT: "chainproof.core.materials.runner_context:RunnerContextHandler",
     MaterialKind.PR_INFO: "chainproof.core.materials.pr_info:PrInfoHandler",
 }
@@ -60,8 +93,14 @@ HANDLERS: dict[str, str] = {str(kind): target for kind, target in _HANDLERS.item
 here are known but not supported yet."""
 
 STRICT_FORMATS: tuple[str, ...] = (
-    "SBOM_CYCLONEDX_JSON",  # JSON file with bomFormat "CycloneDX"
+    "OPENVEX",  # JSON object whose @context is https://openvex.dev/ns...
+    "SBOM_CYCLONEDX_JSON",  # JSON file with bomFormat "CycloneDX" (head or tail)
+    "SBOM_CYCLONEDX_XML",  # XML root <bom> in a http://cyclonedx.org/schema/bom/ namespace
     "SBOM_SPDX_JSON",  # JSON file with spdxVersion "SPDX-..."
+    "CSAF_VEX",  # JSON document.csaf_version with document.category csaf_vex
+    "CSAF_INFORMATIONAL_ADVISORY",  # ... csaf_informational_advisory
+    "CSAF_SECURITY_ADVISORY",  # ... csaf_security_advisory
+    "CSAF_SECURITY_INCIDENT_RESPONSE",  # ... csaf_security_incident_response
     "GITLAB_SECURITY_REPORT",  # JSON object with scan.type and a vulnerabilities array
     "GITLEAKS_JSON",  # JSON array of findings with RuleID and Fingerprint
     "TRUFFLEHOG_JSON",  # JSON lines, each a finding with DetectorName and SourceMetadata
@@ -69,10 +108,19 @@ STRICT_FORMATS: tuple[str, ...] = (
     "GHAS_CODE_SCAN",  # JSON array of GitHub code-scanning alerts (rule, tool)
     "GHAS_SECRET_SCAN",  # JSON array of GitHub secret-scanning alerts (secret_type)
     "GHAS_DEPENDENCY_SCAN",  # JSON array of Dependabot alerts (dependency, security_advisory)
+    "OSSF_SCORECARD_JSON",  # JSON object with scorecard.version, repo and checks
+    "OPENAPI_SPEC",  # YAML/JSON with top-level openapi: 3.x or swagger: "2.0"
+    "ASYNCAPI_SPEC",  # YAML/JSON with top-level asyncapi:
+    "GRAPHQL_SPEC",  # .graphql/.gql/.graphqls file, or GraphQL SDL definitions
     "JUNIT_XML",  # XML file whose root element is <testsuites> or <testsuite>
     "JACOCO_XML",  # XML root <report> with JaCoCo's DOCTYPE/<sessioninfo>/<counter>/<package>
     "COBERTURA_XML",  # XML root <coverage> (Clover reports too: craft rejects them by name)
+    "HELM_CHART",  # gzipped tar whose first entries include <chart>/Chart.yaml
     "SARIF",  # JSON with "runs" and a $schema naming SARIF, or version "2.1.0"
+    "BLACKDUCK_SCA_JSON",  # JSON with detailedVulnerabilities and detailedCodeLocations
+    "TWISTCLI_SCAN_JSON",  # JSON with results and consoleURL
+    "ZAP_DAST_ZIP",  # zip holding ZAP's report_json.json
+    "SLSA_PROVENANCE",  # DSSE envelope or Sigstore bundle of a slsa.dev/provenance statement
     "PR_INFO",  # JSON object with type pull_request/merge_request and both branches
     "RUNNER_CONTEXT",  # JSON object with schema_version and a runner object
 )
@@ -80,7 +128,10 @@ STRICT_FORMATS: tuple[str, ...] = (
 
 DETECTION_TIERS: tuple[tuple[str, ...], ...] = (
     STRICT_FORMATS,
-    ("CONTAINER_IMAGE",),  # repo[:tag]@sha256:<hex>, and no file of that name exists
+    (
+        "ATTESTATION",  # any DSSE envelope or Sigstore bundle (SLSA ones were taken above)
+        "CONTAINER_IMAGE",  # repo[:tag]@sha256:<hex>, and no file of that name exists
+    ),
     ("EVIDENCE",),  # JSON file holding an evidence envelope {"id", "data", "schema"?}
     ("ARTIFACT",),  # any other existing path (craft rejects directories and empty files)
     ("STRING",),  # anything else that is not empty
@@ -93,8 +144,18 @@ DETECTION_ORDER: tuple[str, ...] = tuple(kind for tier in DETECTION_TIERS for ki
 
 if TYPE_CHECKING:  # mypy proves every registered class implements MaterialHandler
     from chainproof.core.materials.artifact import ArtifactHandler
+    from chainproof.core.materials.asyncapi_spec import AsyncApiSpecHandler
+    from chainproof.core.materials.attestation import AttestationHandler
+    from chainproof.core.materials.blackduck_sca_json import BlackduckScaJsonHandler
+    from chainproof.core.materials.checkmarx_json import CheckmarxJsonHandler
     from chainproof.core.materials.cobertura_xml import CoberturaXmlHandler
     from chainproof.core.materials.container_image import ContainerImageHandler
+    from chainproof.core.materials.csaf import (
+        CsafInformationalAdvisoryHandler,
+        CsafSecurityAdvisoryHandler,
+        CsafSecurityIncidentResponseHandler,
+        CsafVexHandler,
+    )
     from chainproof.core.materials.detect_secrets_baseline import DetectSecretsBaselineHandler
     from chainproof.core.materials.evidence import EvidenceHandler
     from chainproof.core.materials.ghas import (
@@ -104,15 +165,24 @@ if TYPE_CHECKING:  # mypy proves every registered class implements MaterialHandl
     )
     from chainproof.core.materials.gitlab_security_report import GitlabSecurityReportHandler
     from chainproof.core.materials.gitleaks_json import GitleaksJsonHandler
+    from chainproof.core.materials.graphql_spec import GraphqlSpecHandler
+    from chainproof.core.materials.helm_chart import HelmChartHandler
     from chainproof.core.materials.jacoco_xml import JacocoXmlHandler
     from chainproof.core.materials.junit_xml import JUnitXmlHandler
+    from chainproof.core.materials.openapi_spec import OpenApiSpecHandler
+    from chainproof.core.materials.openvex import OpenVexHandler
+    from chainproof.core.materials.ossf_scorecard_json import OssfScorecardJsonHandler
     from chainproof.core.materials.pr_info import PrInfoHandler
     from chainproof.core.materials.runner_context import RunnerContextHandler
     from chainproof.core.materials.sarif import SarifHandler
     from chainproof.core.materials.sbom_cyclonedx_json import CycloneDXJsonHandler
+    from chainproof.core.materials.sbom_cyclonedx_xml import CycloneDXXmlHandler
     from chainproof.core.materials.sbom_spdx_json import SpdxJsonHandler
+    from chainproof.core.materials.slsa_provenance import SlsaProvenanceHandler
     from chainproof.core.materials.string import StringHandler
     from chainproof.core.materials.trufflehog_json import TrufflehogJsonHandler
+    from chainproof.core.materials.twistcli_scan_json import TwistcliScanJsonHandler
+    from chainproof.core.materials.zap_dast_zip import ZapDastZipHandler
 
     _IMPLEMENTATIONS: tuple[MaterialHandler, ...] = (
         StringHandler(),
@@ -120,7 +190,13 @@ if TYPE_CHECKING:  # mypy proves every registered class implements MaterialHandl
         EvidenceHandler(),
         ContainerImageHandler(),
         CycloneDXJsonHandler(),
+        CycloneDXXmlHandler(),
         SpdxJsonHandler(),
+        CsafVexHandler(),
+        CsafInformationalAdvisoryHandler(),
+        CsafSecurityAdvisoryHandler(),
+        CsafSecurityIncidentResponseHandler(),
+        OpenVexHandler(),
         SarifHandler(),
         JUnitXmlHandler(),
         JacocoXmlHandler(),
@@ -132,6 +208,17 @@ if TYPE_CHECKING:  # mypy proves every registered class implements MaterialHandl
         GitleaksJsonHandler(),
         TrufflehogJsonHandler(),
         DetectSecretsBaselineHandler(),
+        BlackduckScaJsonHandler(),
+        TwistcliScanJsonHandler(),
+        CheckmarxJsonHandler(),
+        OssfScorecardJsonHandler(),
+        ZapDastZipHandler(),
+        SlsaProvenanceHandler(),
+        AttestationHandler(),
+        OpenApiSpecHandler(),
+        AsyncApiSpecHandler(),
+        GraphqlSpecHandler(),
+        HelmChartHandler(),
         RunnerContextHandler(),
         PrInfoHandler(),
     )

@@ -125,7 +125,9 @@ def type_name(doc: Any) -> str:
         return "a string"
     if doc is None:
         return "null"
-    return f"a {type(doc).__name__}"
+    # JSON's names, not Python's: the reader wrote JSON or YAML
+    names = {bool: "a boolean", int: "an integer", float: "a number"}
+    return names.get(type(doc), f"a {type(doc).__name__}")
 
 
 def tools_annotations(tools: list[dict[str, str | None]]) -> dict[str, str]:

@@ -5,8 +5,9 @@ would pull the whole scanner and its plugins in as a dependency, so the checks a
 hand after the baseline it writes (``baseline.format_for_output``): an object with a string
 ``version``, a ``plugins_used`` array of objects with a string ``name``, and a ``results``
 object mapping each file name to an array of secrets, each with string ``type`` and
-``hashed_secret`` and an integer ``line_number``. ``filters_used`` and ``generated_at`` are
-optional (older versions omit them).
+``hashed_secret``. ``line_number`` is an integer when present: ``detect-secrets scan --slim``
+leaves it (and ``generated_at``) out, and detect-secrets itself loads such baselines.
+``filters_used`` and ``generated_at`` are optional (older versions omit them).
 """
 
 from __future__ import annotations
@@ -78,8 +79,10 @@ def _check(filename: str, doc: Any) -> tuple[list[dict[str, Any]], list[str]]:
                 if not isinstance(secret.get(key), str):
                     raise field_error(filename, _LABEL, where, f"has no string '{key}'")
             line = secret.get("line_number")
-            if not isinstance(line, int) or isinstance(line, bool):
-                raise field_error(filename, _LABEL, where, "has no integer 'line_number'")
+            if "line_number" in secret and (not isinstance(line, int) or isinstance(line, bool)):
+                raise field_error(
+                    filename, _LABEL, where, "has a 'line_number' that is not an integer"
+                )
             secrets.append(secret)
     return secrets, names
 

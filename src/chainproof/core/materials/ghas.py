@@ -56,7 +56,8 @@ _HEAD_PATTERNS: dict[str, tuple[re.Pattern[bytes], ...]] = {
 
 def ghas_kind_of(alert: Any) -> tuple[str, str] | None:
     """(kind, label) of the GHAS alert type ``alert`` looks like, or None."""
-    if not isinstance(alert, dict) or not isinstance(alert.get("number"), int):
+    number = alert.get("number") if isinstance(alert, dict) else None
+    if not isinstance(number, int) or isinstance(number, bool):
         return None
     if isinstance(alert.get("rule"), dict) and isinstance(alert.get("tool"), dict):
         return CODE_SCAN, _LABELS[CODE_SCAN]
@@ -75,6 +76,11 @@ def _get(obj: Any, *keys: str) -> Any:
             return None
         obj = obj.get(key)
     return obj
+
+
+def _distinct(alerts: list[dict[str, Any]], *keys: str) -> set[str]:
+    """The distinct string values at ``keys`` (a null rule id is not a rule)."""
+    return {v for a in alerts if isinstance(v := _get(a, *keys), str) and v}
 
 
 def _code_severity(alert: dict[str, Any]) -> Any:
@@ -174,7 +180,7 @@ class GhasCodeScanHandler(_GhasHandler):
         return {
             "by_severity": count_by(alerts, _code_severity),
             "by_tool": count_by(alerts, lambda a: a["tool"]["name"]),
-            "rules": len({_get(a, "rule", "id") for a in alerts}),
+            "rules": len(_distinct(alerts, "rule", "id")),
         }
 
     def _tools(self, alerts: list[dict[str, Any]]) -> list[dict[str, str | None]]:
@@ -220,5 +226,5 @@ class GhasDependencyScanHandler(_GhasHandler):
             "by_ecosystem": count_by(
                 alerts, lambda a: _get(a, "dependency", "package", "ecosystem")
             ),
-            "advisories": len({_get(a, "security_advisory", "ghsa_id") for a in alerts}),
+            "advisories": len(_distinct(alerts, "security_advisory", "ghsa_id")),
         }

@@ -6,7 +6,8 @@ are written by hand after the required parts those schemas share: a string ``ver
 ``vulnerabilities`` array (each an object with an ``identifiers`` array and, when present, a
 severity among GitLab's values), and a ``scan`` object with a known ``type`` and a ``scanner``
 naming its ``id`` and ``name``. The analyzer (``scan.analyzer``) and scanner are recorded as
-tools; the summary counts vulnerabilities by severity.
+tools (once when they are the same); the summary counts vulnerabilities by severity, those
+without one as ``Unknown``.
 """
 
 from __future__ import annotations
@@ -130,7 +131,10 @@ class GitlabSecurityReportHandler:
         path, digest, size, doc = load_json(self.kind, _LABEL, value)
         scan = _check(path.name, doc)
         vulns: list[dict[str, Any]] = doc["vulnerabilities"]
-        tools = [t for t in (_tool(scan.get("analyzer")), _tool(scan.get("scanner"))) if t]
+        tools: list[dict[str, str | None]] = []
+        for tool in (_tool(scan.get("analyzer")), _tool(scan.get("scanner"))):
+            if tool and tool not in tools:  # analyzers often wrap a scanner of the same name
+                tools.append(tool)
         summary: dict[str, Any] = {
             "version": doc["version"],
             "scan_type": scan["type"],
@@ -138,7 +142,8 @@ class GitlabSecurityReportHandler:
             "scanner": _tool(scan["scanner"]),
             "analyzer": _tool(scan.get("analyzer")),
             "vulnerabilities": len(vulns),
-            "by_severity": count_by(vulns, lambda v: v.get("severity")),
+            # no severity is GitLab's "Unknown", not a separate key
+            "by_severity": count_by(vulns, lambda v: v.get("severity") or "Unknown"),
         }
         annotations = tools_annotations(tools)
         annotations[SCAN_TYPES] = scan["type"]

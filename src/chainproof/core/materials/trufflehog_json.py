@@ -55,6 +55,24 @@ def _finding(filename: str, lineno: int, line: str) -> dict[str, Any]:
     return item
 
 
+def _raise_if_json_document(filename: str, text: str) -> None:
+    """A clearer error than "line 1 is not JSON" for a pretty-printed JSON document (another
+    tool's report, or findings gathered in an array): it is not one finding per line."""
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return
+    lines = sum(1 for line in text.splitlines() if line.strip())
+    if not isinstance(doc, list) and not (isinstance(doc, dict) and lines > 1):
+        return  # an object on one line is JSON Lines: the line's own error stands
+    raise MaterialError(
+        f"{filename} is not a valid {_LABEL} report: it is one JSON document "
+        f"({type_name(doc)}), not one JSON object per line",
+        hint="TruffleHog --json writes one finding per line; "
+        "a report of another tool needs its own --kind",
+    )
+
+
 class TrufflehogJsonHandler:
     """Validates TruffleHog JSON Lines and counts findings by detector."""
 
@@ -79,9 +97,13 @@ class TrufflehogJsonHandler:
         file, a JSON array or document), or a finding without DetectorName."""
         path, digest, size, text = self._read(value)
         findings: list[dict[str, Any]] = []
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                findings.append(_finding(path.name, lineno, line))
+        try:
+            for lineno, line in enumerate(text.splitlines(), start=1):
+                if line.strip():
+                    findings.append(_finding(path.name, lineno, line))
+        except MaterialError:
+            _raise_if_json_document(path.name, text)
+            raise
         summary: dict[str, Any] = {
             "findings": len(findings),
             "verified": sum(1 for f in findings if f.get("Verified") is True),
