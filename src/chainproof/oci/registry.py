@@ -24,6 +24,7 @@ import httpx
 from chainproof.core.digest import Digest
 from chainproof.errors import ChainproofError, NetworkError, NotFound, Unauthorized
 
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 MANIFEST_TYPES = (
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.oci.image.index.v1+json",
@@ -151,6 +152,30 @@ class RegistryClient:
             return self.resolve(path, reference)
         except NotFound:
             return None
+
+    def referrers(self, path: str, digest: Digest) -> list[dict[str, Any]]:
+        """Descriptors of the manifests whose ``subject`` is ``digest`` (signatures, SBOMs...).
+
+        Asks the referrers API (distribution-spec v1.1, ``GET /v2/<name>/referrers/<digest>``)
+        and, where the registry does not have it (404, as distribution 2.x), reads the
+        referrers tag schema the spec defines as the fallback: an image index tagged
+        ``<alg>-<hex>``. An empty list when there are none.
+        """
+        headers = {"Accept": OCI_INDEX}
+        urls = (
+            f"/v2/{path}/referrers/{digest}",
+            f"/v2/{path}/manifests/{digest.algorithm}-{digest.hex}",
+        )
+        for url in urls:
+            try:
+                index = self._request("GET", url, path, headers).json()
+            except NotFound:
+                continue
+            except ValueError:  # not JSON: no usable index
+                return []
+            manifests = index.get("manifests") if isinstance(index, dict) else None
+            return [m for m in manifests or [] if isinstance(m, dict)]
+        return []
 
     def _request(self, method: str, url: str, path: str, headers: dict[str, str]) -> httpx.Response:
         with self._errors(url):

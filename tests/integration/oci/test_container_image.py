@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from pathlib import Path
 
+import httpx
 import pytest
-from tests.registry import push_image
+from tests.registry import push_blob, push_image
 
+from chainproof.core.digest import Digest
 from chainproof.core.materials import craft
 from chainproof.errors import MaterialError
-from chainproof.oci.registry import Credentials, credentials_for, split_repository
+from chainproof.oci.registry import (
+    Credentials,
+    RegistryClient,
+    credentials_for,
+    split_repository,
+)
 
 
 def test_tag_resolves_to_the_manifest_digest(registry: str) -> None:
@@ -34,6 +42,81 @@ def test_latest_tag_and_cosign_signature_are_discovered(registry: str) -> None:
     assert crafted.annotations["chainproof.material.image.is_latest_tag"] == "true"
     assert crafted.annotations["chainproof.material.signature.digest"] == sig
     assert crafted.annotations["chainproof.material.signature.provider"] == "cosign"
+
+
+def _put_manifest(registry: str, repo: str, ref: str, manifest: dict[str, object]) -> str:
+    body = json.dumps(manifest).encode()
+    media_type = str(manifest["mediaType"])
+    put = httpx.put(
+        f"http://{registry}/v2/{repo}/manifests/{ref}",
+        content=body,
+        headers={"Content-Type": media_type},
+    )
+    assert put.status_code == 201, put.text
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("artifact_type", "provider"),
+    [
+        ("application/vnd.dev.sigstore.bundle.v0.3+json", "cosign"),
+        ("application/vnd.cncf.notary.signature", "notation"),
+    ],
+)
+def test_signature_found_through_oci_referrers(
+    registry: str, artifact_type: str, provider: str
+) -> None:
+    """distribution 2.8 has no referrers API: the spec's fallback, an index tagged
+    ``sha256-<hex>`` listing the referrers, is what a v1.1 client pushes there."""
+    repo = "acme/" + provider
+    digest = push_image(registry, repo, "3.0", layer=b"signed by " + provider.encode())
+    layer_digest = push_blob(registry, repo, b"signature bytes")
+    empty = push_blob(registry, repo, b"{}")
+    signature = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": artifact_type,
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+        "layers": [
+            {"mediaType": artifact_type, "digest": layer_digest, "size": len(b"signature bytes")}
+        ],
+        "subject": {
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": digest,
+            "size": 1,
+        },
+    }
+    sig_digest = _put_manifest(registry, repo, "sig-manifest", signature)
+    sbom = {**signature, "artifactType": "application/spdx+json"}
+    sbom_digest = _put_manifest(registry, repo, "sbom-manifest", sbom)
+    index = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "artifactType": "application/spdx+json",  # an SBOM referrer: not a signature
+                "digest": sbom_digest,
+                "size": len(json.dumps(sbom)),
+            },
+            {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "artifactType": artifact_type,
+                "digest": sig_digest,
+                "size": len(json.dumps(signature)),
+            },
+        ],
+    }
+    _put_manifest(registry, repo, digest.replace(":", "-"), index)
+    crafted = craft("image", f"{registry}/{repo}:3.0", "CONTAINER_IMAGE")
+    assert crafted.annotations["chainproof.material.signature.digest"] == sig_digest
+    assert crafted.annotations["chainproof.material.signature.provider"] == provider
+
+
+def test_referrers_of_an_unsigned_image_are_none(registry: str) -> None:
+    digest = push_image(registry, "acme/plain", "1", layer=b"plain")
+    with RegistryClient(registry) as client:
+        assert client.referrers("acme/plain", Digest.parse(digest)) == []
 
 
 def test_untagged_reference_means_latest(registry: str) -> None:

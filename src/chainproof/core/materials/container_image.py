@@ -181,6 +181,9 @@ def _resolve(ref: ImageReference) -> tuple[Digest, dict[str, str]]:
             signature = registry.find(
                 path, f"{manifest.digest.algorithm}-{manifest.digest.hex}.sig"
             )
+            provider = "cosign"
+            if signature is None:
+                signature, provider = _referrer_signature(registry, path, manifest.digest)
     except ChainproofError as err:
         raise MaterialError(
             f"CONTAINER_IMAGE: cannot resolve {ref}: {err.message}",
@@ -192,5 +195,29 @@ def _resolve(ref: ImageReference) -> tuple[Digest, dict[str, str]]:
     }
     if signature is not None:
         found[SIGNATURE_ANNOTATION] = str(signature.digest)
-        found[SIGNATURE_PROVIDER_ANNOTATION] = "cosign"
+        found[SIGNATURE_PROVIDER_ANNOTATION] = provider
     return manifest.digest, found
+
+
+SIGNATURE_ARTIFACT_TYPES = {
+    "application/vnd.dev.cosign.artifact.sig.v1+json": "cosign",
+    "application/vnd.dev.sigstore.bundle.v0.3+json": "cosign",  # cosign 3 / sigstore bundles
+    "application/vnd.cncf.notary.signature": "notation",
+}
+"""Artifact types of OCI referrers that are signatures of their subject, and who made them."""
+
+
+def _referrer_signature(registry: Any, path: str, digest: Digest) -> tuple[Any, str]:
+    """The first signature among the image's OCI referrers, and its provider."""
+    from chainproof.oci.registry import ManifestInfo
+
+    for desc in registry.referrers(path, digest):
+        provider = SIGNATURE_ARTIFACT_TYPES.get(str(desc.get("artifactType", "")))
+        if provider and isinstance(desc.get("digest"), str):
+            info = ManifestInfo(
+                Digest.parse(desc["digest"]),
+                str(desc.get("mediaType", "")),
+                int(desc.get("size") or 0),
+            )
+            return info, provider
+    return None, "cosign"
