@@ -75,10 +75,20 @@ def _base_env(tmp: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`chainproof server init` then `server start` on a free loopback port."""
-    tmp = tmp_path_factory.mktemp("server")
+    yield from start_server(tmp_path_factory.mktemp("server"), run_expiry_seconds=600)
+
+
+@pytest.fixture(scope="module")
+def short_expiry_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server whose unpushed runs expire after 3 s (checked every second)."""
+    yield from start_server(tmp_path_factory.mktemp("server"), run_expiry_seconds=3)
+
+
+def start_server(tmp: Path, *, run_expiry_seconds: int) -> Iterator[Server]:
+    """Run `server init` and `server start` under ``tmp``; yield it, stop it."""
     data_dir = tmp / "data"
     env = _base_env(tmp)
-    env["CHAINPROOF_RUN_EXPIRY_SECONDS"] = "3"
+    env["CHAINPROOF_RUN_EXPIRY_SECONDS"] = str(run_expiry_seconds)
     env["CHAINPROOF_EXPIRY_CHECK_SECONDS"] = "1"
     init = subprocess.run(
         [CLI, "server", "init", "--data-dir", str(data_dir), "--org", "acme", "-o", "json"],
@@ -124,6 +134,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture
 def cli(server: Server, tmp_path: Path) -> Cli:
     """The CLI pointed at the server, with the owner token and a fresh state dir."""
+    return cli_for(server, tmp_path)
+
+
+def cli_for(server: Server, tmp_path: Path) -> Cli:
+    """The CLI pointed at ``server``, with its owner token and a fresh state dir."""
     env = _base_env(tmp_path)
     env["CHAINPROOF_URL"] = server.url
     env["CHAINPROOF_TOKEN"] = server.owner_token

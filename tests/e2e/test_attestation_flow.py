@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.e2e.conftest import Cli, Server
+from tests.e2e.conftest import Cli, Server, cli_for
 
 ASSETS = Path(__file__).parent.parent / "assets"
 CONTRACT = ASSETS / "e2e" / "contract.yaml"
@@ -113,10 +113,11 @@ def test_reset_records_failed_run(cli: Cli) -> None:
     assert [(r["status"], r["reason"]) for r in runs] == [("failed", "tests failed")]
 
 
-def test_unpushed_run_expires(cli: Cli) -> None:
+def test_unpushed_run_expires(short_expiry_server: Server, tmp_path: Path) -> None:
+    cli = cli_for(short_expiry_server, tmp_path)
     robot = _setup_workflow(cli, "expirep")
     cli("attestation", "init", "--workflow", "build", "--project", "expirep", token=robot)
-    deadline = time.monotonic() + 20  # the server fixture sets a 3 s expiry, checked every 1 s
+    deadline = time.monotonic() + 20  # a 3 s expiry, checked every 1 s
     while time.monotonic() < deadline:
         runs = cli.json("workflow", "run", "list", "--project", "expirep")
         assert isinstance(runs, list)

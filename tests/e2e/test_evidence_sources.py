@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import shutil
 import threading
 import zipfile
@@ -85,3 +86,45 @@ def test_archive_of_sboms_is_exploded_atomically(cli: Cli, tmp_path: Path) -> No
     after = cli.json("attestation", "status")
     assert isinstance(after, dict)
     assert [m["name"] for m in after["extra_materials"]] == ["sbom-1"]
+
+
+DETECTED = [
+    (ASSETS / "materials" / "vex" / "csaf-vex-acme-2024-0042.json", "CSAF_VEX"),
+    (ASSETS / "materials" / "vex" / "openvex-acme-appliance.json", "OPENVEX"),
+    (ASSETS / "materials" / "specs" / "petstore-openapi-3.0.yaml", "OPENAPI_SPEC"),
+    (ASSETS / "materials" / "specs" / "bookstore.graphql", "GRAPHQL_SPEC"),
+    (ASSETS / "materials" / "scanners" / "scorecard-v5.json", "OSSF_SCORECARD_JSON"),
+    (ASSETS / "materials" / "sboms" / "cyclonedx-py-1.5.xml", "SBOM_CYCLONEDX_XML"),
+    (ASSETS / "materials" / "secrets" / "gitleaks.json", "GITLEAKS_JSON"),
+]
+
+
+def test_materials_without_a_name_are_detected_and_their_summaries_signed(cli: Cli) -> None:
+    """Without --name the kind is detected from the content; a kind the contract has fills
+    its slot, others become extra materials named after their files. Each kind's summary
+    travels in the signed statement to the server."""
+    _init(cli, "kinds")
+    names = {}
+    for path, kind in DETECTED:
+        added = cli.json("attestation", "add", "--value", str(path))
+        assert isinstance(added, dict) and added["kind"] == kind, (path, added)
+        assert added["summary"], path
+        assert added["name"] == path.name.split(".")[0]
+        names[added["name"]] = kind
+    added = cli.json("attestation", "add", "--value", str(SBOMS[0]))
+    assert isinstance(added, dict) and added["name"] == "sbom"  # the contract's SBOM slot
+    again = cli.json("attestation", "add", "--value", str(DETECTED[0][0]))
+    assert isinstance(again, dict) and again["name"] == "csaf-vex-acme-2024-0042-2"
+    image = "registry.example.com/a@sha256:" + "c" * 64
+    cli("attestation", "add", "--name", "image", "--value", image)
+    cli("attestation", "add", "--name", "version", "--value", "1.0.0")
+    cli("attestation", "push")
+    runs = cli.json("workflow", "run", "list", "--project", "kinds")
+    assert isinstance(runs, list)
+    statement = json.loads(
+        cli("workflow", "run", "describe", "--id", runs[0]["id"], "-o", "statement").stdout
+    )
+    recorded = {m["name"]: m["annotations"] for m in statement["predicate"]["materials"]}
+    for name, kind in names.items():
+        assert recorded[name]["chainproof.material.kind"] == kind
+        assert json.loads(recorded[name]["chainproof.material.summary"])

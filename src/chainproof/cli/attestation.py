@@ -122,10 +122,18 @@ def init(
 @app.command("add")
 def add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Option("--name", help="Material name (a contract slot or new).")],
     value: Annotated[str, typer.Option("--value", help="File path, image reference or string.")],
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            help="Material name: a contract slot, or a new name (with --kind) for an extra "
+            "material. Default: the first empty slot of the kind, else the file's name.",
+        ),
+    ] = None,
     kind: Annotated[
-        str | None, typer.Option("--kind", help="Evidence kind (default: detect).")
+        str | None,
+        typer.Option("--kind", help="Evidence kind (default: the slot's, else detected)."),
     ] = None,
     annotation: AnnotationOpt = None,
     state_dir: StateDirOpt = None,
@@ -137,12 +145,18 @@ def add(
     --value is a file, an https:// URL, an image reference or a string. An archive (zip,
     tar, tar.gz) given for an SBOM or SARIF material adds one material per document.
 
+    Without --name, the kind (unless --kind) is detected from the content, strict formats
+    first (an ambiguous file is refused with the candidates listed), and the material fills
+    the contract's first empty slot of that kind, else is added as an extra material.
+
     Example: chainproof attestation add --name sbom --value sbom.cdx.json
+
+    Example: chainproof attestation add --value scan.sarif (detected: fills the SARIF slot)
     """
     from chainproof.client import attestation
 
     api, store = _open(ctx, state_dir, attestation_id)
-    with upload_progress(name) as bar:
+    with upload_progress(name or Path(value).name) as bar:
         added = attestation.add(
             api,
             store,

@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import json
 import random
+import re
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -315,7 +316,7 @@ def add(
     api: ApiClient,
     state_file: Path | StateStore,
     *,
-    name: str,
+    name: str | None,
     value: str,
     kind: str | None = None,
     annotations: Mapping[str, str] | None = None,
@@ -323,7 +324,10 @@ def add(
 ) -> list[CraftedMaterial]:
     """Validate evidence, upload it to the CAS and record it; returns what was recorded.
 
-    The kind comes from ``kind``, else the contract slot named ``name``, else detection.
+    The kind comes from ``kind``, else the contract slot named ``name``. Without ``name``,
+    the kind (unless given) is detected from the content and the material fills the first
+    empty contract slot of that kind, else it is an extra material named after the file (or
+    the kind). A ``name`` the contract lacks needs ``kind`` (so that a typo is an error).
     ``value`` may be an ``https://`` URL (downloaded first). An archive given for an SBOM or
     SARIF slot is exploded: one material per document (``name``, ``name-1``, ...), all
     validated before anything is uploaded or recorded. Files go to the CAS (skipped when it
@@ -335,26 +339,30 @@ def add(
     state, version = store.load()
     from chainproof.client import cas
     from chainproof.client.fetch import download, is_url
-    from chainproof.core.materials import craft
+    from chainproof.core.materials import craft, detect_kind
     from chainproof.core.materials.archive import ARCHIVE_KINDS, explode, is_archive
 
-    spec = state.spec_for(name)
-    if spec is None and kind is None:
-        # A typo in --name must not silently become an extra material.
-        slots = ", ".join(m.name for m in state.contract.materials) or "none"
-        raise InvalidInput(
-            f"contract {state.contract_name} has no material named {name!r} (it has: {slots})",
-            hint="use one of the contract's names, or give --kind to add an extra material",
-        )
-    if spec is not None and kind and kind != spec.kind:
-        raise InvalidInput(
-            f"material {name} is a {spec.kind} in contract {state.contract_name}, not {kind}",
-            hint="drop --kind to use the contract's kind",
-        )
-    wanted = kind or (spec.kind if spec else None)
     with tempfile.TemporaryDirectory(prefix="chainproof-add-") as tmp:
         if is_url(value):
             value = str(download(value, Path(tmp)))
+        if name is None:
+            kind = kind or detect_kind(value)
+            name = _automatic_name(state, kind, value)
+        spec = state.spec_for(name)
+        if spec is None and kind is None:
+            # A typo in --name must not silently become an extra material.
+            slots = ", ".join(m.name for m in state.contract.materials) or "none"
+            raise InvalidInput(
+                f"contract {state.contract_name} has no material named {name!r} (it has: {slots})",
+                hint="use one of the contract's names; give --kind to add an extra material, "
+                "or leave out --name to have the kind detected",
+            )
+        if spec is not None and kind and kind != spec.kind:
+            raise InvalidInput(
+                f"material {name} is a {spec.kind} in contract {state.contract_name}, not {kind}",
+                hint="drop --kind to use the contract's kind",
+            )
+        wanted = kind or (spec.kind if spec else None)
         values = [value]
         if wanted in ARCHIVE_KINDS and Path(value).is_file() and is_archive(Path(value)):
             values = [str(p) for p in explode(Path(value), Path(tmp) / "entries")]
@@ -379,6 +387,24 @@ def add(
             time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))  # noqa: S311
             state, version = store.load()
     raise AssertionError("unreachable")
+
+
+def _automatic_name(state: CraftingState, kind: str, value: str) -> str:
+    """The first empty contract slot of ``kind``, else a free DNS-label name from the file."""
+    for slot in state.contract.materials:
+        if slot.kind == kind and slot.name not in state.materials:
+            return slot.name
+    path = Path(value)
+    stem = path.name.split(".")[0] if kind not in ("STRING", "CONTAINER_IMAGE") else ""
+    base = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")[:50] or kind.lower().replace(
+        "_", "-"
+    )
+    taken = set(state.materials) | {m.name for m in state.contract.materials}
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
 
 
 def _upload(
