@@ -9,24 +9,28 @@
   last chunk until the digest is checked, so a blob that fits in one chunk is never handed out
   unverified and a consumer never receives a complete copy of a corrupt blob.
 - :class:`InFlight` bounds how many part uploads run at once (constant memory).
+- :func:`probe` is every backend's ``validate()``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from chainproof.cas.backend import DigestWriter
 from chainproof.core.digest import Digest
-from chainproof.errors import InvalidInput, VerificationError
+from chainproof.errors import InvalidInput, ServiceError, VerificationError
 
 __all__ = [
     "DEFAULT_MAX_BLOB_SIZE",
     "InFlight",
     "UploadGuard",
+    "probe",
     "rechunk",
     "then",
     "verified_download",
@@ -174,3 +178,20 @@ class InFlight(Generic[T]):
     def close(self) -> None:
         """Cancel jobs not yet started and wait for running ones."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def probe(backend: Any, where: str) -> None:
+    """Write, read back and delete a probe blob through ``backend``; raise what stopped it.
+
+    ``where`` names the backend in messages. What ``validate()`` of every backend does.
+    """
+    data = f"chainproof CAS probe {uuid.uuid4()} {time.time()}\n".encode()
+    digest = Digest.of_bytes(data)
+    backend.put(digest, [data])
+    try:
+        if backend.exists(digest) != len(data):
+            raise ServiceError(f"{where} does not report the probe blob it stored")
+        if b"".join(backend.open(digest)) != data:  # open() verifies; this guards the guard
+            raise VerificationError(f"{where} returned other bytes than it stored")
+    finally:
+        backend.delete(digest)

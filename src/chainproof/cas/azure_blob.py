@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import random
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -56,6 +55,7 @@ from chainproof.cas._stream import (
     DEFAULT_MAX_BLOB_SIZE,
     InFlight,
     UploadGuard,
+    probe,
     rechunk,
     then,
     verified_download,
@@ -226,16 +226,7 @@ class AzureBlobBackend:
 
     def validate(self) -> None:
         """Write, read back and delete a probe blob; raise the error that stopped it."""
-        probe = f"chainproof CAS probe {uuid.uuid4()} {time.time()}\n".encode()
-        digest = Digest.of_bytes(probe)
-        self.put(digest, [probe], size=len(probe))
-        try:
-            if self.exists(digest) != len(probe):
-                raise ServiceError(f"{self.where} does not report the probe blob it stored")
-            if b"".join(self.open(digest)) != probe:  # pragma: no cover - open() verifies
-                raise ServiceError(f"{self.where} returned other bytes than it stored")
-        finally:
-            self.delete(digest)
+        probe(self, self.where)
 
     # -- uploads ---------------------------------------------------------------------------
 

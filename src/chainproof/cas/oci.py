@@ -27,7 +27,6 @@ Docker bearer-token flow). Plain HTTP is used only for loopback registries.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -51,6 +50,7 @@ from chainproof.cas._oci_wire import (
     request_body,
     whole_body,
 )
+from chainproof.cas._stream import probe
 from chainproof.cas.backend import check_algorithm
 from chainproof.core.digest import Digest
 from chainproof.errors import (
@@ -223,14 +223,7 @@ class OciBackend:
 
     def validate(self) -> None:
         """Write, read back and delete a probe blob; raise the first error met."""
-        probe = b"chainproof CAS probe " + os.urandom(16).hex().encode()
-        digest = Digest.of_bytes(probe)
-        self.put(digest, [probe], size=len(probe))
-        if b"".join(self.open(digest)) != probe:  # open() verifies; this guards the guard
-            raise VerificationError(f"OCI registry {self.repository} returned other bytes")
-        self.delete(digest)
-        if self.exists(digest) is not None:
-            raise ServiceError(f"OCI registry {self.repository} kept a deleted probe blob")
+        probe(self, f"OCI registry {self.repository}")
 
     # -- uploads ---------------------------------------------------------------------------
 

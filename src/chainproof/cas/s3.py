@@ -27,7 +27,6 @@ import contextlib
 import hashlib
 import itertools
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +47,7 @@ from chainproof.cas._stream import (
     DEFAULT_MAX_BLOB_SIZE,
     InFlight,
     UploadGuard,
+    probe,
     rechunk,
     then,
     verified_download,
@@ -239,16 +239,7 @@ class S3Backend:
 
     def validate(self) -> None:
         """Write, read back and delete a probe blob; raise the error that stopped it."""
-        probe = f"chainproof CAS probe {uuid.uuid4()} {time.time()}\n".encode()
-        digest = Digest.of_bytes(probe)
-        self.put(digest, [probe], size=len(probe))
-        try:
-            if self.exists(digest) != len(probe):
-                raise ServiceError(f"{self.where} does not report the probe blob it stored")
-            if b"".join(self.open(digest)) != probe:  # pragma: no cover - open() verifies
-                raise ServiceError(f"{self.where} returned other bytes than it stored")
-        finally:
-            self.delete(digest)
+        probe(self, self.where)
 
     # -- uploads ---------------------------------------------------------------------------
 

@@ -12,12 +12,12 @@ both come from hosted services.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.unit.core.materials_kit import craft, error
 
 from chainproof.core.materials.base import CraftedMaterial, MaterialHandler
 from chainproof.core.materials.detect_secrets_baseline import DetectSecretsBaselineHandler
@@ -29,7 +29,6 @@ from chainproof.core.materials.ghas import (
 from chainproof.core.materials.gitlab_security_report import GitlabSecurityReportHandler
 from chainproof.core.materials.gitleaks_json import GitleaksJsonHandler
 from chainproof.core.materials.trufflehog_json import TrufflehogJsonHandler
-from chainproof.errors import MaterialError
 
 ASSETS = Path(__file__).parents[2] / "assets" / "materials"
 GHAS = ASSETS / "ghas"
@@ -54,24 +53,6 @@ SAMPLES = {
     DEPENDABOT.kind: "ghas-dependabot.json",
 }
 LABELS = {CODE.kind: "code scanning", SECRET.kind: "secret scanning", DEPENDABOT.kind: "Dependabot"}
-
-
-def craft(handler: MaterialHandler, path: Path) -> CraftedMaterial:
-    material = handler.craft("alerts", str(path))
-    assert material.kind == handler.kind
-    assert str(material.digest) == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
-    assert material.size == path.stat().st_size
-    assert material.filename == path.name
-    assert material.upload_path == path.absolute()
-    assert all(key.startswith("chainproof.material.") for key in material.annotations)
-    json.dumps(material.to_dict())  # the summary is JSON
-    return material
-
-
-def error(handler: MaterialHandler, path: Path | str) -> MaterialError:
-    with pytest.raises(MaterialError) as info:
-        handler.craft("alerts", str(path))
-    return info.value
 
 
 def write(tmp_path: Path, name: str, doc: Any) -> Path:

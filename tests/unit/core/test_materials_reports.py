@@ -4,20 +4,19 @@ the others are written by hand after real reports."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from tests.unit.core.materials_kit import craft, error
 
-from chainproof.core.materials.base import CraftedMaterial, MaterialHandler
+from chainproof.core.materials.base import MaterialHandler
 from chainproof.core.materials.cobertura_xml import CoberturaXmlHandler
 from chainproof.core.materials.jacoco_xml import JacocoXmlHandler
 from chainproof.core.materials.junit_xml import JUnitXmlHandler
 from chainproof.core.materials.sarif import SarifHandler
-from chainproof.errors import MaterialError
 
 ASSETS = Path(__file__).parents[2] / "assets" / "materials"
 REPORTS = ASSETS / "reports"
@@ -26,23 +25,6 @@ JUNIT = JUnitXmlHandler()
 JACOCO = JacocoXmlHandler()
 COBERTURA = CoberturaXmlHandler()
 HANDLERS: tuple[MaterialHandler, ...] = (SARIF, JUNIT, JACOCO, COBERTURA)
-
-
-def craft(handler: MaterialHandler, path: Path) -> CraftedMaterial:
-    material = handler.craft("report", str(path))
-    assert material.kind == handler.kind
-    assert str(material.digest) == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
-    assert material.size == path.stat().st_size
-    assert material.filename == path.name
-    assert material.upload_path == path.absolute()
-    json.dumps(material.to_dict())  # the summary is JSON
-    return material
-
-
-def error(handler: MaterialHandler, path: Path | str) -> MaterialError:
-    with pytest.raises(MaterialError) as info:
-        handler.craft("report", str(path))
-    return info.value
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.unit.core.materials_kit import craft, error
 
 from chainproof.core.materials import (
     DETECTION_ORDER,
@@ -25,13 +26,12 @@ from chainproof.core.materials import (
     ossf_scorecard_json,
     zap_dast_zip,
 )
-from chainproof.core.materials.base import CraftedMaterial, MaterialHandler
+from chainproof.core.materials.base import MaterialHandler
 from chainproof.core.materials.blackduck_sca_json import BlackduckScaJsonHandler
 from chainproof.core.materials.checkmarx_json import CheckmarxJsonHandler, scan_types
 from chainproof.core.materials.ossf_scorecard_json import OssfScorecardJsonHandler
 from chainproof.core.materials.twistcli_scan_json import TwistcliScanJsonHandler
 from chainproof.core.materials.zap_dast_zip import ZapDastZipHandler
-from chainproof.errors import MaterialError
 
 ASSETS = Path(__file__).parents[2] / "assets" / "materials"
 SCANNERS = ASSETS / "scanners"
@@ -50,24 +50,6 @@ OTHERS: tuple[MaterialHandler, ...] = tuple(
 )
 """Every other kind the registry detects from content, the catch-alls aside: none may
 accept a scanner report (two kinds of a tier accepting one value is an ambiguity)."""
-
-
-def craft(handler: MaterialHandler, path: Path) -> CraftedMaterial:
-    material = handler.craft("scan", str(path))
-    assert material.kind == handler.kind
-    assert str(material.digest) == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
-    assert material.size == path.stat().st_size
-    assert material.filename == path.name
-    assert material.upload_path == path.absolute()
-    assert all(key.startswith("chainproof.material.") for key in material.annotations)
-    json.dumps(material.to_dict())  # the summary is JSON
-    return material
-
-
-def error(handler: MaterialHandler, path: Path | str) -> MaterialError:
-    with pytest.raises(MaterialError) as info:
-        handler.craft("scan", str(path))
-    return info.value
 
 
 def load(name: str) -> Any:

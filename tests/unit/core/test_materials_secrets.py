@@ -10,12 +10,12 @@ formats: Gitleaks' ``report.Finding`` (``--report-format json``) and TruffleHog'
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.unit.core.materials_kit import craft, error
 
 from chainproof.core.materials.base import CraftedMaterial, MaterialHandler
 from chainproof.core.materials.detect_secrets_baseline import DetectSecretsBaselineHandler
@@ -27,7 +27,6 @@ from chainproof.core.materials.ghas import (
 from chainproof.core.materials.gitlab_security_report import GitlabSecurityReportHandler
 from chainproof.core.materials.gitleaks_json import GitleaksJsonHandler
 from chainproof.core.materials.trufflehog_json import TrufflehogJsonHandler
-from chainproof.errors import MaterialError
 
 ASSETS = Path(__file__).parents[2] / "assets" / "materials"
 SECRETS = ASSETS / "secrets"
@@ -52,24 +51,6 @@ API_KEY = "9f3b6c1d2e8a4f7b0c5d6e1f2a3b4c5d"
 GITHUB_TOKEN = "ghp_R4nd0mF4k3T0k3nV4lu3F0rT3st1ngXYZ12"
 SLACK_WEBHOOK = "q9W8e7R6t5Y4u3I2o1P0aSdF"
 PRIVATE_KEY = "MIIEowIBAAKCAQEA3Tz2mr7S"
-
-
-def craft(handler: MaterialHandler, path: Path) -> CraftedMaterial:
-    material = handler.craft("secrets", str(path))
-    assert material.kind == handler.kind
-    assert str(material.digest) == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
-    assert material.size == path.stat().st_size
-    assert material.filename == path.name
-    assert material.upload_path == path.absolute()
-    assert all(key.startswith("chainproof.material.") for key in material.annotations)
-    json.dumps(material.to_dict())  # the summary is JSON
-    return material
-
-
-def error(handler: MaterialHandler, path: Path | str) -> MaterialError:
-    with pytest.raises(MaterialError) as info:
-        handler.craft("secrets", str(path))
-    return info.value
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

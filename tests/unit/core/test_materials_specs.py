@@ -10,7 +10,6 @@ the way ``helm package`` writes them (entry order, modes, gzip header).
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import json
 import subprocess
@@ -21,11 +20,12 @@ import zlib
 from pathlib import Path
 
 import pytest
+from tests.unit.core.materials_kit import craft, error
 
 from chainproof.core.materials import _structured, helm_chart
 from chainproof.core.materials._structured import DocumentError, parse_json_or_yaml, parse_yaml
 from chainproof.core.materials.asyncapi_spec import AsyncApiSpecHandler
-from chainproof.core.materials.base import CraftedMaterial, MaterialHandler
+from chainproof.core.materials.base import MaterialHandler
 from chainproof.core.materials.graphql_spec import GraphqlSpecHandler
 from chainproof.core.materials.helm_chart import HelmChartHandler
 from chainproof.core.materials.openapi_spec import OpenApiSpecHandler
@@ -39,24 +39,6 @@ ASYNCAPI = AsyncApiSpecHandler()
 GRAPHQL = GraphqlSpecHandler()
 CHART = HelmChartHandler()
 HANDLERS: tuple[MaterialHandler, ...] = (OPENAPI, ASYNCAPI, GRAPHQL, CHART)
-
-
-def craft(handler: MaterialHandler, path: Path) -> CraftedMaterial:
-    material = handler.craft("spec", str(path))
-    assert material.kind == handler.kind
-    assert str(material.digest) == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
-    assert material.size == path.stat().st_size
-    assert material.filename == path.name
-    assert material.upload_path == path.absolute()
-    assert all(key.startswith("chainproof.material.") for key in material.annotations)
-    json.dumps(material.to_dict())  # the summary is JSON
-    return material
-
-
-def error(handler: MaterialHandler, path: Path | str) -> MaterialError:
-    with pytest.raises(MaterialError) as info:
-        handler.craft("spec", str(path))
-    return info.value
 
 
 def write(tmp_path: Path, name: str, text: str | bytes) -> Path:

@@ -4,19 +4,19 @@ files, plus hand-written VEX documents after Red Hat's and vexctl's output)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.unit.core.materials_kit import craft, error
 
 from chainproof.core.materials._vex import (
     is_rfc3339_date_time,
     is_uri,
     json_pointer,
 )
-from chainproof.core.materials.base import CraftedMaterial, MaterialHandler
+from chainproof.core.materials.base import MaterialHandler
 from chainproof.core.materials.csaf import (
     MAX_CVES,
     CsafHandler,
@@ -29,7 +29,6 @@ from chainproof.core.materials.openvex import OpenVexHandler
 from chainproof.core.materials.sarif import SarifHandler
 from chainproof.core.materials.sbom_cyclonedx_json import CycloneDXJsonHandler
 from chainproof.core.materials.sbom_spdx_json import SpdxJsonHandler
-from chainproof.errors import MaterialError
 
 ASSETS = Path(__file__).parents[2] / "assets" / "materials"
 VEX = ASSETS / "vex"
@@ -48,23 +47,6 @@ INFORMATIONAL_DOC = VEX / "csaf-informational-rhsa-2019_1862.json"
 INCIDENT_DOC = VEX / "csaf-incident-response-acme-2024-0003.json"
 OPENVEX_DOC = VEX / "openvex-acme-appliance.json"
 SPEC_EXAMPLE = VEX / "openvex-spec-example.json"
-
-
-def craft(handler: MaterialHandler, path: Path) -> CraftedMaterial:
-    material = handler.craft("vex", str(path))
-    assert material.kind == handler.kind
-    assert str(material.digest) == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
-    assert material.size == path.stat().st_size
-    assert material.filename == path.name
-    assert material.upload_path == path.absolute()
-    json.dumps(material.to_dict())  # the summary is JSON
-    return material
-
-
-def error(handler: MaterialHandler, path: Path | str) -> MaterialError:
-    with pytest.raises(MaterialError) as info:
-        handler.craft("vex", str(path))
-    return info.value
 
 
 def load(path: Path) -> Any:
