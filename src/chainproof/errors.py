@@ -6,11 +6,14 @@ status the control plane answers with, and the CLI exit code (DESIGN.md §8)::
     ChainproofError                      code           http  exit
     ├── InvalidInput                     invalid_input   400    2
     │   ├── ContractError                invalid_contract 422   2
-    │   └── MaterialError                invalid_material 422   2
+    │   ├── MaterialError                invalid_material 422   2
+    │   ├── PolicyError                  invalid_policy  422    2
+    │   └── TooLarge                     too_large       413    2
     ├── CheckFailed                      check_failed    422    1
     │   ├── ContractNotSatisfied         contract_not_satisfied
     │   ├── RunnerMismatch               runner_mismatch
-    │   └── VerificationError            verification_failed
+    │   ├── VerificationError            verification_failed
+    │   └── PolicyEvaluationError        policy_evaluation_failed
     ├── NotFound                         not_found       404    3
     ├── Unauthorized                     unauthorized    401    3
     ├── Forbidden                        forbidden       403    3
@@ -91,6 +94,21 @@ class MaterialError(InvalidInput):
     http_status = 422
 
 
+class PolicyError(InvalidInput):
+    """A policy or policy group document, its Rego, or its arguments are invalid;
+    ``details`` may hold source, line and field."""
+
+    code = "invalid_policy"
+    http_status = 422
+
+
+class TooLarge(InvalidInput):
+    """A body or blob is over a limit (e.g. a CAS backend's ``max_blob_size``)."""
+
+    code = "too_large"
+    http_status = 413
+
+
 class CheckFailed(ChainproofError):
     """A check that guards the supply chain did not pass."""
 
@@ -115,6 +133,13 @@ class VerificationError(CheckFailed):
     """A signature, certificate, identity or digest did not verify."""
 
     code = "verification_failed"
+
+
+class PolicyEvaluationError(CheckFailed):
+    """A policy could not be evaluated: it ran past its time limit, failed at run time, or
+    gave a result of the wrong shape (``details["reason"]``)."""
+
+    code = "policy_evaluation_failed"
 
 
 class NotFound(ChainproofError):

@@ -36,14 +36,25 @@ class Cli:
     history: list[list[str]] = field(default_factory=list)
 
     def __call__(
-        self, *args: str, token: str | None = None, check: bool = True, **env: str
+        self,
+        *args: str,
+        token: str | None = None,
+        check: bool = True,
+        stdin: str | None = None,
+        **env: str,
     ) -> subprocess.CompletedProcess[str]:
         run_env = {**self.env, **env}
         if token is not None:
             run_env["CHAINPROOF_TOKEN"] = token
         self.history.append(list(args))
         proc = subprocess.run(
-            [CLI, *args], env=run_env, cwd=self.cwd, capture_output=True, text=True, timeout=120
+            [CLI, *args],
+            env=run_env,
+            cwd=self.cwd,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            input=stdin,
         )
         if check and proc.returncode != 0:
             raise AssertionError(
@@ -84,12 +95,15 @@ def short_expiry_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
     yield from start_server(tmp_path_factory.mktemp("server"), run_expiry_seconds=3)
 
 
-def start_server(tmp: Path, *, run_expiry_seconds: int) -> Iterator[Server]:
+def start_server(
+    tmp: Path, *, run_expiry_seconds: int, extra_env: dict[str, str] | None = None
+) -> Iterator[Server]:
     """Run `server init` and `server start` under ``tmp``; yield it, stop it."""
     data_dir = tmp / "data"
     env = _base_env(tmp)
     env["CHAINPROOF_RUN_EXPIRY_SECONDS"] = str(run_expiry_seconds)
     env["CHAINPROOF_EXPIRY_CHECK_SECONDS"] = "1"
+    env.update(extra_env or {})
     init = subprocess.run(
         [CLI, "server", "init", "--data-dir", str(data_dir), "--org", "acme", "-o", "json"],
         env=env,

@@ -1,14 +1,21 @@
 """The CAS ASGI application: ``HEAD|PUT|GET /blobs/{digest}`` (docs/api.md, CAS).
 
 It trusts only the short-lived tokens the control plane mints (:mod:`chainproof.cas.tokens`).
-Uploads stream from the socket into the backend, hashed on the way; nothing is buffered whole.
-Mounted at ``/cas/v1`` inside the control plane (embedded profile) or served alone.
+Each token names the organisation's backend it may use; a :class:`BackendSource` turns that
+name into a :class:`Target` (the backend and its ``max_blob_size``). Uploads stream from the
+socket into the backend, hashed on the way; nothing is buffered whole. An upload whose
+``Content-Length`` is over the backend's limit is refused (413 ``too_large``) before a byte of
+it is read; one without a length is cut off as soon as it crosses the limit.
+Mounted at ``/cas/v1`` inside the control plane (embedded profile) or served alone
+(``chainproof cas serve``).
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Protocol
 
 import anyio
@@ -20,11 +27,18 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from chainproof.cas.backend import Backend, check_algorithm
-from chainproof.cas.tokens import CasGrant, decode_token
+from chainproof.cas.tokens import EMBEDDED, CasGrant, decode_token
 from chainproof.core.digest import Digest
-from chainproof.errors import ChainproofError, NotFound, ServiceError, Unauthorized
+from chainproof.errors import (
+    ChainproofError,
+    InvalidInput,
+    NotFound,
+    ServiceError,
+    TooLarge,
+    Unauthorized,
+)
 
-__all__ = ["BlobIndex", "create_cas_app"]
+__all__ = ["BackendSource", "BlobIndex", "StaticSource", "Target", "create_cas_app"]
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +50,47 @@ class BlobIndex(Protocol):
         """The blob's size when ``org`` owns it, else None."""
         ...
 
-    def record(self, org: str, digest: Digest, size: int) -> None:
-        """Note that ``org`` uploaded ``digest``."""
+    def record(self, org: str, digest: Digest, size: int, backend: str) -> None:
+        """Note that ``org`` uploaded ``digest`` into ``backend`` (a token's backend claim)."""
         ...
+
+
+@dataclass(frozen=True)
+class Target:
+    """A backend a token may use: the store, its name for messages, its size limit."""
+
+    backend: Backend
+    name: str
+    max_blob_size: int | None = None
+    description: str = ""
+
+    @property
+    def label(self) -> str:
+        """``'name' (description)`` for messages."""
+        return f"{self.name!r} ({self.description})" if self.description else repr(self.name)
+
+
+class BackendSource(Protocol):
+    """Resolves a token's ``backend`` claim for its organisation."""
+
+    def target(self, org: str, backend: str) -> Target:
+        """The backend; NotFound when ``org`` has no such backend."""
+        ...
+
+
+class StaticSource:
+    """One backend for every organisation (the embedded profile without configured backends)."""
+
+    def __init__(
+        self, backend: Backend, *, name: str = EMBEDDED, max_blob_size: int | None = None
+    ) -> None:
+        self._target = Target(backend, name, max_blob_size)
+
+    def target(self, org: str, backend: str) -> Target:
+        """The one backend, for the ``embedded`` claim only."""
+        if backend != EMBEDDED:
+            raise NotFound(f"CAS backend {backend} not found")
+        return self._target
 
 
 def _problem(err: ChainproofError) -> JSONResponse:
@@ -48,11 +100,15 @@ def _problem(err: ChainproofError) -> JSONResponse:
 
 
 def create_cas_app(
-    backend: Backend,
+    backends: Backend | BackendSource,
     secret_key: str,
     index: BlobIndex | None = None,
 ) -> Starlette:
-    """Build the CAS app over ``backend``; ``index`` scopes HEAD/PUT per organisation."""
+    """Build the CAS app; ``index`` scopes HEAD/PUT per organisation.
+
+    ``backends`` is a :class:`BackendSource`, or one Backend used as the ``embedded`` one.
+    """
+    source = StaticSource(backends) if isinstance(backends, Backend) else backends
 
     def grant_for(request: Request, operation: str, digest: Digest) -> CasGrant:
         header = request.headers.get("authorization", "")
@@ -63,10 +119,13 @@ def create_cas_app(
         grant.allow(operation, digest)
         return grant
 
+    def target_of(grant: CasGrant) -> Target:
+        return source.target(grant.org, grant.backend)
+
     def owned_size(grant: CasGrant, digest: Digest) -> int | None:
         if grant.direction == "upload" and index is not None:
             return index.lookup(grant.org, digest)
-        return backend.exists(digest)
+        return target_of(grant).backend.exists(digest)
 
     def parse_digest(request: Request) -> Digest:
         digest = Digest.parse(str(request.path_params["digest"]))
@@ -83,11 +142,12 @@ def create_cas_app(
 
     async def get_blob(request: Request) -> Response:
         digest = parse_digest(request)
-        grant_for(request, "get", digest)
-        size = await anyio.to_thread.run_sync(backend.exists, digest)
+        grant = grant_for(request, "get", digest)
+        target = await anyio.to_thread.run_sync(target_of, grant)
+        size = await anyio.to_thread.run_sync(target.backend.exists, digest)
         if size is None:
             raise NotFound(f"blob {digest} not found")
-        chunks = await anyio.to_thread.run_sync(backend.open, digest)
+        chunks = await anyio.to_thread.run_sync(target.backend.open, digest)
         return StreamingResponse(
             chunks,
             media_type="application/octet-stream",
@@ -97,23 +157,33 @@ def create_cas_app(
     async def put_blob(request: Request) -> Response:
         digest = parse_digest(request)
         grant = grant_for(request, "put", digest)
+        target = await anyio.to_thread.run_sync(target_of, grant)
         size = await anyio.to_thread.run_sync(owned_size, grant, digest)
         if size is not None:
             return JSONResponse({"digest": str(digest), "size": size}, status_code=200)
+        announced = _content_length(request)
+        limit = target.max_blob_size
+        if limit is not None and announced is not None and announced > limit:
+            # Refused before a byte of the body is read.
+            raise _too_large(digest, target, f"{announced} bytes")
         stream: AsyncIterator[bytes] = request.stream()
 
         def chunks() -> Iterator[bytes]:
+            seen = 0
             while True:
                 try:
                     chunk = anyio.from_thread.run(_next_chunk, stream)
                 except StopAsyncIteration:
                     return
                 if chunk:
+                    seen += len(chunk)
+                    if limit is not None and seen > limit:
+                        raise _too_large(digest, target, f"more than {limit} bytes")
                     yield chunk
 
-        written = await anyio.to_thread.run_sync(backend.put, digest, chunks())
+        written = await anyio.to_thread.run_sync(_put, target.backend, digest, chunks(), announced)
         if index is not None:
-            await anyio.to_thread.run_sync(index.record, grant.org, digest, written)
+            await anyio.to_thread.run_sync(index.record, grant.org, digest, written, grant.backend)
         return JSONResponse({"digest": str(digest), "size": written}, status_code=201)
 
     async def on_error(request: Request, exc: Exception) -> Response:
@@ -138,3 +208,47 @@ def create_cas_app(
 
 async def _next_chunk(stream: AsyncIterator[bytes]) -> bytes:
     return await stream.__anext__()
+
+
+def _content_length(request: Request) -> int | None:
+    raw = request.headers.get("content-length")
+    if raw is None:
+        return None
+    try:
+        size = int(raw)
+    except ValueError:
+        raise InvalidInput(f"bad Content-Length {raw!r}") from None
+    if size < 0:
+        raise InvalidInput(f"bad Content-Length {raw!r}")
+    return size
+
+
+def _too_large(digest: Digest, target: Target, what: str) -> TooLarge:
+    limit = target.max_blob_size
+    hint = (
+        "the server's operator can raise CHAINPROOF_CAS_MAX_BLOB_SIZE"
+        if target.name == EMBEDDED
+        else f"an admin can raise it: chainproof cas-backend update --name {target.name} "
+        "--max-size SIZE"
+    )
+    return TooLarge(
+        f"blob {digest} is {what}: CAS backend {target.label} accepts at most {limit} bytes "
+        f"({_human(limit or 0)})",
+        hint=hint,
+        max_blob_size=limit,
+        backend=target.name,
+    )
+
+
+def _human(size: int) -> str:
+    for unit, scale in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
+        if size >= scale:
+            return f"{size / scale:g} {unit}"
+    return f"{size} bytes"
+
+
+def _put(backend: Backend, digest: Digest, chunks: Iterable[bytes], size: int | None) -> int:
+    """``backend.put``, telling backends that take it (OCI, S3, Azure) the announced size."""
+    if size is not None and "size" in inspect.signature(backend.put).parameters:
+        return backend.put(digest, chunks, size=size)  # type: ignore[call-arg]  # checked above
+    return backend.put(digest, chunks)

@@ -11,7 +11,7 @@ from typing import BinaryIO
 
 from chainproof.cas.backend import DigestWriter, check_algorithm
 from chainproof.core.digest import Digest
-from chainproof.errors import NotFound
+from chainproof.errors import NotFound, ServiceError
 
 __all__ = ["FilesystemBackend"]
 
@@ -76,6 +76,18 @@ class FilesystemBackend:
 
     def close(self) -> None:
         """Nothing to release."""
+
+    def validate(self) -> None:
+        """Write, read back and delete a probe blob; raise the first error met."""
+        from chainproof.cas._stream import probe
+
+        try:
+            probe(self, f"filesystem backend {self.root}")
+        except OSError as err:
+            raise ServiceError(
+                f"filesystem backend {self.root} is not usable: {err.strerror or err}",
+                hint="check that the directory exists and the server may write to it",
+            ) from None
 
 
 def _read_chunks(fh: BinaryIO) -> Iterator[bytes]:

@@ -1,7 +1,8 @@
 """Short-lived CAS tokens: HS256 JWTs minted by the control plane (docs/api.md, CAS).
 
-Claims: ``org`` (organisation id), ``dir`` (``upload`` | ``download``), ``digest`` (downloads),
-``run`` (uploads), ``exp`` (at most 10 minutes ahead).
+Claims: ``org`` (organisation id), ``backend`` (the id of the organisation's CAS backend the
+token may use, or ``embedded`` for the server's own filesystem store), ``dir`` (``upload`` |
+``download``), ``digest`` (downloads), ``run`` (uploads), ``exp`` (at most 10 minutes ahead).
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import jwt
 from chainproof.core.digest import Digest
 from chainproof.errors import Forbidden, InvalidInput, Unauthorized
 
-__all__ = ["MAX_TTL", "CasGrant", "decode_token", "mint_token"]
+__all__ = ["EMBEDDED", "MAX_TTL", "CasGrant", "decode_token", "mint_token"]
 
+#: The ``backend`` claim naming the server's own filesystem store (no configured backend).
+EMBEDDED = "embedded"
 MAX_TTL = timedelta(minutes=10)
 _ALG = "HS256"
 _AUDIENCE = "chainproof-cas"
@@ -30,6 +33,7 @@ class CasGrant:
     direction: str
     digest: Digest | None = None
     run: str | None = None
+    backend: str = EMBEDDED
 
     def allow(self, operation: str, digest: Digest) -> None:
         """Raise Forbidden unless this grant covers ``operation`` (head|put|get) on ``digest``.
@@ -52,18 +56,22 @@ def mint_token(
     *,
     org: str,
     direction: str,
+    backend: str = EMBEDDED,
     digest: Digest | None = None,
     run: str | None = None,
     ttl: timedelta = MAX_TTL,
     now: datetime | None = None,
 ) -> tuple[str, datetime]:
-    """A signed token and its expiry time."""
+    """A signed token for ``backend`` of ``org`` and its expiry time."""
+    if not backend:
+        raise InvalidInput("a CAS token names its backend")
     if direction not in ("upload", "download"):
         raise InvalidInput(f"unknown CAS direction {direction!r}", hint="upload or download")
     issued = now or datetime.now(UTC)
     expires = issued + min(ttl, MAX_TTL)
     claims: dict[str, Any] = {
         "org": org,
+        "backend": backend,
         "dir": direction,
         "aud": _AUDIENCE,
         "iat": int(issued.timestamp()),
@@ -84,7 +92,7 @@ def decode_token(secret: str, token: str) -> CasGrant:
             secret,
             algorithms=[_ALG],
             audience=_AUDIENCE,
-            options={"require": ["exp", "org", "dir"]},
+            options={"require": ["exp", "org", "dir", "backend"]},
         )
     except jwt.PyJWTError as err:
         raise Unauthorized(f"invalid CAS token: {type(err).__name__}") from None
@@ -99,9 +107,13 @@ def decode_token(secret: str, token: str) -> CasGrant:
     if direction == "download" and digest is None:
         raise Unauthorized("invalid CAS token: a download token names its digest")
     run = claims.get("run")
+    backend = str(claims["backend"])
+    if not backend:
+        raise Unauthorized("invalid CAS token: empty backend claim")
     return CasGrant(
         org=str(claims["org"]),
         direction=direction,
         digest=digest,
         run=str(run) if run else None,
+        backend=backend,
     )

@@ -202,21 +202,27 @@ def _cell(value: Any) -> str:
     return escape(str(value))
 
 
-@contextmanager
-def upload_progress(label: str) -> Iterator[Callable[[int], Callable[[int, int], None] | None]]:
-    """A factory of progress callbacks: a Rich bar for files over 1 MB on a TTY, else None."""
-    bars: list[Any] = []
+#: Transfers larger than this get a progress bar (issue 4: "over 1 MB").
+PROGRESS_THRESHOLD = 1000 * 1000
 
-    def factory(total: int) -> Callable[[int, int], None] | None:
-        if total <= 1024 * 1024 or not sys.stderr.isatty():
-            return None
+
+@contextmanager
+def transfer_progress(
+    label: str, *, enabled: bool = True
+) -> Iterator[Callable[[int | None], Callable[[int, int], None] | None]]:
+    """A factory of progress callbacks for uploads and downloads.
+
+    ``factory(total)`` returns ``callback(done, total)``, or None when no bar is wanted: the
+    transfer is 1 MB or less, stderr is not a TTY, or ``enabled`` is False (``-o json``).
+    With ``total=None`` (a download whose size comes with the answer) the bar starts on the
+    first callback that reports a size over 1 MB. Bars are transient and go to stderr.
+    """
+    bars: list[Any] = []
+    show = enabled and sys.stderr.isatty()
+
+    def start(total: int) -> Callable[[int, int], None]:
         from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TransferSpeedColumn,
-        )
+        from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
         bar = Progress(
             f"[bold]{label}[/]",
@@ -234,6 +240,22 @@ def upload_progress(label: str) -> Iterator[Callable[[int], Callable[[int, int],
             bar.update(task, completed=done, total=size or total)
 
         return update
+
+    def factory(total: int | None) -> Callable[[int, int], None] | None:
+        if not show or (total is not None and total <= PROGRESS_THRESHOLD):
+            return None
+        if total is not None:
+            return start(total)
+        live: list[Callable[[int, int], None]] = []
+
+        def lazy(done: int, size: int) -> None:
+            if not live:
+                if size <= PROGRESS_THRESHOLD:
+                    return
+                live.append(start(size))
+            live[0](done, size)
+
+        return lazy
 
     try:
         yield factory

@@ -13,7 +13,7 @@ from chainproof.cli._common import (
     StateDirOpt,
     cli_context,
     emit_json,
-    upload_progress,
+    transfer_progress,
 )
 from chainproof.errors import InvalidInput
 
@@ -24,31 +24,59 @@ app = typer.Typer(help="Upload and download evidence by digest (CAS).", no_args_
 def upload(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    project: Annotated[
+        str | None,
+        typer.Option("--project", help="Upload outside any run, filed under this project."),
+    ] = None,
     run_id: Annotated[
-        str | None, typer.Option("--run-id", help="Run to upload for (default: the open one).")
+        str | None, typer.Option("--run-id", help="Upload for this run (still initialized).")
     ] = None,
     state_dir: StateDirOpt = None,
     output: OutputOpt = Output.table,
 ) -> None:
-    """Upload a file to the CAS for a run; prints its digest (skipped if already stored).
+    """Upload a file to the organisation's CAS; prints its digest (skipped if already stored).
 
-    Example: chainproof artifact upload dist/shop.tar.gz
+    The upload is for --run-id, else for the attestation open in the state dir; with
+    --project, or when no attestation is open, it is a run-less upload (owner, admin or
+    member tokens), downloadable once a run references the digest.
+
+    Example: chainproof artifact upload dist/shop.tar.gz --project shop
     """
     from chainproof.client import attestation, cas
     from chainproof.core.digest import Digest
 
+    if run_id and project:
+        raise typer.BadParameter("give --run-id or --project, not both", param_hint="--project")
     cli = cli_context(ctx)
     fallback_url = None
-    if run_id is None:
-        state = attestation.load_state(attestation.state_path(state_dir, cli.environ))
+    state_file = attestation.state_path(state_dir, cli.environ)
+    if run_id is None and project is None and state_file.exists():
+        state = attestation.load_state(state_file)
         run_id, fallback_url = state.run_id, state.server_url
     api = cli.api(fallback_url)
     digest, size = Digest.of_file(file)
-    grant = api.cas_upload_token(run_id)
-    with upload_progress(file.name) as bar:
-        sent = cas.upload(grant["url"], grant["token"], file, digest, progress=bar(size), api=api)
+    grant = api.cas_upload_token(run_id, project=project)
+    max_size = (grant.get("backend") or {}).get("max_blob_size")
+    with transfer_progress(file.name, enabled=output is not Output.json) as bar:
+        sent = cas.upload(
+            grant["url"],
+            grant["token"],
+            file,
+            digest,
+            progress=bar(size),
+            api=api,
+            max_size=max_size,
+        )
     if output is Output.json:
-        emit_json({"digest": str(digest), "size": size, "uploaded": sent, "run_id": run_id})
+        emit_json(
+            {
+                "digest": str(digest),
+                "size": size,
+                "uploaded": sent,
+                "run_id": run_id,
+                "project": project,
+            }
+        )
     else:
         typer.echo(f"{digest}  {file} ({'uploaded' if sent else 'already stored'})")
 
@@ -64,6 +92,10 @@ def download(
 ) -> None:
     """Download a blob you can read through a run; its digest is checked before it is kept.
 
+    Bytes are hashed as they arrive into a temporary file beside the destination, which is
+    renamed onto it only when the digest matches: a corrupt or interrupted download leaves
+    nothing behind (and an existing file untouched).
+
     Example: chainproof artifact download sha256:9f86d0... --to sbom.json
     """
     from chainproof.client import cas
@@ -77,7 +109,8 @@ def download(
         dest = dest / dig.hex
     api = cli_context(ctx).api()
     grant = api.cas_download_token(str(dig))
-    cas.download(grant["url"], grant["token"], dig, dest, api=api)
+    with transfer_progress(dest.name, enabled=output is not Output.json) as bar:
+        cas.download(grant["url"], grant["token"], dig, dest, progress=bar(None), api=api)
     if output is Output.json:
         emit_json({"digest": str(dig), "path": str(dest), "size": dest.stat().st_size})
     else:

@@ -19,7 +19,7 @@ from chainproof.cli._common import (
     parse_annotations,
     print_fields,
     print_table,
-    upload_progress,
+    transfer_progress,
 )
 
 app = typer.Typer(
@@ -156,7 +156,7 @@ def add(
     from chainproof.client import attestation
 
     api, store = _open(ctx, state_dir, attestation_id)
-    with upload_progress(name or Path(value).name) as bar:
+    with transfer_progress(name or Path(value).name, enabled=output is not Output.json) as bar:
         added = attestation.add(
             api,
             store,

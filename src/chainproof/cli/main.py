@@ -20,12 +20,15 @@ from chainproof.cli import (
     artifact,
     attestation,
     auth,
+    cas,
+    cas_backend,
     org,
     project,
     server,
     signing_key,
     workflow,
 )
+from chainproof.cli import verify as verify_command
 from chainproof.cli._common import CliContext
 from chainproof.errors import ChainproofError
 
@@ -69,6 +72,9 @@ app.add_typer(api_token.app, name="api-token")
 app.add_typer(signing_key.app, name="signing-key")
 app.add_typer(attestation.app, name="attestation")
 app.add_typer(artifact.app, name="artifact")
+app.add_typer(cas_backend.app, name="cas-backend")
+app.add_typer(cas.app, name="cas")
+app.command("verify")(verify_command.verify)
 
 
 def _show_version(value: bool) -> None:

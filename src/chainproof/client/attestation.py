@@ -418,11 +418,18 @@ def _upload(
     if not files:
         return
     grant = api.cas_upload_token(run_id)
+    max_size = (grant.get("backend") or {}).get("max_blob_size")
     for c in files:
         assert c.upload_path is not None
         callback = progress(c.size) if progress else None
         cas.upload(
-            grant["url"], grant["token"], c.upload_path, c.digest, progress=callback, api=api
+            grant["url"],
+            grant["token"],
+            c.upload_path,
+            c.digest,
+            progress=callback,
+            api=api,
+            max_size=max_size,
         )
 
 
@@ -572,7 +579,7 @@ def verify_run(api: ApiClient, run_id: str) -> dict[str, Any]:
 
     from chainproof.core.bundle import Bundle
     from chainproof.signing.ca import identity_uri
-    from chainproof.signing.trust import ca_certs_from_trusted_root
+    from chainproof.signing.trust import TrustedRoot
     from chainproof.signing.verifier import AnyOf, ExactIdentity, KeyIdentity, Verifier
 
     run = api.get_run(run_id)
@@ -603,7 +610,8 @@ def verify_run(api: ApiClient, run_id: str) -> dict[str, Any]:
         verifier = Verifier(public_keys=keys)
         policy = AnyOf(tuple(KeyIdentity.of_pem(k) for k in keys)) if keys else ExactIdentity(uri)
     else:
-        verifier = Verifier(ca_certs=ca_certs_from_trusted_root(api.trust_root()))
+        # The whole root: its CAs, and its logs and timestamp authorities once it has them.
+        verifier = Verifier(trusted_root=TrustedRoot.from_json(api.trust_root()))
     try:
         verified = verifier.verify(bundle, policy)
     except VerificationError as err:

@@ -2,6 +2,9 @@
 
 Blobs are addressed by digest. ``upload`` asks first (HEAD) and skips bytes the CAS already
 has; ``download`` hashes while it writes and never leaves a file whose bytes do not match.
+Both stream in 1 MiB chunks, so memory stays flat whatever the blob's size. When the CAS
+cannot be reached after the session's retries, the NetworkError names the CAS URL (it may be
+a separate service from the control plane: ``CHAINPROOF_CAS_URL`` on the server).
 """
 
 from __future__ import annotations
@@ -10,11 +13,12 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from chainproof.core.digest import Digest
-from chainproof.errors import InvalidInput, VerificationError
+from chainproof.errors import InvalidInput, NetworkError, TooLarge, VerificationError
 
 if TYPE_CHECKING:
     from chainproof.client.http import ApiClient, HttpSession
@@ -38,6 +42,20 @@ def _blob_path(digest: Digest) -> str:
     return f"/blobs/{digest}"
 
 
+@contextmanager
+def _naming_the_cas(cas_url: str, session: HttpSession) -> Iterator[None]:
+    """Re-raise a NetworkError as one that names the CAS and how often it was tried."""
+    try:
+        yield
+    except NetworkError as err:
+        raise NetworkError(
+            f"the CAS at {cas_url} is unavailable "
+            f"(tried {session.retries + 1} times with backoff): {err.message}",
+            hint="the control plane sends clients to this CAS URL; check that the CAS is "
+            "running and reachable from here (server setting CHAINPROOF_CAS_URL)",
+        ) from err
+
+
 def upload(
     cas_url: str,
     token: str,
@@ -46,18 +64,27 @@ def upload(
     *,
     progress: Progress | None = None,
     api: ApiClient | None = None,
+    max_size: int | None = None,
 ) -> bool:
     """Upload the file at ``path`` under ``digest`` unless the CAS has it already.
 
     Returns True when bytes were sent, False when the blob was already there. The file is
-    streamed in 1 MiB chunks (a fresh stream on each retry). The CAS re-hashes what it receives
-    and answers ``verification_failed`` (VerificationError) on a mismatch. ``api`` lends its
-    transport, timeout and retry settings.
+    streamed in 1 MiB chunks (a fresh stream on each retry), never read whole. The CAS
+    re-hashes what it receives and answers ``verification_failed`` (VerificationError) on a
+    mismatch. ``max_size`` (the grant's ``backend.max_blob_size``) refuses a larger file with
+    TooLarge before anything is sent. ``api`` lends its transport, timeout and retry
+    settings. NetworkError naming ``cas_url`` when the CAS stays unreachable.
     """
     dig = digest if isinstance(digest, Digest) else Digest.parse(digest)
     file_path = Path(path)
     total = file_path.stat().st_size
-    with _session(cas_url, token, api) as session:
+    if max_size is not None and total > max_size:
+        raise TooLarge(
+            f"{file_path.name} is {total} bytes: the CAS backend accepts at most {max_size}",
+            hint="an admin can raise the backend's limit (cas-backend update --max-size)",
+            max_blob_size=max_size,
+        )
+    with _session(cas_url, token, api) as session, _naming_the_cas(cas_url, session):
         head = session.request("HEAD", _blob_path(dig), accept=(404,))
         if head.status != 404:
             if progress:
@@ -95,7 +122,9 @@ def download(
 
     Bytes go to a temporary file beside ``dest`` while being hashed; on a digest mismatch the
     temporary file is deleted and VerificationError raised, otherwise it is renamed onto
-    ``dest`` atomically. NotFound when the CAS does not serve that digest to this token.
+    ``dest`` atomically; an interrupted download leaves no file either. NotFound when the CAS
+    does not serve that digest to this token; NetworkError naming ``cas_url`` when the CAS
+    stays unreachable.
     """
     dig = digest if isinstance(digest, Digest) else Digest.parse(digest)
     if dig.algorithm != "sha256":
@@ -105,7 +134,11 @@ def download(
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as fh, _session(cas_url, token, api) as session:
+        with (
+            os.fdopen(fd, "wb") as fh,
+            _session(cas_url, token, api) as session,
+            _naming_the_cas(cas_url, session),
+        ):
             sink = _HashingSink(fh, progress)
             session.download(_blob_path(dig), on_start=sink.start, on_chunk=sink.write)
             fh.flush()

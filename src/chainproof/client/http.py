@@ -517,10 +517,80 @@ class ApiClient:
             self._post(f"/runs/{_q(run_id)}/attestation", body, idempotency_key=idempotency_key)
         )
 
+    # -- CAS backends (owner/admin) --------------------------------------------------------
+    def create_cas_backend(
+        self,
+        name: str,
+        provider: str,
+        *,
+        config: dict[str, str],
+        secret: dict[str, str],
+        default: bool = False,
+        fallback: bool = False,
+        max_blob_size: int | None = None,
+        skip_validation: bool = False,
+    ) -> dict[str, Any]:
+        """Add a backend, validated by the server first unless ``skip_validation``."""
+        body = {
+            "name": name,
+            "provider": provider,
+            "config": config,
+            "secret": secret,
+            "default": default,
+            "fallback": fallback,
+            "max_blob_size": max_blob_size,
+            "skip_validation": skip_validation,
+        }
+        return dict(self._post("/cas-backends", body))
+
+    def list_cas_backends(self) -> list[dict[str, Any]]:
+        """The organisation's backends (never their credentials)."""
+        return self._items("/cas-backends")
+
+    def get_cas_backend(self, name: str) -> dict[str, Any]:
+        """One backend by name."""
+        return dict(self._get(f"/cas-backends/{_q(name)}"))
+
+    def update_cas_backend(
+        self,
+        name: str,
+        *,
+        config: dict[str, str | None] | None = None,
+        secret: dict[str, str | None] | None = None,
+        default: bool | None = None,
+        fallback: bool | None = None,
+        max_blob_size: int | None = None,
+        skip_validation: bool = False,
+    ) -> dict[str, Any]:
+        """Change settings, rotate credentials (``secret``), move the default/fallback role."""
+        body = {
+            "config": config or None,
+            "secret": secret or None,
+            "default": default,
+            "fallback": fallback,
+            "max_blob_size": max_blob_size,
+            "skip_validation": skip_validation,
+        }
+        clean = {k: v for k, v in body.items() if v is not None}
+        reply = self._session.request("PATCH", f"/api/v1/cas-backends/{_q(name)}", json_body=clean)
+        return dict(reply.json())
+
+    def delete_cas_backend(self, name: str) -> None:
+        """Remove a backend that holds no blobs."""
+        self._session.request("DELETE", f"/api/v1/cas-backends/{_q(name)}")
+
+    def validate_cas_backend(self, name: str) -> dict[str, Any]:
+        """Probe a backend now; the backend with its new ``status``."""
+        return dict(self._post(f"/cas-backends/{_q(name)}/validate", {}))
+
     # -- CAS tokens, signing, trust --------------------------------------------------------
-    def cas_upload_token(self, run_id: str) -> dict[str, Any]:
-        """``{"token","url","expires_at"}`` to upload evidence of a run."""
-        return dict(self._post("/cas/tokens", {"direction": "upload", "run_id": run_id}))
+    def cas_upload_token(
+        self, run_id: str | None = None, *, project: str | None = None
+    ) -> dict[str, Any]:
+        """``{"token","url","expires_at","backend"}`` to upload evidence of a run, or without
+        ``run_id`` a run-less upload (user tokens; ``project`` files it in the audit log)."""
+        body = {"direction": "upload", "run_id": run_id, "project": project}
+        return dict(self._post("/cas/tokens", body))
 
     def cas_download_token(self, digest: str) -> dict[str, Any]:
         """``{"token","url","expires_at"}`` to download one digest; NotFound if unreadable."""

@@ -8,8 +8,12 @@ are read too. Field names are the protobuf JSON names (camelCase), so standard S
 tools read our bundles.
 
 Transparency-log entries (``tlogEntries``) and the RFC 3161 timestamps
-(``timestampVerificationData.rfc3161Timestamps``) are kept exactly as given: the issue that
-adds the transparency log and the timestamp authority fills and checks them.
+(``timestampVerificationData.rfc3161Timestamps``) are kept exactly as given here; the
+verifier (``chainproof.signing.verifier``) parses and checks them.
+
+Bundles signing an artifact directly (``messageSignature``, as ``cosign sign-blob`` and
+``sigstore sign`` write) are read only with ``from_json(..., allow_message_signature=True)``:
+chainproof's own attestations are always DSSE, and the server refuses anything else.
 """
 
 from __future__ import annotations
@@ -17,13 +21,14 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from chainproof.core.digest import Digest
 from chainproof.core.dsse import Envelope, b64decode, b64encode
 from chainproof.errors import InvalidInput
 
-__all__ = ["MAX_BUNDLE_BYTES", "MEDIA_TYPES", "MEDIA_TYPE_V03", "Bundle"]
+__all__ = ["MAX_BUNDLE_BYTES", "MEDIA_TYPES", "MEDIA_TYPE_V03", "Bundle", "MessageSignature"]
 
 MEDIA_TYPE_V03 = "application/vnd.dev.sigstore.bundle.v0.3+json"
 MEDIA_TYPES = frozenset(
@@ -53,17 +58,52 @@ def _list(value: Any, what: str) -> list[Any]:
     return value
 
 
+@dataclass(frozen=True)
+class MessageSignature:
+    """A signature over an artifact (protobuf-specs ``MessageSignature``).
+
+    ``digest`` is the artifact's SHA-256 as the bundle states it (None when absent); the
+    signature covers that digest (prehashed ECDSA), never the statement of the bundle.
+    """
+
+    signature: bytes
+    digest: bytes | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The protobuf JSON form."""
+        out: dict[str, Any] = {"signature": b64encode(self.signature)}
+        if self.digest is not None:
+            out["messageDigest"] = {"algorithm": "SHA2_256", "digest": b64encode(self.digest)}
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MessageSignature:
+        """Parse ``messageSignature``; InvalidInput when malformed or not SHA-256."""
+        data = _mapping(data, "messageSignature")
+        signature = b64decode(data.get("signature"), "the message signature")
+        digest = None
+        if data.get("messageDigest") is not None:
+            md = _mapping(data["messageDigest"], "messageSignature.messageDigest")
+            if md.get("algorithm") != "SHA2_256":
+                raise InvalidInput(f"unsupported message digest algorithm {md.get('algorithm')!r}")
+            digest = b64decode(md.get("digest"), "the message digest")
+        return cls(signature, digest)
+
+
 class Bundle:
-    """A parsed Sigstore bundle holding a DSSE envelope.
+    """A parsed Sigstore bundle holding a DSSE envelope (or, when allowed, a message
+    signature).
 
     Build with :meth:`from_json`, or with the keyword-only constructor (signers do). Exactly
-    one of ``certificate_chain_der`` (leaf first) and ``public_key_hint`` must be given.
+    one of ``certificate_chain_der`` (leaf first) and ``public_key_hint`` must be given, and
+    exactly one of ``envelope`` and ``message_signature``.
     """
 
     def __init__(
         self,
         *,
-        envelope: Envelope,
+        envelope: Envelope | None = None,
+        message_signature: MessageSignature | None = None,
         certificate_chain_der: Sequence[bytes] = (),
         public_key_hint: str | None = None,
         tlog_entries: Sequence[Mapping[str, Any]] = (),
@@ -72,9 +112,12 @@ class Bundle:
     ) -> None:
         if bool(certificate_chain_der) == (public_key_hint is not None):
             raise InvalidInput("a bundle needs either a certificate or a public-key hint")
+        if (envelope is None) == (message_signature is None):
+            raise InvalidInput("a bundle needs either a DSSE envelope or a message signature")
         if not isinstance(media_type, str) or media_type not in MEDIA_TYPES:
             raise InvalidInput(f"unsupported bundle media type {media_type!r}")
         self._envelope = envelope
+        self._message_signature = message_signature
         self._chain = tuple(certificate_chain_der)
         self._hint = public_key_hint
         self._tlog = tuple(copy.deepcopy(dict(e)) for e in tlog_entries)
@@ -85,8 +128,32 @@ class Bundle:
 
     @property
     def envelope(self) -> Envelope:
-        """The signed DSSE envelope."""
+        """The signed DSSE envelope; InvalidInput for a message-signature bundle."""
+        if self._envelope is None:
+            raise InvalidInput("the bundle holds a message signature, not a DSSE envelope")
         return self._envelope
+
+    @property
+    def dsse_envelope(self) -> Envelope | None:
+        """The DSSE envelope, or None for a message-signature bundle."""
+        return self._envelope
+
+    @property
+    def message_signature(self) -> MessageSignature | None:
+        """The message signature, or None for a DSSE bundle."""
+        return self._message_signature
+
+    @property
+    def signature(self) -> bytes:
+        """The signature bytes: the DSSE envelope's first signature or the message signature.
+
+        This is what RFC 3161 timestamps in the bundle cover. Empty when the envelope has
+        no signature.
+        """
+        if self._message_signature is not None:
+            return self._message_signature.signature
+        sigs = self.envelope.signatures
+        return sigs[0].sig if sigs else b""
 
     @property
     def media_type(self) -> str:
@@ -131,11 +198,12 @@ class Bundle:
         material["timestampVerificationData"] = {
             "rfc3161Timestamps": [copy.deepcopy(t) for t in self._timestamps]
         }
-        return {
-            "mediaType": self._media_type,
-            "verificationMaterial": material,
-            "dsseEnvelope": self._envelope.to_dict(),
-        }
+        content: dict[str, Any] = (
+            {"dsseEnvelope": self._envelope.to_dict()}
+            if self._envelope is not None
+            else {"messageSignature": self._message_signature.to_dict()}  # type: ignore[union-attr]  # one is set (__init__)
+        )
+        return {"mediaType": self._media_type, "verificationMaterial": material, **content}
 
     def to_json(self) -> str:
         """Stable JSON text (sorted keys, no spaces): the form that is stored and digested."""
@@ -146,12 +214,14 @@ class Bundle:
         return Digest.of_bytes(self.to_json().encode("utf-8"))
 
     @classmethod
-    def from_json(cls, data: str | bytes | Mapping[str, Any]) -> Bundle:
+    def from_json(
+        cls, data: str | bytes | Mapping[str, Any], *, allow_message_signature: bool = False
+    ) -> Bundle:
         """Parse a bundle from JSON text or an already-decoded object.
 
         Raises InvalidInput for anything that is not a Sigstore bundle v0.1-v0.3 holding a
-        DSSE envelope: unknown media type, no envelope (message signatures are not used),
-        no certificate or key hint, bad base64, wrong JSON types.
+        DSSE envelope (or, with ``allow_message_signature``, a message signature): unknown
+        media type, no envelope, no certificate or key hint, bad base64, wrong JSON types.
         """
         if isinstance(data, str | bytes):
             if len(data) > MAX_BUNDLE_BYTES:
@@ -167,13 +237,17 @@ class Bundle:
                 f"unsupported bundle media type {media_type!r}",
                 hint=f"chainproof reads Sigstore bundles v0.1 to v0.3 ({MEDIA_TYPE_V03})",
             )
-        if data.get("dsseEnvelope") is None:
+        envelope = message = None
+        if data.get("dsseEnvelope") is not None:
+            envelope = Envelope.from_dict(_mapping(data["dsseEnvelope"], "dsseEnvelope"))
+        elif allow_message_signature and data.get("messageSignature") is not None:
+            message = MessageSignature.from_dict(data["messageSignature"])
+        else:
             raise InvalidInput(
                 "the bundle holds no dsseEnvelope",
                 hint="chainproof bundles sign an in-toto statement in a DSSE envelope; "
                 "messageSignature bundles are not attestations",
             )
-        envelope = Envelope.from_dict(_mapping(data["dsseEnvelope"], "dsseEnvelope"))
         material = _mapping(data.get("verificationMaterial"), "verificationMaterial")
         chain: tuple[bytes, ...] = ()
         hint: str | None = None
@@ -208,6 +282,7 @@ class Bundle:
             stamps.append(stamp)
         bundle = cls(
             envelope=envelope,
+            message_signature=message,
             certificate_chain_der=chain,
             public_key_hint=hint,
             tlog_entries=tlog,

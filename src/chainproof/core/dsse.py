@@ -41,10 +41,13 @@ def b64decode(value: Any, what: str) -> bytes:
 
     DSSE envelope.md: "Base64() is Base64 encoding, transforming a byte sequence to a unicode
     string. Either standard or URL-safe encoding is allowed." Padding is optional here.
-    Characters outside the alphabet are refused (not silently skipped).
+    Characters outside the alphabet are refused (not silently skipped), except line breaks,
+    which Go's decoder (and so protobuf JSON from Sigstore's Go tools) ignores.
     """
     if not isinstance(value, str):
         raise InvalidInput(f"{what} must be a base64 string, not {type(value).__name__}")
+    if "\n" in value or "\r" in value:
+        value = value.replace("\r", "").replace("\n", "")
     if not _B64.match(value):
         raise InvalidInput(f"{what} is not valid base64")
     standard = value.replace("-", "+").replace("_", "/").rstrip("=")

@@ -11,11 +11,10 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 
-from chainproof.cas.app import create_cas_app
-from chainproof.cas.fs import FilesystemBackend
 from chainproof.errors import ServiceError
 from chainproof.server.api import (
     cas,
+    cas_backends,
     contracts,
     identity,
     orgs,
@@ -27,9 +26,10 @@ from chainproof.server.api import (
 from chainproof.server.api import workflows as workflows_api
 from chainproof.server.api.limits import BodyLimit
 from chainproof.server.api.problems import install as install_problems
+from chainproof.server.cas_service import build_cas
 from chainproof.server.db.session import make_engine, make_sessionmaker
+from chainproof.server.jobs.cas_validation import cas_validation_loop
 from chainproof.server.jobs.expiry import expiry_loop
-from chainproof.server.services.cas import DbBlobIndex
 from chainproof.server.settings import Settings
 
 log = logging.getLogger("chainproof.server")
@@ -41,7 +41,8 @@ _HOME = """<!doctype html><html><head><meta charset="utf-8"><title>chainproof</t
 
 
 def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
-    """Build the app: engine, routers, CAS at ``/cas/v1``, health, expiry worker."""
+    """Build the app: engine, routers, CAS at ``/cas/v1``, health, in-process worker jobs
+    (run expiry, CAS backend revalidation)."""
     secret = settings.secret_key.get_secret_value()
     if not secret:
         raise ServiceError(
@@ -50,21 +51,30 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
         )
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
-    backend = FilesystemBackend(settings.cas_path)
+    cas_parts = build_cas(settings, sessions)
+    backend = cas_parts.embedded
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        task = None
+        tasks = []
         if start_worker and settings.expiry_check_seconds > 0:
-            task = asyncio.create_task(expiry_loop(sessions, settings.expiry_check_seconds))
+            tasks.append(asyncio.create_task(expiry_loop(sessions, settings.expiry_check_seconds)))
+        if start_worker and settings.cas_validation_seconds > 0:
+            tasks.append(
+                asyncio.create_task(
+                    cas_validation_loop(
+                        sessions, cas_parts.factory, settings.cas_validation_seconds
+                    )
+                )
+            )
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            backend.close()
+            cas_parts.close()
             engine.dispose()
 
     app = FastAPI(
@@ -79,10 +89,23 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = sessions
     app.state.backend = backend
+    app.state.cas_factory = cas_parts.factory
+    app.state.cas_source = cas_parts.source
     install_problems(app)
 
     api = APIRouter(prefix="/api/v1")
-    for module in (identity, orgs, projects, contracts, workflows_api, tokens, runs, cas, signing):
+    for module in (
+        identity,
+        orgs,
+        projects,
+        contracts,
+        workflows_api,
+        tokens,
+        runs,
+        cas,
+        cas_backends,
+        signing,
+    ):
         api.include_router(module.router)
     app.include_router(api)
 
@@ -104,6 +127,6 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
     def home() -> HTMLResponse:
         return HTMLResponse(_HOME)
 
-    app.mount("/cas/v1", create_cas_app(backend, secret, DbBlobIndex(sessions)))
+    app.mount("/cas/v1", cas_parts.app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, prefix="/api/")
     return app

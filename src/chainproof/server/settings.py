@@ -37,12 +37,32 @@ class Settings:
     expiry_check_seconds: float = 30.0
     secret_key: SecretStr = dataclasses.field(default_factory=lambda: SecretStr(""))
     cas_root: Path | None = None
+    #: Largest blob the embedded filesystem CAS takes (0: no limit). Configured backends
+    #: carry their own ``max_blob_size``.
+    cas_max_blob_size: int = 0
+    #: Base URL of a separate CAS process (``chainproof cas serve``), e.g.
+    #: ``https://cas.example/cas/v1``; None: the CAS mounted in this process at ``/cas/v1``.
+    cas_url: str | None = None
+    #: Directory that ``fs`` CAS backends of organisations must live in.
+    fs_backends_root: Path | None = None
+    #: How often the worker revalidates every CAS backend (0: never).
+    cas_validation_seconds: float = 300.0
     max_body_bytes: int = 16 * 1024 * 1024
 
     @property
     def cas_path(self) -> Path:
         """Where the filesystem CAS keeps blobs."""
         return self.cas_root or self.data_dir / "cas"
+
+    @property
+    def fs_backends_path(self) -> Path:
+        """The directory ``fs`` backends are confined to (default ``<data_dir>/cas-backends``)."""
+        return self.fs_backends_root or self.data_dir / "cas-backends"
+
+    @property
+    def cas_base_url(self) -> str:
+        """The CAS base URL handed out with CAS tokens."""
+        return (self.cas_url or f"{self.base_url}/cas/v1").rstrip("/")
 
     @property
     def base_url(self) -> str:

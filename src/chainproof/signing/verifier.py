@@ -1,33 +1,65 @@
-"""Verify a chainproof bundle: payload type, signature, certificate chain, identity.
+"""Verify Sigstore bundles offline: chainproof attestations and any Sigstore bundle.
 
-:class:`Verifier` is handed its trust material (CA certificates for keyless bundles, accepted
-public keys for key-signed ones) and checks a bundle in a fixed order, raising
+:class:`Verifier` is handed its trust material, a :class:`~chainproof.signing.trust.TrustedRoot`
+(certificate authorities, transparency logs, CT logs, timestamp authorities) and/or accepted
+public keys, and checks a bundle in a fixed order, raising
 :class:`~chainproof.errors.VerificationError` whose message starts with the name of the
-check that failed. Identity checks are policy objects with one method that raises
-(STYLE.md §3); anything that weakens verification has ``Unsafe`` in its name.
+check that failed:
 
-What is not checked yet: transparency-log inclusion, SCTs and RFC 3161 timestamps (the
-certificate's validity is checked at ``now``, to become the timestamp's time when the
-timestamp authority lands).
+1. *timestamp*: every RFC 3161 timestamp verifies with a timestamp authority of the root;
+2. *transparency log*: every log entry is from a trusted log, its inclusion proof leads to
+   a checkpoint the log signed (*inclusion proof*, *checkpoint*), its signed entry
+   timestamp verifies (*signed entry timestamp*); the times from 1 and 2 are the signing
+   times (when the bundle has neither, the signing time is ``now``);
+3. *certificate chain*, *certificate validity*, *certificate usage*: the leaf chains to a
+   certificate authority valid at every signing time, is valid then, and may sign code
+   (or, for a key-signed bundle, *key check*: the key is an accepted one);
+4. *SCT*: the leaf's embedded SCTs verify with the root's CT logs;
+5. *identity*: the policy accepts the signer;
+6. *signature*: the signature covers the DSSE PAE, or the artifact's digest;
+7. *log entry consistency*: each log entry records this bundle's signature, key and content;
+8. *artifact* / *payload*: the artifact is what the message signature or a statement
+   subject names; the DSSE payload is an in-toto Statement.
+
+Transparency-log entries and SCTs are required when the trusted root lists transparency
+logs or CT logs (so a Sigstore bundle cannot drop them), and checked whenever present.
+Identity policies live in :mod:`chainproof.signing.identity` and are re-exported here.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.hazmat.primitives import hashes, serialization
 
 from chainproof.core.bundle import Bundle
+from chainproof.core.digest import Digest
+from chainproof.core.dsse import b64decode
 from chainproof.core.statement import PAYLOAD_TYPE, Statement
 from chainproof.errors import InvalidInput, VerificationError
-from chainproof.signing._keys import PublicKey, ecdsa, key_hint, supported
+from chainproof.signing import _chain
+from chainproof.signing._keys import VerifyKey, key_hint, verify_signature
+from chainproof.signing.identity import (
+    AllOf,
+    AnyOf,
+    ExactIdentity,
+    IdentityPolicy,
+    IdentityPrefix,
+    KeyIdentity,
+    OidcIssuer,
+    SignerIdentity,
+    UnsafeNoIdentityCheck,
+    certificate_identity,
+    load_public_key,
+)
+from chainproof.signing.logentry import LogEntry, SignedContent, check_body, verify_entry
+from chainproof.signing.sct import verify_embedded_scts
+from chainproof.signing.timestamp import verify_timestamps
+from chainproof.signing.trust import Authority, TrustedRoot, Validity
 
 __all__ = [
     "AllOf",
@@ -36,120 +68,39 @@ __all__ = [
     "IdentityPolicy",
     "IdentityPrefix",
     "KeyIdentity",
+    "OidcIssuer",
+    "SignerIdentity",
     "UnsafeNoIdentityCheck",
     "VerifiedAttestation",
+    "VerifiedSignature",
     "Verifier",
 ]
 
-
-class IdentityPolicy(Protocol):
-    """Decides whether a signer identity is acceptable; raises VerificationError if not.
-
-    The identity is the certificate's SAN URI (keyless) or the public-key hint (``--key``).
-    """
-
-    def verify(self, identity: str) -> None:
-        """Return if ``identity`` is acceptable; raise VerificationError saying why not."""
-        ...
+_V01 = "application/vnd.dev.sigstore.bundle+json;version=0.1"
+# A log's integrated time may run slightly ahead of this machine's clock.
+_CLOCK_SKEW_SECONDS = 60
 
 
 @dataclass(frozen=True)
-class ExactIdentity:
-    """The signer must be exactly this identity (a run's SAN URI, or a key hint)."""
+class VerifiedSignature:
+    """What a successful verification proves about the signer, when and how.
+
+    ``identity`` is the certificate's SAN (or the key hint), ``issuer`` its OIDC issuer
+    (None for keys); ``signed_at`` the verified signing times (timestamps, log integration;
+    empty when the bundle had none and ``now`` was used); ``checks`` names each check
+    passed, in order.
+    """
 
     identity: str
-
-    def verify(self, identity: str) -> None:
-        """Raise VerificationError unless ``identity`` equals the expected one."""
-        if identity != self.identity:
-            raise VerificationError(
-                f"identity check failed: signed by {identity!r}, expected {self.identity!r}"
-            )
-
-
-@dataclass(frozen=True)
-class IdentityPrefix:
-    """The signer identity must start with this prefix (e.g. one workflow's runs).
-
-    End the prefix with ``/`` to match whole path segments only.
-    """
-
-    prefix: str
-
-    def verify(self, identity: str) -> None:
-        """Raise VerificationError unless ``identity`` starts with the prefix."""
-        if not identity.startswith(self.prefix):
-            raise VerificationError(
-                f"identity check failed: signed by {identity!r}, expected an identity "
-                f"starting with {self.prefix!r}"
-            )
-
-
-@dataclass(frozen=True)
-class KeyIdentity:
-    """The bundle must be signed by this public key (its identity is the key's hint)."""
-
-    hint: str
-
-    @classmethod
-    def of_pem(cls, public_key_pem: bytes) -> KeyIdentity:
-        """The identity of a PEM public key; InvalidInput if it is not one we support."""
-        return cls(key_hint(_load_public_key(public_key_pem)))
-
-    def verify(self, identity: str) -> None:
-        """Raise VerificationError unless the bundle names this key."""
-        if identity != self.hint:
-            raise VerificationError(
-                f"identity check failed: signed by key {identity!r}, expected key {self.hint!r}"
-            )
-
-
-@dataclass(frozen=True)
-class AllOf:
-    """Every policy must accept the identity (the first refusal is raised)."""
-
-    policies: tuple[IdentityPolicy, ...]
-
-    def verify(self, identity: str) -> None:
-        """Run each policy in order; raise the first VerificationError."""
-        if not self.policies:
-            raise VerificationError("identity check failed: AllOf() has no policies")
-        for policy in self.policies:
-            policy.verify(identity)
-
-
-@dataclass(frozen=True)
-class AnyOf:
-    """At least one policy must accept the identity."""
-
-    policies: tuple[IdentityPolicy, ...]
-
-    def verify(self, identity: str) -> None:
-        """Return at the first policy that accepts; else raise naming every refusal."""
-        reasons = []
-        for policy in self.policies:
-            try:
-                policy.verify(identity)
-            except VerificationError as err:
-                reasons.append(err.message)
-            else:
-                return
-        raise VerificationError(
-            f"identity check failed: no policy accepted {identity!r} ({'; '.join(reasons)})"
-        )
-
-
-class UnsafeNoIdentityCheck:
-    """Accepts any signer the trust material accepts. For inspection only, never for gates."""
-
-    def verify(self, identity: str) -> None:
-        """Accept every identity."""
-        return None
+    issuer: str | None
+    certificate_der: bytes | None
+    signed_at: tuple[datetime, ...] = ()
+    checks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class VerifiedAttestation:
-    """What a successful verification proves: this statement, signed by this identity.
+    """A verified DSSE bundle: this statement, signed by this identity.
 
     ``payload_type`` is the DSSE payload type (always in-toto here); ``certificate_der`` is
     the signing certificate of a keyless bundle, None for a key-signed one. Callers still
@@ -160,68 +111,86 @@ class VerifiedAttestation:
     payload_type: str
     identity: str
     certificate_der: bytes | None
+    issuer: str | None = None
+    signed_at: tuple[datetime, ...] = ()
+    checks: tuple[str, ...] = field(default=())
 
 
-def _load_public_key(pem: bytes) -> PublicKey:
-    try:
-        key = serialization.load_pem_public_key(pem)
-    except (ValueError, TypeError):
-        raise InvalidInput("not a PEM public key") from None
-    if not supported(key) or not isinstance(
-        key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
-    ):
-        raise InvalidInput("accepted public keys must be ECDSA P-256/P-384/P-521 or Ed25519")
-    return key
+@dataclass
+class _Signer:
+    key: VerifyKey
+    identity: SignerIdentity
+    certificate: x509.Certificate | None
+    verifier_der: bytes
 
 
-def _verify_signature(key: PublicKey, sig: bytes, data: bytes) -> None:
-    try:
-        if isinstance(key, ed25519.Ed25519PublicKey):
-            key.verify(sig, data)
-        else:
-            key.verify(sig, data, ecdsa(key.curve))
-    except InvalidSignature:
-        raise VerificationError(
-            "signature check failed: the DSSE signature does not match the payload"
-        ) from None
+def _utc(moment: datetime | None) -> datetime:
+    at = moment or datetime.now(UTC)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 class Verifier:
-    """Verifies bundles against CA certificates (keyless) and accepted public keys.
+    """Verifies Sigstore bundles against a trusted root and/or accepted public keys.
 
-    ``ca_certs`` are PEM CA certificates (all trusted, e.g. an organisation's current and
-    rotated-out CAs); ``public_keys`` are PEM public keys whose key-signed bundles are
-    accepted. Raises InvalidInput when any of them does not parse.
+    ``trusted_root`` gives the certificate authorities, logs and timestamp authorities;
+    ``ca_certs`` (PEM) adds certificate authorities trusted from their own ``notBefore``
+    (an organisation's current and rotated-out CAs); ``public_keys`` (PEM) are keys whose
+    key-signed bundles are accepted. ``require_tlog`` / ``require_sct`` default to whether
+    the root lists transparency / CT logs. Raises InvalidInput when trust material does not
+    parse.
     """
 
-    def __init__(self, *, ca_certs: Sequence[bytes] = (), public_keys: Sequence[bytes] = ()):
-        self._cas: list[x509.Certificate] = []
+    def __init__(
+        self,
+        *,
+        trusted_root: TrustedRoot | None = None,
+        ca_certs: Sequence[bytes] = (),
+        public_keys: Sequence[bytes] = (),
+        require_tlog: bool | None = None,
+        require_sct: bool | None = None,
+    ) -> None:
+        root = trusted_root or TrustedRoot.empty()
+        extra = []
         for pem in ca_certs:
             try:
-                self._cas.append(x509.load_pem_x509_certificate(pem))
+                cert = x509.load_pem_x509_certificate(pem)
             except ValueError:
                 raise InvalidInput("a trusted CA certificate is not PEM") from None
-        self._keys: dict[str, PublicKey] = {}
+            extra.append(Authority("", (cert,), Validity(cert.not_valid_before_utc)))
+        self._root = TrustedRoot(
+            certificate_authorities=(*root.certificate_authorities, *extra),
+            tlogs=root.tlogs,
+            ctlogs=root.ctlogs,
+            timestamp_authorities=root.timestamp_authorities,
+        )
+        self._keys: dict[str, VerifyKey] = {}
         for pem in public_keys:
-            key = _load_public_key(pem)
+            key = load_public_key(pem)
             self._keys[key_hint(key)] = key
+        self._require_tlog = bool(root.tlogs) if require_tlog is None else require_tlog
+        self._require_sct = bool(root.ctlogs) if require_sct is None else require_sct
 
+    # -- public API -------------------------------------------------------------------
     def verify(
-        self, bundle: Bundle, policy: IdentityPolicy, *, now: datetime | None = None
+        self,
+        bundle: Bundle,
+        policy: IdentityPolicy,
+        *,
+        now: datetime | None = None,
+        artifact: Digest | None = None,
     ) -> VerifiedAttestation:
-        """Check ``bundle`` and return its statement with the signer's identity.
+        """Check a DSSE ``bundle`` and return its statement with the signer's identity.
 
-        In order: the payload type is in-toto; there is exactly one signature; for a
-        certificate, that it chains to a trusted CA, is valid at ``now`` (default: the
-        current time) and allows code signing; for a key hint, that it names an accepted
-        key; that the signature verifies over the DSSE PAE; that ``policy`` accepts the
-        identity; that the payload is an in-toto Statement. Raises VerificationError whose
-        message names the failed check.
+        ``artifact``, when given, must be one of the statement's subjects. ``now`` (default:
+        the current time) is the signing time of bundles without timestamps or log entries,
+        and the bound for integrated times. Raises VerificationError naming the failed check.
         """
-        at = now or datetime.now(UTC)
-        if at.tzinfo is None:  # naive times are UTC in chainproof
-            at = at.replace(tzinfo=UTC)
-        envelope = bundle.envelope
+        envelope = bundle.dsse_envelope
+        if envelope is None:
+            raise VerificationError(
+                "bundle check failed: a message-signature bundle needs an artifact "
+                "(verify_artifact)"
+            )
         if envelope.payload_type != PAYLOAD_TYPE:
             raise VerificationError(
                 f"payload type check failed: {envelope.payload_type!r} is not {PAYLOAD_TYPE}"
@@ -230,101 +199,253 @@ class Verifier:
             raise VerificationError(
                 f"signature check failed: expected one signature, found {len(envelope.signatures)}"
             )
-        sig = envelope.signatures[0].sig
-        cert_der = bundle.leaf_certificate_der
-        key: PublicKey
-        if cert_der is not None:
-            leaf = self._check_certificate(cert_der, at)
-            leaf_key = leaf.public_key()
-            if not supported(leaf_key) or not isinstance(
-                leaf_key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
-            ):
-                raise VerificationError("certificate check failed: unsupported key type")
-            key = leaf_key
-            identity = _san_uri(leaf)
-        else:
-            hint = bundle.public_key_hint or ""
-            found = self._keys.get(hint)
-            if found is None:
-                raise VerificationError(
-                    f"key check failed: the bundle was signed by a key that is not accepted "
-                    f"(hint {hint!r})",
-                    hint="register the public key with the organisation, or verify with --key",
-                )
-            key = found
-            identity = hint
-        _verify_signature(key, sig, envelope.pae())
-        policy.verify(identity)
+        checks: list[str] = []
+        signer, entries, times = self._verify_common(bundle, policy, _utc(now), checks)
+        if not verify_signature(signer.key, envelope.signatures[0].sig, envelope.pae()):
+            raise VerificationError(
+                "signature check failed: the DSSE signature does not match the payload"
+            )
+        checks.append("signature")
+        content = SignedContent(
+            signature=envelope.signatures[0].sig,
+            verifier_der=signer.verifier_der,
+            is_certificate=signer.certificate is not None,
+            envelope=envelope,
+        )
+        self._check_bodies(entries, content, checks)
         try:
             statement = Statement.from_json(envelope.payload)
         except InvalidInput as err:
             raise VerificationError(f"payload check failed: {err.message}") from None
-        return VerifiedAttestation(statement, envelope.payload_type, identity, cert_der)
+        checks.append("payload")
+        if artifact is not None:
+            _check_subject(statement, artifact)
+            checks.append("artifact")
+        cert_der = (
+            signer.certificate.public_bytes(serialization.Encoding.DER)
+            if signer.certificate is not None
+            else None
+        )
+        return VerifiedAttestation(
+            statement,
+            envelope.payload_type,
+            signer.identity.identity,
+            cert_der,
+            issuer=signer.identity.issuer,
+            signed_at=tuple(times),
+            checks=tuple(checks),
+        )
 
-    def _check_certificate(self, der: bytes, now: datetime) -> x509.Certificate:
+    def verify_artifact(
+        self,
+        bundle: Bundle,
+        artifact: bytes | Digest,
+        policy: IdentityPolicy,
+        *,
+        now: datetime | None = None,
+    ) -> VerifiedSignature:
+        """Check a message-signature ``bundle`` over ``artifact`` (its bytes or SHA-256).
+
+        Raises VerificationError naming the failed check; an Ed25519 key cannot verify a
+        bare digest (it signs the artifact itself).
+        """
+        message = bundle.message_signature
+        if message is None:
+            raise VerificationError(
+                "bundle check failed: a DSSE bundle is verified with verify(), not as a "
+                "message signature"
+            )
+        if isinstance(artifact, Digest):
+            if artifact.algorithm != "sha256":
+                raise InvalidInput("the artifact digest must be sha256")
+            data, digest = None, bytes.fromhex(artifact.hex)
+        else:
+            data, digest = artifact, hashlib.sha256(artifact).digest()
+        if message.digest is not None and message.digest != digest:
+            raise VerificationError(
+                "artifact check failed: the bundle's message digest is not the artifact's "
+                f"(sha256:{message.digest.hex()} vs sha256:{digest.hex()})"
+            )
+        checks: list[str] = []
+        signer, entries, times = self._verify_common(bundle, policy, _utc(now), checks)
+        ok = verify_signature(signer.key, message.signature, digest, digest=hashes.SHA256())
+        if not ok and data is not None:
+            ok = verify_signature(signer.key, message.signature, data)  # Ed25519
+        if not ok:
+            raise VerificationError(
+                "signature check failed: the message signature does not match the artifact"
+            )
+        checks.append("signature")
+        content = SignedContent(
+            signature=message.signature,
+            verifier_der=signer.verifier_der,
+            is_certificate=signer.certificate is not None,
+            digest=digest,
+        )
+        self._check_bodies(entries, content, checks)
+        checks.append("artifact")
+        return VerifiedSignature(
+            identity=signer.identity.identity,
+            issuer=signer.identity.issuer,
+            certificate_der=(
+                signer.certificate.public_bytes(serialization.Encoding.DER)
+                if signer.certificate is not None
+                else None
+            ),
+            signed_at=tuple(times),
+            checks=tuple(checks),
+        )
+
+    # -- steps ------------------------------------------------------------------------
+    def _verify_common(
+        self, bundle: Bundle, policy: IdentityPolicy, now: datetime, checks: list[str]
+    ) -> tuple[_Signer, list[LogEntry], list[datetime]]:
+        entries, times = self._verify_times(bundle, now, checks)
+        if bundle.leaf_certificate_der is not None:
+            source = "a verified signing time" if times else "now: the bundle has no timestamp"
+            signer = self._check_certificate(bundle, times or [now], source, checks)
+        else:
+            signer = self._find_key(bundle)
+            checks.append("key")
+        policy.verify(signer.identity)
+        checks.append("identity")
+        return signer, entries, times
+
+    def _verify_times(
+        self, bundle: Bundle, now: datetime, checks: list[str]
+    ) -> tuple[list[LogEntry], list[datetime]]:
+        from chainproof.signing.logentry import parse_entries
+
+        stamps = [
+            b64decode(t.get("signedTimestamp"), "an RFC 3161 timestamp")
+            for t in bundle.rfc3161_timestamps
+        ]
+        times = verify_timestamps(stamps, bundle.signature, self._root)
+        if stamps:
+            checks.append("timestamp")
+        entries = parse_entries(bundle.tlog_entries)
+        if not entries and self._require_tlog:
+            raise VerificationError(
+                "transparency log check failed: the bundle has no log entry, and the trusted "
+                "root lists transparency logs"
+            )
+        v01 = bundle.media_type == _V01
+        skewed = now.timestamp() + _CLOCK_SKEW_SECONDS
+        bound = datetime.fromtimestamp(skewed, tz=UTC)
+        for entry in entries:
+            if v01 and entry.promise is None:
+                raise VerificationError(
+                    "transparency log check failed: a v0.1 bundle's entry needs a signed entry "
+                    "timestamp"
+                )
+            logged = verify_entry(entry, self._root, require_proof=not v01, now=bound)
+            if logged is not None:
+                times.append(logged)
+            else:
+                # Rekor v2: the log vouches for no time; its key must be valid when the
+                # timestamps say the signature was made.
+                log = self._root.tlog(entry.log_id)
+                for moment in times[: len(stamps)]:
+                    if log is not None:
+                        log.check_valid_at(moment, "transparency log")
+        if entries:
+            checks.append("transparency log")
+        if (entries or stamps) and not times:
+            raise VerificationError(
+                "timestamp check failed: no verified signing time (the log entry has no signed "
+                "entry timestamp and the bundle carries no RFC 3161 timestamp)"
+            )
+        return entries, times
+
+    def _check_certificate(
+        self, bundle: Bundle, times: list[datetime], source: str, checks: list[str]
+    ) -> _Signer:
+        der = bundle.leaf_certificate_der or b""
         try:
             leaf = x509.load_der_x509_certificate(der)
+            # NOTE: certificates after the leaf (v0.1/v0.2 chains) must parse but are never
+            # trusted: paths end at the trusted root's authorities only. A root among them is
+            # tolerated, as sigstore-python does (it warns), since older signers put it there.
+            for extra in bundle.certificate_chain_der[1:]:
+                x509.load_der_x509_certificate(extra)
         except ValueError:
             raise VerificationError("certificate check failed: not a DER certificate") from None
-        candidates = [ca for ca in self._cas if ca.subject == leaf.issuer]
-        if not candidates:
+        if not self._root.certificate_authorities:
             raise VerificationError(
-                f"certificate chain check failed: issuer {leaf.issuer.rfc4514_string()!r} "
-                "is not a trusted CA"
+                "certificate chain check failed: the trusted root lists no certificate authority"
             )
-        issuer = next((ca for ca in candidates if _issued_by(leaf, ca)), None)
-        if issuer is None:
+        for moment in times:
+            _chain.check_validity(leaf, moment, source)
+        checks.append("certificate validity")
+        _chain.check_leaf_profile(leaf)
+        issuer: x509.Certificate | None = None
+        for moment in times:
+            chain = _chain.verify_chain(leaf, self._root.certificate_authorities, moment)
+            issuer = chain[0] if chain else None
+        checks.append("certificate chain")
+        if _has_scts(leaf) or self._require_sct:
+            if issuer is None:
+                raise VerificationError("SCT check failed: the leaf's issuer is unknown")
+            verify_embedded_scts(leaf, issuer, self._root)
+            checks.append("SCT")
+        key = leaf.public_key()
+        if not isinstance(key, VerifyKey):
+            raise VerificationError("certificate check failed: unsupported key type")
+        return _Signer(key, certificate_identity(leaf), leaf, der)
+
+    def _find_key(self, bundle: Bundle) -> _Signer:
+        hint = bundle.public_key_hint or ""
+        found = self._keys.get(hint)
+        if found is None:
+            # Other tools choose their own hints: try the accepted keys. A DSSE signature
+            # can be tested here; a message signature needs the artifact, so only a single
+            # accepted key is tried (the signature check decides).
+            keys = list(self._keys.values())
+            if bundle.dsse_envelope is not None:
+                found = next((k for k in keys if _signs(k, bundle)), None)
+            elif len(keys) == 1:
+                found = keys[0]
+        if found is None:
             raise VerificationError(
-                "certificate chain check failed: not signed by the trusted CA "
-                f"{leaf.issuer.rfc4514_string()!r}"
+                f"key check failed: the bundle was signed by a key that is not accepted "
+                f"(hint {hint!r})",
+                hint="register the public key with the organisation, or verify with --key",
             )
-        if not _is_ca(issuer):
-            raise VerificationError("certificate chain check failed: the issuer is not a CA")
-        if not issuer.not_valid_before_utc <= now <= issuer.not_valid_after_utc:
-            raise VerificationError(
-                f"certificate chain check failed: the CA is not valid at {now:%Y-%m-%d %H:%M:%S}"
-            )
-        if _is_ca(leaf):
-            raise VerificationError("certificate check failed: the signing certificate is a CA")
-        if not leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc:
-            raise VerificationError(
-                "certificate validity check failed: valid "
-                f"{leaf.not_valid_before_utc:%Y-%m-%d %H:%M:%S} to "
-                f"{leaf.not_valid_after_utc:%Y-%m-%d %H:%M:%S} UTC, checked at "
-                f"{now.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
-            )
-        try:
-            eku = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-        except x509.ExtensionNotFound:
-            eku = None
-        if eku is None or ExtendedKeyUsageOID.CODE_SIGNING not in eku:
-            raise VerificationError("certificate usage check failed: no code-signing EKU")
-        return leaf
+        spki = found.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return _Signer(found, SignerIdentity(key_hint(found)), None, spki)
+
+    def _check_bodies(
+        self, entries: list[LogEntry], content: SignedContent, checks: list[str]
+    ) -> None:
+        for entry in entries:
+            check_body(entry, content)
+        if entries:
+            checks.append("log entry consistency")
 
 
-def _issued_by(leaf: x509.Certificate, ca: x509.Certificate) -> bool:
+def _signs(key: VerifyKey, bundle: Bundle) -> bool:
+    envelope = bundle.dsse_envelope
+    if envelope is None or not envelope.signatures:
+        return False
+    return verify_signature(key, envelope.signatures[0].sig, envelope.pae())
+
+
+def _has_scts(cert: x509.Certificate) -> bool:
     try:
-        leaf.verify_directly_issued_by(ca)
-    except (ValueError, TypeError, InvalidSignature):
+        cert.extensions.get_extension_for_class(x509.PrecertificateSignedCertificateTimestamps)
+    except x509.ExtensionNotFound:
         return False
     return True
 
 
-def _is_ca(cert: x509.Certificate) -> bool:
-    try:
-        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except x509.ExtensionNotFound:
-        return False
-
-
-def _san_uri(cert: x509.Certificate) -> str:
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        raise VerificationError(
-            "identity check failed: the certificate names no identity"
-        ) from None
-    uris = san.get_values_for_type(x509.UniformResourceIdentifier)
-    if len(uris) != 1:
-        raise VerificationError("identity check failed: the certificate must name one URI")
-    return str(uris[0])
+def _check_subject(statement: Statement, artifact: Digest) -> None:
+    for subject in statement.subjects:
+        value = (subject.get("digest") or {}).get(artifact.algorithm)
+        if isinstance(value, str) and value.lower() == artifact.hex:
+            return
+    raise VerificationError(
+        f"artifact check failed: {artifact} is not a subject of the statement",
+        hint="the attestation is about other artifacts; check --artifact",
+    )

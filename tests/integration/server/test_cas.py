@@ -84,3 +84,70 @@ def test_upload_grant_refused_for_finished_or_foreign_runs(app_client: Env) -> N
     app_client.post(f"/runs/{run_id}/reset", {"trigger": "failure"})
     reply = app_client.post("/cas/tokens", {"direction": "upload", "run_id": run_id})
     assert reply.status_code == 409
+
+
+def _member_token(env: Env, role: str) -> str:
+    from chainproof.server.services import orgs, tokens
+
+    with env.sessions.begin() as session:
+        org = orgs.get_org(session, env.org["id"])
+        user = orgs.add_member(session, org, f"{role}-user", role)
+        _, secret = tokens.create_user_token(session, org, user, role, f"{role}-token")
+    return secret
+
+
+def test_runless_upload_grant_for_users(app_client: Env) -> None:
+    """`artifact upload` without a run: owner/admin/member users, never robots or viewers."""
+    grant = app_client.post("/cas/tokens", {"direction": "upload"})
+    assert grant.status_code == 200, grant.text
+    data = b"a release tarball uploaded outside any run"
+    digest = _digest(data)
+    put = _cas(app_client, "PUT", digest, grant.json()["token"], content=data)
+    assert put.status_code == 201, put.text
+    # Recorded in the organisation's blob index: the next upload grant sees it...
+    member = _member_token(app_client, "member")
+    again = app_client.post("/cas/tokens", {"direction": "upload"}, token=member).json()
+    head = _cas(app_client, "HEAD", digest, again["token"])
+    assert head.status_code == 200 and head.headers["content-length"] == str(len(data))
+    # ...but no run references it, so it is not downloadable (DESIGN.md §6).
+    denied = app_client.post("/cas/tokens", {"direction": "download", "digest": digest})
+    assert denied.status_code == 404
+    other = app_client.new_org().post("/cas/tokens", {"direction": "upload"}).json()
+    assert _cas(app_client, "HEAD", digest, other["token"]).status_code == 404
+
+
+def test_runless_upload_grant_refusals(app_client: Env) -> None:
+    setup_workflow(app_client)
+    robot = app_client.robot("ci")
+    refused = app_client.post("/cas/tokens", {"direction": "upload"}, token=robot)
+    assert refused.status_code == 403 and "for a run" in refused.json()["detail"]
+    viewer = _member_token(app_client, "viewer")
+    assert app_client.post("/cas/tokens", {"direction": "upload"}, token=viewer).status_code == 403
+    missing = app_client.post("/cas/tokens", {"direction": "upload", "project": "nope"})
+    assert missing.status_code == 404
+    run_id = init_run(app_client).json()["run"]["id"]
+    both = app_client.post(
+        "/cas/tokens", {"direction": "upload", "run_id": run_id, "project": "nope"}
+    )
+    assert both.status_code == 400
+
+
+def test_runless_upload_grant_filed_under_a_project(app_client: Env) -> None:
+    from sqlalchemy import select
+
+    from chainproof.server.db import AuditEvent, Project
+
+    assert app_client.post("/projects", {"name": "shop"}).status_code == 201
+    grant = app_client.post("/cas/tokens", {"direction": "upload", "project": "shop"})
+    assert grant.status_code == 200, grant.text
+    with app_client.sessions() as session:
+        project = session.scalar(
+            select(Project).where(Project.org_id == app_client.org["id"], Project.name == "shop")
+        )
+        assert project is not None
+        event = session.scalar(
+            select(AuditEvent).where(
+                AuditEvent.action == "cas.grant", AuditEvent.target == project.id
+            )
+        )
+    assert event is not None and event.data["run"] is False

@@ -47,3 +47,17 @@ def test_ttl_capped_and_expired_or_forged_refused() -> None:
     token, _ = mint_token(S, org="o", direction="upload")
     with pytest.raises(Unauthorized):
         decode_token(OTHER, token)
+
+
+def test_backend_claim_names_the_backend() -> None:
+    grant = decode_token(S, mint_token(S, org="o", direction="upload", backend="b-1")[0])
+    assert grant.backend == "b-1"
+    assert decode_token(S, mint_token(S, org="o", direction="upload")[0]).backend == "embedded"
+    # A token without a backend claim (forged with the key, or from an old server) is refused.
+    import jwt
+
+    legacy = jwt.encode(
+        {"org": "o", "dir": "upload", "aud": "chainproof-cas", "exp": 2**33}, S, "HS256"
+    )
+    with pytest.raises(Unauthorized):
+        decode_token(S, legacy)

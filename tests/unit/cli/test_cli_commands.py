@@ -335,9 +335,57 @@ def test_artifact_upload_for_run(cli: Any, api: FakeApi, tmp_path: Path) -> None
         "size": 6,
         "uploaded": True,
         "run_id": "r1",
+        "project": None,
     }
+    assert api.body(0) == {"direction": "upload", "run_id": "r1"}
     assert api.requests[-1].content == data
     assert api.requests[-1].headers["authorization"] == "Bearer jwt"
+
+
+def test_artifact_upload_without_a_run(cli: Any, api: FakeApi, tmp_path: Path) -> None:
+    data = b"release tarball"
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    _cas_routes(api, {})
+    api.on("HEAD", f"/cas/v1/blobs/{digest}", lambda r: httpx.Response(200))
+    file = tmp_path / "shop.tgz"
+    file.write_bytes(data)
+    empty = str(tmp_path / "no-state")
+    result = cli("artifact", "upload", str(file), "--state-dir", empty, "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert api.body(0) == {"direction": "upload"}
+    assert json.loads(result.stdout)["uploaded"] is False  # HEAD: already stored
+    filed = cli("artifact", "upload", str(file), "--project", "shop", "--state-dir", empty)
+    assert filed.exit_code == 0, filed.output
+    assert api.body(-2) == {"direction": "upload", "project": "shop"}
+    assert filed.stdout.strip() == f"{digest}  {file} (already stored)"
+
+
+def test_artifact_upload_run_and_project_is_usage_error(
+    cli: Any, api: FakeApi, tmp_path: Path
+) -> None:
+    file = tmp_path / "f"
+    file.write_bytes(b"x")
+    result = cli("artifact", "upload", str(file), "--run-id", "r1", "--project", "p")
+    assert result.exit_code == 2
+    assert api.requests == []
+
+
+def test_artifact_upload_over_the_backend_limit_sends_nothing(
+    cli: Any, api: FakeApi, tmp_path: Path
+) -> None:
+    grant = {
+        "token": "jwt",
+        "url": f"{URL}/cas/v1",
+        "expires_at": "2026-01-01T00:10:00Z",
+        "backend": {"name": "small", "provider": "fs", "max_blob_size": 4},
+    }
+    api.on("POST", "/api/v1/cas/tokens", grant)
+    file = tmp_path / "big.bin"
+    file.write_bytes(b"12345")
+    result = cli("artifact", "upload", str(file), "--run-id", "r1")
+    assert result.exit_code == 2
+    assert "at most 4" in result.stderr
+    assert [r.method for r in api.requests] == ["POST"]
 
 
 ORG = {

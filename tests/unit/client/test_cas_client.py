@@ -11,7 +11,7 @@ import pytest
 from chainproof.client import cas
 from chainproof.client.http import ApiClient
 from chainproof.core.digest import Digest
-from chainproof.errors import NotFound, VerificationError
+from chainproof.errors import NetworkError, NotFound, TooLarge, VerificationError
 
 CAS_TOKEN = "eyJ.cas.token"
 
@@ -180,3 +180,60 @@ def test_download_retries_on_503(tmp_path: Path, fake: FakeCas, api: ApiClient) 
     cas.download("http://cp.test/cas/v1", CAS_TOKEN, digest, dest, api=api)
     assert dest.read_bytes() == b"payload"
     assert fake.calls == ["GET", "GET", "GET"]
+
+
+def test_unreachable_cas_is_named_after_bounded_retries(tmp_path: Path) -> None:
+    attempts: list[str] = []
+    delays: list[float] = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        attempts.append(request.method)
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+    api = ApiClient(
+        "http://cp.test",
+        "cp_api",
+        transport=httpx.MockTransport(refuse),
+        retries=3,
+        backoff=0.5,
+        sleep=delays.append,
+    )
+    path, digest = write(tmp_path, b"evidence")
+    with pytest.raises(NetworkError) as caught:
+        cas.upload("http://cas.test/cas/v1", CAS_TOKEN, path, digest, api=api)
+    assert caught.value.message.startswith("the CAS at http://cas.test/cas/v1 is unavailable")
+    assert "tried 4 times" in caught.value.message and "Connection refused" in caught.value.message
+    assert CAS_TOKEN not in caught.value.message
+    assert attempts == ["HEAD"] * 4
+    assert len(delays) == 3 and all(
+        0 <= d <= cap for d, cap in zip(delays, (0.5, 1, 2), strict=True)
+    )
+
+    with pytest.raises(NetworkError, match=r"the CAS at http://cas\.test/cas/v1"):
+        cas.download("http://cas.test/cas/v1", CAS_TOKEN, digest, tmp_path / "out", api=api)
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_upload_over_max_size_sends_nothing(tmp_path: Path, fake: FakeCas, api: ApiClient) -> None:
+    path, digest = write(tmp_path, b"12345")
+    with pytest.raises(TooLarge, match="at most 4"):
+        cas.upload("http://cp.test/cas/v1", CAS_TOKEN, path, digest, api=api, max_size=4)
+    assert fake.calls == []
+    assert cas.upload("http://cp.test/cas/v1", CAS_TOKEN, path, digest, api=api, max_size=5)
+
+
+def test_download_reports_progress(tmp_path: Path, fake: FakeCas, api: ApiClient) -> None:
+    data = b"z" * (cas.CHUNK_SIZE + 5)
+    digest = Digest.of_bytes(data)
+    fake.blobs[str(digest)] = data
+    seen: list[tuple[int, int]] = []
+    cas.download(
+        "http://cp.test/cas/v1",
+        CAS_TOKEN,
+        digest,
+        tmp_path / "out",
+        api=api,
+        progress=lambda d, t: seen.append((d, t)),
+    )
+    assert seen[-1] == (len(data), len(data))

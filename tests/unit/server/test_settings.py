@@ -40,3 +40,20 @@ def test_secret_key_file_is_private_and_stable(tmp_path: Path) -> None:
     s = Settings.embedded(tmp_path, environ={})
     assert s.secret_key.get_secret_value() == key
     assert key not in repr(s)
+
+
+def test_cas_settings(tmp_path: Path) -> None:
+    s = Settings.embedded(tmp_path, environ={})
+    assert s.cas_base_url == "http://127.0.0.1:8000/cas/v1"
+    assert s.fs_backends_path == tmp_path.resolve() / "cas-backends"
+    assert s.cas_max_blob_size == 0 and s.cas_validation_seconds == 300
+    env = {
+        "CHAINPROOF_CAS_URL": "http://cas.internal:8001/cas/v1/",
+        "CHAINPROOF_FS_BACKENDS_ROOT": "/srv/evidence",
+        "CHAINPROOF_CAS_MAX_BLOB_SIZE": "1000",
+        "CHAINPROOF_CAS_VALIDATION_SECONDS": "0",
+    }
+    s = Settings.embedded(tmp_path, environ=env)
+    assert s.cas_base_url == "http://cas.internal:8001/cas/v1"
+    assert s.fs_backends_path == Path("/srv/evidence")
+    assert s.cas_max_blob_size == 1000 and s.cas_validation_seconds == 0

@@ -186,7 +186,7 @@ def test_expired_certificate_is_refused() -> None:
 
 
 def test_ca_must_be_valid_at_signing_time(ca: CertificateAuthority) -> None:
-    bundle = _signed(ca)
+    bundle = _signed(ca, validity=timedelta(days=4000))  # the leaf outlives its CA
     with pytest.raises(VerificationError, match="the CA is not valid"):
         Verifier(ca_certs=[ca.cert_pem]).verify(
             bundle, ExactIdentity(URI), now=datetime.now(UTC) + timedelta(days=3660)

@@ -13,17 +13,26 @@ from chainproof.server.services import cas
 router = APIRouter(prefix="/cas", tags=["cas"])
 
 
+class CasTokenRequest(CasTokenIn):
+    """``CasTokenIn`` plus ``project``: where a run-less upload is filed (audit log)."""
+
+    project: str | None = None
+
+
 @router.post("/tokens", response_model=CasTokenOut)
 def cas_token(
-    body: CasTokenIn, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    body: CasTokenRequest, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
 ) -> Any:
-    """An upload token for a run, or a download token for one readable digest."""
+    """An upload token (for a run, or run-less for a user), or a download token for one
+    readable digest."""
     return cas.grant(
         session,
         principal,
         secret=settings.secret_key.get_secret_value(),
-        cas_url=f"{settings.base_url}/cas/v1",
+        cas_url=settings.cas_base_url,
         direction=body.direction,
         run_id=body.run_id,
         digest=body.digest,
+        project=body.project,
+        embedded_max=settings.cas_max_blob_size or None,
     )

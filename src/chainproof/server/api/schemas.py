@@ -140,6 +140,7 @@ class MaterialOut(BaseModel):
     summary: dict[str, Any]
     output: bool
     uploaded: bool
+    cas_backend: str | None = None
 
 
 class RunOut(BaseModel):
@@ -192,10 +193,17 @@ class CasTokenIn(_In):
     digest: str | None = None
 
 
+class CasTarget(BaseModel):
+    name: str
+    provider: str
+    max_blob_size: int | None
+
+
 class CasTokenOut(BaseModel):
     token: str
     url: str
     expires_at: str | None
+    backend: CasTarget
 
 
 class CertificateIn(_In):

@@ -1,6 +1,7 @@
 """SQLAlchemy rows (one module per domain), engine/session helpers, Alembic migrations."""
 
 from chainproof.server.db.base import Base
+from chainproof.server.db.cas_backends import CasBackend
 from chainproof.server.db.orgs import (
     ApiToken,
     AuditEvent,
@@ -24,6 +25,7 @@ __all__ = [
     "Attestation",
     "AuditEvent",
     "Base",
+    "CasBackend",
     "CasBlob",
     "ContractRevision",
     "ContractRow",

@@ -74,9 +74,14 @@ class Material(Base):
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     output: Mapped[bool] = mapped_column(Boolean, default=False)
     uploaded: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The CAS backend holding the blob when ``uploaded`` (None: the embedded store).
+    cas_backend_id: Mapped[str | None] = mapped_column(ForeignKey("cas_backends.id"))
 
 
 class CasBlob(Base):
+    """A blob an organisation uploaded, and where: ``backend`` is the provider, ``backend_id``
+    the organisation's CAS backend (None: the server's embedded filesystem store)."""
+
     __tablename__ = "cas_blobs"
     __table_args__ = (UniqueConstraint("org_id", "digest"),)
 
@@ -84,6 +89,7 @@ class CasBlob(Base):
     digest: Mapped[str] = mapped_column(String(200))
     size: Mapped[int] = mapped_column(BigInteger)
     backend: Mapped[str] = mapped_column(String(20), default="fs")
+    backend_id: Mapped[str | None] = mapped_column(ForeignKey("cas_backends.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

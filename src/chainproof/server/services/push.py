@@ -167,24 +167,28 @@ def _digest_of(item: dict[str, Any]) -> Digest:
         raise VerificationError(f"material {item.get('name')!r}: {err.message}") from None
 
 
-def _check_cas(session: Session, actor: Principal, items: list[dict[str, Any]]) -> set[str]:
-    """Digests marked for the CAS that this org uploaded; raise if one is missing.
+def _check_cas(
+    session: Session, actor: Principal, items: list[dict[str, Any]]
+) -> dict[str, str | None]:
+    """Digests marked for the CAS that this org uploaded → the backend holding each (None:
+    the embedded store); raise if one is missing.
 
     Only ``cas_blobs`` counts (filled by the CAS app's upload hook): a blob another
     organisation uploaded proves nothing about this one holding the bytes.
     """
-    stored: set[str] = set()
+    stored: dict[str, str | None] = {}
     for item in items:
         annotations = item.get("annotations") or {}
         if str(annotations.get(CAS_ANNOTATION, "")).lower() != "true":
             continue
         digest = _digest_of(item)
-        if cas.owned_size(session, actor.org_id, digest) is None:
+        where = cas.stored_in(session, actor.org_id, digest)
+        if where is None:
             raise VerificationError(
                 f"material {_name(item)} ({digest}) is not in the CAS",
                 hint="upload it with `attestation add` before pushing",
             )
-        stored.add(str(digest))
+        stored[str(digest)] = where[1]
     return stored
 
 
@@ -197,7 +201,7 @@ def _material_row(
     run_id: str,
     item: dict[str, Any],
     extras: dict[tuple[Any, Any], dict[str, Any]],
-    stored: set[str],
+    stored: dict[str, str | None],
 ) -> Material:
     """A material row from the signed descriptor; unsigned client extras only fill gaps."""
     annotations = {str(k): str(v) for k, v in (item.get("annotations") or {}).items()}
@@ -224,6 +228,7 @@ def _material_row(
         summary=signed_summary if signed_summary is not None else {},
         output=annotations.get(OUTPUT_ANNOTATION, "false") == "true",
         uploaded=digest in stored,
+        cas_backend_id=stored.get(digest),
     )
 
 

@@ -12,30 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from chainproof.errors import Conflict, NotFound, ServiceError
+from chainproof.errors import Conflict, NotFound
 from chainproof.server.db import RunState
 from chainproof.server.db.base import utcnow
-from chainproof.server.services import runs
+from chainproof.server.services import runs, sealed
 from chainproof.server.services.principal import Principal
 
 MAX_STATE_BYTES = 4 * 1024 * 1024
-
-
-def _cipher(secret: str) -> AESGCM:
-    key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"chainproof crafting state v1"
-    ).derive(secret.encode())
-    return AESGCM(key)
+_PURPOSE = b"chainproof crafting state v1"
 
 
 def get(session: Session, actor: Principal, run_id: str, secret: str) -> tuple[dict[str, Any], str]:
@@ -47,10 +36,7 @@ def get(session: Session, actor: Principal, run_id: str, secret: str) -> tuple[d
             f"run {run.id} keeps no remote state",
             hint="start it with `attestation init --remote-state`",
         )
-    try:
-        plain = _cipher(secret).decrypt(row.ciphertext[:12], row.ciphertext[12:], run.id.encode())
-    except InvalidTag:
-        raise ServiceError("the stored attestation state cannot be decrypted") from None
+    plain = sealed.unseal(secret, _PURPOSE, row.ciphertext, run.id, "attestation state")
     return json.loads(plain), row.digest
 
 
@@ -70,8 +56,7 @@ def put(
     if len(plain) > MAX_STATE_BYTES:
         raise Conflict(f"the attestation state is larger than {MAX_STATE_BYTES} bytes")
     digest = "sha256:" + hashlib.sha256(plain).hexdigest()
-    nonce = os.urandom(12)
-    blob = nonce + _cipher(secret).encrypt(nonce, plain, run.id.encode())
+    blob = sealed.seal(secret, _PURPOSE, plain, run.id)
     if base_digest is None:
         exists = session.scalar(select(RunState.id).where(RunState.run_id == run.id))
         if exists is not None:

@@ -23,6 +23,7 @@ from chainproof.errors import (
 from chainproof.server.db import (
     Attestation,
     AuditEvent,
+    CasBackend,
     ContractRevision,
     ContractRow,
     Material,
@@ -289,15 +290,26 @@ def view(session: Session, run: WorkflowRun, *, materials: bool = False) -> dict
         "verification": run.verification,
     }
     if materials:
-        rows = session.scalars(
-            select(Material).where(Material.run_id == run.id).order_by(Material.name)
+        rows = list(
+            session.scalars(
+                select(Material).where(Material.run_id == run.id).order_by(Material.name)
+            )
         )
-        out["materials"] = [material_view(m) for m in rows]
+        ids = {m.cas_backend_id for m in rows if m.cas_backend_id}
+        found = (
+            session.execute(select(CasBackend.id, CasBackend.name).where(CasBackend.id.in_(ids)))
+            if ids
+            else []
+        )
+        names: dict[str, str] = {backend_id: name for backend_id, name in found}
+        out["materials"] = [
+            material_view(m, names.get(m.cas_backend_id or "", "embedded")) for m in rows
+        ]
     return out
 
 
-def material_view(m: Material) -> dict[str, Any]:
-    """Material JSON per docs/api.md."""
+def material_view(m: Material, cas_backend: str = "embedded") -> dict[str, Any]:
+    """Material JSON per docs/api.md; ``cas_backend`` names where an uploaded blob lives."""
     return {
         "name": m.name,
         "kind": m.kind,
@@ -309,6 +321,7 @@ def material_view(m: Material) -> dict[str, Any]:
         "summary": m.summary,
         "output": m.output,
         "uploaded": m.uploaded,
+        "cas_backend": cas_backend if m.uploaded else None,
     }
 
 

@@ -1,0 +1,43 @@
+"""``chainproof cas serve``: the CAS service as its own process (production profile)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from chainproof.cli._common import info
+
+app = typer.Typer(
+    help="Run the content-addressable store (CAS) as its own service.", no_args_is_help=True
+)
+
+
+@app.command("serve")
+def serve(
+    data_dir: Annotated[
+        Path,
+        typer.Option(
+            "--data-dir",
+            help="The control plane's data dir (secret key, database, embedded blobs).",
+        ),
+    ],
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port to listen on.")] = 8001,
+) -> None:
+    """Serve /cas/v1 from the control plane's database and secret key.
+
+    CHAINPROOF_DATABASE_URL and CHAINPROOF_SECRET_KEY override the data dir's. Point the
+    control plane at it with CHAINPROOF_CAS_URL=http://HOST:PORT/cas/v1.
+
+    Example: chainproof cas serve --data-dir ./cp-data --port 8001
+    """
+    import uvicorn
+
+    from chainproof.server.cas_service import create_cas_service
+    from chainproof.server.settings import Settings
+
+    settings = Settings.embedded(data_dir, host=host, port=port)
+    info(f"chainproof CAS on http://{host}:{port}/cas/v1 (data: {data_dir})")
+    uvicorn.run(create_cas_service(settings), host=host, port=port, log_level="info")

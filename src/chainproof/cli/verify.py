@@ -1,0 +1,105 @@
+"""``chainproof verify``: check a Sigstore bundle offline against a trusted root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from chainproof.cli._common import Output, OutputOpt, cli_context, emit_json, print_fields
+from chainproof.errors import InvalidInput, VerificationError
+
+
+def verify(
+    ctx: typer.Context,
+    bundle: Annotated[Path, typer.Argument(help="Sigstore bundle (JSON) to verify.")],
+    artifact: Annotated[
+        str | None,
+        typer.Option("--artifact", help="The signed file, or sha256:HEX (a DSSE subject)."),
+    ] = None,
+    identity: Annotated[
+        str | None,
+        typer.Option("--certificate-identity", help="Expected certificate SAN (URI or e-mail)."),
+    ] = None,
+    issuer: Annotated[
+        str | None,
+        typer.Option("--certificate-oidc-issuer", help="Expected OIDC issuer of the certificate."),
+    ] = None,
+    key: Annotated[
+        Path | None, typer.Option("--key", help="PEM public key of a key-signed bundle.")
+    ] = None,
+    trusted_root: Annotated[
+        Path | None,
+        typer.Option("--trusted-root", help="Sigstore trusted_root.json to verify against."),
+    ] = None,
+    public_good: Annotated[
+        bool, typer.Option("--public-good", help="Use Sigstore's public-good trusted root.")
+    ] = False,
+    materials: Annotated[
+        Path | None,
+        typer.Option("--materials", help="Directory holding the attested materials' files."),
+    ] = None,
+    output: OutputOpt = Output.table,
+) -> None:
+    """Verify a Sigstore bundle offline (exit 1 naming the check that failed).
+
+    Checks signature, certificate chain, identity, timestamps and transparency-log proof.
+
+    --artifact: the signed file or a subject; --materials: a directory of the evidence files.
+
+    Without --trusted-root or --public-good, the organisation's root comes from CHAINPROOF_URL.
+
+    Example: chainproof verify run.bundle.json --materials dist/
+    """
+    from chainproof.client.verify import load_trusted_root, parse_artifact, verify_bundle
+
+    if trusted_root is not None and public_good:
+        raise InvalidInput("give --trusted-root or --public-good, not both")
+    try:
+        data = bundle.read_bytes()
+        key_pem = key.read_bytes() if key is not None else None
+    except OSError as err:
+        raise InvalidInput(f"cannot read {err.filename}: {err.strerror}") from None
+    cli = cli_context(ctx)
+    api = None
+    if trusted_root is None and not public_good and (cli.url or key_pem is None):
+        api = cli.api()
+    if trusted_root is None and not public_good and api is None:
+        from chainproof.signing.trust import TrustedRoot
+
+        root = TrustedRoot.empty()  # --key alone, no control plane: the key is the trust
+    else:
+        root = load_trusted_root(path=trusted_root, public_good=public_good, api=api)
+    try:
+        report = verify_bundle(
+            data,
+            trusted_root=root,
+            identity=identity,
+            issuer=issuer,
+            key_pem=key_pem,
+            artifact=parse_artifact(artifact) if artifact else None,
+            materials_dir=materials,
+            strict_identity=public_good,
+        )
+    except VerificationError as err:
+        if output is Output.json:
+            emit_json({"verified": False, "error": err.message})
+        raise
+    if output is Output.json:
+        emit_json(report)
+        return
+    print_fields(
+        [
+            ("Verified", "yes"),
+            ("Kind", report["kind"]),
+            ("Identity", report["identity"]),
+            ("Issuer", report["issuer"]),
+            ("Identity policy", report["identity_policy"]),
+            ("Signed at", ", ".join(report["signed_at"] or ["(no timestamp: checked at now)"])),
+            ("Predicate", report.get("predicate_type")),
+            ("Artifact", report.get("artifact")),
+            ("Checks", ", ".join(report["checks"])),
+        ],
+        title=str(bundle),
+    )

@@ -1,0 +1,269 @@
+"""``chainproof verify``: verify a Sigstore bundle offline and report what it proves.
+
+:func:`verify_bundle` is the whole check, with no network: parse the bundle, pick the
+identity policy, run :class:`~chainproof.signing.verifier.Verifier` against a trusted root,
+then check the artifact and, with a materials directory, every material digest of a
+chainproof predicate. :func:`load_trusted_root` finds the root: a file, Sigstore's
+public-good root shipped with sigstore-python, or the organisation's root from the control
+plane (the only step that may use the network, and only when asked to).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from chainproof.core.bundle import Bundle
+from chainproof.core.digest import Digest
+from chainproof.core.statement import ANNOTATION_PREFIX, PREDICATE_TYPE, Statement
+from chainproof.errors import InvalidInput, VerificationError
+from chainproof.signing.identity import (
+    AllOf,
+    ExactIdentity,
+    IdentityPolicy,
+    KeyIdentity,
+    OidcIssuer,
+    UnsafeNoIdentityCheck,
+)
+from chainproof.signing.trust import TrustedRoot
+from chainproof.signing.verifier import Verifier
+
+if TYPE_CHECKING:
+    from chainproof.client.http import ApiClient
+
+__all__ = ["Artifact", "load_trusted_root", "parse_artifact", "verify_bundle"]
+
+# Materials whose digest names something outside a directory of files (a registry image).
+_NOT_FILES = frozenset({"CONTAINER_IMAGE"})
+MAX_BUNDLE_FILE = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """What the bundle should be about: a file's bytes, or only its SHA-256."""
+
+    digest: Digest
+    data: bytes | None = None
+    name: str = ""
+
+
+def parse_artifact(value: str) -> Artifact:
+    """``--artifact`` as given: ``sha256:HEX`` or a file path (InvalidInput if neither)."""
+    if value.startswith("sha256:"):
+        try:
+            return Artifact(Digest.parse(value), name=value)
+        except InvalidInput:
+            raise InvalidInput(f"{value!r} is not a sha256:HEX digest") from None
+    path = Path(value)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise InvalidInput(f"cannot read the artifact {value}: {err.strerror}") from None
+    return Artifact(Digest.of_bytes(data), data, path.name)
+
+
+def load_trusted_root(
+    *,
+    path: Path | None = None,
+    public_good: bool = False,
+    api: ApiClient | None = None,
+) -> TrustedRoot:
+    """The trusted root to verify with: ``path``, else the public-good root, else the
+    organisation's root from ``api``. InvalidInput when none is given."""
+    if path is not None:
+        return TrustedRoot.from_file(path)
+    if public_good:
+        return TrustedRoot.public_good()
+    if api is not None:
+        return TrustedRoot.from_json(api.trust_root())
+    raise InvalidInput(
+        "no trusted root to verify with",
+        hint="pass --trusted-root FILE or --public-good, or set CHAINPROOF_URL and "
+        "CHAINPROOF_TOKEN to use the organisation's root",
+    )
+
+
+def _policy(
+    bundle: Bundle, identity: str | None, issuer: str | None, key_pem: bytes | None, strict: bool
+) -> tuple[IdentityPolicy, str]:
+    if bundle.leaf_certificate_der is None:
+        if key_pem is None:
+            raise VerificationError(
+                "key check failed: the bundle is signed with a key, and no --key was given"
+            )
+        return KeyIdentity.of_pem(key_pem), "the given key"
+    if key_pem is not None:
+        raise VerificationError(
+            "key check failed: the bundle is signed with a certificate, not a key",
+            hint="verify it with --certificate-identity and --certificate-oidc-issuer",
+        )
+    policies: list[IdentityPolicy] = []
+    if identity is not None:
+        policies.append(ExactIdentity(identity))
+    if issuer is not None:
+        policies.append(OidcIssuer(issuer))
+    if policies:
+        return AllOf(tuple(policies)), "as given"
+    if strict:
+        raise InvalidInput(
+            "give --certificate-identity and --certificate-oidc-issuer",
+            hint="the public-good root certifies anyone: say whose signature you expect",
+        )
+    return UnsafeNoIdentityCheck(), "not checked (any signer the root's CAs certify)"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _hash_files(directory: Path) -> dict[str, str]:
+    """sha256 hex → relative path of every regular file under ``directory``."""
+    if not directory.is_dir():
+        raise InvalidInput(f"--materials {directory} is not a directory")
+    found: dict[str, str] = {}
+    for path in sorted(directory.rglob("*")):
+        if not path.is_file() or path.is_symlink():
+            continue
+        sha = hashlib.sha256()
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                sha.update(chunk)
+        found.setdefault(sha.hexdigest(), str(path.relative_to(directory)))
+    return found
+
+
+def check_materials(statement: Statement, directory: Path) -> list[dict[str, str]]:
+    """Check every material of a chainproof predicate against the files of ``directory``.
+
+    Inline values (``content``) must hash to their digest; every other material must be a
+    file under ``directory`` with that digest, except container images (their digest names
+    a registry manifest). Returns one row per material; raises VerificationError
+    ("materials check failed: ...") naming each material that does not match.
+    """
+    if statement.predicate_type != PREDICATE_TYPE:
+        raise VerificationError(
+            f"materials check failed: the predicate is {statement.predicate_type!r}, not a "
+            "chainproof attestation"
+        )
+    items = statement.predicate.get("materials") or []
+    if not isinstance(items, list):
+        raise VerificationError("materials check failed: the predicate's materials is not a list")
+    files = _hash_files(directory)
+    rows, bad = [], []
+    for item in items:
+        if not isinstance(item, Mapping):
+            raise VerificationError("materials check failed: a material is not an object")
+        name = str(item.get("name"))
+        digests = item.get("digest") if isinstance(item.get("digest"), Mapping) else {}
+        sha = str((digests or {}).get("sha256", ""))
+        annotations = item.get("annotations")
+        kind = (
+            str(annotations.get(ANNOTATION_PREFIX + "kind", ""))
+            if isinstance(annotations, Mapping)
+            else ""
+        )
+        row = {"name": name, "digest": f"sha256:{sha}", "kind": kind}
+        content = item.get("content")
+        if isinstance(content, str):
+            try:
+                inline = base64.b64decode(content, validate=True)
+            except ValueError:
+                inline = b""
+            ok = hashlib.sha256(inline).hexdigest() == sha
+            row["result"] = "inline value matches" if ok else "inline value does not match"
+        elif kind in _NOT_FILES:
+            ok = True
+            row["result"] = "skipped: a registry image, not a file"
+        elif sha in files:
+            ok = True
+            row["result"] = f"matches {files[sha]}"
+        else:
+            ok = False
+            row["result"] = "no file with this digest"
+        rows.append(row)
+        if not ok:
+            bad.append(name)
+    if bad:
+        raise VerificationError(
+            f"materials check failed: {len(bad)} material(s) do not match {directory}: "
+            + ", ".join(bad)
+        )
+    return rows
+
+
+def verify_bundle(
+    bundle_json: bytes | str,
+    *,
+    trusted_root: TrustedRoot,
+    identity: str | None = None,
+    issuer: str | None = None,
+    key_pem: bytes | None = None,
+    artifact: Artifact | None = None,
+    materials_dir: Path | None = None,
+    strict_identity: bool = False,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Verify a bundle offline; return a report, or raise naming the failed check.
+
+    A DSSE bundle must hold an in-toto statement (``artifact``, when given, must be one of
+    its subjects); a message-signature bundle needs ``artifact``. ``identity`` and
+    ``issuer`` constrain a certificate's SAN and OIDC issuer (``strict_identity``: at least
+    one is required, as for the public-good root); ``key_pem`` verifies a key-signed bundle.
+    Raises VerificationError (``<check> check failed: ...``), or InvalidInput for a bad key
+    or a missing identity.
+    """
+    if len(bundle_json) > MAX_BUNDLE_FILE:
+        raise VerificationError("bundle check failed: the bundle is larger than 16 MiB")
+    try:
+        bundle = Bundle.from_json(bundle_json, allow_message_signature=True)
+    except InvalidInput as err:
+        raise VerificationError(f"bundle check failed: {err.message}", hint=err.hint) from None
+    policy, identity_note = _policy(bundle, identity, issuer, key_pem, strict_identity)
+    verifier = Verifier(trusted_root=trusted_root, public_keys=[key_pem] if key_pem else [])
+    report: dict[str, Any] = {"verified": False, "media_type": bundle.media_type}
+    if bundle.message_signature is not None:
+        if artifact is None:
+            raise VerificationError(
+                "artifact check failed: this bundle signs an artifact directly; give --artifact"
+            )
+        result = verifier.verify_artifact(
+            bundle, artifact.data if artifact.data is not None else artifact.digest, policy, now=now
+        )
+        report.update(kind="message_signature", artifact=str(artifact.digest))
+        identity_found, issuer_found = result.identity, result.issuer
+        checks, times = list(result.checks), result.signed_at
+    else:
+        verified = verifier.verify(
+            bundle, policy, now=now, artifact=artifact.digest if artifact else None
+        )
+        statement = verified.statement
+        report.update(
+            kind="dsse",
+            predicate_type=statement.predicate_type,
+            subjects=[
+                {"name": s.get("name"), "digest": s.get("digest")} for s in statement.subjects
+            ],
+        )
+        if artifact is not None:
+            report["artifact"] = str(artifact.digest)
+        identity_found, issuer_found = verified.identity, verified.issuer
+        checks, times = list(verified.checks), verified.signed_at
+        if materials_dir is not None:
+            report["materials"] = check_materials(statement, materials_dir)
+            checks.append("materials")
+        if statement.workflow_run_id:
+            report["run_id"] = statement.workflow_run_id
+    report.update(
+        verified=True,
+        identity=identity_found,
+        issuer=issuer_found,
+        identity_policy=identity_note,
+        signed_at=[_iso(t) for t in times] or None,
+        checks=checks,
+    )
+    return report

@@ -1,0 +1,114 @@
+"""The CAS service wired to the control plane's database: mounted in the control plane at
+``/cas/v1`` (embedded profile) or run alone by ``chainproof cas serve``.
+
+Either way it verifies CAS tokens with the server's secret key, resolves their ``backend``
+claim through ``cas_backends`` (credentials unsealed with the same key) and records uploads
+in ``cas_blobs``. The standalone app serves ``/cas/v1/...`` and ``/healthz``; point the
+control plane at it with ``CHAINPROOF_CAS_URL=http://HOST:PORT/cas/v1``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+from chainproof.cas.app import Target, create_cas_app
+from chainproof.cas.fs import FilesystemBackend
+from chainproof.cas.tokens import EMBEDDED
+from chainproof.errors import ServiceError
+from chainproof.server.db.session import make_engine, make_sessionmaker
+from chainproof.server.services.cas import DbBackendSource, DbBlobIndex
+from chainproof.server.services.cas_backends import BackendFactory
+from chainproof.server.settings import Settings
+
+__all__ = ["CasParts", "build_cas", "create_cas_service"]
+
+
+@dataclass
+class CasParts:
+    """What the CAS app is made of; ``close()`` releases the backends."""
+
+    app: Starlette
+    factory: BackendFactory
+    source: DbBackendSource
+    embedded: FilesystemBackend
+
+    def close(self) -> None:
+        """Close the configured backends and the embedded store."""
+        self.source.close()
+        self.embedded.close()
+
+
+def _secret(settings: Settings) -> str:
+    secret = settings.secret_key.get_secret_value()
+    if not secret:
+        raise ServiceError(
+            "no secret key configured",
+            hint="run `chainproof server init` or set CHAINPROOF_SECRET_KEY",
+        )
+    return secret
+
+
+def build_cas(settings: Settings, sessions: sessionmaker[Session]) -> CasParts:
+    """The CAS app over the database behind ``sessions``."""
+    secret = _secret(settings)
+    factory = BackendFactory(master_key=secret, fs_root=settings.fs_backends_path)
+    embedded = FilesystemBackend(settings.cas_path)
+    source = DbBackendSource(
+        sessions,
+        factory,
+        Target(embedded, EMBEDDED, settings.cas_max_blob_size or None, "embedded filesystem"),
+    )
+    app = create_cas_app(source, secret, DbBlobIndex(sessions))
+    return CasParts(app=app, factory=factory, source=source, embedded=embedded)
+
+
+def create_cas_service(settings: Settings) -> Starlette:
+    """The standalone CAS process: ``/cas/v1`` and ``/healthz`` (``chainproof cas serve``)."""
+    _secret(settings)
+    engine = make_engine(settings.database_url)
+    parts = build_cas(settings, make_sessionmaker(engine))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            parts.close()
+            engine.dispose()
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    def _ready() -> bool:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def readyz(request: Request) -> JSONResponse:
+        import anyio.to_thread
+
+        ok = await anyio.to_thread.run_sync(_ready)
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503
+        )
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Mount("/cas/v1", app=parts.app),
+        ],
+        lifespan=lifespan,
+    )
