@@ -156,6 +156,7 @@ def add(
     from chainproof.client import attestation
 
     api, store = _open(ctx, state_dir, attestation_id)
+    policies: dict[str, list[dict[str, Any]]] = {}
     with transfer_progress(name or Path(value).name, enabled=output is not Output.json) as bar:
         added = attestation.add(
             api,
@@ -165,14 +166,23 @@ def add(
             kind=kind.upper() if kind else None,
             annotations=parse_annotations(annotation),
             progress=bar,
+            notify=info,
+            policy_report=policies.__setitem__,
         )
-    shown = [{k: v for k, v in m.to_dict().items() if k != "upload_path"} for m in added]
+    shown = [
+        {
+            **{k: v for k, v in m.to_dict().items() if k != "upload_path"},
+            "policies": policies.get(m.name, []),
+        }
+        for m in added
+    ]
     if output is Output.json:
         # The named material; an exploded archive's other documents follow in "also_added".
         emit_json({**shown[0], "also_added": shown[1:]} if len(shown) > 1 else shown[0])
     else:
         for m in added:
             typer.echo(f"Added {m.name} ({m.kind}) {m.digest}")
+            _show_policies(policies.get(m.name, []))
 
 
 @app.command("status")
@@ -268,6 +278,19 @@ def reset(
         emit_json(run)
     else:
         typer.echo(f"Run {run['id']} marked {run.get('status')}.")
+
+
+def _show_policies(evaluations: list[dict[str, Any]]) -> None:
+    """One line per policy evaluated on a material, then its violations (stderr)."""
+    for e in evaluations:
+        if e["skipped"]:
+            info(f"  policy {e['name']}: skipped ({'; '.join(e['skipReasons']) or 'no reason'})")
+        elif not e["violations"]:
+            info(f"  policy {e['name']}: passed")
+        else:
+            info(f"  policy {e['name']}: {len(e['violations'])} violation(s)")
+            for v in e["violations"]:
+                info(f"    - {v['message']}")
 
 
 def _show_status(report: dict[str, Any], output: Output, *, full: bool) -> None:

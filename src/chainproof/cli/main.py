@@ -23,6 +23,7 @@ from chainproof.cli import (
     cas,
     cas_backend,
     org,
+    policy,
     project,
     server,
     signing_key,
@@ -74,6 +75,7 @@ app.add_typer(attestation.app, name="attestation")
 app.add_typer(artifact.app, name="artifact")
 app.add_typer(cas_backend.app, name="cas-backend")
 app.add_typer(cas.app, name="cas")
+app.add_typer(policy.app, name="policy")
 app.command("verify")(verify_command.verify)
 
 

@@ -321,6 +321,8 @@ def add(
     kind: str | None = None,
     annotations: Mapping[str, str] | None = None,
     progress: Callable[[int], Progress | None] | None = None,
+    notify: Callable[[str], None] | None = None,
+    policy_report: Callable[[str, list[dict[str, Any]]], None] | None = None,
 ) -> list[CraftedMaterial]:
     """Validate evidence, upload it to the CAS and record it; returns what was recorded.
 
@@ -332,8 +334,13 @@ def add(
     SARIF slot is exploded: one material per document (``name``, ``name-1``, ...), all
     validated before anything is uploaded or recorded. Files go to the CAS (skipped when it
     already has the digest, or the slot says ``skip_upload``). ``progress(total_bytes)`` may
-    return a callback for each upload. Raises MaterialError for invalid evidence and the
-    API's errors; on any error the state is unchanged.
+    return a callback for each upload. The contract's material policies are evaluated
+    before anything is uploaded; their results are recorded with the material and given to
+    ``policy_report(name, evaluations)`` (violations do not stop the add; the control plane
+    enforces gates at push). ``notify`` receives warnings (e.g. undeclared policy arguments).
+    Raises MaterialError for invalid evidence, PolicyError/PolicyEvaluationError when a
+    policy cannot be loaded or evaluated, and the API's errors; on any error the state is
+    unchanged.
     """
     store = _store(state_file)
     state, version = store.load()
@@ -373,12 +380,17 @@ def add(
         ]
         if spec is not None and spec.output:
             crafted = [dataclasses.replace(c, output=True) for c in crafted]
+        evaluations = _material_policies(state, crafted, annotations or {}, notify)
         if not (spec is not None and spec.skip_upload):
             _upload(api, cas, state.run_id, crafted, progress)
     for attempt in range(STATE_RETRIES):
         recorded = [state.add_material(c, annotations=dict(annotations or {})) for c in crafted]
+        state.policy_evaluations.update({n: e for n, e in evaluations.items() if e})
         try:
             store.save(state, version)
+            for name, found in evaluations.items():
+                if found and policy_report is not None:
+                    policy_report(name, found)
             return recorded
         except Conflict as err:
             # Another job of the same attestation wrote first: reload, apply again.
@@ -387,6 +399,30 @@ def add(
             time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))  # noqa: S311
             state, version = store.load()
     raise AssertionError("unreachable")
+
+
+def _material_policies(
+    state: CraftingState,
+    crafted: list[CraftedMaterial],
+    annotations: Mapping[str, str],
+    notify: Callable[[str], None] | None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Material name -> the JSON form of its policy evaluations ({} without policies)."""
+    contract = state.contract
+    if not (contract.policies.get("materials") or contract.policy_groups):
+        return {}
+    from chainproof.policy import PolicyVerifier
+
+    verifier = PolicyVerifier.for_contract(contract, warn=notify)
+    return {
+        c.name: [
+            e.to_dict()
+            for e in verifier.verify_material(
+                dataclasses.replace(c, annotations={**c.annotations, **annotations})
+            )
+        ]
+        for c in crafted
+    }
 
 
 def _automatic_name(state: CraftingState, kind: str, value: str) -> str:
@@ -507,6 +543,7 @@ def push(
     statement = render_statement(
         state, finished_on=_now(), cli_version=__version__, annotations=push_annotations
     )
+    _attestation_policies(state, statement)
     public_key: str | None = None
     if key_path is not None:
         from chainproof.signing.signer import KeySigner
@@ -544,6 +581,20 @@ def push(
         Path(bundle_out).write_text(bundle.to_json(), encoding="utf-8")
     store.discard()
     return run
+
+
+def _attestation_policies(state: CraftingState, statement: dict[str, Any]) -> None:
+    """Evaluate the contract's attestation policies (phase PUSH) on the statement and add
+    their results to its ``policyEvaluations`` (under ``CHAINPROOF.ATTESTATION``)."""
+    contract = state.contract
+    if not (contract.policies.get("attestation") or contract.policy_groups):
+        return
+    from chainproof.policy import ATTESTATION_KEY, PolicyVerifier
+
+    found = PolicyVerifier.for_contract(contract).verify_statement(statement, phase="PUSH")
+    if found:
+        evaluations = statement["predicate"]["policyEvaluations"]
+        evaluations[ATTESTATION_KEY] = [e.to_dict() for e in found]
 
 
 # -- reset ---------------------------------------------------------------------------------

@@ -31,7 +31,8 @@ class CraftingState:
 
     ``workflow`` holds ``id``, ``name``, ``project``, ``project_version`` and ``team``;
     ``org`` is the organisation's name; ``git`` is :func:`chainproof.core.git.head_info`'s
-    answer (None outside a git checkout).
+    answer (None outside a git checkout). ``policy_evaluations`` maps a material's name to
+    the JSON form of its policy evaluations (``chainproof.policy.PolicyEvaluation``).
     """
 
     version: int = STATE_VERSION
@@ -47,6 +48,7 @@ class CraftingState:
     materials: dict[str, CraftedMaterial] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
     git: dict[str, Any] | None = None
+    policy_evaluations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     # -- materials ------------------------------------------------------------------------
     def spec_for(self, name: str) -> MaterialSpec | None:
@@ -68,7 +70,8 @@ class CraftingState:
         ``annotations``. Other runtime annotations are added. A name that is not in the
         contract is an extra material, allowed only when the caller was told its kind
         (``kind_explicit``), so that a typo in a name does not become an extra material.
-        Adding a name again replaces the earlier material. Raises MaterialError.
+        Adding a name again replaces the earlier material and drops its policy evaluations.
+        Raises MaterialError.
         """
         runtime = {str(k): str(v) for k, v in (annotations or {}).items()}
         spec = self.spec_for(crafted.name)
@@ -114,6 +117,7 @@ class CraftingState:
             upload_path=None if spec is not None and spec.skip_upload else crafted.upload_path,
         )
         self.materials[recorded.name] = recorded
+        self.policy_evaluations.pop(recorded.name, None)
         return recorded
 
     # -- completeness ---------------------------------------------------------------------
@@ -188,6 +192,7 @@ class CraftingState:
             "materials": {n: m.to_dict() for n, m in sorted(self.materials.items())},
             "annotations": dict(self.annotations),
             "git": self.git,
+            "policy_evaluations": {n: list(e) for n, e in sorted(self.policy_evaluations.items())},
         }
 
     def to_json(self) -> str:
@@ -222,6 +227,10 @@ class CraftingState:
                 },
                 annotations={str(k): str(v) for k, v in dict(data["annotations"]).items()},
                 git=dict(data["git"]) if data.get("git") is not None else None,
+                policy_evaluations={
+                    str(n): [dict(e) for e in evals]
+                    for n, evals in dict(data.get("policy_evaluations") or {}).items()
+                },
             )
         except InvalidInput as err:
             raise InvalidInput(f"the attestation state is malformed: {err.message}") from None

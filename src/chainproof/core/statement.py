@@ -191,9 +191,11 @@ def render_statement(
     commit) when the job ran in a git checkout, and always
     ``chainproof.workflow.<workflow name>``, whose sha256 is that of the canonical JSON of the
     predicate's ``workflow`` and ``materials`` (so every statement has a subject, bound to
-    its evidence). Attestation annotations are the contract's fixed values, then the ones
-    recorded at init/add, then ``annotations`` (given at push); a contract's fixed value is
-    never overridden. Does not check the contract: call ``state.check_complete`` first.
+    its evidence). ``policyEvaluations`` holds the material policies' results recorded at
+    ``add``, keyed by material name. Attestation annotations are the contract's fixed
+    values, then the ones recorded at init/add, then ``annotations`` (given at push); a
+    contract's fixed value is never overridden. Does not check the contract: call
+    ``state.check_complete`` first.
     """
     wf = state.workflow
     workflow = {
@@ -223,7 +225,7 @@ def render_statement(
         "materials": materials,
         "annotations": dict(sorted(all_annotations.items())),
         "git": state.git,
-        "policyEvaluations": {},
+        "policyEvaluations": {n: e for n, e in sorted(state.policy_evaluations.items()) if e},
         "cli": {"version": cli_version},
     }
     subjects: list[dict[str, Any]] = []

@@ -183,3 +183,62 @@ def test_missing_allow_listed_env_resets_run(state_file: Path, tmp_path: Path) -
         )
     assert server.paths()[-1] == "POST /api/v1/runs/r1/reset"
     assert not state_file.exists()
+
+
+def _payload_statement(bundle: dict[str, Any]) -> dict[str, Any]:
+    import base64
+
+    envelope = bundle.get("dsseEnvelope", bundle)
+    statement: dict[str, Any] = json.loads(base64.b64decode(envelope["payload"]))
+    return statement
+
+
+def test_add_evaluates_material_policies_and_push_records_them(
+    assets: Path, state_file: Path, tmp_path: Path
+) -> None:
+    server = FakeControlPlane((assets / "contracts" / "with-policies.yaml").read_text())
+    api = ApiClient("http://cp.test", "cp_x", transport=httpx.MockTransport(server))
+    start(api, state_file, tmp_path)
+    reports: dict[str, list[dict[str, Any]]] = {}
+    attestation.add(
+        api, state_file, name="version", value="1.2.3", policy_report=reports.__setitem__
+    )
+    [evaluation] = reports["version"]
+    assert evaluation["name"] == "semver-tag" and evaluation["gate"] is True
+    assert [v["message"] for v in evaluation["violations"]] == [
+        "version 1.2.3 does not start with v"
+    ]
+    state = attestation.load_state(state_file)
+    assert state.policy_evaluations == {"version": [evaluation]}
+
+    # adding the material again replaces its evaluations
+    attestation.add(api, state_file, name="version", value="v1.2.4")
+    state = attestation.load_state(state_file)
+    assert state.policy_evaluations["version"][0]["violations"] == []
+
+    bundle_out = tmp_path / "bundle.json"
+    attestation.push(api, state_file, key_path=key_file(tmp_path), bundle_out=bundle_out)
+    predicate = _payload_statement(json.loads(bundle_out.read_text()))["predicate"]
+    evaluations = predicate["policyEvaluations"]
+    assert [e["name"] for e in evaluations["version"]] == ["semver-tag"]
+    runner, sbom = evaluations["CHAINPROOF.ATTESTATION"]
+    assert runner["name"] == "runner-ci" and "GENERIC" in runner["violations"][0]["message"]
+    assert sbom["name"] == "sbom-present" and sbom["violations"]
+
+
+def test_add_with_a_broken_policy_records_and_uploads_nothing(
+    assets: Path, state_file: Path, tmp_path: Path
+) -> None:
+    from chainproof.errors import PolicyError
+
+    text = (assets / "contracts" / "with-policies.yaml").read_text()
+    server = FakeControlPlane(
+        text.replace("ref: runner-ci", "ref: runner-ci").replace(
+            "    attestation:", "      - ref: no-such-policy\n    attestation:"
+        )
+    )
+    api = ApiClient("http://cp.test", "cp_x", transport=httpx.MockTransport(server))
+    start(api, state_file, tmp_path)
+    with pytest.raises(PolicyError, match="unknown policy 'no-such-policy'"):
+        attestation.add(api, state_file, name="version", value="v1")
+    assert attestation.load_state(state_file).materials == {}

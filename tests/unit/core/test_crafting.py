@@ -270,3 +270,20 @@ def test_state_with_a_bad_material_is_refused() -> None:
     data["materials"] = {"x": {"name": "x", "kind": "STRING", "digest": "md5:1", "size": 1}}
     with pytest.raises(InvalidInput, match="attestation state is malformed"):
         CraftingState.from_dict(data)
+
+
+def test_policy_evaluations_round_trip_and_go_with_a_replaced_material() -> None:
+    state = _state()
+    state.add_material(_material("sbom", "SBOM_CYCLONEDX_JSON", b"one"))
+    evaluation = {"name": "sbom-ntia", "materialName": "sbom", "violations": []}
+    state.policy_evaluations["sbom"] = [evaluation]
+    again = CraftingState.from_json(state.to_json())
+    assert again.policy_evaluations == {"sbom": [evaluation]}
+    again.add_material(_material("sbom", "SBOM_CYCLONEDX_JSON", b"two"))
+    assert again.policy_evaluations == {}
+
+
+def test_a_state_without_policy_evaluations_still_loads() -> None:
+    data = _state().to_dict()
+    del data["policy_evaluations"]  # written before policies existed
+    assert CraftingState.from_dict(data).policy_evaluations == {}

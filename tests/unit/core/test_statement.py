@@ -299,3 +299,10 @@ def test_canonical_json_is_the_documented_form() -> None:
         canonical_json({"x": float("nan")})
     with pytest.raises(InvalidInput, match="not plain JSON"):
         Statement(_minimal(predicate={"when": datetime(2026, 1, 1)}))
+
+
+def test_policy_evaluations_are_keyed_by_material() -> None:
+    state = _state()
+    evaluation = {"name": "sbom-ntia", "materialName": "sbom", "violations": [], "skipped": False}
+    state.policy_evaluations = {"sbom": [evaluation], "image": []}
+    assert _render(state)["predicate"]["policyEvaluations"] == {"sbom": [evaluation]}

@@ -1,0 +1,148 @@
+"""``chainproof policy``: write and try policies (``develop init|lint|eval``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from chainproof.cli._common import Output, OutputOpt, emit_json, info
+
+app = typer.Typer(help="Policies as code (Rego): write, lint and try them.", no_args_is_help=True)
+develop = typer.Typer(
+    help="For policy authors: scaffold, lint and evaluate a policy locally.", no_args_is_help=True
+)
+app.add_typer(develop, name="develop")
+
+
+@develop.command("init")
+def init(
+    name: Annotated[str, typer.Option("--name", help="Policy name (a DNS label).")] = "my-policy",
+    directory: Annotated[
+        Path, typer.Option("--directory", "-d", help="Where to write the files.")
+    ] = Path("."),
+    kind: Annotated[
+        str, typer.Option("--kind", help="Evidence kind the policy applies to.")
+    ] = "SBOM_CYCLONEDX_JSON",
+    description: Annotated[str, typer.Option("--description", help="One-line description.")] = "",
+    embedded: Annotated[
+        bool, typer.Option("--embedded", help="Put the Rego inside the YAML file.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite existing files.")] = False,
+) -> None:
+    """Scaffold a policy: NAME.yaml (Chainloop's Policy format) and NAME.rego.
+
+    Example: chainproof policy develop init --name banned-packages --kind SBOM_SPDX_JSON
+    """
+    from chainproof.policy.develop import scaffold
+
+    written = scaffold(
+        directory, name, kind=kind.upper(), description=description, embedded=embedded, force=force
+    )
+    for path in written:
+        typer.echo(f"Wrote {path}")
+    typer.echo(f"Next: chainproof policy develop lint -f {written[0]}")
+
+
+@develop.command("lint")
+def lint(
+    file: Annotated[
+        Path,
+        typer.Option(
+            "--file",
+            "-f",
+            "--policy",
+            "-p",
+            exists=True,
+            dir_okay=False,
+            help="Policy or policy group YAML, or a .rego script.",
+        ),
+    ],
+    output: OutputOpt = Output.table,
+) -> None:
+    """Check a policy: document schema, Rego syntax and compilation (with file and line).
+
+    Exits 2 when there is a problem. Example: chainproof policy develop lint -f policy.yaml
+    """
+    from chainproof.errors import PolicyError
+    from chainproof.policy.develop import lint as lint_file
+
+    problems = lint_file(file)
+    if output is Output.json:
+        emit_json(
+            {"file": str(file), "ok": not problems, "problems": [p.to_dict() for p in problems]}
+        )
+    elif not problems:
+        typer.echo(f"{file}: OK")
+    else:
+        for problem in problems:
+            info(f"Error: {problem.message}")
+    if problems:
+        raise typer.Exit(PolicyError.exit_code)
+
+
+@develop.command("eval")
+def evaluate(
+    policy: Annotated[
+        str, typer.Option("--policy", "-p", help="Policy file, built-in name or https:// URL.")
+    ],
+    material: Annotated[str, typer.Option("--material", "-m", help="The evidence file.")],
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="Evidence kind (default: detected).")
+    ] = None,
+    inputs: Annotated[
+        list[str] | None,
+        typer.Option("--input", "-i", help="Policy argument as name=value; repeat for more."),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds the policy may run.", min=0.1)
+    ] = 10.0,
+    output: OutputOpt = Output.table,
+) -> None:
+    """Evaluate a policy on an evidence file, as `attestation add` would.
+
+    Example: chainproof policy develop eval --policy sbom-banned-licenses
+    --material sbom.cdx.json --input licenses=AGPL-3.0-only
+    """
+    from chainproof.policy.develop import evaluate_file
+    from chainproof.policy.engine import RegoEngine
+
+    args = _inputs(inputs)
+    with RegoEngine(timeout=timeout) as engine:
+        evaluation, used = evaluate_file(
+            policy, material, kind=kind, inputs=args, engine=engine, warn=info
+        )
+    if evaluation is None:
+        if output is Output.json:
+            emit_json({"policy": policy, "kind": used, "ignored": True})
+        else:
+            typer.echo(f"The policy ignored this {used} input (result.ignore).")
+        return
+    _show(evaluation.to_dict(), output)
+
+
+def _inputs(values: list[str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{item!r} is not name=value", param_hint="--input")
+        out[key.strip()] = value
+    return out
+
+
+def _show(result: dict[str, Any], output: Output) -> None:
+    if output is Output.json:
+        emit_json(result)
+        return
+    typer.echo(f"Policy {result['name']} on {result['type']}:")
+    if result["skipped"]:
+        reasons = "; ".join(result["skipReasons"]) or "no reason given"
+        typer.echo(f"  skipped: {reasons}")
+    elif not result["violations"]:
+        typer.echo("  passed: no violations")
+    else:
+        typer.echo(f"  {len(result['violations'])} violation(s):")
+        for violation in result["violations"]:
+            typer.echo(f"  - {violation['message']}")

@@ -1,0 +1,379 @@
+"""The Rego engine adapter: regopy in a child process, with a hard time limit per evaluation.
+
+rego-cpp evaluates in native code that Python cannot interrupt, so evaluations run in a
+worker process (:mod:`chainproof.policy._worker`) that this module kills when one runs past
+its time limit; the caller gets a :class:`~chainproof.errors.PolicyEvaluationError` with
+``reason="timeout"`` instead of a hung CI job, and the next evaluation starts a new worker.
+The worker keeps each compiled policy (keyed by the digest of its modules) and the last
+materials, so evaluating N policies over one SBOM parses it once and compiles each policy
+once per process. Its environment is empty.
+
+Errors from regopy are translated here, once: a Rego syntax or compile error becomes a
+:class:`~chainproof.errors.PolicyError` naming the policy file and line
+(``policy.yaml:12:9: ...``, the line in the YAML for ``embedded: |`` scripts), a run-time
+failure or a result of the wrong shape a PolicyEvaluationError.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import importlib.util
+import json
+import queue
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from chainproof.errors import PolicyError, PolicyEvaluationError
+from chainproof.policy.arguments import ArgValue
+from chainproof.policy.document import PolicyScript
+from chainproof.policy.rego import boilerplate, check_source, package_of
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "PreparedScript",
+    "RegoEngine",
+    "ScriptResult",
+    "Violation",
+    "default_engine",
+    "prepare",
+]
+
+DEFAULT_TIMEOUT = 10.0
+"""Seconds one policy script may run against one input."""
+_WORKER = Path(__file__).with_name("_worker.py")
+_REGOPY_HINT = (
+    "install regopy (pip install regopy; wheels exist for Linux x86-64 with glibc 2.34+ "
+    "and Windows)"
+)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One violation a policy reported; ``subject`` is the policy's name."""
+
+    subject: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ScriptResult:
+    """What one script said about one input."""
+
+    violations: tuple[Violation, ...] = ()
+    skipped: bool = False
+    skip_reason: str = ""
+    ignore: bool = False
+
+
+@dataclass(frozen=True)
+class PreparedScript:
+    """A checked script, with the boilerplate it needs, ready for the worker.
+
+    ``key`` is the sha256 of its modules: the worker compiles each key once.
+    """
+
+    policy: str
+    package: str
+    modules: tuple[tuple[str, str], ...]
+    origin: str
+    line_offset: int | None
+    key: str = field(default="")
+
+    def where(self, line: int | None, column: int | None = None) -> str:
+        """``origin:line[:column]`` for a line of the script (the origin when unknown)."""
+        if line is None:
+            return self.origin
+        if self.line_offset is None:
+            return f"{self.origin} (embedded Rego line {line})"
+        col = f":{column}" if column else ""
+        return f"{self.origin}:{self.line_offset + line}{col}"
+
+
+_PREPARED: dict[tuple[str, str, str, int | None], PreparedScript] = {}
+
+
+def prepare(script: PolicyScript, policy: str) -> PreparedScript:
+    """Check a script's source and add Chainloop's boilerplate; cached by content.
+
+    Raises PolicyError at the first problem, naming the file and line.
+    """
+    cache_key = (policy, script.source, script.origin, script.line_offset)
+    cached = _PREPARED.get(cache_key)
+    if cached is not None:
+        return cached
+    issues = check_source(script.source)
+    base = PreparedScript(policy, "", (), script.origin, script.line_offset)
+    if issues:
+        first = issues[0]
+        raise PolicyError(
+            f"{base.where(first.line, first.column)}: {first.message}",
+            policy=policy,
+            source=script.origin,
+            line=None if script.line_offset is None else script.line_offset + first.line,
+        )
+    package = package_of(script.source) or ""
+    modules = [("policy.rego", script.source)]
+    extra = boilerplate(script.source)
+    if extra is not None:
+        modules.append(("boilerplate.rego", extra))
+    digest = hashlib.sha256(json.dumps(modules).encode("utf-8")).hexdigest()
+    prepared = PreparedScript(
+        policy, package, tuple(modules), script.origin, script.line_offset, key=digest
+    )
+    if len(_PREPARED) > 512:
+        _PREPARED.clear()
+    _PREPARED[cache_key] = prepared
+    return prepared
+
+
+class _Worker:
+    """One child process and the thread that reads its answers."""
+
+    def __init__(self) -> None:
+        env: dict[str, str] = {}
+        if sys.platform == "win32":  # Python cannot start on Windows without it
+            import os
+
+            env["SYSTEMROOT"] = os.environ.get("SYSTEMROOT", "")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", str(_WORKER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        self.answers: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.bases: list[str] = []
+        assert self.proc.stdout is not None
+        threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True).start()
+
+    def _read(self, stream: IO[bytes]) -> None:
+        try:
+            while True:
+                header = stream.read(4)
+                if len(header) < 4:
+                    break
+                (size,) = struct.unpack(">I", header)
+                self.answers.put(json.loads(stream.read(size)))
+        except (OSError, ValueError):
+            pass
+        self.answers.put(None)
+
+    def send(self, request: Mapping[str, Any]) -> None:
+        body = json.dumps(request).encode("utf-8")
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(struct.pack(">I", len(body)) + body)
+        self.proc.stdin.flush()
+
+    def receive(self, timeout: float) -> dict[str, Any] | None:
+        """The next answer; None if the worker died; queue.Empty after ``timeout``."""
+        return self.answers.get(timeout=timeout)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+
+
+class RegoEngine:
+    """Evaluates prepared scripts; one worker process, started on first use.
+
+    Thread-safe (one evaluation at a time). Use as a context manager or call :meth:`close`.
+    """
+
+    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._worker: _Worker | None = None
+
+    def __enter__(self) -> RegoEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the worker process (a later evaluation starts a new one)."""
+        with self._lock:
+            if self._worker is not None:
+                self._worker.kill()
+                self._worker = None
+
+    def evaluate(
+        self,
+        script: PreparedScript,
+        material: Mapping[str, Any],
+        args: Mapping[str, ArgValue] | None = None,
+        *,
+        material_json: str | None = None,
+        timeout: float | None = None,
+    ) -> ScriptResult:
+        """Evaluate ``script`` with ``input`` = ``material`` plus ``input.args``.
+
+        ``material_json`` may carry ``material`` already serialised (callers evaluating many
+        scripts over one material serialise it once). Raises PolicyError for a Rego compile
+        error (file and line), PolicyEvaluationError for a time-out, a run-time error, a
+        missing ``result``/``violations`` rule or a malformed result.
+        """
+        text = material_json if material_json is not None else canonical(material)
+        base_key = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        request = {
+            "key": script.key,
+            "modules": [list(m) for m in script.modules],
+            "package": script.package,
+            "base_key": base_key,
+            "args": dict(args or {}),
+        }
+        limit = self.timeout if timeout is None else timeout
+        with self._lock:
+            answer = self._call(request, text, script, limit)
+            if answer.get("stage") == "input":  # the worker forgot the material: send it
+                self._worker_or_start().bases.clear()
+                answer = self._call(request, text, script, limit)
+        return _result(script, answer)
+
+    def _worker_or_start(self) -> _Worker:
+        if self._worker is not None and self._worker.proc.poll() is not None:
+            self._worker.kill()  # it exited on its own: release its pipes
+            self._worker = None
+        if self._worker is None:
+            if importlib.util.find_spec("regopy") is None:
+                raise PolicyEvaluationError(
+                    "policies cannot be evaluated: the Rego interpreter (regopy) is not installed",
+                    hint=_REGOPY_HINT,
+                    reason="unavailable",
+                )
+            self._worker = _Worker()
+        return self._worker
+
+    def _call(
+        self, request: dict[str, Any], text: str, script: PreparedScript, limit: float
+    ) -> dict[str, Any]:
+        worker = self._worker_or_start()
+        base_key = request["base_key"]
+        send = {**request, "base": None if base_key in worker.bases else text}
+        try:
+            worker.send(send)
+            answer = worker.receive(limit)
+        except queue.Empty:
+            worker.kill()
+            self._worker = None
+            raise PolicyEvaluationError(
+                f"policy {script.policy} did not finish within {limit:g} s and was stopped",
+                hint="a policy must not loop over large products of its input; raise the time "
+                "limit only for inputs that need it",
+                policy=script.policy,
+                reason="timeout",
+            ) from None
+        except OSError:
+            answer = None
+        if answer is None:
+            worker.kill()
+            self._worker = None
+            raise PolicyEvaluationError(
+                f"policy {script.policy}: the Rego interpreter stopped unexpectedly "
+                "(out of memory?)",
+                hint=_REGOPY_HINT if importlib.util.find_spec("regopy") is None else None,
+                policy=script.policy,
+                reason="crashed",
+            )
+        if send["base"] is not None:
+            worker.bases.append(base_key)
+            del worker.bases[:-2]  # the worker keeps the last two (MAX_INPUTS)
+        return answer
+
+
+def canonical(material: Mapping[str, Any]) -> str:
+    """The JSON text a material is sent to the worker as (and hashed by)."""
+    return json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _result(script: PreparedScript, answer: Mapping[str, Any]) -> ScriptResult:
+    name = script.policy
+    if not answer.get("ok"):
+        message = str(answer.get("message") or "Rego error")
+        if answer.get("stage") == "compile":
+            module = answer.get("module")
+            line, column = answer.get("line"), answer.get("column")
+            if module == "policy.rego":
+                where = script.where(line, column)
+            else:
+                where = f"{script.origin} (injected boilerplate)"
+            raise PolicyError(
+                f"{where}: {message}",
+                policy=name,
+                source=script.origin,
+                line=None
+                if script.line_offset is None or module != "policy.rego" or line is None
+                else script.line_offset + line,
+            )
+        raise PolicyEvaluationError(
+            f"policy {name}: evaluation failed: {message}", policy=name, reason="error"
+        )
+    rule, value = answer.get("rule"), answer.get("value")
+    if rule is None:
+        raise PolicyEvaluationError(
+            f"policy {name}: neither a `result` nor a `violations` rule is defined "
+            f"(in package {script.package})",
+            policy=name,
+            reason="format",
+        )
+    if rule == "violations":  # Chainloop's older form: a list of strings
+        return ScriptResult(violations=_violations(name, value, "violations"))
+    if not isinstance(value, Mapping):
+        raise _format(name, "result", "an object")
+    skipped = value.get("skipped")
+    reason = value.get("skip_reason")
+    ignore = value.get("ignore")
+    return ScriptResult(
+        violations=_violations(name, value.get("violations"), "result.violations"),
+        skipped=skipped if isinstance(skipped, bool) else False,
+        skip_reason=reason if isinstance(reason, str) else "",
+        ignore=ignore if isinstance(ignore, bool) else False,
+    )
+
+
+def _violations(name: str, value: Any, rule: str) -> tuple[Violation, ...]:
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise _format(name, rule, "a list")
+    out = []
+    for item in value:
+        if isinstance(item, Mapping) and isinstance(item.get("message"), str):
+            item = item["message"]  # structured findings: their message is the violation
+        if not isinstance(item, str):
+            raise _format(name, rule, "a list of strings")
+        out.append(Violation(subject=name, message=item))
+    return tuple(out)
+
+
+def _format(name: str, rule: str, expected: str) -> PolicyEvaluationError:
+    return PolicyEvaluationError(
+        f"policy {name}: `{rule}` must be {expected}", policy=name, reason="format"
+    )
+
+
+_DEFAULT: RegoEngine | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_engine() -> RegoEngine:
+    """The process's shared engine (closed at exit)."""
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            _DEFAULT = RegoEngine()
+            atexit.register(_DEFAULT.close)
+        return _DEFAULT

@@ -1,0 +1,65 @@
+"""Policies from the installed CLI against a server process: results at add, in the statement."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.e2e.conftest import Cli, Server
+
+ASSETS = Path(__file__).parent.parent / "assets"
+CONTRACT = ASSETS / "e2e" / "contract-policies.yaml"
+SBOM = ASSETS / "materials" / "cyclonedx-1.6.json"
+IMAGE = "registry.example.com/acme/build@sha256:" + "b" * 64
+
+
+def test_policies_at_add_and_in_the_pushed_statement(cli: Cli, server: Server) -> None:
+    cli("project", "create", "--name", "pol")
+    cli("workflow", "contract", "create", "--name", "pol-release", "-f", str(CONTRACT))
+    cli("workflow", "create", "--name", "build", "--project", "pol", "--contract", "pol-release")
+    created = cli.json(
+        "api-token", "create", "--name", "pol-ci", "--project", "pol", "--workflow", "build"
+    )
+    assert isinstance(created, dict)
+    robot = str(created["token"])
+
+    cli("attestation", "init", "--workflow", "build", "--project", "pol", token=robot)
+    added = cli("attestation", "add", "--name", "sbom", "--value", str(SBOM), token=robot)
+    assert "policy sbom-banned-licenses: 2 violation(s)" in added.stderr
+    assert "component starlette@0.41.2 has banned license(s): BSD-3-Clause" in added.stderr
+    assert "policy sbom-ntia: 1 violation(s)" in added.stderr  # from the group
+    assert "policy sbom-freshness: passed" in added.stderr
+    image = cli.json("attestation", "add", "--name", "image", "--value", IMAGE, token=robot)
+    assert isinstance(image, dict)
+    assert [p["name"] for p in image["policies"]] == ["container-allowed-registries"]
+    assert image["policies"][0]["violations"] == []
+
+    cli("attestation", "push", token=robot)
+    runs = cli.json("workflow", "run", "list", "--workflow", "build", "--project", "pol")
+    assert isinstance(runs, list)
+    statement = json.loads(
+        cli("workflow", "run", "describe", "--id", runs[0]["id"], "-o", "statement").stdout
+    )
+    evaluations = statement["predicate"]["policyEvaluations"]
+    assert set(evaluations) == {"sbom", "image", "CHAINPROOF.ATTESTATION"}
+    sbom = evaluations["sbom"]
+    assert [e["name"] for e in sbom] == [
+        "sbom-banned-licenses",  # the contract's, gated
+        "sbom-ntia",  # the group's three
+        "sbom-freshness",
+        "sbom-banned-licenses",
+    ]
+    assert sbom[0]["gate"] is True and "groupReference" not in sbom[0]
+    assert all(e["groupReference"]["name"] == "sbom-quality" for e in sbom[1:])
+    assert sbom[3]["with"] == {"licenses": "AGPL-3.0-only"} and sbom[3]["violations"] == []
+    [runner] = evaluations["CHAINPROOF.ATTESTATION"]  # sbom-present skipped by the contract
+    assert runner["name"] == "runner-ci" and "GENERIC" in runner["violations"][0]["message"]
+
+
+def test_policy_develop_eval_from_the_installed_cli(cli: Cli) -> None:
+    proc = cli(
+        "policy", "develop", "eval", "--policy", "sbom-ntia", "--material", str(SBOM), "-o", "json"
+    )
+    record = json.loads(proc.stdout)
+    assert record["name"] == "sbom-ntia" and record["type"] == "SBOM_CYCLONEDX_JSON"
+    assert record["violations"][0]["message"].startswith("5 of 5 components have no supplier")
