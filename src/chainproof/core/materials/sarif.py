@@ -1,8 +1,9 @@
 """SARIF: a SARIF 2.1.0 log, validated against the published SARIF 2.1.0 JSON schema.
 
 The schema is vendored in ``schemas/sarif-schema-2.1.0.json`` (see ``schemas/README.md``: no
-PyPI package ships it) and applied with jsonschema, imported inside ``craft``. As Chainloop
-does, the log must name its schema (``$schema``) and its ``version`` must be ``2.1.0``.
+PyPI package ships it) and applied by ``_schema.check_schema`` (jsonschema, imported on first
+use). As Chainloop does, the log must name its schema (``$schema``) and its ``version`` must be
+``2.1.0``.
 
 The summary counts results by their effective level (SARIF §3.27.10: an absent ``level`` comes
 from the rule's ``defaultConfiguration``, else ``warning``; a result whose ``kind`` is not
@@ -11,11 +12,7 @@ from the rule's ``defaultConfiguration``, else ``warning``; a result whose ``kin
 
 from __future__ import annotations
 
-import functools
-import itertools
-import json
 import re
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -30,44 +27,21 @@ from chainproof.core.materials._common import (
     sniff_json_object,
     tools_annotation,
 )
+from chainproof.core.materials._schema import check_schema
 from chainproof.core.materials.base import CraftedMaterial
 from chainproof.errors import MaterialError
 
 if TYPE_CHECKING:
-    from jsonschema.protocols import Validator
+    pass
 
 SARIF_VERSION = "2.1.0"
 SCHEMA_FILE = "sarif-schema-2.1.0.json"
 LEVELS = ("error", "warning", "note", "none")
 
-MAX_REPORTED_ERRORS = 3
-_COUNT_ERRORS_UP_TO = 100
-
 TOOLS = ANNOTATION_PREFIX + "tools"
 
 _SCHEMA_HINT = re.compile(rb'"\$schema"\s*:\s*"[^"]*sarif', re.IGNORECASE)
 _RUNS_HINT = re.compile(rb'"runs"\s*:')
-
-
-@functools.lru_cache(maxsize=1)
-def _schema_validator() -> Validator:
-    """The jsonschema validator of the vendored SARIF 2.1.0 schema (built once: ~130 KB)."""
-    from jsonschema.validators import validator_for
-
-    text = resources.files("chainproof.core.materials").joinpath("schemas", SCHEMA_FILE)
-    schema = json.loads(text.read_text(encoding="utf-8"))
-    validator: Validator = validator_for(schema)(schema)
-    return validator
-
-
-def _format_error(error: Any) -> str:
-    """``runs[0].results[2].level: 'fatal' is not one of [...]`` for one jsonschema error."""
-    from jsonschema.exceptions import best_match
-
-    deepest = best_match([error]) or error
-    where = str(deepest.json_path)
-    where = "document" if where == "$" else where.removeprefix("$.").removeprefix("$")
-    return f"{where}: {shorten(str(deepest.message), 160)}"
 
 
 def _looks_like_sarif(doc: dict[str, Any]) -> bool:
@@ -116,15 +90,11 @@ def _check_header(filename: str, doc: Any) -> None:
 
 
 def _validate(path: Path, doc: dict[str, Any]) -> None:
-    errors = list(itertools.islice(_schema_validator().iter_errors(doc), _COUNT_ERRORS_UP_TO + 1))
-    if not errors:
-        return
-    shown = "; ".join(_format_error(e) for e in errors[:MAX_REPORTED_ERRORS])
-    more = len(errors) - MAX_REPORTED_ERRORS
-    if more > 0:
-        shown += f" (and {more}{'+' if len(errors) > _COUNT_ERRORS_UP_TO else ''} more)"
-    raise MaterialError(
-        f"{path.name} is not a valid SARIF {SARIF_VERSION} log: {shown}",
+    check_schema(
+        SCHEMA_FILE,
+        doc,
+        document=path.name,
+        label=f"SARIF {SARIF_VERSION} log",
         hint="check it against https://json.schemastore.org/sarif-2.1.0.json",
     )
 

@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 from typing import Any, ClassVar
 
+from chainproof.core.digest import Digest
 from chainproof.core.materials._common import (
     ANNOTATION_PREFIX,
     detect_document_kind,
@@ -162,6 +163,47 @@ def _check_header(filename: str, doc: Any) -> str:
     return spec
 
 
+def bom_material(
+    kind: str,
+    name: str,
+    path: Path,
+    digest: Digest,
+    size: int,
+    *,
+    spec_version: str,
+    component_count: int,
+    tools: list[dict[str, str | None]],
+    main: dict[str, str | None] | None,
+    has_vulnerabilities: bool,
+) -> CraftedMaterial:
+    """The crafted CycloneDX BOM (JSON or XML): its summary and Chainloop's annotations."""
+    annotations: dict[str, str] = {}
+    if main:
+        for key, field in ((MAIN_NAME, "name"), (MAIN_VERSION, "version"), (MAIN_TYPE, "type")):
+            if main[field]:
+                annotations[key] = str(main[field])
+    if tools:
+        annotations[TOOLS] = tools_annotation(tools)
+    if has_vulnerabilities:
+        annotations[VULNERABILITIES] = "true"
+    return CraftedMaterial(
+        name=name,
+        kind=kind,
+        digest=digest,
+        size=size,
+        filename=path.name,
+        upload_path=path.absolute(),
+        annotations=annotations,
+        summary={
+            "spec_version": spec_version,
+            "component_count": component_count,
+            "tools": tools,
+            "main_component": main,
+            "has_vulnerabilities": has_vulnerabilities,
+        },
+    )
+
+
 class CycloneDXJsonHandler:
     """Validates against the CycloneDX JSON schema and summarises the BOM."""
 
@@ -195,34 +237,17 @@ class CycloneDXJsonHandler:
         self._validate(path, spec, doc)
 
         metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
-        tools = _tools(metadata)
-        main = _main_component(metadata)
-        has_vulns = bool(doc.get("vulnerabilities"))
-        summary: dict[str, Any] = {
-            "spec_version": spec,
-            "component_count": _component_count(doc.get("components")),
-            "tools": tools,
-            "main_component": main,
-            "has_vulnerabilities": has_vulns,
-        }
-        annotations: dict[str, str] = {}
-        if main:
-            for key, field in ((MAIN_NAME, "name"), (MAIN_VERSION, "version"), (MAIN_TYPE, "type")):
-                if main[field]:
-                    annotations[key] = str(main[field])
-        if tools:
-            annotations[TOOLS] = tools_annotation(tools)
-        if has_vulns:
-            annotations[VULNERABILITIES] = "true"
-        return CraftedMaterial(
-            name=name,
-            kind=self.kind,
-            digest=digest,
-            size=size,
-            filename=path.name,
-            upload_path=path.absolute(),
-            annotations=annotations,
-            summary=summary,
+        return bom_material(
+            self.kind,
+            name,
+            path,
+            digest,
+            size,
+            spec_version=spec,
+            component_count=_component_count(doc.get("components")),
+            tools=_tools(metadata),
+            main=_main_component(metadata),
+            has_vulnerabilities=bool(doc.get("vulnerabilities")),
         )
 
     @staticmethod

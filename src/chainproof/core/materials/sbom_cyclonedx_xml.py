@@ -31,17 +31,10 @@ from chainproof.core.materials._common import (
     existing_file,
     read_head,
     shorten,
-    tools_annotation,
 )
 from chainproof.core.materials.base import CraftedMaterial
 from chainproof.core.materials.junit_xml import ROOT_KINDS, label, local_name
-from chainproof.core.materials.sbom_cyclonedx_json import (
-    MAIN_NAME,
-    MAIN_TYPE,
-    MAIN_VERSION,
-    TOOLS,
-    VULNERABILITIES,
-)
+from chainproof.core.materials.sbom_cyclonedx_json import bom_material
 from chainproof.errors import MaterialError
 
 if TYPE_CHECKING:
@@ -284,34 +277,17 @@ class CycloneDXXmlHandler:
 
         reader = _Reader(NAMESPACE_PREFIX + spec)
         metadata = reader.child(root, "metadata")
-        tools = reader.tools(metadata)
-        main = reader.main_component(metadata)
-        has_vulns = reader.has_vulnerabilities(root)
-        summary: dict[str, Any] = {
-            "spec_version": spec,
-            "component_count": reader.component_count(root),
-            "tools": tools,
-            "main_component": main,
-            "has_vulnerabilities": has_vulns,
-        }
-        annotations: dict[str, str] = {}
-        if main:
-            for key, field in ((MAIN_NAME, "name"), (MAIN_VERSION, "version"), (MAIN_TYPE, "type")):
-                if main[field]:
-                    annotations[key] = str(main[field])
-        if tools:
-            annotations[TOOLS] = tools_annotation(tools)
-        if has_vulns:
-            annotations[VULNERABILITIES] = "true"
-        return CraftedMaterial(
-            name=name,
-            kind=self.kind,
-            digest=Digest.of_bytes(data),
-            size=len(data),
-            filename=path.name,
-            upload_path=path.absolute(),
-            annotations=annotations,
-            summary=summary,
+        return bom_material(
+            self.kind,
+            name,
+            path,
+            Digest.of_bytes(data),
+            len(data),
+            spec_version=spec,
+            component_count=reader.component_count(root),
+            tools=reader.tools(metadata),
+            main=reader.main_component(metadata),
+            has_vulnerabilities=reader.has_vulnerabilities(root),
         )
 
     @staticmethod
