@@ -194,7 +194,8 @@ def test_unknown_fields_and_bad_paths_are_refused(app_client: Env) -> None:
         ({"provider": "fs", "config": {"path": "../../etc"}}, "inside the server's fs"),
         ({"provider": "s3", "config": {"bucket": "b"}, "secret": {"password": "x"}}, "password"),
         ({"provider": "oci", "config": {"repository": "r.example/x", "username": "u"}}, "both"),
-        ({"provider": "inline"}, "not available"),
+        ({"provider": "inline", "config": {"path": "x"}}, "no config field 'path'"),
+        ({"provider": "inline", "max_blob_size": 3_000_000}, "for an inline backend"),
     ]
     for body, expected in cases:
         reply = app_client.post("/cas-backends", {"name": "bad", **body})
