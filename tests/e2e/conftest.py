@@ -77,7 +77,8 @@ class Server:
 
 def _base_env(tmp: Path) -> dict[str, str]:
     # A CI job's environment without any CI system's variables: a generic runner.
-    keep = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT"}
+    # PYTHONPATH: a worktree's sources come first for the CLI and server it starts.
+    keep = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "PYTHONPATH"}
     env = {k: v for k, v in os.environ.items() if k in keep}
     env["CHAINPROOF_STATE_DIR"] = str(tmp / "state")
     return env

@@ -6,6 +6,9 @@ name into a :class:`Target` (the backend and its ``max_blob_size``). Uploads str
 socket into the backend, hashed on the way; nothing is buffered whole. An upload whose
 ``Content-Length`` is over the backend's limit is refused (413 ``too_large``) before a byte of
 it is read; one without a length is cut off as soon as it crosses the limit.
+A run-less upload (``artifact upload``) is recorded with its uploader; when the organisation
+already holds the digest, the uploader's bytes are still read and hashed (not stored again)
+before the upload is recorded, so that nobody gains a download right by naming a digest.
 Mounted at ``/cas/v1`` inside the control plane (embedded profile) or served alone
 (``chainproof cas serve``).
 """
@@ -26,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from chainproof.cas.backend import Backend, check_algorithm
+from chainproof.cas.backend import Backend, DigestWriter, check_algorithm
 from chainproof.cas.tokens import EMBEDDED, CasGrant, decode_token
 from chainproof.core.digest import Digest
 from chainproof.errors import (
@@ -52,6 +55,14 @@ class BlobIndex(Protocol):
 
     def record(self, org: str, digest: Digest, size: int, backend: str) -> None:
         """Note that ``org`` uploaded ``digest`` into ``backend`` (a token's backend claim)."""
+        ...
+
+    def uploaded_by(self, grant: CasGrant, digest: Digest) -> int | None:
+        """The blob's size when the run-less ``grant``'s uploader already uploaded it."""
+        ...
+
+    def record_upload(self, grant: CasGrant, digest: Digest, size: int) -> None:
+        """Note that the run-less ``grant``'s uploader uploaded ``digest`` (its ownership)."""
         ...
 
 
@@ -124,6 +135,8 @@ def create_cas_app(
 
     def owned_size(grant: CasGrant, digest: Digest) -> int | None:
         if grant.direction == "upload" and index is not None:
+            if grant.runless:
+                return index.uploaded_by(grant, digest)
             return index.lookup(grant.org, digest)
         return target_of(grant).backend.exists(digest)
 
@@ -167,6 +180,9 @@ def create_cas_app(
             # Refused before a byte of the body is read.
             raise _too_large(digest, target, f"{announced} bytes")
         stream: AsyncIterator[bytes] = request.stream()
+        held = None
+        if grant.runless and index is not None:
+            held = await anyio.to_thread.run_sync(index.lookup, grant.org, digest)
 
         def chunks() -> Iterator[bytes]:
             seen = 0
@@ -181,9 +197,16 @@ def create_cas_app(
                         raise _too_large(digest, target, f"more than {limit} bytes")
                     yield chunk
 
+        if held is not None and index is not None:
+            # Stored already: hash the uploader's copy (proof of possession), keep nothing.
+            await anyio.to_thread.run_sync(_hash_only, digest, chunks())
+            await anyio.to_thread.run_sync(index.record_upload, grant, digest, held)
+            return JSONResponse({"digest": str(digest), "size": held}, status_code=200)
         written = await anyio.to_thread.run_sync(_put, target.backend, digest, chunks(), announced)
         if index is not None:
             await anyio.to_thread.run_sync(index.record, grant.org, digest, written, grant.backend)
+            if grant.runless:
+                await anyio.to_thread.run_sync(index.record_upload, grant, digest, written)
         return JSONResponse({"digest": str(digest), "size": written}, status_code=201)
 
     async def on_error(request: Request, exc: Exception) -> Response:
@@ -245,6 +268,14 @@ def _human(size: int) -> str:
         if size >= scale:
             return f"{size / scale:g} {unit}"
     return f"{size} bytes"
+
+
+def _hash_only(digest: Digest, chunks: Iterable[bytes]) -> None:
+    """Raise VerificationError unless ``chunks`` hash to ``digest``."""
+    writer = DigestWriter(digest)
+    for chunk in chunks:
+        writer.update(chunk)
+    writer.verify()
 
 
 def _put(backend: Backend, digest: Digest, chunks: Iterable[bytes], size: int | None) -> int:

@@ -16,8 +16,11 @@ provider       config (non-secret)                          secret
                ``prefix``                                   ``account_key``, ``sas_token``
 =============  ===========================================  ===================================
 
-``inline`` (small documents embedded in the attestation) is a known provider name that has no
-blob store behind it, so :func:`build_backend` refuses it.
+``inline`` (small documents embedded in the attestation, no config, no secret) has no blob
+store behind it: the control plane serves its bytes from stored statements, so
+:func:`build_backend` refuses it. Its size cap defaults to :data:`INLINE_DEFAULT_MAX`
+(500 KB) and may not exceed :data:`INLINE_MAX_CEILING` (2 MB): the bytes travel, base64
+encoded, in the crafting state and the signed statement.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from chainproof.errors import InvalidInput
 
 __all__ = [
     "DEFAULT_MAX_BLOB_SIZE",
+    "INLINE_DEFAULT_MAX",
+    "INLINE_MAX_CEILING",
     "PROVIDERS",
     "ProviderSpec",
     "build_backend",
@@ -42,6 +47,8 @@ __all__ = [
 ]
 
 _MiB = 1024 * 1024
+INLINE_DEFAULT_MAX = 500 * 1000
+INLINE_MAX_CEILING = 2 * 1000 * 1000
 _MAX_PARTS = 10_000  # S3's limit per multipart upload
 _MAX_BLOCKS = 50_000  # Azure's limit per block blob
 
@@ -123,11 +130,6 @@ def check_settings(
     Empty strings and None drop a field. Never puts a secret value in a message.
     """
     spec = _spec(provider)
-    if provider == "inline":
-        raise InvalidInput(
-            "the inline CAS backend is not available yet",
-            hint="use fs, oci, s3 or azure-blob",
-        )
     clean_config = _clean("config", config, spec.config_keys, provider)
     clean_secret = _clean("secret", secret, spec.secrets, provider)
     missing = [key for key in spec.required if key not in clean_config]
@@ -183,6 +185,11 @@ def build_backend(
     ``path`` may point). Raise InvalidInput on impossible settings.
     """
     config, secret = check_settings(provider, config, secret)
+    if provider == "inline":
+        raise InvalidInput(
+            "an inline CAS backend has no blob store to open",
+            hint="its evidence is embedded in attestations and served from them",
+        )
     if provider == "fs":
         from chainproof.cas.fs import FilesystemBackend
 

@@ -3,6 +3,9 @@
 Claims: ``org`` (organisation id), ``backend`` (the id of the organisation's CAS backend the
 token may use, or ``embedded`` for the server's own filesystem store), ``dir`` (``upload`` |
 ``download``), ``digest`` (downloads), ``run`` (uploads), ``exp`` (at most 10 minutes ahead).
+A run-less upload token (``artifact upload``) has no ``run`` but names its uploader (``sub``,
+the API token's id) and, when it has one, the project the upload is filed under (``prj``):
+the CAS records them so that the uploader can download the blob later.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ import jwt
 from chainproof.core.digest import Digest
 from chainproof.errors import Forbidden, InvalidInput, Unauthorized
 
-__all__ = ["EMBEDDED", "MAX_TTL", "CasGrant", "decode_token", "mint_token"]
+__all__ = ["EMBEDDED", "INLINE", "MAX_TTL", "CasGrant", "decode_token", "mint_token"]
 
 #: The ``backend`` claim naming the server's own filesystem store (no configured backend).
 EMBEDDED = "embedded"
+#: The ``backend`` claim of a download served from a run's stored statement (inline material).
+INLINE = "inline"
 MAX_TTL = timedelta(minutes=10)
 _ALG = "HS256"
 _AUDIENCE = "chainproof-cas"
@@ -34,6 +39,13 @@ class CasGrant:
     digest: Digest | None = None
     run: str | None = None
     backend: str = EMBEDDED
+    uploader: str | None = None
+    project: str | None = None
+
+    @property
+    def runless(self) -> bool:
+        """An upload outside any run, whose uploader the CAS records."""
+        return self.direction == "upload" and self.run is None and self.uploader is not None
 
     def allow(self, operation: str, digest: Digest) -> None:
         """Raise Forbidden unless this grant covers ``operation`` (head|put|get) on ``digest``.
@@ -59,6 +71,8 @@ def mint_token(
     backend: str = EMBEDDED,
     digest: Digest | None = None,
     run: str | None = None,
+    uploader: str | None = None,
+    project: str | None = None,
     ttl: timedelta = MAX_TTL,
     now: datetime | None = None,
 ) -> tuple[str, datetime]:
@@ -81,6 +95,10 @@ def mint_token(
         claims["digest"] = str(digest)
     if run is not None:
         claims["run"] = run
+    if uploader is not None:
+        claims["sub"] = uploader
+    if project is not None:
+        claims["prj"] = project
     return jwt.encode(claims, secret, algorithm=_ALG), expires
 
 
@@ -116,4 +134,6 @@ def decode_token(secret: str, token: str) -> CasGrant:
         digest=digest,
         run=str(run) if run else None,
         backend=backend,
+        uploader=str(claims["sub"]) if claims.get("sub") else None,
+        project=str(claims["prj"]) if claims.get("prj") else None,
     )

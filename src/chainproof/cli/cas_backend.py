@@ -37,6 +37,7 @@ class Provider(StrEnum):
     oci = "oci"
     s3 = "s3"
     azure_blob = "azure-blob"
+    inline = "inline"
 
 
 NameOpt = Annotated[str, typer.Option("--name", help="Name of the backend in your organisation.")]
@@ -44,7 +45,8 @@ MaxSizeOpt = Annotated[
     str | None,
     typer.Option(
         "--max-size",
-        help="Largest blob the backend takes, e.g. 100MB, 2GiB (default 100MB).",
+        help="Largest blob the backend takes, e.g. 100MB, 2GiB (default 100MB; inline: "
+        "500KB, at most 2MB).",
         show_default=False,
     ),
 ]
@@ -260,6 +262,9 @@ def add(
     output: OutputOpt = Output.table,
 ) -> None:
     """Add a storage backend; the server writes, reads and deletes a probe blob first.
+
+    An inline backend stores nothing: while it is the default, `attestation add` embeds each
+    file (up to --max-size, default 500KB) in the attestation itself.
 
     Example: chainproof cas-backend add oci --name registry --default
     --repository registry.example.com/acme/evidence --username ci --password-stdin

@@ -11,6 +11,7 @@ functions: they pull in cryptography and format validators the CLI must not load
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import json
@@ -267,7 +268,8 @@ def _collect_automatic(
             except MaterialError as err:
                 if notify:
                     notify(f"{material.kind} not added automatically: {err.message}")
-        _upload(api, cas, state.run_id, [m for m in recorded if m.upload_path], None)
+        for held in _upload(api, cas, state.run_id, [m for m in recorded if m.upload_path], None):
+            state.materials[held.name] = held  # embedded inline: no upload_path any more
 
 
 def _init_call(
@@ -382,7 +384,7 @@ def add(
             crafted = [dataclasses.replace(c, output=True) for c in crafted]
         evaluations = _material_policies(state, crafted, annotations or {}, notify)
         if not (spec is not None and spec.skip_upload):
-            _upload(api, cas, state.run_id, crafted, progress)
+            crafted = _upload(api, cas, state.run_id, crafted, progress)
     for attempt in range(STATE_RETRIES):
         recorded = [state.add_material(c, annotations=dict(annotations or {})) for c in crafted]
         state.policy_evaluations.update({n: e for n, e in evaluations.items() if e})
@@ -449,12 +451,17 @@ def _upload(
     run_id: str,
     crafted: list[CraftedMaterial],
     progress: Callable[[int], Progress | None] | None,
-) -> None:
+) -> list[CraftedMaterial]:
+    """Send the files among ``crafted`` to the CAS; ``crafted``, with the files embedded
+    instead when the organisation's upload target is an ``inline`` backend."""
     files = [c for c in crafted if c.upload_path]
     if not files:
-        return
+        return crafted
     grant = api.cas_upload_token(run_id)
-    max_size = (grant.get("backend") or {}).get("max_blob_size")
+    backend = grant.get("backend") or {}
+    max_size = backend.get("max_blob_size")
+    if backend.get("provider") == "inline":
+        return _embed(crafted, str(backend.get("name")), int(max_size or 0))
     for c in files:
         assert c.upload_path is not None
         callback = progress(c.size) if progress else None
@@ -467,6 +474,38 @@ def _upload(
             api=api,
             max_size=max_size,
         )
+    return crafted
+
+
+def _embed(crafted: list[CraftedMaterial], backend: str, cap: int) -> list[CraftedMaterial]:
+    """The files among ``crafted`` with their bytes (base64) as ``content``, for an inline
+    backend; TooLarge for any file over ``cap`` before anything is embedded."""
+    from chainproof.errors import TooLarge
+
+    for c in crafted:
+        if c.upload_path is not None and c.size > cap:
+            raise TooLarge(
+                f"{c.filename or c.name} is {c.size} bytes: the organisation's CAS backend "
+                f"{backend!r} is inline and embeds at most {cap} bytes in the attestation",
+                hint="ask an admin to make a blob store the default (chainproof cas-backend "
+                "add oci|s3|azure-blob|fs ... --default) or to raise the inline cap "
+                f"(chainproof cas-backend update --name {backend} --max-size SIZE, at most 2MB)",
+                max_blob_size=cap,
+            )
+    out = []
+    for c in crafted:
+        if c.upload_path is None:
+            out.append(c)
+            continue
+        data = c.upload_path.read_bytes()
+        if c.digest.algorithm != "sha256" or hashlib.sha256(data).hexdigest() != c.digest.hex:
+            raise MaterialError(
+                f"{c.upload_path} changed after it was validated",
+                hint="add it again once nothing writes to it",
+            )
+        content = base64.b64encode(data).decode()
+        out.append(dataclasses.replace(c, content=content, upload_path=None))
+    return out
 
 
 # -- status --------------------------------------------------------------------------------
@@ -568,6 +607,7 @@ def push(
     for m in state.materials.values():
         data = m.to_dict()
         data.pop("upload_path", None)
+        data.pop("content", None)  # the signed statement carries it already
         materials.append(data)
     key = hashlib.sha256(f"{state.run_id}:{bundle.digest()}".encode()).hexdigest()
     run = api.push_attestation(

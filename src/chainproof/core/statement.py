@@ -150,8 +150,10 @@ class Statement:
 def _descriptor(material: CraftedMaterial) -> dict[str, Any]:
     """A material as an in-toto ResourceDescriptor (spec/v1/resource_descriptor.md).
 
-    ``content`` is the resource's bytes, base64 in JSON: a STRING material's inline value.
-    chainproof's own keys are written last, so a material's annotations cannot spoof them.
+    ``content`` is the resource's bytes, base64 in JSON: a STRING material's inline value, or
+    a file held inline (annotation ``chainproof.material.inline``: the organisation's CAS
+    backend is ``inline``). chainproof's own keys are written last, so a material's
+    annotations cannot spoof them.
     """
     annotations = {str(k): str(v) for k, v in material.annotations.items()}
     annotations.update(
@@ -163,6 +165,8 @@ def _descriptor(material: CraftedMaterial) -> dict[str, Any]:
             ANNOTATION_PREFIX + "output": "true" if material.output else "false",
         }
     )
+    if material.content is not None:
+        annotations[ANNOTATION_PREFIX + "inline"] = "true"
     if material.filename:
         annotations[ANNOTATION_PREFIX + "filename"] = material.filename
     if material.summary:
@@ -174,6 +178,8 @@ def _descriptor(material: CraftedMaterial) -> dict[str, Any]:
     }
     if material.value is not None:
         descriptor["content"] = base64.b64encode(material.value.encode("utf-8")).decode()
+    elif material.content is not None:
+        descriptor["content"] = material.content
     return descriptor
 
 

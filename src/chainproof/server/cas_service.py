@@ -27,6 +27,7 @@ from chainproof.errors import ServiceError
 from chainproof.server.db.session import make_engine, make_sessionmaker
 from chainproof.server.services.cas import DbBackendSource, DbBlobIndex
 from chainproof.server.services.cas_backends import BackendFactory
+from chainproof.server.services.cas_endpoints import EndpointPolicy
 from chainproof.server.settings import Settings
 
 __all__ = ["CasParts", "build_cas", "create_cas_service"]
@@ -60,7 +61,11 @@ def _secret(settings: Settings) -> str:
 def build_cas(settings: Settings, sessions: sessionmaker[Session]) -> CasParts:
     """The CAS app over the database behind ``sessions``."""
     secret = _secret(settings)
-    factory = BackendFactory(master_key=secret, fs_root=settings.fs_backends_path)
+    factory = BackendFactory(
+        master_key=secret,
+        fs_root=settings.fs_backends_path,
+        endpoints=EndpointPolicy.parse(settings.cas_allowed_endpoints),
+    )
     embedded = FilesystemBackend(settings.cas_path)
     source = DbBackendSource(
         sessions,

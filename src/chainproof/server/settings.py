@@ -45,6 +45,10 @@ class Settings:
     cas_url: str | None = None
     #: Directory that ``fs`` CAS backends of organisations must live in.
     fs_backends_root: Path | None = None
+    #: Where organisations' oci/s3/azure-blob backends may point: comma-separated host
+    #: patterns, host:port, networks (services/cas_endpoints.py). Empty: anywhere except the
+    #: cloud metadata addresses.
+    cas_allowed_endpoints: str = ""
     #: How often the worker revalidates every CAS backend (0: never).
     cas_validation_seconds: float = 300.0
     max_body_bytes: int = 16 * 1024 * 1024

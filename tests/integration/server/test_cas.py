@@ -104,14 +104,17 @@ def test_runless_upload_grant_for_users(app_client: Env) -> None:
     digest = _digest(data)
     put = _cas(app_client, "PUT", digest, grant.json()["token"], content=data)
     assert put.status_code == 201, put.text
-    # Recorded in the organisation's blob index: the next upload grant sees it...
+    # The uploader sees its own upload; another member must send the bytes (test_cas_runless).
+    head = _cas(app_client, "HEAD", digest, grant.json()["token"])
+    assert head.status_code == 200 and head.headers["content-length"] == str(len(data))
     member = _member_token(app_client, "member")
     again = app_client.post("/cas/tokens", {"direction": "upload"}, token=member).json()
-    head = _cas(app_client, "HEAD", digest, again["token"])
-    assert head.status_code == 200 and head.headers["content-length"] == str(len(data))
-    # ...but no run references it, so it is not downloadable (DESIGN.md §6).
-    denied = app_client.post("/cas/tokens", {"direction": "download", "digest": digest})
-    assert denied.status_code == 404
+    assert _cas(app_client, "HEAD", digest, again["token"]).status_code == 404
+    # The uploader (here the owner) may download it without a run referencing it.
+    assert (
+        app_client.post("/cas/tokens", {"direction": "download", "digest": digest}).status_code
+        == 200
+    )
     other = app_client.new_org().post("/cas/tokens", {"direction": "upload"}).json()
     assert _cas(app_client, "HEAD", digest, other["token"]).status_code == 404
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -194,7 +195,8 @@ def test_unknown_fields_and_bad_paths_are_refused(app_client: Env) -> None:
         ({"provider": "fs", "config": {"path": "../../etc"}}, "inside the server's fs"),
         ({"provider": "s3", "config": {"bucket": "b"}, "secret": {"password": "x"}}, "password"),
         ({"provider": "oci", "config": {"repository": "r.example/x", "username": "u"}}, "both"),
-        ({"provider": "inline"}, "not available"),
+        ({"provider": "inline", "config": {"path": "x"}}, "no config field 'path'"),
+        ({"provider": "inline", "max_blob_size": 3_000_000}, "for an inline backend"),
     ]
     for body, expected in cases:
         reply = app_client.post("/cas-backends", {"name": "bad", **body})
@@ -417,3 +419,59 @@ def test_cas_app_rejects_a_token_for_another_orgs_backend(app_client: Env) -> No
     token, _ = mint_token(secret, org=app_client.org["id"], direction="upload", backend=theirs)
     put = _put(app_client, {"token": token}, b"not yours\n")
     assert put.status_code == 404
+
+
+@pytest.fixture
+def restricted(settings: Any, app_and_client: Any) -> Iterator[Env]:
+    """The same database behind an app whose backends may only reach 127.0.0.1:1 and
+    10.0.0.0/8 (CHAINPROOF_CAS_ALLOWED_ENDPOINTS)."""
+    import dataclasses
+
+    from fastapi.testclient import TestClient
+    from tests.integration.conftest import new_env
+
+    from chainproof.server.app import create_app
+
+    app = create_app(
+        dataclasses.replace(settings, cas_allowed_endpoints="127.0.0.1:1, 10.0.0.0/8"),
+        start_worker=False,
+    )
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield new_env(client, settings, app.state.sessions)
+    app.state.engine.dispose()
+
+
+def test_endpoint_restrictions_at_add_update_and_validation(restricted: Env, registry: str) -> None:
+    oci = {"name": "reg", "provider": "oci", "config": {"repository": f"{registry}/e2e/x"}}
+    refused = restricted.post("/cas-backends", oci)
+    assert refused.status_code == 403, refused.text
+    assert f"endpoint {registry} is not allowed" in refused.json()["detail"]
+    assert "CHAINPROOF_CAS_ALLOWED_ENDPOINTS" in refused.json()["hint"]
+    metadata = {
+        "name": "meta",
+        "provider": "s3",
+        "config": {"bucket": "b", "endpoint": "http://169.254.169.254:80"},
+        "skip_validation": True,
+    }
+    assert "cloud metadata" in restricted.post("/cas-backends", metadata).json()["detail"]
+    allowed = {
+        "name": "s3",
+        "provider": "s3",
+        "config": {"bucket": "b", "endpoint": "http://127.0.0.1:1"},
+        "skip_validation": True,
+    }
+    assert restricted.post("/cas-backends", allowed).status_code == 201
+    moved = restricted.patch(
+        "/cas-backends/s3",
+        {"config": {"endpoint": "http://192.0.2.1:9000"}, "skip_validation": True},
+    )
+    assert moved.status_code == 403 and "192.0.2.1:9000" in moved.json()["detail"]
+    assert restricted.get("/cas-backends").json()["items"][0]["config"]["endpoint"] == (
+        "http://127.0.0.1:1"
+    )
+    # Validation checks the endpoint too (the periodic revalidation as well); an allowed
+    # endpoint here is merely unreachable.
+    validated = restricted.post("/cas-backends/s3/validate").json()
+    assert validated["status"] == "invalid" and "not allowed" not in validated["status_message"]
+    # Metadata is refused on the default (unrestricted) server as well.
+    assert restricted.new_org().post("/cas-backends", metadata).status_code == 403

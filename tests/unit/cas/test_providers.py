@@ -41,7 +41,8 @@ def test_settings_are_normalised() -> None:
             {"account_key": SECRET, "sas_token": SECRET},
             "not both",
         ),
-        ("inline", {}, {}, "not available"),
+        ("inline", {"path": "p"}, {}, "no config field 'path'"),
+        ("inline", {}, {"password": SECRET}, "no secret field 'password'"),
         ("s3", {"bucket": 5}, {}, "must be a string"),
     ],
 )
@@ -80,6 +81,13 @@ def test_builds_each_provider_without_a_request(tmp_path: Path) -> None:
     )
     assert SECRET not in repr(azure)
     azure.close()
+
+
+def test_inline_has_no_blob_store_to_build() -> None:
+    assert check_settings("inline", {}, {}) == ({}, {})
+    with pytest.raises(InvalidInput) as err:
+        build_backend("inline", {}, {})
+    assert "no blob store" in err.value.message
 
 
 def test_every_provider_is_described() -> None:

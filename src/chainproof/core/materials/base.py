@@ -14,9 +14,11 @@ class CraftedMaterial:
     """A validated piece of evidence, ready to record in the crafting state.
 
     ``upload_path`` is the file whose bytes go to the CAS (None for STRING, for container
-    images, which live in their registry, and for ``skip_upload`` slots). ``value`` holds the
-    inline value of a STRING. ``summary`` is a small, kind-specific JSON object (component count,
-    tool, spec version, ...) stored with the material for the dashboard and policies.
+    images, which live in their registry, for ``skip_upload`` slots and for files held
+    inline). ``value`` holds the inline value of a STRING; ``content`` the base64 bytes of a
+    file embedded in the attestation because the organisation's CAS backend is ``inline``.
+    ``summary`` is a small, kind-specific JSON object (component count, tool, spec version,
+    ...) stored with the material for the dashboard and policies.
     """
 
     name: str
@@ -29,10 +31,11 @@ class CraftedMaterial:
     annotations: dict[str, str] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
     output: bool = False
+    content: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form, as kept in the crafting state and sent to the control plane."""
-        return {
+        data: dict[str, Any] = {
             "name": self.name,
             "kind": self.kind,
             "digest": str(self.digest),
@@ -44,6 +47,9 @@ class CraftedMaterial:
             "summary": self.summary,
             "output": self.output,
         }
+        if self.content is not None:  # only files held inline have it
+            data["content"] = self.content
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CraftedMaterial:
@@ -59,6 +65,7 @@ class CraftedMaterial:
             annotations=dict(data.get("annotations") or {}),
             summary=dict(data.get("summary") or {}),
             output=bool(data.get("output", False)),
+            content=data.get("content"),
         )
 
 

@@ -141,6 +141,7 @@ class MaterialOut(BaseModel):
     output: bool
     uploaded: bool
     cas_backend: str | None = None
+    inline: bool = False
 
 
 class RunOut(BaseModel):

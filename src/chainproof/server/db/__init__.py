@@ -18,7 +18,14 @@ from chainproof.server.db.projects import (
     ProjectVersion,
     Workflow,
 )
-from chainproof.server.db.runs import Attestation, CasBlob, Material, RunState, WorkflowRun
+from chainproof.server.db.runs import (
+    Attestation,
+    CasBlob,
+    CasUpload,
+    Material,
+    RunState,
+    WorkflowRun,
+)
 
 __all__ = [
     "ApiToken",
@@ -27,6 +34,7 @@ __all__ = [
     "Base",
     "CasBackend",
     "CasBlob",
+    "CasUpload",
     "ContractRevision",
     "ContractRow",
     "Material",

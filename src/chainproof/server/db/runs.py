@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -76,6 +77,9 @@ class Material(Base):
     uploaded: Mapped[bool] = mapped_column(Boolean, default=False)
     #: The CAS backend holding the blob when ``uploaded`` (None: the embedded store).
     cas_backend_id: Mapped[str | None] = mapped_column(ForeignKey("cas_backends.id"))
+    #: The bytes are embedded (base64 ``content``) in the run's stored statement: an
+    #: ``inline`` CAS backend held them, no blob store did.
+    inline: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class CasBlob(Base):
@@ -90,6 +94,31 @@ class CasBlob(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     backend: Mapped[str] = mapped_column(String(20), default="fs")
     backend_id: Mapped[str | None] = mapped_column(ForeignKey("cas_backends.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CasUpload(Base):
+    """Who uploaded a blob outside any run (``artifact upload``), so that it can be downloaded
+    without a run referencing it: the uploading token and its user, and the project it was
+    filed under (named, or the token's own scope). One row per uploader and project."""
+
+    __tablename__ = "cas_uploads"
+    __table_args__ = (Index("ix_cas_uploads_org_id_digest", "org_id", "digest"),)
+
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    digest: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(BigInteger)
+    #: The backend holding the blob (None: the server's embedded filesystem store).
+    backend_id: Mapped[str | None] = mapped_column(ForeignKey("cas_backends.id"))
+    token_id: Mapped[str | None] = mapped_column(
+        ForeignKey("api_tokens.id", ondelete="SET NULL"), index=True
+    )
+    user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    project_id: Mapped[str | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -13,6 +13,12 @@ Rules (docs/api.md, CAS backends):
   when its settings or credentials change, unless the caller skips it; a periodic job
   (jobs/cas_validation.py) revalidates every backend and records the status.
 - A backend that holds blobs cannot be deleted: runs reference their evidence by it.
+- An ``inline`` backend stores nothing: while it is the upload target, ``attestation add``
+  embeds files (up to its ``max_blob_size``, default 500 KB) in the attestation; it always
+  validates ``ok``. Without any default backend chainproof uses the embedded store, not inline.
+- ``oci``, ``s3`` and ``azure-blob`` endpoints must be allowed by the server's
+  ``CHAINPROOF_CAS_ALLOWED_ENDPOINTS`` (services/cas_endpoints.py): checked at add, update
+  and every validation.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +42,7 @@ from chainproof.errors import ChainproofError, Conflict, InvalidInput, NotFound
 from chainproof.server.db import CasBackend, CasBlob
 from chainproof.server.db.base import new_id, utcnow
 from chainproof.server.services import audit, sealed
+from chainproof.server.services.cas_endpoints import EndpointPolicy
 from chainproof.server.services.orgs import check_name
 from chainproof.server.services.principal import Principal
 from chainproof.server.services.times import rfc3339
@@ -50,10 +57,12 @@ _MESSAGE_LIMIT = 1000
 
 @dataclass(frozen=True)
 class BackendFactory:
-    """Builds Backend objects from rows: holds the master key and the ``fs`` root."""
+    """Builds Backend objects from rows: holds the master key, the ``fs`` root and the
+    endpoints backends may reach."""
 
     master_key: str
     fs_root: Path
+    endpoints: EndpointPolicy = field(default_factory=EndpointPolicy)
 
     def __repr__(self) -> str:
         return f"BackendFactory(fs_root={str(self.fs_root)!r}, master_key=***)"
@@ -135,8 +144,11 @@ class BackendFactory:
         secret: Mapping[str, str],
         max_blob_size: int,
     ) -> tuple[str, str | None]:
+        if provider == "inline":
+            return "ok", None  # nothing to reach: the bytes travel in the attestation
         backend: Backend | None = None
         try:
+            self.endpoints.check(provider, config, secret)
             backend = self._build(provider, config, secret, max_blob_size, quick=True)
             validate = getattr(backend, "validate", None)
             if validate is None:
@@ -259,12 +271,15 @@ def by_claim(session: Session, org_id: str, claim: str) -> CasBackend | None:
 
 
 # -- changes ---------------------------------------------------------------------------------
-def _check_size(size: int | None) -> int:
+def _check_size(size: int | None, provider: str) -> int:
+    inline = provider == "inline"
     if size is None:
-        return DEFAULT_MAX_BLOB_SIZE
-    if not 1 <= size <= MAX_BLOB_SIZE_CEILING:
+        return providers.INLINE_DEFAULT_MAX if inline else DEFAULT_MAX_BLOB_SIZE
+    ceiling = providers.INLINE_MAX_CEILING if inline else MAX_BLOB_SIZE_CEILING
+    if not 1 <= size <= ceiling:
+        why = " for an inline backend (its documents travel in the attestation)" if inline else ""
         raise InvalidInput(
-            f"max_blob_size must be between 1 byte and {MAX_BLOB_SIZE_CEILING} bytes, not {size}"
+            f"max_blob_size must be between 1 byte and {ceiling} bytes{why}, not {size}"
         )
     return size
 
@@ -275,6 +290,7 @@ def _check_settings(
     clean_config, clean_secret = providers.check_settings(provider, config, secret)
     if provider == "fs":
         factory.fs_path(clean_config["path"])
+    factory.endpoints.check(provider, clean_config, clean_secret)
     return clean_config, clean_secret
 
 
@@ -356,7 +372,7 @@ def create(
         config=clean_config,
         is_default=False,
         is_fallback=False,
-        max_blob_size=_check_size(max_blob_size),
+        max_blob_size=_check_size(max_blob_size, provider),
         status="unknown",
         created_at=now,
         updated_at=now,
@@ -409,7 +425,7 @@ def update_backend(
         raise InvalidInput("a backend is the default or the fallback, not both")
     changed: list[str] = []
     if max_blob_size is not None and max_blob_size != row.max_blob_size:
-        row.max_blob_size = _check_size(max_blob_size)
+        row.max_blob_size = _check_size(max_blob_size, row.provider)
         changed.append("max_blob_size")
     if config or secret:
         merged_config = {**(row.config or {}), **dict(config or {})}

@@ -76,6 +76,7 @@ def push(
     _check_statement(statement, run, wf)
     predicate = statement.get("predicate") or {}
     stored = _check_cas(session, actor, predicate.get("materials") or [])
+    held_inline = cas.check_inline(session, actor.org_id, predicate.get("materials") or [])
 
     session.add(
         Attestation(
@@ -88,7 +89,9 @@ def push(
     )
     extras = {(m.get("name"), m.get("digest")): m for m in materials or [] if isinstance(m, dict)}
     for item in predicate.get("materials") or []:
-        session.add(_material_row(run.id, item, extras, stored))
+        row = _material_row(run.id, item, extras, stored)
+        cas.mark_inline(row, held_inline)
+        session.add(row)
     run.status = "succeeded"
     run.finished_at = now
     run.attestation_digest = digest

@@ -322,6 +322,7 @@ def material_view(m: Material, cas_backend: str = "embedded") -> dict[str, Any]:
         "output": m.output,
         "uploaded": m.uploaded,
         "cas_backend": cas_backend if m.uploaded else None,
+        "inline": m.inline,
     }
 
 
