@@ -18,7 +18,14 @@ from chainproof.server.db.projects import (
     ProjectVersion,
     Workflow,
 )
-from chainproof.server.db.runs import Attestation, CasBlob, Material, RunState, WorkflowRun
+from chainproof.server.db.runs import (
+    Attestation,
+    CasBlob,
+    Material,
+    RunState,
+    VerificationSummary,
+    WorkflowRun,
+)
 
 __all__ = [
     "ApiToken",
@@ -38,6 +45,7 @@ __all__ = [
     "SigningCA",
     "SigningKey",
     "User",
+    "VerificationSummary",
     "Workflow",
     "WorkflowRun",
 ]
