@@ -21,12 +21,14 @@ app = typer.Typer(help="List, inspect and verify workflow runs.", no_args_is_hel
 
 
 class RunOutput(StrEnum):
-    """``-o`` of ``run describe``: also the raw statement or bundle."""
+    """``-o`` of ``run describe``: also the raw statement or bundle, the VSA or provenance."""
 
     table = "table"
     json = "json"
     statement = "statement"
     bundle = "bundle"
+    vsa = "vsa"
+    slsa = "slsa"
 
 
 class Status(StrEnum):
@@ -85,10 +87,18 @@ def describe(
     ] = False,
     output: Annotated[
         RunOutput,
-        typer.Option("--output", "-o", help="table, json, or the raw statement or bundle."),
+        typer.Option(
+            "--output",
+            "-o",
+            help="table, json, the raw statement or bundle, the signed VSA (vsa) or SLSA "
+            "Provenance v1 (slsa) bundle.",
+        ),
     ] = RunOutput.table,
 ) -> None:
     """Show a run; --verify checks its signature and evidence digests (exit 1 if not).
+
+    -o vsa prints the signed verification summary, -o slsa the signed SLSA Provenance v1:
+    both are Sigstore bundles that `chainproof verify` checks.
 
     Example: chainproof workflow run describe --id 3f1c... --verify -o json
     """
@@ -97,6 +107,10 @@ def describe(
         emit_json(api.get_run_statement(run_id))
     elif output is RunOutput.bundle:
         emit_json(api.get_run_bundle(run_id))
+    elif output is RunOutput.vsa:
+        emit_json(api.get_run_vsa(run_id))
+    elif output is RunOutput.slsa:
+        emit_json(api.get_run_provenance(run_id))
     report = None
     if verify:
         from chainproof.client.attestation import verify_run

@@ -497,6 +497,14 @@ class ApiClient:
         """The in-toto Statement of a run (decoded DSSE payload)."""
         return dict(self._get(f"/runs/{_q(run_id)}/statement"))
 
+    def get_run_vsa(self, run_id: str) -> dict[str, Any]:
+        """The signed SLSA verification summary (a Sigstore bundle) of a verified run."""
+        return dict(self._get(f"/runs/{_q(run_id)}/vsa"))
+
+    def get_run_provenance(self, run_id: str) -> dict[str, Any]:
+        """The signed SLSA Provenance v1 (a Sigstore bundle) of a succeeded run."""
+        return dict(self._get(f"/runs/{_q(run_id)}/provenance"))
+
     def reset_run(self, run_id: str, trigger: str, reason: str | None = None) -> dict[str, Any]:
         """Mark a run failed or cancelled; Conflict if it already finished."""
         body = {"trigger": trigger, "reason": reason}

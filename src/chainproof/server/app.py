@@ -30,6 +30,7 @@ from chainproof.server.cas_service import build_cas
 from chainproof.server.db.session import make_engine, make_sessionmaker
 from chainproof.server.jobs.cas_validation import cas_validation_loop
 from chainproof.server.jobs.expiry import expiry_loop
+from chainproof.server.services.slsa import SERVER_URL_KEY
 from chainproof.server.settings import Settings
 
 log = logging.getLogger("chainproof.server")
@@ -51,6 +52,8 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
         )
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
+    # The services that sign as the control plane (VSA, provenance) name it by its URL.
+    sessions.configure(info={SERVER_URL_KEY: settings.base_url})
     cas_parts = build_cas(settings, sessions)
     backend = cas_parts.embedded
 

@@ -29,6 +29,7 @@ __all__ = [
     "LEAF_VALIDITY",
     "CertificateAuthority",
     "identity_uri",
+    "verifier_identity_uri",
 ]
 
 # Fulcio's "Issuer (V2)" extension: the OIDC issuer, as a DER UTF8String
@@ -44,6 +45,12 @@ def identity_uri(org: str, project: str, workflow: str, run_id: str) -> str:
     """The SAN URI a run's signing certificate carries:
     ``chainproof://{org}/{project}/{workflow}/runs/{run_id}``."""
     return f"chainproof://{org}/{project}/{workflow}/runs/{run_id}"
+
+
+def verifier_identity_uri(org: str) -> str:
+    """The SAN URI of the control plane's own statements for ``org`` (VSAs, provenance):
+    ``chainproof://{org}/verifier``. No run can get it: run certificates always name a run."""
+    return f"chainproof://{org}/verifier"
 
 
 def _utf8_der(text: str) -> bytes:

@@ -42,6 +42,7 @@ from chainproof.core.dsse import b64decode
 from chainproof.core.statement import PAYLOAD_TYPE, Statement
 from chainproof.errors import InvalidInput, VerificationError
 from chainproof.signing import _chain
+from chainproof.signing._cache import CheckCache, cache_for
 from chainproof.signing._keys import VerifyKey, key_hint, verify_signature
 from chainproof.signing.identity import (
     AllOf,
@@ -168,6 +169,9 @@ class Verifier:
             key = load_public_key(pem)
             self._keys[key_hint(key)] = key
         self._require_tlog = bool(root.tlogs) if require_tlog is None else require_tlog
+        # Remembered successes of the costly checks, shared by every verifier of the same
+        # root object (signing._cache); extra CAs make another root, with its own cache.
+        self._cache = cache_for(trusted_root) if trusted_root and not extra else CheckCache()
         self._require_sct = bool(root.ctlogs) if require_sct is None else require_sct
 
     # -- public API -------------------------------------------------------------------
@@ -320,7 +324,13 @@ class Verifier:
             b64decode(t.get("signedTimestamp"), "an RFC 3161 timestamp")
             for t in bundle.rfc3161_timestamps
         ]
-        times = verify_timestamps(stamps, bundle.signature, self._root)
+        signature = bundle.signature
+        times = list(
+            self._cache.get(
+                ("timestamps", tuple(stamps), signature),
+                lambda: tuple(verify_timestamps(stamps, signature, self._root)),
+            )
+        )
         if stamps:
             checks.append("timestamp")
         entries = parse_entries(bundle.tlog_entries)
@@ -338,7 +348,7 @@ class Verifier:
                     "transparency log check failed: a v0.1 bundle's entry needs a signed entry "
                     "timestamp"
                 )
-            logged = verify_entry(entry, self._root, require_proof=not v01, now=bound)
+            logged = self._verify_entry(entry, not v01, bound)
             if logged is not None:
                 times.append(logged)
             else:
@@ -357,17 +367,31 @@ class Verifier:
             )
         return entries, times
 
+    def _verify_entry(
+        self, entry: LogEntry, require_proof: bool, bound: datetime
+    ) -> datetime | None:
+        def check() -> datetime | None:
+            return verify_entry(entry, self._root, require_proof=require_proof, now=bound)
+
+        logged = self._cache.get(("entry", entry, require_proof), check)
+        if logged is not None and logged > bound:
+            return check()  # remembered under a later clock: check again, and fail, now
+        return logged
+
+    def _certificate(self, der: bytes) -> x509.Certificate:
+        return self._cache.get(("certificate", der), lambda: x509.load_der_x509_certificate(der))
+
     def _check_certificate(
         self, bundle: Bundle, times: list[datetime], source: str, checks: list[str]
     ) -> _Signer:
         der = bundle.leaf_certificate_der or b""
         try:
-            leaf = x509.load_der_x509_certificate(der)
+            leaf = self._certificate(der)
             # NOTE: certificates after the leaf (v0.1/v0.2 chains) must parse but are never
             # trusted: paths end at the trusted root's authorities only. A root among them is
             # tolerated, as sigstore-python does (it warns), since older signers put it there.
             for extra in bundle.certificate_chain_der[1:]:
-                x509.load_der_x509_certificate(extra)
+                self._certificate(extra)
         except ValueError:
             raise VerificationError("certificate check failed: not a DER certificate") from None
         if not self._root.certificate_authorities:
@@ -377,21 +401,31 @@ class Verifier:
         for moment in times:
             _chain.check_validity(leaf, moment, source)
         checks.append("certificate validity")
-        _chain.check_leaf_profile(leaf)
+        self._cache.get(("profile", der), lambda: _chain.check_leaf_profile(leaf))
         issuer: x509.Certificate | None = None
+        authorities = self._root.certificate_authorities
         for moment in times:
-            chain = _chain.verify_chain(leaf, self._root.certificate_authorities, moment)
+
+            def chain_at(at: datetime = moment) -> tuple[x509.Certificate, ...]:
+                return tuple(_chain.verify_chain(leaf, authorities, at))
+
+            chain = self._cache.get(("chain", der, moment), chain_at)
             issuer = chain[0] if chain else None
         checks.append("certificate chain")
         if _has_scts(leaf) or self._require_sct:
             if issuer is None:
                 raise VerificationError("SCT check failed: the leaf's issuer is unknown")
-            verify_embedded_scts(leaf, issuer, self._root)
+            found = issuer
+            self._cache.get(
+                ("SCT", der, found.public_bytes(serialization.Encoding.DER)),
+                lambda: verify_embedded_scts(leaf, found, self._root),
+            )
             checks.append("SCT")
         key = leaf.public_key()
         if not isinstance(key, VerifyKey):
             raise VerificationError("certificate check failed: unsupported key type")
-        return _Signer(key, certificate_identity(leaf), leaf, der)
+        identity = self._cache.get(("identity", der), lambda: certificate_identity(leaf))
+        return _Signer(key, identity, leaf, der)
 
     def _find_key(self, bundle: Bundle) -> _Signer:
         hint = bundle.public_key_hint or ""

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from chainproof.server.api.deps import PrincipalDep, SessionDep, SettingsDep
 from chainproof.server.api.schemas import Page, PushIn, ResetIn, RunInit, RunInitOut, RunOut
 from chainproof.server.db import Attestation
-from chainproof.server.services import pagination, push, run_state, runs
+from chainproof.server.services import pagination, push, run_state, runs, slsa
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -129,6 +129,18 @@ def get_bundle(run_id: str, session: SessionDep, principal: PrincipalDep) -> Any
 def get_statement(run_id: str, session: SessionDep, principal: PrincipalDep) -> Any:
     """The in-toto Statement (decoded DSSE payload)."""
     return _attestation(session, principal, run_id).statement
+
+
+@router.get("/{run_id}/vsa")
+def get_vsa(run_id: str, session: SessionDep, principal: PrincipalDep) -> Any:
+    """The signed SLSA verification summary (VSA v1) issued when the push was verified."""
+    return slsa.get_vsa(session, principal, run_id)
+
+
+@router.get("/{run_id}/provenance")
+def get_provenance(run_id: str, session: SessionDep, principal: PrincipalDep) -> Any:
+    """The run as signed SLSA Provenance v1 (409 unless the run succeeded)."""
+    return slsa.provenance(session, principal, run_id)
 
 
 def _attestation(session: Any, principal: Any, run_id: str) -> Attestation:

@@ -24,6 +24,7 @@ from chainproof.server.db.runs import (
     CasUpload,
     Material,
     RunState,
+    VerificationSummary,
     WorkflowRun,
 )
 
@@ -46,6 +47,7 @@ __all__ = [
     "SigningCA",
     "SigningKey",
     "User",
+    "VerificationSummary",
     "Workflow",
     "WorkflowRun",
 ]

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     String,
     Text,
@@ -134,3 +135,24 @@ class RunState(Base):
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     digest: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VerificationSummary(Base):
+    """The signed SLSA VSA the control plane issued for a run it verified at push.
+
+    ``result`` is the VSA's ``verificationResult`` (PASSED or FAILED), ``level`` the SLSA
+    Build level it claims, ``bundle`` the Sigstore bundle (JSON text) and ``digest`` its
+    SHA-256.
+    """
+
+    __tablename__ = "verification_summaries"
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("workflow_runs.id", ondelete="CASCADE"), unique=True
+    )
+    result: Mapped[str] = mapped_column(String(10))
+    level: Mapped[int] = mapped_column(Integer)
+    bundle: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(100))
+    statement: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

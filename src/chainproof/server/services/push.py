@@ -20,7 +20,7 @@ from chainproof.core.digest import Digest
 from chainproof.errors import ChainproofError, Conflict, InvalidInput, VerificationError
 from chainproof.server.db import Attestation, Material, Project, Workflow, WorkflowRun
 from chainproof.server.db.base import utcnow
-from chainproof.server.services import audit, cas, runs, signing
+from chainproof.server.services import audit, cas, runs, signing, slsa
 from chainproof.server.services.principal import Principal
 from chainproof.server.services.times import rfc3339
 
@@ -103,6 +103,7 @@ def push(
     }
     session.flush()
     audit.record(session, actor.org_id, actor, "run.push", run.id, digest=digest)
+    slsa.issue_vsa(session, run, now=now)
     return run
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,6 +12,10 @@ from chainproof.errors import Conflict, InvalidInput, ServiceError
 from chainproof.server.db import Organization, Project, SigningCA, SigningKey, Workflow
 from chainproof.server.services import audit, runs
 from chainproof.server.services.principal import Principal
+
+if TYPE_CHECKING:
+    from chainproof.core.bundle import Bundle
+    from chainproof.signing.ca import CertificateAuthority
 
 MAX_CSR = 16 * 1024
 
@@ -41,6 +46,36 @@ def active_cas(session: Session, org_id: str) -> list[SigningCA]:
     return list(session.scalars(stmt))
 
 
+def org_ca(session: Session, org_id: str) -> CertificateAuthority:
+    """The organisation's issuing CA (its newest active one), loaded with its key.
+
+    Raises ServiceError when the organisation has no CA.
+    """
+    from chainproof.signing.ca import CertificateAuthority
+
+    cas = active_cas(session, org_id)
+    if not cas:
+        raise ServiceError("this organisation has no signing CA")
+    return CertificateAuthority.from_pem(cas[0].cert_pem.encode(), cas[0].key_pem.encode())
+
+
+def sign_as_verifier(
+    session: Session, org_id: str, org_name: str, statement: Mapping[str, Any]
+) -> Bundle:
+    """Sign a statement the control plane makes about ``org``'s runs (VSA, provenance).
+
+    Keyless, like a run's push: a one-use key certified by the organisation's CA with the
+    SAN ``chainproof://{org}/verifier``, so verifiers check it against the same trusted root.
+    """
+    from chainproof.signing.ca import verifier_identity_uri
+    from chainproof.signing.signer import EphemeralSigner
+
+    signer = EphemeralSigner()
+    uri = verifier_identity_uri(org_name)
+    chain = org_ca(session, org_id).issue(signer.csr(uri), identity_uri=uri)
+    return signer.sign(statement, chain)
+
+
 def identity_for(session: Session, actor: Principal, run_id: str) -> str:
     """The SAN URI a run's signing certificate carries."""
     from chainproof.signing.ca import identity_uri
@@ -55,17 +90,12 @@ def identity_for(session: Session, actor: Principal, run_id: str) -> str:
 
 def issue_certificate(session: Session, actor: Principal, run_id: str, csr_pem: str) -> list[str]:
     """A 10-minute certificate for the CSR, naming this run; the chain, leaf first."""
-    from chainproof.signing.ca import CertificateAuthority
-
     if not csr_pem or len(csr_pem) > MAX_CSR:
         raise InvalidInput("a PEM certificate signing request is required")
     run = runs.get_run_for_attest(session, actor, run_id)
     if run.status != "initialized":
         raise Conflict(f"run {run.id} already finished: it is {run.status}")
-    cas = active_cas(session, actor.org_id)
-    if not cas:
-        raise ServiceError("this organisation has no signing CA")
-    ca = CertificateAuthority.from_pem(cas[0].cert_pem.encode(), cas[0].key_pem.encode())
+    ca = org_ca(session, actor.org_id)
     uri = identity_for(session, actor, run_id)
     chain = ca.issue(csr_pem.encode(), identity_uri=uri)
     audit.record(session, actor.org_id, actor, "certificate.issue", run.id, identity=uri)

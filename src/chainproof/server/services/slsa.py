@@ -1,0 +1,175 @@
+"""SLSA outputs of runs: the VSA issued at push, and Provenance v1 rendered on request.
+
+Both are signed by the control plane itself (:func:`signing.sign_as_verifier`: a one-use key
+certified by the organisation's CA as ``chainproof://{org}/verifier``), so anyone holding the
+organisation's trusted root verifies them offline like a run's own attestation.
+
+The control plane's public URL (the VSA's ``verifier.id``, and the base of the attestation
+URIs) reaches this module through ``session.info[SERVER_URL_KEY]``, which the app factory sets
+on its sessionmaker: the push service then needs no extra argument.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from chainproof.core import slsa
+from chainproof.errors import Conflict, NotFound
+from chainproof.server.db import (
+    Attestation,
+    ContractRevision,
+    ContractRow,
+    Material,
+    Organization,
+    Project,
+    ProjectVersion,
+    VerificationSummary,
+    Workflow,
+    WorkflowRun,
+)
+from chainproof.server.db.base import utcnow
+from chainproof.server.services import audit, runs, signing
+from chainproof.server.services.principal import Principal
+
+__all__ = ["SERVER_URL_KEY", "build_level", "get_vsa", "issue_vsa", "provenance", "server_url"]
+
+#: ``Session.info`` key holding the control plane's public base URL.
+SERVER_URL_KEY = "chainproof.server_url"
+_FALLBACK_URL = "https://chainproof.local"  # the CA's issuer URI (signing.ca.DEFAULT_ISSUER)
+
+
+def server_url(session: Session) -> str:
+    """The control plane's public base URL, as configured on the session factory."""
+    return str(session.info.get(SERVER_URL_KEY) or _FALLBACK_URL).rstrip("/")
+
+
+def build_level(run: WorkflowRun) -> int:
+    """The SLSA Build level claimed for ``run``; the one place that decides it.
+
+    chainproof does not verify CI identity tokens (OIDC) yet, so no runner identity is
+    verified by the control plane and every run is Build L1 (DESIGN.md §9).
+    """
+    runner_identity_verified = False  # set from a verified CI OIDC token once supported
+    return slsa.build_level(run.runner or {}, runner_identity_verified=runner_identity_verified)
+
+
+def _facts(session: Session, run: WorkflowRun, attestation: Attestation) -> slsa.RunFacts:
+    from chainproof.signing.ca import identity_uri
+
+    wf = session.get(Workflow, run.workflow_id)
+    org = session.get(Organization, run.org_id)
+    rev = session.get(ContractRevision, run.contract_revision_id)
+    assert wf is not None and org is not None and rev is not None
+    project = session.get(Project, wf.project_id)
+    contract = session.get(ContractRow, rev.contract_id)
+    assert project is not None and contract is not None
+    version = (
+        session.get(ProjectVersion, run.project_version_id) if run.project_version_id else None
+    )
+    materials = session.scalars(
+        select(Material).where(Material.run_id == run.id).order_by(Material.name)
+    )
+    runner = dict(run.runner or {})
+    runner.setdefault("type", run.runner_type)
+    runner.setdefault("url", run.runner_url)
+    return slsa.RunFacts(
+        org=org.name,
+        project=project.name,
+        workflow=wf.name,
+        workflow_id=wf.id,
+        run_id=run.id,
+        run_uri=identity_uri(org.name, project.name, wf.name, run.id),
+        project_version=version.version if version else None,
+        contract_name=contract.name,
+        contract_revision=rev.revision,
+        contract_digest="sha256:" + hashlib.sha256(rev.raw.encode("utf-8")).hexdigest(),
+        runner=runner,
+        started_on=run.created_at,
+        finished_on=run.finished_at,
+        attestation_digest=attestation.digest,
+        attestation_uri=f"{server_url(session)}/api/v1/runs/{run.id}/bundle",
+        statement=attestation.statement,
+        materials=[
+            {"name": m.name, "digest": m.digest, "kind": m.kind, "output": m.output}
+            for m in materials
+        ],
+    )
+
+
+def _version() -> str:
+    from chainproof import __version__
+
+    return __version__
+
+
+def issue_vsa(session: Session, run: WorkflowRun, *, now: datetime | None = None) -> None:
+    """Sign and store the VSA of a run whose push was just verified (same transaction).
+
+    The result is the run's recorded verification (``run.verification["verified"]``), so a
+    run recorded as refused gets a FAILED summary; the level is :func:`build_level`.
+    """
+    now = now or utcnow()
+    attestation = session.scalar(select(Attestation).where(Attestation.run_id == run.id))
+    if attestation is None:
+        raise Conflict(f"run {run.id} has no attestation: there is nothing to summarise")
+    passed = bool((run.verification or {}).get("verified"))
+    level = build_level(run)
+    facts = _facts(session, run, attestation)
+    statement = slsa.render_vsa(
+        facts,
+        verifier_id=server_url(session),
+        verifier_version=_version(),
+        time_verified=now,
+        passed=passed,
+        level=level,
+    )
+    bundle = signing.sign_as_verifier(session, run.org_id, facts.org, statement)
+    row = VerificationSummary(
+        run_id=run.id,
+        result="PASSED" if passed else "FAILED",
+        level=level,
+        bundle=bundle.to_json(),
+        digest=str(bundle.digest()),
+        statement=statement,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(session, run.org_id, None, "run.vsa", run.id, result=row.result, level=level)
+
+
+def get_vsa(session: Session, actor: Principal, run_id: str) -> dict[str, Any]:
+    """The signed VSA bundle of a readable run; NotFound when none was issued."""
+    run = runs.get_run(session, actor, run_id)
+    row = session.scalar(select(VerificationSummary).where(VerificationSummary.run_id == run.id))
+    if row is None:
+        raise NotFound(
+            f"run {run.id} has no verification summary (it is {run.status}; summaries are "
+            "issued when a push is verified)"
+        )
+    bundle: dict[str, Any] = json.loads(row.bundle)
+    return bundle
+
+
+def provenance(session: Session, actor: Principal, run_id: str) -> dict[str, Any]:
+    """The run as SLSA Provenance v1, signed now as the verifier (a bundle JSON object).
+
+    Conflict unless the run succeeded: only a verified push says what the run produced.
+    """
+    run = runs.get_run(session, actor, run_id)
+    if run.status != "succeeded":
+        raise Conflict(
+            f"run {run.id} is {run.status}: only succeeded runs have provenance",
+            hint="provenance describes a run whose attestation the control plane verified",
+        )
+    attestation = runs.get_attestation(session, actor, run.id)
+    facts = _facts(session, run, attestation)
+    statement = slsa.render_provenance(facts, builder_version=_version())
+    bundle = signing.sign_as_verifier(session, run.org_id, facts.org, statement)
+    return bundle.to_dict()
