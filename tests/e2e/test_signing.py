@@ -1,4 +1,4 @@
-"""Signing from the CLI against a server process: CA rotation (issue 5)."""
+"""Signing from the CLI against a server process: CA rotation and cosign key pairs (issue 5)."""
 
 from __future__ import annotations
 
@@ -70,3 +70,42 @@ def _leaf(bundle: Path) -> x509.Certificate:
 
 def _ca(view: dict[str, Any]) -> x509.Certificate:
     return x509.load_pem_x509_certificate(view["certificate"].encode())
+
+
+def test_cosign_key_pair_push_and_verify(cli: Cli, tmp_path: Path) -> None:
+    """keys generate → keys register → push --key cosign.key → verify --key cosign.pub."""
+    import shutil
+
+    robot = _setup_workflow(cli, "cosignp")
+    _craft(cli, robot, "cosignp")
+    saved = tmp_path / "saved-state"
+    shutil.copytree(Path(cli.env["CHAINPROOF_STATE_DIR"]), saved)
+    cli("keys", "generate", COSIGN_PASSWORD="correct horse")
+    key, pub = cli.cwd / "cosign.key", cli.cwd / "cosign.pub"
+    assert key.read_text().startswith("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----")
+
+    wrong = cli("attestation", "push", "--key", str(key), token=robot, check=False,
+                COSIGN_PASSWORD="wrong")  # fmt: skip
+    assert wrong.returncode == 2 and "wrong password" in wrong.stderr
+    unregistered = cli("attestation", "push", "--key", str(key), token=robot, check=False,
+                       COSIGN_PASSWORD="correct horse")  # fmt: skip
+    assert unregistered.returncode == 1 and "registered" in unregistered.stderr
+
+    registered = cli.json("keys", "register", "--name", "release", "--public-key", str(pub))
+    assert isinstance(registered, dict) and registered["name"] == "release"
+    listed = cli.json("keys", "list")
+    assert isinstance(listed, list) and [k["name"] for k in listed] == ["release"]
+    shutil.rmtree(Path(cli.env["CHAINPROOF_STATE_DIR"]), ignore_errors=True)
+    shutil.copytree(saved, Path(cli.env["CHAINPROOF_STATE_DIR"]))
+    bundle = tmp_path / "bundle.json"
+    cli("attestation", "push", "--key", str(key), "--bundle", str(bundle), token=robot,
+        COSIGN_PASSWORD="correct horse")  # fmt: skip
+
+    data = json.loads(bundle.read_text())
+    assert "publicKey" in data["verificationMaterial"]
+    report = cli.json("verify", str(bundle), "--key", str(pub))
+    assert isinstance(report, dict) and report["verified"] is True
+    # another key does not verify it
+    cli("keys", "generate", "--output-key-prefix", "other", COSIGN_PASSWORD="x")
+    refused = cli("verify", str(bundle), "--key", str(cli.cwd / "other.pub"), check=False)
+    assert refused.returncode == 1, refused.stderr
