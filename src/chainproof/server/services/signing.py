@@ -78,11 +78,11 @@ def _open_key(session: Session, row: SigningCA) -> bytes:
         ) from None
 
 
-def _new_ca_row(session: Session, org: Organization | None, org_id: str) -> SigningCA:
+def _new_ca_row(session: Session, org: Organization) -> SigningCA:
     from chainproof.signing.ca import CertificateAuthority
 
-    ca = CertificateAuthority.create(org.name if org else org_id)
-    row = SigningCA(id=new_id(), org_id=org_id, cert_pem=_text(ca.cert_pem), key_pem="")
+    ca = CertificateAuthority.create(org.name)
+    row = SigningCA(id=new_id(), org_id=org.id, cert_pem=_text(ca.cert_pem), key_pem="")
     _seal_key(session, row, ca.key_pem)
     session.add(row)
     session.flush()
@@ -91,7 +91,7 @@ def _new_ca_row(session: Session, org: Organization | None, org_id: str) -> Sign
 
 def create_ca(session: Session, org: Organization) -> SigningCA:
     """A fresh CA for ``org`` (at ``server init`` or org creation), its key sealed."""
-    row = _new_ca_row(session, org, org.id)
+    row = _new_ca_row(session, org)
     audit.record(session, org.id, None, "signing_ca.create", row.id)
     return row
 
@@ -136,7 +136,8 @@ def rotate_ca(session: Session, actor: Principal) -> SigningCA:
     actor.require_admin()
     previous = active_cas(session, actor.org_id)
     org = session.get(Organization, actor.org_id)
-    row = _new_ca_row(session, org, actor.org_id)
+    assert org is not None  # the principal's organisation exists while its token does
+    row = _new_ca_row(session, org)
     audit.record(
         session,
         actor.org_id,
