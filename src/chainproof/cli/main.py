@@ -22,6 +22,7 @@ from chainproof.cli import (
     auth,
     cas,
     cas_backend,
+    keys,
     org,
     policy,
     project,
@@ -70,6 +71,7 @@ app.add_typer(org.app, name="org")
 app.add_typer(project.app, name="project")
 app.add_typer(workflow.app, name="workflow")
 app.add_typer(api_token.app, name="api-token")
+app.add_typer(keys.app, name="keys")
 app.add_typer(signing_key.app, name="signing-key")
 app.add_typer(attestation.app, name="attestation")
 app.add_typer(artifact.app, name="artifact")
