@@ -19,6 +19,7 @@ from chainproof.server.db.projects import (
     Workflow,
 )
 from chainproof.server.db.runs import Attestation, CasBlob, Material, RunState, WorkflowRun
+from chainproof.server.db.trust import TlogLeaf, TlogNode, TransparencyLog, TrustKey
 
 __all__ = [
     "ApiToken",
@@ -37,6 +38,10 @@ __all__ = [
     "RunState",
     "SigningCA",
     "SigningKey",
+    "TlogLeaf",
+    "TlogNode",
+    "TransparencyLog",
+    "TrustKey",
     "User",
     "Workflow",
     "WorkflowRun",
