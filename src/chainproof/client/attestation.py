@@ -531,11 +531,13 @@ def push(
     Checks the contract first: nothing is sent when it is not satisfied
     (ContractNotSatisfied). Keyless by default (an ephemeral key certified by the
     organisation's CA); ``key_path`` signs with a key file instead. On success the state file
-    is deleted and the bundle written to ``bundle_out`` if given.
+    is deleted and the bundle the server stored (completed with its transparency-log entry)
+    written to ``bundle_out`` if given.
     """
     store = _store(state_file)
     state, _ = store.load()
     from chainproof import __version__
+    from chainproof.core.bundle import Bundle
     from chainproof.core.statement import render_statement
 
     push_annotations = dict(annotations or {})
@@ -577,8 +579,11 @@ def push(
         public_key=public_key,
         idempotency_key=f"push-{key}",
     )
+    stored = run.pop("bundle", None)
     if bundle_out is not None:
-        Path(bundle_out).write_text(bundle.to_json(), encoding="utf-8")
+        # The server's copy carries the log entry; an older server returns none.
+        text = Bundle.from_json(stored).to_json() if stored else bundle.to_json()
+        Path(bundle_out).write_text(text, encoding="utf-8")
     store.discard()
     return run
 

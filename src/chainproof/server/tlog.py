@@ -310,29 +310,31 @@ def entry_json(
     session: Session,
     log: TransparencyLog,
     key: ServiceKey,
-    leaf: TlogLeaf,
     *,
+    index: int,
+    body: bytes,
+    integrated_time: int,
     tree_size: int,
     root_hash: bytes,
 ) -> dict[str, Any]:
-    """The protobuf-specs ``TransparencyLogEntry`` (JSON) of ``leaf``: SET, inclusion proof
-    against the tree of ``tree_size`` leaves and that tree's signed checkpoint."""
-    hashes = inclusion_proof(session, log, leaf.idx, tree_size)
-    promise = signed_entry_timestamp(key, leaf.body, leaf.integrated_time, leaf.idx)
+    """The protobuf-specs ``TransparencyLogEntry`` (JSON) of the entry at ``index``: SET,
+    inclusion proof against the tree of ``tree_size`` leaves and its signed checkpoint."""
+    hashes = inclusion_proof(session, log, index, tree_size)
+    promise = signed_entry_timestamp(key, body, integrated_time, index)
     return {
-        "logIndex": str(leaf.idx),
+        "logIndex": str(index),
         "logId": {"keyId": b64(key.key_id)},
         "kindVersion": {"kind": KIND, "version": VERSION},
-        "integratedTime": str(leaf.integrated_time),
+        "integratedTime": str(integrated_time),
         "inclusionPromise": {"signedEntryTimestamp": b64(promise)},
         "inclusionProof": {
-            "logIndex": str(leaf.idx),
+            "logIndex": str(index),
             "rootHash": b64(root_hash),
             "treeSize": str(tree_size),
             "hashes": [b64(h) for h in hashes],
             "checkpoint": {"envelope": checkpoint(log, key, tree_size, root_hash)},
         },
-        "canonicalizedBody": b64(leaf.body),
+        "canonicalizedBody": b64(body),
     }
 
 

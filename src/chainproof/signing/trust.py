@@ -1,8 +1,9 @@
 """The organisation's trusted root, in Sigstore's ``trusted_root.json`` shape (v0.1).
 
 protobuf-specs ``dev.sigstore.trustroot.v1.TrustedRoot`` (JSON names): chainproof fills
-``certificateAuthorities``; ``tlogs``, ``ctlogs`` and ``timestampAuthorities`` stay empty
-until the transparency log and the timestamp authority exist.
+``certificateAuthorities`` (each CA with its validity window), ``tlogs`` (the
+organisation's transparency-log keys) and ``ctlogs`` (its CT-log keys), each log named by its
+log ID, SHA-256 of the key's DER SubjectPublicKeyInfo, as Sigstore computes it.
 
 :class:`TrustedRoot` reads any such document (ours, Sigstore's public-good one, a test
 instance's) for the verifier: certificate authorities, transparency logs, CT logs and
@@ -14,6 +15,7 @@ root that sigstore-python ships inside its package, so it works offline.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ from chainproof.signing.ca import DEFAULT_ISSUER
 __all__ = [
     "MEDIA_TYPE",
     "Authority",
+    "LogInstance",
     "LogKey",
     "TrustedRoot",
     "Validity",
@@ -48,14 +51,47 @@ def _ts(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@dataclass(frozen=True)
+class LogInstance:
+    """A transparency or CT log to publish: where it lives, its ECDSA P-256 public key (DER
+    SubjectPublicKeyInfo) and the window in which the key signs."""
+
+    base_url: str
+    public_key_der: bytes
+    start: datetime
+    end: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The protobuf-specs ``TransparencyLogInstance`` JSON form."""
+        valid: dict[str, str] = {"start": _ts(self.start)}
+        if self.end is not None:
+            valid["end"] = _ts(self.end)
+        return {
+            "baseUrl": self.base_url,
+            "hashAlgorithm": "SHA2_256",
+            "publicKey": {
+                "rawBytes": b64encode(self.public_key_der),
+                "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                "validFor": valid,
+            },
+            "logId": {"keyId": b64encode(hashlib.sha256(self.public_key_der).digest())},
+        }
+
+
 def trusted_root_json(
-    ca_certs_pem: Sequence[bytes], *, start: datetime, uri: str = DEFAULT_ISSUER
+    ca_certs_pem: Sequence[bytes],
+    *,
+    start: datetime,
+    uri: str = DEFAULT_ISSUER,
+    tlogs: Sequence[LogInstance] = (),
+    ctlogs: Sequence[LogInstance] = (),
 ) -> dict[str, Any]:
-    """A trusted root listing each CA certificate as one certificate authority.
+    """A trusted root listing each CA certificate as one certificate authority, and the
+    given transparency logs and CT logs.
 
     Each authority's chain is the CA certificate alone (chainproof CAs are roots), valid
-    from ``start``; ``uri`` names the issuing service. Raises InvalidInput for a PEM that
-    does not parse.
+    from ``start`` until the certificate expires; ``uri`` names the issuing service. Raises
+    InvalidInput for a PEM that does not parse.
     """
     authorities = []
     for pem in ca_certs_pem:
@@ -77,14 +113,14 @@ def trusted_root_json(
                         {"rawBytes": b64encode(cert.public_bytes(serialization.Encoding.DER))}
                     ]
                 },
-                "validFor": {"start": _ts(start)},
+                "validFor": {"start": _ts(start), "end": _ts(cert.not_valid_after_utc)},
             }
         )
     return {
         "mediaType": MEDIA_TYPE,
-        "tlogs": [],
+        "tlogs": [t.to_json() for t in tlogs],
         "certificateAuthorities": authorities,
-        "ctlogs": [],
+        "ctlogs": [c.to_json() for c in ctlogs],
         "timestampAuthorities": [],
     }
 

@@ -111,7 +111,14 @@ def test_push_happy_path_then_download(app_client: Env) -> None:
     (material,) = run["materials"]
     assert material["digest"] == f"sha256:{BLOB_DIGEST}" and material["uploaded"] is True
     assert material["filename"] == "bom.json" and material["size"] == len(BLOB)
-    assert app_client.get(f"/runs/{run_id}/bundle").json() == bundle
+    stored = app_client.get(f"/runs/{run_id}/bundle").json()
+    assert stored == run["bundle"]
+    # what the server adds is the log entry; the rest is what was signed and sent
+    (entry,) = stored["verificationMaterial"].pop("tlogEntries")
+    assert entry["kindVersion"] == {"kind": "dsse", "version": "0.0.1"}
+    bundle["verificationMaterial"].pop("tlogEntries", None)
+    assert stored == bundle
+    assert run["verification"]["transparency_log"]["log_index"] == int(entry["logIndex"])
     statement = app_client.get(f"/runs/{run_id}/statement").json()
     assert statement["predicate"]["workflow"]["runID"] == run_id
     root = app_client.get("/trust/root").json()

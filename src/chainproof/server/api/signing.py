@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from chainproof.server.api.deps import PrincipalDep, SessionDep
+from chainproof.server.api.deps import PrincipalDep, SessionDep, SettingsDep
 from chainproof.server.api.schemas import (
     CertificateIn,
     CertificateOut,
@@ -19,9 +19,18 @@ router = APIRouter(tags=["signing"])
 
 
 @router.post("/signing/certificates", response_model=CertificateOut)
-def certificate(body: CertificateIn, session: SessionDep, principal: PrincipalDep) -> Any:
-    """Certify a CSR for a run: a 10-minute certificate naming the run."""
-    return {"chain": signing.issue_certificate(session, principal, body.run_id, body.csr)}
+def certificate(
+    body: CertificateIn, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> Any:
+    """Certify a CSR for a run: a 10-minute certificate naming the run, with an SCT."""
+    chain = signing.issue_certificate(
+        session,
+        principal,
+        body.run_id,
+        body.csr,
+        master_key=settings.secret_key.get_secret_value(),
+    )
+    return {"chain": chain}
 
 
 @router.post("/signing/keys", status_code=201, response_model=SigningKeyOut)
@@ -41,6 +50,6 @@ def list_keys(session: SessionDep, principal: PrincipalDep) -> Any:
 
 
 @router.get("/trust/root")
-def trust_root(session: SessionDep, principal: PrincipalDep) -> Any:
+def trust_root(session: SessionDep, principal: PrincipalDep, settings: SettingsDep) -> Any:
     """The organisation's trusted root (Sigstore ``trusted_root.json`` shape)."""
-    return signing.trust_root(session, principal)
+    return signing.trust_root(session, principal, master_key=settings.secret_key.get_secret_value())
