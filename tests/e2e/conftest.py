@@ -77,7 +77,7 @@ class Server:
 
 def _base_env(tmp: Path) -> dict[str, str]:
     # A CI job's environment without any CI system's variables: a generic runner.
-    # PYTHONPATH is kept so a source checkout on the path is what the CLI and server run.
+    # PYTHONPATH: a worktree under test puts its sources first (the venv is shared).
     keep = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "PYTHONPATH"}
     env = {k: v for k, v in os.environ.items() if k in keep}
     env["CHAINPROOF_STATE_DIR"] = str(tmp / "state")

@@ -356,7 +356,15 @@ class ApiClient:
             self._session.request("PUT", f"/api/v1/runs/{run_id}/state", json_body=body).json()
         )
 
-    # -- signing keys ----------------------------------------------------------------------
+    # -- signing CAs and keys --------------------------------------------------------------
+    def list_signing_cas(self) -> list[dict[str, Any]]:
+        """``GET /signing/ca``: the organisation's CAs, newest (issuing) first."""
+        return list(self._get("/signing/ca"))
+
+    def rotate_signing_ca(self) -> dict[str, Any]:
+        """``POST /signing/ca/rotate``: a new issuing CA (owner or admin)."""
+        return dict(self._post("/signing/ca/rotate", {}))
+
     def register_signing_key(self, name: str, public_key_pem: str) -> dict[str, Any]:
         """Accept bundles signed by this key (``push --key``); owner/admin."""
         return dict(self._post("/signing/keys", {"name": name, "public_key": public_key_pem}))

@@ -31,6 +31,7 @@ from chainproof.server.cas_service import build_cas
 from chainproof.server.db.session import make_engine, make_sessionmaker
 from chainproof.server.jobs.cas_validation import cas_validation_loop
 from chainproof.server.jobs.expiry import expiry_loop
+from chainproof.server.services import signing as signing_services
 from chainproof.server.settings import Settings
 
 log = logging.getLogger("chainproof.server")
@@ -51,7 +52,12 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
             hint="run `chainproof server init` or set CHAINPROOF_SECRET_KEY",
         )
     engine = make_engine(settings.database_url)
-    sessions = make_sessionmaker(engine)
+    sessions = make_sessionmaker(engine, secret_key=secret)
+    with sessions.begin() as session:
+        # Installs from before CA keys were sealed: seal them before serving anything.
+        sealed_now = signing_services.seal_clear_ca_keys(session)
+    if sealed_now:
+        log.info("sealed %d signing CA key(s) stored in clear", sealed_now)
     cas_parts = build_cas(settings, sessions)
     backend = cas_parts.embedded
 

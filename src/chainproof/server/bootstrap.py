@@ -37,8 +37,9 @@ def init_data_dir(
     settings = Settings.embedded(root, database_url=database_url)
     migrate(settings.database_url)
     engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine, secret_key=settings.secret_key.get_secret_value())
     try:
-        with make_sessionmaker(engine).begin() as session:
+        with sessions.begin() as session:
             org_view, secret = create_org(session, org)
     finally:
         engine.dispose()

@@ -1,6 +1,7 @@
 """Signing and verifying chainproof attestations (DESIGN.md §9).
 
 * :mod:`chainproof.signing.ca`: an organisation's CA, issuing short-lived certificates;
+* :mod:`chainproof.signing.tsa`: the RFC 3161 timestamp authority issuing timestamp tokens;
 * :mod:`chainproof.signing.signer`: keyless (ephemeral key + certificate) and key-file
   signers, producing Sigstore bundles;
 * :mod:`chainproof.signing.verifier`: the bundle verifier (any Sigstore bundle, offline);

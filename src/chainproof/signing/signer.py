@@ -2,7 +2,8 @@
 
 * :class:`EphemeralSigner` is keyless signing: a fresh P-256 key that lives for one push,
   whose certificate the organisation's CA issues from a CSR (``POST /signing/certificates``).
-* :class:`KeySigner` signs with a long-lived key file (``push --key``, PKCS#8 PEM).
+* :class:`KeySigner` signs with a long-lived key file (``push --key``: PKCS#8 PEM or
+  cosign's encrypted ``cosign.key``).
 
 Both go through :func:`sign_bundle`, so they build identical envelopes: the payload is the
 canonical JSON of the statement, the payload type ``application/vnd.in-toto+json``, and one
@@ -16,7 +17,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
@@ -118,30 +118,15 @@ class KeySigner:
 
     @classmethod
     def from_pem(cls, data: bytes, password: bytes | None = None) -> KeySigner:
-        """Load a PKCS#8 (or traditional) PEM private key, decrypting with ``password``.
+        """Load a key file: PKCS#8 (or SEC1) PEM, clear or encrypted with ``password``, or
+        cosign's encrypted format (:mod:`chainproof.signing.keyfile`).
 
-        Raises InvalidInput for a missing or wrong password, a file that is not a PEM
-        private key, or an unsupported key type. (cosign's own encrypted key format is read
-        by a later issue.)
+        Raises InvalidInput for a missing or wrong password, a file that is not a private
+        key, or an unsupported key type.
         """
-        try:
-            key = serialization.load_pem_private_key(data, password=password)
-        except TypeError:
-            if password is None:
-                raise InvalidInput(
-                    "the signing key is encrypted and no password was given",
-                    hint="set COSIGN_PASSWORD to the key's password",
-                ) from None
-            raise InvalidInput("the signing key is not encrypted: give no password") from None
-        except ValueError:
-            raise InvalidInput(
-                "cannot read the signing key: not a PEM private key, or a wrong password"
-            ) from None
-        except UnsupportedAlgorithm:
-            raise InvalidInput("the signing key uses an unsupported algorithm") from None
-        if not isinstance(key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
-            raise InvalidInput("signing keys must be ECDSA P-256/P-384/P-521 or Ed25519")
-        return cls(key)
+        from chainproof.signing.keyfile import load_private_key
+
+        return cls(load_private_key(data, password))
 
     @property
     def public_key_pem(self) -> bytes:

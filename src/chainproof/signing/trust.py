@@ -1,9 +1,10 @@
 """The organisation's trusted root, in Sigstore's ``trusted_root.json`` shape (v0.1).
 
 protobuf-specs ``dev.sigstore.trustroot.v1.TrustedRoot`` (JSON names): chainproof fills
-``certificateAuthorities`` (each CA with its validity window), ``tlogs`` (the
-organisation's transparency-log keys) and ``ctlogs`` (its CT-log keys), each log named by its
-log ID, SHA-256 of the key's DER SubjectPublicKeyInfo, as Sigstore computes it.
+``certificateAuthorities`` (its CAs, rotated ones with an end to their validity),
+``timestampAuthorities`` (its RFC 3161 TSA chains), ``tlogs`` (its transparency-log keys) and
+``ctlogs`` (its CT-log keys), each log named by its log ID, SHA-256 of the key's DER
+SubjectPublicKeyInfo, as Sigstore computes it.
 
 :class:`TrustedRoot` reads any such document (ours, Sigstore's public-good one, a test
 instance's) for the verifier: certificate authorities, transparency logs, CT logs and
@@ -34,6 +35,7 @@ from chainproof.signing.ca import DEFAULT_ISSUER
 __all__ = [
     "MEDIA_TYPE",
     "Authority",
+    "AuthorityChain",
     "LogInstance",
     "LogKey",
     "TrustedRoot",
@@ -49,6 +51,18 @@ def _ts(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class AuthorityChain:
+    """A certificate chain to list in a trusted root (PEM, leaf or intermediate first, root
+    last) and its validity window: ``end`` None means still in use. A rotated authority keeps
+    its entry, with ``end`` set to the rotation time, so what it signed before still verifies.
+    """
+
+    chain_pem: Sequence[bytes]
+    start: datetime
+    end: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -78,50 +92,71 @@ class LogInstance:
         }
 
 
+def _authority_json(entry: AuthorityChain, uri: str, what: str) -> dict[str, Any]:
+    try:
+        chain = [x509.load_pem_x509_certificate(pem) for pem in entry.chain_pem]
+    except ValueError:
+        raise InvalidInput(f"a {what} certificate of the trusted root is not PEM") from None
+    if not chain:
+        raise InvalidInput(f"a {what} of the trusted root has no certificates")
+    # The subject names the authority as its root certificate does (as Sigstore's roots do).
+    subject = chain[-1].subject
+    org = subject.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)
+    common = subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    valid_for = {"start": _ts(entry.start)}
+    if entry.end is not None:
+        valid_for["end"] = _ts(entry.end)
+    return {
+        "subject": {
+            "organization": str(org[0].value) if org else "",
+            "commonName": str(common[0].value) if common else "",
+        },
+        "uri": uri,
+        "certChain": {
+            "certificates": [
+                {"rawBytes": b64encode(c.public_bytes(serialization.Encoding.DER))} for c in chain
+            ]
+        },
+        "validFor": valid_for,
+    }
+
+
 def trusted_root_json(
-    ca_certs_pem: Sequence[bytes],
+    ca_certs_pem: Sequence[bytes | AuthorityChain],
     *,
     start: datetime,
     uri: str = DEFAULT_ISSUER,
+    timestamp_authorities: Sequence[AuthorityChain] = (),
+    tsa_uri: str = "",
     tlogs: Sequence[LogInstance] = (),
     ctlogs: Sequence[LogInstance] = (),
 ) -> dict[str, Any]:
-    """A trusted root listing each CA certificate as one certificate authority, and the
-    given transparency logs and CT logs.
+    """A trusted root listing each CA as one certificate authority, each timestamp
+    authority chain as one ``timestampAuthorities`` entry, and the given transparency logs
+    and CT logs.
 
-    Each authority's chain is the CA certificate alone (chainproof CAs are roots), valid
-    from ``start`` until the certificate expires; ``uri`` names the issuing service. Raises
-    InvalidInput for a PEM that does not parse.
+    A CA given as PEM bytes is a root certificate alone, valid from ``start`` with no end;
+    an :class:`AuthorityChain` brings its own chain and window. ``uri`` names the issuing
+    service, ``tsa_uri`` the timestamp service. Raises InvalidInput for a PEM that does not
+    parse or an empty chain.
     """
-    authorities = []
-    for pem in ca_certs_pem:
-        try:
-            cert = x509.load_pem_x509_certificate(pem)
-        except ValueError:
-            raise InvalidInput("a CA certificate of the trusted root is not PEM") from None
-        org = cert.subject.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)
-        common = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-        authorities.append(
-            {
-                "subject": {
-                    "organization": str(org[0].value) if org else "",
-                    "commonName": str(common[0].value) if common else "",
-                },
-                "uri": uri,
-                "certChain": {
-                    "certificates": [
-                        {"rawBytes": b64encode(cert.public_bytes(serialization.Encoding.DER))}
-                    ]
-                },
-                "validFor": {"start": _ts(start), "end": _ts(cert.not_valid_after_utc)},
-            }
+    authorities = [
+        _authority_json(
+            entry if isinstance(entry, AuthorityChain) else AuthorityChain([entry], start),
+            uri,
+            "CA",
         )
+        for entry in ca_certs_pem
+    ]
+    tsas = [
+        _authority_json(entry, tsa_uri, "timestamp authority") for entry in timestamp_authorities
+    ]
     return {
         "mediaType": MEDIA_TYPE,
         "tlogs": [t.to_json() for t in tlogs],
         "certificateAuthorities": authorities,
         "ctlogs": [c.to_json() for c in ctlogs],
-        "timestampAuthorities": [],
+        "timestampAuthorities": tsas,
     }
 
 

@@ -63,12 +63,18 @@ def _sigstore_verify(root: dict[str, Any], bundle: dict[str, Any], identity: str
 def test_pushed_bundle_verifies_with_chainproof_and_sigstore(app_client: Env) -> None:
     run = _push(app_client)
     root = _root(app_client)
-    assert len(root["tlogs"]) == 1 and len(root["ctlogs"]) == 1
+    assert len(root["tlogs"]) == len(root["ctlogs"]) == len(root["timestampAuthorities"]) == 1
     bundle = run["bundle"]
     result = Verifier(trusted_root=TrustedRoot.from_json(root)).verify(
         Bundle.from_json(bundle), ExactIdentity(_identity(app_client, run))
     )
-    for check in ("transparency log", "SCT", "certificate chain", "log entry consistency"):
+    for check in (
+        "timestamp",
+        "transparency log",
+        "SCT",
+        "certificate chain",
+        "log entry consistency",
+    ):
         assert check in result.checks
     payload = _sigstore_verify(root, bundle, _identity(app_client, run))
     assert json.loads(payload)["predicate"]["workflow"]["runID"] == run["id"]
@@ -201,3 +207,16 @@ def test_bad_log_material_is_rejected_naming_the_check(app_client: Env) -> None:
     for change in ("truncated", "foreign checkpoint"):
         with pytest.raises(SigstoreError):
             _sigstore_verify(root_json, tampered(change), identity)
+
+
+def test_the_tsa_timestamp_alone_is_a_verified_time_for_sigstore(app_client: Env) -> None:
+    """Without the log's signed entry timestamp, the bundle's RFC 3161 timestamp is the only
+    source of time: sigstore-python accepts it only if our TSA token verifies."""
+    run = _push(app_client)
+    root = _root(app_client)
+    bundle = copy.deepcopy(run["bundle"])
+    del bundle["verificationMaterial"]["tlogEntries"][0]["inclusionPromise"]
+    _sigstore_verify(root, bundle, _identity(app_client, run))
+    del bundle["verificationMaterial"]["timestampVerificationData"]
+    with pytest.raises(SigstoreError):
+        _sigstore_verify(root, bundle, _identity(app_client, run))

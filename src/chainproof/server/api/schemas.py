@@ -221,6 +221,17 @@ class CertificateOut(BaseModel):
     chain: list[str]
 
 
+class SigningCAOut(BaseModel):
+    id: str
+    subject: str
+    sha256: str
+    status: str  # issuing | rotated
+    created_at: str
+    trusted_until: str | None
+    not_after: str
+    certificate: str
+
+
 class SigningKeyIn(_In):
     name: str = Field(min_length=1, max_length=200)
     public_key: str

@@ -1,4 +1,4 @@
-"""``/api/v1/signing`` (certificates, keys) and ``/api/v1/trust/root``."""
+"""``/api/v1/signing`` (certificates, keys, CA rotation) and ``/api/v1/trust/root``."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from chainproof.server.api.deps import PrincipalDep, SessionDep, SettingsDep
+from chainproof.server.api.deps import PrincipalDep, SessionDep
 from chainproof.server.api.schemas import (
     CertificateIn,
     CertificateOut,
+    SigningCAOut,
     SigningKeyIn,
     SigningKeyOut,
 )
@@ -19,18 +20,25 @@ router = APIRouter(tags=["signing"])
 
 
 @router.post("/signing/certificates", response_model=CertificateOut)
-def certificate(
-    body: CertificateIn, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
-) -> Any:
+def certificate(body: CertificateIn, session: SessionDep, principal: PrincipalDep) -> Any:
     """Certify a CSR for a run: a 10-minute certificate naming the run, with an SCT."""
-    chain = signing.issue_certificate(
-        session,
-        principal,
-        body.run_id,
-        body.csr,
-        master_key=settings.secret_key.get_secret_value(),
-    )
-    return {"chain": chain}
+    return {"chain": signing.issue_certificate(session, principal, body.run_id, body.csr)}
+
+
+@router.get("/signing/ca", response_model=list[SigningCAOut])
+def list_cas(session: SessionDep, principal: PrincipalDep) -> Any:
+    """The organisation's CAs, newest first: the one that issues and the rotated ones, which
+    stay in the trusted root until the end of their window (``trusted_until``)."""
+    principal.require_reader()
+    return signing.ca_views(session, principal)
+
+
+@router.post("/signing/ca/rotate", status_code=201, response_model=SigningCAOut)
+def rotate_ca(session: SessionDep, principal: PrincipalDep) -> Any:
+    """Start a new CA that issues from now on (owner/admin); bundles certified by the
+    previous one keep verifying against the trusted root."""
+    row = signing.rotate_ca(session, principal)
+    return next(v for v in signing.ca_views(session, principal) if v["id"] == row.id)
 
 
 @router.post("/signing/keys", status_code=201, response_model=SigningKeyOut)
@@ -50,6 +58,6 @@ def list_keys(session: SessionDep, principal: PrincipalDep) -> Any:
 
 
 @router.get("/trust/root")
-def trust_root(session: SessionDep, principal: PrincipalDep, settings: SettingsDep) -> Any:
+def trust_root(session: SessionDep, principal: PrincipalDep) -> Any:
     """The organisation's trusted root (Sigstore ``trusted_root.json`` shape)."""
-    return signing.trust_root(session, principal, master_key=settings.secret_key.get_secret_value())
+    return signing.trust_root(session, principal)

@@ -33,6 +33,13 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded values after commit."""
-    return sessionmaker(engine, expire_on_commit=False)
+#: ``Session.info`` key under which sessions carry the server's master key
+#: (services/signing.py seals and opens the organisations' CA keys with it).
+SECRET_KEY_INFO = "chainproof.secret_key"  # noqa: S105 - a dict key, not a secret
+
+
+def make_sessionmaker(engine: Engine, *, secret_key: str | None = None) -> sessionmaker[Session]:
+    """Sessions that keep loaded values after commit, carrying ``secret_key`` (the server's
+    master key) in ``Session.info`` when given."""
+    info = {SECRET_KEY_INFO: secret_key} if secret_key else None
+    return sessionmaker(engine, expire_on_commit=False, info=info)

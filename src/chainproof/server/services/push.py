@@ -98,6 +98,7 @@ def push(
     stored = _check_cas(session, actor, predicate.get("materials") or [])
 
     completed, entry = _log_entry(session, actor, run, parsed, public_key, master_key, now)
+    completed = _timestamp(session, actor, completed, master_key, now)
     digest = str(completed.digest())
     session.add(
         Attestation(
@@ -185,6 +186,22 @@ def _log_entry(
     return Bundle.from_json(data), entry
 
 
+def _timestamp(
+    session: Session, actor: Principal, bundle: Any, master_key: str, now: datetime
+) -> Any:
+    """The bundle with an RFC 3161 timestamp from the organisation's TSA over its signature
+    (what Sigstore verifiers check it against), replacing any the client sent."""
+    from chainproof.core.bundle import Bundle
+
+    authority = trust_keys.tsa(session, actor.org_id, actor.org_name, master_key)
+    stamp = authority.timestamp(bundle.signature, now=now)
+    data = bundle.to_dict()
+    data["verificationMaterial"]["timestampVerificationData"] = {
+        "rfc3161Timestamps": [{"signedTimestamp": base64.b64encode(stamp).decode("ascii")}]
+    }
+    return Bundle.from_json(data)
+
+
 def _verify(
     session: Session,
     actor: Principal,
@@ -211,7 +228,7 @@ def _verify(
     else:
         # The organisation's root: its CAs and CT logs (the leaf's SCT is checked). The log
         # entry is the server's to add, so none is required yet.
-        root = TrustedRoot.from_json(signing.trust_root(session, actor, master_key=master_key))
+        root = TrustedRoot.from_json(signing.trust_root(session, actor))
         verifier = Verifier(trusted_root=root, require_tlog=False)
     result = verifier.verify(bundle, ExactIdentity(identity))
     return str(getattr(result, "identity", None) or identity)

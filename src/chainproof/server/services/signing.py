@@ -1,12 +1,28 @@
 """The organisation's signing CA, short-lived certificates, registered keys, trust root.
 
-Certificates embed an SCT from the organisation's CT-log key and the trusted root lists the
-CAs, the transparency-log keys and the CT-log keys (services/trust_keys.py holds them), so
-that Sigstore verifiers accept chainproof bundles with the root alone.
+CA keys at rest: ``signing_cas.key_pem`` holds the CA's PKCS#8 key sealed with AES-256-GCM
+under the server's master key (services/sealed.py, purpose :data:`CA_KEY_PURPOSE`, bound to
+the row id), written as ``sealed:v1:<base64>``. Rows from before sealing hold clear PEM; they
+are sealed when the control plane starts (:func:`seal_clear_ca_keys`) and, should another
+process meet one first, on first use (:func:`org_ca`). The master key reaches these
+functions through the session: the app's sessionmaker carries it in ``Session.info``
+(``make_sessionmaker(engine, secret_key=...)``).
+
+Certificates embed an SCT from the organisation's CT-log key, and the trusted root lists the
+CAs, the transparency-log and CT-log keys and the TSA chains (services/trust_keys.py holds
+the keys), so that Sigstore verifiers accept chainproof bundles with the root alone.
+
+Rotation (:func:`rotate_ca`) adds a CA; the newest CA issues. Every CA stays trusted: the
+trusted root lists each with its validity window, a rotated CA's ending when its successor
+was created plus one leaf lifetime (:data:`~chainproof.signing.ca.LEAF_VALIDITY`), because a
+certificate issued just before the rotation signs, and is timestamped, up to then.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -14,27 +30,72 @@ from sqlalchemy.orm import Session
 
 from chainproof.errors import Conflict, InvalidInput, ServiceError
 from chainproof.server.db import Organization, Project, SigningCA, SigningKey, Workflow
-from chainproof.server.services import audit, runs, trust_keys
+from chainproof.server.db.base import new_id
+from chainproof.server.db.session import SECRET_KEY_INFO
+from chainproof.server.services import audit, runs, sealed, trust_keys
 from chainproof.server.services.principal import Principal
+from chainproof.server.services.times import rfc3339
 
 if TYPE_CHECKING:
     from chainproof.signing.ca import CertificateAuthority
 
 MAX_CSR = 16 * 1024
+CA_KEY_PURPOSE = b"chainproof signing-ca key v1"
+_SEALED_PREFIX = "sealed:v1:"
 
 
 def _text(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def create_ca(session: Session, org: Organization) -> SigningCA:
-    """A fresh CA for ``org`` (at ``server init`` or org creation)."""
+def _master_key(session: Session) -> str:
+    key = session.info.get(SECRET_KEY_INFO)
+    if not key:
+        raise ServiceError(
+            "the server's secret key is not available to seal or open the signing CA key",
+            hint="create sessions with make_sessionmaker(engine, secret_key=...)",
+        )
+    return str(key)
+
+
+def _seal_key(session: Session, row: SigningCA, key_pem: bytes) -> None:
+    blob = sealed.seal(_master_key(session), CA_KEY_PURPOSE, key_pem, row.id)
+    row.key_pem = _SEALED_PREFIX + base64.b64encode(blob).decode("ascii")
+
+
+def _open_key(session: Session, row: SigningCA) -> bytes:
+    """The row's CA key, PEM; seals it in place when the row still holds it in clear."""
+    stored = row.key_pem
+    if not stored.startswith(_SEALED_PREFIX):
+        clear = stored.encode()
+        _seal_key(session, row, clear)
+        return clear
+    blob = base64.b64decode(stored[len(_SEALED_PREFIX) :])
+    master_key = _master_key(session)
+    try:
+        return sealed.unseal(master_key, CA_KEY_PURPOSE, blob, row.id, "CA key")
+    except ServiceError:
+        raise ServiceError(
+            "the signing CA key cannot be decrypted with this server's secret key",
+            hint="start the server with the secret key it had when the CA was created "
+            "(CHAINPROOF_SECRET_KEY or <data-dir>/secret.key)",
+        ) from None
+
+
+def _new_ca_row(session: Session, org: Organization | None, org_id: str) -> SigningCA:
     from chainproof.signing.ca import CertificateAuthority
 
-    ca = CertificateAuthority.create(org.name)
-    row = SigningCA(org_id=org.id, cert_pem=_text(ca.cert_pem), key_pem=_text(ca.key_pem))
+    ca = CertificateAuthority.create(org.name if org else org_id)
+    row = SigningCA(id=new_id(), org_id=org_id, cert_pem=_text(ca.cert_pem), key_pem="")
+    _seal_key(session, row, ca.key_pem)
     session.add(row)
     session.flush()
+    return row
+
+
+def create_ca(session: Session, org: Organization) -> SigningCA:
+    """A fresh CA for ``org`` (at ``server init`` or org creation), its key sealed."""
+    row = _new_ca_row(session, org, org.id)
     audit.record(session, org.id, None, "signing_ca.create", row.id)
     return row
 
@@ -49,6 +110,81 @@ def active_cas(session: Session, org_id: str) -> list[SigningCA]:
     return list(session.scalars(stmt))
 
 
+def org_ca(session: Session, org_id: str) -> CertificateAuthority:
+    """The organisation's issuing CA (the newest), its key unsealed.
+
+    Raises ServiceError when the organisation has no CA or the key does not open with this
+    server's secret key.
+    """
+    from chainproof.signing.ca import CertificateAuthority
+
+    cas = active_cas(session, org_id)
+    if not cas:
+        raise ServiceError("this organisation has no signing CA")
+    return CertificateAuthority.from_pem(cas[0].cert_pem.encode(), _open_key(session, cas[0]))
+
+
+def seal_clear_ca_keys(session: Session) -> int:
+    """Seal every CA key still stored in clear (rows from before sealing); how many."""
+    clear = session.scalars(select(SigningCA).where(~SigningCA.key_pem.startswith(_SEALED_PREFIX)))
+    count = 0
+    for row in clear:
+        _seal_key(session, row, row.key_pem.encode())
+        count += 1
+    session.flush()
+    return count
+
+
+def rotate_ca(session: Session, actor: Principal) -> SigningCA:
+    """A new CA that issues from now on (owner/admin); the previous ones stay trusted."""
+    actor.require_admin()
+    previous = active_cas(session, actor.org_id)
+    org = session.get(Organization, actor.org_id)
+    row = _new_ca_row(session, org, actor.org_id)
+    audit.record(
+        session,
+        actor.org_id,
+        actor,
+        "signing_ca.rotate",
+        row.id,
+        previous=previous[0].id if previous else None,
+    )
+    return row
+
+
+def _windows(cas: list[SigningCA]) -> list[tuple[SigningCA, datetime | None]]:
+    """Oldest first, each CA with the end of its validity (None: the issuing one)."""
+    from chainproof.signing.ca import LEAF_VALIDITY
+
+    ordered = sorted(cas, key=lambda c: c.created_at)
+    ends: list[datetime | None] = [c.created_at + LEAF_VALIDITY for c in ordered[1:]]
+    return list(zip(ordered, [*ends, None], strict=True))
+
+
+def ca_views(session: Session, actor: Principal) -> list[dict[str, Any]]:
+    """The organisation's CAs for listing, newest first: the issuing one and rotated ones."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    views = []
+    for row, end in _windows(active_cas(session, actor.org_id)):
+        cert = x509.load_pem_x509_certificate(row.cert_pem.encode())
+        fingerprint = hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
+        views.append(
+            {
+                "id": row.id,
+                "subject": cert.subject.rfc4514_string(),
+                "sha256": fingerprint,
+                "status": "issuing" if end is None else "rotated",
+                "created_at": rfc3339(row.created_at),
+                "trusted_until": rfc3339(end) if end else None,
+                "not_after": rfc3339(cert.not_valid_after_utc),
+                "certificate": row.cert_pem,
+            }
+        )
+    return list(reversed(views))
+
+
 def identity_for(session: Session, actor: Principal, run_id: str) -> str:
     """The SAN URI a run's signing certificate carries."""
     from chainproof.signing.ca import identity_uri
@@ -61,19 +197,7 @@ def identity_for(session: Session, actor: Principal, run_id: str) -> str:
     return identity_uri(actor.org_name, project.name, wf.name, run.id)
 
 
-def org_ca(session: Session, org_id: str) -> CertificateAuthority:
-    """The organisation's issuing CA (its newest active one)."""
-    from chainproof.signing.ca import CertificateAuthority
-
-    cas = active_cas(session, org_id)
-    if not cas:
-        raise ServiceError("this organisation has no signing CA")
-    return CertificateAuthority.from_pem(cas[0].cert_pem.encode(), cas[0].key_pem.encode())
-
-
-def issue_certificate(
-    session: Session, actor: Principal, run_id: str, csr_pem: str, *, master_key: str
-) -> list[str]:
+def issue_certificate(session: Session, actor: Principal, run_id: str, csr_pem: str) -> list[str]:
     """A 10-minute certificate for the CSR, naming this run, with an SCT from the
     organisation's CT log; the chain, leaf first."""
     from chainproof.signing.ctlog import CTLog
@@ -84,39 +208,50 @@ def issue_certificate(
     if run.status != "initialized":
         raise Conflict(f"run {run.id} already finished: it is {run.status}")
     ca = org_ca(session, actor.org_id)
-    ct_key = trust_keys.current_key(session, actor.org_id, "ctlog", master_key)
+    ct_key = trust_keys.current_key(session, actor.org_id, "ctlog", _master_key(session))
     uri = identity_for(session, actor, run_id)
     chain = ca.issue(csr_pem.encode(), identity_uri=uri, ct_log=CTLog(ct_key.private_key))
     audit.record(session, actor.org_id, actor, "certificate.issue", run.id, identity=uri)
     return [_text(c) for c in chain]
 
 
-def trust_root(session: Session, actor: Principal, *, master_key: str) -> dict[str, Any]:
-    """The organisation's Sigstore trusted root: CAs, transparency-log and CT-log keys
-    (current and rotated out, with their windows). The log keys are created on first use,
-    so the root a verifier downloads already names the keys later bundles rely on."""
+def trust_root(session: Session, actor: Principal) -> dict[str, Any]:
+    """The organisation's Sigstore trusted root: every CA, transparency-log key, CT-log key
+    and TSA chain, current and rotated out, each with its validity window.
+
+    The service keys are created on first use, so the root a verifier downloads already
+    names the keys that later bundles rely on.
+    """
     from chainproof.server.tlog import origin_for
-    from chainproof.signing.trust import LogInstance, trusted_root_json
+    from chainproof.signing.trust import AuthorityChain, LogInstance, trusted_root_json
 
     cas = active_cas(session, actor.org_id)
     if not cas:
         raise ServiceError("this organisation has no signing CA")
+    entries = [
+        AuthorityChain([row.cert_pem.encode()], row.created_at, end) for row, end in _windows(cas)
+    ]
+    master_key = _master_key(session)
+    base = f"https://{origin_for(actor.org_name)}"
     logs: dict[str, list[LogInstance]] = {}
-    for purpose in ("tlog", "ctlog"):
+    for purpose, url in (("tlog", base), ("ctlog", f"{base}/ct")):
         trust_keys.current_key(session, actor.org_id, purpose, master_key)
         logs[purpose] = [
-            LogInstance(
-                base_url=f"https://{origin_for(actor.org_name)}"
-                + ("" if purpose == "tlog" else "/ct"),
-                public_key_der=row.public_key_der,
-                start=row.valid_from,
-                end=row.valid_until,
-            )
+            LogInstance(url, row.public_key_der, row.valid_from, row.valid_until)
             for row in trust_keys.all_keys(session, actor.org_id, purpose)
         ]
-    start = min(c.created_at for c in cas)
+    trust_keys.tsa(session, actor.org_id, actor.org_name, master_key)
+    tsas = [
+        AuthorityChain(trust_keys.chain_pem(row), row.valid_from, row.valid_until)
+        for row in trust_keys.all_keys(session, actor.org_id, "tsa")
+    ]
     return trusted_root_json(
-        [c.cert_pem.encode() for c in cas], start=start, tlogs=logs["tlog"], ctlogs=logs["ctlog"]
+        entries,
+        start=entries[0].start,
+        timestamp_authorities=tsas,
+        tsa_uri=f"{base}/tsa",
+        tlogs=logs["tlog"],
+        ctlogs=logs["ctlog"],
     )
 
 

@@ -18,7 +18,9 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
@@ -31,13 +33,16 @@ from chainproof.server.db.base import new_id, utcnow
 from chainproof.server.db.trust import TRUST_KEY_PURPOSES
 from chainproof.server.services import audit, sealed
 
-__all__ = ["ServiceKey", "all_keys", "current_key", "rotate"]
+if TYPE_CHECKING:
+    from chainproof.signing.tsa import TimestampAuthority
+
+__all__ = ["ServiceKey", "all_keys", "chain_pem", "current_key", "rotate", "tsa"]
 
 _SEAL_PURPOSE = b"chainproof trust key v1:"
 
-# Builds the clear certificate chain (PEM, leaf first) of a new key, for purposes that have
-# one (the TSA); given the organisation id and the new key.
-ChainFactory = Callable[[str, ec.EllipticCurvePrivateKey], list[bytes]]
+# Makes the key of a purpose whose key comes with a certificate chain (the TSA): the private
+# key and its chain (PEM, leaf first). Other purposes get a fresh P-256 key and no chain.
+KeyFactory = Callable[[], tuple[ec.EllipticCurvePrivateKey, list[bytes]]]
 
 
 @dataclass(frozen=True)
@@ -97,9 +102,12 @@ def _current_row(session: Session, org_id: str, purpose: str) -> TrustKey | None
 
 
 def _new_row(
-    org_id: str, purpose: str, master_key: str, now: datetime, chain: ChainFactory | None
+    org_id: str, purpose: str, master_key: str, now: datetime, make: KeyFactory | None
 ) -> TrustKey:
-    key = ec.generate_private_key(ec.SECP256R1())
+    if make is None:
+        key, pems = ec.generate_private_key(ec.SECP256R1()), None
+    else:
+        key, pems = make()
     der = key.private_bytes(
         serialization.Encoding.DER,
         serialization.PrivateFormat.PKCS8,
@@ -107,7 +115,6 @@ def _new_row(
     )
     row_id = new_id()
     spki = _spki(key)
-    pems = chain(org_id, key) if chain is not None else None
     return TrustKey(
         id=row_id,
         org_id=org_id,
@@ -127,18 +134,18 @@ def current_key(
     purpose: str,
     master_key: str,
     *,
-    chain: ChainFactory | None = None,
+    make: KeyFactory | None = None,
     now: datetime | None = None,
 ) -> ServiceKey:
     """The organisation's current key for ``purpose``, created (and audited) on first use.
 
-    ``chain`` builds the certificate chain of a new key (TSA). Raises ServiceError when the
+    ``make`` makes a new key with its certificate chain (TSA). Raises ServiceError when the
     sealed key does not open under ``master_key``.
     """
     _check_purpose(purpose)
     row = _current_row(session, org_id, purpose)
     if row is None:
-        candidate = _new_row(org_id, purpose, master_key, now or utcnow(), chain)
+        candidate = _new_row(org_id, purpose, master_key, now or utcnow(), make)
         try:
             with session.begin_nested():
                 session.add(candidate)
@@ -160,7 +167,7 @@ def rotate(
     purpose: str,
     master_key: str,
     *,
-    chain: ChainFactory | None = None,
+    make: KeyFactory | None = None,
     now: datetime | None = None,
 ) -> ServiceKey:
     """End the current key of ``purpose`` now and make a new one current.
@@ -174,7 +181,7 @@ def rotate(
     if old is not None:
         old.valid_until = now
         session.flush()
-    row = _new_row(org_id, purpose, master_key, now, chain)
+    row = _new_row(org_id, purpose, master_key, now, make)
     session.add(row)
     session.flush()
     audit.record(session, org_id, None, f"trust_key.rotate.{purpose}", row.id)
@@ -190,3 +197,32 @@ def all_keys(session: Session, org_id: str, purpose: str) -> list[TrustKey]:
         .order_by(TrustKey.valid_from, TrustKey.created_at)
     )
     return list(session.scalars(stmt))
+
+
+def chain_pem(row: TrustKey) -> list[bytes]:
+    """The certificate chain of a key row (PEM certificates, leaf first); empty if none."""
+    return _certs(row.cert_chain_pem)
+
+
+def _certs(text: str | None) -> list[bytes]:
+    if not text:
+        return []
+    certs = x509.load_pem_x509_certificates(text.encode())
+    return [c.public_bytes(serialization.Encoding.PEM) for c in certs]
+
+
+def tsa(
+    session: Session, org_id: str, org_name: str, master_key: str, *, now: datetime | None = None
+) -> TimestampAuthority:
+    """The organisation's RFC 3161 timestamp authority (key and chain created on first use)."""
+    from chainproof.signing.tsa import TimestampAuthority
+
+    def make() -> tuple[ec.EllipticCurvePrivateKey, list[bytes]]:
+        created = TimestampAuthority.create(org_name, now=now)
+        key = serialization.load_pem_private_key(created.key_pem, password=None)
+        assert isinstance(key, ec.EllipticCurvePrivateKey)  # the TSA's key is P-256
+        return key, list(created.chain_pem)
+
+    current = current_key(session, org_id, "tsa", master_key, make=make, now=now)
+    certs = [x509.load_pem_x509_certificate(p) for p in _certs(current.cert_chain_pem)]
+    return TimestampAuthority(certs, current.private_key)
