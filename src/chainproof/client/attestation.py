@@ -660,14 +660,16 @@ def verify_run(api: ApiClient, run_id: str) -> dict[str, Any]:
 
     bundle = Bundle.from_json(json.dumps(api.get_run_bundle(run_id)))
     policy: Any = ExactIdentity(uri)
+    # The whole root: its CAs, logs and timestamp authorities (a pushed bundle carries a log
+    # entry and a timestamp, key-signed ones too).
+    root = TrustedRoot.from_json(api.trust_root())
     if bundle.leaf_certificate_der is None:
         # Key-signed: trust exactly the keys the organisation registered.
         keys = [k["public_key"].encode() for k in api.list_signing_keys()]
-        verifier = Verifier(public_keys=keys)
+        verifier = Verifier(trusted_root=root, public_keys=keys)
         policy = AnyOf(tuple(KeyIdentity.of_pem(k) for k in keys)) if keys else ExactIdentity(uri)
     else:
-        # The whole root: its CAs, and its logs and timestamp authorities once it has them.
-        verifier = Verifier(trusted_root=TrustedRoot.from_json(api.trust_root()))
+        verifier = Verifier(trusted_root=root)
     try:
         verified = verifier.verify(bundle, policy)
     except VerificationError as err:
