@@ -3,7 +3,8 @@
 It builds what a Rekor v1 log puts in a bundle (a ``dsse`` 0.0.1 entry with an inclusion
 proof, a signed checkpoint and a signed entry timestamp) so that the verifier can be tested
 on chainproof's own bundles before the control plane has its log. The Merkle functions are
-RFC 6962 §2.1's recursive definitions, independent of ``chainproof.core.merkle``.
+RFC 6962 §2.1's recursive definitions (MTH, PATH, PROOF), independent of
+``chainproof.core.merkle`` and of the server's stored tree.
 """
 
 from __future__ import annotations
@@ -51,6 +52,21 @@ def audit_path(m: int, leaves: list[bytes]) -> list[bytes]:
     if m < k:
         return [*audit_path(m, leaves[:k]), mth(leaves[k:])]
     return [*audit_path(m - k, leaves[k:]), mth(leaves[:k])]
+
+
+def consistency_proof(m: int, leaves: list[bytes]) -> list[bytes]:
+    """RFC 6962 §2.1.2 PROOF(m, D[n]) = SUBPROOF(m, D[n], true)."""
+    return _subproof(m, leaves, True)
+
+
+def _subproof(m: int, leaves: list[bytes], whole: bool) -> list[bytes]:
+    n = len(leaves)
+    if m == n:
+        return [] if whole else [mth(leaves)]
+    k = _split(n)
+    if m <= k:
+        return [*_subproof(m, leaves[:k], whole), mth(leaves[k:])]
+    return [*_subproof(m - k, leaves[k:], False), mth(leaves[:k])]
 
 
 def b64(data: bytes) -> str:

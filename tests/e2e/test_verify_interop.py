@@ -1,17 +1,13 @@
 """A bundle from the real push path, verified offline by `chainproof verify` and other tools.
 
-The bundle comes from `attestation push` against a server process and is read back with
-`workflow run describe -o bundle`. `chainproof verify` checks it against the organisation's
-trusted root (fetched from the server, and as a file, offline) with its materials.
-
-sigstore-python's constraint: its ``Bundle`` refuses a bundle without exactly one
-transparency-log entry, and its ``Verifier`` refuses a leaf certificate without an SCT that
-a CT-log key of the trusted root verifies. chainproof's bundles carry neither until the
-transparency log and the CT-log key land (issue 5, next step), so here sigstore-python
-checks what it can: it parses our trusted root and its CA certificate issued our leaf; the
-DSSE envelope verifies with securesystemslib. The full ``Verifier(trusted_root=...)`` check
-is a strict xfail: it starts passing, and so fails the suite, on the day bundles carry a
-log entry and an SCT, to be turned into a plain test then.
+The bundle is the one `attestation push --bundle FILE` writes (the server's copy, completed
+with its transparency-log entry), the same as `workflow run describe -o bundle` reads back.
+`chainproof verify` checks it against the organisation's trusted root (fetched from the
+server, and as a file, offline) with its materials; sigstore-python's
+``Verifier(trusted_root=...)`` accepts it with the root file alone (SCT, log entry with
+inclusion proof and signed checkpoint, signed entry timestamp), and both refuse it with one
+byte of the payload, the certificate or the inclusion proof changed. The DSSE envelope
+verifies with securesystemslib.
 """
 
 from __future__ import annotations
@@ -38,16 +34,19 @@ def pushed(server: Server, tmp_path_factory: pytest.TempPathFactory) -> dict[str
     tmp = tmp_path_factory.mktemp("interop")
     cli = cli_for(server, tmp)
     robot = _setup_workflow(cli, "interop")
-    cli("attestation", "init", "--workflow", "build", "--project", "interop", token=robot)
-    cli("attestation", "add", "--name", "sbom", "--value", str(SBOM), token=robot)
-    cli("attestation", "add", "--name", "image", "--value", IMAGE, token=robot)
-    cli("attestation", "add", "--name", "version", "--value", "1.2.3", token=robot)
-    cli("attestation", "push", token=robot)
-    runs = cli.json("workflow", "run", "list", "--workflow", "build", "--project", "interop")
-    assert isinstance(runs, list) and len(runs) == 1
-    run_id = runs[0]["id"]
     bundle = tmp / "bundle.json"
-    bundle.write_text(cli("workflow", "run", "describe", "--id", run_id, "-o", "bundle").stdout)
+    # Two pushes: the second entry's inclusion proof has a hash to tamper with.
+    for out in (tmp / "first.json", bundle):
+        cli("attestation", "init", "--workflow", "build", "--project", "interop", token=robot)
+        cli("attestation", "add", "--name", "sbom", "--value", str(SBOM), token=robot)
+        cli("attestation", "add", "--name", "image", "--value", IMAGE, token=robot)
+        cli("attestation", "add", "--name", "version", "--value", "1.2.3", token=robot)
+        cli("attestation", "push", "--bundle", str(out), token=robot)
+    runs = cli.json("workflow", "run", "list", "--workflow", "build", "--project", "interop")
+    assert isinstance(runs, list) and len(runs) == 2
+    run_id = runs[0]["id"]  # newest first
+    described = cli("workflow", "run", "describe", "--id", run_id, "-o", "bundle").stdout
+    assert json.loads(described) == json.loads(bundle.read_text())
     root = tmp / "trusted_root.json"
     answer = httpx.get(
         f"{server.url}/api/v1/trust/root",
@@ -113,20 +112,34 @@ def test_chainproof_verify_offline_with_the_root_file(pushed: dict[str, Any]) ->
 
 
 def _changed(bundle: dict[str, Any], where: str) -> dict[str, Any]:
+    """The bundle with one bit of one byte flipped in the payload, the certificate or the
+    first hash of the inclusion proof."""
     data = copy.deepcopy(bundle)
     if where == "payload":
         holder, key = data["dsseEnvelope"], "payload"
-    else:
+    elif where == "certificate":
         holder, key = data["verificationMaterial"]["certificate"], "rawBytes"
+    else:
+        holder, key = data["verificationMaterial"]["tlogEntries"][0]["inclusionProof"], "hashes"
+        holder = holder[key]
+        key = 0  # type: ignore[assignment]
     raw = bytearray(base64.b64decode(holder[key]))
-    raw[len(raw) // 2] ^= 0x01
+    # In the certificate, a byte of its signature: the DER still parses, the chain breaks.
+    raw[-10 if where == "certificate" else len(raw) // 2] ^= 0x01
     holder[key] = base64.b64encode(bytes(raw)).decode()
     return data
 
 
+WHERE = ("payload", "certificate", "inclusion proof")
+
+
 @pytest.mark.parametrize(
     ("where", "check"),
-    [("payload", "signature check failed"), ("certificate", "certificate")],
+    [
+        ("payload", "signature check failed"),
+        ("certificate", "certificate"),
+        ("inclusion proof", "inclusion proof check failed"),
+    ],
 )
 def test_one_changed_byte_is_rejected_by_chainproof(
     pushed: dict[str, Any], where: str, check: str
@@ -182,19 +195,44 @@ def test_dsse_envelope_verifies_with_securesystemslib(pushed: dict[str, Any]) ->
         envelope(_changed(bundle, "payload")["dsseEnvelope"]).verify([key], 1)
 
 
-def test_sigstore_python_refuses_our_bundle_until_it_carries_a_log_entry(
-    pushed: dict[str, Any],
-) -> None:
-    """sigstore-python requires a transparency log in the trusted root, one log entry in the
-    bundle and an SCT in the certificate; chainproof's bundles have none until its log lands
-    (issue 5). When they do, this refusal ends and the test must assert acceptance instead."""
+def _sigstore_verify(pushed: dict[str, Any], bundle_json: str) -> tuple[str, bytes]:
     from sigstore.models import Bundle as SigstoreBundle
     from sigstore.models import TrustedRoot as SigstoreRoot
     from sigstore.verify import Verifier
     from sigstore.verify.policy import Identity
 
     identity = f"chainproof://acme/interop/build/runs/{pushed['run_id']}"
+    verifier = Verifier(trusted_root=SigstoreRoot.from_file(str(pushed["root"])))
+    bundle = SigstoreBundle.from_json(bundle_json)
+    return verifier.verify_dsse(
+        bundle, Identity(identity=identity, issuer="https://chainproof.local")
+    )
+
+
+def test_sigstore_python_accepts_our_bundle_with_our_root(pushed: dict[str, Any]) -> None:
+    payload_type, payload = _sigstore_verify(pushed, pushed["bundle"].read_text())
+    assert payload_type == "application/vnd.in-toto+json"
+    statement = json.loads(payload)
+    assert statement["predicate"]["workflow"]["runID"] == pushed["run_id"]
+    # The checks ran: the root names our log and CT log, the bundle carries their proofs.
+    root = json.loads(pushed["root"].read_text())
+    bundle = json.loads(pushed["bundle"].read_text())
+    (entry,) = bundle["verificationMaterial"]["tlogEntries"]
+    assert entry["logId"] == root["tlogs"][0]["logId"]
+    assert entry["inclusionProof"]["checkpoint"]["envelope"].startswith("chainproof.local/acme/")
+    leaf = x509.load_der_x509_certificate(
+        base64.b64decode(bundle["verificationMaterial"]["certificate"]["rawBytes"])
+    )
+    (sct,) = leaf.extensions.get_extension_for_class(
+        x509.PrecertificateSignedCertificateTimestamps
+    ).value
+    assert base64.b64encode(sct.log_id).decode() == root["ctlogs"][0]["logId"]["keyId"]
+
+
+@pytest.mark.parametrize("where", WHERE)
+def test_one_changed_byte_is_rejected_by_sigstore_python(
+    pushed: dict[str, Any], where: str
+) -> None:
+    bundle = json.loads(pushed["bundle"].read_text())
     with pytest.raises(SigstoreError):
-        verifier = Verifier(trusted_root=SigstoreRoot.from_file(str(pushed["root"])))
-        bundle = SigstoreBundle.from_json(pushed["bundle"].read_text())
-        verifier.verify_dsse(bundle, Identity(identity=identity, issuer="https://chainproof.local"))
+        _sigstore_verify(pushed, json.dumps(_changed(bundle, where)))

@@ -570,11 +570,13 @@ def push(
     Checks the contract first: nothing is sent when it is not satisfied
     (ContractNotSatisfied). Keyless by default (an ephemeral key certified by the
     organisation's CA); ``key_path`` signs with a key file instead. On success the state file
-    is deleted and the bundle written to ``bundle_out`` if given.
+    is deleted and the bundle the server stored (completed with its transparency-log entry)
+    written to ``bundle_out`` if given.
     """
     store = _store(state_file)
     state, _ = store.load()
     from chainproof import __version__
+    from chainproof.core.bundle import Bundle
     from chainproof.core.statement import render_statement
 
     push_annotations = dict(annotations or {})
@@ -617,8 +619,11 @@ def push(
         public_key=public_key,
         idempotency_key=f"push-{key}",
     )
+    stored = run.pop("bundle", None)
     if bundle_out is not None:
-        Path(bundle_out).write_text(bundle.to_json(), encoding="utf-8")
+        # The server's copy carries the log entry; an older server returns none.
+        text = Bundle.from_json(stored).to_json() if stored else bundle.to_json()
+        Path(bundle_out).write_text(text, encoding="utf-8")
     store.discard()
     return run
 
@@ -695,14 +700,16 @@ def verify_run(api: ApiClient, run_id: str) -> dict[str, Any]:
 
     bundle = Bundle.from_json(json.dumps(api.get_run_bundle(run_id)))
     policy: Any = ExactIdentity(uri)
+    # The whole root: its CAs, logs and timestamp authorities (a pushed bundle carries a log
+    # entry and a timestamp, key-signed ones too).
+    root = TrustedRoot.from_json(api.trust_root())
     if bundle.leaf_certificate_der is None:
         # Key-signed: trust exactly the keys the organisation registered.
         keys = [k["public_key"].encode() for k in api.list_signing_keys()]
-        verifier = Verifier(public_keys=keys)
+        verifier = Verifier(trusted_root=root, public_keys=keys)
         policy = AnyOf(tuple(KeyIdentity.of_pem(k) for k in keys)) if keys else ExactIdentity(uri)
     else:
-        # The whole root: its CAs, and its logs and timestamp authorities once it has them.
-        verifier = Verifier(trusted_root=TrustedRoot.from_json(api.trust_root()))
+        verifier = Verifier(trusted_root=root)
     try:
         verified = verifier.verify(bundle, policy)
     except VerificationError as err:

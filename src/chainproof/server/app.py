@@ -21,6 +21,7 @@ from chainproof.server.api import (
     projects,
     runs,
     signing,
+    tlog,
     tokens,
 )
 from chainproof.server.api import workflows as workflows_api
@@ -114,6 +115,7 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
         cas,
         cas_backends,
         signing,
+        tlog,
     ):
         api.include_router(module.router)
     app.include_router(api)

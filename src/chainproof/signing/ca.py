@@ -2,9 +2,11 @@
 
 A run's certificate names the run in a SAN URI (``chainproof://org/project/workflow/runs/id``)
 so a verifier can tell which run signed, and carries the code-signing EKU and a Fulcio-style
-issuer extension, as Sigstore verifiers expect of a keyless leaf. The embedded SCT that
-sigstore-python also demands (NOTES.md) is added by the transparency-log issue, together with
-the CT-log key in the trusted root; nothing in this module needs to change shape for it.
+issuer extension, as Sigstore verifiers expect of a keyless leaf. Given the organisation's
+CT log (:class:`chainproof.signing.ctlog.CTLog`), the leaf is issued through RFC 6962's
+precertificate flow and carries an embedded SCT, which sigstore-python demands (NOTES.md).
+The EKU is not critical: Fulcio's leaves have it so, and sigstore-python's path validation
+(cryptography's web-PKI policy with the EKU allowed only as non-critical) refuses otherwise.
 
 The CA key is handed out as unencrypted PKCS#8 PEM; encrypting it at rest with the server's
 master key (DESIGN.md §9) belongs to the caller and to a later issue.
@@ -12,7 +14,9 @@ master key (DESIGN.md §9) belongs to the caller and to a later issue.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -22,9 +26,13 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
 from chainproof.errors import InvalidInput, VerificationError
 
+if TYPE_CHECKING:
+    from chainproof.signing.ctlog import CTLog
+
 __all__ = [
     "CA_VALIDITY",
     "DEFAULT_ISSUER",
+    "FULCIO_ISSUER_V1",
     "FULCIO_ISSUER_V2",
     "LEAF_VALIDITY",
     "CertificateAuthority",
@@ -32,9 +40,11 @@ __all__ = [
     "verifier_identity_uri",
 ]
 
-# Fulcio's "Issuer (V2)" extension: the OIDC issuer, as a DER UTF8String
+# Fulcio's "Issuer (V2)" extension: the OIDC issuer, as a DER UTF8String; and the deprecated
+# V1 one, the raw string, which Fulcio still writes and sigstore-python's Identity policy reads
 # (https://github.com/sigstore/fulcio/blob/main/docs/oid-info.md).
 FULCIO_ISSUER_V2 = ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
+FULCIO_ISSUER_V1 = ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
 DEFAULT_ISSUER = "https://chainproof.local"
 CA_VALIDITY = timedelta(days=3650)
 LEAF_VALIDITY = timedelta(minutes=10)
@@ -158,16 +168,16 @@ class CertificateAuthority:
         validity: timedelta = LEAF_VALIDITY,
         issuer: str = DEFAULT_ISSUER,
         now: datetime | None = None,
+        ct_log: CTLog | None = None,
     ) -> list[bytes]:
         """A short-lived code-signing certificate for the CSR's key; [leaf PEM, CA PEM].
 
         The leaf has an empty subject and names ``identity_uri`` in a critical SAN (RFC 5280
-        §4.2.1.6), the critical code-signing EKU and digitalSignature key usage, CA:false,
-        SKI/AKI, and Fulcio's issuer extension holding ``issuer``. Whatever identity the CSR
-        asks for is ignored: the caller decides it. ``now`` (default: the current time)
-        starts the validity window. The embedded SCT that Sigstore verifiers also require is
-        added when chainproof gets its transparency log; until then sigstore-python does not
-        accept these leaves, chainproof's own verifier does.
+        §4.2.1.6), the code-signing EKU, critical digitalSignature key usage, CA:false,
+        SKI/AKI, and Fulcio's issuer extensions (V1 and V2) holding ``issuer``. Whatever
+        identity the CSR asks for is ignored: the caller decides it. ``now`` (default: the
+        current time) starts the validity window. With ``ct_log``, the leaf embeds the log's
+        SCT for its precertificate (RFC 6962 §3.1), as Sigstore verifiers require.
 
         Raises InvalidInput for a malformed CSR or a key other than ECDSA P-256/P-384,
         VerificationError when the CSR's signature does not prove possession of its key.
@@ -187,7 +197,7 @@ class CertificateAuthority:
         except InvalidSignature:
             raise VerificationError("the CSR signature does not match its key") from None
         now = now or datetime.now(UTC)
-        leaf = (
+        builder = (
             x509.CertificateBuilder()
             .subject_name(x509.Name([]))
             .issuer_name(self._cert.subject)
@@ -214,15 +224,51 @@ class CertificateAuthority:
                 ),
                 critical=True,
             )
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=True)
+            .add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False
+            )
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()),
                 critical=False,
             )
             .add_extension(
+                x509.UnrecognizedExtension(FULCIO_ISSUER_V1, issuer.encode()), critical=False
+            )
+            .add_extension(
                 x509.UnrecognizedExtension(FULCIO_ISSUER_V2, _utf8_der(issuer)), critical=False
             )
-            .sign(self._key, hashes.SHA256())
         )
+        if ct_log is None:
+            leaf = builder.sign(self._key, hashes.SHA256())
+        else:
+            leaf = self._with_sct(builder, ct_log, now)
         return [leaf.public_bytes(serialization.Encoding.PEM), self.cert_pem]
+
+    def _with_sct(
+        self, builder: x509.CertificateBuilder, ct_log: CTLog, now: datetime
+    ) -> x509.Certificate:
+        """The leaf with an embedded SCT for its precertificate (RFC 6962 §3.1).
+
+        The log signs the precertificate's TBSCertificate without its poison extension.
+        Since the poison would be the last extension, that is byte for byte the
+        TBSCertificate of the same builder signed without it, which is what is signed here
+        (``cryptography`` only strips SCT lists, not the poison, from a TBSCertificate). The
+        final certificate appends the SCT list in the poison's place; removing it again must
+        give back the logged bytes.
+        """
+        from chainproof.signing.ctlog import sct_list_extension
+
+        tbs = builder.sign(self._key, hashes.SHA256()).tbs_certificate_bytes
+        issuer_key_hash = hashlib.sha256(
+            self._key.public_key().public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        ).digest()
+        sct = ct_log.sign_precertificate(tbs, issuer_key_hash, now=now)
+        leaf = builder.add_extension(sct_list_extension([sct]), critical=False).sign(
+            self._key, hashes.SHA256()
+        )
+        if leaf.tbs_precertificate_bytes != tbs:  # pragma: no cover - a broken invariant
+            raise VerificationError("the certificate differs from the precertificate it logged")
+        return leaf

@@ -10,20 +10,25 @@ The log's own signature is found by its 4-byte key hash, which Sigstore's truste
 as the first four bytes of the log ID (both for Rekor v1's ECDSA keys and Rekor v2's Ed25519
 keys); witnesses' cosignatures (other hashes) are ignored. Every signature line carrying the
 log's key hash must verify (as golang.org/x/mod/sumdb/note does for known keys).
+:func:`sign_checkpoint` writes such a note for chainproof's own log.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from chainproof.errors import VerificationError
 from chainproof.signing._keys import verify_signature
 from chainproof.signing.trust import LogKey
 
-__all__ = ["Checkpoint", "verify_checkpoint"]
+__all__ = ["Checkpoint", "sign_checkpoint", "verify_checkpoint"]
 
 _CHECK = "checkpoint check failed"
 _SIGNATURE_LINE = re.compile(r"^\u2014 (\S+) (\S+)$")
@@ -107,3 +112,25 @@ def verify_checkpoint(envelope: str, log: LogKey) -> Checkpoint:
         if not verify_signature(log.key, sig, text.encode("utf-8")):
             raise _fail("the log's signature on the checkpoint does not verify")
     return checkpoint
+
+
+def sign_checkpoint(
+    origin: str, tree_size: int, root_hash: bytes, key: ec.EllipticCurvePrivateKey
+) -> str:
+    """A C2SP signed note over the tree head, signed by ``key`` (ECDSA SHA-256).
+
+    The signature line names ``origin`` and starts with the first four bytes of the key's
+    log ID (SHA-256 of its SubjectPublicKeyInfo), as Sigstore's verifiers look it up.
+    Raises ValueError for an origin with whitespace or a root that is not 32 bytes.
+    """
+    if not origin or any(c.isspace() for c in origin) or "+" in origin:
+        raise ValueError(f"a checkpoint origin has no spaces or '+': {origin!r}")
+    if len(root_hash) != 32:
+        raise ValueError("a checkpoint root hash is 32 bytes")
+    text = f"{origin}\n{tree_size}\n{base64.b64encode(root_hash).decode()}\n"
+    spki = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    signature = key.sign(text.encode("utf-8"), ec.ECDSA(hashes.SHA256()))
+    line = base64.b64encode(hashlib.sha256(spki).digest()[:4] + signature).decode()
+    return f"{text}\n\u2014 {origin} {line}\n"

@@ -1,9 +1,10 @@
 """The organisation's trusted root, in Sigstore's ``trusted_root.json`` shape (v0.1).
 
 protobuf-specs ``dev.sigstore.trustroot.v1.TrustedRoot`` (JSON names): chainproof fills
-``certificateAuthorities`` (its CAs, rotated ones with an end to their validity) and
-``timestampAuthorities`` (its RFC 3161 TSA chains); ``tlogs`` and ``ctlogs`` stay empty until
-the transparency log exists.
+``certificateAuthorities`` (its CAs, rotated ones with an end to their validity),
+``timestampAuthorities`` (its RFC 3161 TSA chains), ``tlogs`` (its transparency-log keys) and
+``ctlogs`` (its CT-log keys), each log named by its log ID, SHA-256 of the key's DER
+SubjectPublicKeyInfo, as Sigstore computes it.
 
 :class:`TrustedRoot` reads any such document (ours, Sigstore's public-good one, a test
 instance's) for the verifier: certificate authorities, transparency logs, CT logs and
@@ -15,6 +16,7 @@ root that sigstore-python ships inside its package, so it works offline.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ __all__ = [
     "MEDIA_TYPE",
     "Authority",
     "AuthorityChain",
+    "LogInstance",
     "LogKey",
     "TrustedRoot",
     "Validity",
@@ -60,6 +63,33 @@ class AuthorityChain:
     chain_pem: Sequence[bytes]
     start: datetime
     end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class LogInstance:
+    """A transparency or CT log to publish: where it lives, its ECDSA P-256 public key (DER
+    SubjectPublicKeyInfo) and the window in which the key signs."""
+
+    base_url: str
+    public_key_der: bytes
+    start: datetime
+    end: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The protobuf-specs ``TransparencyLogInstance`` JSON form."""
+        valid: dict[str, str] = {"start": _ts(self.start)}
+        if self.end is not None:
+            valid["end"] = _ts(self.end)
+        return {
+            "baseUrl": self.base_url,
+            "hashAlgorithm": "SHA2_256",
+            "publicKey": {
+                "rawBytes": b64encode(self.public_key_der),
+                "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                "validFor": valid,
+            },
+            "logId": {"keyId": b64encode(hashlib.sha256(self.public_key_der).digest())},
+        }
 
 
 def _authority_json(entry: AuthorityChain, uri: str, what: str) -> dict[str, Any]:
@@ -98,9 +128,12 @@ def trusted_root_json(
     uri: str = DEFAULT_ISSUER,
     timestamp_authorities: Sequence[AuthorityChain] = (),
     tsa_uri: str = "",
+    tlogs: Sequence[LogInstance] = (),
+    ctlogs: Sequence[LogInstance] = (),
 ) -> dict[str, Any]:
-    """A trusted root listing each CA as one certificate authority and each timestamp
-    authority chain as one ``timestampAuthorities`` entry.
+    """A trusted root listing each CA as one certificate authority, each timestamp
+    authority chain as one ``timestampAuthorities`` entry, and the given transparency logs
+    and CT logs.
 
     A CA given as PEM bytes is a root certificate alone, valid from ``start`` with no end;
     an :class:`AuthorityChain` brings its own chain and window. ``uri`` names the issuing
@@ -120,9 +153,9 @@ def trusted_root_json(
     ]
     return {
         "mediaType": MEDIA_TYPE,
-        "tlogs": [],
+        "tlogs": [t.to_json() for t in tlogs],
         "certificateAuthorities": authorities,
-        "ctlogs": [],
+        "ctlogs": [c.to_json() for c in ctlogs],
         "timestampAuthorities": tsas,
     }
 

@@ -111,7 +111,18 @@ def test_push_happy_path_then_download(app_client: Env) -> None:
     (material,) = run["materials"]
     assert material["digest"] == f"sha256:{BLOB_DIGEST}" and material["uploaded"] is True
     assert material["filename"] == "bom.json" and material["size"] == len(BLOB)
-    assert app_client.get(f"/runs/{run_id}/bundle").json() == bundle
+    stored = app_client.get(f"/runs/{run_id}/bundle").json()
+    assert stored == run["bundle"]
+    # what the server adds is the log entry and a timestamp; the rest is what was sent
+    material = stored["verificationMaterial"]
+    (entry,) = material.pop("tlogEntries")
+    assert entry["kindVersion"] == {"kind": "dsse", "version": "0.0.1"}
+    (stamp,) = material.pop("timestampVerificationData")["rfc3161Timestamps"]
+    assert base64.b64decode(stamp["signedTimestamp"])
+    for key in ("tlogEntries", "timestampVerificationData"):
+        bundle["verificationMaterial"].pop(key, None)
+    assert stored == bundle
+    assert run["verification"]["transparency_log"]["log_index"] == int(entry["logIndex"])
     statement = app_client.get(f"/runs/{run_id}/statement").json()
     assert statement["predicate"]["workflow"]["runID"] == run_id
     root = app_client.get("/trust/root").json()

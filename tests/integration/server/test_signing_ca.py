@@ -135,7 +135,7 @@ def _push(env: Env, *, first: bool) -> dict[str, Any]:
     bundle = _sign(env, init, _statement(env, init))
     reply = env.post(f"/runs/{run_id}/attestation", {"bundle": bundle, "materials": _materials()})
     assert reply.status_code == 200, reply.text
-    return bundle
+    return dict(reply.json()["bundle"])  # as stored: with its log entry and timestamp
 
 
 def _second_run(env: Env) -> dict[str, Any]:
@@ -204,7 +204,12 @@ def test_rotation(app_client: Env) -> None:
     for bundle in (before, after):
         report = verify_bundle(json.dumps(bundle), trusted_root=root)
         assert report["verified"] is True
-    only_new = TrustedRoot(certificate_authorities=[new_ca])
+    only_new = TrustedRoot(
+        certificate_authorities=[new_ca],
+        tlogs=root.tlogs,
+        ctlogs=root.ctlogs,
+        timestamp_authorities=root.timestamp_authorities,
+    )
     with pytest.raises(VerificationError, match="certificate"):
         verify_bundle(json.dumps(before), trusted_root=only_new)
 

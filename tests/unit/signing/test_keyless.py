@@ -56,7 +56,9 @@ def test_issued_leaf_is_a_short_lived_code_signing_certificate(ca: CertificateAu
     san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert san.get_values_for_type(x509.UniformResourceIdentifier) == [URI]
     eku = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
-    assert eku.critical and list(eku.value) == [ExtendedKeyUsageOID.CODE_SIGNING]
+    # Not critical, as in Fulcio's leaves: sigstore-python's path validation refuses a
+    # critical EKU.
+    assert not eku.critical and list(eku.value) == [ExtendedKeyUsageOID.CODE_SIGNING]
     usage = leaf.extensions.get_extension_for_class(x509.KeyUsage)
     assert usage.critical and usage.value.digital_signature and not usage.value.key_cert_sign
     assert not leaf.extensions.get_extension_for_class(x509.BasicConstraints).value.ca

@@ -41,6 +41,44 @@ def test_trusted_root_shape(cas: list[CertificateAuthority]) -> None:
     assert len(root["certificateAuthorities"]) == 2
 
 
+def test_logs_are_named_by_the_sha256_of_their_key(cas: list[CertificateAuthority]) -> None:
+    import hashlib
+    from datetime import UTC, datetime
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from chainproof.signing.trust import LogInstance, TrustedRoot
+
+    keys = [ec.generate_private_key(ec.SECP256R1()) for _ in range(3)]
+    spkis = [
+        k.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        for k in keys
+    ]
+    rotated = datetime(2026, 6, 1, tzinfo=UTC)
+    root = trusted_root_json(
+        [cas[0].cert_pem],
+        start=START,
+        tlogs=[LogInstance("https://log.test", spkis[0], START)],
+        ctlogs=[
+            LogInstance("https://ct.test", spkis[1], START, rotated),
+            LogInstance("https://ct.test", spkis[2], rotated),
+        ],
+    )
+    (tlog,) = root["tlogs"]
+    assert tlog["logId"]["keyId"] == base64.b64encode(hashlib.sha256(spkis[0]).digest()).decode()
+    assert tlog["publicKey"]["keyDetails"] == "PKIX_ECDSA_P256_SHA_256"
+    assert root["ctlogs"][0]["publicKey"]["validFor"] == {
+        "start": "2026-01-01T00:00:00Z",
+        "end": "2026-06-01T00:00:00Z",
+    }
+    parsed = TrustedRoot.from_json(root)
+    found = parsed.ctlog(hashlib.sha256(spkis[1]).digest())
+    assert found is not None and found.validity.end == rotated
+    assert parsed.tlog(hashlib.sha256(spkis[0]).digest()) is not None
+
+
 def test_round_trip(cas: list[CertificateAuthority]) -> None:
     root = trusted_root_json([c.cert_pem for c in cas], start=START, uri="https://cp.example")
     assert root["certificateAuthorities"][1]["uri"] == "https://cp.example"

@@ -9,7 +9,15 @@ from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel, ConfigDict
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep, SettingsDep
-from chainproof.server.api.schemas import Page, PushIn, ResetIn, RunInit, RunInitOut, RunOut
+from chainproof.server.api.schemas import (
+    Page,
+    PushIn,
+    PushOut,
+    ResetIn,
+    RunInit,
+    RunInitOut,
+    RunOut,
+)
 from chainproof.server.db import Attestation
 from chainproof.server.services import pagination, push, run_state, runs, slsa
 
@@ -54,25 +62,28 @@ def get_run(run_id: str, session: SessionDep, principal: PrincipalDep) -> Any:
     return runs.view(session, runs.get_run(session, principal, run_id), materials=True)
 
 
-@router.post("/{run_id}/attestation", response_model=RunOut)
+@router.post("/{run_id}/attestation", response_model=PushOut)
 def push_attestation(
     run_id: str,
     body: PushIn,
     session: SessionDep,
     principal: PrincipalDep,
+    settings: SettingsDep,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200),
 ) -> Any:
-    """Verify the signed bundle, then store it and mark the run succeeded."""
-    run = push.push(
+    """Verify the signed bundle, log it, store it and mark the run succeeded; the run and
+    the stored bundle, completed with its transparency-log entry."""
+    pushed = push.push(
         session,
         principal,
         run_id,
         bundle=body.bundle,
+        master_key=settings.secret_key.get_secret_value(),
         materials=body.materials,
         public_key=body.public_key,
         idempotency_key=idempotency_key,
     )
-    return runs.view(session, run, materials=True)
+    return {**runs.view(session, pushed.run, materials=True), "bundle": pushed.bundle}
 
 
 @router.post("/{run_id}/reset", response_model=RunOut)

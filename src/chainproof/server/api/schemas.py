@@ -163,6 +163,12 @@ class RunOut(BaseModel):
     materials: list[MaterialOut] | None = None
 
 
+class PushOut(RunOut):
+    """An accepted push: the run, and the bundle as stored (with its log entry)."""
+
+    bundle: dict[str, Any]
+
+
 class ContractRef(BaseModel):
     name: str
     revision: int

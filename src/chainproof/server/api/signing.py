@@ -21,7 +21,7 @@ router = APIRouter(tags=["signing"])
 
 @router.post("/signing/certificates", response_model=CertificateOut)
 def certificate(body: CertificateIn, session: SessionDep, principal: PrincipalDep) -> Any:
-    """Certify a CSR for a run: a 10-minute certificate naming the run."""
+    """Certify a CSR for a run: a 10-minute certificate naming the run, with an SCT."""
     return {"chain": signing.issue_certificate(session, principal, body.run_id, body.csr)}
 
 

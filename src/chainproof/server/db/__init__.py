@@ -27,6 +27,7 @@ from chainproof.server.db.runs import (
     VerificationSummary,
     WorkflowRun,
 )
+from chainproof.server.db.trust import TlogLeaf, TlogNode, TransparencyLog, TrustKey
 
 __all__ = [
     "ApiToken",
@@ -46,6 +47,10 @@ __all__ = [
     "RunState",
     "SigningCA",
     "SigningKey",
+    "TlogLeaf",
+    "TlogNode",
+    "TransparencyLog",
+    "TrustKey",
     "User",
     "VerificationSummary",
     "Workflow",

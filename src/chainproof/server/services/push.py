@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chainproof.core.digest import Digest
 from chainproof.errors import ChainproofError, Conflict, InvalidInput, VerificationError
+from chainproof.server import tlog
 from chainproof.server.db import Attestation, Material, Project, Workflow, WorkflowRun
 from chainproof.server.db.base import utcnow
-from chainproof.server.services import audit, cas, runs, signing, slsa
+from chainproof.server.services import audit, cas, runs, signing, slsa, trust_keys
 from chainproof.server.services.principal import Principal
 from chainproof.server.services.times import rfc3339
 
@@ -33,18 +36,31 @@ OUTPUT_ANNOTATION = "chainproof.material.output"
 SUMMARY_ANNOTATION = "chainproof.material.summary"
 
 
+@dataclass(frozen=True)
+class Pushed:
+    """An accepted push: the run, and the stored bundle completed with its log entry."""
+
+    run: WorkflowRun
+    bundle: dict[str, Any]
+
+
 def push(
     session: Session,
     actor: Principal,
     run_id: str,
     *,
     bundle: dict[str, Any],
+    master_key: str,
     materials: list[dict[str, Any]] | None = None,
     public_key: str | None = None,
     idempotency_key: str | None = None,
     now: datetime | None = None,
-) -> WorkflowRun:
-    """Verify and store the attestation of a run; return the (succeeded) run."""
+) -> Pushed:
+    """Verify, log and store the attestation of a run; return the run and stored bundle.
+
+    A repeated push of the same bundle (or with the same idempotency key) returns what the
+    first one stored, with the same log entry.
+    """
     from chainproof.core.bundle import Bundle
 
     now = now or utcnow()
@@ -55,13 +71,17 @@ def push(
         raise
     except ChainproofError as err:
         raise VerificationError(f"not a valid Sigstore bundle: {err.message}") from None
-    digest = str(parsed.digest())
+    submitted = _unlogged_digest(parsed.to_dict())
     # Lock the row (PostgreSQL) so the expiry job or a concurrent push cannot interleave.
     session.refresh(run, with_for_update=True)
     if run.status != "initialized":
         same_key = idempotency_key is not None and run.idempotency_key == idempotency_key
-        if run.status == "succeeded" and (same_key or run.attestation_digest == digest):
-            return run
+        if run.status == "succeeded":
+            stored = session.scalar(select(Attestation).where(Attestation.run_id == run.id))
+            assert stored is not None  # a succeeded run has its attestation
+            kept: dict[str, Any] = json.loads(stored.bundle)
+            if same_key or _unlogged_digest(kept) == submitted:
+                return Pushed(run, kept)
         raise Conflict(
             f"run {run.id} is {run.status}, not initialized: it cannot take another push",
             hint="start a new run with `attestation init`",
@@ -71,17 +91,20 @@ def push(
     project = session.get(Project, wf.project_id)
     assert project is not None
     identity = signing.identity_for(session, actor, run.id)
-    verified = _verify(session, actor, parsed, identity, public_key)
+    verified = _verify(session, actor, parsed, identity, public_key, master_key)
     statement = _statement(parsed)
     _check_statement(statement, run, wf)
     predicate = statement.get("predicate") or {}
     stored = _check_cas(session, actor, predicate.get("materials") or [])
     held_inline = cas.check_inline(session, actor.org_id, predicate.get("materials") or [])
 
+    completed, entry = _log_entry(session, actor, run, parsed, public_key, master_key, now)
+    completed = _timestamp(session, actor, completed, master_key, now)
+    digest = str(completed.digest())
     session.add(
         Attestation(
             run_id=run.id,
-            bundle=parsed.to_json(),
+            bundle=completed.to_json(),
             digest=digest,
             statement=statement,
             created_at=now,
@@ -100,16 +123,98 @@ def push(
         "verified": True,
         "identity": verified,
         "checked_at": rfc3339(now),
+        "transparency_log": {
+            "log_index": int(entry["logIndex"]),
+            "log_id": base64.b64decode(entry["logId"]["keyId"]).hex(),
+            "integrated_time": int(entry["integratedTime"]),
+        },
     }
     session.flush()
     audit.record(session, actor.org_id, actor, "run.push", run.id, digest=digest)
     slsa.issue_vsa(session, run, now=now)
-    return run
+    return Pushed(run, completed.to_dict())
+
+
+def _unlogged_digest(bundle: dict[str, Any]) -> str:
+    """Digest of a bundle without what the server adds (log entries, timestamps): equal for
+    the bundle a client sent and the completed one stored from it."""
+    import hashlib
+
+    material = dict(bundle.get("verificationMaterial") or {})
+    material.pop("tlogEntries", None)
+    material.pop("timestampVerificationData", None)
+    text = json.dumps({**bundle, "verificationMaterial": material}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _log_entry(
+    session: Session,
+    actor: Principal,
+    run: WorkflowRun,
+    bundle: Any,
+    public_key: str | None,
+    master_key: str,
+    now: datetime,
+) -> tuple[Any, dict[str, Any]]:
+    """Append the verified bundle to the organisation's log; the bundle completed with its
+    entry (replacing any entry the client sent), and that entry."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from chainproof.core.bundle import Bundle
+
+    if bundle.leaf_certificate_der is not None:
+        cert = x509.load_der_x509_certificate(bundle.leaf_certificate_der)
+        verifier_pem = cert.public_bytes(serialization.Encoding.PEM)
+    else:
+        assert public_key is not None  # _verify accepted a registered key
+        verifier_pem = serialization.load_pem_public_key(public_key.encode()).public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    key = trust_keys.current_key(session, actor.org_id, "tlog", master_key)
+    log = tlog.log_of(session, actor.org_id, actor.org_name)
+    body = tlog.dsse_body(bundle.envelope, verifier_pem)
+    added = tlog.append(session, log, body, run_id=run.id, now=now)
+    entry = tlog.entry_json(
+        session,
+        log,
+        key,
+        index=added.index,
+        body=body,
+        integrated_time=added.integrated_time,
+        tree_size=added.tree_size,
+        root_hash=added.root_hash,
+    )
+    data = bundle.to_dict()
+    data["verificationMaterial"]["tlogEntries"] = [entry]
+    return Bundle.from_json(data), entry
+
+
+def _timestamp(
+    session: Session, actor: Principal, bundle: Any, master_key: str, now: datetime
+) -> Any:
+    """The bundle with an RFC 3161 timestamp from the organisation's TSA over its signature
+    (what Sigstore verifiers check it against), replacing any the client sent."""
+    from chainproof.core.bundle import Bundle
+
+    authority = trust_keys.tsa(session, actor.org_id, actor.org_name, master_key)
+    stamp = authority.timestamp(bundle.signature, now=now)
+    data = bundle.to_dict()
+    data["verificationMaterial"]["timestampVerificationData"] = {
+        "rfc3161Timestamps": [{"signedTimestamp": base64.b64encode(stamp).decode("ascii")}]
+    }
+    return Bundle.from_json(data)
 
 
 def _verify(
-    session: Session, actor: Principal, bundle: Any, identity: str, public_key: str | None
+    session: Session,
+    actor: Principal,
+    bundle: Any,
+    identity: str,
+    public_key: str | None,
+    master_key: str,
 ) -> str:
+    from chainproof.signing.trust import TrustedRoot
     from chainproof.signing.verifier import ExactIdentity, Verifier
 
     if getattr(bundle, "leaf_certificate_der", None) is None:
@@ -125,8 +230,10 @@ def _verify(
         result = verifier.verify(bundle, KeyIdentity.of_pem(public_key.encode()))
         return result.identity
     else:
-        cas = signing.active_cas(session, actor.org_id)
-        verifier = Verifier(ca_certs=[c.cert_pem.encode() for c in cas], public_keys=[])
+        # The organisation's root: its CAs and CT logs (the leaf's SCT is checked). The log
+        # entry is the server's to add, so none is required yet.
+        root = TrustedRoot.from_json(signing.trust_root(session, actor))
+        verifier = Verifier(trusted_root=root, require_tlog=False)
     result = verifier.verify(bundle, ExactIdentity(identity))
     return str(getattr(result, "identity", None) or identity)
 

@@ -8,6 +8,10 @@ process meet one first, on first use (:func:`org_ca`). The master key reaches th
 functions through the session: the app's sessionmaker carries it in ``Session.info``
 (``make_sessionmaker(engine, secret_key=...)``).
 
+Certificates embed an SCT from the organisation's CT-log key, and the trusted root lists the
+CAs, the transparency-log and CT-log keys and the TSA chains (services/trust_keys.py holds
+the keys), so that Sigstore verifiers accept chainproof bundles with the root alone.
+
 Rotation (:func:`rotate_ca`) adds a CA; the newest CA issues. Every CA stays trusted: the
 trusted root lists each with its validity window, a rotated CA's ending when its successor
 was created plus one leaf lifetime (:data:`~chainproof.signing.ca.LEAF_VALIDITY`), because a
@@ -29,7 +33,7 @@ from chainproof.errors import Conflict, InvalidInput, ServiceError
 from chainproof.server.db import Organization, Project, SigningCA, SigningKey, Workflow
 from chainproof.server.db.base import new_id
 from chainproof.server.db.session import SECRET_KEY_INFO
-from chainproof.server.services import audit, runs, sealed
+from chainproof.server.services import audit, runs, sealed, trust_keys
 from chainproof.server.services.principal import Principal
 from chainproof.server.services.times import rfc3339
 
@@ -214,22 +218,32 @@ def identity_for(session: Session, actor: Principal, run_id: str) -> str:
 
 
 def issue_certificate(session: Session, actor: Principal, run_id: str, csr_pem: str) -> list[str]:
-    """A 10-minute certificate for the CSR, naming this run; the chain, leaf first."""
+    """A 10-minute certificate for the CSR, naming this run, with an SCT from the
+    organisation's CT log; the chain, leaf first."""
+    from chainproof.signing.ctlog import CTLog
+
     if not csr_pem or len(csr_pem) > MAX_CSR:
         raise InvalidInput("a PEM certificate signing request is required")
     run = runs.get_run_for_attest(session, actor, run_id)
     if run.status != "initialized":
         raise Conflict(f"run {run.id} already finished: it is {run.status}")
     ca = org_ca(session, actor.org_id)
+    ct_key = trust_keys.current_key(session, actor.org_id, "ctlog", _master_key(session))
     uri = identity_for(session, actor, run_id)
-    chain = ca.issue(csr_pem.encode(), identity_uri=uri)
+    chain = ca.issue(csr_pem.encode(), identity_uri=uri, ct_log=CTLog(ct_key.private_key))
     audit.record(session, actor.org_id, actor, "certificate.issue", run.id, identity=uri)
     return [_text(c) for c in chain]
 
 
 def trust_root(session: Session, actor: Principal) -> dict[str, Any]:
-    """The organisation's Sigstore-shaped trusted root: every CA with its validity window."""
-    from chainproof.signing.trust import AuthorityChain, trusted_root_json
+    """The organisation's Sigstore trusted root: every CA, transparency-log key, CT-log key
+    and TSA chain, current and rotated out, each with its validity window.
+
+    The service keys are created on first use, so the root a verifier downloads already
+    names the keys that later bundles rely on.
+    """
+    from chainproof.server.tlog import origin_for
+    from chainproof.signing.trust import AuthorityChain, LogInstance, trusted_root_json
 
     cas = active_cas(session, actor.org_id)
     if not cas:
@@ -237,7 +251,28 @@ def trust_root(session: Session, actor: Principal) -> dict[str, Any]:
     entries = [
         AuthorityChain([row.cert_pem.encode()], row.created_at, end) for row, end in _windows(cas)
     ]
-    return trusted_root_json(entries, start=entries[0].start)
+    master_key = _master_key(session)
+    base = f"https://{origin_for(actor.org_name)}"
+    logs: dict[str, list[LogInstance]] = {}
+    for purpose, url in (("tlog", base), ("ctlog", f"{base}/ct")):
+        trust_keys.current_key(session, actor.org_id, purpose, master_key)
+        logs[purpose] = [
+            LogInstance(url, row.public_key_der, row.valid_from, row.valid_until)
+            for row in trust_keys.all_keys(session, actor.org_id, purpose)
+        ]
+    trust_keys.tsa(session, actor.org_id, actor.org_name, master_key)
+    tsas = [
+        AuthorityChain(trust_keys.chain_pem(row), row.valid_from, row.valid_until)
+        for row in trust_keys.all_keys(session, actor.org_id, "tsa")
+    ]
+    return trusted_root_json(
+        entries,
+        start=entries[0].start,
+        timestamp_authorities=tsas,
+        tsa_uri=f"{base}/tsa",
+        tlogs=logs["tlog"],
+        ctlogs=logs["ctlog"],
+    )
 
 
 def _normal_pem(pem: str) -> str:

@@ -1,0 +1,346 @@
+"""The organisation's transparency log: an append-only RFC 6962 Merkle tree in the database.
+
+**Entry model: Rekor v1 ``dsse`` 0.0.1 with a signed entry timestamp (SET).** sigstore-python
+4.5.1 accepts exactly two log entry kinds for DSSE bundles: ``dsse`` 0.0.1 (Rekor v1) and
+``hashedrekord`` 0.0.2 (Rekor v2). A v2 entry carries no integrated time, so its bundle is
+only verifiable with an RFC 3161 timestamp; a v1 entry's SET is the log's own signature over
+(body, integrated time, log ID, index), a verified signing time without depending on a TSA.
+DESIGN.md §9 recommends v2; we depart from it so that the log stands on its own (a TSA
+timestamp, when configured, is added next to it, not instead of it). The body is what Rekor
+v1 stores: payload hash, envelope hash, and each signature with its verifier (the signing
+certificate's PEM, or the public key's PEM for key-signed bundles), canonical JSON.
+
+**Storage.** ``tlog_logs`` holds each organisation's head: size, root and right frontier
+(the hashes of the perfect subtrees the tree decomposes into). ``tlog_leaves`` holds each
+entry (index, leaf hash, body, integrated time) and ``tlog_nodes`` the hash of every
+complete aligned subtree above the leaves. An append reads nothing but the head: it writes
+the leaf, the 1 + (trailing ones of the index) nodes it completes, and the new head. Any
+inclusion or consistency proof, for the current or an earlier size, needs O(log n) stored
+hashes (:func:`chainproof.core.merkle.perfect_subtrees`), fetched in one query.
+
+**Serialisation.** An append first ``UPDATE``s its head row: PostgreSQL row-locks it until
+the transaction ends, SQLite takes its database write lock. Concurrent appends from any
+number of API processes therefore queue per log, and the unique (log, index) constraint
+makes a fork impossible even if that were bypassed. The append runs inside the caller's
+transaction (the push), so a push that fails later leaves no entry and no gap.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from chainproof.core.dsse import Envelope
+from chainproof.core.merkle import (
+    HASH_SIZE,
+    consistency_ranges,
+    inclusion_ranges,
+    leaf_hash,
+    node_hash,
+    perfect_subtrees,
+)
+from chainproof.errors import InvalidInput, NotFound
+from chainproof.server.db import TlogLeaf, TlogNode, TransparencyLog
+from chainproof.server.db.base import utcnow
+from chainproof.server.services.trust_keys import ServiceKey
+from chainproof.signing.checkpoint import sign_checkpoint
+
+__all__ = [
+    "KIND",
+    "VERSION",
+    "Appended",
+    "append",
+    "canonical_json",
+    "checkpoint",
+    "consistency_proof",
+    "dsse_body",
+    "entry_json",
+    "inclusion_proof",
+    "log_of",
+    "origin_for",
+    "signed_entry_timestamp",
+]
+
+KIND = "dsse"
+VERSION = "0.0.1"
+EMPTY_ROOT = hashlib.sha256(b"").digest()  # RFC 6962 §2.1: MTH({}) = SHA-256()
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def canonical_json(data: Any) -> bytes:
+    """RFC 8785 JSON for the values logs use (ASCII strings, integers, objects, lists):
+    sorted keys, no spaces, which is exactly what ``json.dumps`` gives for those."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def origin_for(org_name: str) -> str:
+    """The checkpoint origin of an organisation's log (a schema-less URL, C2SP)."""
+    return f"chainproof.local/{org_name}/tlog"
+
+
+def dsse_body(envelope: Envelope, verifier_pem: bytes) -> bytes:
+    """The canonical Rekor ``dsse`` 0.0.1 body logging ``envelope`` signed by the holder of
+    ``verifier_pem`` (a certificate or public key, PEM)."""
+    return canonical_json(
+        {
+            "apiVersion": VERSION,
+            "kind": KIND,
+            "spec": {
+                "envelopeHash": {
+                    "algorithm": "sha256",
+                    "value": hashlib.sha256(envelope.to_json().encode()).hexdigest(),
+                },
+                "payloadHash": {
+                    "algorithm": "sha256",
+                    "value": hashlib.sha256(envelope.payload).hexdigest(),
+                },
+                "signatures": [
+                    {"signature": b64(s.sig), "verifier": b64(verifier_pem)}
+                    for s in envelope.signatures
+                ],
+            },
+        }
+    )
+
+
+def signed_entry_timestamp(key: ServiceKey, body: bytes, integrated_time: int, index: int) -> bytes:
+    """The log's promise (Rekor's SET): its signature over the canonical JSON of the body,
+    integrated time, log ID (hex) and index."""
+    promise = canonical_json(
+        {
+            "body": b64(body),
+            "integratedTime": integrated_time,
+            "logID": key.key_id.hex(),
+            "logIndex": index,
+        }
+    )
+    return key.private_key.sign(promise, ec.ECDSA(hashes.SHA256()))
+
+
+# -- the head ----------------------------------------------------------------------------
+def log_of(session: Session, org_id: str, org_name: str) -> TransparencyLog:
+    """The organisation's log head, created empty on first use (race-safe: one per org)."""
+    row = session.scalar(select(TransparencyLog).where(TransparencyLog.org_id == org_id))
+    if row is not None:
+        return row
+    candidate = TransparencyLog(
+        org_id=org_id,
+        origin=origin_for(org_name),
+        tree_size=0,
+        root_hash=EMPTY_ROOT,
+        frontier=b"",
+    )
+    try:
+        with session.begin_nested():
+            session.add(candidate)
+            session.flush()
+    except IntegrityError:
+        row = session.scalar(select(TransparencyLog).where(TransparencyLog.org_id == org_id))
+        if row is None:  # pragma: no cover - the unique constraint guarantees a row
+            raise
+        return row
+    return candidate
+
+
+def _lock(session: Session, log: TransparencyLog, now: datetime) -> TransparencyLog:
+    # UPDATE before reading: the row lock (PostgreSQL) or write lock (SQLite) is held from
+    # here to the end of the transaction, and the re-read sees the last committed head.
+    session.execute(
+        update(TransparencyLog).where(TransparencyLog.id == log.id).values(updated_at=now)
+    )
+    locked = session.scalar(
+        select(TransparencyLog)
+        .where(TransparencyLog.id == log.id)
+        .execution_options(populate_existing=True)
+    )
+    assert locked is not None
+    return locked
+
+
+def _frontier(raw: bytes) -> list[bytes]:
+    return [raw[i : i + HASH_SIZE] for i in range(0, len(raw), HASH_SIZE)]
+
+
+def _root(frontier: Sequence[bytes]) -> bytes:
+    if not frontier:
+        return EMPTY_ROOT
+    root = frontier[-1]
+    for left in reversed(frontier[:-1]):
+        root = node_hash(left, root)
+    return root
+
+
+@dataclass(frozen=True)
+class Appended:
+    """Where an entry landed: its index, the tree size and root right after it."""
+
+    index: int
+    integrated_time: int
+    tree_size: int
+    root_hash: bytes
+
+
+def append(
+    session: Session,
+    log: TransparencyLog,
+    body: bytes,
+    *,
+    run_id: str | None = None,
+    now: datetime | None = None,
+) -> Appended:
+    """Append ``body`` as the next leaf of ``log`` (serialised per log; see the module doc)."""
+    now = now or utcnow()
+    head = _lock(session, log, now)
+    index = head.tree_size
+    frontier = _frontier(head.frontier)
+    current = leaf_hash(body)
+    integrated = int(now.timestamp())
+    session.add(
+        TlogLeaf(
+            log_id=head.id,
+            idx=index,
+            leaf_hash=current,
+            body=body,
+            integrated_time=integrated,
+            run_id=run_id,
+        )
+    )
+    level, position = 0, index
+    nodes = []
+    while position & 1:  # each trailing one of the index completes a subtree
+        current = node_hash(frontier.pop(), current)
+        level += 1
+        position >>= 1
+        nodes.append(TlogNode(log_id=head.id, level=level, idx=position, hash=current))
+    frontier.append(current)
+    session.add_all(nodes)
+    head.tree_size = index + 1
+    head.frontier = b"".join(frontier)
+    head.root_hash = _root(frontier)
+    session.flush()
+    return Appended(index, integrated, head.tree_size, head.root_hash)
+
+
+# -- proofs ------------------------------------------------------------------------------
+def _hashes(session: Session, log_id: str, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+    """The Merkle hash of each ``[start, end)``, from stored leaves and nodes (one query
+    per table)."""
+    parts = [perfect_subtrees(start, end) for start, end in ranges]
+    wanted = {p for subtrees in parts for p in subtrees}
+    leaves = [i for level, i in wanted if level == 0]
+    nodes = [(level, i) for level, i in wanted if level > 0]
+    found: dict[tuple[int, int], bytes] = {}
+    if leaves:
+        rows = session.execute(
+            select(TlogLeaf.idx, TlogLeaf.leaf_hash).where(
+                TlogLeaf.log_id == log_id, TlogLeaf.idx.in_(leaves)
+            )
+        )
+        found.update({(0, i): h for i, h in rows})
+    if nodes:
+        rows = session.execute(
+            select(TlogNode.level, TlogNode.idx, TlogNode.hash).where(
+                TlogNode.log_id == log_id, tuple_(TlogNode.level, TlogNode.idx).in_(nodes)
+            )
+        )
+        found.update({(level, i): h for level, i, h in rows})
+    out = []
+    for subtrees in parts:
+        hashes = [found[s] for s in subtrees]
+        out.append(_root(hashes))
+    return out
+
+
+def _check_size(log: TransparencyLog, size: int, what: str) -> None:
+    if not 0 < size <= log.tree_size:
+        raise InvalidInput(
+            f"{what} {size} is outside the log (its size is {log.tree_size})",
+            hint="ask for a size between 1 and the checkpoint's tree size",
+        )
+
+
+def inclusion_proof(
+    session: Session, log: TransparencyLog, index: int, tree_size: int
+) -> list[bytes]:
+    """The audit path of leaf ``index`` in the tree of size ``tree_size`` (RFC 6962)."""
+    _check_size(log, tree_size, "tree size")
+    if not 0 <= index < tree_size:
+        raise NotFound(f"log entry {index} is not in a tree of size {tree_size}")
+    return _hashes(session, log.id, inclusion_ranges(index, tree_size))
+
+
+def consistency_proof(
+    session: Session, log: TransparencyLog, first: int, second: int
+) -> list[bytes]:
+    """The RFC 6962 consistency proof from size ``first`` to size ``second``."""
+    _check_size(log, second, "second")
+    if not 0 < first <= second:
+        raise InvalidInput(f"first must be between 1 and second ({second}), not {first}")
+    return _hashes(session, log.id, consistency_ranges(first, second))
+
+
+def root_at(session: Session, log: TransparencyLog, tree_size: int) -> bytes:
+    """The root hash of the tree when it had ``tree_size`` leaves."""
+    _check_size(log, tree_size, "tree size")
+    if tree_size == log.tree_size:
+        return log.root_hash
+    return _hashes(session, log.id, [(0, tree_size)])[0]
+
+
+def checkpoint(log: TransparencyLog, key: ServiceKey, tree_size: int, root_hash: bytes) -> str:
+    """The signed checkpoint (C2SP signed note) of the tree of ``tree_size`` leaves."""
+    return sign_checkpoint(log.origin, tree_size, root_hash, key.private_key)
+
+
+def entry_json(
+    session: Session,
+    log: TransparencyLog,
+    key: ServiceKey,
+    *,
+    index: int,
+    body: bytes,
+    integrated_time: int,
+    tree_size: int,
+    root_hash: bytes,
+) -> dict[str, Any]:
+    """The protobuf-specs ``TransparencyLogEntry`` (JSON) of the entry at ``index``: SET,
+    inclusion proof against the tree of ``tree_size`` leaves and its signed checkpoint."""
+    hashes = inclusion_proof(session, log, index, tree_size)
+    promise = signed_entry_timestamp(key, body, integrated_time, index)
+    return {
+        "logIndex": str(index),
+        "logId": {"keyId": b64(key.key_id)},
+        "kindVersion": {"kind": KIND, "version": VERSION},
+        "integratedTime": str(integrated_time),
+        "inclusionPromise": {"signedEntryTimestamp": b64(promise)},
+        "inclusionProof": {
+            "logIndex": str(index),
+            "rootHash": b64(root_hash),
+            "treeSize": str(tree_size),
+            "hashes": [b64(h) for h in hashes],
+            "checkpoint": {"envelope": checkpoint(log, key, tree_size, root_hash)},
+        },
+        "canonicalizedBody": b64(body),
+    }
+
+
+def leaf(session: Session, log: TransparencyLog, index: int) -> TlogLeaf:
+    """The stored leaf at ``index``; NotFound outside the log."""
+    row = session.scalar(select(TlogLeaf).where(TlogLeaf.log_id == log.id, TlogLeaf.idx == index))
+    if row is None:
+        raise NotFound(f"log entry {index} does not exist (the log has {log.tree_size})")
+    return row
