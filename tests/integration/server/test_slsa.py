@@ -246,9 +246,53 @@ def test_tampered_vsa_is_rejected(app_client: Env) -> None:
     bundle["dsseEnvelope"]["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
     with pytest.raises(VerificationError, match="signature check failed"):
         _verify(app_client, bundle)
-    # Another organisation's root does not certify this organisation's verifier.
+    # Another organisation's root trusts neither this organisation's TSA (checked first) nor
+    # its CA.
     other = app_client.new_org()
-    with pytest.raises(VerificationError, match="certificate chain check failed"):
+    with pytest.raises(VerificationError, match="timestamp check failed"):
         _verify(other, app_client.get(f"/runs/{run['id']}/vsa").json())
     assert other.get(f"/runs/{run['id']}/vsa").status_code == 404
     assert other.get(f"/runs/{run['id']}/provenance").status_code == 404
+
+
+def _tree_size(env: Env) -> int:
+    reply = env.get("/tlog/checkpoint")
+    assert reply.status_code == 200, reply.text
+    return int(reply.json()["tree_size"])
+
+
+def test_provenance_is_signed_and_logged_once(app_client: Env) -> None:
+    run = _push(app_client, _start(app_client))
+    before = _tree_size(app_client)  # the attestation and its VSA are logged already
+    first = app_client.get(f"/runs/{run['id']}/provenance").json()
+    assert _tree_size(app_client) == before + 1
+    again = app_client.get(f"/runs/{run['id']}/provenance").json()
+    assert again == first and _tree_size(app_client) == before + 1
+    entry = first["verificationMaterial"]["tlogEntries"][0]
+    assert int(entry["logIndex"]) == before
+    assert first["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"]
+
+
+def test_vsa_and_provenance_verify_with_sigstore_python(app_client: Env) -> None:
+    from sigstore.models import Bundle as SigstoreBundle
+    from sigstore.models import TrustedRoot as SigstoreRoot
+    from sigstore.verify import Verifier as SigstoreVerifier
+    from sigstore.verify.policy import Identity
+    from sigstore_models.trustroot import v1 as trustroot_v1
+
+    run = _push(app_client, _start(app_client))
+    root = app_client.get("/trust/root").json()
+    verifier = SigstoreVerifier(
+        trusted_root=SigstoreRoot(trustroot_v1.TrustedRoot.from_json(json.dumps(root)))
+    )
+    policy = Identity(
+        identity=f"chainproof://{app_client.org['name']}/verifier",
+        issuer="https://chainproof.local",
+    )
+    for output, predicate_type in (
+        ("vsa", "https://slsa.dev/verification_summary/v1"),
+        ("provenance", "https://slsa.dev/provenance/v1"),
+    ):
+        bundle = app_client.get(f"/runs/{run['id']}/{output}").json()
+        _, payload = verifier.verify_dsse(SigstoreBundle.from_json(json.dumps(bundle)), policy)
+        assert json.loads(payload)["predicateType"] == predicate_type

@@ -149,9 +149,14 @@ def get_vsa(run_id: str, session: SessionDep, principal: PrincipalDep) -> Any:
 
 
 @router.get("/{run_id}/provenance")
-def get_provenance(run_id: str, session: SessionDep, principal: PrincipalDep) -> Any:
-    """The run as signed SLSA Provenance v1 (409 unless the run succeeded)."""
-    return slsa.provenance(session, principal, run_id)
+def get_provenance(
+    run_id: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> Any:
+    """The run as signed SLSA Provenance v1 (409 unless the run succeeded); signed, logged
+    and timestamped on the first request, the same bundle after that."""
+    return slsa.provenance(
+        session, principal, run_id, master_key=settings.secret_key.get_secret_value()
+    )
 
 
 def _attestation(session: Any, principal: Any, run_id: str) -> Attestation:

@@ -156,3 +156,5 @@ class VerificationSummary(Base):
     digest: Mapped[str] = mapped_column(String(100))
     statement: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The run's SLSA Provenance v1 bundle, signed and logged on its first request.
+    provenance_bundle: Mapped[str | None] = mapped_column(Text, default=None)

@@ -20,10 +20,9 @@ from sqlalchemy.orm import Session
 
 from chainproof.core.digest import Digest
 from chainproof.errors import ChainproofError, Conflict, InvalidInput, VerificationError
-from chainproof.server import tlog
 from chainproof.server.db import Attestation, Material, Project, Workflow, WorkflowRun
 from chainproof.server.db.base import utcnow
-from chainproof.server.services import audit, cas, runs, signing, slsa, trust_keys
+from chainproof.server.services import audit, cas, runs, signing, slsa, tlog
 from chainproof.server.services.principal import Principal
 from chainproof.server.services.times import rfc3339
 
@@ -98,8 +97,16 @@ def push(
     stored = _check_cas(session, actor, predicate.get("materials") or [])
     held_inline = cas.check_inline(session, actor.org_id, predicate.get("materials") or [])
 
-    completed, entry = _log_entry(session, actor, run, parsed, public_key, master_key, now)
-    completed = _timestamp(session, actor, completed, master_key, now)
+    completed, entry = tlog.notarise(
+        session,
+        actor.org_id,
+        actor.org_name,
+        parsed,
+        master_key=master_key,
+        now=now,
+        run_id=run.id,
+        public_key_pem=public_key,
+    )
     digest = str(completed.digest())
     session.add(
         Attestation(
@@ -131,7 +138,7 @@ def push(
     }
     session.flush()
     audit.record(session, actor.org_id, actor, "run.push", run.id, digest=digest)
-    slsa.issue_vsa(session, run, now=now)
+    slsa.issue_vsa(session, run, master_key=master_key, now=now)
     return Pushed(run, completed.to_dict())
 
 
@@ -145,65 +152,6 @@ def _unlogged_digest(bundle: dict[str, Any]) -> str:
     material.pop("timestampVerificationData", None)
     text = json.dumps({**bundle, "verificationMaterial": material}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _log_entry(
-    session: Session,
-    actor: Principal,
-    run: WorkflowRun,
-    bundle: Any,
-    public_key: str | None,
-    master_key: str,
-    now: datetime,
-) -> tuple[Any, dict[str, Any]]:
-    """Append the verified bundle to the organisation's log; the bundle completed with its
-    entry (replacing any entry the client sent), and that entry."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
-    from chainproof.core.bundle import Bundle
-
-    if bundle.leaf_certificate_der is not None:
-        cert = x509.load_der_x509_certificate(bundle.leaf_certificate_der)
-        verifier_pem = cert.public_bytes(serialization.Encoding.PEM)
-    else:
-        assert public_key is not None  # _verify accepted a registered key
-        verifier_pem = serialization.load_pem_public_key(public_key.encode()).public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    key = trust_keys.current_key(session, actor.org_id, "tlog", master_key)
-    log = tlog.log_of(session, actor.org_id, actor.org_name)
-    body = tlog.dsse_body(bundle.envelope, verifier_pem)
-    added = tlog.append(session, log, body, run_id=run.id, now=now)
-    entry = tlog.entry_json(
-        session,
-        log,
-        key,
-        index=added.index,
-        body=body,
-        integrated_time=added.integrated_time,
-        tree_size=added.tree_size,
-        root_hash=added.root_hash,
-    )
-    data = bundle.to_dict()
-    data["verificationMaterial"]["tlogEntries"] = [entry]
-    return Bundle.from_json(data), entry
-
-
-def _timestamp(
-    session: Session, actor: Principal, bundle: Any, master_key: str, now: datetime
-) -> Any:
-    """The bundle with an RFC 3161 timestamp from the organisation's TSA over its signature
-    (what Sigstore verifiers check it against), replacing any the client sent."""
-    from chainproof.core.bundle import Bundle
-
-    authority = trust_keys.tsa(session, actor.org_id, actor.org_name, master_key)
-    stamp = authority.timestamp(bundle.signature, now=now)
-    data = bundle.to_dict()
-    data["verificationMaterial"]["timestampVerificationData"] = {
-        "rfc3161Timestamps": [{"signedTimestamp": base64.b64encode(stamp).decode("ascii")}]
-    }
-    return Bundle.from_json(data)
 
 
 def _verify(

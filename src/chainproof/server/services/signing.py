@@ -127,19 +127,31 @@ def org_ca(session: Session, org_id: str) -> CertificateAuthority:
 
 
 def sign_as_verifier(
-    session: Session, org_id: str, org_name: str, statement: Mapping[str, Any]
+    session: Session,
+    org_id: str,
+    org_name: str,
+    statement: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
 ) -> Bundle:
     """Sign a statement the control plane makes about ``org``'s runs (VSA, provenance).
 
     Keyless, like a run's push: a one-use key certified by the organisation's CA with the
-    SAN ``chainproof://{org}/verifier``, so verifiers check it against the same trusted root.
+    SAN ``chainproof://{org}/verifier`` and an SCT from the organisation's CT log, so
+    verifiers check it against the same trusted root. The caller notarises the bundle
+    (:func:`chainproof.server.services.tlog.notarise`) at the same ``now``, which starts the
+    certificate's validity, so the logged time falls inside it.
     """
     from chainproof.signing.ca import verifier_identity_uri
+    from chainproof.signing.ctlog import CTLog
     from chainproof.signing.signer import EphemeralSigner
 
     signer = EphemeralSigner()
     uri = verifier_identity_uri(org_name)
-    chain = org_ca(session, org_id).issue(signer.csr(uri), identity_uri=uri)
+    ct_key = trust_keys.current_key(session, org_id, "ctlog", _master_key(session))
+    chain = org_ca(session, org_id).issue(
+        signer.csr(uri), identity_uri=uri, ct_log=CTLog(ct_key.private_key), now=now
+    )
     return signer.sign(statement, chain)
 
 

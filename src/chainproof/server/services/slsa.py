@@ -1,8 +1,12 @@
 """SLSA outputs of runs: the VSA issued at push, and Provenance v1 rendered on request.
 
 Both are signed by the control plane itself (:func:`signing.sign_as_verifier`: a one-use key
-certified by the organisation's CA as ``chainproof://{org}/verifier``), so anyone holding the
-organisation's trusted root verifies them offline like a run's own attestation.
+certified by the organisation's CA as ``chainproof://{org}/verifier``) and notarised like a
+run's own attestation (a transparency-log entry and an RFC 3161 timestamp), so anyone holding
+the organisation's trusted root verifies them offline, with chainproof or sigstore-python.
+
+Each is signed once and stored with the run's summary: the VSA at push, the provenance on
+its first request. Serving a stored bundle keeps readers from growing the log with every GET.
 
 The control plane's public URL (the VSA's ``verifier.id``, and the base of the attestation
 URIs) reaches this module through ``session.info[SERVER_URL_KEY]``, which the app factory sets
@@ -14,10 +18,13 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from chainproof.core.bundle import Bundle
 
 from chainproof.core import slsa
 from chainproof.errors import Conflict, NotFound
@@ -34,7 +41,7 @@ from chainproof.server.db import (
     WorkflowRun,
 )
 from chainproof.server.db.base import utcnow
-from chainproof.server.services import audit, runs, signing
+from chainproof.server.services import audit, runs, signing, tlog
 from chainproof.server.services.principal import Principal
 
 __all__ = ["SERVER_URL_KEY", "build_level", "get_vsa", "issue_vsa", "provenance", "server_url"]
@@ -108,7 +115,26 @@ def _version() -> str:
     return __version__
 
 
-def issue_vsa(session: Session, run: WorkflowRun, *, now: datetime | None = None) -> None:
+def _signed(
+    session: Session,
+    run: WorkflowRun,
+    org_name: str,
+    statement: dict[str, Any],
+    *,
+    master_key: str,
+    now: datetime,
+) -> Bundle:
+    """``statement`` signed as the verifier, logged and timestamped."""
+    bundle = signing.sign_as_verifier(session, run.org_id, org_name, statement, now=now)
+    notarised, _ = tlog.notarise(
+        session, run.org_id, org_name, bundle, master_key=master_key, now=now, run_id=run.id
+    )
+    return notarised
+
+
+def issue_vsa(
+    session: Session, run: WorkflowRun, *, master_key: str, now: datetime | None = None
+) -> None:
     """Sign and store the VSA of a run whose push was just verified (same transaction).
 
     The result is the run's recorded verification (``run.verification["verified"]``), so a
@@ -129,7 +155,7 @@ def issue_vsa(session: Session, run: WorkflowRun, *, now: datetime | None = None
         passed=passed,
         level=level,
     )
-    bundle = signing.sign_as_verifier(session, run.org_id, facts.org, statement)
+    bundle = _signed(session, run, facts.org, statement, master_key=master_key, now=now)
     row = VerificationSummary(
         run_id=run.id,
         result="PASSED" if passed else "FAILED",
@@ -157,8 +183,10 @@ def get_vsa(session: Session, actor: Principal, run_id: str) -> dict[str, Any]:
     return bundle
 
 
-def provenance(session: Session, actor: Principal, run_id: str) -> dict[str, Any]:
-    """The run as SLSA Provenance v1, signed now as the verifier (a bundle JSON object).
+def provenance(
+    session: Session, actor: Principal, run_id: str, *, master_key: str
+) -> dict[str, Any]:
+    """The run as signed SLSA Provenance v1 (a bundle JSON object), signed on first request.
 
     Conflict unless the run succeeded: only a verified push says what the run produced.
     """
@@ -169,7 +197,22 @@ def provenance(session: Session, actor: Principal, run_id: str) -> dict[str, Any
             hint="provenance describes a run whose attestation the control plane verified",
         )
     attestation = runs.get_attestation(session, actor, run.id)
-    facts = _facts(session, run, attestation)
-    statement = slsa.render_provenance(facts, builder_version=_version())
-    bundle = signing.sign_as_verifier(session, run.org_id, facts.org, statement)
-    return bundle.to_dict()
+    summary = session.scalar(
+        select(VerificationSummary).where(VerificationSummary.run_id == run.id).with_for_update()
+    )
+    if summary is None:
+        raise NotFound(
+            f"run {run.id} has no verification summary (it was pushed before this server "
+            "issued them), so no provenance either"
+        )
+    if summary.provenance_bundle is None:
+        facts = _facts(session, run, attestation)
+        statement = slsa.render_provenance(facts, builder_version=_version())
+        bundle = _signed(session, run, facts.org, statement, master_key=master_key, now=utcnow())
+        summary.provenance_bundle = bundle.to_json()
+        session.flush()
+        audit.record(
+            session, run.org_id, None, "run.provenance", run.id, digest=str(bundle.digest())
+        )
+    stored: dict[str, Any] = json.loads(summary.provenance_bundle)
+    return stored

@@ -1,20 +1,29 @@
-"""Reading the organisation's transparency log: signed checkpoint, entries, consistency.
+"""The organisation's transparency log as a service: notarising bundles, and reading the log.
 
-Organisation members (not robots) may read: entries name the certificate identities of the
-organisation's runs. Proofs come from server/tlog.py; this module adds access control and
-the JSON shapes of the API (hashes base64, sizes and indexes as integers).
+:func:`notarise` is how every bundle the control plane accepts or signs (a run's attestation,
+its VSA, its provenance) gets its log entry and RFC 3161 timestamp, so that all of them verify
+against the same trusted root, which lists the log and the TSA.
+
+Reading (signed checkpoint, entries, consistency) is for organisation members (not robots):
+entries name the certificate identities of the organisation's runs. Proofs come from
+server/tlog.py; this module adds access control and the JSON shapes of the API (hashes base64,
+sizes and indexes as integers).
 """
 
 from __future__ import annotations
 
 import base64
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from chainproof.server import tlog
 from chainproof.server.services import trust_keys
 from chainproof.server.services.principal import Principal
+
+if TYPE_CHECKING:
+    from chainproof.core.bundle import Bundle
 
 
 def _b64(data: bytes) -> str:
@@ -66,3 +75,60 @@ def consistency(session: Session, actor: Principal, first: int, second: int) -> 
         "second_root_hash": _b64(tlog.root_at(session, log, second)),
         "hashes": [_b64(h) for h in hashes],
     }
+
+
+def notarise(
+    session: Session,
+    org_id: str,
+    org_name: str,
+    bundle: Bundle,
+    *,
+    master_key: str,
+    now: datetime,
+    run_id: str | None = None,
+    public_key_pem: str | None = None,
+) -> tuple[Bundle, dict[str, Any]]:
+    """Append a verified bundle to the organisation's log and timestamp its signature.
+
+    Returns the bundle completed with its entry (inclusion proof, signed checkpoint, SET) and
+    an RFC 3161 timestamp from the organisation's TSA, replacing any the client sent, and the
+    entry itself. The verifier recorded in the entry is the leaf certificate, or, for a
+    key-signed bundle, ``public_key_pem``. Runs in the caller's transaction: if it rolls back,
+    the log has no entry and no gap.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from chainproof.core.bundle import Bundle
+
+    if bundle.leaf_certificate_der is not None:
+        cert = x509.load_der_x509_certificate(bundle.leaf_certificate_der)
+        verifier_pem = cert.public_bytes(serialization.Encoding.PEM)
+    else:
+        if public_key_pem is None:
+            raise ValueError("a key-signed bundle is logged with its public key")
+        verifier_pem = serialization.load_pem_public_key(public_key_pem.encode()).public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    key = trust_keys.current_key(session, org_id, "tlog", master_key)
+    log = tlog.log_of(session, org_id, org_name)
+    body = tlog.dsse_body(bundle.envelope, verifier_pem)
+    added = tlog.append(session, log, body, run_id=run_id, now=now)
+    entry = tlog.entry_json(
+        session,
+        log,
+        key,
+        index=added.index,
+        body=body,
+        integrated_time=added.integrated_time,
+        tree_size=added.tree_size,
+        root_hash=added.root_hash,
+    )
+    authority = trust_keys.tsa(session, org_id, org_name, master_key)
+    stamp = authority.timestamp(bundle.signature, now=now)
+    data = bundle.to_dict()
+    data["verificationMaterial"]["tlogEntries"] = [entry]
+    data["verificationMaterial"]["timestampVerificationData"] = {
+        "rfc3161Timestamps": [{"signedTimestamp": _b64(stamp)}]
+    }
+    return Bundle.from_json(data), entry
