@@ -2,8 +2,9 @@
 
 References, as in Chainloop's contracts (``ref`` of a policy or group attachment):
 
-* a bare name, ``chainloop://name`` or ``chainproof://name``: a built-in policy or group
-  (:mod:`chainproof.policy.builtin`); names the control plane stores come later;
+* a bare name, ``chainloop://name`` or ``chainproof://name``: a policy or group the
+  organisation stores in the control plane (through the ``named`` callback, when given), else
+  a built-in one (:mod:`chainproof.policy.builtin`);
 * ``file://path`` (relative paths from ``base_dir``, the working directory by default);
 * ``https://...`` (and ``http://``), fetched once per loader, at most 1 MB;
 * any of them may end in ``@sha256:<hex>``: the document must have that digest.
@@ -68,7 +69,9 @@ class PolicyLoader:
     """Loads and caches the documents attachments refer to.
 
     ``fetch`` downloads an ``http(s)`` URL (tests pass a stub); ``base_dir`` anchors relative
-    ``file://`` references.
+    ``file://`` references; ``named`` looks a bare name up among the organisation's stored
+    documents: their text and URI, or None to fall back to the built-in library. Stored
+    documents are self-contained (their Rego is embedded).
     """
 
     def __init__(
@@ -76,9 +79,11 @@ class PolicyLoader:
         *,
         base_dir: Path | None = None,
         fetch: Callable[[str], bytes] | None = None,
+        named: Callable[[str], tuple[bytes, str] | None] | None = None,
     ) -> None:
         self.base_dir = base_dir
         self.fetch = fetch or _fetch_url
+        self.named = named
         self._cache: dict[str, tuple[Policy | PolicyGroup, Reference]] = {}
 
     def policy(self, attachment: Mapping[str, Any]) -> tuple[Policy, Reference]:
@@ -137,6 +142,10 @@ class PolicyLoader:
                 f"unsupported policy reference {ref!r}",
                 hint="use a built-in name, file://PATH or https://URL",
             )
+        stored = self.named(name) if self.named is not None else None
+        if stored is not None:
+            data, uri = stored
+            return parse_document(data, source=uri, load=_no_scripts(uri)), uri
         doc = builtin.load(name)
         return doc, f"chainproof://builtin/{name}"
 
@@ -174,3 +183,13 @@ class PolicyLoader:
                 raise PolicyError(f"Rego script {url} is not UTF-8 text") from None
 
         return load
+
+
+def _no_scripts(source: str) -> Callable[[str], tuple[str, str]]:
+    def load(ref: str) -> tuple[str, str]:
+        raise PolicyError(
+            f"{source} refers to the Rego script {ref}, but stored policies must embed their Rego",
+            hint="put the script in the policy's `embedded:` field",
+        )
+
+    return load
