@@ -94,7 +94,8 @@ def test_repush_returns_the_same_entry_and_refused_push_logs_nothing(app_client:
     first = app_client.post(f"/runs/{run_id}/attestation", body).json()
     again = app_client.post(f"/runs/{run_id}/attestation", body).json()
     assert again["bundle"] == first["bundle"]
-    assert app_client.get("/tlog/checkpoint").json()["tree_size"] == 1
+    # one entry for the attestation, one for the VSA the push issued; none for the repeat
+    assert app_client.get("/tlog/checkpoint").json()["tree_size"] == 2
 
 
 def test_key_signed_bundles_are_logged(app_client: Env) -> None:
@@ -128,24 +129,25 @@ def test_key_signed_bundles_are_logged(app_client: Env) -> None:
 
 def test_checkpoint_entries_and_consistency_over_the_api(app_client: Env) -> None:
     runs = [_push(app_client, first=i == 0) for i in range(3)]
+    size = 6  # each push logs its attestation, then the VSA it issues
     root = TrustedRoot.from_json(_root(app_client))
     (log,) = root.tlogs
     head = app_client.get("/tlog/checkpoint").json()
-    assert head["tree_size"] == 3
+    assert head["tree_size"] == size
     assert head["origin"] == f"chainproof.local/{app_client.org['name']}/tlog"
     signed = verify_checkpoint(head["checkpoint"], log)
-    assert signed.tree_size == 3 and signed.root_hash == base64.b64decode(head["root_hash"])
-    bodies = []
-    for index, run in enumerate(runs):
-        entry = app_client.get(f"/tlog/entries/{index}").json()
-        body = base64.b64decode(entry["canonicalizedBody"])
-        bodies.append(body)
-        logged = run["bundle"]["verificationMaterial"]["tlogEntries"][0]
-        assert logged["canonicalizedBody"] == entry["canonicalizedBody"]
+    assert signed.tree_size == size and signed.root_hash == base64.b64decode(head["root_hash"])
+    entries = [app_client.get(f"/tlog/entries/{index}").json() for index in range(size)]
+    bodies = [base64.b64decode(entry["canonicalizedBody"]) for entry in entries]
+    for index, entry in enumerate(entries):
         proof = entry["inclusionProof"]
-        assert proof["treeSize"] == "3"
+        assert proof["treeSize"] == str(size)
         hashes = [base64.b64decode(h) for h in proof["hashes"]]
-        verify_inclusion(index, 3, leaf_hash(body), hashes, signed.root_hash)
+        verify_inclusion(index, size, leaf_hash(bodies[index]), hashes, signed.root_hash)
+    for run in runs:
+        logged = run["bundle"]["verificationMaterial"]["tlogEntries"][0]
+        entry = entries[int(logged["logIndex"])]
+        assert logged["canonicalizedBody"] == entry["canonicalizedBody"]
         # an entry read back later verifies in a bundle too (proof against the newer tree)
         later = copy.deepcopy(run["bundle"])
         later["verificationMaterial"]["tlogEntries"] = [entry]
@@ -153,22 +155,22 @@ def test_checkpoint_entries_and_consistency_over_the_api(app_client: Env) -> Non
             Bundle.from_json(later), ExactIdentity(_identity(app_client, run))
         )
     assert signed.root_hash == mth(bodies)
-    for first in (1, 2, 3):
-        reply = app_client.get("/tlog/proof/consistency", params={"first": first, "second": 3})
+    for first in range(1, size + 1):
+        reply = app_client.get("/tlog/proof/consistency", params={"first": first, "second": size})
         assert reply.status_code == 200, reply.text
         got = reply.json()
         old_root = base64.b64decode(got["first_root_hash"])
         assert old_root == mth(bodies[:first])
         verify_consistency(
-            first, 3, old_root, signed.root_hash, [base64.b64decode(h) for h in got["hashes"]]
+            first, size, old_root, signed.root_hash, [base64.b64decode(h) for h in got["hashes"]]
         )
     bad = app_client.get("/tlog/proof/consistency", params={"first": 3, "second": 2})
     assert bad.status_code == 400 and "first must be between" in bad.json()["detail"]
-    beyond = app_client.get("/tlog/proof/consistency", params={"first": 1, "second": 4})
+    beyond = app_client.get("/tlog/proof/consistency", params={"first": 1, "second": size + 1})
     assert beyond.status_code == 400 and "outside the log" in beyond.json()["detail"]
     zero = app_client.get("/tlog/proof/consistency", params={"first": 0, "second": 2})
     assert zero.status_code == 422
-    assert app_client.get("/tlog/entries/3").status_code == 404
+    assert app_client.get(f"/tlog/entries/{size}").status_code == 404
     assert app_client.get("/tlog/entries/-1").status_code == 422
     robot = app_client.robot()
     assert app_client.get("/tlog/checkpoint", token=robot).status_code == 403
