@@ -13,7 +13,8 @@ status the control plane answers with, and the CLI exit code (DESIGN.md §8)::
     │   ├── ContractNotSatisfied         contract_not_satisfied
     │   ├── RunnerMismatch               runner_mismatch
     │   ├── VerificationError            verification_failed
-    │   └── PolicyEvaluationError        policy_evaluation_failed
+    │   ├── PolicyEvaluationError        policy_evaluation_failed
+│   └── PolicyViolation              policy_violation
     ├── NotFound                         not_found       404    3
     ├── Unauthorized                     unauthorized    401    3
     ├── Forbidden                        forbidden       403    3
@@ -140,6 +141,13 @@ class PolicyEvaluationError(CheckFailed):
     gave a result of the wrong shape (``details["reason"]``)."""
 
     code = "policy_evaluation_failed"
+
+
+class PolicyViolation(CheckFailed):
+    """Policies found violations that block: a gate refused the push (``details`` lists
+    them), or ``--exit-code-on-violation`` was asked for and any policy was violated."""
+
+    code = "policy_violation"
 
 
 class NotFound(ChainproofError):

@@ -41,6 +41,14 @@ def create(
     expires: Annotated[
         str | None, typer.Option("--expires", help="Lifetime such as 30d, 12h (default: none).")
     ] = None,
+    allow_policy_bypass: Annotated[
+        bool,
+        typer.Option(
+            "--allow-policy-bypass",
+            help="Let this token's pushes through gated policy violations with "
+            "`attestation push --exception-bypass-policy-check` (each use is audited).",
+        ),
+    ] = False,
     output: OutputOpt = Output.table,
 ) -> None:
     """Create a robot token and print its secret (shown only once).
@@ -51,7 +59,13 @@ def create(
     created = (
         cli_context(ctx)
         .api()
-        .create_token(name, project=project, workflow=workflow, expires_in_seconds=seconds)
+        .create_token(
+            name,
+            project=project,
+            workflow=workflow,
+            expires_in_seconds=seconds,
+            policy_bypass=allow_policy_bypass,
+        )
     )
     if output is Output.json:
         emit_json(created)
@@ -63,6 +77,7 @@ def create(
             ("Project", created.get("project")),
             ("Workflow", created.get("workflow")),
             ("Expires", created.get("expires_at")),
+            ("Policy bypass", created.get("policy_bypass")),
             ("Token", created.get("token")),
         ],
         title="API token created",

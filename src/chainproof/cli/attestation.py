@@ -228,11 +228,30 @@ def push(
     bundle: Annotated[
         Path | None, typer.Option("--bundle", help="Also write the signed bundle here.")
     ] = None,
+    exit_code_on_violation: Annotated[
+        bool,
+        typer.Option(
+            "--exit-code-on-violation",
+            help="Exit 1 when any policy found a violation, gated or advisory "
+            "(the attestation is pushed and recorded either way).",
+        ),
+    ] = False,
+    bypass: Annotated[
+        bool,
+        typer.Option(
+            "--exception-bypass-policy-check",
+            help="Push through gated policy violations; needs an owner/admin token or a robot "
+            "token granted it. Recorded and audited, and the run's VSA says FAILED.",
+        ),
+    ] = False,
     state_dir: StateDirOpt = None,
     attestation_id: AttestationIdOpt = None,
     output: OutputOpt = Output.table,
 ) -> None:
     """Check the contract, sign the attestation and send it (nothing is sent if incomplete).
+
+    The control plane verifies it and evaluates its policies again: a violation of a gated
+    policy blocks the run (exit 1, violations listed; the run and its evidence are kept).
 
     Example: chainproof attestation push --annotation ticket=REL-42 --bundle att.json
     """
@@ -246,13 +265,24 @@ def push(
         key_password=key_password,
         annotations=parse_annotations(annotation),
         bundle_out=bundle,
+        bypass_policy_check=bypass,
     )
     link = f"{api.base_url}/api/v1/runs/{run['id']}"
+    found = attestation.violations(run)
     if output is Output.json:
         emit_json({**run, "api_url": link})
     else:
         typer.echo(f"Attestation pushed: run {run['id']} ({run.get('status')})")
         typer.echo(link)
+        if (run.get("verification") or {}).get("policy", {}).get("bypassed"):
+            info("Gated policy violations were bypassed (recorded and audited):")
+        if found:
+            _show_policies(found)
+    if found and exit_code_on_violation:
+        info(
+            f"Error: {len(found)} policy evaluation(s) found violations (--exit-code-on-violation)"
+        )
+        raise typer.Exit(1)
 
 
 @app.command("reset")

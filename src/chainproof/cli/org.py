@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -27,10 +29,25 @@ def _show(org: dict[str, object], output: Output, title: str) -> None:
             ("Name", org.get("name")),
             ("ID", org.get("id")),
             ("Implicit creation", org.get("allow_implicit_creation")),
+            ("Policy strategy", org.get("policy_strategy")),
+            ("Required policies", _required_summary(org.get("required_policies"))),
             ("Created", org.get("created_at")),
         ],
         title=title,
     )
+
+
+def _required_summary(required: object) -> str:
+    if not isinstance(required, dict) or not required:
+        return "none"
+    policies = required.get("policies") or {}
+    refs = [
+        str(a.get("ref") or "embedded")
+        for key in ("materials", "attestation")
+        for a in policies.get(key) or []
+    ]
+    refs += [f"group {a.get('ref')}" for a in required.get("policyGroups") or []]
+    return ", ".join(refs) or "none"
 
 
 @app.command("describe")
@@ -40,6 +57,11 @@ def describe(ctx: typer.Context, output: OutputOpt = Output.table) -> None:
     Example: chainproof org describe -o json
     """
     _show(cli_context(ctx).api().get_org(), output, "Organisation")
+
+
+class Strategy(StrEnum):
+    advisory = "advisory"
+    enforced = "enforced"
 
 
 @app.command("update")
@@ -53,14 +75,63 @@ def update(
             show_default=False,
         ),
     ] = None,
+    policy_strategy: Annotated[
+        Strategy | None,
+        typer.Option(
+            "--policy-strategy",
+            help="What a violation of a policy without its own `gate` does: advisory "
+            "(recorded) or enforced (the push is refused and the run blocked).",
+            show_default=False,
+        ),
+    ] = None,
+    required_policies: Annotated[
+        Path | None,
+        typer.Option(
+            "--required-policies",
+            exists=True,
+            dir_okay=False,
+            help="YAML/JSON file with `policies` (materials, attestation) and `policyGroups`, "
+            "as in a contract: evaluated on every run, whatever its contract says.",
+        ),
+    ] = None,
+    clear_required: Annotated[
+        bool,
+        typer.Option("--clear-required-policies", help="Remove the required policies."),
+    ] = False,
     output: OutputOpt = Output.table,
 ) -> None:
     """Change organisation settings (owner or admin token).
 
-    Example: chainproof org update --prevent-implicit-workflow-creation
+    Example: chainproof org update --policy-strategy enforced --required-policies required.yaml
     """
     allow = None if prevent_implicit is None else not prevent_implicit
-    _show(cli_context(ctx).api().update_org(allow_implicit_creation=allow), output, "Updated")
+    document = _read_required(required_policies) if required_policies else None
+    updated = (
+        cli_context(ctx)
+        .api()
+        .update_org(
+            allow_implicit_creation=allow,
+            policy_strategy=policy_strategy.value if policy_strategy else None,
+            required_policies=document,
+            clear_required_policies=clear_required,
+        )
+    )
+    _show(updated, output, "Updated")
+
+
+def _read_required(path: Path) -> dict[str, Any]:
+    """The required-policies document (YAML or JSON; a mapping)."""
+    import yaml
+
+    from chainproof.errors import InvalidInput
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise InvalidInput(f"cannot read {path}: {err}") from None
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{path}: must be a mapping with `policies` and/or `policyGroups`")
+    return data
 
 
 ca_app = typer.Typer(

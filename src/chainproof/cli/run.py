@@ -34,6 +34,7 @@ class RunOutput(StrEnum):
 class Status(StrEnum):
     initialized = "initialized"
     succeeded = "succeeded"
+    blocked = "blocked"
     failed = "failed"
     cancelled = "cancelled"
     expired = "expired"

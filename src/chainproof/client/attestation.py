@@ -31,6 +31,7 @@ from chainproof.errors import (
     InvalidInput,
     MaterialError,
     NotFound,
+    PolicyViolation,
     VerificationError,
 )
 
@@ -564,14 +565,18 @@ def push(
     key_password: str | None = None,
     annotations: Mapping[str, str] | None = None,
     bundle_out: Path | None = None,
+    bypass_policy_check: bool = False,
 ) -> dict[str, Any]:
-    """Sign the attestation and send it; returns the Run the server recorded.
+    """Sign the attestation and send it; returns the Run the server recorded, with the
+    control plane's ``policy_evaluations``.
 
     Checks the contract first: nothing is sent when it is not satisfied
     (ContractNotSatisfied). Keyless by default (an ephemeral key certified by the
     organisation's CA); ``key_path`` signs with a key file instead. On success the state file
     is deleted and the bundle the server stored (completed with its transparency-log entry)
-    written to ``bundle_out`` if given.
+    written to ``bundle_out`` if given. When a policy gate blocks the push the server keeps
+    the run as ``blocked``: the state file is deleted too (the run is over) and
+    PolicyViolation raised. ``bypass_policy_check`` asks to go through gated violations.
     """
     store = _store(state_file)
     state, _ = store.load()
@@ -612,13 +617,18 @@ def push(
         data.pop("content", None)  # the signed statement carries it already
         materials.append(data)
     key = hashlib.sha256(f"{state.run_id}:{bundle.digest()}".encode()).hexdigest()
-    run = api.push_attestation(
-        state.run_id,
-        bundle=bundle.to_dict(),
-        materials=materials,
-        public_key=public_key,
-        idempotency_key=f"push-{key}",
-    )
+    try:
+        run = api.push_attestation(
+            state.run_id,
+            bundle=bundle.to_dict(),
+            materials=materials,
+            public_key=public_key,
+            idempotency_key=f"push-{key}",
+            bypass_policy_check=bypass_policy_check,
+        )
+    except PolicyViolation:
+        store.discard()  # the server recorded the run as blocked: it takes no other push
+        raise
     stored = run.pop("bundle", None)
     if bundle_out is not None:
         # The server's copy carries the log entry; an older server returns none.
@@ -626,6 +636,15 @@ def push(
         Path(bundle_out).write_text(text, encoding="utf-8")
     store.discard()
     return run
+
+
+def violations(run: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The control plane's evaluations of a pushed run that found violations."""
+    return [
+        e
+        for e in run.get("policy_evaluations") or []
+        if e.get("violations") and not e.get("skipped")
+    ]
 
 
 def _attestation_policies(state: CraftingState, statement: dict[str, Any]) -> None:

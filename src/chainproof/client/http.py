@@ -336,10 +336,24 @@ class ApiClient:
         """The organisation and its settings."""
         return dict(self._get("/org"))
 
-    def update_org(self, *, allow_implicit_creation: bool | None = None) -> dict[str, Any]:
-        """Change organisation settings (owner/admin)."""
-        body = {"allow_implicit_creation": allow_implicit_creation}
+    def update_org(
+        self,
+        *,
+        allow_implicit_creation: bool | None = None,
+        policy_strategy: str | None = None,
+        required_policies: dict[str, Any] | None = None,
+        clear_required_policies: bool = False,
+    ) -> dict[str, Any]:
+        """Change organisation settings (owner/admin); ``clear_required_policies`` removes
+        the required policies."""
+        body: dict[str, Any] = {
+            "allow_implicit_creation": allow_implicit_creation,
+            "policy_strategy": policy_strategy,
+            "required_policies": required_policies,
+        }
         clean = {k: v for k, v in body.items() if v is not None}
+        if clear_required_policies:
+            clean["required_policies"] = None
         return dict(self._session.request("PATCH", "/api/v1/org", json_body=clean).json())
 
     # -- remote crafting state -------------------------------------------------------------
@@ -442,14 +456,18 @@ class ApiClient:
         project: str | None = None,
         workflow: str | None = None,
         expires_in_seconds: int | None = None,
+        policy_bypass: bool = False,
     ) -> dict[str, Any]:
-        """Create a robot token; the answer's ``token`` is the secret, shown only now."""
-        body = {
+        """Create a robot token; the answer's ``token`` is the secret, shown only now.
+        ``policy_bypass`` lets its pushes through gated policy violations when asked."""
+        body: dict[str, Any] = {
             "name": name,
             "project": project,
             "workflow": workflow,
             "expires_in_seconds": expires_in_seconds,
         }
+        if policy_bypass:
+            body["policy_bypass"] = True
         return dict(self._post("/tokens", body))
 
     def list_tokens(self) -> list[dict[str, Any]]:
@@ -526,9 +544,14 @@ class ApiClient:
         materials: list[dict[str, Any]],
         public_key: str | None = None,
         idempotency_key: str | None = None,
+        bypass_policy_check: bool = False,
     ) -> dict[str, Any]:
-        """Send the signed bundle; the server verifies before it stores. Returns the Run."""
-        body = {"bundle": bundle, "materials": materials, "public_key": public_key}
+        """Send the signed bundle; the server verifies and evaluates its policies before it
+        stores. Returns the Run with ``policy_evaluations``; PolicyViolation when a gate
+        blocked it (the run is recorded as blocked)."""
+        body: dict[str, Any] = {"bundle": bundle, "materials": materials, "public_key": public_key}
+        if bypass_policy_check:
+            body["bypass_policy_check"] = True
         return dict(
             self._post(f"/runs/{_q(run_id)}/attestation", body, idempotency_key=idempotency_key)
         )

@@ -71,7 +71,9 @@ class PolicyLoader:
     ``fetch`` downloads an ``http(s)`` URL (tests pass a stub); ``base_dir`` anchors relative
     ``file://`` references; ``named`` looks a bare name up among the organisation's stored
     documents: their text and URI, or None to fall back to the built-in library. Stored
-    documents are self-contained (their Rego is embedded).
+    documents are self-contained (their Rego is embedded). With ``local_files`` False (the
+    control plane), ``file://`` references are refused instead of read: they name files in
+    a CI job's checkout, and the server must never read its own files on a contract's say.
     """
 
     def __init__(
@@ -80,10 +82,12 @@ class PolicyLoader:
         base_dir: Path | None = None,
         fetch: Callable[[str], bytes] | None = None,
         named: Callable[[str], tuple[bytes, str] | None] | None = None,
+        local_files: bool = True,
     ) -> None:
         self.base_dir = base_dir
         self.fetch = fetch or _fetch_url
         self.named = named
+        self.local_files = local_files
         self._cache: dict[str, tuple[Policy | PolicyGroup, Reference]] = {}
 
     def policy(self, attachment: Mapping[str, Any]) -> tuple[Policy, Reference]:
@@ -129,6 +133,10 @@ class PolicyLoader:
             data = self.fetch(ref)
             return parse_document(data, source=ref, load=self._url_scripts(ref)), ref
         if ref.startswith("file://"):
+            if not self.local_files:
+                raise PolicyError(
+                    f"{ref} is a file in the CI job's checkout: only the CLI can read it", ref=ref
+                )
             path = Path(ref[len("file://") :])
             if not path.is_absolute() and self.base_dir is not None:
                 path = self.base_dir / path

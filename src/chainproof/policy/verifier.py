@@ -193,6 +193,22 @@ class PolicyVerifier:
                 out.append(evaluation)
         return out
 
+    def evaluate_bound(
+        self,
+        bound: BoundPolicy,
+        kind: str,
+        content: Mapping[str, Any],
+        *,
+        material_name: str | None = None,
+        text: str | None = None,
+    ) -> PolicyEvaluation | None:
+        """Evaluate one attachment found by :meth:`material_policies` or
+        :meth:`statement_policies` (``text``: ``content`` already canonicalised), so a
+        caller can handle each policy's errors on its own."""
+        return self._evaluate(
+            bound, kind, content, text if text is not None else canonical(content), material_name
+        )
+
     # -- one policy ------------------------------------------------------------------------
     def evaluate(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
@@ -17,6 +17,8 @@ class OrgOut(BaseModel):
     id: str
     name: str
     allow_implicit_creation: bool
+    policy_strategy: str
+    required_policies: dict[str, Any] | None = None
     created_at: str
 
 
@@ -24,6 +26,10 @@ class OrgPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     allow_implicit_creation: bool | None = None
+    policy_strategy: Literal["advisory", "enforced"] | None = None
+    #: ``{"policies": {"materials": [...], "attestation": [...]}, "policyGroups": [...]}``;
+    #: null clears them.
+    required_policies: dict[str, Any] | None = None
 
 
 @router.get("", response_model=OrgOut)
@@ -35,6 +41,16 @@ def describe_org(session: SessionDep, principal: PrincipalDep) -> Any:
 @router.patch("", response_model=OrgOut)
 def update_org(body: OrgPatch, session: SessionDep, principal: PrincipalDep) -> Any:
     """Change settings (owner/admin): ``allow_implicit_creation`` lets ``attestation init``
-    create unknown projects and workflows."""
-    org = orgs.update(session, principal, allow_implicit_creation=body.allow_implicit_creation)
+    create unknown projects and workflows; ``policy_strategy`` decides whether violations
+    of policies without a ``gate`` block pushes; ``required_policies`` apply to every run."""
+    extra: dict[str, Any] = {}
+    if "required_policies" in body.model_fields_set:
+        extra["required_policies"] = body.required_policies
+    org = orgs.update(
+        session,
+        principal,
+        allow_implicit_creation=body.allow_implicit_creation,
+        policy_strategy=body.policy_strategy,
+        **extra,
+    )
     return orgs.settings_view(org)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, ConfigDict
 
+from chainproof.cas.tokens import EMBEDDED
+from chainproof.core.digest import Digest
 from chainproof.server.api.deps import PrincipalDep, SessionDep, SettingsDep
 from chainproof.server.api.schemas import (
     Page,
@@ -19,7 +22,7 @@ from chainproof.server.api.schemas import (
     RunOut,
 )
 from chainproof.server.db import Attestation
-from chainproof.server.services import pagination, push, run_state, runs, slsa
+from chainproof.server.services import enforcement, pagination, push, run_state, runs, slsa
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -66,13 +69,21 @@ def get_run(run_id: str, session: SessionDep, principal: PrincipalDep) -> Any:
 def push_attestation(
     run_id: str,
     body: PushIn,
+    request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200),
 ) -> Any:
-    """Verify the signed bundle, log it, store it and mark the run succeeded; the run and
-    the stored bundle, completed with its transparency-log entry."""
+    """Verify the signed bundle, evaluate its policies, log it, store it and mark the run
+    succeeded; the run, the stored bundle (with its transparency-log entry) and the policy
+    evaluations. A gated violation blocks the run: it is stored with its evidence and the
+    answer is a 422 ``policy_violation`` problem naming the violations."""
+    source = request.app.state.cas_source
+
+    def read_blob(backend_id: str | None, digest: Digest) -> Iterable[bytes]:
+        return source.target(principal.org_id, backend_id or EMBEDDED).backend.open(digest)
+
     pushed = push.push(
         session,
         principal,
@@ -82,8 +93,24 @@ def push_attestation(
         materials=body.materials,
         public_key=body.public_key,
         idempotency_key=idempotency_key,
+        read_blob=read_blob,
+        bypass_policy_check=body.bypass_policy_check,
     )
-    return {**runs.view(session, pushed.run, materials=True), "bundle": pushed.bundle}
+    if pushed.blocked:
+        session.commit()  # the blocked run and its evidence are kept; the answer is an error
+        raise pushed.refusal()
+    return {
+        **runs.view(session, pushed.run, materials=True),
+        "bundle": pushed.bundle,
+        "policy_evaluations": [c.to_dict() for c in pushed.policies],
+    }
+
+
+@router.get("/{run_id}/policy-evaluations")
+def get_policy_evaluations(run_id: str, session: SessionDep, principal: PrincipalDep) -> Any:
+    """The policy evaluations the control plane recorded at push, in order."""
+    run = runs.get_run(session, principal, run_id)
+    return {"items": [c.to_dict() for c in enforcement.stored(session, run.id)]}
 
 
 @router.post("/{run_id}/reset", response_model=RunOut)

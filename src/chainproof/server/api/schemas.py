@@ -97,6 +97,7 @@ class TokenIn(_In):
     project: str | None = None
     workflow: str | None = None
     expires_in_seconds: int | None = Field(default=None, gt=0)
+    policy_bypass: bool = False
 
 
 class TokenOut(BaseModel):
@@ -110,6 +111,7 @@ class TokenOut(BaseModel):
     revoked_at: str | None = None
     last_used_at: str | None = None
     created_at: str | None
+    policy_bypass: bool = False
     token: str | None = None
 
 
@@ -164,9 +166,11 @@ class RunOut(BaseModel):
 
 
 class PushOut(RunOut):
-    """An accepted push: the run, and the bundle as stored (with its log entry)."""
+    """An accepted push: the run, the bundle as stored (with its log entry), and the policy
+    evaluations the control plane made (Chainloop's shape plus source, gate, required)."""
 
     bundle: dict[str, Any]
+    policy_evaluations: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class ContractRef(BaseModel):
@@ -187,6 +191,8 @@ class PushIn(_In):
     bundle: dict[str, Any]
     materials: list[dict[str, Any]] = Field(default_factory=list)
     public_key: str | None = None
+    #: Let gated violations through (owner/admin users, robots granted it); audited.
+    bypass_policy_check: bool = False
 
 
 class ResetIn(_In):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chainproof.server.db.base import Base, UTCDateTime, utcnow
@@ -17,6 +17,14 @@ class Organization(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     allow_implicit_creation: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: What a policy violation does when its attachment sets no ``gate``: ``advisory``
+    #: (recorded) or ``enforced`` (the push is refused and the run blocked).
+    policy_strategy: Mapped[str] = mapped_column(
+        String(20), default="advisory", server_default="advisory"
+    )
+    #: Policies every workflow's runs are evaluated against, whatever their contract says:
+    #: ``{"policies": {"materials": [...], "attestation": [...]}, "policyGroups": [...]}``.
+    required_policies: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class User(Base):
@@ -53,6 +61,9 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: An owner or admin allowed this robot's pushes through gated policy violations with
+    #: ``--exception-bypass-policy-check`` (recorded and audited on each use).
+    policy_bypass: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class SigningCA(Base):

@@ -158,3 +158,35 @@ class VerificationSummary(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: The run's SLSA Provenance v1 bundle, signed and logged on its first request.
     provenance_bundle: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class PolicyEvaluationRow(Base):
+    """One policy's result on one material (or the attestation) of a pushed run.
+
+    ``source`` says who evaluated it: ``server`` (the control plane, authoritatively, at push)
+    or ``client`` (the CLI, for policies the control plane cannot load, such as ``file://``
+    ones in the job's checkout). ``gate`` is the effective one: the attachment's, else its
+    group's, else the organisation's strategy. ``required`` marks organisation-required
+    policies, which no contract can drop.
+    """
+
+    __tablename__ = "policy_evaluations"
+    __table_args__ = (Index("ix_policy_evaluations_org_id_policy", "org_id", "policy"),)
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("workflow_runs.id", ondelete="CASCADE"), index=True
+    )
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    #: Order of evaluation within the run.
+    position: Mapped[int] = mapped_column(Integer)
+    material: Mapped[str | None] = mapped_column(String(200))
+    policy: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(50))
+    source: Mapped[str] = mapped_column(String(10))
+    gate: Mapped[bool] = mapped_column(Boolean)
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False)
+    violations: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    #: The evaluation as the predicate's ``policyEvaluations`` hold it (Chainloop's form).
+    evaluation: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

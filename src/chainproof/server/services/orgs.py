@@ -87,6 +87,8 @@ def settings_view(org: Organization) -> dict[str, Any]:
     return {
         **org_view(org),
         "allow_implicit_creation": org.allow_implicit_creation,
+        "policy_strategy": org.policy_strategy or "advisory",
+        "required_policies": org.required_policies,
         "created_at": rfc3339(org.created_at),
     }
 
@@ -96,14 +98,42 @@ def describe(session: Session, actor: Principal) -> Organization:
     return get_org(session, actor.org_id)
 
 
+_UNSET: Any = object()
+
+
 def update(
-    session: Session, actor: Principal, *, allow_implicit_creation: bool | None = None
+    session: Session,
+    actor: Principal,
+    *,
+    allow_implicit_creation: bool | None = None,
+    policy_strategy: str | None = None,
+    required_policies: dict[str, Any] | None = _UNSET,
 ) -> Organization:
-    """Change organisation settings (owner/admin); audited."""
+    """Change organisation settings (owner/admin); audited.
+
+    ``policy_strategy`` is ``advisory`` or ``enforced`` (what an ungated violation does);
+    ``required_policies`` (a ``policies``/``policyGroups`` document, or None to clear) are
+    evaluated on every run of every workflow, whatever its contract says.
+    """
+    from chainproof.server.services import enforcement
+
     actor.require_admin()
     org = get_org(session, actor.org_id)
     if allow_implicit_creation is not None:
         org.allow_implicit_creation = allow_implicit_creation
+    if policy_strategy is not None:
+        if policy_strategy not in enforcement.STRATEGIES:
+            raise InvalidInput(
+                f"unknown policy strategy {policy_strategy!r}",
+                hint="use advisory (violations are recorded) or enforced (they block pushes)",
+            )
+        org.policy_strategy = policy_strategy
+    if required_policies is not _UNSET:
+        if required_policies:
+            enforcement.parse_required(required_policies)
+            org.required_policies = required_policies
+        else:
+            org.required_policies = None
     session.flush()
     audit.record(
         session,
@@ -112,5 +142,7 @@ def update(
         "org.update",
         org.id,
         allow_implicit_creation=org.allow_implicit_creation,
+        policy_strategy=org.policy_strategy,
+        required_policies=org.required_policies,
     )
     return org

@@ -24,11 +24,19 @@ class Principal:
     project_name: str | None = None
     workflow_id: str | None = None
     workflow_name: str | None = None
+    policy_bypass: bool = False  # a robot granted --exception-bypass-policy-check
 
     @property
     def is_robot(self) -> bool:
         """Robots may only attest and read runs of their scope."""
         return self.kind == "robot"
+
+    @property
+    def may_bypass_policies(self) -> bool:
+        """Owner and admin users may push through gated violations; robots when granted."""
+        if self.is_robot:
+            return self.policy_bypass
+        return self.kind == "user" and self.role in ADMIN_ROLES
 
     def require_admin(self) -> None:
         """Raise Forbidden unless an owner or admin user token acts."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,10 +20,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chainproof.core.digest import Digest
-from chainproof.errors import ChainproofError, Conflict, InvalidInput, VerificationError
+from chainproof.errors import (
+    ChainproofError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    PolicyViolation,
+    VerificationError,
+)
 from chainproof.server.db import Attestation, Material, Project, Workflow, WorkflowRun
 from chainproof.server.db.base import utcnow
-from chainproof.server.services import audit, cas, runs, signing, slsa, tlog
+from chainproof.server.services import audit, cas, enforcement, runs, signing, slsa, tlog
 from chainproof.server.services.principal import Principal
 from chainproof.server.services.times import rfc3339
 
@@ -37,10 +45,27 @@ SUMMARY_ANNOTATION = "chainproof.material.summary"
 
 @dataclass(frozen=True)
 class Pushed:
-    """An accepted push: the run, and the stored bundle completed with its log entry."""
+    """A recorded push: the run (``succeeded``, or ``blocked`` by a policy gate), the stored
+    bundle completed with its log entry, and the policy evaluations the control plane made."""
 
     run: WorkflowRun
     bundle: dict[str, Any]
+    policies: tuple[enforcement.Checked, ...] = ()
+
+    @property
+    def blocked(self) -> bool:
+        """A gated policy violation refused the push (the evidence is kept)."""
+        return self.run.status == "blocked"
+
+    def refusal(self) -> PolicyViolation:
+        """The error a blocked push answers with, naming every gated violation."""
+        gated = [c for c in self.policies if c.violated and c.gate]
+        return PolicyViolation(
+            f"run {self.run.id} was blocked by policy: {enforcement.describe(gated)}",
+            hint="fix the evidence and run the job again; the run and its evidence are kept",
+            run_id=self.run.id,
+            violations=[c.to_dict() for c in gated],
+        )
 
 
 def push(
@@ -54,9 +79,17 @@ def push(
     public_key: str | None = None,
     idempotency_key: str | None = None,
     now: datetime | None = None,
+    read_blob: enforcement.BlobReader | None = None,
+    named: Callable[[str], tuple[bytes, str] | None] | None = None,
+    bypass_policy_check: bool = False,
 ) -> Pushed:
-    """Verify, log and store the attestation of a run; return the run and stored bundle.
+    """Verify, evaluate policies, log and store the attestation of a run.
 
+    The control plane evaluates the run's policies itself (:mod:`.enforcement`; material
+    content through ``read_blob``, stored policies through ``named``). A gated violation
+    blocks the run: it is stored as ``blocked`` with its evidence, and the caller commits and
+    answers with :meth:`Pushed.refusal`. ``bypass_policy_check`` lets the push through
+    instead when the actor may bypass (owner/admin users, robots granted it), audited.
     A repeated push of the same bundle (or with the same idempotency key) returns what the
     first one stored, with the same log entry.
     """
@@ -75,12 +108,12 @@ def push(
     session.refresh(run, with_for_update=True)
     if run.status != "initialized":
         same_key = idempotency_key is not None and run.idempotency_key == idempotency_key
-        if run.status == "succeeded":
+        if run.status in ("succeeded", "blocked"):
             stored = session.scalar(select(Attestation).where(Attestation.run_id == run.id))
-            assert stored is not None  # a succeeded run has its attestation
+            assert stored is not None  # a succeeded or blocked run has its attestation
             kept: dict[str, Any] = json.loads(stored.bundle)
             if same_key or _unlogged_digest(kept) == submitted:
-                return Pushed(run, kept)
+                return Pushed(run, kept, tuple(enforcement.stored(session, run.id)))
         raise Conflict(
             f"run {run.id} is {run.status}, not initialized: it cannot take another push",
             hint="start a new run with `attestation init`",
@@ -96,6 +129,19 @@ def push(
     predicate = statement.get("predicate") or {}
     stored = _check_cas(session, actor, predicate.get("materials") or [])
     held_inline = cas.check_inline(session, actor.org_id, predicate.get("materials") or [])
+    # Policies before the log: the log's lock is held only for the append itself.
+    verdict = enforcement.evaluate(
+        session, run, statement, read_blob=read_blob, cas_backends=stored, named=named
+    )
+    blocked = bool(verdict.gated)
+    bypassed = False
+    if blocked and bypass_policy_check:
+        if not actor.may_bypass_policies:
+            raise Forbidden(
+                f"this token may not bypass policy checks: {enforcement.describe(verdict.gated)}",
+                hint="an owner or admin grants it with `api-token create --allow-policy-bypass`",
+            )
+        blocked, bypassed = False, True
 
     completed, entry = tlog.notarise(
         session,
@@ -122,7 +168,9 @@ def push(
         row = _material_row(run.id, item, extras, stored)
         cas.mark_inline(row, held_inline)
         session.add(row)
-    run.status = "succeeded"
+    run.status = "blocked" if blocked else "succeeded"
+    if blocked:
+        run.reason = f"blocked by policy: {verdict.describe_gated()}"[:2000]
     run.finished_at = now
     run.attestation_digest = digest
     run.idempotency_key = idempotency_key
@@ -135,11 +183,26 @@ def push(
             "log_id": base64.b64decode(entry["logId"]["keyId"]).hex(),
             "integrated_time": int(entry["integratedTime"]),
         },
+        "policy": verdict.summary(blocked=blocked, bypassed=bypassed),
     }
+    enforcement.record(session, run, verdict)
     session.flush()
     audit.record(session, actor.org_id, actor, "run.push", run.id, digest=digest)
-    slsa.issue_vsa(session, run, master_key=master_key, now=now)
-    return Pushed(run, completed.to_dict())
+    if blocked:
+        audit.record(
+            session, actor.org_id, actor, "run.blocked", run.id, violations=len(verdict.gated)
+        )
+    if bypassed:
+        audit.record(
+            session,
+            actor.org_id,
+            actor,
+            "run.policy_bypass",
+            run.id,
+            violations=[f"{c.evaluation.name}:{c.evaluation.material_name}" for c in verdict.gated],
+        )
+    slsa.issue_vsa(session, run, master_key=master_key, now=now, policies_passed=not verdict.gated)
+    return Pushed(run, completed.to_dict(), verdict.checked)
 
 
 def _unlogged_digest(bundle: dict[str, Any]) -> str:

@@ -37,7 +37,7 @@ from chainproof.server.services import audit, contracts, orgs, pagination, proje
 from chainproof.server.services.principal import Principal
 from chainproof.server.services.times import rfc3339
 
-STATUSES = ("initialized", "succeeded", "failed", "cancelled", "expired")
+STATUSES = ("initialized", "succeeded", "blocked", "failed", "cancelled", "expired")
 _TRIGGERS = {"failure": "failed", "cancellation": "cancelled"}
 
 

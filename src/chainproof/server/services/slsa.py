@@ -133,18 +133,24 @@ def _signed(
 
 
 def issue_vsa(
-    session: Session, run: WorkflowRun, *, master_key: str, now: datetime | None = None
+    session: Session,
+    run: WorkflowRun,
+    *,
+    master_key: str,
+    now: datetime | None = None,
+    policies_passed: bool = True,
 ) -> None:
     """Sign and store the VSA of a run whose push was just verified (same transaction).
 
-    The result is the run's recorded verification (``run.verification["verified"]``), so a
-    run recorded as refused gets a FAILED summary; the level is :func:`build_level`.
+    PASSED when the run's recorded verification succeeded (``run.verification["verified"]``)
+    and no gated policy was violated: a run blocked by policy, or let through by a bypass,
+    gets a FAILED summary. The level is :func:`build_level`.
     """
     now = now or utcnow()
     attestation = session.scalar(select(Attestation).where(Attestation.run_id == run.id))
     if attestation is None:
         raise Conflict(f"run {run.id} has no attestation: there is nothing to summarise")
-    passed = bool((run.verification or {}).get("verified"))
+    passed = bool((run.verification or {}).get("verified")) and policies_passed
     level = build_level(run)
     facts = _facts(session, run, attestation)
     statement = slsa.render_vsa(

@@ -58,9 +58,11 @@ def create_robot_token(
     project: str | None = None,
     workflow: str | None = None,
     expires_in_seconds: int | None = None,
+    policy_bypass: bool = False,
     now: datetime | None = None,
 ) -> tuple[ApiToken, str]:
-    """A robot token, optionally restricted to a project and/or workflow."""
+    """A robot token, optionally restricted to a project and/or workflow; ``policy_bypass``
+    lets its pushes through gated policy violations when they ask to."""
     actor.require_admin()
     if not name or len(name) > 200:
         raise InvalidInput("a token needs a name of at most 200 characters")
@@ -98,6 +100,7 @@ def create_robot_token(
         project_id=project_row.id if project_row else None,
         workflow_id=workflow_row.id if workflow_row else None,
         token_hash=hash_secret(secret),
+        policy_bypass=policy_bypass,
         created_at=created,
         expires_at=created + timedelta(seconds=expires_in_seconds) if expires_in_seconds else None,
     )
@@ -112,6 +115,7 @@ def create_robot_token(
         kind="robot",
         project=project,
         workflow=workflow,
+        policy_bypass=policy_bypass,
     )
     return row, secret
 
@@ -145,6 +149,7 @@ def authenticate(session: Session, secret: str, now: datetime | None = None) -> 
         project_name=project.name if project else None,
         workflow_id=row.workflow_id,
         workflow_name=workflow.name if workflow else None,
+        policy_bypass=bool(row.policy_bypass),
     )
 
 
@@ -187,4 +192,5 @@ def token_view(session: Session, row: ApiToken) -> dict[str, Any]:
         "revoked_at": rfc3339(row.revoked_at),
         "last_used_at": rfc3339(row.last_used_at),
         "created_at": rfc3339(row.created_at),
+        "policy_bypass": bool(row.policy_bypass),
     }

@@ -1,0 +1,522 @@
+"""Policies at push: the control plane's own evaluation, the gates, and what it records.
+
+The CLI evaluates policies for quick feedback and writes its results into the statement it
+signs, but a CI job is not trusted to judge itself: at push the control plane evaluates
+again, authoritatively, every policy it can load (built-in, stored by the organisation,
+``https://``) on the material content it holds (the CAS blob, or the bytes embedded in the
+statement), and decides the gates itself. Only ``file://`` policies, which live in the job's
+checkout, are taken from the signed statement (``source: client``).
+
+Which policies apply: the run's contract revision's ``policies`` and ``policyGroups``, plus
+the organisation's **required policies**, which no contract can drop (``required: true``).
+
+A violation blocks the push when its evaluation is gated: the attachment's ``gate``, else its
+group attachment's, else the organisation's strategy (``enforced`` gates everything,
+``advisory`` nothing). A policy that cannot be loaded or evaluated (a bad reference, the
+time limit) counts as a violation: a broken gate must not open.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from chainproof.core.digest import Digest
+from chainproof.errors import ChainproofError, ContractError, InvalidInput
+from chainproof.server.db import (
+    ContractRevision,
+    ContractRow,
+    Organization,
+    PolicyEvaluationRow,
+    WorkflowRun,
+)
+
+if TYPE_CHECKING:
+    from chainproof.core.contract import Contract
+    from chainproof.policy import PolicyEvaluation, PolicyVerifier
+
+__all__ = [
+    "STRATEGIES",
+    "BlobReader",
+    "Checked",
+    "Verdict",
+    "evaluate",
+    "parse_required",
+    "record",
+    "stored",
+]
+
+STRATEGIES = ("advisory", "enforced")
+ATTESTATION = "ATTESTATION"
+
+BlobReader = Callable[[str | None, Digest], Iterable[bytes]]
+"""``(CAS backend id or None for the embedded store, digest)`` → the blob's bytes."""
+
+_CAS = "chainproof.material.cas"
+_NAME = "chainproof.material.name"
+_KIND = "chainproof.material.kind"
+_FILENAME = "chainproof.material.filename"
+_OPAQUE = ("CONTAINER_IMAGE", "STRING", "HELM_CHART")  # policies read their metadata only
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One evaluation, who made it, and whether its violations block."""
+
+    evaluation: PolicyEvaluation
+    source: str  # server | client
+    gate: bool
+    required: bool = False
+
+    @property
+    def violated(self) -> bool:
+        """Evaluated and found at least one violation."""
+        return bool(self.evaluation.violations) and not self.evaluation.skipped
+
+    def to_dict(self) -> dict[str, Any]:
+        """The API form: the evaluation (Chainloop's shape) with source, gate, required."""
+        return {
+            **self.evaluation.to_dict(),
+            "source": self.source,
+            "gate": self.gate,
+            "required": self.required,
+        }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Every policy evaluation of a push, and the organisation's strategy."""
+
+    checked: tuple[Checked, ...]
+    strategy: str
+
+    @property
+    def violated(self) -> list[Checked]:
+        """Evaluations with violations, gated or not."""
+        return [c for c in self.checked if c.violated]
+
+    @property
+    def gated(self) -> list[Checked]:
+        """Violations that block the push."""
+        return [c for c in self.checked if c.violated and c.gate]
+
+    def summary(self, *, blocked: bool, bypassed: bool) -> dict[str, Any]:
+        """What the run records under ``verification.policy``."""
+        return {
+            "strategy": self.strategy,
+            "evaluated": len(self.checked),
+            "violated": len(self.violated),
+            "gated_violations": len(self.gated),
+            "blocked": blocked,
+            "bypassed": bypassed,
+        }
+
+    def describe_gated(self) -> str:
+        """``policy (material): message; ...`` for the refusal's message."""
+        return describe(self.gated)
+
+
+def describe(checked: Sequence[Checked]) -> str:
+    """A one-line list of violations, ``policy on material: message``."""
+    parts = []
+    for c in checked:
+        where = c.evaluation.material_name or "the attestation"
+        messages = "; ".join(v.message for v in c.evaluation.violations)
+        parts.append(f"{c.evaluation.name} on {where}: {messages}")
+    return " | ".join(parts)
+
+
+# -- required policies ---------------------------------------------------------------------
+def parse_required(document: Mapping[str, Any], *, source: str = "required policies") -> Contract:
+    """The organisation's required policies as a contract holding only its ``policies`` and
+    ``policyGroups`` sections (validated as a contract's are; ContractError otherwise)."""
+    import json
+
+    from chainproof.core.contract import Contract
+
+    unknown = set(document) - {"policies", "policyGroups"}
+    if unknown:
+        raise ContractError(
+            f"{source}: unknown field {sorted(unknown)[0]!r}",
+            hint="required policies hold `policies` (materials, attestation) and `policyGroups`",
+        )
+    spec = {k: document[k] for k in ("policies", "policyGroups") if document.get(k)}
+    wrapped = {
+        "apiVersion": "chainloop.dev/v1",
+        "kind": "Contract",
+        "metadata": {"name": "required-policies"},
+        "spec": spec,
+    }
+    return Contract.parse(json.dumps(wrapped), source=source)
+
+
+# -- evaluation ----------------------------------------------------------------------------
+def evaluate(
+    session: Session,
+    run: WorkflowRun,
+    statement: Mapping[str, Any],
+    *,
+    read_blob: BlobReader | None,
+    cas_backends: Mapping[str, str | None],
+    named: Callable[[str], tuple[bytes, str] | None] | None = None,
+) -> Verdict:
+    """Evaluate the run's contract and the organisation's required policies on a verified
+    statement. ``cas_backends`` maps each CAS material's digest to its backend (None: the
+    embedded store); ``read_blob`` reads it (None: CAS content cannot be read, and policies
+    on it are recorded as violations)."""
+    org = session.get(Organization, run.org_id)
+    assert org is not None
+    strategy = org.policy_strategy or "advisory"
+    contract = _contract(session, run)
+    sets: list[tuple[Contract, bool]] = [(contract, False)]
+    if org.required_policies:
+        sets.append((parse_required(org.required_policies), True))
+    predicate = statement.get("predicate") or {}
+    materials = [m for m in predicate.get("materials") or [] if isinstance(m, Mapping)]
+    reported = _client_reported(predicate.get("policyEvaluations"))
+    checked: list[Checked] = []
+    with tempfile.TemporaryDirectory(prefix="chainproof-policy-") as scratch:
+        content = _Content(Path(scratch), read_blob, cas_backends)
+        for policies, required in sets:
+            checked.extend(
+                _evaluate_set(policies, required, strategy, statement, materials, content, named)
+            )
+            checked.extend(
+                Checked(e, "client", _gate(e.gate, strategy), required)
+                for e in _reported_for(policies, reported)
+            )
+    return Verdict(tuple(checked), strategy)
+
+
+def _contract(session: Session, run: WorkflowRun) -> Contract:
+    from chainproof.core.contract import Contract
+
+    rev = session.get(ContractRevision, run.contract_revision_id)
+    assert rev is not None
+    row = session.get(ContractRow, rev.contract_id)
+    source = f"contract {row.name if row else '?'} revision {rev.revision}"
+    return Contract.parse(rev.raw, source=source)
+
+
+def _gate(gate: bool | None, strategy: str) -> bool:
+    return gate if gate is not None else strategy == "enforced"
+
+
+def _failure(
+    name: str, material: str | None, kind: str, problem: str, gate: bool | None
+) -> PolicyEvaluation:
+    from chainproof.policy import PolicyEvaluation, Violation
+
+    return PolicyEvaluation(
+        name=name,
+        material_name=material,
+        kind=kind,
+        violations=(Violation(name, f"the control plane could not evaluate it: {problem}"),),
+        gate=gate,
+    )
+
+
+def _server_side(attachments: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The attachments the control plane evaluates itself (all but ``file://`` ones)."""
+    return [a for a in attachments if not str(a.get("ref") or "").startswith("file://")]
+
+
+def _evaluate_set(
+    contract: Contract,
+    required: bool,
+    strategy: str,
+    statement: Mapping[str, Any],
+    materials: Sequence[Mapping[str, Any]],
+    content: _Content,
+    named: Callable[[str], tuple[bytes, str] | None] | None,
+) -> Iterator[Checked]:
+    from chainproof.policy import PolicyLoader, PolicyVerifier
+
+    loader = PolicyLoader(named=named, local_files=False)
+    policies = {
+        key: _server_side(contract.policies.get(key) or []) for key in ("materials", "attestation")
+    }
+    groups = _server_side(contract.policy_groups)
+    # Load every attachment up front: one that cannot be loaded is a violation of its own,
+    # and is left out so that the others still run.
+    broken: list[Checked] = []
+    for key in ("materials", "attestation"):
+        kept = []
+        for attachment in policies[key]:
+            try:
+                loader.policy(attachment)
+                kept.append(attachment)
+            except ChainproofError as err:
+                name = _ref_name(attachment)
+                failure = _failure(name, None, key.upper(), err.message, attachment.get("gate"))
+                broken.append(Checked(failure, "server", _gate(failure.gate, strategy), required))
+        policies[key] = kept
+    kept_groups = []
+    for attachment in groups:
+        try:
+            group, _ = loader.group(attachment)
+            for member in (*[p for m in group.materials for p in m.policies], *group.attestation):
+                loader.policy(member)
+            kept_groups.append(attachment)
+        except ChainproofError as err:
+            name = _ref_name(attachment)
+            failure = _failure(name, None, "GROUP", err.message, attachment.get("gate"))
+            broken.append(Checked(failure, "server", _gate(failure.gate, strategy), required))
+    verifier = PolicyVerifier(policies, kept_groups, loader=loader)
+    yield from broken
+    if not verifier.has_policies():
+        return
+    for item in materials:
+        yield from _material(verifier, item, content, strategy, required)
+    yield from _statement(verifier, statement, strategy, required)
+
+
+def _ref_name(attachment: Mapping[str, Any]) -> str:
+    embedded = attachment.get("embedded")
+    if isinstance(embedded, Mapping):
+        return str((embedded.get("metadata") or {}).get("name") or "embedded policy")
+    ref = str(attachment.get("ref") or "?")
+    return ref.rsplit("/", 1)[-1].split("@", 1)[0] or ref
+
+
+def _material(
+    verifier: PolicyVerifier,
+    item: Mapping[str, Any],
+    content: _Content,
+    strategy: str,
+    required: bool,
+) -> Iterator[Checked]:
+    from chainproof.policy import PolicyEvaluation, material_input
+
+    annotations = {str(k): str(v) for k, v in (item.get("annotations") or {}).items()}
+    name = annotations.get(_NAME) or str(item.get("name") or "")
+    kind = annotations.get(_KIND) or "ARTIFACT"
+    bound = verifier.material_policies(name, kind)
+    if not bound:
+        return
+    try:
+        material, path = content.material(item, name, kind, annotations)
+    except ChainproofError as err:
+        for b in bound:
+            gate = b.attachment.get("gate", b.group_gate)
+            failure = _failure(b.policy.name, name, kind, err.message, gate)
+            yield Checked(failure, "server", _gate(gate, strategy), required)
+        return
+    if path is None and kind not in _OPAQUE:
+        # skip_upload: only the digest was attested, so there is no content to judge.
+        for b in bound:
+            gate = b.attachment.get("gate", b.group_gate)
+            skipped = PolicyEvaluation(
+                name=b.policy.name,
+                material_name=name,
+                kind=kind,
+                skipped=True,
+                skip_reasons=("the control plane holds only this material's digest",),
+                gate=gate,
+            )
+            yield Checked(skipped, "server", _gate(gate, strategy), required)
+        return
+    try:
+        data = material_input(material, path)
+    except ChainproofError as err:
+        for b in bound:
+            gate = b.attachment.get("gate", b.group_gate)
+            failure = _failure(b.policy.name, name, kind, err.message, gate)
+            yield Checked(failure, "server", _gate(gate, strategy), required)
+        return
+    from chainproof.policy.engine import canonical
+
+    text = canonical(data)
+    for b in bound:
+        yield from _one(verifier, b, kind, data, text, name, strategy, required)
+
+
+def _statement(
+    verifier: PolicyVerifier, statement: Mapping[str, Any], strategy: str, required: bool
+) -> Iterator[Checked]:
+    from chainproof.policy.engine import canonical
+
+    bound = verifier.statement_policies("PUSH")
+    if not bound:
+        return
+    data = dict(statement)
+    text = canonical(data)
+    for b in bound:
+        yield from _one(verifier, b, ATTESTATION, data, text, None, strategy, required)
+
+
+def _one(
+    verifier: PolicyVerifier,
+    bound: Any,
+    kind: str,
+    data: Mapping[str, Any],
+    text: str,
+    material: str | None,
+    strategy: str,
+    required: bool,
+) -> Iterator[Checked]:
+    try:
+        found = verifier.evaluate_bound(bound, kind, data, material_name=material, text=text)
+    except ChainproofError as err:
+        gate = bound.attachment.get("gate", bound.group_gate)
+        found = _failure(bound.policy.name, material, kind, err.message, gate)
+    if found is not None:
+        yield Checked(found, "server", _gate(found.gate, strategy), required)
+
+
+class _Content:
+    """Material content for policies: the blob from the CAS or the statement's bytes,
+    written once to a scratch file (policies read files, and a blob may be large)."""
+
+    def __init__(
+        self, scratch: Path, read_blob: BlobReader | None, backends: Mapping[str, str | None]
+    ) -> None:
+        self.scratch = scratch
+        self.read_blob = read_blob
+        self.backends = backends
+        self._paths: dict[str, Path] = {}
+
+    def material(
+        self, item: Mapping[str, Any], name: str, kind: str, annotations: Mapping[str, str]
+    ) -> tuple[Any, Path | None]:
+        from chainproof.core.materials.base import CraftedMaterial
+        from chainproof.policy.content import MAX_CONTENT_BYTES
+
+        digest = _digest(item)
+        value: str | None = None
+        path: Path | None = None
+        raw = item.get("content")
+        if isinstance(raw, str):
+            try:
+                data = base64.b64decode(raw, validate=True)
+            except (binascii.Error, ValueError):
+                raise InvalidInput(f"material {name}: its content is not base64") from None
+            if Digest.of_bytes(data) != digest:
+                raise InvalidInput(
+                    f"material {name}: its embedded content does not match its digest"
+                )
+            if kind == "STRING":
+                value = data.decode("utf-8", errors="replace")
+            else:
+                path = self._write(str(digest), [data], MAX_CONTENT_BYTES)
+        elif annotations.get(_CAS, "").lower() == "true" and kind not in _OPAQUE:
+            if self.read_blob is None:
+                raise InvalidInput(f"material {name}: the CAS is not reachable from here")
+            blob = self.read_blob(self.backends.get(str(digest)), digest)
+            path = self._write(str(digest), blob, MAX_CONTENT_BYTES)
+        material = CraftedMaterial(
+            name=name,
+            kind=kind,
+            digest=digest,
+            size=path.stat().st_size if path else 0,
+            filename=annotations.get(_FILENAME),
+            value=value,
+            annotations=dict(annotations),
+        )
+        return material, path
+
+    def _write(self, key: str, chunks: Iterable[bytes], limit: int) -> Path:
+        cached = self._paths.get(key)
+        if cached is not None:
+            return cached
+        path = self.scratch / f"{len(self._paths)}.blob"
+        size = 0
+        with path.open("wb") as out:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise InvalidInput(f"it is larger than {limit} bytes, the policy input limit")
+                out.write(chunk)
+        self._paths[key] = path
+        return path
+
+
+def _digest(item: Mapping[str, Any]) -> Digest:
+    digests = item.get("digest") or {}
+    if isinstance(digests, Mapping) and digests.get("sha256"):
+        return Digest.parse(f"sha256:{digests['sha256']}")
+    raise InvalidInput("a material of the statement has no sha256 digest")
+
+
+# -- client-reported evaluations -----------------------------------------------------------
+def _client_reported(raw: Any) -> list[PolicyEvaluation]:
+    """The statement's evaluations of ``file://`` policies (the only ones taken from it)."""
+    from chainproof.policy import PolicyEvaluation
+
+    out: list[PolicyEvaluation] = []
+    if not isinstance(raw, Mapping):
+        return out
+    for items in raw.values():
+        for data in items if isinstance(items, list) else []:
+            if not isinstance(data, Mapping):
+                continue
+            uri = str((data.get("policyReference") or {}).get("uri") or "")
+            group_uri = str((data.get("groupReference") or {}).get("uri") or "")
+            if uri.startswith("file://") or group_uri.startswith("file://"):
+                try:
+                    out.append(PolicyEvaluation.from_dict(data))
+                except (KeyError, TypeError, ValueError):
+                    continue
+    return out
+
+
+def _reported_for(
+    contract: Contract, reported: Sequence[PolicyEvaluation]
+) -> list[PolicyEvaluation]:
+    """Client evaluations belong to a set when the set has ``file://`` attachments at all;
+    the statement is signed, but the job wrote it: these are what the CLI said."""
+    has_files = any(
+        str(a.get("ref") or "").startswith("file://")
+        for a in (
+            *(contract.policies.get("materials") or []),
+            *(contract.policies.get("attestation") or []),
+            *contract.policy_groups,
+        )
+    )
+    return list(reported) if has_files else []
+
+
+# -- storage -------------------------------------------------------------------------------
+def record(session: Session, run: WorkflowRun, verdict: Verdict) -> None:
+    """Store every evaluation of the push, per run and material."""
+    for position, c in enumerate(verdict.checked):
+        e = c.evaluation
+        session.add(
+            PolicyEvaluationRow(
+                position=position,
+                run_id=run.id,
+                org_id=run.org_id,
+                material=e.material_name,
+                policy=e.name,
+                kind=e.kind,
+                source=c.source,
+                gate=c.gate,
+                required=c.required,
+                skipped=e.skipped,
+                violations=[{"subject": v.subject, "message": v.message} for v in e.violations],
+                evaluation=e.to_dict(),
+            )
+        )
+
+
+def stored(session: Session, run_id: str) -> list[Checked]:
+    """The evaluations recorded for a run, in the order they were made."""
+    from chainproof.policy import PolicyEvaluation
+
+    rows = session.scalars(
+        select(PolicyEvaluationRow)
+        .where(PolicyEvaluationRow.run_id == run_id)
+        .order_by(PolicyEvaluationRow.position)
+    )
+    return [
+        Checked(PolicyEvaluation.from_dict(r.evaluation), r.source, r.gate, r.required)
+        for r in rows
+    ]
