@@ -34,9 +34,17 @@ def test_policies_at_add_and_in_the_pushed_statement(cli: Cli, server: Server) -
     assert [p["name"] for p in image["policies"]] == ["container-allowed-registries"]
     assert image["policies"][0]["violations"] == []
 
-    cli("attestation", "push", token=robot)
+    # The control plane evaluates again and enforces the gate: the push is refused, the run
+    # recorded as blocked with its evidence, and the job fails naming the violation.
+    pushed = cli("attestation", "push", token=robot, check=False)
+    assert pushed.returncode == 1, pushed.stderr
+    assert "blocked by policy: sbom-banned-licenses on sbom" in pushed.stderr
+    assert "starlette@0.41.2" in pushed.stderr
     runs = cli.json("workflow", "run", "list", "--workflow", "build", "--project", "pol")
-    assert isinstance(runs, list)
+    assert isinstance(runs, list) and runs[0]["status"] == "blocked"
+    described = cli.json("workflow", "run", "describe", "--id", runs[0]["id"])
+    assert isinstance(described, dict)
+    assert described["verification"]["policy"]["gated_violations"] == 1
     statement = json.loads(
         cli("workflow", "run", "describe", "--id", runs[0]["id"], "-o", "statement").stdout
     )
@@ -63,3 +71,54 @@ def test_policy_develop_eval_from_the_installed_cli(cli: Cli) -> None:
     record = json.loads(proc.stdout)
     assert record["name"] == "sbom-ntia" and record["type"] == "SBOM_CYCLONEDX_JSON"
     assert record["violations"][0]["message"].startswith("5 of 5 components have no supplier")
+
+
+def test_bypass_and_exit_code_on_violation(cli: Cli, server: Server) -> None:
+    cli("project", "create", "--name", "byp")
+    cli("workflow", "contract", "create", "--name", "byp-release", "-f", str(CONTRACT))
+    cli("workflow", "create", "--name", "build", "--project", "byp", "--contract", "byp-release")
+
+    def robot(*flags: str) -> str:
+        created = cli.json("api-token", "create", "--name", "byp-ci", "--project", "byp", *flags)
+        assert isinstance(created, dict)
+        return str(created["token"])
+
+    def attest(token: str) -> None:
+        cli("attestation", "init", "--workflow", "build", "--project", "byp", token=token)
+        cli("attestation", "add", "--name", "sbom", "--value", str(SBOM), token=token)
+        cli("attestation", "add", "--name", "image", "--value", IMAGE, token=token)
+
+    plain = robot()
+    attest(plain)
+    refused = cli(
+        "attestation", "push", "--exception-bypass-policy-check", token=plain, check=False
+    )
+    assert refused.returncode == 3 and "may not bypass policy checks" in refused.stderr
+    cli("attestation", "reset", token=plain)
+
+    granted = robot("--allow-policy-bypass")
+    attest(granted)
+    through = cli("attestation", "push", "--exception-bypass-policy-check", token=granted)
+    assert "Gated policy violations were bypassed" in through.stderr
+    assert "policy sbom-banned-licenses: 2 violation(s)" in through.stderr
+
+    # Advisory violations (sbom-ntia, runner-ci) do not fail a job unless it asks them to.
+    attest(granted)
+    failing = cli(
+        "attestation",
+        "push",
+        "--exception-bypass-policy-check",
+        "--exit-code-on-violation",
+        "-o",
+        "json",
+        token=granted,
+        check=False,
+    )
+    assert failing.returncode == 1, failing.stderr
+    run = json.loads(failing.stdout)
+    assert run["status"] == "succeeded"  # pushed and recorded all the same
+    assert {e["name"] for e in run["policy_evaluations"] if e["violations"]} >= {
+        "sbom-banned-licenses",
+        "sbom-ntia",
+        "runner-ci",
+    }

@@ -119,6 +119,7 @@ def describe(
         report = verify_run(api, run_id)
     if output in (RunOutput.table, RunOutput.json):
         run = api.get_run(run_id)
+        run["policy_evaluations"] = api.get_run_policy_evaluations(run_id)
         if output is RunOutput.json:
             emit_json({**run, "local_verification": report} if verify else run)
         else:
@@ -144,6 +145,7 @@ def _print_run(run: dict[str, Any], report: dict[str, Any] | None) -> None:
             ("Attestation", run.get("attestation_digest")),
             ("Server check", verification.get("verified") if verification else None),
             ("Identity", verification.get("identity") if verification else None),
+            ("Policies", _policy_line(verification.get("policy"))),
         ],
         title="Run",
     )
@@ -158,9 +160,44 @@ def _print_run(run: dict[str, Any], report: dict[str, Any] | None) -> None:
         ],
         title="Materials",
     )
+    if run.get("policy_evaluations"):
+        print_table(
+            run["policy_evaluations"],
+            [
+                ("Policy", "name"),
+                ("Material", lambda e: e.get("materialName") or "(attestation)"),
+                ("Result", _policy_result),
+                ("Gate", "gate"),
+                ("By", "source"),
+            ],
+            title="Policy evaluations",
+        )
     if report is not None:
         print_table(
             report["checks"],
             [("Check", "name"), ("OK", "ok"), ("Detail", "detail")],
             title="Local verification",
         )
+
+
+def _policy_line(summary: dict[str, Any] | None) -> str | None:
+    if not summary:
+        return None
+    text = (
+        f"{summary.get('evaluated', 0)} evaluated, {summary.get('violated', 0)} violated, "
+        f"{summary.get('gated_violations', 0)} gated ({summary.get('strategy')})"
+    )
+    if summary.get("blocked"):
+        text += ", blocked"
+    if summary.get("bypassed"):
+        text += ", bypassed"
+    return text
+
+
+def _policy_result(evaluation: dict[str, Any]) -> str:
+    if evaluation.get("skipped"):
+        return "skipped: " + "; ".join(evaluation.get("skipReasons") or [])
+    violations = evaluation.get("violations") or []
+    if not violations:
+        return "passed"
+    return "; ".join(str(v.get("message")) for v in violations)

@@ -515,6 +515,10 @@ class ApiClient:
         """One run with its materials."""
         return dict(self._get(f"/runs/{_q(run_id)}"))
 
+    def get_run_policy_evaluations(self, run_id: str) -> list[dict[str, Any]]:
+        """The control plane's policy evaluations of a pushed run, in order."""
+        return list(self._get(f"/runs/{_q(run_id)}/policy-evaluations")["items"])
+
     def get_run_bundle(self, run_id: str) -> dict[str, Any]:
         """The stored Sigstore bundle of a run."""
         return dict(self._get(f"/runs/{_q(run_id)}/bundle"))
