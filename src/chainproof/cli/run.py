@@ -119,7 +119,7 @@ def describe(
         report = verify_run(api, run_id)
     if output in (RunOutput.table, RunOutput.json):
         run = api.get_run(run_id)
-        run["policy_evaluations"] = api.get_run_policy_evaluations(run_id)
+        run["policy_evaluations"] = _policy_evaluations(api, run_id)
         if output is RunOutput.json:
             emit_json({**run, "local_verification": report} if verify else run)
         else:
@@ -201,3 +201,13 @@ def _policy_result(evaluation: dict[str, Any]) -> str:
     if not violations:
         return "passed"
     return "; ".join(str(v.get("message")) for v in violations)
+
+
+def _policy_evaluations(api: Any, run_id: str) -> list[dict[str, Any]]:
+    """The server's evaluations; none from a server older than policy enforcement."""
+    from chainproof.errors import NotFound
+
+    try:
+        return list(api.get_run_policy_evaluations(run_id))
+    except NotFound:
+        return []

@@ -432,3 +432,83 @@ def test_org_update_forbidden_exits_3(cli: Any, api: FakeApi) -> None:
     result = cli("org", "update", "--prevent-implicit-workflow-creation")
     assert result.exit_code == 3
     assert result.stderr.startswith("Error: owner or admin only")
+
+
+def test_run_describe_table_shows_the_servers_policy_evaluations(cli: Any, api: FakeApi) -> None:
+    run = {
+        "id": "r2",
+        "project": "shop",
+        "workflow": "build",
+        "status": "blocked",
+        "verification": {
+            "verified": True,
+            "policy": {
+                "strategy": "advisory",
+                "evaluated": 2,
+                "violated": 1,
+                "gated_violations": 1,
+                "blocked": True,
+                "bypassed": False,
+            },
+        },
+        "materials": [],
+    }
+    evaluation = {
+        "name": "sbom-banned-licenses",
+        "materialName": "sbom",
+        "violations": [{"subject": "x", "message": "component a@1 has banned license(s): MIT"}],
+        "skipped": False,
+        "skipReasons": [],
+        "gate": True,
+        "source": "server",
+    }
+    api.on("GET", "/api/v1/runs/r2", run)
+    api.on("GET", "/api/v1/runs/r2/policy-evaluations", {"items": [evaluation]})
+    result = cli("workflow", "run", "describe", "--id", "r2")
+    assert result.exit_code == 0, result.output
+    assert "1 gated (advisory), blocked" in result.stdout
+    assert "sbom-banned-licenses" in result.stdout and "MIT" in result.stdout
+    as_json = cli("workflow", "run", "describe", "--id", "r2", "-o", "json")
+    assert json.loads(as_json.stdout)["policy_evaluations"] == [evaluation]
+
+
+def test_api_token_create_with_policy_bypass(cli: Any, api: FakeApi) -> None:
+    answer = {"id": "t2", "name": "rel", "token": "cp_new", "policy_bypass": True}
+    api.on("POST", "/api/v1/tokens", answer, status=201)
+    result = cli("api-token", "create", "--name", "rel", "--allow-policy-bypass")
+    assert result.exit_code == 0, result.output
+    assert api.body() == {"name": "rel", "policy_bypass": True}
+    assert "Policy bypass" in result.stdout
+
+
+def test_org_update_policy_strategy_and_required_policies(
+    cli: Any, api: FakeApi, tmp_path: Path
+) -> None:
+    api.on(
+        "PATCH", "/api/v1/org", lambda r: httpx.Response(200, json={**ORG, **json.loads(r.content)})
+    )
+    required = tmp_path / "required.yaml"
+    required.write_text(
+        "policies:\n  attestation:\n    - {ref: required-annotations, with: {names: ticket}}\n"
+    )
+    result = cli(
+        "org", "update", "--policy-strategy", "enforced", "--required-policies", str(required)
+    )
+    assert result.exit_code == 0, result.output
+    assert api.body() == {
+        "policy_strategy": "enforced",
+        "required_policies": {
+            "policies": {
+                "attestation": [{"ref": "required-annotations", "with": {"names": "ticket"}}]
+            }
+        },
+    }
+    assert "required-annotations" in result.stdout and "enforced" in result.stdout
+    cleared = cli("org", "update", "--clear-required-policies", "-o", "json")
+    assert cleared.exit_code == 0 and api.body() == {"required_policies": None}
+    bad = cli("org", "update", "--policy-strategy", "strict")
+    assert bad.exit_code == 2
+    not_a_mapping = tmp_path / "list.yaml"
+    not_a_mapping.write_text("- a\n")
+    wrong = cli("org", "update", "--required-policies", str(not_a_mapping))
+    assert wrong.exit_code == 2 and "must be a mapping" in wrong.stderr
