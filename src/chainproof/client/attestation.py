@@ -217,6 +217,7 @@ def init(
         git=head_info(cwd),
     )
     _collect_automatic(api, state, environ, notify)
+    _init_policies(state, notify)
     store: StateStore = RemoteState(api, state.run_id) if remote else LocalState(state_file)
     store.save(state, None)
     return state
@@ -647,18 +648,62 @@ def violations(run: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _init_policies(state: CraftingState, notify: Callable[[str], None] | None) -> None:
+    """Evaluate the attestation policies that ask for phase INIT (``attestation_phases``
+    naming INIT) on the attestation as it stands at init; record and announce the results.
+
+    Only an explicit INIT runs here: a policy without phases judges the finished attestation
+    at push. Violations do not stop the init: the control plane decides at push.
+    """
+    contract = state.contract
+    if not (contract.policies.get("attestation") or contract.policy_groups):
+        return
+    from chainproof import __version__
+    from chainproof.core.statement import render_statement
+    from chainproof.policy import ATTESTATION, ATTESTATION_KEY, PolicyVerifier
+
+    verifier = PolicyVerifier.for_contract(contract, warn=notify)
+    bound = [
+        b for b in verifier.statement_policies("INIT") if "INIT" in b.policy.phases_for(ATTESTATION)
+    ]
+    if not bound:
+        return
+    statement = render_statement(state, finished_on=_now(), cli_version=__version__)
+    found = [verifier.evaluate_bound(b, ATTESTATION, statement) for b in bound]
+    records = [e.to_dict() for e in found if e is not None]
+    if not records:
+        return
+    state.policy_evaluations[ATTESTATION_KEY] = records
+    if notify is not None:
+        for record in records:
+            notify(f"policy {record['name']} (INIT): {_verdict(record)}")
+
+
+def _verdict(record: Mapping[str, Any]) -> str:
+    if record.get("skipped"):
+        return "skipped (" + ("; ".join(record.get("skipReasons") or []) or "no reason") + ")"
+    violations = record.get("violations") or []
+    if not violations:
+        return "passed"
+    return f"{len(violations)} violation(s): " + "; ".join(v["message"] for v in violations)
+
+
 def _attestation_policies(state: CraftingState, statement: dict[str, Any]) -> None:
     """Evaluate the contract's attestation policies (phase PUSH) on the statement and add
-    their results to its ``policyEvaluations`` (under ``CHAINPROOF.ATTESTATION``)."""
+    their results to its ``policyEvaluations`` (under ``CHAINPROOF.ATTESTATION``), after the
+    INIT results of policies that do not run again at push."""
     contract = state.contract
     if not (contract.policies.get("attestation") or contract.policy_groups):
         return
     from chainproof.policy import ATTESTATION_KEY, PolicyVerifier
 
     found = PolicyVerifier.for_contract(contract).verify_statement(statement, phase="PUSH")
-    if found:
-        evaluations = statement["predicate"]["policyEvaluations"]
-        evaluations[ATTESTATION_KEY] = [e.to_dict() for e in found]
+    evaluations = statement["predicate"]["policyEvaluations"]
+    pushed = {e.name for e in found}
+    kept = [e for e in evaluations.get(ATTESTATION_KEY) or [] if e.get("name") not in pushed]
+    merged = kept + [e.to_dict() for e in found]
+    if merged:
+        evaluations[ATTESTATION_KEY] = merged
 
 
 # -- reset ---------------------------------------------------------------------------------

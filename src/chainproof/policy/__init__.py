@@ -15,6 +15,7 @@ from __future__ import annotations
 from chainproof.policy.arguments import compute_arguments, input_arguments, split_value
 from chainproof.policy.content import evaluable_content, material_input
 from chainproof.policy.document import (
+    ATTESTATION,
     GroupMaterial,
     Policy,
     PolicyGroup,
@@ -35,6 +36,7 @@ from chainproof.policy.loader import PolicyLoader, Reference
 from chainproof.policy.verifier import BoundPolicy, PolicyVerifier
 
 __all__ = [
+    "ATTESTATION",
     "ATTESTATION_KEY",
     "BoundPolicy",
     "GroupMaterial",

@@ -242,3 +242,58 @@ def test_add_with_a_broken_policy_records_and_uploads_nothing(
     with pytest.raises(PolicyError, match="unknown policy 'no-such-policy'"):
         attestation.add(api, state_file, name="version", value="v1")
     assert attestation.load_state(state_file).materials == {}
+
+
+INIT_PHASE_CONTRACT = (
+    CONTRACT
+    + """\
+  policies:
+    attestation:
+      - embedded:
+          apiVersion: chainloop.dev/v1
+          kind: Policy
+          metadata: {name: hosted-runner-at-init}
+          spec:
+            policies:
+              - kind: ATTESTATION
+                attestation_phases: [INIT]
+                embedded: |
+                  package hosted_runner
+                  import rego.v1
+                  violations contains msg if {
+                    input.predicate.runner.type == "GENERIC"
+                    msg := "the job does not run on a CI runner"
+                  }
+      - ref: runner-ci
+"""
+)
+
+
+def test_init_phase_policies_run_at_init_and_stay_in_the_statement(
+    state_file: Path, tmp_path: Path
+) -> None:
+    server = FakeControlPlane(INIT_PHASE_CONTRACT)
+    api = ApiClient("http://cp.test", "cp_x", transport=httpx.MockTransport(server))
+    notices: list[str] = []
+    attestation.init(
+        api,
+        state_file=state_file,
+        workflow="build",
+        project="shop",
+        environ={},
+        cwd=tmp_path,
+        notify=notices.append,
+    )
+    # Only the policy that asks for INIT runs at init (runner-ci names no phase: push only).
+    assert [n for n in notices if "(INIT)" in n] == [
+        "policy hosted-runner-at-init (INIT): 1 violation(s): the job does not run on a CI runner"
+    ]
+    state = attestation.load_state(state_file)
+    [recorded] = state.policy_evaluations["CHAINPROOF.ATTESTATION"]
+    assert recorded["name"] == "hosted-runner-at-init"
+    attestation.add(api, state_file, name="version", value="1.2.3")
+    bundle_out = tmp_path / "bundle.json"
+    attestation.push(api, state_file, key_path=key_file(tmp_path), bundle_out=bundle_out)
+    predicate = _payload_statement(json.loads(bundle_out.read_text()))["predicate"]
+    names = [e["name"] for e in predicate["policyEvaluations"]["CHAINPROOF.ATTESTATION"]]
+    assert names == ["hosted-runner-at-init", "runner-ci"]

@@ -344,7 +344,9 @@ def _statement(
 ) -> Iterator[Checked]:
     from chainproof.policy.engine import canonical
 
-    bound = verifier.statement_policies("PUSH")
+    # Every phase, on the signed statement: INIT-phase policies too, judged on what the
+    # attestation finally says rather than on what the job reported at init.
+    bound = verifier.statement_policies(None)
     if not bound:
         return
     data = dict(statement)
