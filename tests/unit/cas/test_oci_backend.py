@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import subprocess
 import threading
 import tracemalloc
 import uuid
@@ -22,7 +23,7 @@ from pathlib import Path
 import httpx
 import oras.client
 import pytest
-from tests.registry import _free_port
+from tests.registry import _free_port, push_blob, start_registry
 from tests.unit.cas.test_backends import (
     test_concurrent_put_of_same_blob as test_contract_concurrent_put,
 )
@@ -609,3 +610,42 @@ def test_token_auth_refused(token_registry: tuple[str, list[dict[str, list[str]]
             backend.put(Digest.of_bytes(DATA), [DATA])
         assert "wrong" not in info.value.diagnostics()
         assert "credentials" in info.value.diagnostics()
+
+
+# -- garbage collection -------------------------------------------------------------------
+
+
+def test_registry_garbage_collection_keeps_evidence(tmp_path: Path) -> None:
+    """Run the registry's real garbage collector: the blob chainproof uploaded survives (its
+    evidence manifest references it), an unreferenced blob pushed beside it does not."""
+    running = start_registry(tmp_path)
+    host = next(running)
+    repo = f"{host}/chainproof/gc"
+    backend = OciBackend(repo, backoff=0.01)
+    evidence = b"".join(_pseudo_random(1 * MiB, seed=7))
+    digest = Digest.of_bytes(evidence)
+    backend.put(digest, _chunks(evidence))
+    backend.close()
+    orphan = Digest.parse(push_blob(host, "chainproof/gc", b"nobody references this blob"))
+    storage = tmp_path / "data"
+    assert _data_file(storage, orphan).exists()
+    running.close()  # the collector runs on a stopped registry
+
+    collected = subprocess.run(
+        ["docker-registry", "garbage-collect", str(tmp_path / "config.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert collected.returncode == 0, collected.stderr
+    assert not _data_file(storage, orphan).exists()  # the collector did collect
+
+    restarted = start_registry(tmp_path)
+    host = next(restarted)
+    try:
+        backend = OciBackend(f"{host}/chainproof/gc", backoff=0.01)
+        assert backend.exists(digest) == len(evidence)
+        assert b"".join(backend.open(digest)) == evidence
+        backend.close()
+    finally:
+        restarted.close()
