@@ -27,11 +27,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_registry(root: Path) -> Iterator[str]:
-    """Run a registry under ``root``; yields its ``host:port``."""
+def start_registry(root: Path, port: int | None = None) -> Iterator[str]:
+    """Run a registry under ``root`` (on ``port``, default a free one); yields its
+    ``host:port``. Started again on the same root and port, it serves the same blobs."""
     binary = shutil.which("docker-registry")
     assert binary, "docker-registry is not installed: apt-get install docker-registry"
-    port = _free_port()
+    port = port or _free_port()
     config = root / "config.yml"
     config.write_text(
         "version: 0.1\n"

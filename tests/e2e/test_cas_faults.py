@@ -233,3 +233,55 @@ def test_corrupt_blob_is_refused_and_leaves_no_file(
     assert kept.returncode == 1
     assert (out / "ok.bin").read_bytes() == evidence.read_bytes()
     assert sorted(p.name for p in out.iterdir()) == ["ok.bin"]
+
+
+@pytest.fixture
+def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server of its own: this test points the organisation's default CAS at a registry
+    it then stops."""
+    yield from start_server(tmp_path_factory.mktemp("registry-down"), run_expiry_seconds=600)
+
+
+def test_registry_down_names_the_backend_and_a_retry_succeeds_once_it_is_back(
+    own_server: Server, tmp_path: Path
+) -> None:
+    from tests.registry import start_registry
+
+    root = tmp_path / "registry"
+    root.mkdir()
+    running = start_registry(root)
+    host = next(running)
+    port = int(host.rsplit(":", 1)[1])
+    cli = cli_for(own_server, tmp_path)
+    cli(
+        "cas-backend",
+        "add",
+        "oci",
+        "--name",
+        "registry",
+        "--repository",
+        f"{host}/e2e/down",
+        "--default",
+    )
+    evidence = tmp_path / "evidence.bin"
+    evidence.write_bytes(b"evidence for a registry that goes down\n" * 1000)
+    running.close()
+
+    started = time.monotonic()
+    refused = cli("artifact", "upload", str(evidence), check=False)
+    elapsed = time.monotonic() - started
+    assert refused.returncode == 4, refused.stderr
+    assert f"OCI registry {host}/e2e/down is unavailable" in refused.stderr
+    assert elapsed < 120  # bounded retries with backoff, never a hang
+
+    restarted = start_registry(root, port)
+    next(restarted)
+    try:
+        uploaded = cli.json("artifact", "upload", str(evidence))
+        assert isinstance(uploaded, dict)
+        digest = hashlib.sha256(evidence.read_bytes()).hexdigest()
+        assert uploaded["digest"] == f"sha256:{digest}"
+        blob = httpx.get(f"http://{host}/v2/e2e/down/blobs/sha256:{digest}", timeout=10)
+        assert blob.status_code == 200 and blob.content == evidence.read_bytes()
+    finally:
+        restarted.close()
