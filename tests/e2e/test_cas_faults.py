@@ -285,3 +285,45 @@ def test_registry_down_names_the_backend_and_a_retry_succeeds_once_it_is_back(
         assert blob.status_code == 200 and blob.content == evidence.read_bytes()
     finally:
         restarted.close()
+
+
+def _on_a_terminal(cli: Cli, *args: str) -> tuple[int, str]:
+    """Run the installed CLI with its stderr on a pseudo-terminal; its exit code and what
+    the terminal received."""
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {**cli.env, "COLUMNS": "100", "TERM": "xterm"}
+    with subprocess.Popen(
+        [CLI, *args], env=env, cwd=cli.cwd, stdout=subprocess.DEVNULL, stderr=follower
+    ) as proc:
+        os.close(follower)
+        received = bytearray()
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            received += chunk
+        code = proc.wait(timeout=60)
+    os.close(leader)
+    return code, received.decode("utf-8", errors="replace")
+
+
+def test_progress_bars_on_a_terminal_only(cli: Cli, tmp_path: Path) -> None:
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(3 * 1024 * 1024))
+    code, terminal = _on_a_terminal(cli, "artifact", "upload", str(big))
+    assert code == 0, terminal
+    assert "big.bin" in terminal and "━" in terminal  # the label and Rich's bar
+    assert "3.1/3.1 MB" in terminal  # the transfer column, run to completion
+    small = tmp_path / "small.bin"
+    small.write_bytes(b"x" * 1000)
+    code, terminal = _on_a_terminal(cli, "artifact", "upload", str(small))
+    assert code == 0 and "━" not in terminal  # 1 MB or less: no bar
+    code, terminal = _on_a_terminal(cli, "artifact", "upload", str(big), "-o", "json")
+    assert code == 0 and "━" not in terminal  # -o json: no bar
+    piped = cli("artifact", "upload", str(big))  # stderr is a pipe: no bar
+    assert "━" not in piped.stderr
