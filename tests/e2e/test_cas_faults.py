@@ -237,9 +237,27 @@ def test_corrupt_blob_is_refused_and_leaves_no_file(
 
 @pytest.fixture
 def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A server of its own: this test points the organisation's default CAS at a registry
-    it then stops."""
-    yield from start_server(tmp_path_factory.mktemp("registry-down"), run_expiry_seconds=600)
+    """A server of its own, revalidating CAS backends every second: this test points the
+    organisation's default CAS at a registry it then stops."""
+    yield from start_server(
+        tmp_path_factory.mktemp("registry-down"),
+        run_expiry_seconds=600,
+        extra_env={"CHAINPROOF_CAS_VALIDATION_SECONDS": "1"},
+    )
+
+
+def _status_becomes(cli: Cli, name: str, wanted: str, within: float = 30.0) -> dict[str, object]:
+    """Poll `cas-backend list` until backend ``name`` has ``wanted`` status (the server's
+    periodic revalidation job sets it)."""
+    deadline = time.monotonic() + within
+    while True:
+        listed = cli.json("cas-backend", "list")
+        assert isinstance(listed, list)
+        (row,) = [b for b in listed if b["name"] == name]
+        if row["status"] == wanted:
+            return dict(row)
+        assert time.monotonic() < deadline, f"{name} is still {row['status']}, not {wanted}"
+        time.sleep(0.5)
 
 
 def test_registry_down_names_the_backend_and_a_retry_succeeds_once_it_is_back(
@@ -273,10 +291,14 @@ def test_registry_down_names_the_backend_and_a_retry_succeeds_once_it_is_back(
     assert refused.returncode == 4, refused.stderr
     assert f"OCI registry {host}/e2e/down is unavailable" in refused.stderr
     assert elapsed < 120  # bounded retries with backoff, never a hang
+    # The periodic revalidation notices, and notices the recovery.
+    down = _status_becomes(cli, "registry", "invalid")
+    assert "unavailable" in str(down.get("status_message"))
 
     restarted = start_registry(root, port)
     next(restarted)
     try:
+        _status_becomes(cli, "registry", "ok")
         uploaded = cli.json("artifact", "upload", str(evidence))
         assert isinstance(uploaded, dict)
         digest = hashlib.sha256(evidence.read_bytes()).hexdigest()
