@@ -11,6 +11,7 @@ from chainproof.server.db.orgs import (
     SigningKey,
     User,
 )
+from chainproof.server.db.policies import PolicyRevision, PolicyRow
 from chainproof.server.db.projects import (
     ContractRevision,
     ContractRow,
@@ -42,6 +43,8 @@ __all__ = [
     "Material",
     "Membership",
     "Organization",
+    "PolicyRevision",
+    "PolicyRow",
     "Project",
     "ProjectVersion",
     "RunState",
