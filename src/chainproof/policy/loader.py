@@ -7,7 +7,9 @@ References, as in Chainloop's contracts (``ref`` of a policy or group attachment
   a built-in one (:mod:`chainproof.policy.builtin`);
 * ``file://path`` (relative paths from ``base_dir``, the working directory by default);
 * ``https://...`` (and ``http://``), fetched once per loader, at most 1 MB;
-* any of them may end in ``@sha256:<hex>``: the document must have that digest.
+* any of them may end in ``@sha256:<hex>``: the document must have that digest. A stored
+  document is looked up by its digest first (the ``pinned`` callback), so a pin keeps naming
+  the revision it was written against after the policy moved on.
 
 A policy's ``path:``/``ref:`` scripts are read relative to the policy file or URL.
 """
@@ -25,11 +27,16 @@ from chainproof.errors import PolicyError
 from chainproof.policy import builtin
 from chainproof.policy.document import Policy, PolicyGroup, parse_document
 
-__all__ = ["PolicyLoader", "Reference"]
+__all__ = ["NamedResolver", "PinnedResolver", "PolicyLoader", "Reference", "refuse_scripts"]
 
 MAX_FETCH_BYTES = 1024 * 1024
 _PIN = re.compile(r"^(?P<ref>.+)@sha256:(?P<hex>[0-9a-fA-F]{64})$")
 _NAMED = ("chainloop://", "chainproof://")
+
+NamedResolver = Callable[[str], "tuple[bytes, str] | None"]
+"""``named(name)``: the latest stored document called ``name`` (text, URI), or None."""
+PinnedResolver = Callable[[str, str], "tuple[bytes, str] | None"]
+"""``pinned(name, sha256_hex)``: the stored revision of ``name`` with that digest, or None."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +77,11 @@ class PolicyLoader:
 
     ``fetch`` downloads an ``http(s)`` URL (tests pass a stub); ``base_dir`` anchors relative
     ``file://`` references; ``named`` looks a bare name up among the organisation's stored
-    documents: their text and URI, or None to fall back to the built-in library. Stored
-    documents are self-contained (their Rego is embedded).
+    documents: their text and URI, or None to fall back to the built-in library. ``pinned``
+    is asked first for a pinned bare name (``name@sha256:<hex>``), with the name and the hex
+    digest, so that an older stored revision can answer; when it gives None, ``named`` is
+    asked as for an unpinned name (and the pin is then checked against what it gave).
+    Stored documents are self-contained (their Rego is embedded).
     """
 
     def __init__(
@@ -79,11 +89,13 @@ class PolicyLoader:
         *,
         base_dir: Path | None = None,
         fetch: Callable[[str], bytes] | None = None,
-        named: Callable[[str], tuple[bytes, str] | None] | None = None,
+        named: NamedResolver | None = None,
+        pinned: PinnedResolver | None = None,
     ) -> None:
         self.base_dir = base_dir
         self.fetch = fetch or _fetch_url
         self.named = named
+        self.pinned = pinned
         self._cache: dict[str, tuple[Policy | PolicyGroup, Reference]] = {}
 
     def policy(self, attachment: Mapping[str, Any]) -> tuple[Policy, Reference]:
@@ -114,7 +126,7 @@ class PolicyLoader:
             return cached
         pin = _PIN.match(ref)
         target, want = (pin.group("ref"), pin.group("hex").lower()) if pin else (ref, None)
-        doc, uri = self._read(target)
+        doc, uri = self._read(target, want)
         if want is not None and doc.digest != want:
             raise PolicyError(
                 f"policy {target} has digest sha256:{doc.digest}, not the pinned sha256:{want}",
@@ -124,7 +136,7 @@ class PolicyLoader:
         self._cache[ref] = result
         return result
 
-    def _read(self, ref: str) -> tuple[Policy | PolicyGroup, str | None]:
+    def _read(self, ref: str, want: str | None = None) -> tuple[Policy | PolicyGroup, str | None]:
         if ref.startswith(("https://", "http://")):
             data = self.fetch(ref)
             return parse_document(data, source=ref, load=self._url_scripts(ref)), ref
@@ -142,12 +154,21 @@ class PolicyLoader:
                 f"unsupported policy reference {ref!r}",
                 hint="use a built-in name, file://PATH or https://URL",
             )
-        stored = self.named(name) if self.named is not None else None
+        stored = self._stored(name, want)
         if stored is not None:
             data, uri = stored
-            return parse_document(data, source=uri, load=_no_scripts(uri)), uri
+            return parse_document(data, source=uri, load=refuse_scripts(uri)), uri
         doc = builtin.load(name)
         return doc, f"chainproof://builtin/{name}"
+
+    def _stored(self, name: str, want: str | None) -> tuple[bytes, str] | None:
+        """The organisation's document called ``name``: the pinned revision when there is
+        one with digest ``want``, else the latest; None when the organisation has none."""
+        if want is not None and self.pinned is not None:
+            found = self.pinned(name, want)
+            if found is not None:
+                return found
+        return self.named(name) if self.named is not None else None
 
     def file(self, path: Path) -> Policy | PolicyGroup:
         """Parse a policy or group file; its scripts are read next to it."""
@@ -185,7 +206,10 @@ class PolicyLoader:
         return load
 
 
-def _no_scripts(source: str) -> Callable[[str], tuple[str, str]]:
+def refuse_scripts(source: str) -> Callable[[str], tuple[str, str]]:
+    """A script loader for stored documents: any ``path:``/``ref:`` script is refused,
+    because the control plane has no place to read it from (it would be the server's disk)."""
+
     def load(ref: str) -> tuple[str, str]:
         raise PolicyError(
             f"{source} refers to the Rego script {ref}, but stored policies must embed their Rego",
