@@ -331,3 +331,40 @@ def test_the_named_resolver_alone_and_a_missing_pin(app_client: Env) -> None:
         # Another organisation's resolver does not see it.
         other = app_client.new_org()
         assert policies.resolver(session, other.org["id"])("banned-components") is None
+
+
+def test_the_cli_side_resolver_reads_stored_policies_through_the_api(
+    app_client: Env, engine: RegoEngine
+) -> None:
+    from chainproof.client.http import ApiClient
+    from chainproof.client.policies import named_resolver, pinned_resolver, policy_loader
+
+    assert create(app_client, POLICY_V1).status_code == 201
+    assert create(app_client, GROUP).status_code == 201
+    v2 = POLICY_V2.replace("default: urllib3", "default: nothing-here")
+    assert app_client.put("/policies/banned-components", {"document": v2}).status_code == 200
+    org = app_client.org["name"]
+    # The real client over the app (TestClient's transport), with a robot token as in CI.
+    transport = app_client.client._transport
+    with ApiClient("http://testserver", app_client.robot(), transport=transport) as api:
+        named = named_resolver(api)
+        found = named("banned-components")
+        assert found == (v2.encode(), f"chainproof://{org}/policies/banned-components/revisions/2")
+        assert named("sbom-ntia") is None  # built-in: the loader's own library answers
+        assert named("nope") is None
+        pinned = pinned_resolver(api)
+        old = pinned("banned-components", sha(POLICY_V1))
+        assert old is not None and old[0] == POLICY_V1.encode() and old[1].endswith("/1")
+        assert pinned("banned-components", "0" * 64) is None
+        loader = policy_loader(api)
+        verifier = PolicyVerifier.for_contract(
+            Contract.parse(CONTRACT, source="contract.yaml"), loader=loader, engine=engine
+        )
+        results = verifier.verify_material(craft("sbom", str(SBOM), "SBOM_CYCLONEDX_JSON"))
+    assert [r.name for r in results] == [
+        "banned-components",
+        "banned-components",
+        "banned-components",
+        "sbom-ntia",
+    ]
+    assert [len(r.violations) for r in results[:3]] == [0, 2, 1]
