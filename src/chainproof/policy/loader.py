@@ -27,7 +27,14 @@ from chainproof.errors import PolicyError
 from chainproof.policy import builtin
 from chainproof.policy.document import Policy, PolicyGroup, parse_document
 
-__all__ = ["NamedResolver", "PinnedResolver", "PolicyLoader", "Reference", "refuse_scripts"]
+__all__ = [
+    "NamedResolver",
+    "PinnedResolver",
+    "PolicyLoader",
+    "Reference",
+    "parse_stored",
+    "refuse_scripts",
+]
 
 MAX_FETCH_BYTES = 1024 * 1024
 _PIN = re.compile(r"^(?P<ref>.+)@sha256:(?P<hex>[0-9a-fA-F]{64})$")
@@ -157,7 +164,7 @@ class PolicyLoader:
         stored = self._stored(name, want)
         if stored is not None:
             data, uri = stored
-            return parse_document(data, source=uri, load=refuse_scripts(uri)), uri
+            return parse_stored(data, source=uri), uri
         doc = builtin.load(name)
         return doc, f"chainproof://builtin/{name}"
 
@@ -206,14 +213,36 @@ class PolicyLoader:
         return load
 
 
-def refuse_scripts(source: str) -> Callable[[str], tuple[str, str]]:
-    """A script loader for stored documents: any ``path:``/``ref:`` script is refused,
-    because the control plane has no place to read it from (it would be the server's disk)."""
+def refuse_scripts(ref: str) -> tuple[str, str]:
+    """The script loader of stored documents: every ``path:``/``ref:`` script is refused,
+    because the control plane that evaluates them has nowhere to read it from (its own disk
+    is not the author's)."""
+    raise PolicyError(
+        f"a stored policy cannot read the Rego script {ref!r}: put the script in `embedded:`",
+        hint="policies stored in the control plane must embed their Rego",
+    )
 
-    def load(ref: str) -> tuple[str, str]:
-        raise PolicyError(
-            f"{source} refers to the Rego script {ref}, but stored policies must embed their Rego",
-            hint="put the script in the policy's `embedded:` field",
-        )
 
-    return load
+def parse_stored(data: bytes | str, *, source: str) -> Policy | PolicyGroup:
+    """Parse a document meant to be stored in the control plane: it must be self-contained.
+
+    Scripts must be embedded (``path:`` is refused with its line); a group may name policies
+    (stored, built-in, ``https://``) or embed them, but not point at ``file://`` ones.
+    Raises PolicyError naming ``source`` (and the line, where the parser knows it).
+    """
+    doc = parse_document(data, source=source, load=refuse_scripts)
+    if isinstance(doc, PolicyGroup):
+        attachments = [a for m in doc.materials for a in m.policies] + list(doc.attestation)
+        for attachment in attachments:
+            ref = str(attachment.get("ref") or "")
+            if ref.startswith("file://"):
+                raise PolicyError(
+                    f"{source}: policy group {doc.name!r} refers to {ref}, which a stored "
+                    "group cannot read",
+                    hint="store that policy too and refer to it by name",
+                    source=source,
+                )
+            embedded = attachment.get("embedded")
+            if isinstance(embedded, Mapping):
+                Policy.from_dict(embedded, source=f"{source}: embedded policy", load=refuse_scripts)
+    return doc

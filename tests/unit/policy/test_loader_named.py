@@ -8,6 +8,7 @@ import pytest
 
 from chainproof.errors import PolicyError
 from chainproof.policy import PolicyLoader
+from chainproof.policy.loader import parse_stored
 
 DOC = """\
 apiVersion: chainloop.dev/v1
@@ -90,5 +91,22 @@ spec:
     - {kind: EVIDENCE, path: /etc/hostname}
 """
     loader = PolicyLoader(named=lambda name: (script, f"chainproof://acme/policies/{name}"))
-    with pytest.raises(PolicyError, match=r"reads-disk:6: spec.policies\[0\].path: .* must embed"):
+    expected = r"reads-disk:6: spec.policies\[0\].path: a stored policy cannot read the Rego"
+    with pytest.raises(PolicyError, match=expected):
         loader.load("reads-disk")
+
+
+def test_a_stored_group_may_not_point_at_files() -> None:
+    group = b"""\
+apiVersion: chainloop.dev/v1
+kind: PolicyGroup
+metadata: {name: team}
+spec:
+  policies:
+    attestation: [{ref: "file://local.yaml"}]
+"""
+    with pytest.raises(PolicyError, match=r"refers to file://local\.yaml, which a stored group"):
+        parse_stored(group, source="team.yaml")
+    assert parse_stored(group.replace(b"file://local.yaml", b"runner-ci"), source="t").name == (
+        "team"
+    )

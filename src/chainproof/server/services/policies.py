@@ -25,10 +25,10 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from chainproof.errors import Conflict, InvalidInput, NotFound, PolicyError, TooLarge
+from chainproof.errors import Conflict, InvalidInput, NotFound, TooLarge
 from chainproof.policy import builtin
-from chainproof.policy.document import MAX_POLICY_BYTES, Policy, PolicyGroup, parse_document
-from chainproof.policy.loader import NamedResolver, PinnedResolver, PolicyLoader
+from chainproof.policy.document import MAX_POLICY_BYTES, Policy, PolicyGroup
+from chainproof.policy.loader import NamedResolver, PinnedResolver, PolicyLoader, parse_stored
 from chainproof.server.db import PolicyRevision, PolicyRow
 from chainproof.server.db.base import utcnow
 from chainproof.server.services import audit, orgs, pagination
@@ -47,14 +47,6 @@ Document = Policy | PolicyGroup
 
 
 # -- parsing ---------------------------------------------------------------------------------
-def _no_scripts(ref: str) -> tuple[str, str]:
-    """The script loader of stored documents: every ``path:``/``ref:`` script is refused."""
-    raise PolicyError(
-        f"a stored policy cannot read the Rego script {ref!r}: put the script in `embedded:`",
-        hint="stored policies are evaluated by the control plane, which cannot read your files",
-    )
-
-
 def parse(raw: str, source: str = SOURCE) -> tuple[Document, bytes]:
     """Check a document's size, parse it and check that it is self-contained.
 
@@ -69,28 +61,7 @@ def parse(raw: str, source: str = SOURCE) -> tuple[Document, bytes]:
         raise InvalidInput("the policy document is not valid Unicode text") from None
     if len(data) > MAX_DOCUMENT_BYTES:
         raise TooLarge(f"the policy document is larger than {MAX_DOCUMENT_BYTES} bytes")
-    doc = parse_document(data, source=source, load=_no_scripts)
-    if isinstance(doc, PolicyGroup):
-        _check_group_refs(doc, source)
-    return doc, data
-
-
-def _check_group_refs(group: PolicyGroup, source: str) -> None:
-    """A stored group may name policies (stored, built-in, https) or embed them, but not
-    point at files: ``file://`` would read the control plane's disk at push time."""
-    attachments = [a for m in group.materials for a in m.policies] + list(group.attestation)
-    for attachment in attachments:
-        ref = str(attachment.get("ref") or "")
-        if ref.startswith("file://"):
-            raise PolicyError(
-                f"{source}: policy group {group.name!r} refers to {ref}, which the control "
-                "plane cannot read",
-                hint="store that policy too and refer to it by name",
-                source=source,
-            )
-        embedded = attachment.get("embedded")
-        if isinstance(embedded, dict):
-            Policy.from_dict(embedded, source=f"{source}: embedded policy", load=_no_scripts)
+    return parse_stored(data, source=source), data
 
 
 def kind_of(doc: Document) -> str:
