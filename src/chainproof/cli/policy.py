@@ -1,4 +1,5 @@
-"""``chainproof policy``: write and try policies (``develop init|lint|eval``)."""
+"""``chainproof policy``: the organisation's stored policies (``list|describe|create|update``)
+and, for authors, ``develop init|lint|eval``."""
 
 from __future__ import annotations
 
@@ -7,13 +8,156 @@ from typing import Annotated, Any
 
 import typer
 
-from chainproof.cli._common import Output, OutputOpt, emit_json, info
+from chainproof.cli._common import (
+    Output,
+    OutputOpt,
+    cli_context,
+    emit_json,
+    info,
+    print_fields,
+    print_table,
+)
 
-app = typer.Typer(help="Policies as code (Rego): write, lint and try them.", no_args_is_help=True)
+app = typer.Typer(
+    help="Policies as code (Rego): store them in the organisation; write, lint and try them.",
+    no_args_is_help=True,
+)
 develop = typer.Typer(
     help="For policy authors: scaffold, lint and evaluate a policy locally.", no_args_is_help=True
 )
 app.add_typer(develop, name="develop")
+
+PolicyFileOpt = Annotated[
+    Path,
+    typer.Option(
+        "--file",
+        "-f",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="Policy or PolicyGroup document (YAML or JSON, Chainloop format, Rego embedded).",
+    ),
+]
+LIST_COLUMNS = [
+    ("Name", "name"),
+    ("Kind", "kind"),
+    ("Source", "source"),
+    ("Revision", "revision"),
+    ("Description", "description"),
+    ("Updated", "updated_at"),
+]
+
+
+def _read_stored(file: Path) -> tuple[str, str]:
+    """The document's text and name, checked here first so that errors name the file and
+    line (the server would only say ``document:LINE``)."""
+    from chainproof.errors import PolicyError
+    from chainproof.policy.loader import parse_stored
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise PolicyError(f"{file}: the document is not UTF-8 text", source=str(file)) from None
+    return text, parse_stored(text, source=str(file)).name
+
+
+def _show_policy(policy: dict[str, Any], output: Output, title: str) -> None:
+    if output is Output.json:
+        emit_json(policy)
+        return
+    revision = policy.get("revision")
+    latest = policy.get("latest_revision")
+    print_fields(
+        [
+            ("Name", policy.get("name")),
+            ("Kind", policy.get("kind")),
+            ("Source", policy.get("source")),
+            (
+                "Revision",
+                f"{revision} (latest {latest})" if revision is not None else None,
+            ),
+            ("Digest", policy.get("digest")),
+            ("Description", policy.get("description")),
+            ("Created", policy.get("created_at")),
+            ("Reference", _reference(policy)),
+        ],
+        title=title,
+    )
+
+
+def _reference(policy: dict[str, Any]) -> str:
+    """How a contract pins this exact document."""
+    return f"{policy.get('name')}@{policy.get('digest')}"
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    builtin: Annotated[
+        bool,
+        typer.Option("--builtin/--no-builtin", help="Include the built-in policies and groups."),
+    ] = True,
+    output: OutputOpt = Output.table,
+) -> None:
+    """List the organisation's stored policies and groups, and the built-in ones.
+
+    Example: chainproof policy list --no-builtin -o json
+    """
+    items = cli_context(ctx).api().list_policies(builtin=builtin)
+    if output is Output.json:
+        emit_json(items)
+    else:
+        print_table(items, LIST_COLUMNS, title="Policies")
+
+
+@app.command("describe")
+def describe(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Policy or group name.")],
+    revision: Annotated[
+        int | None, typer.Option("--revision", min=1, help="Revision (default latest).")
+    ] = None,
+    output: OutputOpt = Output.table,
+) -> None:
+    """Show a stored (or built-in) policy and print its document.
+
+    Example: chainproof policy describe banned-components --revision 1
+    """
+    policy = cli_context(ctx).api().get_policy(name, revision)
+    if output is Output.json:
+        emit_json(policy)
+        return
+    _show_policy(policy, output, f"Policy {name}")
+    typer.echo("")
+    typer.echo(str(policy.get("document") or "").rstrip("\n"))
+
+
+@app.command("create")
+def create(ctx: typer.Context, file: PolicyFileOpt, output: OutputOpt = Output.table) -> None:
+    """Store a policy or group in the organisation (revision 1; owner/admin).
+
+    Its name is the document's metadata.name; contracts then attach it by that name.
+    Example: chainproof policy create -f banned-components.yaml
+    """
+    text, name = _read_stored(file)
+    created = cli_context(ctx).api().create_policy(text)
+    _show_policy(created, output, f"Policy {name} created")
+
+
+@app.command("update")
+def update(ctx: typer.Context, file: PolicyFileOpt, output: OutputOpt = Output.table) -> None:
+    """Add a revision to a stored policy or group (unchanged when the document is the same).
+
+    The policy is the one the document's metadata.name names; its kind cannot change.
+    Example: chainproof policy update -f banned-components.yaml
+    """
+    text, name = _read_stored(file)
+    api = cli_context(ctx).api()
+    before = api.get_policy(name).get("revision")
+    updated = api.update_policy(name, text)
+    if updated.get("revision") == before and output is Output.table:
+        info(f"Policy {name} is unchanged (same digest as revision {before}).")
+    _show_policy(updated, output, f"Policy {name}")
 
 
 @develop.command("init")

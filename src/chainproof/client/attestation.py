@@ -217,7 +217,7 @@ def init(
         git=head_info(cwd),
     )
     _collect_automatic(api, state, environ, notify)
-    _init_policies(state, notify)
+    _init_policies(api, state, notify)
     store: StateStore = RemoteState(api, state.run_id) if remote else LocalState(state_file)
     store.save(state, None)
     return state
@@ -384,7 +384,7 @@ def add(
         ]
         if spec is not None and spec.output:
             crafted = [dataclasses.replace(c, output=True) for c in crafted]
-        evaluations = _material_policies(state, crafted, annotations or {}, notify)
+        evaluations = _material_policies(api, state, crafted, annotations or {}, notify)
         if not (spec is not None and spec.skip_upload):
             crafted = _upload(api, cas, state.run_id, crafted, progress)
     for attempt in range(STATE_RETRIES):
@@ -405,7 +405,17 @@ def add(
     raise AssertionError("unreachable")
 
 
+def _verifier(api: ApiClient, contract: Any, notify: Callable[[str], None] | None) -> Any:
+    """A PolicyVerifier for ``contract`` whose bare names resolve to the organisation's
+    stored policies (through the API) before the built-in ones, as the control plane's do."""
+    from chainproof.client.policies import policy_loader
+    from chainproof.policy import PolicyVerifier
+
+    return PolicyVerifier.for_contract(contract, loader=policy_loader(api), warn=notify)
+
+
 def _material_policies(
+    api: ApiClient,
     state: CraftingState,
     crafted: list[CraftedMaterial],
     annotations: Mapping[str, str],
@@ -415,9 +425,7 @@ def _material_policies(
     contract = state.contract
     if not (contract.policies.get("materials") or contract.policy_groups):
         return {}
-    from chainproof.policy import PolicyVerifier
-
-    verifier = PolicyVerifier.for_contract(contract, warn=notify)
+    verifier = _verifier(api, contract, notify)
     return {
         c.name: [
             e.to_dict()
@@ -590,7 +598,7 @@ def push(
     statement = render_statement(
         state, finished_on=_now(), cli_version=__version__, annotations=push_annotations
     )
-    _attestation_policies(state, statement)
+    _attestation_policies(api, state, statement)
     public_key: str | None = None
     if key_path is not None:
         from chainproof.signing.signer import KeySigner
@@ -648,7 +656,9 @@ def violations(run: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _init_policies(state: CraftingState, notify: Callable[[str], None] | None) -> None:
+def _init_policies(
+    api: ApiClient, state: CraftingState, notify: Callable[[str], None] | None
+) -> None:
     """Evaluate the attestation policies that ask for phase INIT (``attestation_phases``
     naming INIT) on the attestation as it stands at init; record and announce the results.
 
@@ -660,9 +670,9 @@ def _init_policies(state: CraftingState, notify: Callable[[str], None] | None) -
         return
     from chainproof import __version__
     from chainproof.core.statement import render_statement
-    from chainproof.policy import ATTESTATION, ATTESTATION_KEY, PolicyVerifier
+    from chainproof.policy import ATTESTATION, ATTESTATION_KEY
 
-    verifier = PolicyVerifier.for_contract(contract, warn=notify)
+    verifier = _verifier(api, contract, notify)
     bound = [
         b for b in verifier.statement_policies("INIT") if "INIT" in b.policy.phases_for(ATTESTATION)
     ]
@@ -688,16 +698,16 @@ def _verdict(record: Mapping[str, Any]) -> str:
     return f"{len(violations)} violation(s): " + "; ".join(v["message"] for v in violations)
 
 
-def _attestation_policies(state: CraftingState, statement: dict[str, Any]) -> None:
+def _attestation_policies(api: ApiClient, state: CraftingState, statement: dict[str, Any]) -> None:
     """Evaluate the contract's attestation policies (phase PUSH) on the statement and add
     their results to its ``policyEvaluations`` (under ``CHAINPROOF.ATTESTATION``), after the
     INIT results of policies that do not run again at push."""
     contract = state.contract
     if not (contract.policies.get("attestation") or contract.policy_groups):
         return
-    from chainproof.policy import ATTESTATION_KEY, PolicyVerifier
+    from chainproof.policy import ATTESTATION_KEY
 
-    found = PolicyVerifier.for_contract(contract).verify_statement(statement, phase="PUSH")
+    found = _verifier(api, contract, None).verify_statement(statement, phase="PUSH")
     evaluations = statement["predicate"]["policyEvaluations"]
     pushed = {e.name for e in found}
     kept = [e for e in evaluations.get(ATTESTATION_KEY) or [] if e.get("name") not in pushed]

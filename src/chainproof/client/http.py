@@ -420,6 +420,30 @@ class ApiClient:
         """A contract at ``revision`` (default: latest)."""
         return dict(self._get(f"/contracts/{_q(name)}", revision=revision))
 
+    # -- stored policies -------------------------------------------------------------------
+    def create_policy(self, document: str) -> dict[str, Any]:
+        """Store a Policy or PolicyGroup document (named by its metadata.name); PolicyError
+        (422) with line and field, Conflict when the name is taken or built in."""
+        return dict(self._post("/policies", {"document": document}))
+
+    def update_policy(self, name: str, document: str) -> dict[str, Any]:
+        """Add a revision (or return the latest unchanged when the digest is the same)."""
+        reply = self._session.request(
+            "PUT", f"/api/v1/policies/{_q(name)}", json_body={"document": document}
+        )
+        return dict(reply.json())
+
+    def list_policies(self, *, builtin: bool = False) -> list[dict[str, Any]]:
+        """The organisation's stored policies (and the built-in ones with ``builtin``)."""
+        return self._items("/policies", builtin="true" if builtin else None)
+
+    def get_policy(
+        self, name: str, revision: int | None = None, digest: str | None = None
+    ) -> dict[str, Any]:
+        """A stored policy at ``revision`` or ``digest`` (``sha256:<hex>``; default latest),
+        or a built-in one (``source: builtin``); NotFound otherwise."""
+        return dict(self._get(f"/policies/{_q(name)}", revision=revision, digest=digest))
+
     # -- workflows -------------------------------------------------------------------------
     def create_workflow(
         self,

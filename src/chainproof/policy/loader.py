@@ -7,7 +7,9 @@ References, as in Chainloop's contracts (``ref`` of a policy or group attachment
   a built-in one (:mod:`chainproof.policy.builtin`);
 * ``file://path`` (relative paths from ``base_dir``, the working directory by default);
 * ``https://...`` (and ``http://``), fetched once per loader, at most 1 MB;
-* any of them may end in ``@sha256:<hex>``: the document must have that digest.
+* any of them may end in ``@sha256:<hex>``: the document must have that digest. A stored
+  document is looked up by its digest first (the ``pinned`` callback), so a pin keeps naming
+  the revision it was written against after the policy moved on.
 
 A policy's ``path:``/``ref:`` scripts are read relative to the policy file or URL.
 """
@@ -25,11 +27,23 @@ from chainproof.errors import PolicyError
 from chainproof.policy import builtin
 from chainproof.policy.document import Policy, PolicyGroup, parse_document
 
-__all__ = ["PolicyLoader", "Reference"]
+__all__ = [
+    "NamedResolver",
+    "PinnedResolver",
+    "PolicyLoader",
+    "Reference",
+    "parse_stored",
+    "refuse_scripts",
+]
 
 MAX_FETCH_BYTES = 1024 * 1024
 _PIN = re.compile(r"^(?P<ref>.+)@sha256:(?P<hex>[0-9a-fA-F]{64})$")
 _NAMED = ("chainloop://", "chainproof://")
+
+NamedResolver = Callable[[str], "tuple[bytes, str] | None"]
+"""``named(name)``: the latest stored document called ``name`` (text, URI), or None."""
+PinnedResolver = Callable[[str, str], "tuple[bytes, str] | None"]
+"""``pinned(name, sha256_hex)``: the stored revision of ``name`` with that digest, or None."""
 
 
 @dataclass(frozen=True)
@@ -70,10 +84,13 @@ class PolicyLoader:
 
     ``fetch`` downloads an ``http(s)`` URL (tests pass a stub); ``base_dir`` anchors relative
     ``file://`` references; ``named`` looks a bare name up among the organisation's stored
-    documents: their text and URI, or None to fall back to the built-in library. Stored
-    documents are self-contained (their Rego is embedded). With ``local_files`` False (the
-    control plane), ``file://`` references are refused instead of read: they name files in
-    a CI job's checkout, and the server must never read its own files on a contract's say.
+    documents: their text and URI, or None to fall back to the built-in library. ``pinned``
+    is asked first for a pinned bare name (``name@sha256:<hex>``), with the name and the hex
+    digest, so that an older stored revision can answer; when it gives None, ``named`` is
+    asked as for an unpinned name (and the pin is then checked against what it gave).
+    Stored documents are self-contained (their Rego is embedded). With ``local_files`` False
+    (the control plane), ``file://`` references are refused instead of read: they name files
+    in a CI job's checkout, and the server must never read its own files on a contract's say.
     """
 
     def __init__(
@@ -81,12 +98,14 @@ class PolicyLoader:
         *,
         base_dir: Path | None = None,
         fetch: Callable[[str], bytes] | None = None,
-        named: Callable[[str], tuple[bytes, str] | None] | None = None,
+        named: NamedResolver | None = None,
+        pinned: PinnedResolver | None = None,
         local_files: bool = True,
     ) -> None:
         self.base_dir = base_dir
         self.fetch = fetch or _fetch_url
         self.named = named
+        self.pinned = pinned
         self.local_files = local_files
         self._cache: dict[str, tuple[Policy | PolicyGroup, Reference]] = {}
 
@@ -118,7 +137,7 @@ class PolicyLoader:
             return cached
         pin = _PIN.match(ref)
         target, want = (pin.group("ref"), pin.group("hex").lower()) if pin else (ref, None)
-        doc, uri = self._read(target)
+        doc, uri = self._read(target, want)
         if want is not None and doc.digest != want:
             raise PolicyError(
                 f"policy {target} has digest sha256:{doc.digest}, not the pinned sha256:{want}",
@@ -128,7 +147,7 @@ class PolicyLoader:
         self._cache[ref] = result
         return result
 
-    def _read(self, ref: str) -> tuple[Policy | PolicyGroup, str | None]:
+    def _read(self, ref: str, want: str | None = None) -> tuple[Policy | PolicyGroup, str | None]:
         if ref.startswith(("https://", "http://")):
             data = self.fetch(ref)
             return parse_document(data, source=ref, load=self._url_scripts(ref)), ref
@@ -150,12 +169,21 @@ class PolicyLoader:
                 f"unsupported policy reference {ref!r}",
                 hint="use a built-in name, file://PATH or https://URL",
             )
-        stored = self.named(name) if self.named is not None else None
+        stored = self._stored(name, want)
         if stored is not None:
             data, uri = stored
-            return parse_document(data, source=uri, load=_no_scripts(uri)), uri
+            return parse_stored(data, source=uri), uri
         doc = builtin.load(name)
         return doc, f"chainproof://builtin/{name}"
+
+    def _stored(self, name: str, want: str | None) -> tuple[bytes, str] | None:
+        """The organisation's document called ``name``: the pinned revision when there is
+        one with digest ``want``, else the latest; None when the organisation has none."""
+        if want is not None and self.pinned is not None:
+            found = self.pinned(name, want)
+            if found is not None:
+                return found
+        return self.named(name) if self.named is not None else None
 
     def file(self, path: Path) -> Policy | PolicyGroup:
         """Parse a policy or group file; its scripts are read next to it."""
@@ -193,11 +221,36 @@ class PolicyLoader:
         return load
 
 
-def _no_scripts(source: str) -> Callable[[str], tuple[str, str]]:
-    def load(ref: str) -> tuple[str, str]:
-        raise PolicyError(
-            f"{source} refers to the Rego script {ref}, but stored policies must embed their Rego",
-            hint="put the script in the policy's `embedded:` field",
-        )
+def refuse_scripts(ref: str) -> tuple[str, str]:
+    """The script loader of stored documents: every ``path:``/``ref:`` script is refused,
+    because the control plane that evaluates them has nowhere to read it from (its own disk
+    is not the author's)."""
+    raise PolicyError(
+        f"a stored policy cannot read the Rego script {ref!r}: put the script in `embedded:`",
+        hint="policies stored in the control plane must embed their Rego",
+    )
 
-    return load
+
+def parse_stored(data: bytes | str, *, source: str) -> Policy | PolicyGroup:
+    """Parse a document meant to be stored in the control plane: it must be self-contained.
+
+    Scripts must be embedded (``path:`` is refused with its line); a group may name policies
+    (stored, built-in, ``https://``) or embed them, but not point at ``file://`` ones.
+    Raises PolicyError naming ``source`` (and the line, where the parser knows it).
+    """
+    doc = parse_document(data, source=source, load=refuse_scripts)
+    if isinstance(doc, PolicyGroup):
+        attachments = [a for m in doc.materials for a in m.policies] + list(doc.attestation)
+        for attachment in attachments:
+            ref = str(attachment.get("ref") or "")
+            if ref.startswith("file://"):
+                raise PolicyError(
+                    f"{source}: policy group {doc.name!r} refers to {ref}, which a stored "
+                    "group cannot read",
+                    hint="store that policy too and refer to it by name",
+                    source=source,
+                )
+            embedded = attachment.get("embedded")
+            if isinstance(embedded, Mapping):
+                Policy.from_dict(embedded, source=f"{source}: embedded policy", load=refuse_scripts)
+    return doc

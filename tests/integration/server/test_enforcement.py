@@ -359,3 +359,28 @@ def test_attestation_policy_sees_the_signed_statement(app_client: Env, names: st
     pushed = _push(app_client, _setup(app_client, contract), annotations={"ticket": "X"}).json()
     (evaluation,) = pushed["policy_evaluations"]
     assert evaluation["materialName"] == "" and evaluation["violations"] == []
+
+
+def test_stored_policies_are_what_the_server_evaluates(app_client: Env) -> None:
+    from pathlib import Path
+
+    document = (
+        Path(__file__).parents[2] / "assets" / "policies" / "stored" / "banned-components.yaml"
+    ).read_text()
+    created = app_client.post("/policies", {"document": document})
+    assert created.status_code == 201, created.text
+    init = _setup(app_client, _contract(materials="{ref: banned-components, gate: true}"))
+    reply = _push(app_client, init)
+    assert reply.status_code == 422, reply.text
+    (violation,) = reply.json()["details"]["violations"]
+    assert violation["violations"][0]["message"] == "component urllib3 is banned"
+    uri = violation["policyReference"]["uri"]
+    assert uri == f"chainproof://{app_client.org['name']}/policies/banned-components/revisions/1"
+    # A new revision that bans nothing the SBOM has: the next run passes.
+    updated = app_client.put(
+        "/policies/banned-components", {"document": document.replace("urllib3", "left-pad")}
+    )
+    assert updated.status_code == 200, updated.text
+    ok = _push(app_client, _init(app_client))
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["policy_evaluations"][0]["policyReference"]["uri"].endswith("/revisions/2")

@@ -12,7 +12,7 @@ from importlib import resources
 from chainproof.errors import PolicyError
 from chainproof.policy.document import Policy, PolicyGroup, parse_document
 
-__all__ = ["load", "names"]
+__all__ = ["load", "names", "raw"]
 
 
 @cache
@@ -25,11 +25,16 @@ def names() -> tuple[str, ...]:
 @cache
 def load(name: str) -> Policy | PolicyGroup:
     """The built-in policy or group ``name``; PolicyError listing the names when unknown."""
+    return parse_document(raw(name), source=f"builtin/{name}.yaml")
+
+
+def raw(name: str) -> bytes:
+    """The document text of the built-in ``name`` (its digest is the parsed document's), so
+    the control plane can show it; PolicyError listing the names when unknown."""
     if name not in names():
         raise PolicyError(
             f"unknown policy {name!r}; built-in policies: {', '.join(names())}",
             hint="use a built-in name, or a file:// or https:// reference",
             ref=name,
         )
-    data = resources.files(__name__).joinpath(f"{name}.yaml").read_bytes()
-    return parse_document(data, source=f"builtin/{name}.yaml")
+    return resources.files(__name__).joinpath(f"{name}.yaml").read_bytes()

@@ -66,6 +66,26 @@ class ContractOut(BaseModel):
     created_at: str | None
 
 
+class PolicyIn(_In):
+    # A coarse cap before the service's byte limit (characters are at most that many bytes).
+    document: str = Field(min_length=1, max_length=1024 * 1024)
+
+
+class PolicyOut(BaseModel):
+    name: str
+    kind: Literal["Policy", "PolicyGroup"]
+    description: str | None
+    source: Literal["org", "builtin"]
+    revision: int | None
+    latest_revision: int | None
+    digest: str
+    uri: str
+    document: str
+    created_at: str | None
+    created_by: str | None
+    updated_at: str | None
+
+
 class WorkflowIn(_In):
     name: str = Field(min_length=1, max_length=100)
     project: str = Field(min_length=1, max_length=100)

@@ -11,6 +11,7 @@ from chainproof.server.db.orgs import (
     SigningKey,
     User,
 )
+from chainproof.server.db.policies import PolicyRevision, PolicyRow
 from chainproof.server.db.projects import (
     ContractRevision,
     ContractRow,
@@ -44,6 +45,8 @@ __all__ = [
     "Membership",
     "Organization",
     "PolicyEvaluationRow",
+    "PolicyRevision",
+    "PolicyRow",
     "Project",
     "ProjectVersion",
     "RunState",

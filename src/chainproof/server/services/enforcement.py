@@ -166,12 +166,12 @@ def evaluate(
     *,
     read_blob: BlobReader | None,
     cas_backends: Mapping[str, str | None],
-    named: Callable[[str], tuple[bytes, str] | None] | None = None,
 ) -> Verdict:
     """Evaluate the run's contract and the organisation's required policies on a verified
     statement. ``cas_backends`` maps each CAS material's digest to its backend (None: the
     embedded store); ``read_blob`` reads it (None: CAS content cannot be read, and policies
-    on it are recorded as violations)."""
+    on it are recorded as violations). Bare names resolve to the organisation's stored
+    policies first, then to the built-in ones."""
     org = session.get(Organization, run.org_id)
     assert org is not None
     strategy = org.policy_strategy or "advisory"
@@ -187,7 +187,9 @@ def evaluate(
         content = _Content(Path(scratch), read_blob, cas_backends)
         for policies, required in sets:
             checked.extend(
-                _evaluate_set(policies, required, strategy, statement, materials, content, named)
+                _evaluate_set(
+                    policies, required, strategy, statement, materials, content, session, run
+                )
             )
             checked.extend(
                 Checked(e, "client", _gate(e.gate, strategy), required)
@@ -236,11 +238,13 @@ def _evaluate_set(
     statement: Mapping[str, Any],
     materials: Sequence[Mapping[str, Any]],
     content: _Content,
-    named: Callable[[str], tuple[bytes, str] | None] | None,
+    session: Session,
+    run: WorkflowRun,
 ) -> Iterator[Checked]:
-    from chainproof.policy import PolicyLoader, PolicyVerifier
+    from chainproof.policy import PolicyVerifier
+    from chainproof.server.services import policies as stored_policies
 
-    loader = PolicyLoader(named=named, local_files=False)
+    loader = stored_policies.loader(session, run.org_id, local_files=False)
     policies = {
         key: _server_side(contract.policies.get(key) or []) for key in ("materials", "attestation")
     }

@@ -25,6 +25,17 @@ def page(
     return rows[:limit], _encode(offset + limit) if more else None
 
 
+def offset_of(cursor: str | None) -> int:
+    """The position a cursor stands for (0 without one); InvalidInput when malformed. For
+    lists assembled in Python rather than by one statement (see services/policies.py)."""
+    return _decode(cursor)
+
+
+def cursor_at(offset: int) -> str:
+    """The cursor that continues a list at ``offset``."""
+    return _encode(offset)
+
+
 def _encode(offset: int) -> str:
     return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
 

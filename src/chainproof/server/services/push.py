@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -80,13 +79,12 @@ def push(
     idempotency_key: str | None = None,
     now: datetime | None = None,
     read_blob: enforcement.BlobReader | None = None,
-    named: Callable[[str], tuple[bytes, str] | None] | None = None,
     bypass_policy_check: bool = False,
 ) -> Pushed:
     """Verify, evaluate policies, log and store the attestation of a run.
 
     The control plane evaluates the run's policies itself (:mod:`.enforcement`; material
-    content through ``read_blob``, stored policies through ``named``). A gated violation
+    content through ``read_blob``). A gated violation
     blocks the run: it is stored as ``blocked`` with its evidence, and the caller commits and
     answers with :meth:`Pushed.refusal`. ``bypass_policy_check`` lets the push through
     instead when the actor may bypass (owner/admin users, robots granted it), audited.
@@ -131,7 +129,7 @@ def push(
     held_inline = cas.check_inline(session, actor.org_id, predicate.get("materials") or [])
     # Policies before the log: the log's lock is held only for the append itself.
     verdict = enforcement.evaluate(
-        session, run, statement, read_blob=read_blob, cas_backends=stored, named=named
+        session, run, statement, read_blob=read_blob, cas_backends=stored
     )
     blocked = bool(verdict.gated)
     bypassed = False

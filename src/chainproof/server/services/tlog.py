@@ -110,7 +110,7 @@ def notarise(
         verifier_pem = serialization.load_pem_public_key(public_key_pem.encode()).public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-    key = trust_keys.current_key(session, org_id, "tlog", master_key)
+    key = trust_keys.current_key(session, org_id, "tlog", master_key, now=now)
     log = tlog.log_of(session, org_id, org_name)
     body = tlog.dsse_body(bundle.envelope, verifier_pem)
     added = tlog.append(session, log, body, run_id=run_id, now=now)
@@ -124,7 +124,7 @@ def notarise(
         tree_size=added.tree_size,
         root_hash=added.root_hash,
     )
-    authority = trust_keys.tsa(session, org_id, org_name, master_key)
+    authority = trust_keys.tsa(session, org_id, org_name, master_key, now=now)
     stamp = authority.timestamp(bundle.signature, now=now)
     data = bundle.to_dict()
     data["verificationMaterial"]["tlogEntries"] = [entry]

@@ -123,7 +123,9 @@ def _new_row(
         public_key_der=spki,
         sealed_private_key=sealed.seal(master_key, _SEAL_PURPOSE + purpose.encode(), der, row_id),
         cert_chain_pem="".join(p.decode() for p in pems) if pems else None,
-        valid_from=now,
+        # Whole seconds: RFC 3161 times and log times are whole seconds, and a timestamp
+        # made in the key's first second must not fall before its window.
+        valid_from=now.replace(microsecond=0),
         created_at=now,
     )
 
