@@ -11,7 +11,8 @@ contract, crafts a generated SBOM once (not timed), then times
   (the control plane) evaluating new materials;
 - same material: the cached engine given the same SBOM again (the worker reuses its input).
 
-Prints the p50 (and p90) of each, in milliseconds.
+Prints the p50 (and p90) of each, in milliseconds, and its ratio to a baseline measured in
+the same run: ``json.load`` of the same SBOM file (the least any evaluation must do).
 
     python benchmarks/bench_policy.py [--components 2000] [--rounds 15]
 """
@@ -98,10 +99,12 @@ def _times(fn: Callable[[int], None], rounds: int) -> list[float]:
     return out
 
 
-def _report(label: str, times: list[float]) -> None:
+def _report(label: str, times: list[float], baseline: float | None = None) -> float:
     p50 = statistics.median(times)
     p90 = statistics.quantiles(times, n=10)[-1] if len(times) > 2 else max(times)
-    print(f"{label:<14} p50 {p50:8.1f} ms   p90 {p90:8.1f} ms   ({len(times)} rounds)")
+    ratio = f"   {p50 / baseline:6.1f}x json.load" if baseline else ""
+    print(f"{label:<14} p50 {p50:8.1f} ms   p90 {p90:8.1f} ms   ({len(times)} rounds){ratio}")
+    return p50
 
 
 def main() -> None:
@@ -120,6 +123,14 @@ def main() -> None:
         size = materials[0].upload_path.stat().st_size if materials[0].upload_path else 0
         print(f"SBOM: {args.components} components, {size / 1e6:.1f} MB, 3 policies")
 
+        def parse_only(n: int) -> None:
+            path = materials[n].upload_path
+            assert path is not None
+            with path.open("rb") as f:
+                json.load(f)
+
+        baseline = _report("json.load", _times(parse_only, args.rounds))
+
         def cold(n: int) -> None:
             engine._PREPARED.clear()
             with RegoEngine() as fresh:
@@ -129,7 +140,7 @@ def main() -> None:
                 evaluations = verifier.verify_material(materials[0])
             assert len(evaluations) == 3 and all(e.passed for e in evaluations), evaluations
 
-        _report("cold", _times(cold, args.rounds))
+        _report("cold", _times(cold, args.rounds), baseline)
 
         with RegoEngine() as shared:
             verifier = PolicyVerifier.for_contract(contract, engine=shared)
@@ -139,8 +150,8 @@ def main() -> None:
                 evaluations = verifier.verify_material(materials[n])
                 assert all(e.passed for e in evaluations), evaluations
 
-            _report("cached", _times(cached, args.rounds))
-            _report("same material", _times(lambda n: cached(0), args.rounds))
+            _report("cached", _times(cached, args.rounds), baseline)
+            _report("same material", _times(lambda n: cached(0), args.rounds), baseline)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from chainproof.errors import (
     InvalidInput,
     MaterialError,
     NotFound,
+    PolicyError,
     PolicyViolation,
     VerificationError,
 )
@@ -187,6 +188,11 @@ def init(
         api.reset_run(run["id"], "failure", f"envAllowList not satisfied: {err.message}")
         raise
     runner = dataclasses.replace(runner, env={**runner.env, **allowed})
+    try:
+        _check_policy_arguments(api, spec)
+    except PolicyError as err:
+        api.reset_run(run["id"], "failure", f"policies cannot run: {err.message}")
+        raise
 
     latest = info.get("latest_revision")
     if notify and latest and info.get("revision") and latest > info["revision"]:
@@ -403,6 +409,18 @@ def add(
             time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))  # noqa: S311
             state, version = store.load()
     raise AssertionError("unreachable")
+
+
+def _check_policy_arguments(api: ApiClient, contract: Any) -> None:
+    """PolicyError now, at init, when an attached policy cannot be loaded or lacks a required
+    input, rather than at the first ``add`` it applies to."""
+    if not (
+        contract.policies.get("materials")
+        or contract.policies.get("attestation")
+        or contract.policy_groups
+    ):
+        return
+    _verifier(api, contract, None).check_arguments()
 
 
 def _verifier(api: ApiClient, contract: Any, notify: Callable[[str], None] | None) -> Any:

@@ -94,6 +94,28 @@ class PolicyVerifier:
             self.policies.get("materials") or self.policies.get("attestation") or self.policy_groups
         )
 
+    def check_arguments(self) -> None:
+        """Load every attached policy and group and compute its ``with:`` arguments, as
+        evaluation would: PolicyError for a policy that cannot be loaded or a required input
+        without a value (what ``attestation init`` reports before any evidence is added)."""
+        for key in ("materials", "attestation"):
+            for attachment in self.policies.get(key) or []:
+                if attachment.get("disabled"):
+                    continue
+                policy, _ = self.loader.policy(attachment)
+                compute_arguments(policy.name, policy.inputs, attachment.get("with"))
+        for group_att, _, bindings, group in self._groups():
+            skip = set(group_att.get("skip") or ())
+            members = [*(a for m in group.materials for a in m.policies), *group.attestation]
+            for attachment in members:
+                if attachment.get("disabled"):
+                    continue
+                policy, _ = self.loader.policy(attachment)
+                if policy.name not in skip:
+                    compute_arguments(
+                        policy.name, policy.inputs, attachment.get("with"), bindings=bindings
+                    )
+
     # -- materials -------------------------------------------------------------------------
     def material_policies(self, name: str, kind: str) -> list[BoundPolicy]:
         """The attachments that apply to a material called ``name`` of ``kind``."""

@@ -238,10 +238,36 @@ def test_add_with_a_broken_policy_records_and_uploads_nothing(
         )
     )
     api = ApiClient("http://cp.test", "cp_x", transport=httpx.MockTransport(server))
-    start(api, state_file, tmp_path)
+    # Caught at init, before any evidence: the run is reset as failed, no state is written.
     with pytest.raises(PolicyError, match="unknown policy 'no-such-policy'"):
-        attestation.add(api, state_file, name="version", value="v1")
-    assert attestation.load_state(state_file).materials == {}
+        start(api, state_file, tmp_path)
+    assert server.paths()[-1] == "POST /api/v1/runs/r1/reset"
+    assert "policies cannot run" in json.loads(server.requests[-1].content)["reason"]
+    assert not state_file.exists()
+
+
+def test_required_policy_input_without_a_value_fails_init(state_file: Path, tmp_path: Path) -> None:
+    from chainproof.errors import PolicyError
+
+    contract = (
+        CONTRACT
+        + """  policies:
+    materials:
+      - ref: sbom-banned-licenses
+  policyGroups:
+    - ref: sbom-quality
+"""
+    )
+    server = FakeControlPlane(contract)
+    api = ApiClient("http://cp.test", "cp_x", transport=httpx.MockTransport(server))
+    with pytest.raises(
+        PolicyError, match="sbom-banned-licenses: missing required input 'licenses'"
+    ):
+        attestation.init(
+            api, state_file=state_file, workflow="build", project="shop", environ={}, cwd=tmp_path
+        )
+    assert server.paths()[-1] == "POST /api/v1/runs/r1/reset"
+    assert not state_file.exists()
 
 
 INIT_PHASE_CONTRACT = (
