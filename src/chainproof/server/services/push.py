@@ -121,7 +121,7 @@ def push(
     project = session.get(Project, wf.project_id)
     assert project is not None
     identity = signing.identity_for(session, actor, run.id)
-    verified = _verify(session, actor, parsed, identity, public_key, master_key)
+    verified = _verify(session, actor, parsed, identity, public_key, master_key, now)
     statement = _statement(parsed)
     _check_statement(statement, run, wf)
     predicate = statement.get("predicate") or {}
@@ -222,6 +222,7 @@ def _verify(
     identity: str,
     public_key: str | None,
     master_key: str,
+    now: datetime,
 ) -> str:
     from chainproof.signing.trust import TrustedRoot
     from chainproof.signing.verifier import ExactIdentity, Verifier
@@ -241,7 +242,8 @@ def _verify(
     else:
         # The organisation's root: its CAs and CT logs (the leaf's SCT is checked). The log
         # entry is the server's to add, so none is required yet.
-        root = TrustedRoot.from_json(signing.trust_root(session, actor))
+        # Keys made on first use start at the push's time: its timestamps must fall inside.
+        root = TrustedRoot.from_json(signing.trust_root(session, actor, now=now))
         verifier = Verifier(trusted_root=root, require_tlog=False)
     result = verifier.verify(bundle, ExactIdentity(identity))
     return str(getattr(result, "identity", None) or identity)

@@ -247,7 +247,9 @@ def issue_certificate(session: Session, actor: Principal, run_id: str, csr_pem: 
     return [_text(c) for c in chain]
 
 
-def trust_root(session: Session, actor: Principal) -> dict[str, Any]:
+def trust_root(
+    session: Session, actor: Principal, *, now: datetime | None = None
+) -> dict[str, Any]:
     """The organisation's Sigstore trusted root: every CA, transparency-log key, CT-log key
     and TSA chain, current and rotated out, each with its validity window.
 
@@ -267,12 +269,12 @@ def trust_root(session: Session, actor: Principal) -> dict[str, Any]:
     base = f"https://{origin_for(actor.org_name)}"
     logs: dict[str, list[LogInstance]] = {}
     for purpose, url in (("tlog", base), ("ctlog", f"{base}/ct")):
-        trust_keys.current_key(session, actor.org_id, purpose, master_key)
+        trust_keys.current_key(session, actor.org_id, purpose, master_key, now=now)
         logs[purpose] = [
             LogInstance(url, row.public_key_der, row.valid_from, row.valid_until)
             for row in trust_keys.all_keys(session, actor.org_id, purpose)
         ]
-    trust_keys.tsa(session, actor.org_id, actor.org_name, master_key)
+    trust_keys.tsa(session, actor.org_id, actor.org_name, master_key, now=now)
     tsas = [
         AuthorityChain(trust_keys.chain_pem(row), row.valid_from, row.valid_until)
         for row in trust_keys.all_keys(session, actor.org_id, "tsa")
