@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import json
 import shutil
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -23,6 +25,10 @@ import pytest
 from cryptography import x509
 from sigstore.errors import Error as SigstoreError
 from tests.e2e.conftest import Cli, Server
+
+from chainproof.client.verify import verify_bundle
+from chainproof.errors import VerificationError
+from chainproof.signing.trust import TrustedRoot
 from tests.e2e.test_attestation_flow import IMAGE, SBOM, _setup_workflow
 
 
@@ -109,6 +115,75 @@ def test_chainproof_verify_offline_with_the_root_file(pushed: dict[str, Any]) ->
     assert proc.returncode == 1
     assert proc.stderr.startswith("Error: materials check failed: 1 material(s)")
     assert "sbom" in proc.stderr
+
+
+def test_chainproof_verify_checks_materials_through_the_cas(
+    pushed: dict[str, Any], server: Server
+) -> None:
+    cli: Cli = pushed["cli"]
+    bundle = str(pushed["bundle"])
+    report = cli.json("verify", bundle, "--cas")
+    assert isinstance(report, dict) and "materials" in report["checks"]
+    results = {m["name"]: m["result"] for m in report["materials"]}
+    assert results == {
+        "sbom": "matches the CAS blob",
+        "version": "inline value matches",
+        "image": "skipped: a registry image, not a file",
+    }
+    table = cli("verify", bundle, "--cas").stdout
+    assert "matches the CAS blob" in table
+
+    # A token that reads no run referencing the SBOM learns nothing about it.
+    outsider = _setup_workflow(cli, "interop-outsider")
+    proc = cli("verify", bundle, "--cas", token=outsider, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(
+        "Error: materials check failed: 1 material(s) do not match the CAS: sbom"
+    )
+
+    # Stored bytes that no longer match the attested digest fail the check, naming the blob.
+    sha = hashlib.sha256(SBOM.read_bytes()).hexdigest()
+    stored = server.data_dir / "cas" / "sha256" / sha[:2] / sha
+    original = stored.read_bytes()
+    stored.write_bytes(original[:-1] + bytes([original[-1] ^ 0x01]))
+    try:
+        proc = cli("verify", bundle, "--cas", check=False)
+    finally:
+        stored.write_bytes(original)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(
+        f"Error: materials check failed: the CAS blob sha256:{sha} does not match"
+    )
+
+
+def test_the_pushed_bundle_verifies_after_its_certificate_expired(
+    pushed: dict[str, Any],
+) -> None:
+    root = TrustedRoot.from_file(pushed["root"])
+    data = json.loads(pushed["bundle"].read_text())
+    leaf = x509.load_der_x509_certificate(
+        base64.b64decode(data["verificationMaterial"]["certificate"]["rawBytes"])
+    )
+    later = leaf.not_valid_after_utc + timedelta(days=1)
+    report = verify_bundle(json.dumps(data), trusted_root=root, now=later)
+    assert report["verified"] is True
+    assert {"timestamp", "transparency log", "certificate validity"} <= set(report["checks"])
+
+    # Without the log entry the organisation's root refuses the bundle outright...
+    bare = copy.deepcopy(data)
+    bare["verificationMaterial"]["tlogEntries"] = []
+    bare["verificationMaterial"].pop("timestampVerificationData", None)
+    with pytest.raises(VerificationError, match="^transparency log check failed"):
+        verify_bundle(json.dumps(bare), trusted_root=root, now=later)
+    # ...and under a root with no log or TSA, nothing vouches for the signing time: the
+    # certificate is checked at `now`, good while it is valid, refused once it has expired.
+    plain = json.loads(pushed["root"].read_text())
+    plain["tlogs"], plain["timestampAuthorities"] = [], []
+    no_witness = TrustedRoot.from_json(plain)
+    during = leaf.not_valid_before_utc + timedelta(minutes=1)
+    assert verify_bundle(json.dumps(bare), trusted_root=no_witness, now=during)["verified"]
+    with pytest.raises(VerificationError, match="^certificate validity check failed"):
+        verify_bundle(json.dumps(bare), trusted_root=no_witness, now=later)
 
 
 def _changed(bundle: dict[str, Any], where: str) -> dict[str, Any]:

@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from chainproof.cli._common import Output, OutputOpt, cli_context, emit_json, print_fields
+from chainproof.cli._common import (
+    Output,
+    OutputOpt,
+    cli_context,
+    emit_json,
+    print_fields,
+    print_table,
+)
 from chainproof.errors import InvalidInput, VerificationError
 
 
@@ -40,19 +47,35 @@ def verify(
         Path | None,
         typer.Option("--materials", help="Directory holding the attested materials' files."),
     ] = None,
+    cas: Annotated[
+        bool,
+        typer.Option(
+            "--cas",
+            help="Download materials stored in the CAS (via CHAINPROOF_URL) and check them.",
+        ),
+    ] = False,
     output: OutputOpt = Output.table,
 ) -> None:
     """Verify a Sigstore bundle offline (exit 1 naming the check that failed).
 
     Checks signature, certificate chain, identity, timestamps and transparency-log proof.
 
-    --artifact: the signed file or a subject; --materials: a directory of the evidence files.
+    --artifact: the signed file or a subject; --materials: a directory of the evidence files;
+    --cas: fetch from the control plane's CAS every material not found in --materials (each
+    download is hashed; nothing is kept).
 
     Without --trusted-root or --public-good, the organisation's root comes from CHAINPROOF_URL.
 
     Example: chainproof verify run.bundle.json --materials dist/
     """
-    from chainproof.client.verify import load_trusted_root, parse_artifact, verify_bundle
+    import tempfile
+
+    from chainproof.client.verify import (
+        cas_fetcher,
+        load_trusted_root,
+        parse_artifact,
+        verify_bundle,
+    )
 
     if trusted_root is not None and public_good:
         raise InvalidInput("give --trusted-root or --public-good, not both")
@@ -63,7 +86,7 @@ def verify(
         raise InvalidInput(f"cannot read {err.filename}: {err.strerror}") from None
     cli = cli_context(ctx)
     api = None
-    if trusted_root is None and not public_good and (cli.url or key_pem is None):
+    if cas or (trusted_root is None and not public_good and (cli.url or key_pem is None)):
         api = cli.api()
     if trusted_root is None and not public_good and api is None:
         from chainproof.signing.trust import TrustedRoot
@@ -72,16 +95,18 @@ def verify(
     else:
         root = load_trusted_root(path=trusted_root, public_good=public_good, api=api)
     try:
-        report = verify_bundle(
-            data,
-            trusted_root=root,
-            identity=identity,
-            issuer=issuer,
-            key_pem=key_pem,
-            artifact=parse_artifact(artifact) if artifact else None,
-            materials_dir=materials,
-            strict_identity=public_good,
-        )
+        with tempfile.TemporaryDirectory(prefix="chainproof-verify-") as scratch:
+            report = verify_bundle(
+                data,
+                trusted_root=root,
+                identity=identity,
+                issuer=issuer,
+                key_pem=key_pem,
+                artifact=parse_artifact(artifact) if artifact else None,
+                materials_dir=materials,
+                cas=cas_fetcher(api, Path(scratch)) if cas and api is not None else None,
+                strict_identity=public_good,
+            )
     except VerificationError as err:
         if output is Output.json:
             emit_json({"verified": False, "error": err.message})
@@ -103,3 +128,9 @@ def verify(
         ],
         title=str(bundle),
     )
+    if report.get("materials"):
+        print_table(
+            report["materials"],
+            [("Material", "name"), ("Kind", "kind"), ("Digest", "digest"), ("Result", "result")],
+            title="Materials",
+        )

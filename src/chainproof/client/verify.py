@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +36,18 @@ from chainproof.signing.verifier import Verifier
 if TYPE_CHECKING:
     from chainproof.client.http import ApiClient
 
-__all__ = ["Artifact", "load_trusted_root", "parse_artifact", "verify_bundle"]
+__all__ = [
+    "Artifact",
+    "CasFetch",
+    "cas_fetcher",
+    "load_trusted_root",
+    "parse_artifact",
+    "verify_bundle",
+]
+
+#: Fetch one blob from the CAS and check its bytes against the digest: True when the CAS
+#: served exactly those bytes, False when it does not serve that digest to this token.
+CasFetch = Callable[[Digest], bool]
 
 # Materials whose digest names something outside a directory of files (a registry image).
 _NOT_FILES = frozenset({"CONTAINER_IMAGE"})
@@ -137,13 +148,16 @@ def _hash_files(directory: Path) -> dict[str, str]:
     return found
 
 
-def check_materials(statement: Statement, directory: Path) -> list[dict[str, str]]:
-    """Check every material of a chainproof predicate against the files of ``directory``.
+def check_materials(
+    statement: Statement, directory: Path | None = None, cas: CasFetch | None = None
+) -> list[dict[str, str]]:
+    """Check every material of a chainproof predicate against files and/or the CAS.
 
-    Inline values (``content``) must hash to their digest; every other material must be a
-    file under ``directory`` with that digest, except container images (their digest names
-    a registry manifest). Returns one row per material; raises VerificationError
-    ("materials check failed: ...") naming each material that does not match.
+    Inline values (``content``) must hash to their digest; container images are skipped
+    (their digest names a registry manifest); every other material must be a file under
+    ``directory`` with that digest or, with ``cas``, a CAS blob whose downloaded bytes hash
+    to it. Returns one row per material; raises VerificationError ("materials check failed:
+    ...") naming each material that does not match.
     """
     if statement.predicate_type != PREDICATE_TYPE:
         raise VerificationError(
@@ -153,47 +167,81 @@ def check_materials(statement: Statement, directory: Path) -> list[dict[str, str
     items = statement.predicate.get("materials") or []
     if not isinstance(items, list):
         raise VerificationError("materials check failed: the predicate's materials is not a list")
-    files = _hash_files(directory)
+    files = _hash_files(directory) if directory is not None else {}
     rows, bad = [], []
     for item in items:
         if not isinstance(item, Mapping):
             raise VerificationError("materials check failed: a material is not an object")
-        name = str(item.get("name"))
-        digests = item.get("digest") if isinstance(item.get("digest"), Mapping) else {}
-        sha = str((digests or {}).get("sha256", ""))
-        annotations = item.get("annotations")
-        kind = (
-            str(annotations.get(ANNOTATION_PREFIX + "kind", ""))
-            if isinstance(annotations, Mapping)
-            else ""
-        )
-        row = {"name": name, "digest": f"sha256:{sha}", "kind": kind}
-        content = item.get("content")
-        if isinstance(content, str):
-            try:
-                inline = base64.b64decode(content, validate=True)
-            except ValueError:
-                inline = b""
-            ok = hashlib.sha256(inline).hexdigest() == sha
-            row["result"] = "inline value matches" if ok else "inline value does not match"
-        elif kind in _NOT_FILES:
-            ok = True
-            row["result"] = "skipped: a registry image, not a file"
-        elif sha in files:
-            ok = True
-            row["result"] = f"matches {files[sha]}"
-        else:
-            ok = False
-            row["result"] = "no file with this digest"
+        row = _check_material(item, files, cas)
         rows.append(row)
-        if not ok:
-            bad.append(name)
+        if not row["result"].startswith(("matches", "inline value matches", "skipped")):
+            bad.append(row["name"])
     if bad:
+        where = " and ".join(
+            w for w in (str(directory) if directory else "", "the CAS" if cas else "") if w
+        )
         raise VerificationError(
-            f"materials check failed: {len(bad)} material(s) do not match {directory}: "
+            f"materials check failed: {len(bad)} material(s) do not match {where}: "
             + ", ".join(bad)
         )
     return rows
+
+
+def _check_material(
+    item: Mapping[str, Any], files: Mapping[str, str], cas: CasFetch | None
+) -> dict[str, str]:
+    name = str(item.get("name"))
+    digests = item.get("digest") if isinstance(item.get("digest"), Mapping) else {}
+    sha = str((digests or {}).get("sha256", ""))
+    annotations = item.get("annotations")
+    notes = annotations if isinstance(annotations, Mapping) else {}
+    kind = str(notes.get(ANNOTATION_PREFIX + "kind", ""))
+    row = {"name": name, "digest": f"sha256:{sha}", "kind": kind}
+    content = item.get("content")
+    if isinstance(content, str):
+        try:
+            inline = base64.b64decode(content, validate=True)
+        except ValueError:
+            inline = b""
+        ok = hashlib.sha256(inline).hexdigest() == sha
+        row["result"] = "inline value matches" if ok else "inline value does not match"
+    elif kind in _NOT_FILES:
+        row["result"] = "skipped: a registry image, not a file"
+    elif sha in files:
+        row["result"] = f"matches {files[sha]}"
+    elif cas is not None and notes.get(ANNOTATION_PREFIX + "cas") == "true":
+        try:
+            digest = Digest("sha256", sha)
+        except InvalidInput:
+            row["result"] = "not a sha256 digest"
+            return row
+        # The download hashes as it goes: a blob whose bytes differ raises VerificationError.
+        found = cas(digest)
+        row["result"] = "matches the CAS blob" if found else "not in the CAS (or not readable)"
+    else:
+        row["result"] = "no file with this digest"
+    return row
+
+
+def cas_fetcher(api: ApiClient, scratch: Path) -> CasFetch:
+    """A :data:`CasFetch` downloading through the control plane's CAS into ``scratch``."""
+    from chainproof.client import cas
+    from chainproof.errors import NotFound
+
+    def fetch(digest: Digest) -> bool:
+        try:
+            grant = api.cas_download_token(str(digest))
+            target = cas.download(grant["url"], grant["token"], digest, scratch / digest.hex, api=api)
+        except NotFound:
+            return False
+        except VerificationError as err:
+            raise VerificationError(
+                f"materials check failed: the CAS blob {digest} does not match: {err.message}"
+            ) from None
+        target.unlink()
+        return True
+
+    return fetch
 
 
 def verify_bundle(
@@ -205,6 +253,7 @@ def verify_bundle(
     key_pem: bytes | None = None,
     artifact: Artifact | None = None,
     materials_dir: Path | None = None,
+    cas: CasFetch | None = None,
     strict_identity: bool = False,
     now: datetime | None = None,
 ) -> dict[str, Any]:
@@ -253,8 +302,8 @@ def verify_bundle(
             report["artifact"] = str(artifact.digest)
         identity_found, issuer_found = verified.identity, verified.issuer
         checks, times = list(verified.checks), verified.signed_at
-        if materials_dir is not None:
-            report["materials"] = check_materials(statement, materials_dir)
+        if materials_dir is not None or cas is not None:
+            report["materials"] = check_materials(statement, materials_dir, cas)
             checks.append("materials")
         if statement.workflow_run_id:
             report["run_id"] = statement.workflow_run_id
