@@ -115,8 +115,14 @@ def start_server(
     )
     assert init.returncode == 0, init.stderr
     token = json.loads(init.stdout)["token"]
+    yield from run_server(data_dir, env, token, tmp / "server.log")
+
+
+def run_server(data_dir: Path, env: dict[str, str], token: str, log_path: Path) -> Iterator[Server]:
+    """`server start` on ``data_dir`` (made by `server init`) on a free loopback port; yield
+    it once healthy, stop it."""
     port = _free_port()
-    log = open(tmp / "server.log", "wb")
+    log = open(log_path, "wb")
     proc = subprocess.Popen(
         [CLI, "server", "start", "--data-dir", str(data_dir), "--port", str(port)],
         env=env,
@@ -133,7 +139,8 @@ def start_server(
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            raise AssertionError((tmp / "server.log").read_text())
+            log.close()
+            raise AssertionError(log_path.read_text())
         time.sleep(0.1)
     try:
         yield Server(url=url, owner_token=token, data_dir=data_dir, process=proc)

@@ -25,11 +25,11 @@ import pytest
 from cryptography import x509
 from sigstore.errors import Error as SigstoreError
 from tests.e2e.conftest import Cli, Server
+from tests.e2e.test_attestation_flow import IMAGE, SBOM, _setup_workflow
 
 from chainproof.client.verify import verify_bundle
 from chainproof.errors import VerificationError
 from chainproof.signing.trust import TrustedRoot
-from tests.e2e.test_attestation_flow import IMAGE, SBOM, _setup_workflow
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +173,7 @@ def test_the_pushed_bundle_verifies_after_its_certificate_expired(
     bare = copy.deepcopy(data)
     bare["verificationMaterial"]["tlogEntries"] = []
     bare["verificationMaterial"].pop("timestampVerificationData", None)
-    with pytest.raises(VerificationError, match="^transparency log check failed"):
+    with pytest.raises(VerificationError, match=r"^transparency log check failed"):
         verify_bundle(json.dumps(bare), trusted_root=root, now=later)
     # ...and under a root with no log or TSA, nothing vouches for the signing time: the
     # certificate is checked at `now`, good while it is valid, refused once it has expired.
@@ -182,7 +182,7 @@ def test_the_pushed_bundle_verifies_after_its_certificate_expired(
     no_witness = TrustedRoot.from_json(plain)
     during = leaf.not_valid_before_utc + timedelta(minutes=1)
     assert verify_bundle(json.dumps(bare), trusted_root=no_witness, now=during)["verified"]
-    with pytest.raises(VerificationError, match="^certificate validity check failed"):
+    with pytest.raises(VerificationError, match=r"^certificate validity check failed"):
         verify_bundle(json.dumps(bare), trusted_root=no_witness, now=later)
 
 

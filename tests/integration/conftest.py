@@ -13,34 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
+from tests.pg import pg_database
 
 from chainproof.server.app import create_app
 from chainproof.server.db.migrate import migrate
-from chainproof.server.db.session import make_engine
 from chainproof.server.settings import Settings
-
-PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-
-
-def _pg_database() -> Iterator[str]:
-    name = f"cp_test_{secrets.token_hex(6)}"
-    admin = make_engine(PG_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as err:  # pragma: no cover - environment problem
-        admin.dispose()
-        # Never skip: a suite that silently drops PostgreSQL proves nothing about it.
-        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {err}", pytrace=False)
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(
@@ -57,7 +36,7 @@ def database_url(
         migrate(url)
         yield url
         return
-    gen = _pg_database()
+    gen = pg_database()
     url = next(gen)
     migrate(url)
     yield url

@@ -231,7 +231,9 @@ def cas_fetcher(api: ApiClient, scratch: Path) -> CasFetch:
     def fetch(digest: Digest) -> bool:
         try:
             grant = api.cas_download_token(str(digest))
-            target = cas.download(grant["url"], grant["token"], digest, scratch / digest.hex, api=api)
+            target = cas.download(
+                grant["url"], grant["token"], digest, scratch / digest.hex, api=api
+            )
         except NotFound:
             return False
         except VerificationError as err:

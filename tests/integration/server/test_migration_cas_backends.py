@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from tests.integration.conftest import _pg_database
+from tests.pg import pg_database
 
 from chainproof.server.db import Base
 from chainproof.server.db.migrate import alembic_config, migrate
@@ -28,7 +28,7 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'old.db'}"
         return
-    yield from _pg_database()
+    yield from pg_database()
 
 
 def _seed(conn: sa.Connection) -> None:
