@@ -15,7 +15,10 @@ Each operation gets a fresh repository, so nothing is deduplicated. Prints MB/s 
 of each, the chainproof/oras ratios (goal: >= 2.5x on upload), and the peak RSS of each
 subprocess read with wait4's ru_maxrss (goal: <= 128 MiB for the chainproof upload).
 
-    python benchmarks/cas_oci.py [--size 1GiB] [--rounds 1] [--json]
+With ``--workdir /dev/shm`` the file and the registry's storage are in memory, so the figures
+compare the clients rather than the disk (the registry still hashes and moves every blob).
+
+    python benchmarks/cas_oci.py [--size 1GiB] [--rounds 1] [--json] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -134,6 +137,12 @@ def main() -> None:
     parser.add_argument("--size", type=_size, default=1024 * MiB, help="file size (1GiB)")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="where the file and the registry's storage live (e.g. /dev/shm: no disk I/O)",
+    )
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -147,7 +156,7 @@ def main() -> None:
 
     from chainproof.core.digest import Digest
 
-    tmp = Path(tempfile.mkdtemp(prefix="cp-bench-oci-"))
+    tmp = Path(tempfile.mkdtemp(prefix="cp-bench-oci-", dir=args.workdir))
     registry = start_registry(tmp / "registry")
     (tmp / "registry").mkdir()
     try:
