@@ -19,10 +19,13 @@ the figure is that of never-seen bundles.
 Sources are pluggable (``--source``): ``conformance`` is the cases of
 tests/conformance/sigstore-bundle-verify that sigstore-python accepts; ``dir:PATH`` reads
 any directory laid out the same way (one case directory per bundle: ``bundle.sigstore.json``,
-optional ``trusted_root.json``, ``identity``, ``issuer``, ``artifact``), e.g. bundles pushed
-to chainproof once they carry log entries and SCTs.
+optional ``trusted_root.json``, ``identity``, ``issuer``, ``artifact``); ``pushed:N`` pushes
+N runs through an in-process control plane first and verifies those N distinct bundles (each
+with its own certificate, SCT, log entry and RFC 3161 timestamp), what a verifier of
+chainproof's evidence meets.
 
-    python benchmarks/bench_verify.py [--count 1000] [--source conformance] [--repeat 3]
+    python benchmarks/bench_verify.py [--count 1000] [--source conformance|pushed:1000]
+        [--repeat 3] [--distinct]
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from __future__ import annotations
 import argparse
 import copy
 import itertools
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -53,7 +57,7 @@ class Case:
     root: Path
     identity: str
     issuer: str
-    artifact: bytes
+    artifact: bytes | None
 
 
 def _text(path: Path, default: str) -> str:
@@ -76,6 +80,46 @@ def dir_source(directory: Path, default_artifact: Path | None = None) -> Iterato
             identity=_text(case / "identity", IDENTITY),
             issuer=_text(case / "issuer", ISSUER),
             artifact=artifact.read_bytes() if artifact.exists() else b"",
+        )
+
+
+def pushed_source(count: int) -> Iterator[Case]:
+    """``count`` distinct bundles pushed through an in-process control plane (SQLite), each
+    with its own run, leaf certificate, SCT, log entry and RFC 3161 timestamp, as
+    ``attestation push`` leaves them; all verify against the organisation's root."""
+    import secrets
+    import tempfile
+
+    from bench_push_trust import Flow
+    from fastapi.testclient import TestClient
+
+    from chainproof.server.app import create_app
+    from chainproof.server.bootstrap import create_org
+    from chainproof.server.db.migrate import migrate
+    from chainproof.server.settings import Settings
+
+    data = Path(tempfile.mkdtemp(prefix="cp-bench-verify-"))
+    settings = Settings.embedded(data, environ={}, secret_key=secrets.token_urlsafe(32))
+    migrate(settings.database_url)
+    app = create_app(settings, start_worker=False)
+    with app.state.sessions.begin() as session:
+        org, token = create_org(session, "bench")
+    with TestClient(app) as client:
+        flow = Flow(client, token, org["name"])
+        pushed = [flow.sign_and_push(flow.init()) for _ in range(count)]
+        root = data / "trusted_root.json"
+        answer = client.get("/api/v1/trust/root", headers=flow.headers)
+        root.write_text(answer.text)
+    app.state.engine.dispose()
+    for reply in pushed:
+        run_id = reply["id"]
+        yield Case(
+            name=f"run-{run_id}",
+            bundle=json.dumps(reply["bundle"]).encode(),
+            root=root,
+            identity=f"chainproof://{org['name']}/p/build/runs/{run_id}",
+            issuer="https://chainproof.local",
+            artifact=None,
         )
 
 
@@ -105,7 +149,7 @@ def _sigstore_verifiers() -> Callable[[Case], Callable[[bytes], None]]:
             if bundle._dsse_envelope is not None:
                 verifier.verify_dsse(bundle, identity)
             else:
-                verifier.verify_artifact(case.artifact, bundle, identity)
+                verifier.verify_artifact(case.artifact or b"", bundle, identity)
 
         return verify
 
@@ -136,7 +180,11 @@ def _chainproof_verifiers(distinct: bool = False) -> Callable[[Case], Callable[[
         # --distinct: a new root object per verification, so no remembered check result
         # (signing._cache keeps them per root object) is reused: every bundle is new.
         root = copy.copy(cache[case.root]) if distinct else cache[case.root]
-        artifact = Artifact(Digest.of_bytes(case.artifact), case.artifact, "artifact")
+        artifact = (
+            Artifact(Digest.of_bytes(case.artifact), case.artifact, "artifact")
+            if case.artifact is not None
+            else None
+        )
 
         def verify(data: bytes) -> None:
             verify_bundle(
@@ -159,8 +207,10 @@ def load(source: str) -> list[Case]:
         cases = list(dir_source(VECTORS, VECTORS / "a.txt"))
     elif source.startswith("dir:"):
         cases = list(dir_source(Path(source[4:])))
+    elif source.startswith("pushed:"):
+        cases = list(pushed_source(int(source[7:])))
     else:
-        raise SystemExit(f"unknown source {source!r}: conformance or dir:PATH")
+        raise SystemExit(f"unknown source {source!r}: conformance, dir:PATH or pushed:N")
     make = _sigstore_verifiers()
     return [c for c in cases if _sigstore_accepts(c, make)]
 
@@ -197,9 +247,8 @@ def main() -> None:
         chainproof_make(case)(case.bundle)
     ours = max(rate(chainproof_make, work) for _ in range(args.repeat))
     theirs = max(rate(sigstore_make, work) for _ in range(args.repeat))
-    print(
-        f"source: {args.source}, {len(cases)} distinct bundles: {', '.join(c.name for c in cases)}"
-    )
+    names = ", ".join(c.name for c in cases) if len(cases) <= 20 else "(pushed runs)"
+    print(f"source: {args.source}, {len(cases)} distinct bundles: {names}")
     mode = "every bundle treated as new" if args.distinct else "repeats remembered"
     print(f"verifications per round: {len(work)} (best of {args.repeat}); chainproof: {mode}")
     print(f"chainproof      {ours:8.0f} bundles/s")
