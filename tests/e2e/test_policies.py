@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
-from tests.e2e.conftest import Cli, Server
+import pytest
+from tests.e2e.conftest import Cli, Server, cli_for, start_server
+from tests.e2e.test_attestation_flow import _setup_workflow
 
 ASSETS = Path(__file__).parent.parent / "assets"
 CONTRACT = ASSETS / "e2e" / "contract-policies.yaml"
@@ -122,3 +125,49 @@ def test_bypass_and_exit_code_on_violation(cli: Cli, server: Server) -> None:
         "sbom-ntia",
         "runner-ci",
     }
+
+
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server of its own: required policies apply to every run of the organisation."""
+    yield from start_server(tmp_path_factory.mktemp("required"), run_expiry_seconds=600)
+
+
+def test_required_policies_give_feedback_at_add_and_block_the_push(
+    own_server: Server, tmp_path: Path
+) -> None:
+    cli = cli_for(own_server, tmp_path)
+    robot = _setup_workflow(cli, "req")  # a contract that names no policy
+    required = tmp_path / "required.yaml"
+    required.write_text(
+        "policies:\n"
+        "  materials:\n"
+        "    - ref: sbom-banned-licenses\n"
+        "      with: {licenses: BSD-3-Clause}\n"
+        "      gate: true\n"
+    )
+    cli("org", "update", "--required-policies", str(required))
+
+    cli("attestation", "init", "--workflow", "build", "--project", "req", token=robot)
+    # The CLI evaluates the organisation's required policy at add, as the contract's.
+    added = cli("attestation", "add", "--name", "sbom", "--value", str(SBOM), token=robot)
+    assert "policy sbom-banned-licenses: 2 violation(s)" in added.stderr
+    cli("attestation", "add", "--name", "image", "--value", IMAGE, token=robot)
+    cli("attestation", "add", "--name", "version", "--value", "1.0.0", token=robot)
+    pushed = cli("attestation", "push", token=robot, check=False)
+    assert pushed.returncode == 1, pushed.stderr
+    assert "blocked by policy: sbom-banned-licenses on sbom" in pushed.stderr
+
+    # A required policy that cannot run stops init, as a contract's would.
+    required.write_text("policies:\n  materials:\n    - ref: no-such-policy\n")
+    cli("org", "update", "--required-policies", str(required))
+    failed = cli(
+        "attestation", "init", "--workflow", "build", "--project", "req", token=robot, check=False
+    )
+    assert failed.returncode != 0
+    assert "no-such-policy" in failed.stderr
+
+    cli("org", "update", "--clear-required-policies")
+    cli("attestation", "init", "--workflow", "build", "--project", "req", token=robot)
+    added = cli("attestation", "add", "--name", "sbom", "--value", str(SBOM), token=robot)
+    assert "sbom-banned-licenses" not in added.stderr

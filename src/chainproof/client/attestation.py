@@ -160,7 +160,7 @@ def init(
             f"an attestation is already in progress ({state_file})",
             hint="push or reset it first, or pass --replace to start over",
         )
-    from chainproof.core.contract import Contract
+    from chainproof.core.contract import Contract, parse_required_policies
     from chainproof.core.crafting import CraftingState
     from chainproof.core.git import head_info
     from chainproof.core.runners import collect_allowed_env, discover
@@ -182,6 +182,9 @@ def init(
     )
     run, wf, info = answer["run"], answer["workflow"], answer["contract"]
     spec = Contract.from_dict(info["spec"])
+    if answer.get("required_policies"):
+        # The organisation's required policies run beside the contract's, here as on push.
+        spec = spec.with_required(parse_required_policies(answer["required_policies"]))
     try:
         allowed = collect_allowed_env(environ, list(spec.env_allow_list))
     except ContractNotSatisfied as err:

@@ -37,6 +37,7 @@ differ.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import json
 import math
@@ -180,6 +181,17 @@ class Contract:
         if self.runner_type:
             spec["runner"] = {"type": self.runner_type}
         return {"apiVersion": API_VERSION, "kind": "Contract", "metadata": metadata, "spec": spec}
+
+    def with_required(self, required: Contract) -> Contract:
+        """This contract with the policies and groups of ``required`` (an organisation's
+        required policies, see :func:`parse_required_policies`) attached after its own."""
+        policies = copy.deepcopy(self.policies)
+        for section in ("materials", "attestation"):
+            extra = required.policies.get(section) or []
+            if extra:
+                policies[section] = [*(policies.get(section) or []), *copy.deepcopy(extra)]
+        groups = (*self.policy_groups, *copy.deepcopy(list(required.policy_groups)))
+        return dataclasses.replace(self, policies=policies, policy_groups=groups)
 
     def to_json(self) -> str:
         """Canonical JSON of :meth:`to_dict`."""
@@ -658,3 +670,25 @@ class _Validator:
                 )
             out["match_mode"] = mode
         return out
+
+
+def parse_required_policies(
+    document: Mapping[str, Any], *, source: str = "required policies"
+) -> Contract:
+    """An organisation's required policies (``policies``: materials and attestation, and
+    ``policyGroups``, as in a contract's spec) as a contract holding only them, validated as
+    a contract's are; ContractError otherwise."""
+    unknown = set(document) - {"policies", "policyGroups"}
+    if unknown:
+        raise ContractError(
+            f"{source}: unknown field {sorted(unknown)[0]!r}",
+            hint="required policies hold `policies` (materials, attestation) and `policyGroups`",
+        )
+    spec = {k: document[k] for k in ("policies", "policyGroups") if document.get(k)}
+    wrapped = {
+        "apiVersion": API_VERSION,
+        "kind": "Contract",
+        "metadata": {"name": "required-policies"},
+        "spec": spec,
+    }
+    return Contract.parse(json.dumps(wrapped), source=source)

@@ -580,3 +580,29 @@ def test_generated_contracts_round_trip(seed: int) -> None:
     assert Contract.parse(yaml.safe_dump(legacy)) == dataclasses.replace(
         c, name=None, description=None, metadata_annotations={}
     )
+
+
+def test_required_policies_are_attached_after_the_contracts_own() -> None:
+    from chainproof.core.contract import parse_required_policies
+
+    contract = Contract.parse(
+        "apiVersion: chainloop.dev/v1\nkind: Contract\nmetadata: {name: c}\n"
+        "spec:\n  policies:\n    materials: [{ref: sbom-ntia}]\n"
+    )
+    required = parse_required_policies(
+        {
+            "policies": {
+                "materials": [{"ref": "sbom-freshness"}],
+                "attestation": [{"ref": "runner-ci", "gate": True}],
+            },
+            "policyGroups": [{"ref": "sbom-quality"}],
+        }
+    )
+    merged = contract.with_required(required)
+    assert [p["ref"] for p in merged.policies["materials"]] == ["sbom-ntia", "sbom-freshness"]
+    assert [p["ref"] for p in merged.policies["attestation"]] == ["runner-ci"]
+    assert [g["ref"] for g in merged.policy_groups] == ["sbom-quality"]
+    assert [p["ref"] for p in contract.policies["materials"]] == ["sbom-ntia"]  # unchanged
+    assert Contract.from_dict(merged.to_dict()) == merged
+    with pytest.raises(ContractError, match="unknown field 'materials'"):
+        parse_required_policies({"materials": []})

@@ -205,6 +205,8 @@ class RunInitOut(BaseModel):
     workflow: WorkflowOut
     org: OrgRef
     contract: ContractRef
+    #: The organisation's required policies (``policies``/``policyGroups``), or None.
+    required_policies: dict[str, Any] | None = None
 
 
 class PushIn(_In):

@@ -136,26 +136,10 @@ def describe(checked: Sequence[Checked]) -> str:
 
 # -- required policies ---------------------------------------------------------------------
 def parse_required(document: Mapping[str, Any], *, source: str = "required policies") -> Contract:
-    """The organisation's required policies as a contract holding only its ``policies`` and
-    ``policyGroups`` sections (validated as a contract's are; ContractError otherwise)."""
-    import json
+    """The organisation's required policies as a contract (ContractError when invalid)."""
+    from chainproof.core.contract import parse_required_policies
 
-    from chainproof.core.contract import Contract
-
-    unknown = set(document) - {"policies", "policyGroups"}
-    if unknown:
-        raise ContractError(
-            f"{source}: unknown field {sorted(unknown)[0]!r}",
-            hint="required policies hold `policies` (materials, attestation) and `policyGroups`",
-        )
-    spec = {k: document[k] for k in ("policies", "policyGroups") if document.get(k)}
-    wrapped = {
-        "apiVersion": "chainloop.dev/v1",
-        "kind": "Contract",
-        "metadata": {"name": "required-policies"},
-        "spec": spec,
-    }
-    return Contract.parse(json.dumps(wrapped), source=source)
+    return parse_required_policies(document, source=source)
 
 
 # -- evaluation ----------------------------------------------------------------------------

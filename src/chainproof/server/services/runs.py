@@ -126,6 +126,8 @@ def init(
             "latest_revision": contract_row.latest_revision,
             "spec": rev.spec,
         },
+        # The CLI evaluates these at add and push too, for feedback before the push is judged.
+        "required_policies": org.required_policies or None,
     }
 
 
