@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chainproof.core.digest import Digest
-from chainproof.errors import ChainproofError, ContractError, InvalidInput
+from chainproof.errors import ChainproofError, InvalidInput
 from chainproof.server.db import (
     ContractRevision,
     ContractRow,
