@@ -105,6 +105,12 @@ def start_server(
     env["CHAINPROOF_RUN_EXPIRY_SECONDS"] = str(run_expiry_seconds)
     env["CHAINPROOF_EXPIRY_CHECK_SECONDS"] = "1"
     env.update(extra_env or {})
+    token = str(init_server(data_dir, env)["token"])
+    yield from run_server(data_dir, env, token, tmp / "server.log")
+
+
+def init_server(data_dir: Path, env: dict[str, str]) -> dict[str, object]:
+    """`chainproof server init` of organisation acme in ``data_dir``; its JSON answer."""
     init = subprocess.run(
         [CLI, "server", "init", "--data-dir", str(data_dir), "--org", "acme", "-o", "json"],
         env=env,
@@ -114,8 +120,7 @@ def start_server(
         check=False,
     )
     assert init.returncode == 0, init.stderr
-    token = json.loads(init.stdout)["token"]
-    yield from run_server(data_dir, env, token, tmp / "server.log")
+    return dict(json.loads(init.stdout))
 
 
 def run_server(data_dir: Path, env: dict[str, str], token: str, log_path: Path) -> Iterator[Server]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.e2e.conftest import CLI, Cli, Server, _base_env, run_server
+from tests.e2e.conftest import Cli, Server, _base_env, init_server, run_server
 from tests.e2e.test_attestation_flow import IMAGE, SBOM, _setup_workflow
 from tests.pg import pg_database
 
@@ -44,17 +43,9 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Server]]
         database_url = stack.enter_context(contextlib.contextmanager(pg_database)())
         env = _base_env(tmp) | {"CHAINPROOF_DATABASE_URL": database_url}
         data_dir = tmp / "data"
-        init = subprocess.run(
-            [CLI, "server", "init", "--data-dir", str(data_dir), "--org", "acme", "-o", "json"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert init.returncode == 0, init.stderr
-        assert json.loads(init.stdout)["database_url"] == database_url
-        token = json.loads(init.stdout)["token"]
+        init = init_server(data_dir, env)
+        assert init["database_url"] == database_url
+        token = str(init["token"])
         servers = [
             stack.enter_context(
                 contextlib.contextmanager(run_server)(data_dir, env, token, tmp / f"server-{i}.log")
