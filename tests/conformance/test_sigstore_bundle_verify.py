@@ -198,3 +198,43 @@ def test_installed_cli_refuses_the_wrong_identity() -> None:
     )
     assert proc.returncode == 1
     assert "identity check failed" in proc.stderr
+
+
+def _timestamped_cases() -> list[str]:
+    found = []
+    for name in CASES:
+        try:
+            bundle = json.loads((VECTORS / name / "bundle.sigstore.json").read_text())
+        except ValueError:
+            continue
+        material = bundle.get("verificationMaterial") or {}
+        if (material.get("timestampVerificationData") or {}).get("rfc3161Timestamps"):
+            found.append(name)
+    return found
+
+
+@pytest.mark.parametrize("name", _timestamped_cases())
+def test_timestamp_fast_path_agrees_with_rfc3161_client(
+    name: str, public_good: TrustedRoot
+) -> None:
+    """signing.timestamp's own use of rfc3161-client's CMS core gives the verdict and the
+    time that rfc3161-client's public Verifier gives, on every vector with timestamps."""
+    from chainproof.core.bundle import Bundle
+    from chainproof.core.dsse import b64decode
+    from chainproof.signing.timestamp import verify_timestamps
+
+    case = VECTORS / name
+    root_file = case / "trusted_root.json"
+    root = TrustedRoot.from_file(root_file) if root_file.exists() else public_good
+    bundle = Bundle.from_json(
+        (case / "bundle.sigstore.json").read_bytes(), allow_message_signature=True
+    )
+    stamps = [b64decode(t["signedTimestamp"], "timestamp") for t in bundle.rfc3161_timestamps]
+
+    def outcome(fast: bool) -> object:
+        try:
+            return verify_timestamps(stamps, bundle.signature, root, fast=fast)
+        except ChainproofError as err:
+            return err.message
+
+    assert outcome(True) == outcome(False)

@@ -44,6 +44,18 @@ _CERTIFICATE = "certificate"
 _CHAIN = "x509CertificateChain"
 
 
+def _copy_json(value: Any) -> Any:
+    """A deep copy of JSON-shaped data (dicts, lists, scalars): what ``copy.deepcopy`` does
+    for it, several times faster, since bundles are copied on every read of their entries."""
+    if isinstance(value, str | int | float | bool | None):
+        return value
+    if isinstance(value, Mapping):
+        return {k: _copy_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_copy_json(v) for v in value]
+    return copy.deepcopy(value)
+
+
 def _mapping(value: Any, what: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise InvalidInput(f"{what} must be a JSON object")
@@ -120,8 +132,8 @@ class Bundle:
         self._message_signature = message_signature
         self._chain = tuple(certificate_chain_der)
         self._hint = public_key_hint
-        self._tlog = tuple(copy.deepcopy(dict(e)) for e in tlog_entries)
-        self._timestamps = tuple(copy.deepcopy(dict(t)) for t in rfc3161_timestamps)
+        self._tlog = tuple(_copy_json(dict(e)) for e in tlog_entries)
+        self._timestamps = tuple(_copy_json(dict(t)) for t in rfc3161_timestamps)
         self._media_type = media_type
         # v0.3 names the leaf alone (``certificate``); older versions a chain.
         self._form = _CERTIFICATE if media_type.endswith(("v0.3+json", "0.3")) else _CHAIN
@@ -178,12 +190,12 @@ class Bundle:
     @property
     def tlog_entries(self) -> tuple[dict[str, Any], ...]:
         """Transparency-log entries, as given (protobuf JSON ``TransparencyLogEntry``)."""
-        return tuple(copy.deepcopy(e) for e in self._tlog)
+        return tuple(_copy_json(e) for e in self._tlog)
 
     @property
     def rfc3161_timestamps(self) -> tuple[dict[str, Any], ...]:
         """RFC 3161 timestamps, as given (``{"signedTimestamp": <base64 DER>}`` each)."""
-        return tuple(copy.deepcopy(t) for t in self._timestamps)
+        return tuple(_copy_json(t) for t in self._timestamps)
 
     def to_dict(self) -> dict[str, Any]:
         """The protobuf JSON form (a new object each call)."""
@@ -194,9 +206,9 @@ class Bundle:
             material = {_CERTIFICATE: {"rawBytes": b64encode(self._chain[0])}}
         else:
             material = {_CHAIN: {"certificates": [{"rawBytes": b64encode(c)} for c in self._chain]}}
-        material["tlogEntries"] = [copy.deepcopy(e) for e in self._tlog]
+        material["tlogEntries"] = [_copy_json(e) for e in self._tlog]
         material["timestampVerificationData"] = {
-            "rfc3161Timestamps": [copy.deepcopy(t) for t in self._timestamps]
+            "rfc3161Timestamps": [_copy_json(t) for t in self._timestamps]
         }
         content: dict[str, Any] = (
             {"dsseEnvelope": self._envelope.to_dict()}

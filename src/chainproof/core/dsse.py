@@ -46,6 +46,12 @@ def b64decode(value: Any, what: str) -> bytes:
     """
     if not isinstance(value, str):
         raise InvalidInput(f"{what} must be a base64 string, not {type(value).__name__}")
+    try:
+        # The usual form, standard and padded, in one pass; validate=True refuses any
+        # character outside that alphabet and any data after the padding.
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        pass  # URL-safe, unpadded, wrapped, or not base64: the careful path decides
     if "\n" in value or "\r" in value:
         value = value.replace("\r", "").replace("\n", "")
     if not _B64.match(value):

@@ -144,22 +144,31 @@ def test_token_verifies_with_rfc3161_client(tsa: TimestampAuthority, token: byte
         _rfc3161_verify(TimestampAuthority.create("other"), token, DATA)
 
 
+@pytest.mark.parametrize("fast", [True, False], ids=["fast-path", "rfc3161-client-verifier"])
 def test_token_verifies_with_chainproofs_timestamp_check(
-    tsa: TimestampAuthority, token: bytes
+    tsa: TimestampAuthority, token: bytes, fast: bool
 ) -> None:
     root = TrustedRoot.from_json(_root(tsa))
-    assert verify_timestamps([token], DATA, root) == [NOW.replace(microsecond=0)]
+    assert verify_timestamps([token], DATA, root, fast=fast) == [NOW.replace(microsecond=0)]
     with pytest.raises(VerificationError, match="not a valid timestamp"):
-        verify_timestamps([token], DATA + b"!", root)
+        verify_timestamps([token], DATA + b"!", root, fast=fast)
     with pytest.raises(VerificationError, match="not a valid timestamp"):
-        verify_timestamps([_tampered(token, tsa)], DATA, root)
+        verify_timestamps([_tampered(token, tsa)], DATA, root, fast=fast)
     other = TrustedRoot.from_json(_root(TimestampAuthority.create("other")))
     with pytest.raises(VerificationError, match="not a valid timestamp"):
-        verify_timestamps([token], DATA, other)
+        verify_timestamps([token], DATA, other, fast=fast)
     # a rotated-out authority's tokens count only inside its window
     ended = TrustedRoot.from_json(_root(tsa, end=NOW - timedelta(hours=1)))
     with pytest.raises(VerificationError, match="outside the validity"):
-        verify_timestamps([token], DATA, ended)
+        verify_timestamps([token], DATA, ended, fast=fast)
+
+
+def test_fast_path_is_available_with_the_installed_rfc3161_client() -> None:
+    """The fast path uses rfc3161-client's Rust core; a release that moves it would quietly
+    fall back to the (slower) public Verifier, so say so here."""
+    from chainproof.signing.timestamp import _rust_pkcs7_verify
+
+    assert _rust_pkcs7_verify() is not None
 
 
 def test_token_verifies_with_openssl(tsa: TimestampAuthority, token: bytes, tmp_path: Path) -> None:
