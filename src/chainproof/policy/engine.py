@@ -33,7 +33,7 @@ from typing import IO, Any
 from chainproof.errors import PolicyError, PolicyEvaluationError
 from chainproof.policy.arguments import ArgValue
 from chainproof.policy.document import PolicyScript
-from chainproof.policy.rego import boilerplate, check_source, package_of
+from chainproof.policy.rego import boilerplate, check_source, input_keys, package_of
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -48,6 +48,7 @@ __all__ = [
 DEFAULT_TIMEOUT = 10.0
 """Seconds one policy script may run against one input."""
 _WORKER = Path(__file__).with_name("_worker.py")
+_MAX_PROJECTIONS = 8
 _REGOPY_HINT = (
     "install regopy (pip install regopy; wheels exist for Linux x86-64 with glibc 2.34+ "
     "and Windows)"
@@ -76,7 +77,9 @@ class ScriptResult:
 class PreparedScript:
     """A checked script, with the boilerplate it needs, ready for the worker.
 
-    ``key`` is the sha256 of its modules: the worker compiles each key once.
+    ``key`` is the sha256 of its modules: the worker compiles each key once. ``reads`` is
+    the top-level input keys the modules can read (None: any), see
+    :func:`~chainproof.policy.rego.input_keys`.
     """
 
     policy: str
@@ -85,6 +88,7 @@ class PreparedScript:
     origin: str
     line_offset: int | None
     key: str = field(default="")
+    reads: frozenset[str] | None = None
 
     def where(self, line: int | None, column: int | None = None) -> str:
         """``origin:line[:column]`` for a line of the script (the origin when unknown)."""
@@ -125,7 +129,13 @@ def prepare(script: PolicyScript, policy: str) -> PreparedScript:
         modules.append(("boilerplate.rego", extra))
     digest = hashlib.sha256(json.dumps(modules).encode("utf-8")).hexdigest()
     prepared = PreparedScript(
-        policy, package, tuple(modules), script.origin, script.line_offset, key=digest
+        policy,
+        package,
+        tuple(modules),
+        script.origin,
+        script.line_offset,
+        key=digest,
+        reads=input_keys(text for _, text in modules),
     )
     if len(_PREPARED) > 512:
         _PREPARED.clear()
@@ -198,6 +208,7 @@ class RegoEngine:
         self.timeout = timeout
         self._lock = threading.Lock()
         self._worker: _Worker | None = None
+        self._projections: dict[tuple[bytes, frozenset[str]], str] = {}
 
     def __enter__(self) -> RegoEngine:
         return self
@@ -229,6 +240,7 @@ class RegoEngine:
         missing ``result``/``violations`` rule or a malformed result.
         """
         text = material_json if material_json is not None else canonical(material)
+        text = self._projection(script, material, text)
         base_key = hashlib.sha256(text.encode("utf-8")).hexdigest()
         request = {
             "key": script.key,
@@ -244,6 +256,21 @@ class RegoEngine:
                 self._worker_or_start().bases.clear()
                 answer = self._call(request, text, script, limit)
         return _result(script, answer)
+
+    def _projection(self, script: PreparedScript, material: Mapping[str, Any], text: str) -> str:
+        """``text``, or the JSON of only the top-level keys the script can read when that
+        leaves something out (remembered for the scripts after it)."""
+        reads = script.reads
+        if reads is None or not isinstance(material, Mapping) or reads.issuperset(material):
+            return text
+        cache_key = (hashlib.sha256(text.encode("utf-8")).digest(), reads)
+        projected = self._projections.get(cache_key)
+        if projected is None:
+            projected = canonical({k: v for k, v in material.items() if k in reads})
+            self._projections[cache_key] = projected
+            while len(self._projections) > _MAX_PROJECTIONS:
+                self._projections.pop(next(iter(self._projections)))
+        return projected
 
     def _worker_or_start(self) -> _Worker:
         if self._worker is not None and self._worker.proc.poll() is not None:

@@ -17,10 +17,12 @@ as a second module of the same package, so the author's line numbers stay as wri
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["RegoIssue", "boilerplate", "check_source", "package_of", "rule_names"]
+__all__ = ["RegoIssue", "boilerplate", "check_source", "input_keys", "package_of", "rule_names"]
 
 _COMMENT = re.compile(r"#.*$")
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`]*`')
@@ -130,3 +132,70 @@ def boilerplate(source: str) -> str | None:
         return None
     body = "\n".join(_TEMPLATES[name] for name in missing)
     return f"package {package}\n\nimport rego.v1\n\n{body}"
+
+
+# Rego tokens, enough to follow references: strings (escaped or raw), comments, names, and
+# any other single character.
+_TOKEN = re.compile(
+    r'(?P<str>"(?:[^"\\\n]|\\.)*")|(?P<raw>`[^`]*`)|(?P<comment>#[^\n]*)'
+    r"|(?P<name>[A-Za-z_]\w*)|(?P<space>\s+)|(?P<other>.)"
+)
+
+
+def _tokens(source: str) -> list[tuple[str, str]]:
+    """(kind, text) of each significant token: comments and spaces dropped, strings decoded."""
+    out = []
+    for match in _TOKEN.finditer(source):
+        kind = match.lastgroup or "other"
+        text = match.group()
+        if kind in ("comment", "space"):
+            continue
+        if kind == "str":
+            try:
+                text = json.loads(text)
+            except ValueError:
+                kind = "other"  # not a string JSON reads: let it count as an unknown use
+        elif kind == "raw":
+            kind, text = "str", text[1:-1]
+        out.append((kind, text))
+    return out
+
+
+def input_keys(sources: Iterable[str]) -> frozenset[str] | None:
+    """The top-level keys of ``input`` that Rego ``sources`` can read, or None for all.
+
+    A key counts when ``input`` is followed by ``.key`` or ``["key"]``, or is the first
+    argument of ``object.get(input, "key", ...)``; any other use (``input`` alone, a
+    computed key, ``walk(input)``, ``with input as``) means the whole input. The engine
+    hands a policy only these keys, so a policy reading two fields of a large SBOM does not
+    pay for the rest (rego-cpp builds its input node by node).
+    """
+    keys: set[str] = set()
+    for source in sources:
+        tokens = _tokens(source)
+        for i, (kind, text) in enumerate(tokens):
+            if kind != "name" or text != "input":
+                continue
+            if i > 0 and tokens[i - 1] == ("other", "."):
+                continue  # a field named input (x.input), not the input document
+            after = tokens[i + 1 : i + 4]
+            if len(after) >= 2 and after[0] == ("other", ".") and after[1][0] == "name":
+                keys.add(after[1][1])
+            elif (
+                len(after) == 3
+                and after[0] == ("other", "[")
+                and after[1][0] == "str"
+                and after[2] == ("other", "]")
+            ):
+                keys.add(after[1][1])
+            elif (
+                i >= 4
+                and [t for _, t in tokens[i - 4 : i]] == ["object", ".", "get", "("]
+                and len(after) >= 2
+                and after[0] == ("other", ",")
+                and after[1][0] == "str"
+            ):
+                keys.add(after[1][1])
+            else:
+                return None
+    return frozenset(keys)

@@ -12,8 +12,8 @@ import pytest
 from chainproof.errors import PolicyError, PolicyEvaluationError
 from chainproof.policy import Policy, PolicyLoader, PolicyVerifier, RegoEngine, prepare
 from chainproof.policy.document import PolicyScript
-from chainproof.policy.engine import PreparedScript
-from chainproof.policy.rego import boilerplate, check_source, package_of
+from chainproof.policy.engine import PreparedScript, canonical
+from chainproof.policy.rego import boilerplate, check_source, input_keys, package_of
 
 USER = Path(__file__).resolve().parents[2] / "assets" / "policies" / "user"
 
@@ -181,3 +181,45 @@ def test_source_helpers() -> None:
     extra = boilerplate("package p\n\nimport rego.v1\n\nviolations contains 1 if true\n")
     assert extra is not None and "default violations" not in extra
     assert "result := {" in extra and "default valid_input := true" in extra
+
+
+def _inline(source: str, name: str = "inline") -> PreparedScript:
+    return prepare(PolicyScript(None, source, "inline.rego", None), name)
+
+
+def test_input_keys_follow_literal_references_only() -> None:
+    source = (
+        "package p\n\nimport rego.v1\n\n"
+        "# input.commented does not count, nor does the string below\n"
+        'note := "input.quoted"\n'
+        'a := input.alpha[0].x\nb := input["beta gamma"]\nc := object.get(input, "delta", [])\n'
+        "d := x.input.not_a_key\nraw := `input.raw`\n"
+    )
+    assert input_keys([source]) == {"alpha", "beta gamma", "delta"}
+    for whole in ("x := input[k]", "walk(input, [p, v])", "n := count(input)", "import input"):
+        assert input_keys([f"package p\n{whole}\n"]) is None, whole
+    assert input_keys(["package p\nx := y with input as {}\n"]) is None
+
+
+def test_a_policy_sees_the_keys_it_reads_and_nothing_is_lost(engine: RegoEngine) -> None:
+    narrow = _inline(
+        "package narrow\n\nimport rego.v1\n\n"
+        'violations contains concat(" ", ["has", input.wanted.name, input.args.tag]) if '
+        "input.wanted\n"
+    )
+    whole = _inline(
+        "package whole\n\nimport rego.v1\n\n"
+        'violations contains concat(",", sort(object.keys(input))) if true\n'
+    )
+    assert narrow.reads == {"wanted", "args"} and whole.reads is None
+    material = {"wanted": {"name": "w"}, "big": [{"n": i} for i in range(500)], "other": 1}
+    text = canonical(material)
+    got = engine.evaluate(narrow, material, {"tag": "t"}, material_json=text)
+    assert [v.message for v in got.violations] == ["has w t"]
+    sent = list(engine._projections.values())  # what went to the interpreter instead
+    assert sent and all('"big"' not in t and '"other"' not in t for t in sent)
+    # a script that reads the whole input still gets all of it, after the narrow one
+    got = engine.evaluate(whole, material, material_json=text)
+    assert [v.message for v in got.violations] == ["args,big,other,wanted"]
+    # an absent key stays absent (undefined), as without the projection
+    assert not engine.evaluate(narrow, {"other": 1}, {"tag": "t"}).violations
