@@ -163,6 +163,7 @@ class PolicyVerifier:
         bound = self.material_policies(material.name, material.kind)
         if not bound:
             return []
+        self.engine.start()  # the interpreter starts while the material is read
         content = material_input(material, path)
         text = canonical(content)
         out = []
