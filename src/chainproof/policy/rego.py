@@ -137,7 +137,7 @@ def boilerplate(source: str) -> str | None:
 # Rego tokens, enough to follow references: strings (escaped or raw), comments, names, and
 # any other single character.
 _TOKEN = re.compile(
-    r'(?P<str>"(?:[^"\\\n]|\\.)*")|(?P<raw>`[^`]*`)|(?P<comment>#[^\n]*)'
+    rf"(?P<str>{_STRING.pattern})|(?P<comment>#[^\n]*)"
     r"|(?P<name>[A-Za-z_]\w*)|(?P<space>\s+)|(?P<other>.)"
 )
 
@@ -150,13 +150,13 @@ def _tokens(source: str) -> list[tuple[str, str]]:
         text = match.group()
         if kind in ("comment", "space"):
             continue
-        if kind == "str":
+        if kind == "str" and text.startswith("`"):
+            text = text[1:-1]  # a raw string
+        elif kind == "str":
             try:
                 text = json.loads(text)
             except ValueError:
                 kind = "other"  # not a string JSON reads: let it count as an unknown use
-        elif kind == "raw":
-            kind, text = "str", text[1:-1]
         out.append((kind, text))
     return out
 
