@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from chainproof.cli._common import (
+    Column,
     Output,
     OutputOpt,
     cli_context,
@@ -139,7 +140,7 @@ ca_app = typer.Typer(
 )
 app.add_typer(ca_app, name="ca")
 
-CA_COLUMNS = [
+CA_COLUMNS: list[Column] = [
     ("ID", "id"),
     ("Status", "status"),
     ("Created", "created_at"),

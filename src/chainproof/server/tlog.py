@@ -252,12 +252,12 @@ def _hashes(session: Session, log_id: str, ranges: Sequence[tuple[int, int]]) ->
         )
         found.update({(0, i): h for i, h in rows})
     if nodes:
-        rows = session.execute(
+        node_rows = session.execute(
             select(TlogNode.level, TlogNode.idx, TlogNode.hash).where(
                 TlogNode.log_id == log_id, tuple_(TlogNode.level, TlogNode.idx).in_(nodes)
             )
         )
-        found.update({(level, i): h for level, i, h in rows})
+        found.update({(level, i): h for level, i, h in node_rows})
     out = []
     for subtrees in parts:
         hashes = [found[s] for s in subtrees]

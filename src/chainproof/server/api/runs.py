@@ -82,7 +82,9 @@ def push_attestation(
     source = request.app.state.cas_source
 
     def read_blob(backend_id: str | None, digest: Digest) -> Iterable[bytes]:
-        return source.target(principal.org_id, backend_id or EMBEDDED).backend.open(digest)
+        target = source.target(principal.org_id, backend_id or EMBEDDED)
+        chunks: Iterable[bytes] = target.backend.open(digest)
+        return chunks
 
     pushed = push.push(
         session,

@@ -125,11 +125,11 @@ def push(
     statement = _statement(parsed)
     _check_statement(statement, run, wf)
     predicate = statement.get("predicate") or {}
-    stored = _check_cas(session, actor, predicate.get("materials") or [])
+    backends = _check_cas(session, actor, predicate.get("materials") or [])
     held_inline = cas.check_inline(session, actor.org_id, predicate.get("materials") or [])
     # Policies before the log: the log's lock is held only for the append itself.
     verdict = enforcement.evaluate(
-        session, run, statement, read_blob=read_blob, cas_backends=stored
+        session, run, statement, read_blob=read_blob, cas_backends=backends
     )
     blocked = bool(verdict.gated)
     bypassed = False
@@ -163,7 +163,7 @@ def push(
     )
     extras = {(m.get("name"), m.get("digest")): m for m in materials or [] if isinstance(m, dict)}
     for item in predicate.get("materials") or []:
-        row = _material_row(run.id, item, extras, stored)
+        row = _material_row(run.id, item, extras, backends)
         cas.mark_inline(row, held_inline)
         session.add(row)
     run.status = "blocked" if blocked else "succeeded"
@@ -343,7 +343,7 @@ def _material_row(
         name=name,
         kind=str(annotations.get(KIND_ANNOTATION) or extra.get("kind") or "ARTIFACT"),
         digest=digest,
-        size=int(size) if str(size).isdigit() else None,
+        size=int(str(size)) if str(size).isdigit() else None,
         filename=annotations.get(FILENAME_ANNOTATION) or extra.get("filename"),
         value=value if isinstance(value, str) else None,
         annotations=annotations,

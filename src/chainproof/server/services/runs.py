@@ -298,12 +298,10 @@ def view(session: Session, run: WorkflowRun, *, materials: bool = False) -> dict
             )
         )
         ids = {m.cas_backend_id for m in rows if m.cas_backend_id}
-        found = (
-            session.execute(select(CasBackend.id, CasBackend.name).where(CasBackend.id.in_(ids)))
-            if ids
-            else []
-        )
-        names: dict[str, str] = {backend_id: name for backend_id, name in found}
+        names: dict[str, str] = {}
+        if ids:
+            query = select(CasBackend.id, CasBackend.name).where(CasBackend.id.in_(ids))
+            names = {backend_id: name for backend_id, name in session.execute(query)}
         out["materials"] = [
             material_view(m, names.get(m.cas_backend_id or "", "embedded")) for m in rows
         ]
