@@ -1,7 +1,7 @@
 """The one exception hierarchy of chainproof.
 
 Every error carries a stable ``code`` (the CLI and API clients branch on it), the HTTP
-status the control plane answers with, and the CLI exit code (DESIGN.md §8)::
+status the control plane answers with, and the CLI exit code (docs/architecture.md §8)::
 
     ChainproofError                      code           http  exit
     ├── InvalidInput                     invalid_input   400    2

@@ -318,7 +318,7 @@ class AzureBlobBackend:
 
     @contextlib.contextmanager
     def _errors(self, action: str, digest: Digest) -> Iterator[None]:
-        """Translate azure-core's exceptions into chainproof's, once (STYLE.md §4)."""
+        """Translate azure-core's exceptions into chainproof's, once (docs/contributing.md §4)."""
         try:
             yield
         except ChainproofError:

@@ -1,4 +1,4 @@
-"""The storage interface of the CAS: a few methods keyed by :class:`Digest` (STYLE.md §5).
+"""The CAS storage interface: a few methods keyed by :class:`Digest` (docs/contributing.md §5).
 
 Implementations: :mod:`chainproof.cas.fs` (filesystem) and :mod:`chainproof.cas.memory`
 (tests). Every ``put`` hashes the bytes while it writes and makes nothing visible when they do

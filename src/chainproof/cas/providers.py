@@ -1,6 +1,6 @@
 """The one place that turns a provider name and its settings into a :class:`Backend`.
 
-STYLE.md §5: callers ask for the interface, never a class. A backend is described by a
+docs/contributing.md §5: callers ask for the interface, never a class. A backend is described by a
 provider (``fs``, ``oci``, ``s3``, ``azure-blob``), a non-secret ``config`` and a ``secret``
 (credentials), both flat string maps; :func:`check_settings` normalises and checks them and
 :func:`build_backend` constructs the backend (importing boto3 or the Azure SDK only then).

@@ -376,7 +376,7 @@ class S3Backend:
 
     @contextlib.contextmanager
     def _errors(self, action: str, digest: Digest | None) -> Iterator[None]:
-        """Translate botocore's exceptions into chainproof's, once (STYLE.md §4)."""
+        """Translate botocore's exceptions into chainproof's, once (docs/contributing.md §4)."""
         what = f" {digest}" if digest is not None else ""
         try:
             yield

@@ -1,7 +1,8 @@
 """What every command module shares: the CLI context, output options and renderers.
 
 Kept light on purpose: only typer and the standard library at import time. Rich tables,
-httpx and the client modules are imported when a command runs (NOTES.md: import costs).
+httpx and the client modules are imported when a command runs (import costs:
+docs/contributing.md §11).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The CLI is a shell over :mod:`chainproof.client` and is not a public API. Each command group
 lives in its own module. Errors are shown in one place: :class:`_RootGroup` turns any
 :class:`~chainproof.errors.ChainproofError` into ``Error: <message>`` (plus the hint) on
-stderr and exits with the error's code (DESIGN.md §8: 0 ok; 1 a check failed; 2 usage;
+stderr and exits with the error's code (docs/architecture.md §8: 0 ok; 1 a check failed; 2 usage;
 3 not found / not authorised; 4 server or network error).
 """
 

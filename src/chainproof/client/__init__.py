@@ -1,4 +1,6 @@
-"""Typed client for the control plane API and the CAS: the CLI's only way out (DESIGN.md §3).
+"""Typed client for the control plane API and the CAS: the CLI's only way out.
+
+See docs/architecture.md §3.
 
 - :mod:`chainproof.client.http` — ``ApiClient`` (one method per endpoint of docs/api.md),
   retries with backoff, every httpx exception mapped to ``NetworkError``.

@@ -1,9 +1,9 @@
 """The attestation use cases the CLI shells over: init, add, status, push, reset, verify.
 
 The crafting state of an open attestation lives in one JSON file so that ``init``, ``add``
-and ``push`` can run in different CI steps (DESIGN.md §6). Its location: ``--state-dir`` /
-``CHAINPROOF_STATE_DIR``, else ``$RUNNER_TEMP``, else the system temp dir; the file is
-``chainproof-attestation.json``.
+and ``push`` can run in different CI steps (docs/architecture.md §6). Its location:
+``--state-dir`` / ``CHAINPROOF_STATE_DIR``, else ``$RUNNER_TEMP``, else the system temp dir;
+the file is ``chainproof-attestation.json``.
 
 Domain modules (materials, runners, crafting, statement, signing) are imported inside the
 functions: they pull in cryptography and format validators the CLI must not load at start-up.

@@ -1,7 +1,8 @@
 """HTTP for the CLI: retries, error mapping and one typed method per endpoint of docs/api.md.
 
 This is the only module of chainproof that imports httpx on the client side; the CLI imports it
-lazily, inside commands, so that ``chainproof --help`` never pays for it (NOTES.md: ~100 ms).
+lazily, inside commands, so that ``chainproof --help`` never pays for it (~100 ms:
+docs/contributing.md §11).
 
 Every httpx exception is translated once, in :func:`_map_httpx_errors` (the way httpx itself
 wraps httpcore in ``map_httpcore_exceptions``), into :class:`~chainproof.errors.NetworkError`.
@@ -102,7 +103,7 @@ class HttpSession:
 
     Retries (with exponential backoff and full jitter) happen on connect errors, timeouts and
     HTTP 502/503/504, but only for idempotent methods, or for a POST that carries an
-    ``Idempotency-Key`` (DESIGN.md §7), so a retried push cannot record twice.
+    ``Idempotency-Key`` (docs/architecture.md §7), so a retried push cannot record twice.
     """
 
     def __init__(

@@ -1,7 +1,8 @@
 """The crafting state of an open attestation: what init recorded and what add collected.
 
-It lives in one JSON file between CLI invocations (DESIGN.md §6), so init, add and push can
-run in different CI steps. Pure: no HTTP; the client moves it to and from the control plane.
+It lives in one JSON file between CLI invocations (docs/architecture.md §6), so init, add
+and push can run in different CI steps. Pure: no HTTP; the client moves it to and from the
+control plane.
 """
 
 from __future__ import annotations

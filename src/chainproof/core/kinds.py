@@ -6,7 +6,7 @@ from enum import StrEnum
 
 
 class MaterialKind(StrEnum):
-    """Every evidence kind a contract may name (DESIGN.md §5)."""
+    """Every evidence kind a contract may name (docs/architecture.md §5)."""
 
     STRING = "STRING"
     ARTIFACT = "ARTIFACT"

@@ -11,7 +11,7 @@ data, so the control plane and tests build them the same way:
   dependencies) and ``runDetails`` (builder, metadata, byproducts).
 
 :func:`build_level` is the one place that decides the SLSA Build level chainproof claims
-for a run (DESIGN.md §9, docs/verification-outputs.md).
+for a run (docs/architecture.md §9, docs/verification-outputs.md).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ _HOSTED = "managed"  # RunnerContext.environment of a CI provider's own runners
 
 
 def build_level(runner: Mapping[str, Any], *, runner_identity_verified: bool) -> int:
-    """The SLSA Build level chainproof can vouch for (DESIGN.md §9).
+    """The SLSA Build level chainproof can vouch for (docs/architecture.md §9).
 
     Provenance crafted inside a tenant's CI job is Build L1: the job itself could have
     written anything. L2 needs a hosted runner (``environment`` ``managed``) *and* a runner

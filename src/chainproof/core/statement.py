@@ -1,4 +1,4 @@
-"""in-toto Statement v1 with the chainproof predicate (DESIGN.md §5).
+"""in-toto Statement v1 with the chainproof predicate (docs/architecture.md §5).
 
 Materials are in-toto ResourceDescriptors (in-toto/attestation spec/v1/resource_descriptor.md)
 whose annotations use ``chainproof.material.*`` keys; field names follow Chainloop's
@@ -190,7 +190,7 @@ def render_statement(
     cli_version: str,
     annotations: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The in-toto Statement v1 of a crafting state (DESIGN.md §5), as a JSON object.
+    """The in-toto Statement v1 of a crafting state (docs/architecture.md §5), as a JSON object.
 
     Deterministic: equal states and arguments give equal canonical JSON. Subjects are every
     output material (name = image repository or file name), ``git.head`` (sha1 of the

@@ -4,7 +4,7 @@ Only what chainproof needs: resolve a tag to its manifest digest (``HEAD /v2/<na
 <ref>``), with anonymous, basic or bearer-token auth (the Docker token flow: a 401 carrying
 ``WWW-Authenticate: Bearer realm=..,service=..,scope=..`` is answered by fetching a token).
 Written by hand: the Python OCI clients (oras-py) pull in much more than this and are slower
-for blobs (shared/NOTES.md). Plain HTTP is used only for loopback registries.
+for blobs (docs/contributing.md §11). Plain HTTP is used only for loopback registries.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The control plane's configuration: one typed object, read once (STYLE.md §7).
+"""The control plane's configuration: one typed object, read once (docs/contributing.md §7).
 
 Values come from keyword overrides, then ``CHAINPROOF_*`` environment variables, then the
 profile's defaults. No other module reads ``os.environ``.

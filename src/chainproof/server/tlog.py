@@ -5,7 +5,7 @@
 ``hashedrekord`` 0.0.2 (Rekor v2). A v2 entry carries no integrated time, so its bundle is
 only verifiable with an RFC 3161 timestamp; a v1 entry's SET is the log's own signature over
 (body, integrated time, log ID, index), a verified signing time without depending on a TSA.
-DESIGN.md §9 recommends v2; we depart from it so that the log stands on its own (a TSA
+docs/architecture.md §9 recommends v2; we depart from it so that the log stands on its own (a TSA
 timestamp, when configured, is added next to it, not instead of it). The body is what Rekor
 v1 stores: payload hash, envelope hash, and each signature with its verifier (the signing
 certificate's PEM, or the public key's PEM for key-signed bundles), canonical JSON.

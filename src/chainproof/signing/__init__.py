@@ -1,4 +1,4 @@
-"""Signing and verifying chainproof attestations (DESIGN.md §9).
+"""Signing and verifying chainproof attestations (docs/architecture.md §9).
 
 * :mod:`chainproof.signing.ca`: an organisation's CA, issuing short-lived certificates;
 * :mod:`chainproof.signing.tsa`: the RFC 3161 timestamp authority issuing timestamp tokens;
@@ -11,6 +11,6 @@
   :mod:`~chainproof.signing.sct`, :mod:`~chainproof.signing.timestamp`: the checks of
   transparency-log entries, signed checkpoints, embedded SCTs and RFC 3161 timestamps.
 
-Signers never verify and the verifier never signs (STYLE.md §3). Import from the modules;
-this package re-exports nothing so that importing it stays cheap.
+Signers never verify and the verifier never signs (docs/contributing.md §3). Import from the
+modules; this package re-exports nothing so that importing it stays cheap.
 """

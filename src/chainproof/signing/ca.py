@@ -4,12 +4,13 @@ A run's certificate names the run in a SAN URI (``chainproof://org/project/workf
 so a verifier can tell which run signed, and carries the code-signing EKU and a Fulcio-style
 issuer extension, as Sigstore verifiers expect of a keyless leaf. Given the organisation's
 CT log (:class:`chainproof.signing.ctlog.CTLog`), the leaf is issued through RFC 6962's
-precertificate flow and carries an embedded SCT, which sigstore-python demands (NOTES.md).
+precertificate flow and carries an embedded SCT, which sigstore-python demands
+(docs/contributing.md §11).
 The EKU is not critical: Fulcio's leaves have it so, and sigstore-python's path validation
 (cryptography's web-PKI policy with the EKU allowed only as non-critical) refuses otherwise.
 
 The CA key is handed out as unencrypted PKCS#8 PEM; encrypting it at rest with the server's
-master key (DESIGN.md §9) belongs to the caller and to a later issue.
+master key (docs/architecture.md §9) belongs to the caller and to a later issue.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A signer is a certificate identity (the SAN: a URI such as a chainproof run's
 ``chainproof://org/project/workflow/runs/id`` or a CI workflow, or an e-mail address) with
 the OIDC issuer the CA recorded (Fulcio's issuer extensions), or, for key-signed bundles,
 the public-key hint. Policies are objects with one method, ``verify(signer)``, that raises
-:class:`~chainproof.errors.VerificationError` naming the identity check (STYLE.md §3);
+:class:`~chainproof.errors.VerificationError` naming the identity check (docs/contributing.md §3);
 anything that weakens verification has ``Unsafe`` in its name.
 """
 

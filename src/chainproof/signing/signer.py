@@ -8,7 +8,7 @@
 Both go through :func:`sign_bundle`, so they build identical envelopes: the payload is the
 canonical JSON of the statement, the payload type ``application/vnd.in-toto+json``, and one
 signature over the DSSE PAE (ECDSA with the curve's Sigstore digest, DER encoded; or
-Ed25519). Signers never verify (STYLE.md §3): see :mod:`chainproof.signing.verifier`.
+Ed25519). Signers never verify (docs/contributing.md §3): see :mod:`chainproof.signing.verifier`.
 """
 
 from __future__ import annotations

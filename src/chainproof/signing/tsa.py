@@ -1,4 +1,4 @@
-"""The control plane's RFC 3161 timestamp authority (DESIGN.md §9).
+"""The control plane's RFC 3161 timestamp authority (docs/architecture.md §9).
 
 :meth:`TimestampAuthority.timestamp` returns a DER ``TimeStampResp`` (RFC 3161 §2.4.2): status
 granted and a ``TimeStampToken``, a CMS ``SignedData`` (RFC 5652) whose encapsulated content

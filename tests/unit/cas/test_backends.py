@@ -1,4 +1,4 @@
-"""One contract test for every CAS backend (STYLE.md §5)."""
+"""One contract test for every CAS backend (docs/contributing.md §5)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from chainproof.core.digest import Digest
 from chainproof.errors import MaterialError
 
 ANNOTATION_PREFIX = "chainproof.material."
-"""Every annotation a handler sets starts with this (DESIGN.md §5)."""
+"""Every annotation a handler sets starts with this (docs/architecture.md §5)."""
 
 SNIFF_BYTES = 64 * 1024
 """How much of a file ``accepts`` reads to recognise a format."""

@@ -1,6 +1,6 @@
 """ATTESTATION: a signed in-toto attestation, in a Sigstore bundle or a bare DSSE envelope.
 
-Accepted containers (DESIGN.md §5, "ATTESTATION: DSSE or bundle, Chainloop's included"):
+Accepted containers (docs/architecture.md §5, "ATTESTATION: DSSE or bundle, Chainloop's included"):
 
 - a Sigstore bundle v0.1, v0.2 or v0.3 in its JSON form (``mediaType``
   ``application/vnd.dev.sigstore.bundle...``) whose content is a ``dsseEnvelope``, parsed by

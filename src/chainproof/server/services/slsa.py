@@ -60,7 +60,7 @@ def build_level(run: WorkflowRun) -> int:
     """The SLSA Build level claimed for ``run``; the one place that decides it.
 
     chainproof does not verify CI identity tokens (OIDC) yet, so no runner identity is
-    verified by the control plane and every run is Build L1 (DESIGN.md §9).
+    verified by the control plane and every run is Build L1 (docs/architecture.md §9).
     """
     runner_identity_verified = False  # set from a verified CI OIDC token once supported
     return slsa.build_level(run.runner or {}, runner_identity_verified=runner_identity_verified)
