@@ -1,4 +1,6 @@
-"""Property tests: parsers of untrusted input fail only with chainproof errors (DESIGN §11).
+"""Property tests: parsers of untrusted input fail only with chainproof errors.
+
+See docs/architecture.md §11.
 
 Whatever bytes arrive as a contract, a DSSE envelope, a bundle or a statement, the parser
 either returns a value or raises a ChainproofError with a message: never a KeyError,

@@ -1,4 +1,7 @@
-"""One exception handler table: every error leaves as RFC 9457 problem+json (STYLE §4)."""
+"""One exception handler table: every error leaves as RFC 9457 problem+json.
+
+See docs/contributing.md §4.
+"""
 
 from __future__ import annotations
 

@@ -9,7 +9,8 @@ statements).
 
 Who may download a digest (docs/cas.md, "Who can download what"):
 
-- anyone who can read a run that references it as a stored or inline material (DESIGN §6);
+- anyone who can read a run that references it as a stored or inline material
+  (docs/architecture.md §6);
 - for a blob uploaded outside any run (``artifact upload``): its uploader (the same API
   token, or any token of the same user), the organisation's owners and admins, and, when the
   upload was filed under a project, every user of the organisation (all user roles read the

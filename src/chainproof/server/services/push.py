@@ -1,4 +1,6 @@
-"""Push: verify a signed attestation before storing it, all in one transaction (DESIGN §6).
+"""Push: verify a signed attestation before storing it, in one transaction.
+
+See docs/architecture.md §6.
 
 Checks, in order: the run is ``initialized`` (or this exact push was already accepted), the
 bundle's signature and certificate chain to the organisation's CA, the certificate identity
