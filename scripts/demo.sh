@@ -1,14 +1,36 @@
 #!/usr/bin/env bash
 # One machine, one command: an embedded chainproof server (SQLite + filesystem CAS) and a
 # sample attestation end to end: contract -> workflow -> robot token -> init -> add -> push
-# -> verified run -> evidence downloaded back. Leaves the server's data in ./demo-data.
+# -> verified run -> evidence downloaded back. Installs only chainproof[server] into .venv.
+#   PORT=8800 bash scripts/demo.sh     # another port (default 8765)
+#   DATA=/tmp/cp bash scripts/demo.sh  # another data dir (default ./demo-data, replaced)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup-venv.sh
-. .venv/bin/activate
-
 DATA=${DATA:-demo-data}
 PORT=${PORT:-8765}
+
+# Before installing anything: the port must be free, and DATA must be ours to replace.
+if ! python3 - "$PORT" <<'EOF'
+import socket, sys
+with socket.socket() as s:
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", int(sys.argv[1])))
+    except OSError:
+        sys.exit(1)
+EOF
+then
+  echo "demo: port $PORT on 127.0.0.1 is already in use; choose another: PORT=8800 bash scripts/demo.sh" >&2
+  exit 1
+fi
+if [ -e "$DATA" ] && [ -n "$(ls -A "$DATA" 2>/dev/null)" ] && [ ! -f "$DATA/secret.key" ]; then
+  echo "demo: $DATA exists and is not a chainproof data dir; choose another: DATA=/tmp/chainproof-demo bash scripts/demo.sh" >&2
+  exit 1
+fi
+
+echo "== installing chainproof[server] into .venv (first run only)"
+bash scripts/setup-venv.sh server
+. .venv/bin/activate
 rm -rf "$DATA"
 export CHAINPROOF_STATE_DIR="$DATA/state"
 
@@ -18,7 +40,23 @@ chainproof server start --data-dir "$DATA" --port "$PORT" > "$DATA/server.log" 2
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 export CHAINPROOF_URL="http://127.0.0.1:$PORT"
-for _ in $(seq 1 100); do curl -fs "$CHAINPROOF_URL/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+
+# Wait (at most 30 s) for *our* server: alive, and answering /healthz.
+up=
+for _ in $(seq 1 150); do
+  if ! kill -0 "$SERVER" 2>/dev/null; then break; fi
+  if python -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' \
+    "$CHAINPROOF_URL/healthz" 2>/dev/null; then
+    up=1
+    break
+  fi
+  sleep 0.2
+done
+if [ -z "$up" ] || ! kill -0 "$SERVER" 2>/dev/null; then
+  echo "demo: the server did not come up on port $PORT; its log ($DATA/server.log):" >&2
+  cat "$DATA/server.log" >&2
+  exit 1
+fi
 
 echo "== the security team declares what the build workflow must attest"
 export CHAINPROOF_TOKEN=$OWNER
