@@ -10,7 +10,6 @@ database; any other non-empty directory is refused.
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 from pathlib import Path
@@ -35,6 +34,7 @@ from chainproof.server.settings import (
     Settings,
     is_initialised,
     write_config,
+    write_secret_key,
 )
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ def _initialise(root: Path, org: str, database_url: str | None) -> dict[str, Any
     default_url = Settings.embedded(root, environ={}).database_url
     result = _create_org(settings.database_url, key, org, root)
     if not given_key:
-        _write_secret_key(root, key)
+        write_secret_key(root, key)
     stored = {} if settings.database_url == default_url else {"database_url": settings.database_url}
     write_config(root, stored)
     return result
@@ -176,12 +176,6 @@ def _create_org(url: str, key: str, org: str, root: Path) -> dict[str, Any]:
             engine.dispose()
     shown = display_url(url)
     return {"org": org_view, "token": token, "data_dir": str(root), "database_url": shown}
-
-
-def _write_secret_key(root: Path, key: str) -> None:
-    fd = os.open(root / SECRET_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key + "\n")
 
 
 def _first_missing(path: Path) -> Path | None:

@@ -27,11 +27,11 @@ __all__ = [
     "CONFIG_FILE",
     "SECRET_FILE",
     "Settings",
-    "ensure_secret_key",
     "is_initialised",
     "read_config",
     "require_initialised",
     "write_config",
+    "write_secret_key",
 ]
 
 SECRET_FILE = "secret.key"  # noqa: S105 - a file name, not a secret
@@ -141,16 +141,11 @@ def _cast(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def ensure_secret_key(data_dir: Path) -> str:
-    """Read ``<data_dir>/secret.key``, creating it (mode 0600) on first use."""
-    path = data_dir / SECRET_FILE
-    if path.exists():
-        return path.read_text().strip()
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+def write_secret_key(data_dir: Path, key: str) -> None:
+    """Write ``<data_dir>/secret.key`` (mode 0600); FileExistsError if there is one."""
+    fd = os.open(data_dir / SECRET_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(key + "\n")
-    return key
 
 
 def is_initialised(data_dir: Path) -> bool:

@@ -12,10 +12,10 @@ from chainproof.errors import InvalidInput, NotFound
 from chainproof.server.settings import (
     CONFIG_FILE,
     Settings,
-    ensure_secret_key,
     is_initialised,
     read_config,
     write_config,
+    write_secret_key,
 )
 
 
@@ -42,9 +42,11 @@ def test_environment_then_overrides(tmp_path: Path) -> None:
 
 
 def test_secret_key_file_is_private_and_stable(tmp_path: Path) -> None:
-    key = ensure_secret_key(tmp_path)
+    key = "k" * 64
+    write_secret_key(tmp_path, key)
     assert stat.S_IMODE((tmp_path / "secret.key").stat().st_mode) == 0o600
-    assert ensure_secret_key(tmp_path) == key
+    with pytest.raises(FileExistsError):
+        write_secret_key(tmp_path, "other")
     s = Settings.embedded(tmp_path, environ={})
     assert s.secret_key.get_secret_value() == key
     assert key not in repr(s)
@@ -118,6 +120,6 @@ def test_only_initialised_data_dirs_have_settings(tmp_path: Path) -> None:
 
 
 def test_data_dirs_from_before_config_files_count_as_initialised(tmp_path: Path) -> None:
-    ensure_secret_key(tmp_path)
+    write_secret_key(tmp_path, "k" * 64)
     assert is_initialised(tmp_path)
     assert Settings.of_data_dir(tmp_path, environ={}).secret_key.get_secret_value()
