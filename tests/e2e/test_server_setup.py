@@ -226,7 +226,12 @@ def test_start_never_falls_back_to_a_new_sqlite_database(
         (data_dir / "config.toml").unlink()
         proc = start(env, data_dir)
         assert_error(proc, 3, "SQLite database", "does not exist", "--database-url")
+        assert_error(init(env, data_dir, "--org", "second"), 3, "SQLite database")
         assert not list(data_dir.glob("*.db*"))
+        # The hint's way out: name the database.
+        again = init(env, data_dir, "--org", "second", "--database-url", url)
+        assert again.returncode == 0, again.stderr
+        assert rows(url, "SELECT count(*) FROM organizations") == [(2,)]
 
 
 @pytest.mark.postgres

@@ -30,6 +30,7 @@ from chainproof.server.db.session import (
 )
 from chainproof.server.services import orgs, signing, tokens
 from chainproof.server.settings import (
+    CONFIG_FILE,
     SECRET_FILE,
     Settings,
     is_initialised,
@@ -147,7 +148,8 @@ def _initialise(root: Path, org: str, database_url: str | None) -> dict[str, Any
 
 def _add_org(root: Path, org: str, database_url: str | None) -> dict[str, Any]:
     stored = Settings.embedded(root, environ={}).database_url
-    if database_url and database_url != stored:
+    # (A data dir from before config.toml existed stores nothing to compare with.)
+    if database_url and database_url != stored and (root / CONFIG_FILE).exists():
         raise Conflict(
             f"data dir {root} already uses the database {display_url(stored)}",
             hint="leave out --database-url (and CHAINPROOF_DATABASE_URL) to add an organisation "
