@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from chainproof.cli._common import info
+from chainproof.cli.server import DatabaseUrlOpt, data_dir_settings, server_extra
 
 app = typer.Typer(
     help="Run the content-addressable store (CAS) as its own service.", no_args_is_help=True
@@ -25,19 +26,21 @@ def serve(
     ],
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port to listen on.")] = 8001,
+    database_url: DatabaseUrlOpt = None,
 ) -> None:
     """Serve /cas/v1 from the control plane's database and secret key.
 
-    CHAINPROOF_DATABASE_URL and CHAINPROOF_SECRET_KEY override the data dir's. Point the
+    --database-url (or CHAINPROOF_DATABASE_URL) and CHAINPROOF_SECRET_KEY override the data
+    dir's. Point the
     control plane at it with CHAINPROOF_CAS_URL=http://HOST:PORT/cas/v1.
 
     Example: chainproof cas serve --data-dir ./cp-data --port 8001
     """
-    import uvicorn
+    with server_extra():
+        import uvicorn
 
-    from chainproof.server.cas_service import create_cas_service
-    from chainproof.server.settings import Settings
+        from chainproof.server.cas_service import create_cas_service
 
-    settings = Settings.embedded(data_dir, host=host, port=port)
-    info(f"chainproof CAS on http://{host}:{port}/cas/v1 (data: {data_dir})")
-    uvicorn.run(create_cas_service(settings), host=host, port=port, log_level="info")
+        settings = data_dir_settings(data_dir, database_url, host=host, port=port)
+        info(f"chainproof CAS on http://{host}:{port}/cas/v1 (data: {data_dir})")
+        uvicorn.run(create_cas_service(settings), host=host, port=port, log_level="info")

@@ -1,13 +1,25 @@
-"""``chainproof server``: create and run the embedded control plane (SQLite + filesystem CAS)."""
+"""``chainproof server``: create and run the embedded control plane (SQLite or PostgreSQL,
+filesystem CAS, one data dir).
+
+The database is chosen by, first to last: ``--database-url``, ``CHAINPROOF_DATABASE_URL``,
+``database_url`` in the data dir's ``config.toml`` (``server init`` stores it there), the
+SQLite ``chainproof.db`` in the data dir.
+"""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from chainproof.cli._common import Output, OutputOpt, emit_json, info, print_fields
+from chainproof.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from chainproof.server.settings import Settings
 
 app = typer.Typer(
     help="Create and run the embedded control plane (one process, data in one directory).",
@@ -15,32 +27,56 @@ app = typer.Typer(
 )
 
 DataDirOpt = Annotated[
-    Path, typer.Option("--data-dir", help="Directory holding the database, CAS blobs and keys.")
+    Path,
+    typer.Option("--data-dir", help="Directory holding the config, secret key and CAS blobs."),
 ]
+DatabaseUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="CHAINPROOF_DATABASE_URL",
+        help="SQLAlchemy URL, e.g. postgresql://USER:PASSWORD@HOST:5432/NAME (default: the one "
+        "`server init` stored in the data dir's config.toml, else SQLite in the data dir).",
+        show_default=False,
+    ),
+]
+
+
+@contextlib.contextmanager
+def server_extra() -> Iterator[None]:
+    """Run server code; a CLI-only install (no ``[server]`` extra) gets a message, not a
+    traceback."""
+    try:
+        yield
+    except ModuleNotFoundError as err:
+        if (err.name or "").split(".")[0] == "chainproof":
+            raise
+        raise InvalidInput(
+            f"this command needs chainproof's server components, which are not installed "
+            f"(no module named {err.name!r})",
+            hint="install them with: pip install 'chainproof[server]'",
+        ) from None
 
 
 @app.command("init")
 def init(
     data_dir: DataDirOpt,
     org: Annotated[str, typer.Option("--org", help="Name of the first organisation.")] = "default",
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            "--database-url",
-            envvar="CHAINPROOF_DATABASE_URL",
-            help="SQLAlchemy URL (default: SQLite in the data dir).",
-            show_default=False,
-        ),
-    ] = None,
+    database_url: DatabaseUrlOpt = None,
     output: OutputOpt = Output.table,
 ) -> None:
-    """Create the database, the organisation and its owner token (printed once).
+    """Create the data dir, database, organisation and its owner token (printed once).
+
+    The database URL is stored in DATA_DIR/config.toml (mode 0600) for later commands. On a
+    data dir made before, adds the organisation to its database. If anything fails, the data
+    dir is left as it was.
 
     Example: chainproof server init --data-dir ./cp-data --org acme -o json
     """
-    from chainproof.server.bootstrap import init_data_dir
+    with server_extra():
+        from chainproof.server.bootstrap import init_data_dir
 
-    result = init_data_dir(data_dir, org, database_url)
+        result = init_data_dir(data_dir, org, database_url)
     if output is Output.json:
         emit_json(result)
         return
@@ -64,13 +100,34 @@ def start(
     data_dir: DataDirOpt,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port to listen on.")] = 8000,
+    database_url: DatabaseUrlOpt = None,
 ) -> None:
     """Serve the API, CAS and dashboard from a data dir made by `server init`.
 
     Example: chainproof server start --data-dir ./cp-data --port 8000
     """
-    from chainproof.server.bootstrap import serve
-    from chainproof.server.settings import Settings
+    with server_extra():
+        from chainproof.server.bootstrap import prepare, serve
 
-    info(f"chainproof control plane on http://{host}:{port} (data: {data_dir})")
-    serve(Settings.embedded(data_dir, host=host, port=port))
+        settings = data_dir_settings(data_dir, database_url, host=host, port=port)
+        app = prepare(settings)
+        info(f"chainproof control plane on http://{host}:{port} (data: {data_dir})")
+        serve(app, settings)
+
+
+def data_dir_settings(
+    data_dir: Path, database_url: str | None, *, host: str, port: int
+) -> Settings:
+    """The settings of an initialised data dir, saying so when ``database_url`` overrides the
+    one its config.toml stores."""
+    from chainproof.server.db.session import display_url
+    from chainproof.server.settings import Settings, read_config
+
+    settings = Settings.of_data_dir(data_dir, database_url=database_url, host=host, port=port)
+    stored = read_config(settings.data_dir).get("database_url")
+    if database_url and stored and stored != database_url:
+        info(
+            f"Database: {display_url(database_url)} (from --database-url or "
+            f"CHAINPROOF_DATABASE_URL; config.toml names {display_url(stored)})"
+        )
+    return settings

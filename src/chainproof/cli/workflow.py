@@ -48,7 +48,7 @@ def create(
     ] = None,
     output: OutputOpt = Output.table,
 ) -> None:
-    """Create a workflow in an existing project.
+    """Create a workflow, and its project if missing (unless the org prevents implicit creation).
 
     Example: chainproof workflow create --name build --project shop --contract release
     """

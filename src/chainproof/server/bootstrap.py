@@ -1,16 +1,45 @@
-"""Create a data dir and organisations (``server init``) and serve (``server start``)."""
+"""Create a data dir and organisations (``server init``) and serve (``server start``).
+
+A data dir holds ``secret.key`` (the master key sealing the organisations' CA keys),
+``config.toml`` (written last: its presence marks a finished ``server init``; it stores the
+database URL unless that is the default SQLite ``chainproof.db`` beside it) and the embedded
+CAS blobs. ``server init`` on a new or empty directory builds it and, if anything fails, removes
+what it made; on a data dir it made before, it only adds an organisation to the data dir's
+database; any other non-empty directory is refused.
+"""
 
 from __future__ import annotations
 
+import secrets
+import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from chainproof.errors import Conflict, InvalidInput, NotFound
 from chainproof.server.db.migrate import migrate
-from chainproof.server.db.session import make_engine, make_sessionmaker
+from chainproof.server.db.session import (
+    database_errors,
+    display_url,
+    make_engine,
+    make_sessionmaker,
+    normalise_url,
+)
 from chainproof.server.services import orgs, signing, tokens
-from chainproof.server.settings import Settings, ensure_secret_key
+from chainproof.server.settings import (
+    CONFIG_FILE,
+    SECRET_FILE,
+    Settings,
+    is_initialised,
+    write_config,
+    write_secret_key,
+)
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 def create_org(
@@ -30,32 +59,132 @@ def create_org(
 def init_data_dir(
     data_dir: Path | str, org: str, database_url: str | None = None
 ) -> dict[str, Any]:
-    """Create the data dir, secret key and database (migrated), then the org and its token."""
+    """Create the data dir (secret key, migrated database, config), the org and its token; on a
+    data dir made before, add the org to its database."""
     root = Path(data_dir).resolve()
+    if root.is_dir() and is_initialised(root):
+        return _add_org(root, org, database_url)
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise InvalidInput(
+            f"{root} is not empty and not a chainproof data dir",
+            hint="pass a new or empty directory as --data-dir",
+        )
+    made = _first_missing(root)
     root.mkdir(parents=True, exist_ok=True)
-    ensure_secret_key(root)
-    settings = Settings.embedded(root, database_url=database_url)
-    migrate(settings.database_url)
-    engine = make_engine(settings.database_url)
-    sessions = make_sessionmaker(engine, secret_key=settings.secret_key.get_secret_value())
     try:
-        with sessions.begin() as session:
-            org_view, secret = create_org(session, org)
-    finally:
-        engine.dispose()
-    return {
-        "org": org_view,
-        "token": secret,
-        "data_dir": str(root),
-        "database_url": settings.database_url,
-    }
+        return _initialise(root, org, database_url)
+    except BaseException:
+        # Leave no half-made data dir: remove what this call created.
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+        else:
+            for entry in root.iterdir():
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+        raise
 
 
-def serve(settings: Settings) -> None:
-    """Run the control plane with uvicorn until interrupted."""
-    import uvicorn
-
+def prepare(settings: Settings) -> FastAPI:
+    """The control plane app over a database ``server init`` set up, upgraded to the current
+    schema (never created)."""
     from chainproof.server.app import create_app
 
-    migrate(settings.database_url)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    with database_errors(settings.database_url):
+        require_database(settings.database_url)
+        migrate(settings.database_url)
+        return create_app(settings)
+
+
+def serve(app: FastAPI, settings: Settings) -> None:
+    """Run ``app`` with uvicorn until interrupted."""
+    import uvicorn
+
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+
+
+def require_database(url: str) -> None:
+    """NotFound unless ``url`` names a database ``server init`` has set up (an SQLite file
+    that exists, holding chainproof's tables); connection failures pass through."""
+    parsed = make_url(normalise_url(url))
+    shown = display_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = parsed.database or ""
+        if path in ("", ":memory:") or not Path(path).is_file():
+            raise NotFound(
+                f"the SQLite database {path or '(none)'} does not exist",
+                hint="if this data dir uses another database (PostgreSQL), pass its URL with "
+                "--database-url or CHAINPROOF_DATABASE_URL; otherwise run `chainproof server "
+                "init` on a new data dir",
+            )
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            ready = sa.inspect(conn).has_table("alembic_version")
+    finally:
+        engine.dispose()
+    if not ready:
+        raise NotFound(
+            f"the database {shown} has no chainproof tables",
+            hint="set it up with `chainproof server init --database-url ...`, or pass the URL "
+            "of the database `server init` set up",
+        )
+
+
+def _initialise(root: Path, org: str, database_url: str | None) -> dict[str, Any]:
+    settings = Settings.embedded(root, database_url=database_url)
+    # A key given by CHAINPROOF_SECRET_KEY stays out of the data dir.
+    given_key = settings.secret_key.get_secret_value()
+    key = given_key or secrets.token_urlsafe(48)
+    default_url = Settings.embedded(root, environ={}).database_url
+    result = _create_org(settings.database_url, key, org, root)
+    if not given_key:
+        write_secret_key(root, key)
+    stored = {} if settings.database_url == default_url else {"database_url": settings.database_url}
+    write_config(root, stored)
+    return result
+
+
+def _add_org(root: Path, org: str, database_url: str | None) -> dict[str, Any]:
+    stored = Settings.embedded(root, environ={}).database_url
+    # (A data dir from before config.toml existed stores nothing to compare with.)
+    if database_url and database_url != stored and (root / CONFIG_FILE).exists():
+        raise Conflict(
+            f"data dir {root} already uses the database {display_url(stored)}",
+            hint="leave out --database-url (and CHAINPROOF_DATABASE_URL) to add an organisation "
+            "to it, or initialise a new data dir for the other database",
+        )
+    settings = Settings.embedded(root, database_url=database_url)
+    key = settings.secret_key.get_secret_value()
+    if not key:
+        raise NotFound(
+            f"data dir {root} has no {SECRET_FILE}", hint="set CHAINPROOF_SECRET_KEY to its key"
+        )
+    with database_errors(settings.database_url):
+        require_database(settings.database_url)
+    return _create_org(settings.database_url, key, org, root)
+
+
+def _create_org(url: str, key: str, org: str, root: Path) -> dict[str, Any]:
+    """Migrate the database and create the organisation in it."""
+    with database_errors(url):
+        migrate(url)
+        engine = make_engine(url)
+        try:
+            with make_sessionmaker(engine, secret_key=key).begin() as session:
+                org_view, token = create_org(session, org)
+        finally:
+            engine.dispose()
+    shown = display_url(url)
+    return {"org": org_view, "token": token, "data_dir": str(root), "database_url": shown}
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The outermost of ``path`` and its parents that does not exist yet (None: it exists)."""
+    missing = None
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            break
+        missing = candidate
+    return missing

@@ -1,14 +1,19 @@
 """The control plane's configuration: one typed object, read once (docs/contributing.md §7).
 
-Values come from keyword overrides, then ``CHAINPROOF_*`` environment variables, then the
-profile's defaults. No other module reads ``os.environ``.
+Each setting comes from, first to last: keyword overrides (command-line flags such as
+``--database-url``), ``CHAINPROOF_<NAME>`` environment variables, the data dir's
+``config.toml`` (``<name> = value`` lines; ``server init`` writes ``database_url`` there), then
+the profile's defaults (SQLite ``chainproof.db`` in the data dir). No other module reads
+``os.environ``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import secrets
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +21,21 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from chainproof.errors import InvalidInput
+from chainproof.errors import InvalidInput, NotFound
 
-__all__ = ["SECRET_FILE", "Settings", "ensure_secret_key"]
+__all__ = [
+    "CONFIG_FILE",
+    "SECRET_FILE",
+    "Settings",
+    "is_initialised",
+    "read_config",
+    "require_initialised",
+    "write_config",
+    "write_secret_key",
+]
 
 SECRET_FILE = "secret.key"  # noqa: S105 - a file name, not a secret
+CONFIG_FILE = "config.toml"
 _PREFIX = "CHAINPROOF_"
 
 
@@ -80,7 +95,7 @@ class Settings:
         """The embedded profile: SQLite and the filesystem CAS inside ``data_dir``."""
         env = os.environ if environ is None else environ
         data = Path(data_dir).resolve()
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = read_config(data)
         for f in dataclasses.fields(cls):
             raw = env.get(_PREFIX + f.name.upper())
             if raw is not None and f.name != "data_dir":
@@ -91,6 +106,16 @@ class Settings:
             key_file = data / SECRET_FILE
             values["secret_key"] = key_file.read_text().strip() if key_file.exists() else ""
         return cls(data_dir=data, **_cast(values))
+
+    @classmethod
+    def of_data_dir(
+        cls, data_dir: Path | str, *, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> Settings:
+        """The embedded profile of a data dir ``server init`` made; NotFound if it is missing
+        or was never initialised (so nothing starts on a fresh, empty database)."""
+        data = Path(data_dir).resolve()
+        require_initialised(data)
+        return cls.embedded(data, environ=environ, **overrides)
 
 
 def _cast(values: dict[str, Any]) -> dict[str, Any]:
@@ -116,13 +141,80 @@ def _cast(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def ensure_secret_key(data_dir: Path) -> str:
-    """Read ``<data_dir>/secret.key``, creating it (mode 0600) on first use."""
-    path = data_dir / SECRET_FILE
-    if path.exists():
-        return path.read_text().strip()
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+def write_secret_key(data_dir: Path, key: str) -> None:
+    """Write ``<data_dir>/secret.key`` (mode 0600); FileExistsError if there is one."""
+    fd = os.open(data_dir / SECRET_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(key + "\n")
-    return key
+
+
+def is_initialised(data_dir: Path) -> bool:
+    """Whether ``server init`` made ``data_dir``: it has ``config.toml``, or (data dirs made
+    before ``config.toml`` existed) ``secret.key``."""
+    return (data_dir / CONFIG_FILE).is_file() or (data_dir / SECRET_FILE).is_file()
+
+
+def require_initialised(data_dir: Path) -> None:
+    """NotFound unless ``data_dir`` exists and ``server init`` made it."""
+    init = f"chainproof server init --data-dir {data_dir}"
+    if not data_dir.exists():
+        raise NotFound(
+            f"data dir {data_dir} does not exist",
+            hint=f"create it with `{init}`, or pass the --data-dir that `server init` made",
+        )
+    if not data_dir.is_dir():
+        raise InvalidInput(f"data dir {data_dir} is not a directory", hint="pass a directory")
+    if not is_initialised(data_dir):
+        raise NotFound(
+            f"{data_dir} is not a chainproof data dir: it has no {CONFIG_FILE}",
+            hint=f"initialise it with `{init}`, or pass the --data-dir that `server init` made",
+        )
+
+
+def read_config(data_dir: Path) -> dict[str, Any]:
+    """The settings stored in ``<data_dir>/config.toml``; {} if there is no such file."""
+    path = data_dir / CONFIG_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    hint = f'fix {path}: one `name = value` line per setting (e.g. database_url = "...")'
+    try:
+        values = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise InvalidInput(f"{path} is not valid TOML: {err}", hint=hint) from None
+    known = {f.name for f in dataclasses.fields(Settings)} - {"data_dir"}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise InvalidInput(f"{path} names unknown settings: {', '.join(unknown)}", hint=hint)
+    return values
+
+
+def write_config(data_dir: Path, values: Mapping[str, str]) -> Path:
+    """Write ``<data_dir>/config.toml`` atomically, readable by its owner only (it may hold a
+    database password)."""
+    lines = [
+        "# chainproof server settings, written by `chainproof server init`.",
+        "# Command-line flags and CHAINPROOF_<NAME> environment variables take precedence.",
+    ]
+    if "database_url" not in values:
+        lines.append("# database_url unset: the SQLite database chainproof.db in this directory.")
+    lines += [f"{name} = {_toml_string(value)}" for name, value in values.items()]
+    path = data_dir / CONFIG_FILE
+    tmp = data_dir / f".{CONFIG_FILE}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _toml_string(value: str) -> str:
+    # A JSON string is a valid TOML basic string once DEL, which TOML wants escaped, is.
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")

@@ -61,8 +61,6 @@ def test_invalid_contract_is_422_with_details(app_client: Env) -> None:
 
 
 def test_workflows(app_client: Env) -> None:
-    missing = app_client.post("/workflows", {"name": "build", "project": "nope"})
-    assert missing.status_code == 404
     app_client.post("/projects", {"name": "p"})
     app_client.post("/contracts", {"name": "release", "raw": read("contract.yaml")})
     wf = app_client.post(
@@ -82,6 +80,36 @@ def test_workflows(app_client: Env) -> None:
     assert names == ["build", "lint"]
     blocked = app_client.patch("/workflows/p/build", {"blocked": True}).json()
     assert blocked["blocked"] is True
+
+
+def test_workflow_create_makes_its_missing_project(app_client: Env) -> None:
+    app_client.post("/contracts", {"name": "release", "raw": read("contract.yaml")})
+    assert app_client.get("/projects").json()["items"] == []
+    body = {"name": "build", "project": "shop", "contract": "release"}
+    wf = app_client.post("/workflows", body)
+    assert wf.status_code == 201, wf.text
+    assert wf.json()["project"] == "shop" and wf.json()["contract"] == "release"
+    assert [p["name"] for p in app_client.get("/projects").json()["items"]] == ["shop"]
+    # A second workflow joins the project made by the first.
+    assert app_client.post("/workflows", {"name": "lint", "project": "shop"}).status_code == 201
+    assert len(app_client.get("/projects").json()["items"]) == 1
+
+
+def test_workflow_create_with_unknown_contract_makes_no_project(app_client: Env) -> None:
+    reply = app_client.post("/workflows", {"name": "build", "project": "shop", "contract": "x"})
+    assert reply.status_code == 404
+    assert app_client.get("/projects").json()["items"] == []
+
+
+def test_workflow_create_respects_disabled_implicit_creation(app_client: Env) -> None:
+    strict = app_client.new_org(allow_implicit_creation=False)
+    reply = strict.post("/workflows", {"name": "build", "project": "shop"})
+    assert reply.status_code == 404
+    assert "implicit creation" in reply.json()["detail"]
+    assert "project create" in reply.json()["hint"]
+    assert strict.get("/projects").json()["items"] == []
+    strict.post("/projects", {"name": "shop"})
+    assert strict.post("/workflows", {"name": "build", "project": "shop"}).status_code == 201
 
 
 def test_validation_errors_are_problems(app_client: Env) -> None:

@@ -1,4 +1,5 @@
-"""Settings: overrides beat CHAINPROOF_* variables, which beat the embedded defaults."""
+"""Settings: overrides beat CHAINPROOF_* variables, which beat the data dir's config.toml,
+which beats the embedded defaults."""
 
 from __future__ import annotations
 
@@ -7,8 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from chainproof.errors import InvalidInput
-from chainproof.server.settings import Settings, ensure_secret_key
+from chainproof.errors import InvalidInput, NotFound
+from chainproof.server.settings import (
+    CONFIG_FILE,
+    Settings,
+    is_initialised,
+    read_config,
+    write_config,
+    write_secret_key,
+)
 
 
 def test_embedded_defaults(tmp_path: Path) -> None:
@@ -34,9 +42,11 @@ def test_environment_then_overrides(tmp_path: Path) -> None:
 
 
 def test_secret_key_file_is_private_and_stable(tmp_path: Path) -> None:
-    key = ensure_secret_key(tmp_path)
+    key = "k" * 64
+    write_secret_key(tmp_path, key)
     assert stat.S_IMODE((tmp_path / "secret.key").stat().st_mode) == 0o600
-    assert ensure_secret_key(tmp_path) == key
+    with pytest.raises(FileExistsError):
+        write_secret_key(tmp_path, "other")
     s = Settings.embedded(tmp_path, environ={})
     assert s.secret_key.get_secret_value() == key
     assert key not in repr(s)
@@ -57,3 +67,59 @@ def test_cas_settings(tmp_path: Path) -> None:
     assert s.cas_base_url == "http://cas.internal:8001/cas/v1"
     assert s.fs_backends_path == Path("/srv/evidence")
     assert s.cas_max_blob_size == 1000 and s.cas_validation_seconds == 0
+
+
+def test_config_file_round_trips_any_url_privately(tmp_path: Path) -> None:
+    url = 'postgresql://u:p"w\\d\x7f\n\tÿ€😀@db:5432/cp'
+    path = write_config(tmp_path, {"database_url": url})
+    assert path == tmp_path / CONFIG_FILE
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert read_config(tmp_path) == {"database_url": url}
+    assert [p.name for p in tmp_path.iterdir()] == [CONFIG_FILE]  # no temporary file left
+    write_config(tmp_path, {})  # replaced atomically: SQLite, nothing stored
+    assert read_config(tmp_path) == {}
+    assert "SQLite" in path.read_text()
+
+
+def test_precedence_override_then_environment_then_config_then_default(tmp_path: Path) -> None:
+    write_config(tmp_path, {"database_url": "postgresql://db/stored"})
+    env = {"CHAINPROOF_DATABASE_URL": "postgresql://db/env"}
+    assert Settings.embedded(tmp_path, environ={}).database_url == "postgresql://db/stored"
+    assert Settings.embedded(tmp_path, environ=env).database_url == "postgresql://db/env"
+    flag = Settings.embedded(tmp_path, environ=env, database_url="postgresql://db/flag")
+    assert flag.database_url == "postgresql://db/flag"
+    (tmp_path / CONFIG_FILE).write_text("port = 9001\nrun_expiry_seconds = 5\n")
+    s = Settings.embedded(tmp_path, environ={"CHAINPROOF_PORT": "9002"})
+    assert s.port == 9002 and s.run_expiry_seconds == 5
+    assert s.database_url == f"sqlite:///{tmp_path.resolve() / 'chainproof.db'}"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("database_url = ", "not valid TOML"), ('colour = "red"\n', "unknown settings: colour")],
+)
+def test_bad_config_file_is_invalid_input(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / CONFIG_FILE).write_text(text)
+    with pytest.raises(InvalidInput, match=message) as caught:
+        Settings.embedded(tmp_path, environ={})
+    assert caught.value.hint and CONFIG_FILE in caught.value.hint
+
+
+def test_only_initialised_data_dirs_have_settings(tmp_path: Path) -> None:
+    with pytest.raises(NotFound, match="does not exist") as missing:
+        Settings.of_data_dir(tmp_path / "nope", environ={})
+    assert missing.value.hint and "server init" in missing.value.hint
+    with pytest.raises(NotFound, match="not a chainproof data dir"):
+        Settings.of_data_dir(tmp_path, environ={})
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InvalidInput, match="not a directory"):
+        Settings.of_data_dir(tmp_path / "file", environ={})
+    assert not is_initialised(tmp_path)
+    write_config(tmp_path, {"database_url": "postgresql://db/x"})
+    assert Settings.of_data_dir(tmp_path, environ={}).database_url == "postgresql://db/x"
+
+
+def test_data_dirs_from_before_config_files_count_as_initialised(tmp_path: Path) -> None:
+    write_secret_key(tmp_path, "k" * 64)
+    assert is_initialised(tmp_path)
+    assert Settings.of_data_dir(tmp_path, environ={}).secret_key.get_secret_value()

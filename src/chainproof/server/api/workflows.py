@@ -15,7 +15,7 @@ router = APIRouter(prefix="/workflows", tags=["workflows"])
 
 @router.post("", status_code=201, response_model=WorkflowOut)
 def create_workflow(body: WorkflowIn, session: SessionDep, principal: PrincipalDep) -> Any:
-    """Create a workflow in an existing project."""
+    """Create a workflow; its project too if missing (unless the org disabled implicit creation)."""
     wf = workflows.create(session, principal, **body.model_dump())
     return workflows.view(session, wf)
 

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from chainproof.errors import InvalidInput, NetworkError, ServiceError
 
 
 def normalise_url(url: str) -> str:
@@ -43,3 +50,54 @@ def make_sessionmaker(engine: Engine, *, secret_key: str | None = None) -> sessi
     master key) in ``Session.info`` when given."""
     info = {SECRET_KEY_INFO: secret_key} if secret_key else None
     return sessionmaker(engine, expire_on_commit=False, info=info)
+
+
+def display_url(url: str) -> str:
+    """``url`` with its password masked, for messages and output."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except sa_exc.ArgumentError:
+        return "(unparsable URL)"
+
+
+_URL_HINT = "correct --database-url or CHAINPROOF_DATABASE_URL"
+
+
+@contextlib.contextmanager
+def database_errors(url: str) -> Iterator[None]:
+    """Turn a database that cannot be used at start-up into a chainproof error: InvalidInput
+    for a malformed URL, NetworkError if it cannot be reached, ServiceError otherwise."""
+    shown = display_url(url)
+    try:
+        yield
+    except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError) as err:
+        raise InvalidInput(
+            f"invalid database URL {shown}: {_one_paragraph(err)}",
+            hint=f"use postgresql://USER:PASSWORD@HOST:PORT/NAME or sqlite:///PATH; {_URL_HINT}",
+        ) from None
+    except (sa_exc.OperationalError, sa_exc.InterfaceError) as err:
+        reason = _one_paragraph(err.orig or err)
+        if "does not exist" in reason:
+            name = _database_name(url) or "NAME"
+            hint = f"create the database first (e.g. `createdb {name}`), or {_URL_HINT}"
+        else:
+            hint = f"check that the database server runs and accepts connections, or {_URL_HINT}"
+        raise NetworkError(f"cannot use the database {shown}: {reason}", hint=hint) from None
+    except sa_exc.DBAPIError as err:
+        raise ServiceError(
+            f"the database {shown} refused: {_one_paragraph(err.orig or err)}",
+            hint="check the database user's privileges",
+        ) from None
+
+
+def _database_name(url: str) -> str | None:
+    try:
+        return make_url(url).database
+    except sa_exc.ArgumentError:
+        return None
+
+
+def _one_paragraph(err: BaseException) -> str:
+    # Driver messages span lines (and SQLAlchemy appends a link): keep the first sentence(s).
+    text = str(err).split("\n(Background on this error")[0]
+    return re.sub(r"\s+", " ", text).strip()

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from chainproof.errors import Conflict, NotFound
 from chainproof.server.db import ContractRow, Project, Workflow
-from chainproof.server.services import audit, contracts, pagination, projects
+from chainproof.server.services import audit, contracts, orgs, pagination, projects
 from chainproof.server.services.orgs import check_name
 from chainproof.server.services.principal import Principal
 from chainproof.server.services.times import rfc3339
@@ -67,10 +67,18 @@ def create(
     description: str | None = None,
     contract: str | None = None,
 ) -> Workflow:
-    """A new workflow in an existing project (owner/admin)."""
+    """A new workflow (owner/admin), creating its project if missing, as ``attestation init``
+    does, unless the organisation disabled implicit creation."""
     actor.require_admin()
-    project_row = projects.get(session, actor.org_id, project)
     contract_row = contracts.get(session, actor.org_id, contract) if contract else None
+    project_row = projects.find(session, actor.org_id, project)
+    if project_row is None:
+        if not orgs.get_org(session, actor.org_id).allow_implicit_creation:
+            raise NotFound(
+                f"project {project!r} not found and this organisation disabled implicit creation",
+                hint="create it first with `chainproof project create`",
+            )
+        project_row = projects.insert(session, actor, project)
     return insert(
         session,
         actor,
