@@ -160,19 +160,23 @@ def test_announced_size_mismatch_is_refused(backend: Backend, name: str, error: 
     _nothing_stored(backend, digest)
 
 
+@pytest.mark.parametrize("announced", [True, False], ids=["size", "no-size"])
 @pytest.mark.parametrize("name", ["small", "large"])
-def test_failing_stream_stores_nothing_and_a_retry_succeeds(backend: Backend, name: str) -> None:
+def test_failing_stream_stores_nothing_and_a_retry_succeeds(
+    backend: Backend, name: str, announced: bool
+) -> None:
     data = SIZES[name]
     digest = Digest.of_bytes(data)
+    size = len(data) if announced else None
 
     def broken() -> Iterator[bytes]:
         yield from _chunks(data[: len(data) * 3 // 4])  # past the first parts of LARGE
         raise OSError("connection reset by the CI runner")
 
     with pytest.raises(OSError, match="reset by the CI runner"):  # the caller's own error
-        backend.put(digest, broken())
+        backend.put(digest, broken(), size=size)
     _nothing_stored(backend, digest)
-    assert backend.put(digest, _chunks(data)) == len(data)
+    assert backend.put(digest, _chunks(data), size=size) == len(data)
     assert _read(backend, digest) == data
 
 

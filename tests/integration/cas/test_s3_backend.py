@@ -11,31 +11,30 @@ What moto does and does not check, as measured with moto 5.2:
   mismatch with 400 BadDigest), so corruption in transit cannot be tested here. The
   backend's own SHA-256 check of the whole blob, before completing and after reading, is
   what these tests exercise.
+
+The Backend contract (round trip, mismatches, idempotence, concurrency) runs on S3 too, in
+test_backend_contract.py; this module tests what is S3's own: layout and checksums, aborted
+multipart uploads, the 412 path, limits, errors and memory use.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import threading
 import time
 import tracemalloc
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from tests.cas_servers import S3_KEY_ID, S3_SECRET, closed_endpoint, pseudo_random
 
-from chainproof.cas.backend import Backend
 from chainproof.cas.s3 import S3Backend, S3Credentials
 from chainproof.core.digest import Digest
 from chainproof.errors import (
     InvalidInput,
     NetworkError,
-    NotFound,
     ServiceError,
     VerificationError,
 )
@@ -55,30 +54,9 @@ def _chunks(data: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
 
 
 @pytest.fixture
-def raw(s3_endpoint: str) -> Any:
-    """A plain boto3 client on the same server, to look behind the backend's back."""
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=S3_KEY_ID,
-        aws_secret_access_key=S3_SECRET,
-    )
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def bucket(raw: Any) -> str:
-    name = f"cas-{uuid.uuid4().hex[:16]}"
-    raw.create_bucket(Bucket=name)
-    return name
-
-
-@pytest.fixture
-def backend(s3_endpoint: str, bucket: str) -> Iterator[S3Backend]:
+def backend(s3_endpoint: str, s3_bucket: str) -> Iterator[S3Backend]:
     impl = S3Backend(
-        bucket,
+        s3_bucket,
         prefix="org-1",
         endpoint_url=s3_endpoint,
         credentials=CREDS,
@@ -88,77 +66,54 @@ def backend(s3_endpoint: str, bucket: str) -> Iterator[S3Backend]:
     impl.close()
 
 
-def _uploads(raw: Any, bucket: str) -> list[Any]:
-    return list(raw.list_multipart_uploads(Bucket=bucket).get("Uploads", []))
+def _uploads(s3_raw: Any, s3_bucket: str) -> list[Any]:
+    return list(s3_raw.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []))
 
 
-def _keys(raw: Any, bucket: str) -> list[str]:
-    return [o["Key"] for o in raw.list_objects_v2(Bucket=bucket).get("Contents", [])]
+def _keys(s3_raw: Any, s3_bucket: str) -> list[str]:
+    return [o["Key"] for o in s3_raw.list_objects_v2(Bucket=s3_bucket).get("Contents", [])]
 
 
-def test_satisfies_protocol(backend: S3Backend) -> None:
-    assert isinstance(backend, Backend)
+def test_repr_hides_the_secret(backend: S3Backend) -> None:
     assert S3_SECRET not in repr(CREDS)
     assert S3_SECRET not in repr(backend)
 
 
-def test_round_trip_layout_and_checksum(backend: S3Backend, raw: Any, bucket: str) -> None:
+def test_layout_and_checksum(backend: S3Backend, s3_raw: Any, s3_bucket: str) -> None:
     digest = _digest(SMALL)
-    assert backend.exists(digest) is None
     assert backend.put(digest, _chunks(SMALL), size=len(SMALL)) == len(SMALL)
-    assert backend.exists(digest) == len(SMALL)
-    assert b"".join(backend.open(digest)) == SMALL
-    assert _keys(raw, bucket) == [f"org-1/sha256/{digest.hex}"]
-    head = raw.head_object(Bucket=bucket, Key=backend.key(digest), ChecksumMode="ENABLED")
+    assert _keys(s3_raw, s3_bucket) == [f"org-1/sha256/{digest.hex}"]
+    head = s3_raw.head_object(Bucket=s3_bucket, Key=backend.key(digest), ChecksumMode="ENABLED")
     assert head["ChecksumSHA256"] == base64.b64encode(bytes.fromhex(digest.hex)).decode()
-    backend.delete(digest)
-    assert backend.exists(digest) is None
-    backend.delete(digest)  # absent: no error
-
-
-def test_empty_blob(backend: S3Backend) -> None:
-    digest = _digest(b"")
-    assert backend.put(digest, iter([])) == 0
-    assert backend.exists(digest) == 0
-    assert b"".join(backend.open(digest)) == b""
-
-
-def test_missing_blob(backend: S3Backend) -> None:
-    digest = _digest(b"never stored")
-    assert backend.exists(digest) is None
-    with pytest.raises(NotFound, match=str(digest)):
-        backend.open(digest)
 
 
 def test_dedupe_sends_nothing_and_still_checks_bytes(
-    backend: S3Backend, raw: Any, bucket: str
+    backend: S3Backend, s3_raw: Any, s3_bucket: str
 ) -> None:
     digest = _digest(SMALL)
     backend.put(digest, _chunks(SMALL))
-    before = raw.head_object(Bucket=bucket, Key=backend.key(digest))
+    before = s3_raw.head_object(Bucket=s3_bucket, Key=backend.key(digest))
     time.sleep(1.1)  # LastModified has one-second resolution
     assert backend.put(digest, _chunks(SMALL)) == len(SMALL)
-    after = raw.head_object(Bucket=bucket, Key=backend.key(digest))
+    after = s3_raw.head_object(Bucket=s3_bucket, Key=backend.key(digest))
     assert after["LastModified"] == before["LastModified"]
     with pytest.raises(VerificationError):
         backend.put(digest, _chunks(b"x" * len(SMALL)))
 
 
 @pytest.mark.parametrize("size", [len(SMALL), 20 * MiB], ids=["put-object", "multipart"])
-def test_digest_mismatch_leaves_nothing(
-    backend: S3Backend, raw: Any, bucket: str, size: int
+def test_digest_mismatch_aborts_the_upload(
+    backend: S3Backend, s3_raw: Any, s3_bucket: str, size: int
 ) -> None:
     claimed = _digest(b"the claimed bytes")
     with pytest.raises(VerificationError, match=str(claimed)):
         backend.put(claimed, pseudo_random(size, seed=3))
     assert backend.exists(claimed) is None
-    assert _keys(raw, bucket) == []
-    assert _uploads(raw, bucket) == []  # the multipart upload was aborted
+    assert _keys(s3_raw, s3_bucket) == []
+    assert _uploads(s3_raw, s3_bucket) == []  # the multipart upload was aborted
 
 
-def test_failing_stream_aborts_then_retry_succeeds(
-    backend: S3Backend, raw: Any, bucket: str
-) -> None:
+def test_failing_stream_aborts_the_upload(backend: S3Backend, s3_raw: Any, s3_bucket: str) -> None:
     size = 20 * MiB
     digest, _ = Digest.of_chunks(pseudo_random(size, seed=4))
 
@@ -171,83 +126,84 @@ def test_failing_stream_aborts_then_retry_succeeds(
     with pytest.raises(OSError, match="killed"):
         backend.put(digest, broken())
     assert backend.exists(digest) is None
-    assert _uploads(raw, bucket) == []
+    assert _uploads(s3_raw, s3_bucket) == []
     assert backend.put(digest, pseudo_random(size, seed=4)) == size
     assert backend.exists(digest) == size
 
 
-def test_announced_size_must_match(backend: S3Backend) -> None:
-    digest = _digest(SMALL)
-    with pytest.raises(VerificationError, match="announced"):
-        backend.put(digest, _chunks(SMALL), size=len(SMALL) + 1)
-    assert backend.exists(digest) is None
-
-
-def test_moto_honours_if_none_match(raw: Any, bucket: str) -> None:
+def test_moto_honours_if_none_match(s3_raw: Any, s3_bucket: str) -> None:
     """The stand-in enforces the precondition the backend relies on (else this test fails)."""
-    raw.put_object(Bucket=bucket, Key="k", Body=b"first", IfNoneMatch="*")
+    s3_raw.put_object(Bucket=s3_bucket, Key="k", Body=b"first", IfNoneMatch="*")
     with pytest.raises(ClientError) as err:
-        raw.put_object(Bucket=bucket, Key="k", Body=b"second", IfNoneMatch="*")
+        s3_raw.put_object(Bucket=s3_bucket, Key="k", Body=b"second", IfNoneMatch="*")
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412
-    upload = raw.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
-    part = raw.upload_part(Bucket=bucket, Key="k", UploadId=upload, PartNumber=1, Body=b"x")
+    upload = s3_raw.create_multipart_upload(Bucket=s3_bucket, Key="k")["UploadId"]
+    part = s3_raw.upload_part(Bucket=s3_bucket, Key="k", UploadId=upload, PartNumber=1, Body=b"x")
     with pytest.raises(ClientError) as err:
-        raw.complete_multipart_upload(
-            Bucket=bucket,
+        s3_raw.complete_multipart_upload(
+            Bucket=s3_bucket,
             Key="k",
             UploadId=upload,
             MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
             IfNoneMatch="*",
         )
     assert err.value.response["Error"]["Code"] == "PreconditionFailed"
-    assert raw.get_object(Bucket=bucket, Key="k")["Body"].read() == b"first"
+    assert s3_raw.get_object(Bucket=s3_bucket, Key="k")["Body"].read() == b"first"
 
 
 @pytest.mark.parametrize("size", [len(SMALL), 20 * MiB], ids=["put-object", "multipart"])
 def test_precondition_failed_counts_as_stored(
-    s3_endpoint: str, raw: Any, bucket: str, size: int
+    s3_endpoint: str, s3_raw: Any, s3_bucket: str, size: int
 ) -> None:
     """Without the HEAD first, the write reaches S3, which refuses it with 412: success."""
-    racer = S3Backend(bucket, endpoint_url=s3_endpoint, credentials=CREDS, check_exists_first=False)
+    racer = S3Backend(
+        s3_bucket, endpoint_url=s3_endpoint, credentials=CREDS, check_exists_first=False
+    )
     digest, _ = Digest.of_chunks(pseudo_random(size, seed=5))
     assert racer.put(digest, pseudo_random(size, seed=5)) == size
-    etag = raw.head_object(Bucket=bucket, Key=racer.key(digest))["ETag"]
+    etag = s3_raw.head_object(Bucket=s3_bucket, Key=racer.key(digest))["ETag"]
     assert racer.put(digest, pseudo_random(size, seed=5)) == size  # 412 -> already stored
-    assert raw.head_object(Bucket=bucket, Key=racer.key(digest))["ETag"] == etag
-    assert _uploads(raw, bucket) == []  # the refused multipart upload was aborted
+    assert s3_raw.head_object(Bucket=s3_bucket, Key=racer.key(digest))["ETag"] == etag
+    assert _uploads(s3_raw, s3_bucket) == []  # the refused multipart upload was aborted
 
 
 @pytest.mark.parametrize("size", [len(SMALL), 20 * MiB], ids=["put-object", "multipart"])
 def test_precondition_failed_on_wrong_size_is_corruption(
-    s3_endpoint: str, raw: Any, bucket: str, size: int
+    s3_endpoint: str, s3_raw: Any, s3_bucket: str, size: int
 ) -> None:
     """Proves the 412 path: had the stand-in overwritten the key, put() would succeed."""
-    racer = S3Backend(bucket, endpoint_url=s3_endpoint, credentials=CREDS, check_exists_first=False)
+    racer = S3Backend(
+        s3_bucket, endpoint_url=s3_endpoint, credentials=CREDS, check_exists_first=False
+    )
     digest, _ = Digest.of_chunks(pseudo_random(size, seed=10))
-    raw.put_object(Bucket=bucket, Key=racer.key(digest), Body=b"truncated")
+    s3_raw.put_object(Bucket=s3_bucket, Key=racer.key(digest), Body=b"truncated")
     with pytest.raises(VerificationError, match="corrupt"):
         racer.put(digest, pseudo_random(size, seed=10))
-    assert raw.get_object(Bucket=bucket, Key=racer.key(digest))["Body"].read() == b"truncated"
-    assert _uploads(raw, bucket) == []
+    assert s3_raw.get_object(Bucket=s3_bucket, Key=racer.key(digest))["Body"].read() == b"truncated"
+    assert _uploads(s3_raw, s3_bucket) == []
 
 
-def test_corrupt_small_blob_never_yields_a_byte(backend: S3Backend, raw: Any, bucket: str) -> None:
+def test_corrupt_small_blob_never_yields_a_byte(
+    backend: S3Backend, s3_raw: Any, s3_bucket: str
+) -> None:
     digest = _digest(SMALL)
     backend.put(digest, _chunks(SMALL))
     tampered = bytes([SMALL[0] ^ 1]) + SMALL[1:]  # same size, one bit flipped
-    raw.put_object(Bucket=bucket, Key=backend.key(digest), Body=tampered)
+    s3_raw.put_object(Bucket=s3_bucket, Key=backend.key(digest), Body=tampered)
     received: list[bytes] = []
     with pytest.raises(VerificationError, match="corrupt"):
         received.extend(backend.open(digest))
     assert received == []
 
 
-def test_corrupt_large_blob_fails_before_the_end(backend: S3Backend, raw: Any, bucket: str) -> None:
+def test_corrupt_large_blob_fails_before_the_end(
+    backend: S3Backend, s3_raw: Any, s3_bucket: str
+) -> None:
     size = 6 * MiB
     digest, _ = Digest.of_chunks(pseudo_random(size, seed=6))
     backend.put(digest, pseudo_random(size, seed=6))
-    raw.put_object(
-        Bucket=bucket, Key=backend.key(digest), Body=b"".join(pseudo_random(size, seed=7))
+    s3_raw.put_object(
+        Bucket=s3_bucket, Key=backend.key(digest), Body=b"".join(pseudo_random(size, seed=7))
     )
     received = 0
     with pytest.raises(VerificationError):
@@ -256,7 +212,9 @@ def test_corrupt_large_blob_fails_before_the_end(backend: S3Backend, raw: Any, b
     assert received < size  # the last chunk is held back until the digest is checked
 
 
-def test_64_mib_streamed_in_constant_memory(backend: S3Backend, raw: Any, bucket: str) -> None:
+def test_64_mib_streamed_in_constant_memory(
+    backend: S3Backend, s3_raw: Any, s3_bucket: str
+) -> None:
     size = 64 * MiB
     digest, _ = Digest.of_chunks(pseudo_random(size, seed=8))
     tracemalloc.start()
@@ -274,7 +232,7 @@ def test_64_mib_streamed_in_constant_memory(backend: S3Backend, raw: Any, bucket
     # 8 MiB parts, 2 in flight + 1 being filled: about 33 MiB whatever the blob's size.
     assert put_peak < 48 * MiB, put_peak
     assert get_peak < 16 * MiB, get_peak
-    etag = raw.head_object(Bucket=bucket, Key=backend.key(digest))["ETag"]
+    etag = s3_raw.head_object(Bucket=s3_bucket, Key=backend.key(digest))["ETag"]
     assert etag.strip('"').endswith("-8")  # a multipart upload of 8 parts
 
 
@@ -285,14 +243,16 @@ def test_announced_size_over_limit_fails_before_any_request() -> None:
 
 
 def test_stream_over_limit_stops_and_leaves_nothing(
-    s3_endpoint: str, raw: Any, bucket: str
+    s3_endpoint: str, s3_raw: Any, s3_bucket: str
 ) -> None:
-    limited = S3Backend(bucket, endpoint_url=s3_endpoint, credentials=CREDS, max_blob_size=12 * MiB)
+    limited = S3Backend(
+        s3_bucket, endpoint_url=s3_endpoint, credentials=CREDS, max_blob_size=12 * MiB
+    )
     digest, _ = Digest.of_chunks(pseudo_random(20 * MiB, seed=9))
     with pytest.raises(InvalidInput, match="accepts at most"):
         limited.put(digest, pseudo_random(20 * MiB, seed=9))
-    assert _keys(raw, bucket) == []
-    assert _uploads(raw, bucket) == []
+    assert _keys(s3_raw, s3_bucket) == []
+    assert _uploads(s3_raw, s3_bucket) == []
 
 
 def test_backend_down_is_a_network_error_naming_it() -> None:
@@ -320,35 +280,9 @@ def test_missing_bucket_says_so(s3_endpoint: str) -> None:
     assert err.value.hint and "create the bucket" in err.value.hint
 
 
-def test_validate(backend: S3Backend, raw: Any, bucket: str) -> None:
+def test_validate(backend: S3Backend, s3_raw: Any, s3_bucket: str) -> None:
     backend.validate()
-    assert _keys(raw, bucket) == []  # the probe was deleted
-
-
-def test_concurrent_put_of_same_blob(s3_endpoint: str, bucket: str) -> None:
-    impl = S3Backend(bucket, endpoint_url=s3_endpoint, credentials=CREDS, check_exists_first=False)
-    digest = _digest(SMALL)
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            impl.put(digest, _chunks(SMALL, 1000))
-        except BaseException as err:  # pragma: no cover - reported below
-            errors.append(err)
-
-    threads = [threading.Thread(target=worker) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    assert b"".join(impl.open(digest)) == SMALL
-
-
-def test_only_sha256(backend: S3Backend) -> None:
-    sha1 = Digest("sha1", hashlib.sha1(SMALL).hexdigest())  # noqa: S324 - refused, not used
-    with pytest.raises(InvalidInput):
-        backend.put(sha1, [SMALL])
+    assert _keys(s3_raw, s3_bucket) == []  # the probe was deleted
 
 
 def test_impossible_configuration() -> None:
@@ -358,7 +292,7 @@ def test_impossible_configuration() -> None:
         S3Backend("cas", max_blob_size=10**12)
 
 
-def test_concurrent_writer_wins_the_race(backend: S3Backend, raw: Any, bucket: str) -> None:
+def test_concurrent_writer_wins_the_race(backend: S3Backend, s3_raw: Any, s3_bucket: str) -> None:
     """Another writer stores the blob while our multipart upload runs: 412 on complete, ok."""
     size = 20 * MiB
     digest, _ = Digest.of_chunks(pseudo_random(size, seed=12))
@@ -367,9 +301,9 @@ def test_concurrent_writer_wins_the_race(backend: S3Backend, raw: Any, bucket: s
         for i, chunk in enumerate(pseudo_random(size, seed=12)):
             if i == 10:
                 whole = b"".join(pseudo_random(size, seed=12))
-                raw.put_object(Bucket=bucket, Key=backend.key(digest), Body=whole)
+                s3_raw.put_object(Bucket=s3_bucket, Key=backend.key(digest), Body=whole)
             yield chunk
 
     assert backend.put(digest, racing()) == size
-    assert _uploads(raw, bucket) == []
+    assert _uploads(s3_raw, s3_bucket) == []
     assert backend.exists(digest) == size
