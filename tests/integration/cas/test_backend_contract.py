@@ -9,20 +9,33 @@ implementation against its service.
 
 The object stores are configured with small parts (1 MiB for OCI and Azure, S3's 5 MiB floor),
 so that ``LARGE`` crosses several of them and takes the multipart path, while ``SMALL`` takes
-the single-request one. What only one backend does (layout, authentication, retries, provider
-quirks, corrupt stored copies, memory use) is tested in that backend's own module.
+the single-request one. The remote ones (OCI, S3, Azure) also share a size limit, checked
+before the upload when the size is announced and while streaming when it is not, and
+NetworkError naming the service when it is down. What only one backend does (layout,
+authentication, retries, provider quirks, corrupt stored copies, memory use) is tested in
+that backend's own module.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol
 
 import pytest
+from azure.core.credentials import AzureNamedKeyCredential
 from azure.storage.blob import ContainerClient
-from tests.cas_servers import S3_KEY_ID, S3_SECRET, pseudo_random
+from tests.cas_servers import (
+    AZURITE_ACCOUNT,
+    AZURITE_KEY,
+    S3_KEY_ID,
+    S3_SECRET,
+    closed_endpoint,
+    pseudo_random,
+)
 
 from chainproof.cas.azure_blob import AzureBlobBackend
 from chainproof.cas.backend import Backend
@@ -31,55 +44,63 @@ from chainproof.cas.memory import InMemoryBackend
 from chainproof.cas.oci import OciBackend
 from chainproof.cas.s3 import S3Backend, S3Credentials
 from chainproof.core.digest import Digest
-from chainproof.errors import InvalidInput, NotFound, VerificationError
+from chainproof.errors import InvalidInput, NetworkError, NotFound, VerificationError
 
 MiB = 1024 * 1024
 SMALL = b"chainproof evidence\n" * 5000
 LARGE = b"".join(pseudo_random(11 * MiB + 7, seed=1))  # 3 S3 parts, 12 OCI/Azure ones
 SIZES = {"empty": b"", "small": SMALL, "large": LARGE}
+S3_CREDENTIALS = S3Credentials(S3_KEY_ID, S3_SECRET)
+LIMIT = 64 * MiB  # max_blob_size, unless a test sets one
 
 
-def _fs(request: pytest.FixtureRequest) -> Backend:
+def _fs(request: pytest.FixtureRequest, limit: int = LIMIT) -> Backend:
     root: Path = request.getfixturevalue("tmp_path")
     return FilesystemBackend(root / "cas")
 
 
-def _memory(request: pytest.FixtureRequest) -> Backend:
+def _memory(request: pytest.FixtureRequest, limit: int = LIMIT) -> Backend:
     return InMemoryBackend()
 
 
-def _oci(request: pytest.FixtureRequest) -> Backend:
+def _oci(request: pytest.FixtureRequest, limit: int = LIMIT) -> Backend:
     repository: str = request.getfixturevalue("oci_repository")
-    return OciBackend(repository, chunk_size=MiB, monolithic_max=2 * MiB, backoff=0.01)
+    return OciBackend(
+        repository, chunk_size=MiB, monolithic_max=2 * MiB, backoff=0.01, max_blob_size=limit
+    )
 
 
-def _s3(request: pytest.FixtureRequest) -> Backend:
+def _s3(request: pytest.FixtureRequest, limit: int = LIMIT) -> Backend:
     return S3Backend(
         request.getfixturevalue("s3_bucket"),
         prefix="org-1",
         endpoint_url=request.getfixturevalue("s3_endpoint"),
-        credentials=S3Credentials(S3_KEY_ID, S3_SECRET),
+        credentials=S3_CREDENTIALS,
         part_size=5 * MiB,
+        max_blob_size=limit,
     )
 
 
-def _azure(request: pytest.FixtureRequest) -> Backend:
+def _azure(request: pytest.FixtureRequest, limit: int = LIMIT) -> Backend:
     container: ContainerClient = request.getfixturevalue("azure_container")
     return AzureBlobBackend(
         container.container_name,
         connection_string=request.getfixturevalue("azurite"),
         prefix="org-1",
         block_size=MiB,
+        max_blob_size=limit,
     )
 
 
-BACKENDS: dict[str, Callable[[pytest.FixtureRequest], Backend]] = {
+# Each builds an empty backend of its kind; ``limit`` is the max_blob_size of the remote ones.
+BACKENDS: dict[str, Callable[..., Backend]] = {
     "fs": _fs,
     "memory": _memory,
     "oci": _oci,
     "s3": _s3,
     "azure": _azure,
 }
+REMOTE = ["oci", "s3", "azure"]
 
 
 @pytest.fixture(params=list(BACKENDS))
@@ -208,3 +229,75 @@ def test_concurrent_puts_of_the_same_blob(backend: Backend, name: str) -> None:
     assert results == [len(data)] * 4
     assert backend.exists(digest) == len(data)
     assert _read(backend, digest) == data
+
+
+# -- the remote stores: a size limit, and a clear error when the service is down ------------
+
+
+class Remote(Backend, Protocol):
+    """A backend on a service, which it can probe."""
+
+    def validate(self) -> None: ...
+
+
+def _down(name: str, limit: int = LIMIT) -> tuple[Remote, str]:
+    """A backend of kind ``name`` whose service does not listen, and how messages name it."""
+    endpoint = closed_endpoint()
+    if name == "oci":
+        repository = f"{endpoint.removeprefix('http://')}/chainproof/cas"
+        return OciBackend(repository, retries=1, backoff=0.01, max_blob_size=limit), repository
+    if name == "s3":
+        s3 = S3Backend(
+            "cas",
+            endpoint_url=endpoint,
+            credentials=S3_CREDENTIALS,
+            max_attempts=2,
+            max_blob_size=limit,
+        )
+        return s3, f"s3://cas/ at {endpoint}"
+    account_url = f"{endpoint}/{AZURITE_ACCOUNT}"
+    credential = AzureNamedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY)
+    azure = AzureBlobBackend(
+        "cas", account_url=account_url, credential=credential, max_attempts=2, max_blob_size=limit
+    )
+    return azure, f"{account_url}/cas/"
+
+
+@pytest.mark.parametrize("name", REMOTE)
+def test_a_service_that_is_down_is_a_network_error_naming_it(name: str) -> None:
+    down, where = _down(name)
+    digest = Digest.of_bytes(SMALL)
+    started = time.monotonic()
+    calls: list[Callable[[], object]] = [
+        lambda: down.exists(digest),
+        lambda: down.open(digest),
+        lambda: down.put(digest, _chunks(SMALL)),
+        down.validate,
+    ]
+    for call in calls:
+        with pytest.raises(NetworkError) as err:
+            call()
+        assert where in str(err.value)
+    assert time.monotonic() - started < 30  # retries are bounded
+
+
+@pytest.mark.parametrize("name", REMOTE)
+def test_an_announced_size_over_the_limit_is_refused_before_any_request(name: str) -> None:
+    down, _ = _down(name, limit=len(SMALL) - 1)
+    # InvalidInput naming the limit, not NetworkError: nothing was sent
+    with pytest.raises(InvalidInput, match=f"{len(SMALL) - 1}[ -]byte"):
+        down.put(Digest.of_bytes(SMALL), _chunks(SMALL), size=len(SMALL))
+
+
+@pytest.mark.parametrize("name", ["small", "large"])
+@pytest.mark.parametrize("kind", REMOTE)
+def test_a_stream_over_the_limit_stops_and_stores_nothing(
+    request: pytest.FixtureRequest, kind: str, name: str
+) -> None:
+    data = SIZES[name]
+    limited = BACKENDS[kind](request, limit=len(data) - 1)
+    digest = Digest.of_bytes(data)
+    with pytest.raises(InvalidInput, match=f"{len(data) - 1}[ -]byte"):
+        limited.put(digest, _chunks(data))
+    _nothing_stored(limited, digest)
+    limited.close()

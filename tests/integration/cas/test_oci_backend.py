@@ -180,26 +180,6 @@ def test_stream_raising_an_httpx_error_is_not_retried(backend: OciBackend) -> No
     _invisible(backend, digest)
 
 
-def test_max_blob_size_refused_before_upload() -> None:
-    """Nothing listens at this port: InvalidInput, not NetworkError, proves no request went."""
-    down = OciBackend(f"127.0.0.1:{_free_port()}/chainproof/cas", max_blob_size=1000, retries=0)
-    digest = Digest.of_bytes(b"x" * 1001)
-    with pytest.raises(InvalidInput, match="1001 bytes, over the 1000-byte limit") as info:
-        down.put(digest, [b"x" * 1001], size=1001)
-    assert "max_blob_size" in info.value.diagnostics()
-
-
-@pytest.mark.parametrize("size", [5000, 3 * MiB], ids=["monolithic", "chunked"])
-def test_max_blob_size_enforced_while_streaming(registry: str, size: int) -> None:
-    backend = OciBackend(_repo(registry), chunk_size=MiB, monolithic_max=2 * MiB)
-    backend.max_blob_size = size - 1
-    data = b"".join(_pseudo_random(size))
-    digest = Digest.of_bytes(data)
-    with pytest.raises(InvalidInput, match="limit"):
-        backend.put(digest, _chunks(data))
-    _invisible(backend, digest)
-
-
 def test_large_blob_streams_in_bounded_memory(registry: str) -> None:
     """64 MiB from a generator, size announced (chunked PATCH) and not; memory stays bounded."""
     size = 64 * MiB
