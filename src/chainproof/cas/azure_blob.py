@@ -179,7 +179,6 @@ class AzureBlobBackend:
         (InvalidInput). Raise VerificationError, with nothing visible, when the bytes do not
         hash to ``digest``; NetworkError when the service cannot be reached.
         """
-        self.name(digest)  # InvalidInput for anything but sha256, before a request
         return put_chunked(
             self,
             digest,

@@ -198,7 +198,6 @@ class S3Backend:
         (InvalidInput). Raise VerificationError, with nothing stored, when the bytes do not hash
         to ``digest``; NetworkError when S3 cannot be reached.
         """
-        self.key(digest)  # InvalidInput for anything but sha256, before a request
         return put_chunked(
             self,
             digest,
