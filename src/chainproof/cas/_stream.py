@@ -67,18 +67,14 @@ def then(head: list[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:
 
 
 class UploadGuard:
-    """Hash the bytes of an upload and keep it under ``max_size``."""
+    """Hash the bytes of an upload (and check the announced size) and keep it under ``max_size``."""
 
     def __init__(self, digest: Digest, *, max_size: int, announced: int | None, where: str) -> None:
-        self.writer = DigestWriter(digest)
+        self.writer = DigestWriter(digest, announced)
         self.max_size = max_size
-        self.announced = announced
         self.where = where
-        if announced is not None:
-            if announced < 0:
-                raise InvalidInput(f"a blob cannot have {announced} bytes")
-            if announced > max_size:
-                raise self._too_big(announced)
+        if announced is not None and announced > max_size:
+            raise self._too_big(announced)
 
     @property
     def size(self) -> int:
@@ -95,12 +91,6 @@ class UploadGuard:
 
     def verify(self) -> None:
         """VerificationError unless the bytes seen match the digest (and the announced size)."""
-        if self.announced is not None and self.announced != self.writer.size:
-            raise VerificationError(
-                f"upload of {self.writer.expected} announced {self.announced} bytes "
-                f"but sent {self.writer.size}",
-                hint="announce the exact size of the blob, or none",
-            )
         self.writer.verify()
 
     def _too_big(self, size: int | None) -> InvalidInput:

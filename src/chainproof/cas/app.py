@@ -15,10 +15,10 @@ Mounted at ``/cas/v1`` inside the control plane (embedded profile) or served alo
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 import anyio
@@ -202,7 +202,9 @@ def create_cas_app(
             await anyio.to_thread.run_sync(_hash_only, digest, chunks())
             await anyio.to_thread.run_sync(index.record_upload, grant, digest, held)
             return JSONResponse({"digest": str(digest), "size": held}, status_code=200)
-        written = await anyio.to_thread.run_sync(_put, target.backend, digest, chunks(), announced)
+        written = await anyio.to_thread.run_sync(
+            partial(target.backend.put, digest, chunks(), size=announced)
+        )
         if index is not None:
             await anyio.to_thread.run_sync(index.record, grant.org, digest, written, grant.backend)
             if grant.runless:
@@ -276,10 +278,3 @@ def _hash_only(digest: Digest, chunks: Iterable[bytes]) -> None:
     for chunk in chunks:
         writer.update(chunk)
     writer.verify()
-
-
-def _put(backend: Backend, digest: Digest, chunks: Iterable[bytes], size: int | None) -> int:
-    """``backend.put``, telling backends that take it (OCI, S3, Azure) the announced size."""
-    if size is not None and "size" in inspect.signature(backend.put).parameters:
-        return backend.put(digest, chunks, size=size)  # type: ignore[call-arg]  # checked above
-    return backend.put(digest, chunks)

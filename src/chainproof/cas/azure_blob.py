@@ -1,17 +1,15 @@
 """An Azure Blob Storage CAS backend (azure-storage-blob): ``<container>/<prefix>sha256/<hex>``.
 
-Writes never overwrite and never expose unverified bytes:
+Uploads follow :func:`chainproof.cas._chunked.put_chunked` (hashed while streaming, one Put Blob
+for a blob that fits in one ``block_size`` block, else blocks staged while the rest is read and
+committed only after the digest matched); this module supplies Azure's primitives:
 
-- the caller's chunks are hashed as they stream and re-cut into blocks of ``block_size``
-  (8 MiB by default). A blob that fits in one block is sent with one Put Blob after its
-  digest has been checked; a larger one is staged block by block (Put Block, at most
-  ``concurrency`` in flight) while the rest is still being read;
 - each request carries a transactional MD5 (``validate_content``), so the service rejects a
   block damaged in transit (Azure has no SHA-256 transfer checksum);
-- Put Block List, which is what makes a staged blob exist, is sent only after the
-  whole-blob SHA-256 matched. Staged blocks that are never committed are not a blob: they are
-  invisible to reads and listings, and the service discards them (after a week, or at the
-  next commit). Block ids carry a random per-upload nonce so two uploads never mix blocks;
+- Put Block List is what makes a staged blob exist. Staged blocks that are never committed are
+  not a blob: they are invisible to reads and listings, and the service discards them (after a
+  week, or at the next commit), so aborting an upload sends nothing. Block ids carry a random
+  per-upload nonce so two uploads never mix blocks;
 - Put Blob and Put Block List carry ``If-None-Match: *``: an existing blob is never replaced.
   The service answers 409 BlobAlreadyExists (or 412), which counts as "already stored" once
   the stored blob's size matches.
@@ -25,10 +23,10 @@ SDK's exponential retry policy (bounded); what remains is translated once, in
 from __future__ import annotations
 
 import contextlib
-import itertools
 import random
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from azure.core import MatchConditions
@@ -51,15 +49,8 @@ from azure.storage.blob import (
     ExponentialRetry,
 )
 
-from chainproof.cas._stream import (
-    DEFAULT_MAX_BLOB_SIZE,
-    InFlight,
-    UploadGuard,
-    probe,
-    rechunk,
-    then,
-    verified_download,
-)
+from chainproof.cas._chunked import AlreadyStored, check_part_count, normal_prefix, put_chunked
+from chainproof.cas._stream import DEFAULT_MAX_BLOB_SIZE, probe, verified_download
 from chainproof.cas.backend import check_algorithm
 from chainproof.core.digest import Digest
 from chainproof.errors import (
@@ -69,7 +60,6 @@ from chainproof.errors import (
     NotFound,
     ServiceError,
     Unauthorized,
-    VerificationError,
 )
 
 __all__ = ["AzureBlobBackend"]
@@ -120,15 +110,9 @@ class AzureBlobBackend:
             raise InvalidInput("an Azure Blob backend needs a container name")
         if not 1 <= block_size <= _MAX_BLOCK:
             raise InvalidInput(f"Azure block size must be 1..{_MAX_BLOCK} bytes, not {block_size}")
-        if max_blob_size > block_size * _MAX_BLOCKS:
-            raise InvalidInput(
-                f"max_blob_size {max_blob_size} needs more than {_MAX_BLOCKS} blocks of "
-                f"{block_size} bytes",
-                hint="raise block_size (a block blob has at most 50,000 blocks)",
-            )
+        check_part_count(max_blob_size, block_size, _MAX_BLOCKS, "block")
         self.container = container
-        prefix = prefix.lstrip("/")
-        self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+        self.prefix = normal_prefix(prefix)
         self.max_blob_size = max_blob_size
         self.block_size = block_size
         self.concurrency = max(1, concurrency)
@@ -195,24 +179,16 @@ class AzureBlobBackend:
         (InvalidInput). Raise VerificationError, with nothing visible, when the bytes do not
         hash to ``digest``; NetworkError when the service cannot be reached.
         """
-        blob = self._blob(digest)
-        guard = UploadGuard(digest, max_size=self.max_blob_size, announced=size, where=self.where)
-        if self.check_exists_first:
-            stored = self._stat(digest)
-            if stored is not None:
-                for _ in guard.watch(chunks):
-                    pass
-                guard.verify()
-                self._check_stored(digest, stored, guard.size)
-                return guard.size
-        blocks = rechunk(guard.watch(chunks), self.block_size)
-        head = list(itertools.islice(blocks, 2))  # one block: Put Blob; more: staged blocks
-        if len(head) < 2:
-            guard.verify()
-            self._put_small(blob, digest, head[0] if head else b"")
-        else:
-            self._put_blocks(blob, digest, guard, head, blocks)
-        return guard.size
+        return put_chunked(
+            self,
+            digest,
+            chunks,
+            size=size,
+            part_size=self.block_size,
+            max_blob_size=self.max_blob_size,
+            concurrency=self.concurrency,
+            check_exists_first=self.check_exists_first,
+        )
 
     def delete(self, digest: Digest) -> None:
         """Delete the blob (and any snapshots); no error when it is absent."""
@@ -228,63 +204,41 @@ class AzureBlobBackend:
         """Write, read back and delete a probe blob; raise the error that stopped it."""
         probe(self, self.where)
 
-    # -- uploads ---------------------------------------------------------------------------
+    # -- the primitives put_chunked drives (ChunkedStore) -----------------------------------
 
-    def _put_small(self, blob: BlobClient, digest: Digest, data: bytes) -> None:
-        try:
-            with self._errors("uploading", digest):
-                blob.upload_blob(
-                    data,
-                    length=len(data),
-                    overwrite=False,  # sends If-None-Match: *
-                    content_settings=_OCTETS,
-                    validate_content="md5",
-                )
-        except _AlreadyStored:
-            self._check_stored(digest, self._stat(digest), len(data))
+    def write_whole(self, digest: Digest, data: bytes) -> None:
+        """Put Blob with ``If-None-Match: *`` and a transactional MD5."""
+        with self._errors("uploading", digest):
+            self._blob(digest).upload_blob(
+                data,
+                length=len(data),
+                overwrite=False,  # sends If-None-Match: *
+                content_settings=_OCTETS,
+                validate_content="md5",
+            )
 
-    def _put_blocks(
-        self,
-        blob: BlobClient,
-        digest: Digest,
-        guard: UploadGuard,
-        head: list[bytes],
-        rest: Iterator[bytes],
-    ) -> None:
-        nonce = uuid.uuid4().hex  # block ids: same length for every upload, never shared
-        window: InFlight[str] = InFlight(self.concurrency)
-        try:
-            number = 0
-            for chunk in then(head, rest):
-                number += 1
-                window.submit(self._block_job(blob, f"{nonce}-{number:06d}", chunk, digest))
-            block_ids = window.drain()
-        finally:
-            window.close()
-        guard.verify()
-        try:
-            with self._errors("committing", digest):
-                blob.commit_block_list(
-                    [BlobBlock(block_id) for block_id in block_ids],
-                    content_settings=_OCTETS,
-                    match_condition=MatchConditions.IfMissing,  # If-None-Match: *
-                )
-        except _AlreadyStored:
-            self._check_stored(digest, self._stat(digest), guard.size)
-        except _BlocksGone:
-            # A concurrent upload committed first, which discards our staged blocks; the
-            # blob is there if its size is right.
-            self._check_stored(digest, self._stat(digest), guard.size)
+    def begin_upload(self, digest: Digest) -> _Upload:
+        """No request: blocks are staged against the blob's name under a fresh nonce."""
+        return _Upload(digest, self._blob(digest), uuid.uuid4().hex)
 
-    def _block_job(
-        self, blob: BlobClient, block_id: str, data: bytes, digest: Digest
-    ) -> Callable[[], str]:
-        def run() -> str:
-            with self._errors("staging a block of", digest):
-                blob.stage_block(block_id, data, length=len(data), validate_content="md5")
-            return block_id
+    def upload_part(self, upload: _Upload, number: int, data: bytes) -> str:
+        """Put Block; returns the block id (same length for every upload, never shared)."""
+        block_id = f"{upload.nonce}-{number:06d}"
+        with self._errors("staging a block of", upload.digest):
+            upload.blob.stage_block(block_id, data, length=len(data), validate_content="md5")
+        return block_id
 
-        return run
+    def commit_upload(self, upload: _Upload, parts: list[str]) -> None:
+        """Put Block List with ``If-None-Match: *``."""
+        with self._errors("committing", upload.digest):
+            upload.blob.commit_block_list(
+                [BlobBlock(block_id) for block_id in parts],
+                content_settings=_OCTETS,
+                match_condition=MatchConditions.IfMissing,  # If-None-Match: *
+            )
+
+    def abort_upload(self, upload: _Upload) -> None:
+        """Nothing to send: the service discards blocks that are never committed."""
 
     # -- reads and helpers -----------------------------------------------------------------
 
@@ -303,19 +257,6 @@ class AzureBlobBackend:
             return None
         return int(props.size)
 
-    def _check_stored(self, digest: Digest, stored: int | None, size: int) -> None:
-        if stored is None:
-            raise ServiceError(
-                f"{self.where} refused to overwrite {digest} but holds no blob for it",
-                hint="retry the upload; the blob may have been deleted meanwhile",
-            )
-        if stored != size:
-            raise VerificationError(
-                f"{self.where} already holds {digest} with {stored} bytes, not {size}: "
-                "the stored blob is corrupt",
-                hint="delete the blob from the backend and upload it again",
-            )
-
     @contextlib.contextmanager
     def _errors(self, action: str, digest: Digest) -> Iterator[None]:
         """Translate azure-core's exceptions into chainproof's, once (docs/contributing.md §4)."""
@@ -325,7 +266,7 @@ class AzureBlobBackend:
             raise
         except (ResourceExistsError, ResourceModifiedError) as err:
             if err.status_code == 412 or _code(err) == "BlobAlreadyExists":
-                raise _AlreadyStored(action) from err
+                raise AlreadyStored(action) from err
             raise self._response_error(err, action, digest) from err
         except ResourceNotFoundError as err:
             if _code(err) == "ContainerNotFound":
@@ -343,7 +284,9 @@ class AzureBlobBackend:
             ) from err
         except HttpResponseError as err:
             if _code(err) == "InvalidBlockList":
-                raise _BlocksGone(action) from err
+                # A concurrent upload committed first, which discards our staged blocks; the
+                # blob is there if its size is right (put_chunked checks).
+                raise AlreadyStored(action) from err
             raise self._response_error(err, action, digest) from err
         except (ServiceRequestError, ServiceResponseError) as err:
             raise NetworkError(
@@ -383,12 +326,11 @@ class _Backoff(ExponentialRetry):
         return float(min(8.0, 0.5 * 2**retry) * jitter)
 
 
-class _AlreadyStored(Exception):
-    """Internal: the service refused a conditional write because the blob exists."""
-
-
-class _BlocksGone(Exception):
-    """Internal: Put Block List named blocks the service no longer holds."""
+@dataclass(frozen=True)
+class _Upload:
+    digest: Digest
+    blob: BlobClient
+    nonce: str
 
 
 def _code(err: HttpResponseError) -> str:

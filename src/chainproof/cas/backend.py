@@ -1,8 +1,10 @@
 """The CAS storage interface: a few methods keyed by :class:`Digest` (docs/contributing.md §5).
 
-Implementations: :mod:`chainproof.cas.fs` (filesystem) and :mod:`chainproof.cas.memory`
-(tests). Every ``put`` hashes the bytes while it writes and makes nothing visible when they do
-not match the digest.
+Implementations: :mod:`chainproof.cas.fs` (filesystem), :mod:`chainproof.cas.memory` (tests),
+:mod:`chainproof.cas.oci`, :mod:`chainproof.cas.s3` and :mod:`chainproof.cas.azure_blob`. Every
+``put`` hashes the bytes while it writes and makes nothing visible when they do not match the
+digest (or the announced size). tests/integration/cas/test_backend_contract.py holds them all
+to this contract.
 """
 
 from __future__ import annotations
@@ -29,10 +31,13 @@ class Backend(Protocol):
         """The blob's bytes in chunks; raise NotFound when it is not stored."""
         ...
 
-    def put(self, digest: Digest, chunks: Iterable[bytes]) -> int:
+    def put(self, digest: Digest, chunks: Iterable[bytes], *, size: int | None = None) -> int:
         """Store ``chunks`` under ``digest`` and return the size written.
 
-        Raise VerificationError (nothing stored) when the bytes do not hash to ``digest``.
+        ``size`` is the size the uploader announced, or None when unknown: a backend may use it
+        to choose how to upload, or to refuse a blob over its limit before reading it. Raise
+        VerificationError (nothing stored) when the bytes do not hash to ``digest`` or their
+        size is not ``size``. Storing a blob that is already there succeeds.
         """
         ...
 
@@ -55,11 +60,17 @@ def check_algorithm(digest: Digest) -> None:
 
 
 class DigestWriter:
-    """Hashes chunks as they pass; ``verify()`` raises VerificationError on a mismatch."""
+    """Hashes chunks as they pass; ``verify()`` raises VerificationError on a mismatch.
 
-    def __init__(self, expected: Digest) -> None:
+    ``announced``, when given, is the size the bytes must have too.
+    """
+
+    def __init__(self, expected: Digest, announced: int | None = None) -> None:
         check_algorithm(expected)
+        if announced is not None and announced < 0:
+            raise InvalidInput(f"a blob cannot have {announced} bytes")
         self.expected = expected
+        self.announced = announced
         self.size = 0
         self._hash = hashlib.sha256()
 
@@ -69,7 +80,13 @@ class DigestWriter:
         self.size += len(chunk)
 
     def verify(self) -> None:
-        """Raise VerificationError when the bytes seen do not hash to the expected digest."""
+        """Raise VerificationError when the bytes seen do not hash to the expected digest (or
+        do not have the announced size)."""
+        if self.announced is not None and self.announced != self.size:
+            raise VerificationError(
+                f"upload of {self.expected} announced {self.announced} bytes but sent {self.size}",
+                hint="announce the exact size of the blob, or none",
+            )
         got = self._hash.hexdigest()
         if got != self.expected.hex:
             raise VerificationError(

@@ -48,11 +48,11 @@ class FilesystemBackend:
             raise NotFound(f"blob {digest} not found") from None
         return _read_chunks(fh)
 
-    def put(self, digest: Digest, chunks: Iterable[bytes]) -> int:
+    def put(self, digest: Digest, chunks: Iterable[bytes], *, size: int | None = None) -> int:
         """Write to a temporary file beside the target, fsync, verify, then rename."""
         target = self.path(digest)
+        writer = DigestWriter(digest, size)
         target.parent.mkdir(parents=True, exist_ok=True)
-        writer = DigestWriter(digest)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{digest.hex[:12]}.", dir=target.parent)
         tmp = Path(tmp_name)
         try:

@@ -35,9 +35,9 @@ class InMemoryBackend:
             raise NotFound(f"blob {digest} not found")
         return iter([blob[i : i + _CHUNK] for i in range(0, len(blob), _CHUNK)] or [b""])
 
-    def put(self, digest: Digest, chunks: Iterable[bytes]) -> int:
-        """Store after verifying the digest; VerificationError leaves nothing."""
-        writer = DigestWriter(digest)
+    def put(self, digest: Digest, chunks: Iterable[bytes], *, size: int | None = None) -> int:
+        """Store after verifying the digest (and ``size``); VerificationError leaves nothing."""
+        writer = DigestWriter(digest, size)
         parts: list[bytes] = []
         for chunk in chunks:
             writer.update(chunk)

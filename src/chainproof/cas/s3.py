@@ -1,15 +1,11 @@
 """An S3-compatible CAS backend (boto3): ``s3://<bucket>/<prefix>sha256/<hex>``.
 
-Writes never overwrite and never expose unverified bytes:
+Uploads follow :func:`chainproof.cas._chunked.put_chunked` (hashed while streaming, one
+``PutObject`` for a blob that fits in one ``part_size`` part, else a multipart upload completed
+only after the digest matched and aborted otherwise); this module supplies S3's primitives:
 
-- the caller's chunks are hashed as they stream and re-cut into parts of ``part_size``
-  (8 MiB by default); a blob that fits in one part is sent with one ``PutObject``, after its
-  digest has been checked, a larger one with a multipart upload whose parts are uploaded
-  while the rest is still being read (at most ``concurrency`` parts in flight);
 - every request carries a SHA-256 checksum (``ChecksumSHA256``: of the whole object for
   ``PutObject``, of each part for ``UploadPart``), so S3 rejects bytes damaged in transit;
-- ``CompleteMultipartUpload`` is sent only after the whole-blob digest matched; on a mismatch,
-  an error or an interruption the upload is aborted, so nothing becomes visible;
 - ``PutObject`` and ``CompleteMultipartUpload`` carry ``If-None-Match: *``: an object already
   under the key is never replaced. S3 answers 412 Precondition Failed then, which counts as
   "already stored" once the stored object's size matches.
@@ -27,7 +23,7 @@ import contextlib
 import hashlib
 import itertools
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,15 +39,8 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from chainproof.cas._stream import (
-    DEFAULT_MAX_BLOB_SIZE,
-    InFlight,
-    UploadGuard,
-    probe,
-    rechunk,
-    then,
-    verified_download,
-)
+from chainproof.cas._chunked import AlreadyStored, check_part_count, normal_prefix, put_chunked
+from chainproof.cas._stream import DEFAULT_MAX_BLOB_SIZE, probe, verified_download
 from chainproof.cas.backend import check_algorithm
 from chainproof.core.digest import Digest
 from chainproof.errors import (
@@ -92,6 +81,13 @@ class S3Credentials:
 
 
 @dataclass(frozen=True)
+class _Upload:
+    digest: Digest
+    key: str
+    upload_id: str
+
+
+@dataclass(frozen=True)
 class _Part:
     number: int
     etag: str
@@ -129,15 +125,9 @@ class S3Backend:
             raise InvalidInput(
                 f"S3 part size must be between {_MIN_PART} and {_MAX_PART} bytes, not {part_size}"
             )
-        if max_blob_size > part_size * _MAX_PARTS:
-            raise InvalidInput(
-                f"max_blob_size {max_blob_size} needs more than {_MAX_PARTS} parts of "
-                f"{part_size} bytes",
-                hint="raise part_size (S3 allows at most 10,000 parts per upload)",
-            )
+        check_part_count(max_blob_size, part_size, _MAX_PARTS, "part")
         self.bucket = bucket
-        prefix = prefix.lstrip("/")
-        self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+        self.prefix = normal_prefix(prefix)
         self.endpoint_url = endpoint_url
         self.max_blob_size = max_blob_size
         self.part_size = part_size
@@ -208,24 +198,16 @@ class S3Backend:
         (InvalidInput). Raise VerificationError, with nothing stored, when the bytes do not hash
         to ``digest``; NetworkError when S3 cannot be reached.
         """
-        key = self.key(digest)
-        guard = UploadGuard(digest, max_size=self.max_blob_size, announced=size, where=self.where)
-        if self.check_exists_first:
-            stored = self._stat(digest)
-            if stored is not None:
-                for _ in guard.watch(chunks):
-                    pass
-                guard.verify()
-                self._check_stored(digest, stored, guard.size)
-                return guard.size
-        parts = rechunk(guard.watch(chunks), self.part_size)
-        head = list(itertools.islice(parts, 2))  # one part: PutObject; more: multipart
-        if len(head) < 2:
-            guard.verify()
-            self._put_small(key, digest, head[0] if head else b"")
-        else:
-            self._put_multipart(key, digest, guard, head, parts)
-        return guard.size
+        return put_chunked(
+            self,
+            digest,
+            chunks,
+            size=size,
+            part_size=self.part_size,
+            max_blob_size=self.max_blob_size,
+            concurrency=self.concurrency,
+            check_exists_first=self.check_exists_first,
+        )
 
     def delete(self, digest: Digest) -> None:
         """Remove the object; no error when it is absent."""
@@ -241,33 +223,26 @@ class S3Backend:
         """Write, read back and delete a probe blob; raise the error that stopped it."""
         probe(self, self.where)
 
-    # -- uploads ---------------------------------------------------------------------------
+    # -- the primitives put_chunked drives (ChunkedStore) -----------------------------------
 
-    def _put_small(self, key: str, digest: Digest, data: bytes) -> None:
+    def write_whole(self, digest: Digest, data: bytes) -> None:
+        """PutObject with the blob's SHA-256 and ``If-None-Match: *``."""
         checksum = base64.b64encode(bytes.fromhex(digest.hex)).decode()
-        try:
-            with self._errors("uploading", digest):
-                self._client.put_object(
-                    Bucket=self.bucket,
-                    Key=key,
-                    Body=data,
-                    ContentLength=len(data),
-                    ContentType="application/octet-stream",
-                    ChecksumAlgorithm="SHA256",
-                    ChecksumSHA256=checksum,
-                    IfNoneMatch="*",
-                )
-        except _AlreadyStored:
-            self._check_stored(digest, self._stat(digest), len(data))
+        with self._errors("uploading", digest):
+            self._client.put_object(
+                Bucket=self.bucket,
+                Key=self.key(digest),
+                Body=data,
+                ContentLength=len(data),
+                ContentType="application/octet-stream",
+                ChecksumAlgorithm="SHA256",
+                ChecksumSHA256=checksum,
+                IfNoneMatch="*",
+            )
 
-    def _put_multipart(
-        self,
-        key: str,
-        digest: Digest,
-        guard: UploadGuard,
-        head: list[bytes],
-        rest: Iterator[bytes],
-    ) -> None:
+    def begin_upload(self, digest: Digest) -> _Upload:
+        """CreateMultipartUpload, with SHA-256 part checksums."""
+        key = self.key(digest)
         with self._errors("starting an upload of", digest):
             upload_id: str = self._client.create_multipart_upload(
                 Bucket=self.bucket,
@@ -275,77 +250,56 @@ class S3Backend:
                 ContentType="application/octet-stream",
                 ChecksumAlgorithm="SHA256",
             )["UploadId"]
-        window: InFlight[_Part] = InFlight(self.concurrency)
-        completed = False
-        try:
-            number = 0
-            for chunk in then(head, rest):
-                number += 1
-                window.submit(self._part_job(key, upload_id, number, chunk, digest))
-            parts = window.drain()
-            window.close()
-            guard.verify()
-            completed = self._complete(key, upload_id, parts, digest, guard.size)
-        finally:
-            window.close()
-            if not completed:
-                self._abort(key, upload_id)
+        return _Upload(digest, key, upload_id)
 
-    def _part_job(
-        self, key: str, upload_id: str, number: int, data: bytes, digest: Digest
-    ) -> Callable[[], _Part]:
-        def run() -> _Part:
-            checksum = base64.b64encode(hashlib.sha256(data).digest()).decode()
-            with self._errors(f"uploading part {number} of", digest):
-                answer = self._client.upload_part(
-                    Bucket=self.bucket,
-                    Key=key,
-                    UploadId=upload_id,
-                    PartNumber=number,
-                    Body=data,
-                    ContentLength=len(data),
-                    ChecksumAlgorithm="SHA256",
-                    ChecksumSHA256=checksum,
-                )
-            return _Part(number, str(answer["ETag"]), checksum)
+    def upload_part(self, upload: _Upload, number: int, data: bytes) -> _Part:
+        """UploadPart with the part's SHA-256."""
+        checksum = base64.b64encode(hashlib.sha256(data).digest()).decode()
+        with self._errors(f"uploading part {number} of", upload.digest):
+            answer = self._client.upload_part(
+                Bucket=self.bucket,
+                Key=upload.key,
+                UploadId=upload.upload_id,
+                PartNumber=number,
+                Body=data,
+                ContentLength=len(data),
+                ChecksumAlgorithm="SHA256",
+                ChecksumSHA256=checksum,
+            )
+        return _Part(number, str(answer["ETag"]), checksum)
 
-        return run
-
-    def _complete(
-        self, key: str, upload_id: str, parts: list[_Part], digest: Digest, size: int
-    ) -> bool:
-        """Complete the upload; True when S3 took it, False when the key was already taken."""
+    def commit_upload(self, upload: _Upload, parts: list[_Part]) -> None:
+        """CompleteMultipartUpload with ``If-None-Match: *``."""
         listing = {
             "Parts": [
                 {"PartNumber": p.number, "ETag": p.etag, "ChecksumSHA256": p.checksum}
                 for p in parts
             ]
         }
-        for attempt in range(4):
+        for attempt in itertools.count():
             try:
-                with self._errors("completing the upload of", digest):
+                with self._errors("completing the upload of", upload.digest):
                     self._client.complete_multipart_upload(
                         Bucket=self.bucket,
-                        Key=key,
-                        UploadId=upload_id,
+                        Key=upload.key,
+                        UploadId=upload.upload_id,
                         MultipartUpload=listing,
                         IfNoneMatch="*",
                     )
-                return True
-            except _AlreadyStored:
-                self._check_stored(digest, self._stat(digest), size)
-                return False
+                return
             except _Contended:
                 # S3 answers 409 ConditionalRequestConflict while another conditional write to
                 # the key is in progress; its documentation says to retry.
                 if attempt == 3:
                     raise
                 time.sleep(0.2 * 2**attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
 
-    def _abort(self, key: str, upload_id: str) -> None:
+    def abort_upload(self, upload: _Upload) -> None:
+        """AbortMultipartUpload; errors are ignored (S3's lifecycle rules clean up the rest)."""
         with contextlib.suppress(Exception):
-            self._client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+            self._client.abort_multipart_upload(
+                Bucket=self.bucket, Key=upload.key, UploadId=upload.upload_id
+            )
 
     # -- reads and helpers -----------------------------------------------------------------
 
@@ -360,19 +314,6 @@ class S3Backend:
         except NotFound:
             return None
         return int(answer["ContentLength"])
-
-    def _check_stored(self, digest: Digest, stored: int | None, size: int) -> None:
-        if stored is None:
-            raise ServiceError(
-                f"{self.where} refused to overwrite {digest} but holds no object for it",
-                hint="retry the upload; the blob may have been deleted meanwhile",
-            )
-        if stored != size:
-            raise VerificationError(
-                f"{self.where} already holds {digest} with {stored} bytes, not {size}: "
-                "the stored blob is corrupt",
-                hint="delete the blob from the backend and upload it again",
-            )
 
     @contextlib.contextmanager
     def _errors(self, action: str, digest: Digest | None) -> Iterator[None]:
@@ -408,7 +349,7 @@ class S3Backend:
         code = str(error.get("Code", ""))
         status = int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
         if code == "PreconditionFailed" or status == 412:
-            return _AlreadyStored(doing)
+            return AlreadyStored(doing)
         if code == "ConditionalRequestConflict":
             return _Contended(doing)
         if code == "NoSuchBucket":
@@ -429,10 +370,6 @@ class S3Backend:
                 hint="the service is unavailable or throttling; try again later",
             )
         return ServiceError(f"{self.where} answered {code or status} while {doing}")
-
-
-class _AlreadyStored(Exception):
-    """Internal: S3 refused a conditional write because the key exists (412)."""
 
 
 class _Contended(Exception):

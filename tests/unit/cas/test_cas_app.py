@@ -4,7 +4,7 @@ the size limit before the body is read (Content-Length) and while it streams."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import pytest
 from starlette.testclient import TestClient
@@ -101,3 +101,27 @@ def test_a_single_backend_is_the_embedded_one() -> None:
         assert other.status_code == 404
     limited = StaticSource(backend, max_blob_size=3)
     assert limited.target("any-org", "embedded").max_blob_size == 3
+
+
+class SizeRecorder(InMemoryBackend):
+    """The in-memory backend, noting the size each ``put`` was told."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sizes: list[int | None] = []
+
+    def put(self, digest: Digest, chunks: Iterable[bytes], *, size: int | None = None) -> int:
+        self.sizes.append(size)
+        return super().put(digest, chunks, size=size)
+
+
+def test_every_backend_is_told_the_announced_size() -> None:
+    backend = SizeRecorder()
+    with TestClient(create_cas_app(backend, KEY), raise_server_exceptions=False) as client:
+        known, streamed = b"with a Content-Length", [b"without ", b"one"]
+        put = client.put(f"/blobs/{_digest(known)}", content=known, headers=_auth("embedded"))
+        assert put.status_code == 201
+        digest = _digest(b"".join(streamed))
+        put = client.put(f"/blobs/{digest}", content=iter(streamed), headers=_auth("embedded"))
+        assert put.status_code == 201
+    assert backend.sizes == [len(known), None]

@@ -340,7 +340,7 @@ class InlineStore:
             raise NotFound(f"blob {digest} not found")
         return iter([data])
 
-    def put(self, digest: Digest, chunks: Iterable[bytes]) -> int:
+    def put(self, digest: Digest, chunks: Iterable[bytes], *, size: int | None = None) -> int:
         """Refused: inline evidence travels inside the attestation."""
         raise InvalidInput(
             f"CAS backend {self._name!r} is inline: it stores no blobs",

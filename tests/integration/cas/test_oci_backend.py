@@ -3,9 +3,10 @@
 The ``registry`` session fixture serves most tests; ``registry_storage`` is a second registry
 whose storage directory the corruption tests damage; ``token_registry`` sits behind the Docker
 token flow (tests/registry_auth.py). Transient faults are injected by a transport that wraps
-the real one (it still talks to the real registry). The shared Backend contract of
-test_backends.py runs here too. Interop: blobs that chainproof uploads are pulled by the
-``oras`` Python client (PyPI ``oras``, test extra), and one oras pushed is read back.
+the real one (it still talks to the real registry). The Backend contract runs on OCI too, in
+test_backend_contract.py; this module tests what is OCI's own. Interop: blobs that chainproof
+uploads are pulled by the ``oras`` Python client (PyPI ``oras``, test extra), and one oras
+pushed is read back.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import base64
 import hashlib
 import json
 import subprocess
-import threading
 import tracemalloc
 import uuid
 from collections.abc import Iterator
@@ -24,22 +24,7 @@ import httpx
 import oras.client
 import pytest
 from tests.registry import _free_port, push_blob, start_registry
-from tests.unit.cas.test_backends import (
-    test_concurrent_put_of_same_blob as test_contract_concurrent_put,
-)
-from tests.unit.cas.test_backends import (
-    test_digest_mismatch_leaves_nothing as test_contract_digest_mismatch,
-)
-from tests.unit.cas.test_backends import test_empty_blob as test_contract_empty_blob
-from tests.unit.cas.test_backends import (
-    test_failing_stream_leaves_nothing as test_contract_failing_stream,
-)
-from tests.unit.cas.test_backends import test_open_missing_is_not_found as test_contract_missing
-from tests.unit.cas.test_backends import (
-    test_put_exists_open_delete as test_contract_round_trip,
-)
 
-from chainproof.cas.backend import Backend
 from chainproof.cas.oci import ARTIFACT_TYPE, OciBackend, evidence_tag
 from chainproof.core.digest import Digest
 from chainproof.errors import (
@@ -78,8 +63,8 @@ def _repo(host: str) -> str:
 
 
 @pytest.fixture
-def backend(registry: str) -> Iterator[OciBackend]:
-    impl = OciBackend(_repo(registry), chunk_size=1 * MiB, monolithic_max=2 * MiB, backoff=0.01)
+def backend(oci_repository: str) -> Iterator[OciBackend]:
+    impl = OciBackend(oci_repository, chunk_size=1 * MiB, monolithic_max=2 * MiB, backoff=0.01)
     yield impl
     impl.close()
 
@@ -94,23 +79,6 @@ def _invisible(backend: OciBackend, digest: Digest) -> None:
     assert backend.exists(digest) is None
     assert _raw(backend, "HEAD", f"blobs/{digest}").status_code == 404
     assert _raw(backend, "HEAD", f"manifests/{evidence_tag(digest)}").status_code == 404
-
-
-# -- the Backend contract -------------------------------------------------------------------
-
-# The shared contract (tests/unit/cas/test_backends.py), run here on this module's ``backend``.
-CONTRACT = (
-    test_contract_concurrent_put,
-    test_contract_digest_mismatch,
-    test_contract_empty_blob,
-    test_contract_failing_stream,
-    test_contract_missing,
-    test_contract_round_trip,
-)
-
-
-def test_satisfies_protocol(backend: OciBackend) -> None:
-    assert isinstance(backend, Backend)
 
 
 @pytest.mark.parametrize("size", [0, 1, 1000, 2 * MiB, 2 * MiB + 1, 5 * MiB + 7])
@@ -160,27 +128,6 @@ def test_blob_without_its_manifest_does_not_count(backend: OciBackend) -> None:
     assert backend.exists(digest) == len(DATA)
 
 
-def test_dedupe_and_concurrent_puts(backend: OciBackend) -> None:
-    digest = Digest.of_bytes(DATA)
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            assert backend.put(digest, _chunks(DATA, 1000)) == len(DATA)
-        except BaseException as err:  # pragma: no cover - reported below
-            errors.append(err)
-
-    threads = [threading.Thread(target=worker) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    assert backend.put(digest, [DATA]) == len(DATA)  # again: same blob, same tag
-    assert backend.exists(digest) == len(DATA)
-    assert b"".join(backend.open(digest)) == DATA
-
-
 def test_missing_blob(backend: OciBackend) -> None:
     digest = Digest.of_bytes(b"never stored")
     assert backend.exists(digest) is None
@@ -190,7 +137,9 @@ def test_missing_blob(backend: OciBackend) -> None:
 
 @pytest.mark.parametrize("size", [100, 3 * MiB], ids=["monolithic", "chunked"])
 @pytest.mark.parametrize("announced", [True, False], ids=["size", "no-size"])
-def test_digest_mismatch_leaves_nothing(backend: OciBackend, size: int, announced: bool) -> None:
+def test_digest_mismatch_leaves_no_blob_in_the_registry(
+    backend: OciBackend, size: int, announced: bool
+) -> None:
     claimed = Digest.of_bytes(b"the claimed bytes")
     other = b"".join(_pseudo_random(size, seed=7))
     with pytest.raises(VerificationError, match=str(claimed)):
@@ -218,22 +167,6 @@ def test_stream_of_other_size_than_announced(backend: OciBackend, size: int) -> 
     _invisible(backend, Digest.of_bytes(data[:-1]))
 
 
-@pytest.mark.parametrize("size", [100, 3 * MiB], ids=["monolithic", "chunked"])
-def test_failing_stream_leaves_nothing_and_a_retry_succeeds(backend: OciBackend, size: int) -> None:
-    data = b"".join(_pseudo_random(size))
-    digest = Digest.of_bytes(data)
-
-    def broken() -> Iterator[bytes]:
-        yield data[: size // 2]
-        raise OSError("connection reset by the CI runner")
-
-    with pytest.raises(OSError, match="reset by the CI runner"):  # the caller's own error
-        backend.put(digest, broken(), size=size)
-    _invisible(backend, digest)
-    assert backend.put(digest, _chunks(data), size=size) == size
-    assert b"".join(backend.open(digest)) == data
-
-
 def test_stream_raising_an_httpx_error_is_not_retried(backend: OciBackend) -> None:
     """The source may itself be a download: its httpx errors are the caller's, not ours."""
 
@@ -244,32 +177,6 @@ def test_stream_raising_an_httpx_error_is_not_retried(backend: OciBackend) -> No
     digest = Digest.of_bytes(DATA)
     with pytest.raises(httpx.ReadError, match="upstream"):
         backend.put(digest, relay())
-    _invisible(backend, digest)
-
-
-def test_only_sha256(backend: OciBackend) -> None:
-    sha1 = Digest("sha1", hashlib.sha1(DATA).hexdigest())  # noqa: S324 - refused, not used
-    with pytest.raises(InvalidInput):
-        backend.put(sha1, [DATA])
-
-
-def test_max_blob_size_refused_before_upload() -> None:
-    """Nothing listens at this port: InvalidInput, not NetworkError, proves no request went."""
-    down = OciBackend(f"127.0.0.1:{_free_port()}/chainproof/cas", max_blob_size=1000, retries=0)
-    digest = Digest.of_bytes(b"x" * 1001)
-    with pytest.raises(InvalidInput, match="1001 bytes, over the 1000-byte limit") as info:
-        down.put(digest, [b"x" * 1001], size=1001)
-    assert "max_blob_size" in info.value.diagnostics()
-
-
-@pytest.mark.parametrize("size", [5000, 3 * MiB], ids=["monolithic", "chunked"])
-def test_max_blob_size_enforced_while_streaming(registry: str, size: int) -> None:
-    backend = OciBackend(_repo(registry), chunk_size=MiB, monolithic_max=2 * MiB)
-    backend.max_blob_size = size - 1
-    data = b"".join(_pseudo_random(size))
-    digest = Digest.of_bytes(data)
-    with pytest.raises(InvalidInput, match="limit"):
-        backend.put(digest, _chunks(data))
     _invisible(backend, digest)
 
 
