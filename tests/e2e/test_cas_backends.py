@@ -163,7 +163,7 @@ def test_oci_then_s3_default_backends(
     assert cli("cas-backend", "validate", "--name", "registry").returncode == 0
     # The registry holds evidence that runs reference: it cannot be deleted.
     kept = cli("cas-backend", "delete", "--name", "registry", check=False)
-    assert kept.returncode == 1 and "holds evidence" in kept.stderr
+    assert kept.returncode == 5 and "holds evidence" in kept.stderr
     # Credential rotation through the environment, validated by the server.
     rotated = cli(
         "cas-backend",

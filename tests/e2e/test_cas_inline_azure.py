@@ -142,7 +142,7 @@ def test_inline_backend_embeds_small_files(cli: Cli, server: Server, tmp_path: P
     cli("attestation", "reset")
     # A run-less upload has no attestation to live in.
     runless = cli("artifact", "upload", str(big), "--project", "inline", check=False)
-    assert runless.returncode == 1 and "is inline" in runless.stderr
+    assert runless.returncode == 5 and "is inline" in runless.stderr
     cli("cas-backend", "update", "--name", "small", "--no-default")
 
 

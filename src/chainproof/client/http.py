@@ -251,8 +251,8 @@ class ApiClient:
 
     Build it with the server URL and an API token; pass ``transport`` (e.g.
     ``httpx.MockTransport``) in tests. Every method raises a :class:`ChainproofError` subclass:
-    NotFound/Unauthorized/Forbidden (exit 3), InvalidInput (2), Conflict or a CheckFailed (1),
-    ServiceError/NetworkError (4).
+    NotFound/Unauthorized/Forbidden (exit 3), InvalidInput (2), a CheckFailed (1), Conflict
+    (5), ServiceError/NetworkError (4).
     """
 
     def __init__(

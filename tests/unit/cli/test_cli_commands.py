@@ -133,7 +133,7 @@ def test_missing_token_exits_3_with_hint(cli: Any) -> None:
         (404, "not_found", 3),
         (403, "forbidden", 3),
         (401, "unauthorized", 3),
-        (409, "conflict", 1),
+        (409, "conflict", 5),
         (422, "invalid_input", 2),
         (500, "service_error", 4),
     ],
