@@ -19,13 +19,13 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
-from chainproof.errors import ChainproofError, NetworkError, ServiceError
+from chainproof.errors import ChainproofError, InvalidInput, NetworkError, ServiceError
 
-__all__ = ["ApiClient", "HttpSession", "Reply"]
+__all__ = ["ApiClient", "HttpSession", "Reply", "server_root"]
 
 _RETRY_STATUSES = frozenset({502, 503, 504})
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -242,6 +242,56 @@ def _user_agent() -> str:
     return f"chainproof-cli/{__version__}"
 
 
+_API_PATHS = frozenset({"", "/api", "/api/v1"})
+_URL_HINT = (
+    "give the server root, such as http://127.0.0.1:8000 or https://cp.example "
+    "(--url or CHAINPROOF_URL); the client adds /api/v1 itself"
+)
+
+
+def server_root(url: str) -> str:
+    """The control plane's root URL (``scheme://host[:port]``) from what a user typed.
+
+    A trailing ``/``, ``/api`` or ``/api/v1`` is dropped: users paste the API's address, and
+    the client appends ``/api/v1/...`` itself. InvalidInput (exit 2) for no scheme, a scheme
+    other than http or https, no host, any other path, a query or a fragment.
+    """
+    text = url.strip()
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    shown = _without_userinfo(text)
+    if "://" not in text:
+        raise InvalidInput(f"control plane URL {shown!r} has no scheme", hint=_URL_HINT)
+    if scheme not in ("http", "https"):
+        raise InvalidInput(
+            f"control plane URL {shown!r} has scheme {parts.scheme!r}: use http or https",
+            hint=_URL_HINT,
+        )
+    if not parts.hostname:
+        raise InvalidInput(f"control plane URL {shown!r} has no host", hint=_URL_HINT)
+    try:
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        raise InvalidInput(f"control plane URL {shown!r} has a bad port", hint=_URL_HINT) from None
+    if parts.query or parts.fragment:
+        raise InvalidInput(f"control plane URL {shown!r} has a query or fragment", hint=_URL_HINT)
+    path = parts.path.rstrip("/")
+    if path not in _API_PATHS:
+        raise InvalidInput(
+            f"control plane URL {shown!r} has path {path!r}: only the server root, /api or "
+            "/api/v1 can be used",
+            hint=_URL_HINT,
+        )
+    return f"{scheme}://{parts.netloc}"
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
+
+
 def _q(segment: str) -> str:
     return quote(segment, safe="")
 
@@ -249,10 +299,10 @@ def _q(segment: str) -> str:
 class ApiClient:
     """Typed client of the control plane API (docs/api.md); answers are plain JSON dicts.
 
-    Build it with the server URL and an API token; pass ``transport`` (e.g.
-    ``httpx.MockTransport``) in tests. Every method raises a :class:`ChainproofError` subclass:
-    NotFound/Unauthorized/Forbidden (exit 3), InvalidInput (2), a CheckFailed (1), Conflict
-    (5), ServiceError/NetworkError (4).
+    Build it with the server URL (normalised by :func:`server_root`) and an API token; pass
+    ``transport`` (e.g. ``httpx.MockTransport``) in tests. Every method raises a
+    :class:`ChainproofError` subclass: NotFound/Unauthorized/Forbidden (exit 3), InvalidInput
+    (2), a CheckFailed (1), Conflict (5), ServiceError/NetworkError (4).
     """
 
     def __init__(
@@ -266,7 +316,7 @@ class ApiClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = server_root(base_url)
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
