@@ -8,7 +8,8 @@ status the control plane answers with, and the CLI exit code::
     │   ├── ContractError                invalid_contract          422    2
     │   ├── MaterialError                invalid_material          422    2
     │   ├── PolicyError                  invalid_policy            422    2
-    │   └── TooLarge                     too_large                 413    2
+    │   ├── TooLarge                     too_large                 413    2
+    │   └── AmbiguousId                  ambiguous_id              400    2
     ├── CheckFailed                      check_failed              422    1
     │   ├── ContractNotSatisfied         contract_not_satisfied    422    1
     │   ├── RunnerMismatch               runner_mismatch           422    1
@@ -116,6 +117,12 @@ class TooLarge(InvalidInput):
 
     code = "too_large"
     http_status = 413
+
+
+class AmbiguousId(InvalidInput):
+    """An id prefix matches more than one thing; ``details["candidates"]`` names them."""
+
+    code = "ambiguous_id"
 
 
 class CheckFailed(ChainproofError):

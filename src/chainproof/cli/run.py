@@ -82,7 +82,9 @@ def list_(
 @app.command("describe")
 def describe(
     ctx: typer.Context,
-    run_id: Annotated[str, typer.Option("--id", help="Run ID.")],
+    run_id: Annotated[
+        str, typer.Option("--id", help="Run ID, or a unique prefix of it (4+ characters).")
+    ],
     verify: Annotated[
         bool, typer.Option("--verify", help="Verify the bundle locally against the trust root.")
     ] = False,
@@ -101,9 +103,10 @@ def describe(
     -o vsa prints the signed verification summary, -o slsa the signed SLSA Provenance v1:
     both are Sigstore bundles that `chainproof verify` checks.
 
-    Example: chainproof workflow run describe --id 3f1c... --verify -o json
+    Example: chainproof workflow run describe --id 3f1c --verify -o json
     """
     api = cli_context(ctx).api()
+    run_id = full_run_id(api, run_id)
     if output is RunOutput.statement:
         emit_json(api.get_run_statement(run_id))
     elif output is RunOutput.bundle:
@@ -127,6 +130,18 @@ def describe(
     if report is not None and not report["verified"]:
         failed = "; ".join(c["detail"] for c in report["checks"] if not c["ok"])
         raise VerificationError(f"run {run_id} did not verify: {failed}")
+
+
+def full_run_id(api: Any, run_id: str) -> str:
+    """The full id of the run ``run_id`` names: itself, or the one run a prefix matches
+    in the caller's organisation (the server resolves it: AmbiguousId, exit 2, lists the
+    candidates; NotFound, exit 3)."""
+    import uuid
+
+    try:
+        return str(uuid.UUID(run_id))
+    except ValueError:
+        return str(api.get_run(run_id)["id"])
 
 
 def _print_run(run: dict[str, Any], report: dict[str, Any] | None) -> None:
