@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from chainproof.cli._common import (
     OutputOpt,
     cli_context,
     emit_json,
+    info,
     print_fields,
     print_table,
 )
@@ -60,23 +62,43 @@ def list_(
         Status | None, typer.Option("--status", help="Only runs in this state.")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many runs.")] = 50,
+    next_page: Annotated[
+        str | None,
+        typer.Option(
+            "--next",
+            help="Continue where a previous list stopped (the cursor it printed).",
+            show_default=False,
+        ),
+    ] = None,
     output: OutputOpt = Output.table,
 ) -> None:
-    """List runs, newest first.
+    """List runs, newest first, a page of --limit at a time.
+
+    When more runs follow, the cursor of the next page goes to stderr: a hint line for
+    people, or with -o json one JSON line {"next_cursor": "..."} (stdout stays the JSON
+    array of runs). Pass it back with --next and the same filters.
 
     Example: chainproof workflow run list --project shop --status failed -o json
     """
-    items = (
+    items, cursor = (
         cli_context(ctx)
         .api()
-        .list_runs(
-            workflow=workflow, project=project, status=status.value if status else None, limit=limit
+        .list_runs_page(
+            workflow=workflow,
+            project=project,
+            status=status.value if status else None,
+            limit=limit,
+            cursor=next_page,
         )
     )
     if output is Output.json:
         emit_json(items)
+        if cursor:
+            info(json.dumps({"next_cursor": cursor}))
     else:
         print_table(items, COLUMNS, title="Runs")
+        if cursor:
+            info(f"More runs: add --next {cursor} for the next page.")
 
 
 @app.command("describe")

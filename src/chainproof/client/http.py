@@ -366,15 +366,21 @@ class ApiClient:
 
     def _items(self, path: str, limit: int | None = None, **params: Any) -> list[dict[str, Any]]:
         """Follow ``next_cursor`` until ``limit`` items (or all) are collected."""
+        return self._pages(path, limit, None, **params)[0]
+
+    def _pages(
+        self, path: str, limit: int | None, cursor: str | None, **params: Any
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Up to ``limit`` items (None: all) from ``cursor`` on, and the cursor that
+        continues right after them (None when there is nothing more)."""
         items: list[dict[str, Any]] = []
-        cursor: str | None = None
         while True:
             page_size = min(100, limit - len(items)) if limit else 100
             page = self._get(path, limit=page_size, cursor=cursor, **params)
             items.extend(page.get("items", []))
             cursor = page.get("next_cursor")
             if not cursor or (limit is not None and len(items) >= limit):
-                return items[:limit] if limit else items
+                return items, cursor
 
     # -- identity --------------------------------------------------------------------------
     def whoami(self) -> dict[str, Any]:
@@ -583,7 +589,22 @@ class ApiClient:
         limit: int | None = 50,
     ) -> list[dict[str, Any]]:
         """Runs, newest first, following pages up to ``limit`` (None: all)."""
-        return self._items("/runs", limit, workflow=workflow, project=project, status=status)
+        page = self.list_runs_page(workflow=workflow, project=project, status=status, limit=limit)
+        return page[0]
+
+    def list_runs_page(
+        self,
+        *,
+        workflow: str | None = None,
+        project: str | None = None,
+        status: str | None = None,
+        limit: int | None = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Up to ``limit`` runs, newest first, from ``cursor`` (a previous answer's) on, and
+        the cursor of the next page (None on the last one)."""
+        filters = {"workflow": workflow, "project": project, "status": status}
+        return self._pages("/runs", limit, cursor, **filters)
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         """One run with its materials."""
