@@ -157,13 +157,17 @@ def describe(
 def full_run_id(api: Any, run_id: str) -> str:
     """The full id of the run ``run_id`` names: itself, or the one run a prefix matches
     in the caller's organisation (the server resolves it: AmbiguousId, exit 2, lists the
-    candidates; NotFound, exit 3)."""
+    candidates; NotFound, exit 3). What cannot be a prefix is passed on as given."""
+    import re
     import uuid
 
     try:
         return str(uuid.UUID(run_id))
     except ValueError:
+        pass
+    if re.fullmatch(r"[0-9a-fA-F][0-9a-fA-F-]*", run_id):
         return str(api.get_run(run_id)["id"])
+    return run_id
 
 
 def _print_run(run: dict[str, Any], report: dict[str, Any] | None) -> None:
