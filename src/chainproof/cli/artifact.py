@@ -57,7 +57,7 @@ def upload(
     digest, size = Digest.of_file(file)
     grant = api.cas_upload_token(run_id, project=project)
     max_size = (grant.get("backend") or {}).get("max_blob_size")
-    with transfer_progress(file.name, enabled=output is not Output.json) as bar:
+    with transfer_progress(file.name, enabled=output is not Output.json, verb="uploading") as bar:
         sent = cas.upload(
             grant["url"],
             grant["token"],
@@ -117,7 +117,7 @@ def download(
         )
     api = cli_context(ctx).api()
     grant = api.cas_download_token(str(dig))
-    with transfer_progress(dest.name, enabled=output is not Output.json) as bar:
+    with transfer_progress(dest.name, enabled=output is not Output.json, verb="downloading") as bar:
         cas.download(grant["url"], grant["token"], dig, dest, progress=bar(None), api=api)
     if output is Output.json:
         emit_json({"digest": str(dig), "path": str(dest), "size": dest.stat().st_size})
