@@ -272,5 +272,5 @@ def test_cas_serve_as_a_separate_process(split: tuple[Server, str, Path], tmp_pa
     disk = server.data_dir / "cas-backends" / "disk" / "sha256" / hexdigest[:2] / hexdigest
     assert disk.read_bytes() == content
     assert _uploaded_through(cas_log, hexdigest)
-    cli("artifact", "download", digest, "--to", str(out))
+    cli("artifact", "download", digest, "--to", str(out), "--force")
     assert out.read_bytes() == content
