@@ -67,7 +67,9 @@ class _RootGroup(TyperGroup):
 app = typer.Typer(
     name="chainproof",
     cls=_RootGroup,
-    epilog="Docs: chainproof COMMAND --help.  Environment: CHAINPROOF_URL, CHAINPROOF_TOKEN.",
+    epilog="Docs: chainproof COMMAND --help.  Environment: CHAINPROOF_URL, CHAINPROOF_TOKEN.  "
+    "Exit codes: 0 ok, 1 a check failed, 2 bad input, 3 not found or not authorised, "
+    "4 server or network error, 5 conflicts with the current state.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     add_completion=False,

@@ -44,3 +44,15 @@ def test_codes_are_unique_and_machine_readable() -> None:
     codes = [c.code for c in _all_subclasses(ChainproofError)]
     assert len(codes) == len(set(codes))
     assert all(re.fullmatch(r"[a-z_]+", code) for code in codes)
+
+
+def test_root_help_lists_the_exit_codes() -> None:
+    from typer.testing import CliRunner
+
+    from chainproof.cli.main import app
+
+    shown = " ".join(CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"}).stdout.split())
+    assert (
+        "Exit codes: 0 ok, 1 a check failed, 2 bad input, 3 not found or not authorised, "
+        "4 server or network error, 5 conflicts with the current state." in shown
+    )
