@@ -103,6 +103,10 @@ def test_usage_error_is_json_with_o_json(cli: Any) -> None:
     unknown = cli("project", "list", "--bogus", "-o", "json")
     assert unknown.exit_code == 2
     assert "--bogus" in _error(unknown.stderr)["message"]
+    # A bad value the command itself rejects (typer.BadParameter in its body).
+    expiry = cli("api-token", "create", "--name", "ci", "--expires", "soon", "-o", "json")
+    assert expiry.exit_code == 2
+    assert "soon" in _error(expiry.stderr)["message"]
 
 
 def test_without_o_json_errors_stay_for_people(cli: Any, api: FakeApi) -> None:
