@@ -3,24 +3,33 @@
 Every error carries a stable ``code`` (the CLI and API clients branch on it), the HTTP
 status the control plane answers with, and the CLI exit code (docs/architecture.md §8)::
 
-    ChainproofError                      code           http  exit
-    ├── InvalidInput                     invalid_input   400    2
-    │   ├── ContractError                invalid_contract 422   2
-    │   ├── MaterialError                invalid_material 422   2
-    │   ├── PolicyError                  invalid_policy  422    2
-    │   └── TooLarge                     too_large       413    2
-    ├── CheckFailed                      check_failed    422    1
-    │   ├── ContractNotSatisfied         contract_not_satisfied
-    │   ├── RunnerMismatch               runner_mismatch
-    │   ├── VerificationError            verification_failed
-    │   ├── PolicyEvaluationError        policy_evaluation_failed
-│   └── PolicyViolation              policy_violation
-    ├── NotFound                         not_found       404    3
-    ├── Unauthorized                     unauthorized    401    3
-    ├── Forbidden                        forbidden       403    3
-    ├── Conflict                         conflict        409    1
-    └── ServiceError                     service_error   502    4
-        └── NetworkError                 network_error   503    4
+    ChainproofError                      code                     http  exit
+    ├── InvalidInput                     invalid_input             400    2
+    │   ├── ContractError                invalid_contract          422    2
+    │   ├── MaterialError                invalid_material          422    2
+    │   ├── PolicyError                  invalid_policy            422    2
+    │   ├── TooLarge                     too_large                 413    2
+    │   └── AmbiguousId                  ambiguous_id              400    2
+    ├── CheckFailed                      check_failed              422    1
+    │   ├── ContractNotSatisfied         contract_not_satisfied    422    1
+    │   ├── RunnerMismatch               runner_mismatch           422    1
+    │   ├── VerificationError            verification_failed       422    1
+    │   ├── PolicyEvaluationError        policy_evaluation_failed  422    1
+    │   └── PolicyViolation              policy_violation          422    1
+    ├── NotFound                         not_found                 404    3
+    ├── Unauthorized                     unauthorized              401    3
+    ├── Forbidden                        forbidden                 403    3
+    ├── ServiceError                     service_error             502    4
+    │   └── NetworkError                 network_error             503    4
+    └── Conflict                         conflict                  409    5
+
+The exit codes, for scripts: 0 ok; 1 a check failed (the evidence or a policy said no);
+2 bad input (a malformed file, option or URL); 3 not found or not authorised; 4 the server
+or the network failed (retrying later may help); 5 the action clashes with the current
+state (already exists, already finished, an attestation already in progress, state changed
+meanwhile): nothing was wrong with the input, and nothing failed a check, so a script can
+tell "already done" apart from both. ``ChainproofError`` itself (never raised on purpose)
+exits 1 and answers 500.
 
 Messages are one line a user can act on; ``diagnostics()`` adds the fix where one helps.
 Never put secrets or tokens in a message.
@@ -110,6 +119,12 @@ class TooLarge(InvalidInput):
     http_status = 413
 
 
+class AmbiguousId(InvalidInput):
+    """An id prefix matches more than one thing; ``details["candidates"]`` names them."""
+
+    code = "ambiguous_id"
+
+
 class CheckFailed(ChainproofError):
     """A check that guards the supply chain did not pass."""
 
@@ -179,7 +194,7 @@ class Conflict(ChainproofError):
 
     code = "conflict"
     http_status = 409
-    exit_code = 1
+    exit_code = 5
 
 
 class ServiceError(ChainproofError):

@@ -163,7 +163,7 @@ def test_oci_then_s3_default_backends(
     assert cli("cas-backend", "validate", "--name", "registry").returncode == 0
     # The registry holds evidence that runs reference: it cannot be deleted.
     kept = cli("cas-backend", "delete", "--name", "registry", check=False)
-    assert kept.returncode == 1 and "holds evidence" in kept.stderr
+    assert kept.returncode == 5 and "holds evidence" in kept.stderr
     # Credential rotation through the environment, validated by the server.
     rotated = cli(
         "cas-backend",
@@ -272,5 +272,5 @@ def test_cas_serve_as_a_separate_process(split: tuple[Server, str, Path], tmp_pa
     disk = server.data_dir / "cas-backends" / "disk" / "sha256" / hexdigest[:2] / hexdigest
     assert disk.read_bytes() == content
     assert _uploaded_through(cas_log, hexdigest)
-    cli("artifact", "download", digest, "--to", str(out))
+    cli("artifact", "download", digest, "--to", str(out), "--force")
     assert out.read_bytes() == content

@@ -229,7 +229,12 @@ def test_corrupt_blob_is_refused_and_leaves_no_file(
     # Nothing new in the directory: neither the file nor a temporary part of it...
     assert sorted(p.name for p in out.iterdir()) == ["ok.bin"]
     # ...and an existing destination is left as it was.
-    kept = cli("artifact", "download", f"sha256:{hexd}", "--to", str(out / "ok.bin"), check=False)
+    refused = cli(
+        "artifact", "download", f"sha256:{hexd}", "--to", str(out / "ok.bin"), check=False
+    )
+    assert refused.returncode == 2 and "--force" in refused.stderr
+    kept = cli("artifact", "download", f"sha256:{hexd}", "--to", str(out / "ok.bin"), "--force",
+               check=False)  # fmt: skip
     assert kept.returncode == 1
     assert (out / "ok.bin").read_bytes() == evidence.read_bytes()
     assert sorted(p.name for p in out.iterdir()) == ["ok.bin"]

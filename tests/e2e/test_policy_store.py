@@ -63,7 +63,7 @@ def test_refusals_from_the_installed_cli(cli: Cli, tmp_path: Path) -> None:
         .replace("name: banned-components", "name: sbom-ntia")
     )
     taken = cli("policy", "create", "-f", str(shadow), check=False)
-    assert taken.returncode == 1 and "'sbom-ntia' is the name of a built-in policy" in taken.stderr
+    assert taken.returncode == 5 and "'sbom-ntia' is the name of a built-in policy" in taken.stderr
     unknown = cli("policy", "describe", "no-such-policy", check=False)
     assert unknown.returncode == 3 and "not found" in unknown.stderr
     robot = cli.json("api-token", "create", "--name", "policy-ci")

@@ -115,6 +115,6 @@ def test_failed_run_has_no_vsa_and_no_provenance(pushed: dict[str, Any]) -> None
     cli: Cli = pushed["cli"]
     run_id = pushed["failed"]["id"]
     proc, _ = _describe(cli, run_id, "slsa", "none.json")
-    assert proc.returncode == 1 and "only succeeded runs have provenance" in proc.stderr
+    assert proc.returncode == 5 and "only succeeded runs have provenance" in proc.stderr
     proc, _ = _describe(cli, run_id, "vsa", "none.json")
     assert proc.returncode == 3 and "no verification summary" in proc.stderr

@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -20,6 +18,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from chainproof.cli._progress import PROGRESS_THRESHOLD as PROGRESS_THRESHOLD
+from chainproof.cli._progress import transfer_progress as transfer_progress
 from chainproof.errors import InvalidInput, Unauthorized
 
 if TYPE_CHECKING:
@@ -201,65 +201,3 @@ def _cell(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return escape(", ".join(str(v) for v in value) or "-")
     return escape(str(value))
-
-
-#: Transfers larger than this get a progress bar (issue 4: "over 1 MB").
-PROGRESS_THRESHOLD = 1000 * 1000
-
-
-@contextmanager
-def transfer_progress(
-    label: str, *, enabled: bool = True
-) -> Iterator[Callable[[int | None], Callable[[int, int], None] | None]]:
-    """A factory of progress callbacks for uploads and downloads.
-
-    ``factory(total)`` returns ``callback(done, total)``, or None when no bar is wanted: the
-    transfer is 1 MB or less, stderr is not a TTY, or ``enabled`` is False (``-o json``).
-    With ``total=None`` (a download whose size comes with the answer) the bar starts on the
-    first callback that reports a size over 1 MB. Bars are transient and go to stderr.
-    """
-    bars: list[Any] = []
-    show = enabled and sys.stderr.isatty()
-
-    def start(total: int) -> Callable[[int, int], None]:
-        from rich.console import Console
-        from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
-
-        bar = Progress(
-            f"[bold]{label}[/]",
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        task = bar.add_task(label, total=total)
-        bar.start()
-        bars.append(bar)
-
-        def update(done: int, size: int) -> None:
-            bar.update(task, completed=done, total=size or total)
-
-        return update
-
-    def factory(total: int | None) -> Callable[[int, int], None] | None:
-        if not show or (total is not None and total <= PROGRESS_THRESHOLD):
-            return None
-        if total is not None:
-            return start(total)
-        live: list[Callable[[int, int], None]] = []
-
-        def lazy(done: int, size: int) -> None:
-            if not live:
-                if size <= PROGRESS_THRESHOLD:
-                    return
-                live.append(start(size))
-            live[0](done, size)
-
-        return lazy
-
-    try:
-        yield factory
-    finally:
-        for bar in bars:
-            bar.stop()

@@ -57,7 +57,7 @@ def upload(
     digest, size = Digest.of_file(file)
     grant = api.cas_upload_token(run_id, project=project)
     max_size = (grant.get("backend") or {}).get("max_blob_size")
-    with transfer_progress(file.name, enabled=output is not Output.json) as bar:
+    with transfer_progress(file.name, enabled=output is not Output.json, verb="uploading") as bar:
         sent = cas.upload(
             grant["url"],
             grant["token"],
@@ -88,13 +88,17 @@ def download(
     to: Annotated[
         Path | None, typer.Option("--to", help="File or directory to write (default: ./<hex>).")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the destination if it exists.")
+    ] = False,
     output: OutputOpt = Output.table,
 ) -> None:
     """Download a blob you can read through a run; its digest is checked before it is kept.
 
-    Bytes are hashed as they arrive into a temporary file beside the destination, which is
-    renamed onto it only when the digest matches: a corrupt or interrupted download leaves
-    nothing behind (and an existing file untouched).
+    An existing destination is refused (exit 2) unless --force. Bytes are hashed as they
+    arrive into a temporary file beside the destination, which is renamed onto it only when
+    the digest matches: a corrupt or interrupted download leaves nothing behind (and an
+    existing file untouched).
 
     Example: chainproof artifact download sha256:9f86d0... --to sbom.json
     """
@@ -107,9 +111,13 @@ def download(
     dest = to or Path.cwd() / dig.hex
     if dest.is_dir():
         dest = dest / dig.hex
+    if dest.exists() and not force:
+        raise InvalidInput(
+            f"{dest} already exists", hint="pass --force to replace it, or --to another path"
+        )
     api = cli_context(ctx).api()
     grant = api.cas_download_token(str(dig))
-    with transfer_progress(dest.name, enabled=output is not Output.json) as bar:
+    with transfer_progress(dest.name, enabled=output is not Output.json, verb="downloading") as bar:
         cas.download(grant["url"], grant["token"], dig, dest, progress=bar(None), api=api)
     if output is Output.json:
         emit_json({"digest": str(dig), "path": str(dest), "size": dest.stat().st_size})

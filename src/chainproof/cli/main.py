@@ -3,8 +3,10 @@
 The CLI is a shell over :mod:`chainproof.client` and is not a public API. Each command group
 lives in its own module. Errors are shown in one place: :class:`_RootGroup` turns any
 :class:`~chainproof.errors.ChainproofError` into ``Error: <message>`` (plus the hint) on
-stderr and exits with the error's code (docs/architecture.md §8: 0 ok; 1 a check failed; 2 usage;
-3 not found / not authorised; 4 server or network error).
+stderr, or with ``-o json`` into one JSON document on stderr (:mod:`._errors`), and exits
+with the error's code (0 ok; 1 a check failed; 2 bad input or usage; 3 not found / not
+authorised; 4 server or network error; 5 clashes with the current state: see
+:mod:`chainproof.errors`, docs/architecture.md §8).
 """
 
 from __future__ import annotations
@@ -32,34 +34,42 @@ from chainproof.cli import (
 )
 from chainproof.cli import verify as verify_command
 from chainproof.cli._common import CliContext
+from chainproof.cli._errors import report_error, report_usage_error, wants_json
 from chainproof.errors import ChainproofError
 
-
-def report_error(err: ChainproofError) -> None:
-    """Print a chainproof error for people: message, details, hint (stderr)."""
-    typer.echo(f"Error: {err.message}", err=True)
-    if err.details:
-        shown = ", ".join(f"{k}={v}" for k, v in err.details.items())
-        typer.echo(f"Details: {shown}", err=True)
-    if err.hint:
-        typer.echo(f"Hint: {err.hint}", err=True)
+_JSON_ERRORS = "chainproof.json_errors"
 
 
 class _RootGroup(TyperGroup):
-    """Root group: the one place a ChainproofError becomes a message and an exit code."""
+    """Root group: the one place a ChainproofError becomes a message and an exit code.
+
+    ``-o`` belongs to each command, and the command's context is gone when its error
+    arrives here, so the whole command line is read once, up front, for ``-o json``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        ctx.meta[_JSON_ERRORS] = wants_json(args)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: Any) -> Any:
+        as_json = bool(ctx.meta.get(_JSON_ERRORS))
         try:
             return super().invoke(ctx)
         except ChainproofError as err:
-            report_error(err)
+            report_error(err, as_json=as_json)
             ctx.exit(err.exit_code)
+        except typer.TyperException as exc:  # Typer's Click usage errors derive from it
+            if not as_json:
+                raise  # Typer prints it for people
+            report_usage_error(exc)
+            ctx.exit(getattr(exc, "exit_code", 2))
 
 
 app = typer.Typer(
     name="chainproof",
     cls=_RootGroup,
-    epilog="Docs: chainproof COMMAND --help.  Environment: CHAINPROOF_URL, CHAINPROOF_TOKEN.",
+    epilog="Docs: chainproof COMMAND --help.  Environment: CHAINPROOF_URL, CHAINPROOF_TOKEN.  "
+    "Exit codes: 0 ok, 1 a check failed, 2 bad input, 3 not found or not authorised, "
+    "4 server or network error, 5 conflicts with the current state.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     add_completion=False,

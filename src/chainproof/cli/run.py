@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from chainproof.cli._common import (
     OutputOpt,
     cli_context,
     emit_json,
+    info,
     print_fields,
     print_table,
 )
@@ -60,29 +62,51 @@ def list_(
         Status | None, typer.Option("--status", help="Only runs in this state.")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many runs.")] = 50,
+    next_page: Annotated[
+        str | None,
+        typer.Option(
+            "--next",
+            help="Continue where a previous list stopped (the cursor it printed).",
+            show_default=False,
+        ),
+    ] = None,
     output: OutputOpt = Output.table,
 ) -> None:
-    """List runs, newest first.
+    """List runs, newest first, a page of --limit at a time.
+
+    When more runs follow, the cursor of the next page goes to stderr: a hint line for
+    people, or with -o json one JSON line {"next_cursor": "..."} (stdout stays the JSON
+    array of runs). Pass it back with --next and the same filters.
 
     Example: chainproof workflow run list --project shop --status failed -o json
     """
-    items = (
+    items, cursor = (
         cli_context(ctx)
         .api()
-        .list_runs(
-            workflow=workflow, project=project, status=status.value if status else None, limit=limit
+        .list_runs_page(
+            workflow=workflow,
+            project=project,
+            status=status.value if status else None,
+            limit=limit,
+            cursor=next_page,
         )
     )
     if output is Output.json:
         emit_json(items)
+        if cursor:
+            info(json.dumps({"next_cursor": cursor}))
     else:
         print_table(items, COLUMNS, title="Runs")
+        if cursor:
+            info(f"More runs: add --next {cursor} for the next page.")
 
 
 @app.command("describe")
 def describe(
     ctx: typer.Context,
-    run_id: Annotated[str, typer.Option("--id", help="Run ID.")],
+    run_id: Annotated[
+        str, typer.Option("--id", help="Run ID, or a unique prefix of it (4+ characters).")
+    ],
     verify: Annotated[
         bool, typer.Option("--verify", help="Verify the bundle locally against the trust root.")
     ] = False,
@@ -101,9 +125,10 @@ def describe(
     -o vsa prints the signed verification summary, -o slsa the signed SLSA Provenance v1:
     both are Sigstore bundles that `chainproof verify` checks.
 
-    Example: chainproof workflow run describe --id 3f1c... --verify -o json
+    Example: chainproof workflow run describe --id 3f1c --verify -o json
     """
     api = cli_context(ctx).api()
+    run_id = full_run_id(api, run_id)
     if output is RunOutput.statement:
         emit_json(api.get_run_statement(run_id))
     elif output is RunOutput.bundle:
@@ -127,6 +152,22 @@ def describe(
     if report is not None and not report["verified"]:
         failed = "; ".join(c["detail"] for c in report["checks"] if not c["ok"])
         raise VerificationError(f"run {run_id} did not verify: {failed}")
+
+
+def full_run_id(api: Any, run_id: str) -> str:
+    """The full id of the run ``run_id`` names: itself, or the one run a prefix matches
+    in the caller's organisation (the server resolves it: AmbiguousId, exit 2, lists the
+    candidates; NotFound, exit 3). What cannot be a prefix is passed on as given."""
+    import re
+    import uuid
+
+    try:
+        return str(uuid.UUID(run_id))
+    except ValueError:
+        pass
+    if re.fullmatch(r"[0-9a-fA-F][0-9a-fA-F-]*", run_id):
+        return str(api.get_run(run_id)["id"])
+    return run_id
 
 
 def _print_run(run: dict[str, Any], report: dict[str, Any] | None) -> None:

@@ -20,13 +20,13 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
-from chainproof.errors import ChainproofError, NetworkError, ServiceError
+from chainproof.errors import ChainproofError, InvalidInput, NetworkError, ServiceError
 
-__all__ = ["ApiClient", "HttpSession", "Reply"]
+__all__ = ["ApiClient", "HttpSession", "Reply", "server_root"]
 
 _RETRY_STATUSES = frozenset({502, 503, 504})
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -243,6 +243,56 @@ def _user_agent() -> str:
     return f"chainproof-cli/{__version__}"
 
 
+_API_PATHS = frozenset({"", "/api", "/api/v1"})
+_URL_HINT = (
+    "give the server root, such as http://127.0.0.1:8000 or https://cp.example "
+    "(--url or CHAINPROOF_URL); the client adds /api/v1 itself"
+)
+
+
+def server_root(url: str) -> str:
+    """The control plane's root URL (``scheme://host[:port]``) from what a user typed.
+
+    A trailing ``/``, ``/api`` or ``/api/v1`` is dropped: users paste the API's address, and
+    the client appends ``/api/v1/...`` itself. InvalidInput (exit 2) for no scheme, a scheme
+    other than http or https, no host, any other path, a query or a fragment.
+    """
+    text = url.strip()
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    shown = _without_userinfo(text)
+    if "://" not in text:
+        raise InvalidInput(f"control plane URL {shown!r} has no scheme", hint=_URL_HINT)
+    if scheme not in ("http", "https"):
+        raise InvalidInput(
+            f"control plane URL {shown!r} has scheme {parts.scheme!r}: use http or https",
+            hint=_URL_HINT,
+        )
+    if not parts.hostname:
+        raise InvalidInput(f"control plane URL {shown!r} has no host", hint=_URL_HINT)
+    try:
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        raise InvalidInput(f"control plane URL {shown!r} has a bad port", hint=_URL_HINT) from None
+    if parts.query or parts.fragment:
+        raise InvalidInput(f"control plane URL {shown!r} has a query or fragment", hint=_URL_HINT)
+    path = parts.path.rstrip("/")
+    if path not in _API_PATHS:
+        raise InvalidInput(
+            f"control plane URL {shown!r} has path {path!r}: only the server root, /api or "
+            "/api/v1 can be used",
+            hint=_URL_HINT,
+        )
+    return f"{scheme}://{parts.netloc}"
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
+
+
 def _q(segment: str) -> str:
     return quote(segment, safe="")
 
@@ -250,10 +300,10 @@ def _q(segment: str) -> str:
 class ApiClient:
     """Typed client of the control plane API (docs/api.md); answers are plain JSON dicts.
 
-    Build it with the server URL and an API token; pass ``transport`` (e.g.
-    ``httpx.MockTransport``) in tests. Every method raises a :class:`ChainproofError` subclass:
-    NotFound/Unauthorized/Forbidden (exit 3), InvalidInput (2), Conflict or a CheckFailed (1),
-    ServiceError/NetworkError (4).
+    Build it with the server URL (normalised by :func:`server_root`) and an API token; pass
+    ``transport`` (e.g. ``httpx.MockTransport``) in tests. Every method raises a
+    :class:`ChainproofError` subclass: NotFound/Unauthorized/Forbidden (exit 3), InvalidInput
+    (2), a CheckFailed (1), Conflict (5), ServiceError/NetworkError (4).
     """
 
     def __init__(
@@ -267,7 +317,7 @@ class ApiClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = server_root(base_url)
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
@@ -317,15 +367,21 @@ class ApiClient:
 
     def _items(self, path: str, limit: int | None = None, **params: Any) -> list[dict[str, Any]]:
         """Follow ``next_cursor`` until ``limit`` items (or all) are collected."""
+        return self._pages(path, limit, None, **params)[0]
+
+    def _pages(
+        self, path: str, limit: int | None, cursor: str | None, **params: Any
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Up to ``limit`` items (None: all) from ``cursor`` on, and the cursor that
+        continues right after them (None when there is nothing more)."""
         items: list[dict[str, Any]] = []
-        cursor: str | None = None
         while True:
             page_size = min(100, limit - len(items)) if limit else 100
             page = self._get(path, limit=page_size, cursor=cursor, **params)
             items.extend(page.get("items", []))
             cursor = page.get("next_cursor")
             if not cursor or (limit is not None and len(items) >= limit):
-                return items[:limit] if limit else items
+                return items, cursor
 
     # -- identity --------------------------------------------------------------------------
     def whoami(self) -> dict[str, Any]:
@@ -534,7 +590,22 @@ class ApiClient:
         limit: int | None = 50,
     ) -> list[dict[str, Any]]:
         """Runs, newest first, following pages up to ``limit`` (None: all)."""
-        return self._items("/runs", limit, workflow=workflow, project=project, status=status)
+        page = self.list_runs_page(workflow=workflow, project=project, status=status, limit=limit)
+        return page[0]
+
+    def list_runs_page(
+        self,
+        *,
+        workflow: str | None = None,
+        project: str | None = None,
+        status: str | None = None,
+        limit: int | None = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Up to ``limit`` runs, newest first, from ``cursor`` (a previous answer's) on, and
+        the cursor of the next page (None on the last one)."""
+        filters = {"workflow": workflow, "project": project, "status": status}
+        return self._pages("/runs", limit, cursor, **filters)
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         """One run with its materials."""

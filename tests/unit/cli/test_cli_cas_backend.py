@@ -156,7 +156,7 @@ def test_list_validate_delete_and_errors(api: FakeApi) -> None:
         lambda r: problem(409, "conflict", "CAS backend 'registry' holds evidence"),
     )
     kept = _invoke(api, "cas-backend", "delete", "--name", "registry")
-    assert kept.exit_code == 1 and "holds evidence" in kept.output
+    assert kept.exit_code == 5 and "holds evidence" in kept.output
     api.on(
         "GET",
         "/api/v1/cas-backends",

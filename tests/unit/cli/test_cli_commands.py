@@ -133,7 +133,7 @@ def test_missing_token_exits_3_with_hint(cli: Any) -> None:
         (404, "not_found", 3),
         (403, "forbidden", 3),
         (401, "unauthorized", 3),
-        (409, "conflict", 1),
+        (409, "conflict", 5),
         (422, "invalid_input", 2),
         (500, "service_error", 4),
     ],
@@ -512,3 +512,25 @@ def test_org_update_policy_strategy_and_required_policies(
     not_a_mapping.write_text("- a\n")
     wrong = cli("org", "update", "--required-policies", str(not_a_mapping))
     assert wrong.exit_code == 2 and "must be a mapping" in wrong.stderr
+
+
+def test_artifact_download_refuses_to_overwrite_without_force(
+    cli: Any, api: FakeApi, tmp_path: Path
+) -> None:
+    data = b"evidence bytes"
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    _cas_routes(api, {digest: data})
+    dest = tmp_path / "out.bin"
+    dest.write_bytes(b"mine")
+    refused = cli("artifact", "download", digest, "--to", str(dest))
+    assert refused.exit_code == 2
+    assert "already exists" in refused.stderr and "--force" in refused.stderr
+    assert dest.read_bytes() == b"mine" and api.requests == []
+    in_dir = tmp_path / digest.removeprefix("sha256:")
+    in_dir.write_bytes(b"mine too")
+    assert cli("artifact", "download", digest, "--to", str(tmp_path)).exit_code == 2
+    assert in_dir.read_bytes() == b"mine too"
+    forced = cli("artifact", "download", digest, "--to", str(dest), "--force")
+    assert forced.exit_code == 0, forced.output
+    assert dest.read_bytes() == data
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["out.bin", in_dir.name])

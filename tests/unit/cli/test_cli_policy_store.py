@@ -91,7 +91,7 @@ def test_server_refusals_keep_their_exit_codes(cli: Any, api: FakeApi) -> None:
         lambda r: problem(409, "conflict", "policy 'banned-components' already exists"),
     )
     result = cli("policy", "create", "-f", str(POLICY))
-    assert result.exit_code == 1 and "already exists" in result.output
+    assert result.exit_code == 5 and "already exists" in result.output
     api.on(
         "POST",
         "/api/v1/policies",

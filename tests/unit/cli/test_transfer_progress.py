@@ -1,4 +1,5 @@
-"""``transfer_progress``: a Rich bar only for transfers over 1 MB, on a TTY, not with -o json."""
+"""``transfer_progress``: for transfers over 1 MB, not with -o json: a Rich bar on a TTY,
+elsewhere a line at most every few seconds (an injected clock drives it here)."""
 
 from __future__ import annotations
 
@@ -23,10 +24,19 @@ def _tty(monkeypatch: pytest.MonkeyPatch) -> _Tty:
 
 
 def test_no_bar_when_stderr_is_not_a_tty(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys, "stderr", io.StringIO())
-    with transfer_progress("big.bin") as bar:
-        assert bar(10 * PROGRESS_THRESHOLD) is None
-        assert bar(None) is None
+    import rich.progress
+
+    def no_bar(self: rich.progress.Progress) -> None:
+        raise AssertionError("a bar on a pipe")
+
+    monkeypatch.setattr(rich.progress.Progress, "start", no_bar)
+    piped = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", piped)
+    with transfer_progress("big.bin", interval=0) as bar:
+        update = bar(10 * PROGRESS_THRESHOLD)
+        assert update is not None
+        update(PROGRESS_THRESHOLD, 10 * PROGRESS_THRESHOLD)
+    assert "━" not in piped.getvalue() and "\x1b" not in piped.getvalue()
 
 
 def test_no_bar_for_small_transfers_or_json(monkeypatch: pytest.MonkeyPatch) -> None:

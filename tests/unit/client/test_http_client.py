@@ -147,7 +147,7 @@ def test_timeout_maps_to_network_error() -> None:
     [
         (404, "not_found", NotFound, 3),
         (401, "unauthorized", Unauthorized, 3),
-        (409, "conflict", Conflict, 1),
+        (409, "conflict", Conflict, 5),
         (422, "invalid_contract", ContractError, 2),
     ],
 )

@@ -61,7 +61,8 @@ def list_runs(
 
 @router.get("/{run_id}", response_model=RunOut)
 def get_run(run_id: str, session: SessionDep, principal: PrincipalDep) -> Any:
-    """One run with its materials."""
+    """One run with its materials; ``run_id`` may be a unique prefix of the id (4+
+    characters; 400 ``ambiguous_id`` naming the candidates when several runs match)."""
     return runs.view(session, runs.get_run(session, principal, run_id), materials=True)
 
 

@@ -1,18 +1,26 @@
 """Workflow runs: init, reset, expiry, listing (push lives in :mod:`.push`).
 
 State machine: ``initialized → succeeded | failed | cancelled | expired``.
+
+Reads accept a unique prefix of a run id (at least :data:`MIN_PREFIX` characters), as git
+does for commits: the lookup only ever sees the caller's organisation (and a robot's
+scope), so another tenant's runs are neither found nor named as candidates. Anything that
+changes a run (push, reset, state, signing, uploads) wants the full id.
 """
 
 from __future__ import annotations
 
+import re
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from chainproof.core.contract import Contract
 from chainproof.errors import (
+    AmbiguousId,
     Conflict,
     ContractNotSatisfied,
     Forbidden,
@@ -39,6 +47,11 @@ from chainproof.server.services.times import rfc3339
 
 STATUSES = ("initialized", "succeeded", "blocked", "failed", "cancelled", "expired")
 _TRIGGERS = {"failure": "failed", "cancellation": "cancelled"}
+MIN_PREFIX = 4
+"""The shortest run id prefix a read accepts."""
+MAX_CANDIDATES = 10
+"""How many matching runs an ambiguous prefix names."""
+_PREFIX = re.compile(r"[0-9a-f][0-9a-f-]*")
 
 
 def init(
@@ -162,24 +175,66 @@ def _contract_for_new(
 
 
 def get_run(session: Session, actor: Principal, run_id: str) -> WorkflowRun:
-    """A run the caller may read; NotFound for other orgs and outside a robot's scope."""
-    run = session.get(WorkflowRun, run_id) if _is_uuid(run_id) else None
-    if run is None or run.org_id != actor.org_id:
+    """A run the caller may read, by id or unique id prefix; NotFound for other orgs and
+    outside a robot's scope, AmbiguousId (naming the candidates) for a prefix that matches
+    more than one readable run, InvalidInput for a prefix under :data:`MIN_PREFIX`."""
+    if _is_uuid(run_id):
+        return _by_id(session, actor, str(uuid.UUID(run_id)), shown=run_id)
+    prefix = run_id.strip().lower()
+    if not _PREFIX.fullmatch(prefix):
         raise NotFound(f"run {run_id} not found")
-    if actor.is_robot:
-        wf = session.get(Workflow, run.workflow_id)
-        assert wf is not None
-        if (actor.project_id and actor.project_id != wf.project_id) or (
-            actor.workflow_id and actor.workflow_id != wf.id
-        ):
-            raise NotFound(f"run {run_id} not found")
+    if len(prefix) < MIN_PREFIX:
+        raise InvalidInput(
+            f"run id prefix {run_id!r} is too short",
+            hint=f"give at least {MIN_PREFIX} characters of the run id",
+        )
+    # LIKE, not a range: PostgreSQL's non-C collations order '-' unlike byte order.
+    stmt = (
+        _readable(actor)
+        .where(WorkflowRun.id.like(f"{prefix}%"))
+        .order_by(WorkflowRun.id)
+        .limit(MAX_CANDIDATES + 1)
+    )
+    found = list(session.scalars(stmt))
+    if not found:
+        raise NotFound(f"run {run_id} not found")
+    if len(found) > 1:
+        shown = [r.id for r in found[:MAX_CANDIDATES]]
+        more = " and more" if len(found) > MAX_CANDIDATES else ""
+        raise AmbiguousId(
+            f"run id prefix {run_id!r} matches several runs: {', '.join(shown)}{more}",
+            hint="give more characters of the run id",
+            candidates=shown,
+        )
+    return found[0]
+
+
+def _by_id(session: Session, actor: Principal, run_id: str, *, shown: str) -> WorkflowRun:
+    run = session.scalar(_readable(actor).where(WorkflowRun.id == run_id))
+    if run is None:
+        raise NotFound(f"run {shown} not found")
     return run
 
 
+def _readable(actor: Principal) -> Select[WorkflowRun]:
+    """Runs ``actor`` may read: its organisation's, within a robot token's scope."""
+    stmt = select(WorkflowRun).where(WorkflowRun.org_id == actor.org_id)
+    if actor.is_robot and (actor.project_id or actor.workflow_id):
+        stmt = stmt.join(Workflow, Workflow.id == WorkflowRun.workflow_id)
+        if actor.project_id:
+            stmt = stmt.where(Workflow.project_id == actor.project_id)
+        if actor.workflow_id:
+            stmt = stmt.where(Workflow.id == actor.workflow_id)
+    return stmt
+
+
 def get_run_for_attest(session: Session, actor: Principal, run_id: str) -> WorkflowRun:
-    """A run the caller may attest to (any status; callers check the state)."""
+    """A run the caller may attest to, by its full id (any status; callers check the
+    state): a prefix that is unique today may not be tomorrow, and changes must not guess."""
     actor.require_attestor()
-    return get_run(session, actor, run_id)
+    if not _is_uuid(run_id):
+        raise NotFound(f"run {run_id} not found", hint="give the run's full id")
+    return _by_id(session, actor, str(uuid.UUID(run_id)), shown=run_id)
 
 
 def reset(
@@ -327,8 +382,6 @@ def material_view(m: Material, cas_backend: str = "embedded") -> dict[str, Any]:
 
 
 def _is_uuid(value: str) -> bool:
-    import uuid
-
     try:
         uuid.UUID(value)
     except ValueError:
