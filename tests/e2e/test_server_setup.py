@@ -35,12 +35,19 @@ def chainproof(
 
 
 def assert_error(proc: subprocess.CompletedProcess[str], code: int, *phrases: str) -> None:
-    """Exit ``code``; ``Error:`` with each phrase and a hint on stderr; no traceback."""
+    """Exit ``code``; the error with each phrase and a hint on stderr (as text, or as the JSON
+    error document when the command ran with ``-o json``); no traceback."""
     assert proc.returncode == code, proc.stdout + proc.stderr
-    assert "\nError: " in "\n" + proc.stderr and "\nHint: " in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
+    if "-o" in proc.args and "json" in proc.args:
+        error = json.loads(proc.stderr)["error"]
+        assert error["hint"], proc.stderr
+        shown = f"{error['message']}\n{error['hint']}"
+    else:
+        assert "\nError: " in "\n" + proc.stderr and "\nHint: " in proc.stderr, proc.stderr
+        shown = proc.stderr
     for phrase in phrases:
-        assert phrase in proc.stderr, proc.stderr
+        assert phrase in shown, proc.stderr
 
 
 def init(env: dict[str, str], data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -201,7 +208,7 @@ def test_init_again_adds_an_organisation_to_the_same_database(
     assert sorted(rows(db, "SELECT name FROM organizations")) == [("acme",), ("other",)]
     # Another database for an existing data dir is refused, not silently used.
     other_db = f"sqlite:///{tmp_path / 'other.db'}"
-    assert_error(init(env, data_dir, "--database-url", other_db), 1, "already uses the database")
+    assert_error(init(env, data_dir, "--database-url", other_db), 5, "already uses the database")
     assert not (tmp_path / "other.db").exists()
 
 
