@@ -9,6 +9,7 @@ import pytest
 
 from chainproof.client import attestation
 from chainproof.client.http import ApiClient
+from chainproof.client.verify_run import _check_materials
 from chainproof.errors import Conflict, InvalidInput, NotFound
 
 
@@ -73,7 +74,7 @@ def test_material_check_compares_signed_and_recorded_digests() -> None:
         {"name": "sbom", "digest": f"sha256:{hex_a}"},
         {"name": "image", "digest": f"sha256:{hex_b}"},
     ]
-    assert attestation._check_materials(statement, recorded)["ok"] is True
+    assert _check_materials(statement, recorded)["ok"] is True
     recorded[1]["digest"] = f"sha256:{hex_a}"
-    check = attestation._check_materials(statement, recorded)
+    check = _check_materials(statement, recorded)
     assert check["ok"] is False and "image" in check["detail"]
