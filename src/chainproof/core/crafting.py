@@ -30,7 +30,7 @@ class CraftingState:
     """Everything needed to render and sign the attestation of one run.
 
     ``workflow`` holds ``id``, ``name``, ``project``, ``project_version`` and ``team``;
-    ``org`` is the organisation's name; ``git`` is :func:`chainproof.core.git.head_info`'s
+    ``org`` is the organisation's name; ``git`` is :func:`chainproof.client.git.head_info`'s
     answer (None outside a git checkout). ``policy_evaluations`` maps a material's name to
     the JSON form of its policy evaluations (``chainproof.policy.PolicyEvaluation``).
     """

@@ -64,7 +64,7 @@ def init(
             f"an attestation is already in progress ({state_file})",
             hint="push or reset it first, or pass --replace to start over",
         )
-    from chainproof.core.git import head_info
+    from chainproof.client.git import head_info
     from chainproof.core.runners import discover
 
     if state_file.exists() and not remote:
