@@ -154,10 +154,14 @@ def add(
     Example: chainproof attestation add --value scan.sarif (detected: fills the SARIF slot)
     """
     from chainproof.client import attestation
+    from chainproof.oci.images import RegistryImageResolver
 
     api, store = _open(ctx, state_dir, attestation_id)
     policies: dict[str, list[dict[str, Any]]] = {}
-    with transfer_progress(name or Path(value).name, enabled=output is not Output.json) as bar:
+    with (
+        RegistryImageResolver(cli_context(ctx).environ) as images,
+        transfer_progress(name or Path(value).name, enabled=output is not Output.json) as bar,
+    ):
         added = attestation.add(
             api,
             store,
@@ -168,6 +172,7 @@ def add(
             progress=bar,
             notify=info,
             policy_report=policies.__setitem__,
+            images=images,
         )
     shown = [
         {

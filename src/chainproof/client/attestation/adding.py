@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from chainproof.client.http import ApiClient
     from chainproof.core.crafting import CraftingState
     from chainproof.core.materials.base import CraftedMaterial
+    from chainproof.core.materials.container_image import ImageResolver
 
 __all__ = ["add"]
 
@@ -37,6 +38,7 @@ def add(
     progress: Callable[[int], Progress | None] | None = None,
     notify: Callable[[str], None] | None = None,
     policy_report: PolicyReport | None = None,
+    images: ImageResolver | None = None,
 ) -> list[CraftedMaterial]:
     """Validate evidence, upload it to the CAS and record it; returns what was recorded.
 
@@ -52,6 +54,8 @@ def add(
     before anything is uploaded; their results are recorded with the material and given to
     ``policy_report(name, evaluations)`` (violations do not stop the add; the control plane
     enforces gates at push). ``notify`` receives warnings (e.g. undeclared policy arguments).
+    ``images`` resolves a CONTAINER_IMAGE tag to its digest (without it, images must be
+    digest-pinned).
     Raises MaterialError for invalid evidence, PolicyError/PolicyEvaluationError when a
     policy cannot be loaded or evaluated, and the API's errors; on any error the state is
     unchanged.
@@ -60,7 +64,7 @@ def add(
     state, version = store.load()
     given = dict(annotations or {})
     with tempfile.TemporaryDirectory(prefix="chainproof-add-") as tmp:
-        crafted, skip_upload = _craft(state, name, value, kind, Path(tmp))
+        crafted, skip_upload = _craft(state, name, value, kind, Path(tmp), images)
         evaluations = material_policies(api, state, crafted, given, notify)
         if not skip_upload:
             crafted = upload(api, state.run_id, crafted, progress)
@@ -68,7 +72,12 @@ def add(
 
 
 def _craft(
-    state: CraftingState, name: str | None, value: str, kind: str | None, tmp: Path
+    state: CraftingState,
+    name: str | None,
+    value: str,
+    kind: str | None,
+    tmp: Path,
+    images: ImageResolver | None,
 ) -> tuple[list[CraftedMaterial], bool]:
     """The crafted materials ``value`` makes (one, or one per document of an archive), and
     whether their slot skips the upload."""
@@ -84,7 +93,7 @@ def _craft(
     wanted = material_kind(state, name, kind)
     values = _documents(value, wanted, tmp)
     names = document_names(name, len(values))
-    crafted = [craft(n, v, wanted) for n, v in zip(names, values, strict=True)]
+    crafted = [craft(n, v, wanted, images=images) for n, v in zip(names, values, strict=True)]
     spec = state.spec_for(name)
     if spec is not None and spec.output:
         crafted = [dataclasses.replace(c, output=True) for c in crafted]
