@@ -1,8 +1,10 @@
 """Where the crafting state of an open attestation lives: a local file, or the control plane.
 
-The file lets ``init``, ``add`` and ``push`` run in different CI steps. Its location:
-``--state-dir`` / ``CHAINPROOF_STATE_DIR``, else ``$RUNNER_TEMP``, else the system temp dir;
-the file is ``chainproof-attestation.json``.
+The file lets ``init``, ``add`` and ``push`` run in different CI steps. It is
+``chainproof-attestation.json`` in ``--state-dir`` / ``CHAINPROOF_STATE_DIR``, else in
+``$RUNNER_TEMP`` (a directory per job). Else it is in the system temp dir, named after the CI
+job (``chainproof-attestation-<runner>-<job id>.json``) so that concurrent jobs on one machine
+never share an attestation; a developer's shell has the plain name.
 """
 
 from __future__ import annotations
@@ -33,21 +35,29 @@ __all__ = [
     "store_for",
 ]
 
-STATE_FILE = "chainproof-attestation.json"
+STATE_STEM = "chainproof-attestation"
+STATE_FILE = f"{STATE_STEM}.json"
 STATE_VERSION = 1
 STATE_RETRIES = 8
 """Attempts at a compare-and-set write of the remote state before giving up."""
 
 
 def state_path(state_dir: str | Path | None, environ: Mapping[str, str]) -> Path:
-    """Where the crafting state lives (flag, then ``CHAINPROOF_STATE_DIR``, ``RUNNER_TEMP``)."""
-    base = (
-        state_dir
-        or environ.get("CHAINPROOF_STATE_DIR")
-        or environ.get("RUNNER_TEMP")
-        or tempfile.gettempdir()
-    )
-    return Path(base) / STATE_FILE
+    """Where the crafting state lives (flag, then ``CHAINPROOF_STATE_DIR``, ``RUNNER_TEMP``,
+    else a file per CI job in the temp dir).
+
+    Raises InvalidInput (exit 2) in a recognised CI that names no job: concurrent jobs would
+    share the file.
+    """
+    base = state_dir or environ.get("CHAINPROOF_STATE_DIR") or environ.get("RUNNER_TEMP")
+    if base:
+        return Path(base) / STATE_FILE
+    from chainproof.core.runners import discover
+    from chainproof.core.runners.jobs import job_key
+
+    key = job_key(discover(environ).type, environ)
+    name = f"{STATE_STEM}-{key}.json" if key else STATE_FILE
+    return Path(tempfile.gettempdir()) / name
 
 
 def load_state(path: Path) -> CraftingState:
