@@ -92,6 +92,10 @@ def init(
 ) -> None:
     """Start an attestation: open a run and write the state (local file, or --remote-state).
 
+    Without --state-dir, CHAINPROOF_STATE_DIR or RUNNER_TEMP, the state file is in the temp
+    dir, named after the CI job (e.g. GitLab's CI_JOB_ID) so that concurrent jobs on one
+    machine never share it; a CI job whose id is unknown must choose a directory (exit 2).
+
     Example: chainproof attestation init --workflow build --project shop --version v1.2.3
     """
     from chainproof.client import attestation
@@ -154,10 +158,14 @@ def add(
     Example: chainproof attestation add --value scan.sarif (detected: fills the SARIF slot)
     """
     from chainproof.client import attestation
+    from chainproof.oci.images import RegistryImageResolver
 
     api, store = _open(ctx, state_dir, attestation_id)
     policies: dict[str, list[dict[str, Any]]] = {}
-    with transfer_progress(name or Path(value).name, enabled=output is not Output.json) as bar:
+    with (
+        RegistryImageResolver(cli_context(ctx).environ) as images,
+        transfer_progress(name or Path(value).name, enabled=output is not Output.json) as bar,
+    ):
         added = attestation.add(
             api,
             store,
@@ -168,6 +176,7 @@ def add(
             progress=bar,
             notify=info,
             policy_report=policies.__setitem__,
+            images=images,
         )
     shown = [
         {
@@ -253,6 +262,9 @@ def push(
     The control plane verifies it and evaluates its policies again: a violation of a gated
     policy blocks the run (exit 1, violations listed; the run and its evidence are kept).
 
+    The signed attestation is kept in the state until the server answers: if a push is
+    interrupted (network error, job killed), run it again to send that same attestation.
+
     Example: chainproof attestation push --annotation ticket=REL-42 --bundle att.json
     """
     from chainproof.client import attestation
@@ -266,6 +278,7 @@ def push(
         annotations=parse_annotations(annotation),
         bundle_out=bundle,
         bypass_policy_check=bypass,
+        notify=info,
     )
     link = f"{api.base_url}/api/v1/runs/{run['id']}"
     found = attestation.violations(run)

@@ -3,6 +3,7 @@ and, for authors, ``develop init|lint|eval``."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -249,13 +250,14 @@ def evaluate(
     Example: chainproof policy develop eval --policy sbom-banned-licenses
     --material sbom.cdx.json --input licenses=AGPL-3.0-only
     """
+    from chainproof.oci.images import RegistryImageResolver
     from chainproof.policy.develop import evaluate_file
     from chainproof.policy.engine import RegoEngine
 
     args = _inputs(inputs)
-    with RegoEngine(timeout=timeout) as engine:
+    with RegoEngine(timeout=timeout) as engine, RegistryImageResolver(os.environ) as images:
         evaluation, used = evaluate_file(
-            policy, material, kind=kind, inputs=args, engine=engine, warn=info
+            policy, material, kind=kind, inputs=args, engine=engine, warn=info, images=images
         )
     if evaluation is None:
         if output is Output.json:

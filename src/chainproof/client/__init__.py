@@ -6,7 +6,8 @@ See docs/architecture.md §3.
   retries with backoff, every httpx exception mapped to ``NetworkError``.
 - :mod:`chainproof.client.cas` — ``upload`` / ``download`` of blobs by digest.
 - :mod:`chainproof.client.attestation` — the attestation use cases (init, add, status, push,
-  reset, verify) over a local crafting-state file.
+  reset) over a crafting state kept in a local file or by the control plane.
+- :mod:`chainproof.client.verify_run` — verify a stored run locally.
 
 Nothing is imported here, so that importing the package costs nothing (httpx is ~100 ms).
 """

@@ -31,9 +31,11 @@ class CraftingState:
     """Everything needed to render and sign the attestation of one run.
 
     ``workflow`` holds ``id``, ``name``, ``project``, ``project_version`` and ``team``;
-    ``org`` is the organisation's name; ``git`` is :func:`chainproof.core.git.head_info`'s
+    ``org`` is the organisation's name; ``git`` is :func:`chainproof.client.git.head_info`'s
     answer (None outside a git checkout). ``policy_evaluations`` maps a material's name to
     the JSON form of its policy evaluations (``chainproof.policy.PolicyEvaluation``).
+    ``pending_push`` is what a push signed and is sending (``bundle``, ``idempotency_key``,
+    ``public_key``, ``materials``), kept so that a retried push resends exactly that.
     """
 
     version: int = STATE_VERSION
@@ -50,6 +52,7 @@ class CraftingState:
     annotations: dict[str, str] = field(default_factory=dict)
     git: dict[str, Any] | None = None
     policy_evaluations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    pending_push: dict[str, Any] | None = None
 
     # -- materials ------------------------------------------------------------------------
     def spec_for(self, name: str) -> MaterialSpec | None:
@@ -72,7 +75,7 @@ class CraftingState:
         contract is an extra material, allowed only when the caller was told its kind
         (``kind_explicit``), so that a typo in a name does not become an extra material.
         Adding a name again replaces the earlier material and drops its policy evaluations.
-        Raises MaterialError.
+        A bundle an interrupted push signed is dropped. Raises MaterialError.
         """
         runtime = {str(k): str(v) for k, v in (annotations or {}).items()}
         spec = self.spec_for(crafted.name)
@@ -119,6 +122,7 @@ class CraftingState:
         )
         self.materials[recorded.name] = recorded
         self.policy_evaluations.pop(recorded.name, None)
+        self.pending_push = None  # signed without this material: a push signs anew
         return recorded
 
     # -- completeness ---------------------------------------------------------------------
@@ -179,7 +183,7 @@ class CraftingState:
     # -- persistence ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the state file."""
-        return {
+        data = {
             "version": self.version,
             "server_url": self.server_url,
             "org": self.org,
@@ -195,6 +199,9 @@ class CraftingState:
             "git": self.git,
             "policy_evaluations": {n: list(e) for n, e in sorted(self.policy_evaluations.items())},
         }
+        if self.pending_push is not None:
+            data["pending_push"] = dict(self.pending_push)
+        return data
 
     def to_json(self) -> str:
         """Indented, key-sorted JSON text of :meth:`to_dict`."""
@@ -232,6 +239,7 @@ class CraftingState:
                     str(n): [dict(e) for e in evals]
                     for n, evals in dict(data.get("policy_evaluations") or {}).items()
                 },
+                pending_push=dict(data["pending_push"]) if data.get("pending_push") else None,
             )
         except InvalidInput as err:
             raise InvalidInput(f"the attestation state is malformed: {err.message}") from None

@@ -10,13 +10,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chainproof.errors import ChainproofError, InvalidInput, MaterialError, PolicyError
 from chainproof.policy.document import ATTESTATION, Policy, PolicyGroup, PolicyScript
 from chainproof.policy.engine import RegoEngine, default_engine, prepare
 from chainproof.policy.evaluation import PolicyEvaluation
 from chainproof.policy.loader import PolicyLoader, Reference
+
+if TYPE_CHECKING:
+    from chainproof.core.materials.container_image import ImageResolver
 
 __all__ = ["Problem", "evaluate_file", "lint", "load_policy", "scaffold"]
 
@@ -182,9 +185,11 @@ def evaluate_file(
     inputs: Mapping[str, str] | None = None,
     engine: RegoEngine | None = None,
     warn: Any = None,
+    images: ImageResolver | None = None,
 ) -> tuple[PolicyEvaluation | None, str]:
     """Evaluate a policy on an evidence file as ``attestation add`` would; returns the
-    evaluation (None when every script ignored the input) and the kind used.
+    evaluation (None when every script ignored the input) and the kind used. ``images``
+    resolves a CONTAINER_IMAGE tag (without it, images must be digest-pinned).
 
     The material is validated as its kind first (detected when ``kind`` is None). For
     ATTESTATION a bare in-toto statement is accepted as well as an envelope or bundle.
@@ -202,7 +207,7 @@ def evaluate_file(
             hint="pass --kind with one of those kinds",
         )
     try:
-        crafted = craft("material", material, chosen)
+        crafted = craft("material", material, chosen, images=images)
         content = material_input(crafted)
     except MaterialError:
         statement = _bare_statement(material) if chosen == ATTESTATION else None

@@ -12,14 +12,22 @@ import pytest
 from tests.registry import push_blob, push_image
 
 from chainproof.core.digest import Digest
-from chainproof.core.materials import craft
-from chainproof.errors import MaterialError
+from chainproof.core.materials import CraftedMaterial
+from chainproof.core.materials import craft as craft_with
+from chainproof.errors import MaterialError, Unauthorized
+from chainproof.oci.images import RegistryImageResolver
 from chainproof.oci.registry import (
     Credentials,
     RegistryClient,
     credentials_for,
     split_repository,
 )
+
+
+def craft(name: str, value: str, kind: str) -> CraftedMaterial:
+    """Craft as ``attestation add`` does: tags resolved by the registry, no credentials."""
+    with RegistryImageResolver({}) as images:
+        return craft_with(name, value, kind, images=images)
 
 
 def test_tag_resolves_to_the_manifest_digest(registry: str) -> None:
@@ -128,6 +136,45 @@ def test_unknown_tag_is_a_clear_error(registry: str) -> None:
     push_image(registry, "acme/db", "1.0", layer=b"db")
     with pytest.raises(MaterialError, match=r"cannot resolve .*acme/db:9\.9.*not found"):
         craft("image", f"{registry}/acme/db:9.9", "CONTAINER_IMAGE")
+
+
+def test_unreachable_registry_is_a_clear_error() -> None:
+    # Port 9 on loopback: nothing listens, so the lookup fails at once (no outside traffic).
+    with pytest.raises(MaterialError) as info:
+        craft("image", "127.0.0.1:9/acme/api:1.4.2", "CONTAINER_IMAGE")
+    assert "cannot resolve 127.0.0.1:9/acme/api:1.4.2" in info.value.message
+    assert "cannot reach registry 127.0.0.1:9" in info.value.message
+
+
+def test_resolver_uses_the_credentials_of_each_host(tmp_path: Path) -> None:
+    """Credentials come from the environment the resolver was given, per registry host."""
+    seen: list[tuple[str, str | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.host, request.headers.get("Authorization")))
+        if request.headers.get("Authorization") is None:
+            return httpx.Response(401, headers={"WWW-Authenticate": 'Basic realm="r"'})
+        return httpx.Response(
+            200,
+            headers={
+                "Docker-Content-Digest": "sha256:" + "a" * 64,
+                "Content-Type": "application/vnd.oci.image.manifest.v1+json",
+            },
+        )
+
+    env = {
+        "CHAINPROOF_REGISTRY_USERNAME": "u",
+        "CHAINPROOF_REGISTRY_PASSWORD": "p",
+        "CHAINPROOF_REGISTRY_SERVER": "ghcr.io",
+        "DOCKER_CONFIG": str(tmp_path),
+    }
+    with RegistryImageResolver(env, transport=httpx.MockTransport(handler)) as images:
+        found = images.resolve("ghcr.io/acme/api", "1.0")
+        assert str(found.digest) == "sha256:" + "a" * 64
+        with pytest.raises(Unauthorized):  # the credentials are for ghcr.io only
+            images.resolve("quay.io/acme/api", "1.0")
+    basic = "Basic " + base64.b64encode(b"u:p").decode()
+    assert seen == [("ghcr.io", None), ("ghcr.io", basic), ("quay.io", None), ("quay.io", None)]
 
 
 def test_repository_defaults() -> None:

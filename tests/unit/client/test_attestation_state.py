@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import httpx
@@ -9,6 +10,7 @@ import pytest
 
 from chainproof.client import attestation
 from chainproof.client.http import ApiClient
+from chainproof.client.verify_run import _check_materials
 from chainproof.errors import Conflict, InvalidInput, NotFound
 
 
@@ -30,6 +32,30 @@ def test_state_path_prefers_flag_then_env_then_runner_temp(tmp_path: Path) -> No
         attestation.state_path(None, {"RUNNER_TEMP": "/runner/tmp"}) == Path("/runner/tmp") / name
     )
     assert attestation.state_path(None, {}).name == name
+
+
+def test_state_path_without_a_directory_is_keyed_by_the_ci_job(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gitlab = {"GITLAB_CI": "true", "CI_JOB_ID": "4711"}
+    assert attestation.state_path(None, gitlab) == (
+        tmp_path / "chainproof-attestation-gitlab-pipeline-4711.json"
+    )
+    other = attestation.state_path(None, {**gitlab, "CI_JOB_ID": "4712"})
+    assert other != attestation.state_path(None, gitlab)
+    # A directory chosen by the user, or the runner's own, holds the plain name.
+    assert attestation.state_path(None, {**gitlab, "RUNNER_TEMP": "/rt"}) == Path("/rt") / (
+        attestation.STATE_FILE
+    )
+    assert attestation.state_path(tmp_path / "s", gitlab) == tmp_path / "s" / attestation.STATE_FILE
+    assert attestation.state_path(None, {}) == tmp_path / attestation.STATE_FILE
+
+
+def test_state_path_in_a_ci_job_without_id_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="CI_JOB_ID") as info:
+        attestation.state_path(None, {"GITLAB_CI": "true"})
+    assert "--state-dir" in (info.value.hint or "")
 
 
 def test_init_refuses_existing_state(api: ApiClient, tmp_path: Path) -> None:
@@ -73,7 +99,7 @@ def test_material_check_compares_signed_and_recorded_digests() -> None:
         {"name": "sbom", "digest": f"sha256:{hex_a}"},
         {"name": "image", "digest": f"sha256:{hex_b}"},
     ]
-    assert attestation._check_materials(statement, recorded)["ok"] is True
+    assert _check_materials(statement, recorded)["ok"] is True
     recorded[1]["digest"] = f"sha256:{hex_a}"
-    check = attestation._check_materials(statement, recorded)
+    check = _check_materials(statement, recorded)
     assert check["ok"] is False and "image" in check["detail"]

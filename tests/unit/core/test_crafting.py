@@ -287,3 +287,14 @@ def test_a_state_without_policy_evaluations_still_loads() -> None:
     data = _state().to_dict()
     del data["policy_evaluations"]  # written before policies existed
     assert CraftingState.from_dict(data).policy_evaluations == {}
+
+
+def test_a_pending_push_round_trips_and_goes_with_new_evidence() -> None:
+    state = _state()
+    assert "pending_push" not in state.to_dict()  # absent until a push signs
+    pending = {"bundle": {"mediaType": "x"}, "idempotency_key": "push-1", "public_key": None}
+    state.pending_push = pending
+    again = CraftingState.from_json(state.to_json())
+    assert again.pending_push == pending
+    again.add_material(_material("image", "CONTAINER_IMAGE"))
+    assert again.pending_push is None

@@ -149,7 +149,7 @@ if TYPE_CHECKING:  # mypy proves every registered class implements MaterialHandl
     from chainproof.core.materials.blackduck_sca_json import BlackduckScaJsonHandler
     from chainproof.core.materials.checkmarx_json import CheckmarxJsonHandler
     from chainproof.core.materials.cobertura_xml import CoberturaXmlHandler
-    from chainproof.core.materials.container_image import ContainerImageHandler
+    from chainproof.core.materials.container_image import ContainerImageHandler, ImageResolver
     from chainproof.core.materials.csaf import (
         CsafInformationalAdvisoryHandler,
         CsafSecurityAdvisoryHandler,
@@ -280,10 +280,19 @@ def detect_kind(value: str) -> str:
     raise MaterialError("cannot detect the kind of an empty value", hint="pass --value")
 
 
-def craft(name: str, value: str, kind: str | None = None) -> CraftedMaterial:
+def craft(
+    name: str, value: str, kind: str | None = None, *, images: ImageResolver | None = None
+) -> CraftedMaterial:
     """Validate ``value`` as evidence of ``kind`` (detected when None) and return it crafted.
 
+    ``images`` resolves a CONTAINER_IMAGE reference that names a tag (without it, only
+    digest-pinned references are accepted: nothing here goes to the network).
     Raises MaterialError with a kind-specific reason when the value is not valid evidence.
     """
     chosen = detect_kind(value) if kind is None else kind
-    return handler_for(chosen).craft(name, value)
+    handler = handler_for(chosen)
+    if images is not None and handler.kind == MaterialKind.CONTAINER_IMAGE:
+        from chainproof.core.materials.container_image import ContainerImageHandler
+
+        handler = ContainerImageHandler(images)
+    return handler.craft(name, value)

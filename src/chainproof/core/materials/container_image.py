@@ -10,8 +10,10 @@ The reference follows the OCI distribution grammar (distribution/reference, ``re
     digest     := algorithm ":" hex         (sha256: 64 hex, sha512: 128 hex)
 
 The manifest digest is the evidence: nothing is uploaded (the image lives in its registry).
-A digest-pinned reference needs no network; a tag is resolved from the registry over the OCI
-distribution API (``chainproof.oci``), which also finds cosign's ``sha256-<hex>.sig`` tag.
+A digest-pinned reference needs no network. A tag is resolved through an
+:class:`ImageResolver` the caller hands in (the OCI client package's ``RegistryImageResolver``
+asks the registry): this module does no I/O itself. The same lookups tell whether the tag is
+``latest``'s and find a signature: cosign's ``sha256-<hex>.sig`` tag, else an OCI referrer.
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from chainproof.core.digest import Digest
 from chainproof.core.materials._common import ANNOTATION_PREFIX
 from chainproof.core.materials.base import CraftedMaterial
-from chainproof.errors import InvalidInput, MaterialError
+from chainproof.errors import ChainproofError, InvalidInput, MaterialError, NotFound
 
 TAG_ANNOTATION = ANNOTATION_PREFIX + "image.tag"
 LATEST_ANNOTATION = ANNOTATION_PREFIX + "image.is_latest_tag"
@@ -62,6 +64,32 @@ class ImageReference:
         if self.digest:
             out += f"@{self.digest}"
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class ImageManifest:
+    """What a registry says about a manifest."""
+
+    digest: Digest
+    media_type: str
+    size: int
+
+
+class ImageResolver(Protocol):
+    """Read access to image registries, for references that name a tag.
+
+    ``repository`` is a reference's repository as written (``host[:port]/path``, or a
+    Docker Hub short name). Both methods raise a ChainproofError whose message says what
+    went wrong when the registry cannot answer (unreachable, refused).
+    """
+
+    def resolve(self, repository: str, reference: str) -> ImageManifest:
+        """The manifest ``reference`` (a tag or digest) names; NotFound when there is none."""
+        ...
+
+    def referrers(self, repository: str, digest: Digest) -> list[dict[str, Any]]:
+        """Descriptors of the manifests whose subject is ``digest`` (OCI referrers)."""
+        ...
 
 
 def parse_reference(value: str) -> ImageReference:
@@ -118,9 +146,13 @@ def _why_invalid(text: str) -> str:
 
 
 class ContainerImageHandler:
-    """Records repository, tag and manifest digest of a digest-pinned image reference."""
+    """Records repository, tag and manifest digest of an image reference; a tag is resolved
+    through ``images`` (without one, only digest-pinned references are accepted)."""
 
     kind: ClassVar[str] = "CONTAINER_IMAGE"
+
+    def __init__(self, images: ImageResolver | None = None) -> None:
+        self.images = images
 
     def accepts(self, value: str) -> bool:
         """A digest-pinned reference that is not also the path of an existing file."""
@@ -136,19 +168,18 @@ class ContainerImageHandler:
             return True
 
     def craft(self, name: str, value: str) -> CraftedMaterial:
-        """Raises MaterialError for an invalid reference or one the registry cannot resolve.
+        """Raises MaterialError for an invalid reference or one that cannot be resolved.
 
-        A digest-pinned reference is recorded as it is, without network access. A tag-only
-        reference is resolved to its manifest digest from the registry (credentials from
-        ``CHAINPROOF_REGISTRY_USERNAME``/``_PASSWORD`` or the Docker config), which also tells
-        whether the tag is ``latest``'s and whether a cosign signature is attached.
+        A digest-pinned reference is recorded as it is. A tag-only reference is resolved to
+        its manifest digest by the resolver, which also tells whether the tag is ``latest``'s
+        and whether a signature is attached.
         """
         ref = parse_reference(value)
         annotations: dict[str, str] = {}
         summary: dict[str, Any] = {"repository": ref.repository, "tag": ref.tag}
         digest = ref.digest
         if digest is None:
-            digest, found = _resolve(ref)
+            digest, found = _resolve(ref, self.images)
             annotations.update(found)
             summary["resolved"] = True
         summary["digest"] = str(digest)
@@ -165,25 +196,19 @@ class ContainerImageHandler:
         )
 
 
-def _resolve(ref: ImageReference) -> tuple[Digest, dict[str, str]]:
-    """The manifest digest of a tag, plus latest-tag and cosign-signature annotations."""
-    import os
-
-    from chainproof.errors import ChainproofError
-    from chainproof.oci.registry import RegistryClient, credentials_for, split_repository
-
-    host, path = split_repository(ref.repository)
+def _resolve(ref: ImageReference, images: ImageResolver | None) -> tuple[Digest, dict[str, str]]:
+    """The manifest digest of a tag, plus latest-tag, media-type and signature annotations."""
+    if images is None:
+        raise MaterialError(
+            f"CONTAINER_IMAGE: {ref} names a tag, and resolving it needs the registry",
+            hint="pass a digest-pinned reference (repo@sha256:...), or add it with "
+            "`chainproof attestation add`, which asks the registry",
+        )
     tag = ref.tag or "latest"
     try:
-        with RegistryClient(host, credentials=credentials_for(host, os.environ)) as registry:
-            manifest = registry.resolve(path, tag)
-            latest = manifest if tag == "latest" else registry.find(path, "latest")
-            signature = registry.find(
-                path, f"{manifest.digest.algorithm}-{manifest.digest.hex}.sig"
-            )
-            provider = "cosign"
-            if signature is None:
-                signature, provider = _referrer_signature(registry, path, manifest.digest)
+        manifest = images.resolve(ref.repository, tag)
+        latest = manifest if tag == "latest" else _find(images, ref.repository, "latest")
+        signature, provider = _signature(images, ref.repository, manifest.digest)
     except ChainproofError as err:
         raise MaterialError(
             f"CONTAINER_IMAGE: cannot resolve {ref}: {err.message}",
@@ -194,9 +219,16 @@ def _resolve(ref: ImageReference) -> tuple[Digest, dict[str, str]]:
         MEDIA_TYPE_ANNOTATION: manifest.media_type,
     }
     if signature is not None:
-        found[SIGNATURE_ANNOTATION] = str(signature.digest)
+        found[SIGNATURE_ANNOTATION] = str(signature)
         found[SIGNATURE_PROVIDER_ANNOTATION] = provider
     return manifest.digest, found
+
+
+def _find(images: ImageResolver, repository: str, reference: str) -> ImageManifest | None:
+    try:
+        return images.resolve(repository, reference)
+    except NotFound:
+        return None
 
 
 SIGNATURE_ARTIFACT_TYPES = {
@@ -207,17 +239,14 @@ SIGNATURE_ARTIFACT_TYPES = {
 """Artifact types of OCI referrers that are signatures of their subject, and who made them."""
 
 
-def _referrer_signature(registry: Any, path: str, digest: Digest) -> tuple[Any, str]:
-    """The first signature among the image's OCI referrers, and its provider."""
-    from chainproof.oci.registry import ManifestInfo
-
-    for desc in registry.referrers(path, digest):
+def _signature(images: ImageResolver, repository: str, digest: Digest) -> tuple[Digest | None, str]:
+    """The digest of the image's signature and its provider: cosign's ``<alg>-<hex>.sig`` tag,
+    else the first signature among the image's OCI referrers."""
+    cosign = _find(images, repository, f"{digest.algorithm}-{digest.hex}.sig")
+    if cosign is not None:
+        return cosign.digest, "cosign"
+    for desc in images.referrers(repository, digest):
         provider = SIGNATURE_ARTIFACT_TYPES.get(str(desc.get("artifactType", "")))
         if provider and isinstance(desc.get("digest"), str):
-            info = ManifestInfo(
-                Digest.parse(desc["digest"]),
-                str(desc.get("mediaType", "")),
-                int(desc.get("size") or 0),
-            )
-            return info, provider
+            return Digest.parse(desc["digest"]), provider
     return None, "cosign"

@@ -1,7 +1,7 @@
 """CI runner discovery: which CI system runs this job, and what it says about the run.
 
-Every function here is pure over the ``environ`` mapping it is given; callers pass
-``os.environ`` (the CLI) or a dict (tests), nothing here reads the process environment.
+Every function here is pure over the ``environ`` mapping it is given; the CLI passes the
+process environment, tests a dict; nothing here reads the process environment itself.
 """
 
 from __future__ import annotations

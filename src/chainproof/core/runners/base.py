@@ -47,8 +47,8 @@ def pick_env(environ: Mapping[str, str], names: Iterable[str]) -> dict[str, str]
 class Runner(Protocol):
     """One CI system: recognises itself from the environment and describes the run.
 
-    Both methods are pure functions of the ``environ`` mapping they are given (callers pass
-    ``os.environ``; tests pass a dict). ``detect`` never raises.
+    Both methods are pure functions of the ``environ`` mapping they are given (the CLI
+    passes the process environment; tests pass a dict). ``detect`` never raises.
     """
 
     type: ClassVar[str]

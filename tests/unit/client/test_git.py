@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chainproof.core.git import head_info, strip_credentials
+from chainproof.client.git import head_info, strip_credentials
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Ada Lovelace",

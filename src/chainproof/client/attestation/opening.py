@@ -1,0 +1,259 @@
+"""``attestation init``: open a run on the control plane and write its crafting state."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from chainproof.client.attestation.policies import check_policy_arguments, init_policies
+from chainproof.client.attestation.state import (
+    STATE_VERSION,
+    LocalState,
+    RemoteState,
+    StateStore,
+    load_state,
+    now,
+)
+from chainproof.client.attestation.uploads import upload
+from chainproof.errors import (
+    ChainproofError,
+    Conflict,
+    ContractNotSatisfied,
+    MaterialError,
+    PolicyError,
+)
+
+if TYPE_CHECKING:
+    from chainproof.client.http import ApiClient
+    from chainproof.core.contract import Contract
+    from chainproof.core.crafting import CraftingState
+    from chainproof.core.runners.base import RunnerContext
+
+__all__ = ["init"]
+
+
+def init(
+    api: ApiClient,
+    *,
+    state_file: Path,
+    workflow: str,
+    project: str,
+    project_version: str | None = None,
+    contract: str | None = None,
+    contract_revision: int | None = None,
+    environ: Mapping[str, str],
+    cwd: Path,
+    replace: bool = False,
+    remote: bool = False,
+    notify: Callable[[str], None] | None = None,
+) -> CraftingState:
+    """Start a run on the control plane and write the crafting state file.
+
+    ``contract`` is a contract name or the path of a contract file (its text is sent). The
+    runner is discovered from ``environ``; the contract's ``envAllowList`` values are recorded.
+    Raises Conflict if a state file exists (unless ``replace``), ContractNotSatisfied if an
+    allow-listed variable is unset (the run is then reset as failed), RunnerMismatch, and the
+    API's errors. ``notify`` receives notices such as a newer contract revision.
+    """
+    if state_file.exists() and not replace and not remote:
+        raise Conflict(
+            f"an attestation is already in progress ({state_file})",
+            hint="push or reset it first, or pass --replace to start over",
+        )
+    from chainproof.client.git import head_info
+    from chainproof.core.runners import discover
+
+    if state_file.exists() and not remote:
+        _abandon(api, state_file)
+
+    runner, contract_arg = _with_contract_file(discover(environ), contract, environ)
+    answer = _init_call(
+        api, runner, environ, workflow, project, project_version, contract_arg, contract_revision
+    )
+    run, info = answer["run"], answer["contract"]
+    spec = _contract_of(answer)
+    runner = _prepared(api, run["id"], runner, spec, environ)
+    _announce_newer_revision(info, notify)
+    state = _new_state(api, answer, spec, runner, workflow, project, project_version)
+    state.git = head_info(cwd)
+    _collect_automatic(api, state, environ, notify)
+    init_policies(api, state, notify)
+    store: StateStore = RemoteState(api, state.run_id) if remote else LocalState(state_file)
+    store.save(state, None)
+    return state
+
+
+def _with_contract_file(
+    runner: RunnerContext, contract: str | None, environ: Mapping[str, str]
+) -> tuple[RunnerContext, str | None]:
+    """The runner with a contract file's allow-listed variables, and what to send as the
+    contract: a file's text, else the name as given."""
+    if not (contract and Path(contract).is_file()):
+        return runner, contract
+    from chainproof.core.contract import Contract
+    from chainproof.core.runners import collect_allowed_env
+
+    text = Path(contract).read_text(encoding="utf-8")
+    local = Contract.parse(text, source=contract)
+    allowed = collect_allowed_env(environ, list(local.env_allow_list))
+    return dataclasses.replace(runner, env={**runner.env, **allowed}), text
+
+
+def _contract_of(answer: Mapping[str, Any]) -> Contract:
+    """The run's contract, with the organisation's required policies beside its own (they run
+    here as on push)."""
+    from chainproof.core.contract import Contract, parse_required_policies
+
+    spec = Contract.from_dict(answer["contract"]["spec"])
+    if answer.get("required_policies"):
+        spec = spec.with_required(parse_required_policies(answer["required_policies"]))
+    return spec
+
+
+def _prepared(
+    api: ApiClient,
+    run_id: str,
+    runner: RunnerContext,
+    spec: Contract,
+    environ: Mapping[str, str],
+) -> RunnerContext:
+    """The runner with the contract's allow-listed variables, once the policies are known to
+    load; a run whose contract cannot be met here is reset as failed."""
+    from chainproof.core.runners import collect_allowed_env
+
+    try:
+        allowed = collect_allowed_env(environ, list(spec.env_allow_list))
+    except ContractNotSatisfied as err:
+        api.reset_run(run_id, "failure", f"envAllowList not satisfied: {err.message}")
+        raise
+    try:
+        check_policy_arguments(api, spec)
+    except PolicyError as err:
+        api.reset_run(run_id, "failure", f"policies cannot run: {err.message}")
+        raise
+    return dataclasses.replace(runner, env={**runner.env, **allowed})
+
+
+def _announce_newer_revision(info: Mapping[str, Any], notify: Callable[[str], None] | None) -> None:
+    latest = info.get("latest_revision")
+    if notify and latest and info.get("revision") and latest > info["revision"]:
+        notify(
+            f"contract {info['name']} has a newer revision {latest} "
+            f"(this run uses revision {info['revision']})"
+        )
+
+
+def _new_state(
+    api: ApiClient,
+    answer: Mapping[str, Any],
+    spec: Contract,
+    runner: RunnerContext,
+    workflow: str,
+    project: str,
+    project_version: str | None,
+) -> CraftingState:
+    from chainproof.core.crafting import CraftingState
+
+    run, wf, info = answer["run"], answer["workflow"], answer["contract"]
+    return CraftingState(
+        version=STATE_VERSION,
+        server_url=api.base_url,
+        org=answer["org"]["name"],
+        run_id=run["id"],
+        workflow={
+            "id": wf.get("id"),
+            "name": wf.get("name", workflow),
+            "project": wf.get("project", project),
+            "project_version": run.get("project_version", project_version),
+            "team": wf.get("team"),
+        },
+        contract_name=info["name"],
+        contract_revision=info["revision"],
+        contract=spec,
+        runner=runner,
+        started_on=now(),
+        materials={},
+        annotations={},
+    )
+
+
+def _collect_automatic(
+    api: ApiClient,
+    state: CraftingState,
+    environ: Mapping[str, str],
+    notify: Callable[[str], None] | None,
+) -> None:
+    """Add the evidence the CLI gathers by itself (``core.crafting_rules.automatic_documents``).
+
+    A document that cannot be recorded (a slot whose annotations need values from the user)
+    is left for ``attestation add`` with a notice; upload errors propagate.
+    """
+    from chainproof.core.crafting_rules import automatic_documents
+    from chainproof.core.materials import craft
+    from chainproof.core.runners import context_document
+    from chainproof.core.runners.pr_info import pull_request_info
+
+    context = context_document(state.runner, state.git)
+    documents = automatic_documents(state.contract, pull_request_info(environ), context)
+    if not documents:
+        return
+    with tempfile.TemporaryDirectory(prefix="chainproof-init-") as tmp:
+        crafted = []
+        for name, kind, doc in documents:
+            path = Path(tmp) / f"{name}.json"
+            path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            crafted.append(craft(name, str(path), kind))
+        recorded = []
+        for material in crafted:
+            try:
+                recorded.append(state.add_material(material))
+            except MaterialError as err:
+                if notify:
+                    notify(f"{material.kind} not added automatically: {err.message}")
+        for held in upload(api, state.run_id, [m for m in recorded if m.upload_path], None):
+            state.materials[held.name] = held  # embedded inline: no upload_path any more
+
+
+def _init_call(
+    api: ApiClient,
+    runner: Any,
+    environ: Mapping[str, str],
+    workflow: str,
+    project: str,
+    project_version: str | None,
+    contract: str | None,
+    contract_revision: int | None,
+) -> dict[str, Any]:
+    """POST /runs; when the server names missing envAllowList variables that are set here,
+    send them once more (the client cannot know a named contract's allow-list before init)."""
+    kwargs: dict[str, Any] = {
+        "workflow": workflow,
+        "project": project,
+        "project_version": project_version,
+        "contract": contract,
+        "contract_revision": contract_revision,
+    }
+    try:
+        return api.init_run(runner=runner.to_dict(), **kwargs)
+    except ContractNotSatisfied as err:
+        # core.runners.collect_allowed_env names them in details["missing_env"]
+        names = err.details.get("missing_env") or err.details.get("missing") or []
+        extra = {n: environ[n] for n in names if isinstance(n, str) and n in environ}
+        if not extra or len(extra) != len(names):
+            raise
+        env = {**runner.env, **extra}
+        return api.init_run(runner={**runner.to_dict(), "env": env}, **kwargs)
+
+
+def _abandon(api: ApiClient, state_file: Path) -> None:
+    """Best effort: cancel the run of a state file being replaced, then forget it."""
+    try:
+        old = load_state(state_file)
+        api.reset_run(old.run_id, "cancellation", "replaced by a new attestation init")
+    except ChainproofError:
+        pass
+    state_file.unlink(missing_ok=True)
