@@ -10,7 +10,6 @@ plane (the only step that may use the network, and only when asked to).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from chainproof.core.bundle import Bundle
 from chainproof.core.digest import Digest
-from chainproof.core.statement import ANNOTATION_PREFIX, PREDICATE_TYPE, Statement
+from chainproof.core.statement import PREDICATE_TYPE, MaterialDescriptor, Statement
 from chainproof.errors import InvalidInput, VerificationError
 from chainproof.signing.identity import (
     AllOf,
@@ -164,15 +163,14 @@ def check_materials(
             f"materials check failed: the predicate is {statement.predicate_type!r}, not a "
             "chainproof attestation"
         )
-    items = statement.predicate.get("materials") or []
-    if not isinstance(items, list):
-        raise VerificationError("materials check failed: the predicate's materials is not a list")
+    try:
+        materials = statement.materials
+    except InvalidInput as err:
+        raise VerificationError(f"materials check failed: {err.message}", hint=err.hint) from None
     files = _hash_files(directory) if directory is not None else {}
     rows, bad = [], []
-    for item in items:
-        if not isinstance(item, Mapping):
-            raise VerificationError("materials check failed: a material is not an object")
-        row = _check_material(item, files, cas)
+    for material in materials:
+        row = _check_material(material, files, cas)
         rows.append(row)
         if not row["result"].startswith(("matches", "inline value matches", "skipped")):
             bad.append(row["name"])
@@ -188,33 +186,20 @@ def check_materials(
 
 
 def _check_material(
-    item: Mapping[str, Any], files: Mapping[str, str], cas: CasFetch | None
+    material: MaterialDescriptor, files: Mapping[str, str], cas: CasFetch | None
 ) -> dict[str, str]:
-    name = str(item.get("name"))
-    digests = item.get("digest") if isinstance(item.get("digest"), Mapping) else {}
-    sha = str((digests or {}).get("sha256", ""))
-    annotations = item.get("annotations")
-    notes = annotations if isinstance(annotations, Mapping) else {}
-    kind = str(notes.get(ANNOTATION_PREFIX + "kind", ""))
-    row = {"name": name, "digest": f"sha256:{sha}", "kind": kind}
-    content = item.get("content")
-    if isinstance(content, str):
-        try:
-            inline = base64.b64decode(content, validate=True)
-        except ValueError:
-            inline = b""
-        ok = hashlib.sha256(inline).hexdigest() == sha
+    digest = material.digest
+    row = {"name": material.name, "digest": str(digest), "kind": material.kind}
+    if material.content is not None:
+        ok = Digest.of_bytes(material.content) == digest
         row["result"] = "inline value matches" if ok else "inline value does not match"
-    elif kind in _NOT_FILES:
+    elif material.kind in _NOT_FILES:
         row["result"] = "skipped: a registry image, not a file"
-    elif sha in files:
-        row["result"] = f"matches {files[sha]}"
-    elif cas is not None and notes.get(ANNOTATION_PREFIX + "cas") == "true":
-        try:
-            digest = Digest("sha256", sha)
-        except InvalidInput:
-            row["result"] = "not a sha256 digest"
-            return row
+    elif digest.algorithm != "sha256":
+        row["result"] = "not a sha256 digest"
+    elif digest.hex in files:
+        row["result"] = f"matches {files[digest.hex]}"
+    elif cas is not None and material.in_cas:
         # The download hashes as it goes: a blob whose bytes differ raises VerificationError.
         found = cas(digest)
         row["result"] = "matches the CAS blob" if found else "not in the CAS (or not readable)"

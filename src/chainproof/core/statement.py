@@ -12,29 +12,53 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from chainproof.core.digest import Digest
+from chainproof.core.statement_materials import (
+    ANNOTATION_PREFIX,
+    CAS_ANNOTATION,
+    FILENAME_ANNOTATION,
+    INLINE_ANNOTATION,
+    KIND_ANNOTATION,
+    NAME_ANNOTATION,
+    OUTPUT_ANNOTATION,
+    SIZE_ANNOTATION,
+    SUMMARY_ANNOTATION,
+    MaterialDescriptor,
+    malformed,
+)
 from chainproof.errors import InvalidInput
 
 __all__ = [
     "ANNOTATION_PREFIX",
+    "CAS_ANNOTATION",
+    "FILENAME_ANNOTATION",
+    "INLINE_ANNOTATION",
+    "KIND_ANNOTATION",
+    "NAME_ANNOTATION",
+    "OUTPUT_ANNOTATION",
     "PAYLOAD_TYPE",
     "PREDICATE_TYPE",
+    "SIZE_ANNOTATION",
     "STATEMENT_TYPE",
+    "SUMMARY_ANNOTATION",
+    "MaterialDescriptor",
     "Statement",
     "canonical_json",
     "render_statement",
 ]
 
 if TYPE_CHECKING:
+    from chainproof.core.bundle import Bundle
     from chainproof.core.crafting import CraftingState
+    from chainproof.core.dsse import Envelope
     from chainproof.core.materials.base import CraftedMaterial
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://chainproof.dev/attestation/v1"
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
-ANNOTATION_PREFIX = "chainproof.material."
 
 
 def canonical_json(data: Any) -> bytes:
@@ -97,6 +121,24 @@ class Statement:
             raise InvalidInput("the statement is not a JSON object")
         return cls(data)
 
+    @classmethod
+    def from_envelope(cls, envelope: Envelope) -> Statement:
+        """The statement a DSSE envelope carries (its payload type must be in-toto's).
+
+        Does not check the signature: that is the verifier's work (which reads the
+        statement through here too).
+        """
+        if envelope.payload_type != PAYLOAD_TYPE:
+            raise InvalidInput(
+                f"the DSSE payload type is {envelope.payload_type!r}, not {PAYLOAD_TYPE}"
+            )
+        return cls.from_json(envelope.payload)
+
+    @classmethod
+    def from_bundle(cls, bundle: Bundle) -> Statement:
+        """The statement of a DSSE bundle (InvalidInput for a message-signature bundle)."""
+        return cls.from_envelope(bundle.envelope)
+
     def to_dict(self) -> dict[str, Any]:
         """The statement as a plain JSON object (a deep copy)."""
         result: dict[str, Any] = json.loads(canonical_json(self._data))
@@ -129,22 +171,28 @@ class Statement:
         run = workflow.get("runID") if isinstance(workflow, Mapping) else None
         return str(run) if run else None
 
+    @cached_property
+    def materials(self) -> tuple[MaterialDescriptor, ...]:
+        """The chainproof predicate's materials, parsed (:meth:`MaterialDescriptor.parse`).
+
+        Raises InvalidInput when one is malformed, or when the predicate is not chainproof's
+        (other predicates' materials mean other things).
+        """
+        if self.predicate_type != PREDICATE_TYPE:
+            raise InvalidInput(
+                f"the predicate is {self.predicate_type!r}, not a chainproof attestation"
+            )
+        items = self.predicate.get("materials") or []
+        if not isinstance(items, list):
+            raise malformed("the predicate's materials is not a list")
+        return tuple(MaterialDescriptor.parse(item, i) for i, item in enumerate(items))
+
     def material_digests(self) -> dict[str, Digest]:
         """Material name → digest (sha256 preferred) from a chainproof predicate.
 
         Raises InvalidInput when a material descriptor is malformed.
         """
-        out: dict[str, Digest] = {}
-        items = self.predicate.get("materials") or []
-        if not isinstance(items, list):
-            raise InvalidInput("the predicate's materials is not a list")
-        for item in items:
-            digests = item.get("digest") if isinstance(item, Mapping) else None
-            if not isinstance(digests, Mapping) or not digests:
-                raise InvalidInput(f"material {item!r:.60} has no digest")
-            alg = "sha256" if "sha256" in digests else sorted(digests)[0]
-            out[str(item.get("name"))] = Digest(alg, str(digests[alg]))
-        return out
+        return {m.name: m.digest for m in self.materials}
 
 
 def _descriptor(material: CraftedMaterial) -> dict[str, Any]:
@@ -158,19 +206,19 @@ def _descriptor(material: CraftedMaterial) -> dict[str, Any]:
     annotations = {str(k): str(v) for k, v in material.annotations.items()}
     annotations.update(
         {
-            ANNOTATION_PREFIX + "name": material.name,
-            ANNOTATION_PREFIX + "kind": material.kind,
-            ANNOTATION_PREFIX + "size": str(material.size),
-            ANNOTATION_PREFIX + "cas": "true" if material.upload_path is not None else "false",
-            ANNOTATION_PREFIX + "output": "true" if material.output else "false",
+            NAME_ANNOTATION: material.name,
+            KIND_ANNOTATION: material.kind,
+            SIZE_ANNOTATION: str(material.size),
+            CAS_ANNOTATION: "true" if material.upload_path is not None else "false",
+            OUTPUT_ANNOTATION: "true" if material.output else "false",
         }
     )
     if material.content is not None:
-        annotations[ANNOTATION_PREFIX + "inline"] = "true"
+        annotations[INLINE_ANNOTATION] = "true"
     if material.filename:
-        annotations[ANNOTATION_PREFIX + "filename"] = material.filename
+        annotations[FILENAME_ANNOTATION] = material.filename
     if material.summary:
-        annotations[ANNOTATION_PREFIX + "summary"] = canonical_json(material.summary).decode()
+        annotations[SUMMARY_ANNOTATION] = canonical_json(material.summary).decode()
     descriptor: dict[str, Any] = {
         "name": material.name,
         "digest": {material.digest.algorithm: material.digest.hex},
@@ -241,7 +289,7 @@ def render_statement(
                 {
                     "name": m.filename or m.name,
                     "digest": {m.digest.algorithm: m.digest.hex},
-                    "annotations": {ANNOTATION_PREFIX + "name": m.name},
+                    "annotations": {NAME_ANNOTATION: m.name},
                 }
             )
     if state.git and state.git.get("commit"):

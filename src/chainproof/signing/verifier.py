@@ -218,7 +218,7 @@ class Verifier:
         )
         self._check_bodies(entries, content, checks)
         try:
-            statement = Statement.from_json(envelope.payload)
+            statement = Statement.from_envelope(envelope)
         except InvalidInput as err:
             raise VerificationError(f"payload check failed: {err.message}") from None
         checks.append("payload")

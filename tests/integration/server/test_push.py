@@ -202,6 +202,19 @@ def test_material_missing_from_cas_rejected(app_client: Env) -> None:
     assert app_client.get(f"/runs/{run_id}").json()["status"] == "initialized"
 
 
+def test_malformed_signed_material_rejected(app_client: Env) -> None:
+    init = _start(app_client)
+    run_id = init["run"]["id"]
+    _upload(app_client, run_id)
+    statement = _statement(app_client, init)
+    statement["predicate"]["materials"][0]["annotations"]["chainproof.material.size"] = "lots"
+    bundle = _sign(app_client, init, statement)
+    reply = app_client.post(f"/runs/{run_id}/attestation", {"bundle": bundle})
+    assert reply.status_code == 422 and reply.json()["code"] == "verification_failed"
+    assert "material 'binary': its size 'lots' is not a number" in reply.json()["detail"]
+    assert app_client.get(f"/runs/{run_id}").json()["status"] == "initialized"
+
+
 def test_key_signed_bundle_needs_registered_key(app_client: Env) -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec

@@ -22,10 +22,9 @@ Everybody else gets 404, the same answer as for a digest nobody stored.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -38,7 +37,7 @@ from chainproof.cas.app import Target
 from chainproof.cas.backend import Backend
 from chainproof.cas.tokens import EMBEDDED, INLINE, CasGrant, mint_token
 from chainproof.core.digest import Digest
-from chainproof.core.statement import ANNOTATION_PREFIX
+from chainproof.core.statement import MaterialDescriptor, Statement
 from chainproof.errors import (
     Conflict,
     Forbidden,
@@ -354,37 +353,28 @@ class InlineStore:
         """Nothing to release."""
 
 
-def inline_content(statement: dict[str, Any], digest: Digest) -> bytes | None:
-    """The decoded ``content`` of the statement's material with ``digest``, if any."""
-    for item in (statement.get("predicate") or {}).get("materials") or []:
-        digests = item.get("digest") if isinstance(item, dict) else None
-        content = item.get("content") if isinstance(item, dict) else None
-        if not isinstance(digests, dict) or not isinstance(content, str):
-            continue
-        if digests.get(digest.algorithm) == digest.hex:
-            try:
-                return base64.b64decode(content, validate=True)
-            except ValueError:
-                return None
+def inline_content(statement: Mapping[str, Any], digest: Digest) -> bytes | None:
+    """The bytes a stored statement holds inline for the material with ``digest``, if any."""
+    try:
+        materials = Statement.from_json(statement).materials
+    except InvalidInput:
+        return None  # push stores only statements whose materials parse
+    for material in materials:
+        if material.inline and material.digest == digest:
+            return material.content
     return None
 
 
-INLINE_ANNOTATION = ANNOTATION_PREFIX + "inline"
-
-
-def check_inline(session: Session, org_id: str, items: list[dict[str, Any]]) -> set[str]:
+def check_inline(
+    session: Session, org_id: str, materials: Sequence[MaterialDescriptor]
+) -> set[str]:
     """Digests of the materials held inline (annotation ``chainproof.material.inline``).
 
-    Push calls it before storing: each one's ``content`` must be base64 of bytes that hash
-    to its digest and fit the organisation's inline backends (the largest cap among them);
-    an organisation without an inline backend takes none. VerificationError otherwise.
+    Push calls it before storing: each one's ``content`` must be bytes that hash to its
+    digest and fit the organisation's inline backends (the largest cap among them); an
+    organisation without an inline backend takes none. VerificationError otherwise.
     """
-    wanted = [
-        i
-        for i in items
-        if isinstance(i, dict)
-        and str((i.get("annotations") or {}).get(INLINE_ANNOTATION, "")).lower() == "true"
-    ]
+    wanted = [m for m in materials if m.inline]
     if not wanted:
         return set()
     caps = session.scalars(
@@ -393,29 +383,25 @@ def check_inline(session: Session, org_id: str, items: list[dict[str, Any]]) -> 
         )
     ).all()
     held: set[str] = set()
-    for item in wanted:
-        name = item.get("name") or "?"
-        digests = item.get("digest") or {}
-        hex_digest = digests.get("sha256") if isinstance(digests, dict) else None
-        if not isinstance(hex_digest, str):
+    for material in wanted:
+        name, digest, data = material.name, material.digest, material.content
+        if digest.algorithm != "sha256":
             raise VerificationError(f"inline material {name!r} has no sha256 digest")
-        digest = Digest("sha256", hex_digest)
         if not caps:
             raise VerificationError(
                 f"material {name!r} is embedded inline, but the organisation has no inline "
                 "CAS backend",
                 hint="an admin adds one with `chainproof cas-backend add inline`",
             )
-        data = inline_content({"predicate": {"materials": [item]}}, digest)
         if data is None:
-            raise VerificationError(f"inline material {name!r} has no valid base64 content")
+            raise VerificationError(f"inline material {name!r} has no content")
         if len(data) > max(caps):
             raise VerificationError(
                 f"inline material {name!r} is {len(data)} bytes: the organisation's inline "
                 f"backends embed at most {max(caps)}",
                 hint="configure a blob store (fs, oci, s3, azure-blob) for larger evidence",
             )
-        if hashlib.sha256(data).hexdigest() != digest.hex:
+        if Digest.of_bytes(data) != digest:
             raise VerificationError(f"the inline content of material {name!r} is not {digest}")
         held.add(str(digest))
     return held

@@ -18,8 +18,6 @@ time limit) counts as a violation: a broken gate must not open.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chainproof.core.digest import Digest
+from chainproof.core.statement import MaterialDescriptor, Statement
 from chainproof.errors import ChainproofError, InvalidInput
 from chainproof.server.db import (
     ContractRevision,
@@ -60,10 +59,6 @@ ATTESTATION = "ATTESTATION"
 BlobReader = Callable[[str | None, Digest], Iterable[bytes]]
 """``(CAS backend id or None for the embedded store, digest)`` → the blob's bytes."""
 
-_CAS = "chainproof.material.cas"
-_NAME = "chainproof.material.name"
-_KIND = "chainproof.material.kind"
-_FILENAME = "chainproof.material.filename"
 _OPAQUE = ("CONTAINER_IMAGE", "STRING", "HELM_CHART")  # policies read their metadata only
 
 
@@ -146,7 +141,7 @@ def parse_required(document: Mapping[str, Any], *, source: str = "required polic
 def evaluate(
     session: Session,
     run: WorkflowRun,
-    statement: Mapping[str, Any],
+    statement: Statement,
     *,
     read_blob: BlobReader | None,
     cas_backends: Mapping[str, str | None],
@@ -163,9 +158,8 @@ def evaluate(
     sets: list[tuple[Contract, bool]] = [(contract, False)]
     if org.required_policies:
         sets.append((parse_required(org.required_policies), True))
-    predicate = statement.get("predicate") or {}
-    materials = [m for m in predicate.get("materials") or [] if isinstance(m, Mapping)]
-    reported = _client_reported(predicate.get("policyEvaluations"))
+    materials = statement.materials
+    reported = _client_reported(statement.predicate.get("policyEvaluations"))
     checked: list[Checked] = []
     with tempfile.TemporaryDirectory(prefix="chainproof-policy-") as scratch:
         content = _Content(Path(scratch), read_blob, cas_backends)
@@ -219,8 +213,8 @@ def _evaluate_set(
     contract: Contract,
     required: bool,
     strategy: str,
-    statement: Mapping[str, Any],
-    materials: Sequence[Mapping[str, Any]],
+    statement: Statement,
+    materials: Sequence[MaterialDescriptor],
     content: _Content,
     session: Session,
     run: WorkflowRun,
@@ -277,21 +271,19 @@ def _ref_name(attachment: Mapping[str, Any]) -> str:
 
 def _material(
     verifier: PolicyVerifier,
-    item: Mapping[str, Any],
+    item: MaterialDescriptor,
     content: _Content,
     strategy: str,
     required: bool,
 ) -> Iterator[Checked]:
     from chainproof.policy import PolicyEvaluation, material_input
 
-    annotations = {str(k): str(v) for k, v in (item.get("annotations") or {}).items()}
-    name = annotations.get(_NAME) or str(item.get("name") or "")
-    kind = annotations.get(_KIND) or "ARTIFACT"
+    name, kind = item.name, item.kind
     bound = verifier.material_policies(name, kind)
     if not bound:
         return
     try:
-        material, path = content.material(item, name, kind, annotations)
+        material, path = content.material(item)
     except ChainproofError as err:
         for b in bound:
             gate = b.attachment.get("gate", b.group_gate)
@@ -328,7 +320,7 @@ def _material(
 
 
 def _statement(
-    verifier: PolicyVerifier, statement: Mapping[str, Any], strategy: str, required: bool
+    verifier: PolicyVerifier, statement: Statement, strategy: str, required: bool
 ) -> Iterator[Checked]:
     from chainproof.policy.engine import canonical
 
@@ -337,7 +329,7 @@ def _statement(
     bound = verifier.statement_policies(None)
     if not bound:
         return
-    data = dict(statement)
+    data = statement.to_dict()
     text = canonical(data)
     for b in bound:
         yield from _one(verifier, b, ATTESTATION, data, text, None, strategy, required)
@@ -374,30 +366,27 @@ class _Content:
         self.backends = backends
         self._paths: dict[str, Path] = {}
 
-    def material(
-        self, item: Mapping[str, Any], name: str, kind: str, annotations: Mapping[str, str]
-    ) -> tuple[Any, Path | None]:
+    def material(self, item: MaterialDescriptor) -> tuple[Any, Path | None]:
+        """The material as a handler made it, and its content's scratch file (None: the
+        control plane has no bytes for it, or policies read only its metadata)."""
         from chainproof.core.materials.base import CraftedMaterial
         from chainproof.policy.content import MAX_CONTENT_BYTES
 
-        digest = _digest(item)
+        name, kind, digest = item.name, item.kind, item.digest
+        if digest.algorithm != "sha256":
+            raise InvalidInput("a material of the statement has no sha256 digest")
         value: str | None = None
         path: Path | None = None
-        raw = item.get("content")
-        if isinstance(raw, str):
-            try:
-                data = base64.b64decode(raw, validate=True)
-            except (binascii.Error, ValueError):
-                raise InvalidInput(f"material {name}: its content is not base64") from None
-            if Digest.of_bytes(data) != digest:
+        if item.content is not None:
+            if Digest.of_bytes(item.content) != digest:
                 raise InvalidInput(
                     f"material {name}: its embedded content does not match its digest"
                 )
             if kind == "STRING":
-                value = data.decode("utf-8", errors="replace")
+                value = item.content.decode("utf-8", errors="replace")
             else:
-                path = self._write(str(digest), [data], MAX_CONTENT_BYTES)
-        elif annotations.get(_CAS, "").lower() == "true" and kind not in _OPAQUE:
+                path = self._write(str(digest), [item.content], MAX_CONTENT_BYTES)
+        elif item.in_cas and kind not in _OPAQUE:
             if self.read_blob is None:
                 raise InvalidInput(f"material {name}: the CAS is not reachable from here")
             blob = self.read_blob(self.backends.get(str(digest)), digest)
@@ -407,9 +396,9 @@ class _Content:
             kind=kind,
             digest=digest,
             size=path.stat().st_size if path else 0,
-            filename=annotations.get(_FILENAME),
+            filename=item.filename,
             value=value,
-            annotations=dict(annotations),
+            annotations=dict(item.annotations),
         )
         return material, path
 
@@ -427,13 +416,6 @@ class _Content:
                 out.write(chunk)
         self._paths[key] = path
         return path
-
-
-def _digest(item: Mapping[str, Any]) -> Digest:
-    digests = item.get("digest") or {}
-    if isinstance(digests, Mapping) and digests.get("sha256"):
-        return Digest.parse(f"sha256:{digests['sha256']}")
-    raise InvalidInput("a material of the statement has no sha256 digest")
 
 
 # -- client-reported evaluations -----------------------------------------------------------

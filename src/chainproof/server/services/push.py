@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from chainproof.core.digest import Digest
+from chainproof.core.statement import PREDICATE_TYPE, MaterialDescriptor, Statement
 from chainproof.errors import (
     ChainproofError,
     Conflict,
@@ -34,14 +34,6 @@ from chainproof.server.db.base import utcnow
 from chainproof.server.services import audit, cas, enforcement, runs, signing, slsa, tlog
 from chainproof.server.services.principal import Principal
 from chainproof.server.services.times import rfc3339
-
-CAS_ANNOTATION = "chainproof.material.cas"
-NAME_ANNOTATION = "chainproof.material.name"
-KIND_ANNOTATION = "chainproof.material.kind"
-SIZE_ANNOTATION = "chainproof.material.size"
-FILENAME_ANNOTATION = "chainproof.material.filename"
-OUTPUT_ANNOTATION = "chainproof.material.output"
-SUMMARY_ANNOTATION = "chainproof.material.summary"
 
 
 @dataclass(frozen=True)
@@ -123,12 +115,10 @@ def push(
     project = session.get(Project, wf.project_id)
     assert project is not None
     identity = signing.identity_for(session, actor, run.id)
-    verified = _verify(session, actor, parsed, identity, public_key, master_key, now)
-    statement = _statement(parsed)
-    _check_statement(statement, run, wf)
-    predicate = statement.get("predicate") or {}
-    backends = _check_cas(session, actor, predicate.get("materials") or [])
-    held_inline = cas.check_inline(session, actor.org_id, predicate.get("materials") or [])
+    verified, statement = _verify(session, actor, parsed, identity, public_key, master_key, now)
+    materials_signed = _check_statement(statement, run, wf)
+    backends = _check_cas(session, actor, materials_signed)
+    held_inline = cas.check_inline(session, actor.org_id, materials_signed)
     # Policies before the log: the log's lock is held only for the append itself.
     verdict = enforcement.evaluate(
         session, run, statement, read_blob=read_blob, cas_backends=backends
@@ -159,12 +149,12 @@ def push(
             run_id=run.id,
             bundle=completed.to_json(),
             digest=digest,
-            statement=statement,
+            statement=statement.to_dict(),
             created_at=now,
         )
     )
     extras = {(m.get("name"), m.get("digest")): m for m in materials or [] if isinstance(m, dict)}
-    for item in predicate.get("materials") or []:
+    for item in materials_signed:
         row = _material_row(run.id, item, extras, backends)
         cas.mark_inline(row, held_inline)
         session.add(row)
@@ -225,49 +215,37 @@ def _verify(
     public_key: str | None,
     master_key: str,
     now: datetime,
-) -> str:
+) -> tuple[str, Statement]:
+    """The signer's identity and the signed statement (VerificationError if either fails)."""
     from chainproof.signing.trust import TrustedRoot
-    from chainproof.signing.verifier import ExactIdentity, Verifier
+    from chainproof.signing.verifier import ExactIdentity, KeyIdentity, Verifier
 
-    if getattr(bundle, "leaf_certificate_der", None) is None:
+    if bundle.leaf_certificate_der is None:
         if not public_key or signing.registered_key(session, actor.org_id, public_key) is None:
             raise VerificationError(
                 "key-signed bundles need the public key registered",
                 hint="an admin registers it with POST /api/v1/signing/keys",
             )
-        from chainproof.signing.verifier import KeyIdentity
-
         verifier = Verifier(ca_certs=[], public_keys=[public_key.encode()])
         # A key-signed bundle's identity is its key: the registered one, named by its hint.
         result = verifier.verify(bundle, KeyIdentity.of_pem(public_key.encode()))
-        return result.identity
-    else:
-        # The organisation's root: its CAs and CT logs (the leaf's SCT is checked). The log
-        # entry is the server's to add, so none is required yet.
-        # Keys made on first use start at the push's time: its timestamps must fall inside.
-        root = TrustedRoot.from_json(signing.trust_root(session, actor, now=now))
-        verifier = Verifier(trusted_root=root, require_tlog=False)
+        return result.identity, result.statement
+    # The organisation's root: its CAs and CT logs (the leaf's SCT is checked). The log
+    # entry is the server's to add, so none is required yet.
+    # Keys made on first use start at the push's time: its timestamps must fall inside.
+    root = TrustedRoot.from_json(signing.trust_root(session, actor, now=now))
+    verifier = Verifier(trusted_root=root, require_tlog=False)
     result = verifier.verify(bundle, ExactIdentity(identity))
-    return str(getattr(result, "identity", None) or identity)
+    return result.identity or identity, result.statement
 
 
-def _statement(bundle: Any) -> dict[str, Any]:
-    from chainproof.core.statement import PAYLOAD_TYPE, PREDICATE_TYPE
-
-    envelope = bundle.envelope
-    if envelope.payload_type != PAYLOAD_TYPE:
-        raise VerificationError(f"unexpected DSSE payload type {envelope.payload_type!r}")
-    try:
-        statement = json.loads(envelope.payload)
-    except ValueError:
-        raise VerificationError("the DSSE payload is not JSON") from None
-    if not isinstance(statement, dict) or statement.get("predicateType") != PREDICATE_TYPE:
+def _check_statement(
+    statement: Statement, run: WorkflowRun, wf: Workflow
+) -> tuple[MaterialDescriptor, ...]:
+    """Check the statement is chainproof's, for this run; its materials, parsed."""
+    if statement.predicate_type != PREDICATE_TYPE:
         raise VerificationError(f"the statement's predicateType is not {PREDICATE_TYPE}")
-    return statement
-
-
-def _check_statement(statement: dict[str, Any], run: WorkflowRun, wf: Workflow) -> None:
-    workflow = (statement.get("predicate") or {}).get("workflow") or {}
+    workflow = statement.predicate.get("workflow") or {}
     if workflow.get("runID") != run.id:
         raise VerificationError(
             f"the statement is for run {workflow.get('runID')!r}, not {run.id}",
@@ -278,21 +256,14 @@ def _check_statement(statement: dict[str, Any], run: WorkflowRun, wf: Workflow) 
         )
     if workflow.get("name") not in (None, wf.name):
         raise VerificationError(f"the statement names workflow {workflow.get('name')!r}")
-
-
-def _digest_of(item: dict[str, Any]) -> Digest:
-    digests = item.get("digest") or {}
-    if not isinstance(digests, dict) or not digests:
-        raise VerificationError(f"material {item.get('name')!r} has no digest")
-    alg = "sha256" if "sha256" in digests else sorted(digests)[0]
     try:
-        return Digest(alg, str(digests[alg]))
+        return statement.materials
     except InvalidInput as err:
-        raise VerificationError(f"material {item.get('name')!r}: {err.message}") from None
+        raise VerificationError(err.message, hint=err.hint) from None
 
 
 def _check_cas(
-    session: Session, actor: Principal, items: list[dict[str, Any]]
+    session: Session, actor: Principal, materials: tuple[MaterialDescriptor, ...]
 ) -> dict[str, str | None]:
     """Digests marked for the CAS that this org uploaded → the backend holding each (None:
     the embedded store); raise if one is missing.
@@ -301,66 +272,45 @@ def _check_cas(
     organisation uploaded proves nothing about this one holding the bytes.
     """
     stored: dict[str, str | None] = {}
-    for item in items:
-        annotations = item.get("annotations") or {}
-        if str(annotations.get(CAS_ANNOTATION, "")).lower() != "true":
+    for material in materials:
+        if not material.in_cas:
             continue
-        digest = _digest_of(item)
-        where = cas.stored_in(session, actor.org_id, digest)
+        where = cas.stored_in(session, actor.org_id, material.digest)
         if where is None:
             raise VerificationError(
-                f"material {_name(item)} ({digest}) is not in the CAS",
+                f"material {material.name} ({material.digest}) is not in the CAS",
                 hint="upload it with `attestation add` before pushing",
             )
-        stored[str(digest)] = where[1]
+        stored[str(material.digest)] = where[1]
     return stored
-
-
-def _name(item: dict[str, Any]) -> str:
-    annotations = item.get("annotations") or {}
-    return str(annotations.get(NAME_ANNOTATION) or item.get("name") or "?")
 
 
 def _material_row(
     run_id: str,
-    item: dict[str, Any],
+    material: MaterialDescriptor,
     extras: dict[tuple[Any, Any], dict[str, Any]],
     stored: dict[str, str | None],
 ) -> Material:
     """A material row from the signed descriptor; unsigned client extras only fill gaps."""
-    annotations = {str(k): str(v) for k, v in (item.get("annotations") or {}).items()}
-    digest = str(_digest_of(item))
-    name = _name(item)
-    extra = extras.get((name, digest), {})
-    signed_summary = _json_object(annotations.get(SUMMARY_ANNOTATION))
-    value = extra.get("value")
-    if isinstance(item.get("content"), str):
-        try:
-            value = base64.b64decode(item["content"]).decode()
-        except (ValueError, UnicodeDecodeError):
-            value = None
-    size = annotations.get(SIZE_ANNOTATION, extra.get("size"))
+    digest = str(material.digest)
+    extra = extras.get((material.name, digest), {})
+    value = material.value if material.content is not None else extra.get("value")
+    size = material.size if material.size is not None else _count(extra.get("size"))
     return Material(
         run_id=run_id,
-        name=name,
-        kind=str(annotations.get(KIND_ANNOTATION) or extra.get("kind") or "ARTIFACT"),
+        name=material.name,
+        kind=material.kind,
         digest=digest,
-        size=int(str(size)) if str(size).isdigit() else None,
-        filename=annotations.get(FILENAME_ANNOTATION) or extra.get("filename"),
+        size=size,
+        filename=material.filename or extra.get("filename"),
         value=value if isinstance(value, str) else None,
-        annotations=annotations,
-        summary=signed_summary if signed_summary is not None else {},
-        output=annotations.get(OUTPUT_ANNOTATION, "false") == "true",
+        annotations=dict(material.annotations),
+        summary=dict(material.summary or {}),
+        output=material.output,
         uploaded=digest in stored,
         cas_backend_id=stored.get(digest),
     )
 
 
-def _json_object(text: str | None) -> dict[str, Any] | None:
-    if not text:
-        return None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
+def _count(value: Any) -> int | None:
+    return int(str(value)) if str(value).isdigit() else None
