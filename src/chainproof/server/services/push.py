@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from chainproof.core.bundle import Bundle
 from chainproof.core.statement import PREDICATE_TYPE, MaterialDescriptor, Statement
 from chainproof.errors import (
     ChainproofError,
@@ -29,7 +30,7 @@ from chainproof.errors import (
     PolicyViolation,
     VerificationError,
 )
-from chainproof.server.db import Attestation, Material, Project, Workflow, WorkflowRun
+from chainproof.server.db import Attestation, Material, Workflow, WorkflowRun
 from chainproof.server.db.base import utcnow
 from chainproof.server.services import audit, cas, enforcement, runs, signing, slsa, tlog
 from chainproof.server.services.principal import Principal
@@ -83,116 +84,76 @@ def push(
     answers with :meth:`Pushed.refusal`. ``bypass_policy_check`` lets the push through
     instead when the actor may bypass (owner/admin users, robots granted it), audited.
     A repeated push of the same bundle (or with the same idempotency key) returns what the
-    first one stored, with the same log entry.
+    first one stored, with the same log entry. ``materials`` are the client's unsigned
+    extras: they only fill gaps in what the statement signs.
     """
-    from chainproof.core.bundle import Bundle
-
     now = now or utcnow()
     run = runs.get_run_for_attest(session, actor, run_id)
+    parsed = _parse(bundle)
+    earlier = _lock_for_push(session, run, parsed, idempotency_key)
+    if earlier is not None:
+        return earlier
+    identity, statement = _verify(session, actor, run, parsed, public_key, now)
+    signed = _check_statement(session, run, statement)
+    held = _check_cas(session, actor, signed)
+    # Policies before the log: the log's lock is held only for the append itself.
+    decision = _evaluate(session, actor, run, statement, held, read_blob, bypass_policy_check)
+    completed, entry = _notarise(session, actor, run, parsed, public_key, master_key, now)
+    digest = _store(session, run, completed, statement, signed, held, materials, now)
+    _finish(session, actor, run, digest, identity, entry, decision, idempotency_key, now)
+    slsa.issue_vsa(
+        session, run, master_key=master_key, now=now, policies_passed=not decision.verdict.gated
+    )
+    return Pushed(run, completed.to_dict(), decision.verdict.checked)
+
+
+@dataclass(frozen=True)
+class _Held:
+    """Where the control plane holds the signed materials' bytes."""
+
+    backends: dict[str, str | None]  # CAS digest → its backend (None: the embedded store)
+    inline: set[str]  # digests whose bytes the statement itself holds
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """The policies' verdict, and what it does to the run."""
+
+    verdict: enforcement.Verdict
+    blocked: bool
+    bypassed: bool
+
+
+def _parse(bundle: dict[str, Any]) -> Bundle:
     try:
-        parsed = Bundle.from_json(bundle)
+        return Bundle.from_json(bundle)
     except VerificationError:
         raise
     except ChainproofError as err:
         raise VerificationError(f"not a valid Sigstore bundle: {err.message}") from None
-    submitted = _unlogged_digest(parsed.to_dict())
+
+
+def _lock_for_push(
+    session: Session, run: WorkflowRun, bundle: Bundle, idempotency_key: str | None
+) -> Pushed | None:
+    """Lock the run; None when it takes this push, what an earlier push stored when this
+    one repeats it (same bundle or idempotency key), else Conflict."""
+    submitted = _unlogged_digest(bundle.to_dict())
     # Lock the row (PostgreSQL) so the expiry job or a concurrent push cannot interleave.
     session.refresh(run, with_for_update=True)
-    if run.status != "initialized":
-        same_key = idempotency_key is not None and run.idempotency_key == idempotency_key
-        if run.status in ("succeeded", "blocked"):
-            stored = session.scalar(select(Attestation).where(Attestation.run_id == run.id))
-            assert stored is not None  # a succeeded or blocked run has its attestation
-            kept: dict[str, Any] = json.loads(stored.bundle)
-            if same_key or _unlogged_digest(kept) == submitted:
-                return Pushed(run, kept, tuple(enforcement.stored(session, run.id)))
-        raise Conflict(
-            f"run {run.id} is {run.status}, not initialized: it cannot take another push",
-            hint="start a new run with `attestation init`",
-        )
-    wf = session.get(Workflow, run.workflow_id)
-    assert wf is not None
-    project = session.get(Project, wf.project_id)
-    assert project is not None
-    identity = signing.identity_for(session, actor, run.id)
-    verified, statement = _verify(session, actor, parsed, identity, public_key, master_key, now)
-    materials_signed = _check_statement(statement, run, wf)
-    backends = _check_cas(session, actor, materials_signed)
-    held_inline = cas.check_inline(session, actor.org_id, materials_signed)
-    # Policies before the log: the log's lock is held only for the append itself.
-    verdict = enforcement.evaluate(
-        session, run, statement, read_blob=read_blob, cas_backends=backends
+    if run.status == "initialized":
+        return None
+    same_key = idempotency_key is not None and run.idempotency_key == idempotency_key
+    if run.status in ("succeeded", "blocked"):
+        stored = session.scalar(select(Attestation).where(Attestation.run_id == run.id))
+        assert stored is not None  # a succeeded or blocked run has its attestation
+        kept: dict[str, Any] = json.loads(stored.bundle)
+        if same_key or _unlogged_digest(kept) == submitted:
+            return Pushed(run, kept, tuple(enforcement.stored(session, run.id)))
+    raise Conflict(
+        f"run {run.id} is {run.status}, not initialized: it cannot take another push",
+        hint="start a new run with `attestation init`",
     )
-    blocked = bool(verdict.gated)
-    bypassed = False
-    if blocked and bypass_policy_check:
-        if not actor.may_bypass_policies:
-            raise Forbidden(
-                f"this token may not bypass policy checks: {enforcement.describe(verdict.gated)}",
-                hint="an owner or admin grants it with `api-token create --allow-policy-bypass`",
-            )
-        blocked, bypassed = False, True
-
-    completed, entry = tlog.notarise(
-        session,
-        actor.org_id,
-        actor.org_name,
-        parsed,
-        master_key=master_key,
-        now=now,
-        run_id=run.id,
-        public_key_pem=public_key,
-    )
-    digest = str(completed.digest())
-    session.add(
-        Attestation(
-            run_id=run.id,
-            bundle=completed.to_json(),
-            digest=digest,
-            statement=statement.to_dict(),
-            created_at=now,
-        )
-    )
-    extras = {(m.get("name"), m.get("digest")): m for m in materials or [] if isinstance(m, dict)}
-    for item in materials_signed:
-        row = _material_row(run.id, item, extras, backends)
-        cas.mark_inline(row, held_inline)
-        session.add(row)
-    run.status = "blocked" if blocked else "succeeded"
-    if blocked:
-        run.reason = f"blocked by policy: {verdict.describe_gated()}"[:2000]
-    run.finished_at = now
-    run.attestation_digest = digest
-    run.idempotency_key = idempotency_key
-    run.verification = {
-        "verified": True,
-        "identity": verified,
-        "checked_at": rfc3339(now),
-        "transparency_log": {
-            "log_index": int(entry["logIndex"]),
-            "log_id": base64.b64decode(entry["logId"]["keyId"]).hex(),
-            "integrated_time": int(entry["integratedTime"]),
-        },
-        "policy": verdict.summary(blocked=blocked, bypassed=bypassed),
-    }
-    enforcement.record(session, run, verdict)
-    session.flush()
-    audit.record(session, actor.org_id, actor, "run.push", run.id, digest=digest)
-    if blocked:
-        audit.record(
-            session, actor.org_id, actor, "run.blocked", run.id, violations=len(verdict.gated)
-        )
-    if bypassed:
-        audit.record(
-            session,
-            actor.org_id,
-            actor,
-            "run.policy_bypass",
-            run.id,
-            violations=[f"{c.evaluation.name}:{c.evaluation.material_name}" for c in verdict.gated],
-        )
-    slsa.issue_vsa(session, run, master_key=master_key, now=now, policies_passed=not verdict.gated)
-    return Pushed(run, completed.to_dict(), verdict.checked)
 
 
 def _unlogged_digest(bundle: dict[str, Any]) -> str:
@@ -210,13 +171,14 @@ def _unlogged_digest(bundle: dict[str, Any]) -> str:
 def _verify(
     session: Session,
     actor: Principal,
-    bundle: Any,
-    identity: str,
+    run: WorkflowRun,
+    bundle: Bundle,
     public_key: str | None,
-    master_key: str,
     now: datetime,
 ) -> tuple[str, Statement]:
-    """The signer's identity and the signed statement (VerificationError if either fails)."""
+    """The signer's identity and the signed statement (VerificationError if either fails):
+    a certificate must chain to the organisation's CA and name this run; a key must be one
+    the organisation registered."""
     from chainproof.signing.trust import TrustedRoot
     from chainproof.signing.verifier import ExactIdentity, KeyIdentity, Verifier
 
@@ -230,6 +192,7 @@ def _verify(
         # A key-signed bundle's identity is its key: the registered one, named by its hint.
         result = verifier.verify(bundle, KeyIdentity.of_pem(public_key.encode()))
         return result.identity, result.statement
+    identity = signing.identity_for(session, actor, run.id)
     # The organisation's root: its CAs and CT logs (the leaf's SCT is checked). The log
     # entry is the server's to add, so none is required yet.
     # Keys made on first use start at the push's time: its timestamps must fall inside.
@@ -240,9 +203,11 @@ def _verify(
 
 
 def _check_statement(
-    statement: Statement, run: WorkflowRun, wf: Workflow
+    session: Session, run: WorkflowRun, statement: Statement
 ) -> tuple[MaterialDescriptor, ...]:
     """Check the statement is chainproof's, for this run; its materials, parsed."""
+    wf = session.get(Workflow, run.workflow_id)
+    assert wf is not None
     if statement.predicate_type != PREDICATE_TYPE:
         raise VerificationError(f"the statement's predicateType is not {PREDICATE_TYPE}")
     workflow = statement.predicate.get("workflow") or {}
@@ -264,9 +229,9 @@ def _check_statement(
 
 def _check_cas(
     session: Session, actor: Principal, materials: tuple[MaterialDescriptor, ...]
-) -> dict[str, str | None]:
-    """Digests marked for the CAS that this org uploaded → the backend holding each (None:
-    the embedded store); raise if one is missing.
+) -> _Held:
+    """Where each material's bytes are: every one marked for the CAS must be a blob this
+    organisation uploaded, every one held inline must check (:func:`.cas.check_inline`).
 
     Only ``cas_blobs`` counts (filled by the CAS app's upload hook): a blob another
     organisation uploaded proves nothing about this one holding the bytes.
@@ -282,7 +247,131 @@ def _check_cas(
                 hint="upload it with `attestation add` before pushing",
             )
         stored[str(material.digest)] = where[1]
-    return stored
+    return _Held(stored, cas.check_inline(session, actor.org_id, materials))
+
+
+def _evaluate(
+    session: Session,
+    actor: Principal,
+    run: WorkflowRun,
+    statement: Statement,
+    held: _Held,
+    read_blob: enforcement.BlobReader | None,
+    bypass_policy_check: bool,
+) -> _Decision:
+    """The control plane's policy verdict; a gated violation blocks the run, unless the
+    push asks to bypass and the actor may (Forbidden if it may not)."""
+    verdict = enforcement.evaluate(
+        session, run, statement, read_blob=read_blob, cas_backends=held.backends
+    )
+    if not verdict.gated or not bypass_policy_check:
+        return _Decision(verdict, blocked=bool(verdict.gated), bypassed=False)
+    if not actor.may_bypass_policies:
+        raise Forbidden(
+            f"this token may not bypass policy checks: {enforcement.describe(verdict.gated)}",
+            hint="an owner or admin grants it with `api-token create --allow-policy-bypass`",
+        )
+    return _Decision(verdict, blocked=False, bypassed=True)
+
+
+def _notarise(
+    session: Session,
+    actor: Principal,
+    run: WorkflowRun,
+    bundle: Bundle,
+    public_key: str | None,
+    master_key: str,
+    now: datetime,
+) -> tuple[Bundle, dict[str, Any]]:
+    """The bundle completed with the organisation's log entry (and that entry)."""
+    return tlog.notarise(
+        session,
+        actor.org_id,
+        actor.org_name,
+        bundle,
+        master_key=master_key,
+        now=now,
+        run_id=run.id,
+        public_key_pem=public_key,
+    )
+
+
+def _store(
+    session: Session,
+    run: WorkflowRun,
+    completed: Bundle,
+    statement: Statement,
+    signed: tuple[MaterialDescriptor, ...],
+    held: _Held,
+    extras: list[dict[str, Any]] | None,
+    now: datetime,
+) -> str:
+    """Store the attestation and a row per material; the stored bundle's digest."""
+    digest = str(completed.digest())
+    session.add(
+        Attestation(
+            run_id=run.id,
+            bundle=completed.to_json(),
+            digest=digest,
+            statement=statement.to_dict(),
+            created_at=now,
+        )
+    )
+    by_key = {(m.get("name"), m.get("digest")): m for m in extras or [] if isinstance(m, dict)}
+    for material in signed:
+        row = _material_row(run.id, material, by_key, held.backends)
+        cas.mark_inline(row, held.inline)
+        session.add(row)
+    return digest
+
+
+def _finish(
+    session: Session,
+    actor: Principal,
+    run: WorkflowRun,
+    digest: str,
+    identity: str,
+    entry: dict[str, Any],
+    decision: _Decision,
+    idempotency_key: str | None,
+    now: datetime,
+) -> None:
+    """Close the run (``succeeded`` or ``blocked``) with what was checked, record the
+    policy evaluations, and audit the push, the block or the bypass."""
+    verdict = decision.verdict
+    run.status = "blocked" if decision.blocked else "succeeded"
+    if decision.blocked:
+        run.reason = f"blocked by policy: {verdict.describe_gated()}"[:2000]
+    run.finished_at = now
+    run.attestation_digest = digest
+    run.idempotency_key = idempotency_key
+    run.verification = {
+        "verified": True,
+        "identity": identity,
+        "checked_at": rfc3339(now),
+        "transparency_log": {
+            "log_index": int(entry["logIndex"]),
+            "log_id": base64.b64decode(entry["logId"]["keyId"]).hex(),
+            "integrated_time": int(entry["integratedTime"]),
+        },
+        "policy": verdict.summary(blocked=decision.blocked, bypassed=decision.bypassed),
+    }
+    enforcement.record(session, run, verdict)
+    session.flush()
+    audit.record(session, actor.org_id, actor, "run.push", run.id, digest=digest)
+    if decision.blocked:
+        audit.record(
+            session, actor.org_id, actor, "run.blocked", run.id, violations=len(verdict.gated)
+        )
+    if decision.bypassed:
+        audit.record(
+            session,
+            actor.org_id,
+            actor,
+            "run.policy_bypass",
+            run.id,
+            violations=[f"{c.evaluation.name}:{c.evaluation.material_name}" for c in verdict.gated],
+        )
 
 
 def _material_row(
