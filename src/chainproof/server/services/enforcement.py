@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from chainproof.core.contract import parse_required_policies
 from chainproof.core.digest import Digest
 from chainproof.core.statement import MaterialDescriptor, Statement
 from chainproof.errors import ChainproofError, InvalidInput
@@ -37,23 +38,22 @@ from chainproof.server.db import (
     PolicyEvaluationRow,
     WorkflowRun,
 )
+from chainproof.server.services import orgs
+from chainproof.server.services import policies as stored_policies
 
 if TYPE_CHECKING:
     from chainproof.core.contract import Contract
     from chainproof.policy import PolicyEvaluation, PolicyVerifier
 
 __all__ = [
-    "STRATEGIES",
     "BlobReader",
     "Checked",
     "Verdict",
     "evaluate",
-    "parse_required",
     "record",
     "stored",
 ]
 
-STRATEGIES = ("advisory", "enforced")
 ATTESTATION = "ATTESTATION"
 
 BlobReader = Callable[[str | None, Digest], Iterable[bytes]]
@@ -129,14 +129,6 @@ def describe(checked: Sequence[Checked]) -> str:
     return " | ".join(parts)
 
 
-# -- required policies ---------------------------------------------------------------------
-def parse_required(document: Mapping[str, Any], *, source: str = "required policies") -> Contract:
-    """The organisation's required policies as a contract (ContractError when invalid)."""
-    from chainproof.core.contract import parse_required_policies
-
-    return parse_required_policies(document, source=source)
-
-
 # -- evaluation ----------------------------------------------------------------------------
 def evaluate(
     session: Session,
@@ -153,11 +145,11 @@ def evaluate(
     policies first, then to the built-in ones."""
     org = session.get(Organization, run.org_id)
     assert org is not None
-    strategy = org.policy_strategy or "advisory"
+    strategy = org.policy_strategy or orgs.DEFAULT_POLICY_STRATEGY
     contract = _contract(session, run)
     sets: list[tuple[Contract, bool]] = [(contract, False)]
     if org.required_policies:
-        sets.append((parse_required(org.required_policies), True))
+        sets.append((parse_required_policies(org.required_policies), True))
     materials = statement.materials
     reported = _client_reported(statement.predicate.get("policyEvaluations"))
     checked: list[Checked] = []
@@ -220,7 +212,6 @@ def _evaluate_set(
     run: WorkflowRun,
 ) -> Iterator[Checked]:
     from chainproof.policy import PolicyVerifier
-    from chainproof.server.services import policies as stored_policies
 
     loader = stored_policies.loader(session, run.org_id, local_files=False)
     policies = {

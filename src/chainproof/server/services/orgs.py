@@ -8,12 +8,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from chainproof.core.contract import parse_required_policies
 from chainproof.errors import Conflict, InvalidInput, NotFound
 from chainproof.server.db import Membership, Organization, User
 from chainproof.server.services import audit
 from chainproof.server.services.principal import Principal
 from chainproof.server.services.times import rfc3339
 
+#: What an ungated policy violation does: ``advisory`` records it, ``enforced`` blocks the
+#: push (:mod:`.enforcement` applies it).
+POLICY_STRATEGIES = ("advisory", "enforced")
+DEFAULT_POLICY_STRATEGY = "advisory"
 _ORG_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -87,7 +92,7 @@ def settings_view(org: Organization) -> dict[str, Any]:
     return {
         **org_view(org),
         "allow_implicit_creation": org.allow_implicit_creation,
-        "policy_strategy": org.policy_strategy or "advisory",
+        "policy_strategy": org.policy_strategy or DEFAULT_POLICY_STRATEGY,
         "required_policies": org.required_policies,
         "created_at": rfc3339(org.created_at),
     }
@@ -115,14 +120,12 @@ def update(
     ``required_policies`` (a ``policies``/``policyGroups`` document, or None to clear) are
     evaluated on every run of every workflow, whatever its contract says.
     """
-    from chainproof.server.services import enforcement
-
     actor.require_admin()
     org = get_org(session, actor.org_id)
     if allow_implicit_creation is not None:
         org.allow_implicit_creation = allow_implicit_creation
     if policy_strategy is not None:
-        if policy_strategy not in enforcement.STRATEGIES:
+        if policy_strategy not in POLICY_STRATEGIES:
             raise InvalidInput(
                 f"unknown policy strategy {policy_strategy!r}",
                 hint="use advisory (violations are recorded) or enforced (they block pushes)",
@@ -130,7 +133,7 @@ def update(
         org.policy_strategy = policy_strategy
     if required_policies is not _UNSET:
         if required_policies:
-            enforcement.parse_required(required_policies)
+            parse_required_policies(required_policies)
             org.required_policies = required_policies
         else:
             org.required_policies = None
