@@ -23,7 +23,6 @@ APPENDS = 25
 
 
 def test_parallel_appends_give_one_gapless_log(sessions: sessionmaker[Session]) -> None:
-    master = "concurrency test master key"
     name = f"org-{secrets.token_hex(4)}"
     with sessions.begin() as session:
         org, _ = create_org(session, name)
@@ -36,7 +35,7 @@ def test_parallel_appends_give_one_gapless_log(sessions: sessionmaker[Session]) 
             start.wait()
             for i in range(APPENDS):
                 with sessions.begin() as session:
-                    trust_keys.current_key(session, org_id, "tlog", master)
+                    trust_keys.current_key(session, org_id, "tlog")
                     log = tlog.log_of(session, org_id, name)
                     tlog.append(session, log, f"worker {worker} entry {i}".encode())
         except BaseException as err:  # reported by the main thread
@@ -65,7 +64,7 @@ def test_parallel_appends_give_one_gapless_log(sessions: sessionmaker[Session]) 
             f"worker {w} entry {i}".encode() for w in range(WORKERS) for i in range(APPENDS)
         )
         assert log.tree_size == total and log.root_hash == mth(bodies)
-        key = trust_keys.current_key(session, org_id, "tlog", master)
+        key = trust_keys.current_key(session, org_id, "tlog")
         note = tlog.checkpoint(log, key, log.tree_size, log.root_hash)
         root = TrustedRoot.from_json(
             trusted_root_json(

@@ -28,7 +28,6 @@ def cas_token(
     return cas.grant(
         session,
         principal,
-        secret=settings.secret_key.get_secret_value(),
         cas_url=settings.cas_base_url,
         direction=body.direction,
         run_id=body.run_id,

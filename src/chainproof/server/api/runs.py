@@ -73,7 +73,6 @@ def push_attestation(
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
-    settings: SettingsDep,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200),
 ) -> Any:
     """Verify the signed bundle, evaluate its policies, log it, store it and mark the run
@@ -92,7 +91,6 @@ def push_attestation(
         principal,
         run_id,
         bundle=body.bundle,
-        master_key=settings.secret_key.get_secret_value(),
         materials=body.materials,
         public_key=body.public_key,
         idempotency_key=idempotency_key,
@@ -130,13 +128,9 @@ class StateIn(BaseModel):
 
 
 @router.get("/{run_id}/state")
-def get_state(
-    run_id: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
-) -> Any:
+def get_state(run_id: str, session: SessionDep, principal: PrincipalDep) -> Any:
     """The remote crafting state and its version digest."""
-    state, digest = run_state.get(
-        session, principal, run_id, settings.secret_key.get_secret_value()
-    )
+    state, digest = run_state.get(session, principal, run_id)
     return {"state": state, "digest": digest}
 
 
@@ -146,7 +140,6 @@ def put_state(
     body: StateIn,
     session: SessionDep,
     principal: PrincipalDep,
-    settings: SettingsDep,
 ) -> Any:
     """Replace the crafting state if ``base_digest`` is still current (409 otherwise)."""
     digest = run_state.put(
@@ -155,7 +148,6 @@ def put_state(
         run_id,
         body.state,
         body.base_digest,
-        settings.secret_key.get_secret_value(),
     )
     return {"digest": digest}
 
@@ -179,14 +171,10 @@ def get_vsa(run_id: str, session: SessionDep, principal: PrincipalDep) -> Any:
 
 
 @router.get("/{run_id}/provenance")
-def get_provenance(
-    run_id: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
-) -> Any:
+def get_provenance(run_id: str, session: SessionDep, principal: PrincipalDep) -> Any:
     """The run as signed SLSA Provenance v1 (409 unless the run succeeded); signed, logged
     and timestamped on the first request, the same bundle after that."""
-    return slsa.provenance(
-        session, principal, run_id, master_key=settings.secret_key.get_secret_value()
-    )
+    return slsa.provenance(session, principal, run_id)
 
 
 def _attestation(session: Any, principal: Any, run_id: str) -> Attestation:

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Path, Query
 
-from chainproof.server.api.deps import PrincipalDep, SessionDep, SettingsDep
+from chainproof.server.api.deps import PrincipalDep, SessionDep
 from chainproof.server.services import tlog
 
 router = APIRouter(prefix="/tlog", tags=["transparency log"])
@@ -15,21 +15,20 @@ _MAX_INDEX = 2**62
 
 
 @router.get("/checkpoint")
-def checkpoint(session: SessionDep, principal: PrincipalDep, settings: SettingsDep) -> Any:
+def checkpoint(session: SessionDep, principal: PrincipalDep) -> Any:
     """The latest signed checkpoint (C2SP signed note) of the organisation's log."""
-    return tlog.checkpoint(session, principal, master_key=settings.secret_key.get_secret_value())
+    return tlog.checkpoint(session, principal)
 
 
 @router.get("/entries/{index}")
 def entry(
     session: SessionDep,
     principal: PrincipalDep,
-    settings: SettingsDep,
     index: int = Path(..., ge=0, le=_MAX_INDEX),
 ) -> Any:
     """One entry (Sigstore ``TransparencyLogEntry``) with its inclusion proof against the
     current tree and that tree's signed checkpoint."""
-    return tlog.entry(session, principal, index, master_key=settings.secret_key.get_secret_value())
+    return tlog.entry(session, principal, index)
 
 
 @router.get("/proof/consistency")

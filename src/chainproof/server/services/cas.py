@@ -56,7 +56,7 @@ from chainproof.server.db import (
     Workflow,
     WorkflowRun,
 )
-from chainproof.server.services import audit, cas_backends, projects, runs
+from chainproof.server.services import audit, cas_backends, projects, runs, sealed
 from chainproof.server.services.cas_backends import BackendFactory
 from chainproof.server.services.principal import ADMIN_ROLES, Principal
 from chainproof.server.services.times import rfc3339
@@ -66,7 +66,6 @@ def grant(
     session: Session,
     actor: Principal,
     *,
-    secret: str,
     cas_url: str,
     direction: str,
     run_id: str | None = None,
@@ -108,7 +107,7 @@ def grant(
                 "(fs, oci, s3, azure-blob) the default",
             )
         token, expires = mint_token(
-            secret,
+            sealed.server_secret(session),
             org=actor.org_id,
             direction="upload",
             backend=target.id if target else EMBEDDED,
@@ -138,7 +137,7 @@ def grant(
         if target is None and owned_size(session, actor.org_id, parsed) is None:
             claim = INLINE  # readable, yet in no blob store: held in a stored statement
         token, expires = mint_token(
-            secret,
+            sealed.server_secret(session),
             org=actor.org_id,
             direction="download",
             backend=claim,

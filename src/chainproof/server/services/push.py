@@ -68,7 +68,6 @@ def push(
     run_id: str,
     *,
     bundle: dict[str, Any],
-    master_key: str,
     materials: list[dict[str, Any]] | None = None,
     public_key: str | None = None,
     idempotency_key: str | None = None,
@@ -98,12 +97,10 @@ def push(
     held = _check_cas(session, actor, signed)
     # Policies before the log: the log's lock is held only for the append itself.
     decision = _evaluate(session, actor, run, statement, held, read_blob, bypass_policy_check)
-    completed, entry = _notarise(session, actor, run, parsed, public_key, master_key, now)
+    completed, entry = _notarise(session, actor, run, parsed, public_key, now)
     digest = _store(session, run, completed, statement, signed, held, materials, now)
     _finish(session, actor, run, digest, identity, entry, decision, idempotency_key, now)
-    slsa.issue_vsa(
-        session, run, master_key=master_key, now=now, policies_passed=not decision.verdict.gated
-    )
+    slsa.issue_vsa(session, run, now=now, policies_passed=not decision.verdict.gated)
     return Pushed(run, completed.to_dict(), decision.verdict.checked)
 
 
@@ -280,7 +277,6 @@ def _notarise(
     run: WorkflowRun,
     bundle: Bundle,
     public_key: str | None,
-    master_key: str,
     now: datetime,
 ) -> tuple[Bundle, dict[str, Any]]:
     """The bundle completed with the organisation's log entry (and that entry)."""
@@ -289,7 +285,6 @@ def _notarise(
         actor.org_id,
         actor.org_name,
         bundle,
-        master_key=master_key,
         now=now,
         run_id=run.id,
         public_key_pem=public_key,

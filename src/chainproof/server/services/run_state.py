@@ -27,7 +27,7 @@ MAX_STATE_BYTES = 4 * 1024 * 1024
 _PURPOSE = b"chainproof crafting state v1"
 
 
-def get(session: Session, actor: Principal, run_id: str, secret: str) -> tuple[dict[str, Any], str]:
+def get(session: Session, actor: Principal, run_id: str) -> tuple[dict[str, Any], str]:
     """The run's state and its version digest; NotFound if it has none."""
     run = runs.get_run_for_attest(session, actor, run_id)
     row = session.scalar(select(RunState).where(RunState.run_id == run.id))
@@ -36,7 +36,9 @@ def get(session: Session, actor: Principal, run_id: str, secret: str) -> tuple[d
             f"run {run.id} keeps no remote state",
             hint="start it with `attestation init --remote-state`",
         )
-    plain = sealed.unseal(secret, _PURPOSE, row.ciphertext, run.id, "attestation state")
+    plain = sealed.unseal(
+        sealed.server_secret(session), _PURPOSE, row.ciphertext, run.id, "attestation state"
+    )
     return json.loads(plain), row.digest
 
 
@@ -46,7 +48,6 @@ def put(
     run_id: str,
     state: dict[str, Any],
     base_digest: str | None,
-    secret: str,
 ) -> str:
     """Store a new version if ``base_digest`` is still the current one; return its digest."""
     run = runs.get_run_for_attest(session, actor, run_id)
@@ -56,7 +57,7 @@ def put(
     if len(plain) > MAX_STATE_BYTES:
         raise Conflict(f"the attestation state is larger than {MAX_STATE_BYTES} bytes")
     digest = "sha256:" + hashlib.sha256(plain).hexdigest()
-    blob = sealed.seal(secret, _PURPOSE, plain, run.id)
+    blob = sealed.seal(sealed.server_secret(session), _PURPOSE, plain, run.id)
     if base_digest is None:
         exists = session.scalar(select(RunState.id).where(RunState.run_id == run.id))
         if exists is not None:

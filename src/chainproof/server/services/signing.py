@@ -32,7 +32,6 @@ from sqlalchemy.orm import Session
 from chainproof.errors import Conflict, InvalidInput, ServiceError
 from chainproof.server.db import Organization, Project, SigningCA, SigningKey, Workflow
 from chainproof.server.db.base import new_id
-from chainproof.server.db.session import SECRET_KEY_INFO
 from chainproof.server.services import audit, runs, sealed, trust_keys
 from chainproof.server.services.principal import Principal
 from chainproof.server.services.times import rfc3339
@@ -50,18 +49,8 @@ def _text(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _master_key(session: Session) -> str:
-    key = session.info.get(SECRET_KEY_INFO)
-    if not key:
-        raise ServiceError(
-            "the server's secret key is not available to seal or open the signing CA key",
-            hint="create sessions with make_sessionmaker(engine, secret_key=...)",
-        )
-    return str(key)
-
-
 def _seal_key(session: Session, row: SigningCA, key_pem: bytes) -> None:
-    blob = sealed.seal(_master_key(session), CA_KEY_PURPOSE, key_pem, row.id)
+    blob = sealed.seal(sealed.server_secret(session), CA_KEY_PURPOSE, key_pem, row.id)
     row.key_pem = _SEALED_PREFIX + base64.b64encode(blob).decode("ascii")
 
 
@@ -73,9 +62,9 @@ def _open_key(session: Session, row: SigningCA) -> bytes:
         _seal_key(session, row, clear)
         return clear
     blob = base64.b64decode(stored[len(_SEALED_PREFIX) :])
-    master_key = _master_key(session)
+    secret = sealed.server_secret(session)
     try:
-        return sealed.unseal(master_key, CA_KEY_PURPOSE, blob, row.id, "CA key")
+        return sealed.unseal(secret, CA_KEY_PURPOSE, blob, row.id, "CA key")
     except ServiceError:
         raise ServiceError(
             "the signing CA key cannot be decrypted with this server's secret key",
@@ -148,7 +137,7 @@ def sign_as_verifier(
 
     signer = EphemeralSigner()
     uri = verifier_identity_uri(org_name)
-    ct_key = trust_keys.current_key(session, org_id, "ctlog", _master_key(session))
+    ct_key = trust_keys.current_key(session, org_id, "ctlog")
     chain = org_ca(session, org_id).issue(
         signer.csr(uri), identity_uri=uri, ct_log=CTLog(ct_key.private_key), now=now
     )
@@ -240,7 +229,7 @@ def issue_certificate(session: Session, actor: Principal, run_id: str, csr_pem: 
     if run.status != "initialized":
         raise Conflict(f"run {run.id} already finished: it is {run.status}")
     ca = org_ca(session, actor.org_id)
-    ct_key = trust_keys.current_key(session, actor.org_id, "ctlog", _master_key(session))
+    ct_key = trust_keys.current_key(session, actor.org_id, "ctlog")
     uri = identity_for(session, actor, run_id)
     chain = ca.issue(csr_pem.encode(), identity_uri=uri, ct_log=CTLog(ct_key.private_key))
     audit.record(session, actor.org_id, actor, "certificate.issue", run.id, identity=uri)
@@ -265,16 +254,15 @@ def trust_root(
     entries = [
         AuthorityChain([row.cert_pem.encode()], row.created_at, end) for row, end in _windows(cas)
     ]
-    master_key = _master_key(session)
     base = f"https://{origin_for(actor.org_name)}"
     logs: dict[str, list[LogInstance]] = {}
     for purpose, url in (("tlog", base), ("ctlog", f"{base}/ct")):
-        trust_keys.current_key(session, actor.org_id, purpose, master_key, now=now)
+        trust_keys.current_key(session, actor.org_id, purpose, now=now)
         logs[purpose] = [
             LogInstance(url, row.public_key_der, row.valid_from, row.valid_until)
             for row in trust_keys.all_keys(session, actor.org_id, purpose)
         ]
-    trust_keys.tsa(session, actor.org_id, actor.org_name, master_key, now=now)
+    trust_keys.tsa(session, actor.org_id, actor.org_name, now=now)
     tsas = [
         AuthorityChain(trust_keys.chain_pem(row), row.valid_from, row.valid_until)
         for row in trust_keys.all_keys(session, actor.org_id, "tsa")

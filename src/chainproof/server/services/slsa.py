@@ -121,14 +121,11 @@ def _signed(
     org_name: str,
     statement: dict[str, Any],
     *,
-    master_key: str,
     now: datetime,
 ) -> Bundle:
     """``statement`` signed as the verifier, logged and timestamped."""
     bundle = signing.sign_as_verifier(session, run.org_id, org_name, statement, now=now)
-    notarised, _ = tlog.notarise(
-        session, run.org_id, org_name, bundle, master_key=master_key, now=now, run_id=run.id
-    )
+    notarised, _ = tlog.notarise(session, run.org_id, org_name, bundle, now=now, run_id=run.id)
     return notarised
 
 
@@ -136,7 +133,6 @@ def issue_vsa(
     session: Session,
     run: WorkflowRun,
     *,
-    master_key: str,
     now: datetime | None = None,
     policies_passed: bool = True,
 ) -> None:
@@ -161,7 +157,7 @@ def issue_vsa(
         passed=passed,
         level=level,
     )
-    bundle = _signed(session, run, facts.org, statement, master_key=master_key, now=now)
+    bundle = _signed(session, run, facts.org, statement, now=now)
     row = VerificationSummary(
         run_id=run.id,
         result="PASSED" if passed else "FAILED",
@@ -189,9 +185,7 @@ def get_vsa(session: Session, actor: Principal, run_id: str) -> dict[str, Any]:
     return bundle
 
 
-def provenance(
-    session: Session, actor: Principal, run_id: str, *, master_key: str
-) -> dict[str, Any]:
+def provenance(session: Session, actor: Principal, run_id: str) -> dict[str, Any]:
     """The run as signed SLSA Provenance v1 (a bundle JSON object), signed on first request.
 
     Conflict unless the run succeeded: only a verified push says what the run produced.
@@ -214,7 +208,7 @@ def provenance(
     if summary.provenance_bundle is None:
         facts = _facts(session, run, attestation)
         statement = slsa.render_provenance(facts, builder_version=_version())
-        bundle = _signed(session, run, facts.org, statement, master_key=master_key, now=utcnow())
+        bundle = _signed(session, run, facts.org, statement, now=utcnow())
         summary.provenance_bundle = bundle.to_json()
         session.flush()
         audit.record(

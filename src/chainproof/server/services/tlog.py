@@ -30,11 +30,11 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def checkpoint(session: Session, actor: Principal, *, master_key: str) -> dict[str, Any]:
+def checkpoint(session: Session, actor: Principal) -> dict[str, Any]:
     """The log's latest signed checkpoint (C2SP signed note) and what it says."""
     actor.require_reader()
     log = tlog.log_of(session, actor.org_id, actor.org_name)
-    key = trust_keys.current_key(session, actor.org_id, "tlog", master_key)
+    key = trust_keys.current_key(session, actor.org_id, "tlog")
     return {
         "origin": log.origin,
         "log_id": _b64(key.key_id),
@@ -44,13 +44,13 @@ def checkpoint(session: Session, actor: Principal, *, master_key: str) -> dict[s
     }
 
 
-def entry(session: Session, actor: Principal, index: int, *, master_key: str) -> dict[str, Any]:
+def entry(session: Session, actor: Principal, index: int) -> dict[str, Any]:
     """Entry ``index`` as a Sigstore ``TransparencyLogEntry``, proven against the current
     tree (inclusion proof and signed checkpoint); NotFound outside the log."""
     actor.require_reader()
     log = tlog.log_of(session, actor.org_id, actor.org_name)
     leaf = tlog.leaf(session, log, index)
-    key = trust_keys.current_key(session, actor.org_id, "tlog", master_key)
+    key = trust_keys.current_key(session, actor.org_id, "tlog")
     return tlog.entry_json(
         session,
         log,
@@ -83,7 +83,6 @@ def notarise(
     org_name: str,
     bundle: Bundle,
     *,
-    master_key: str,
     now: datetime,
     run_id: str | None = None,
     public_key_pem: str | None = None,
@@ -110,7 +109,7 @@ def notarise(
         verifier_pem = serialization.load_pem_public_key(public_key_pem.encode()).public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-    key = trust_keys.current_key(session, org_id, "tlog", master_key, now=now)
+    key = trust_keys.current_key(session, org_id, "tlog", now=now)
     log = tlog.log_of(session, org_id, org_name)
     body = tlog.dsse_body(bundle.envelope, verifier_pem)
     added = tlog.append(session, log, body, run_id=run_id, now=now)
@@ -124,7 +123,7 @@ def notarise(
         tree_size=added.tree_size,
         root_hash=added.root_hash,
     )
-    authority = trust_keys.tsa(session, org_id, org_name, master_key, now=now)
+    authority = trust_keys.tsa(session, org_id, org_name, now=now)
     stamp = authority.timestamp(bundle.signature, now=now)
     data = bundle.to_dict()
     data["verificationMaterial"]["tlogEntries"] = [entry]

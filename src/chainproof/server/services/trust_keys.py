@@ -69,9 +69,9 @@ def _check_purpose(purpose: str) -> None:
         raise InvalidInput(f"unknown trust key purpose {purpose!r}")
 
 
-def _unseal(row: TrustKey, master_key: str) -> ServiceKey:
+def _unseal(row: TrustKey, secret: str) -> ServiceKey:
     plain = sealed.unseal(
-        master_key,
+        secret,
         _SEAL_PURPOSE + row.purpose.encode(),
         row.sealed_private_key,
         row.id,
@@ -102,7 +102,7 @@ def _current_row(session: Session, org_id: str, purpose: str) -> TrustKey | None
 
 
 def _new_row(
-    org_id: str, purpose: str, master_key: str, now: datetime, make: KeyFactory | None
+    org_id: str, purpose: str, secret: str, now: datetime, make: KeyFactory | None
 ) -> TrustKey:
     if make is None:
         key, pems = ec.generate_private_key(ec.SECP256R1()), None
@@ -121,7 +121,7 @@ def _new_row(
         purpose=purpose,
         key_id=hashlib.sha256(spki).digest(),
         public_key_der=spki,
-        sealed_private_key=sealed.seal(master_key, _SEAL_PURPOSE + purpose.encode(), der, row_id),
+        sealed_private_key=sealed.seal(secret, _SEAL_PURPOSE + purpose.encode(), der, row_id),
         cert_chain_pem="".join(p.decode() for p in pems) if pems else None,
         # Whole seconds: RFC 3161 times and log times are whole seconds, and a timestamp
         # made in the key's first second must not fall before its window.
@@ -134,7 +134,6 @@ def current_key(
     session: Session,
     org_id: str,
     purpose: str,
-    master_key: str,
     *,
     make: KeyFactory | None = None,
     now: datetime | None = None,
@@ -142,12 +141,13 @@ def current_key(
     """The organisation's current key for ``purpose``, created (and audited) on first use.
 
     ``make`` makes a new key with its certificate chain (TSA). Raises ServiceError when the
-    sealed key does not open under ``master_key``.
+    sealed key does not open under the server's secret key.
     """
     _check_purpose(purpose)
+    secret = sealed.server_secret(session)
     row = _current_row(session, org_id, purpose)
     if row is None:
-        candidate = _new_row(org_id, purpose, master_key, now or utcnow(), make)
+        candidate = _new_row(org_id, purpose, secret, now or utcnow(), make)
         try:
             with session.begin_nested():
                 session.add(candidate)
@@ -160,14 +160,13 @@ def current_key(
         else:
             row = candidate
             audit.record(session, org_id, None, f"trust_key.create.{purpose}", row.id)
-    return _unseal(row, master_key)
+    return _unseal(row, secret)
 
 
 def rotate(
     session: Session,
     org_id: str,
     purpose: str,
-    master_key: str,
     *,
     make: KeyFactory | None = None,
     now: datetime | None = None,
@@ -178,16 +177,17 @@ def rotate(
     verifies. (For ``tlog`` a new key means a new log: callers start a new log head.)
     """
     _check_purpose(purpose)
+    secret = sealed.server_secret(session)
     now = now or utcnow()
     old = _current_row(session, org_id, purpose)
     if old is not None:
         old.valid_until = now
         session.flush()
-    row = _new_row(org_id, purpose, master_key, now, make)
+    row = _new_row(org_id, purpose, secret, now, make)
     session.add(row)
     session.flush()
     audit.record(session, org_id, None, f"trust_key.rotate.{purpose}", row.id)
-    return _unseal(row, master_key)
+    return _unseal(row, secret)
 
 
 def all_keys(session: Session, org_id: str, purpose: str) -> list[TrustKey]:
@@ -214,7 +214,7 @@ def _certs(text: str | None) -> list[bytes]:
 
 
 def tsa(
-    session: Session, org_id: str, org_name: str, master_key: str, *, now: datetime | None = None
+    session: Session, org_id: str, org_name: str, *, now: datetime | None = None
 ) -> TimestampAuthority:
     """The organisation's RFC 3161 timestamp authority (key and chain created on first use)."""
     from chainproof.signing.tsa import TimestampAuthority
@@ -225,6 +225,6 @@ def tsa(
         assert isinstance(key, ec.EllipticCurvePrivateKey)  # the TSA's key is P-256
         return key, list(created.chain_pem)
 
-    current = current_key(session, org_id, "tsa", master_key, make=make, now=now)
+    current = current_key(session, org_id, "tsa", make=make, now=now)
     certs = [x509.load_pem_x509_certificate(p) for p in _certs(current.cert_chain_pem)]
     return TimestampAuthority(certs, current.private_key)
