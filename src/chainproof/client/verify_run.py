@@ -3,13 +3,13 @@ signed statement's material digests against the run's recorded materials."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from chainproof.errors import VerificationError
+from chainproof.errors import InvalidInput, VerificationError
 
 if TYPE_CHECKING:
     from chainproof.client.http import ApiClient
+    from chainproof.core.statement import Statement
 
 __all__ = ["verify_run"]
 
@@ -73,38 +73,21 @@ def verify_run(api: ApiClient, run_id: str) -> dict[str, Any]:
             "detail": f"signed by {verified.identity}, chain to the organisation CA",
         }
     )
-    statement = _as_dict(verified.statement)
-    checks.append(_check_materials(statement, run.get("materials") or []))
+    checks.append(_check_materials(verified.statement, run.get("materials") or []))
     report["verified"] = all(c["ok"] for c in checks)
     return report
 
 
-def _as_dict(obj: Any) -> dict[str, Any]:
-    if isinstance(obj, dict):
-        return obj
-    to_dict = getattr(obj, "to_dict", None)
-    if callable(to_dict):
-        return dict(to_dict())
-    raise VerificationError("the verified payload is not a statement")
-
-
-def _descriptor_digest(desc: Mapping[str, Any]) -> str | None:
-    digest = desc.get("digest")
-    if isinstance(digest, str):
-        return digest
-    if isinstance(digest, Mapping) and digest:
-        alg = "sha256" if "sha256" in digest else sorted(digest)[0]
-        return f"{alg}:{digest[alg]}"
-    return None
-
-
-def _check_materials(
-    statement: Mapping[str, Any], recorded: list[dict[str, Any]]
-) -> dict[str, Any]:
-    signed = {
-        str(m.get("name")): _descriptor_digest(m)
-        for m in (statement.get("predicate") or {}).get("materials") or []
-    }
+def _check_materials(statement: Statement, recorded: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ``materials`` check: the signed material digests equal the recorded ones."""
+    try:
+        signed = {m.name: str(m.digest) for m in statement.materials}
+    except InvalidInput as err:
+        return {
+            "name": "materials",
+            "ok": False,
+            "detail": f"the signed statement's materials cannot be read: {err.message}",
+        }
     stored = {str(m.get("name")): m.get("digest") for m in recorded}
     if signed == stored:
         return {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from chainproof.client import attestation
 from chainproof.client.http import ApiClient
 from chainproof.client.verify_run import _check_materials
+from chainproof.core.statement import PREDICATE_TYPE, STATEMENT_TYPE, Statement
 from chainproof.errors import Conflict, InvalidInput, NotFound
 
 
@@ -85,16 +87,23 @@ def test_reset_rejects_unknown_trigger(api: ApiClient, tmp_path: Path) -> None:
         attestation.reset(api, tmp_path / "s.json", trigger="explode")
 
 
+def _signed(*materials: dict[str, Any]) -> Statement:
+    return Statement.from_json(
+        {
+            "_type": STATEMENT_TYPE,
+            "subject": [{"name": "a", "digest": {"sha256": "c" * 64}}],
+            "predicateType": PREDICATE_TYPE,
+            "predicate": {"materials": list(materials)},
+        }
+    )
+
+
 def test_material_check_compares_signed_and_recorded_digests() -> None:
     hex_a, hex_b = "a" * 64, "b" * 64
-    statement = {
-        "predicate": {
-            "materials": [
-                {"name": "sbom", "digest": {"sha256": hex_a}},
-                {"name": "image", "digest": {"sha256": hex_b}},
-            ]
-        }
-    }
+    statement = _signed(
+        {"name": "sbom", "digest": {"sha256": hex_a}},
+        {"name": "image", "digest": {"sha256": hex_b}},
+    )
     recorded = [
         {"name": "sbom", "digest": f"sha256:{hex_a}"},
         {"name": "image", "digest": f"sha256:{hex_b}"},
@@ -103,3 +112,10 @@ def test_material_check_compares_signed_and_recorded_digests() -> None:
     recorded[1]["digest"] = f"sha256:{hex_a}"
     check = _check_materials(statement, recorded)
     assert check["ok"] is False and "image" in check["detail"]
+
+
+def test_material_check_fails_on_a_malformed_signed_material() -> None:
+    statement = _signed({"name": "sbom", "digest": {"sha256": "not hex"}})
+    check = _check_materials(statement, [{"name": "sbom", "digest": "sha256:" + "a" * 64}])
+    assert check["ok"] is False
+    assert "materials cannot be read: material 'sbom': not a valid sha256" in check["detail"]
