@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 import chainproof.server.api as api_pkg
 from chainproof.errors import ServiceError
 from chainproof.server.db.session import SECRET_KEY_INFO
-from chainproof.server.services import sealed
+from chainproof.server.support import sealed
 
 
 def test_services_read_the_secret_from_the_session() -> None:

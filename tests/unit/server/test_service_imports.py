@@ -66,3 +66,14 @@ def test_services_import_each_other_without_cycles() -> None:
     assert {"enforcement", "policies", "orgs"} <= set(graph)
     assert "policies" in graph["enforcement"] and "orgs" in graph["policies"]
     assert _cycle(graph) is None
+
+
+def test_support_modules_import_no_service() -> None:
+    import chainproof.server.support as support_pkg
+
+    support = Path(support_pkg.__file__).parent
+    services = {p.stem for p in SERVICES.glob("*.py")}
+    assert {p.stem for p in support.glob("*.py")} >= {"principal", "sealed", "pagination", "times"}
+    assert {p.name: _imports(p, services) for p in support.glob("*.py")} == {
+        p.name: set() for p in support.glob("*.py")
+    }

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep
 from chainproof.server.api.schemas import ContractIn, ContractOut, ContractUpdate, Page
-from chainproof.server.services import contracts, pagination
+from chainproof.server.services import contracts
+from chainproof.server.support import pagination
 
 router = APIRouter(prefix="/contracts", tags=["contracts"])
 

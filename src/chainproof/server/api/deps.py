@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from chainproof.cas.backend import Backend
 from chainproof.errors import Unauthorized
 from chainproof.server.services import tokens
-from chainproof.server.services.principal import Principal
 from chainproof.server.settings import Settings
+from chainproof.server.support.principal import Principal
 
 
 def _session(request: Request) -> Iterator[Session]:

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep
 from chainproof.server.api.schemas import Page, PolicyIn, PolicyOut
-from chainproof.server.services import pagination, policies
+from chainproof.server.services import policies
+from chainproof.server.support import pagination
 
 router = APIRouter(prefix="/policies", tags=["policies"])
 

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep
 from chainproof.server.api.schemas import Page, ProjectIn, ProjectOut
-from chainproof.server.services import pagination, projects
+from chainproof.server.services import projects
+from chainproof.server.support import pagination
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 

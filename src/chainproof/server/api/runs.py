@@ -22,7 +22,8 @@ from chainproof.server.api.schemas import (
     RunOut,
 )
 from chainproof.server.db import Attestation
-from chainproof.server.services import enforcement, pagination, push, run_state, runs, slsa
+from chainproof.server.services import enforcement, push, run_state, runs, slsa
+from chainproof.server.support import pagination
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 

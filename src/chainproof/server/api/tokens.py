@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query, Response
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep
 from chainproof.server.api.schemas import Page, TokenIn, TokenOut
-from chainproof.server.services import pagination, tokens
+from chainproof.server.services import tokens
+from chainproof.server.support import pagination
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
 

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep
 from chainproof.server.api.schemas import Page, WorkflowIn, WorkflowOut, WorkflowPatch
-from chainproof.server.services import pagination, workflows
+from chainproof.server.services import workflows
+from chainproof.server.support import pagination
 
 router = APIRouter(prefix="/workflows", tags=["workflows"])
 

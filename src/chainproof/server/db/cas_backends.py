@@ -28,7 +28,7 @@ STATUSES = ("ok", "invalid", "unknown")
 
 class CasBackend(Base):
     """One storage backend of an organisation. ``secret`` is AES-GCM sealed under the
-    server's master key (services/sealed.py); ``config`` holds only non-secret settings.
+    server's master key (support/sealed.py); ``config`` holds only non-secret settings.
     At most one default and one fallback per organisation (partial unique indexes)."""
 
     __tablename__ = "cas_backends"

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from chainproof.server.db import AuditEvent
-from chainproof.server.services.principal import Principal
+from chainproof.server.support.principal import Principal
 
 
 def record(

@@ -56,10 +56,11 @@ from chainproof.server.db import (
     Workflow,
     WorkflowRun,
 )
-from chainproof.server.services import audit, cas_backends, projects, runs, sealed
+from chainproof.server.services import audit, cas_backends, projects, runs
 from chainproof.server.services.cas_backends import BackendFactory
-from chainproof.server.services.principal import ADMIN_ROLES, Principal
-from chainproof.server.services.times import rfc3339
+from chainproof.server.support import sealed
+from chainproof.server.support.principal import ADMIN_ROLES, Principal
+from chainproof.server.support.times import rfc3339
 
 
 def grant(

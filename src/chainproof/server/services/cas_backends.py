@@ -3,7 +3,7 @@
 Rules (docs/api.md, CAS backends):
 
 - Only owners and admins (user tokens) see or change backends. Credentials (``secret``) are
-  sealed with AES-256-GCM under the server's master key (services/sealed.py), bound to the
+  sealed with AES-256-GCM under the server's master key (support/sealed.py), bound to the
   backend's id, and never leave the server: no view, message or audit event holds them.
 - At most one **default** and one **fallback** per organisation. Uploads go to the default;
   while the default's last validation failed (status ``invalid``) they go to the fallback,
@@ -41,11 +41,12 @@ from chainproof.cas.tokens import EMBEDDED
 from chainproof.errors import ChainproofError, Conflict, InvalidInput, NotFound
 from chainproof.server.db import CasBackend, CasBlob
 from chainproof.server.db.base import new_id, utcnow
-from chainproof.server.services import audit, sealed
+from chainproof.server.services import audit
 from chainproof.server.services.cas_endpoints import EndpointPolicy
 from chainproof.server.services.orgs import check_name
-from chainproof.server.services.principal import Principal
-from chainproof.server.services.times import rfc3339
+from chainproof.server.support import sealed
+from chainproof.server.support.principal import Principal
+from chainproof.server.support.times import rfc3339
 
 log = logging.getLogger(__name__)
 

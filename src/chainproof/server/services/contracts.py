@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 from chainproof.core.contract import Contract
 from chainproof.errors import Conflict, InvalidInput, NotFound
 from chainproof.server.db import ContractRevision, ContractRow
-from chainproof.server.services import audit, pagination
+from chainproof.server.services import audit
 from chainproof.server.services.orgs import check_name
-from chainproof.server.services.principal import Principal
-from chainproof.server.services.times import rfc3339
+from chainproof.server.support import pagination
+from chainproof.server.support.principal import Principal
+from chainproof.server.support.times import rfc3339
 
 MAX_RAW = 256 * 1024
 

@@ -12,8 +12,8 @@ from chainproof.core.contract import parse_required_policies
 from chainproof.errors import Conflict, InvalidInput, NotFound
 from chainproof.server.db import Membership, Organization, User
 from chainproof.server.services import audit
-from chainproof.server.services.principal import Principal
-from chainproof.server.services.times import rfc3339
+from chainproof.server.support.principal import Principal
+from chainproof.server.support.times import rfc3339
 
 #: What an ungated policy violation does: ``advisory`` records it, ``enforced`` blocks the
 #: push (:mod:`.enforcement` applies it).

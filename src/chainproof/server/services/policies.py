@@ -31,9 +31,10 @@ from chainproof.policy.document import MAX_POLICY_BYTES, Policy, PolicyGroup
 from chainproof.policy.loader import NamedResolver, PinnedResolver, PolicyLoader, parse_stored
 from chainproof.server.db import PolicyRevision, PolicyRow
 from chainproof.server.db.base import utcnow
-from chainproof.server.services import audit, orgs, pagination
-from chainproof.server.services.principal import Principal
-from chainproof.server.services.times import rfc3339
+from chainproof.server.services import audit, orgs
+from chainproof.server.support import pagination
+from chainproof.server.support.principal import Principal
+from chainproof.server.support.times import rfc3339
 
 MAX_DOCUMENT_BYTES = MAX_POLICY_BYTES
 """The largest document stored: what the parser accepts from a file, so any policy that

@@ -9,10 +9,11 @@ from sqlalchemy.orm import Session
 
 from chainproof.errors import Conflict, NotFound
 from chainproof.server.db import Project, ProjectVersion
-from chainproof.server.services import audit, pagination
+from chainproof.server.services import audit
 from chainproof.server.services.orgs import check_name
-from chainproof.server.services.principal import Principal
-from chainproof.server.services.times import rfc3339
+from chainproof.server.support import pagination
+from chainproof.server.support.principal import Principal
+from chainproof.server.support.times import rfc3339
 
 
 def find(session: Session, org_id: str, name: str) -> Project | None:

@@ -33,8 +33,8 @@ from chainproof.errors import (
 from chainproof.server.db import Attestation, Material, Workflow, WorkflowRun
 from chainproof.server.db.base import utcnow
 from chainproof.server.services import audit, cas, enforcement, runs, signing, slsa, tlog
-from chainproof.server.services.principal import Principal
-from chainproof.server.services.times import rfc3339
+from chainproof.server.support.principal import Principal
+from chainproof.server.support.times import rfc3339
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from chainproof.errors import Conflict, NotFound
 from chainproof.server.db import RunState
 from chainproof.server.db.base import utcnow
-from chainproof.server.services import runs, sealed
-from chainproof.server.services.principal import Principal
+from chainproof.server.services import runs
+from chainproof.server.support import sealed
+from chainproof.server.support.principal import Principal
 
 MAX_STATE_BYTES = 4 * 1024 * 1024
 _PURPOSE = b"chainproof crafting state v1"

@@ -41,9 +41,10 @@ from chainproof.server.db import (
     WorkflowRun,
 )
 from chainproof.server.db.base import utcnow
-from chainproof.server.services import audit, contracts, orgs, pagination, projects, workflows
-from chainproof.server.services.principal import Principal
-from chainproof.server.services.times import rfc3339
+from chainproof.server.services import audit, contracts, orgs, projects, workflows
+from chainproof.server.support import pagination
+from chainproof.server.support.principal import Principal
+from chainproof.server.support.times import rfc3339
 
 STATUSES = ("initialized", "succeeded", "blocked", "failed", "cancelled", "expired")
 _TRIGGERS = {"failure": "failed", "cancellation": "cancelled"}

@@ -1,7 +1,7 @@
 """The organisation's signing CA, short-lived certificates, registered keys, trust root.
 
 CA keys at rest: ``signing_cas.key_pem`` holds the CA's PKCS#8 key sealed with AES-256-GCM
-under the server's master key (services/sealed.py, purpose :data:`CA_KEY_PURPOSE`, bound to
+under the server's master key (support/sealed.py, purpose :data:`CA_KEY_PURPOSE`, bound to
 the row id), written as ``sealed:v1:<base64>``. Rows from before sealing hold clear PEM; they
 are sealed when the control plane starts (:func:`seal_clear_ca_keys`) and, should another
 process meet one first, on first use (:func:`org_ca`). The master key reaches these
@@ -32,9 +32,10 @@ from sqlalchemy.orm import Session
 from chainproof.errors import Conflict, InvalidInput, ServiceError
 from chainproof.server.db import Organization, Project, SigningCA, SigningKey, Workflow
 from chainproof.server.db.base import new_id
-from chainproof.server.services import audit, runs, sealed, trust_keys
-from chainproof.server.services.principal import Principal
-from chainproof.server.services.times import rfc3339
+from chainproof.server.services import audit, runs, trust_keys
+from chainproof.server.support import sealed
+from chainproof.server.support.principal import Principal
+from chainproof.server.support.times import rfc3339
 
 if TYPE_CHECKING:
     from chainproof.core.bundle import Bundle

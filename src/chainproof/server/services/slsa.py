@@ -42,7 +42,7 @@ from chainproof.server.db import (
 )
 from chainproof.server.db.base import utcnow
 from chainproof.server.services import audit, runs, signing, tlog
-from chainproof.server.services.principal import Principal
+from chainproof.server.support.principal import Principal
 
 __all__ = ["SERVER_URL_KEY", "build_level", "get_vsa", "issue_vsa", "provenance", "server_url"]
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from chainproof.server import tlog
 from chainproof.server.services import trust_keys
-from chainproof.server.services.principal import Principal
+from chainproof.server.support.principal import Principal
 
 if TYPE_CHECKING:
     from chainproof.core.bundle import Bundle

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from chainproof.errors import InvalidInput, NotFound, Unauthorized
 from chainproof.server.db import ApiToken, Organization, Project, User, Workflow
 from chainproof.server.db.base import utcnow
-from chainproof.server.services import audit, pagination
-from chainproof.server.services.principal import Principal
-from chainproof.server.services.times import rfc3339
+from chainproof.server.services import audit
+from chainproof.server.support import pagination
+from chainproof.server.support.principal import Principal
+from chainproof.server.support.times import rfc3339
 
 PREFIX = "cp_"
 _TOUCH_EVERY = timedelta(seconds=60)

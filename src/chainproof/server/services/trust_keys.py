@@ -3,7 +3,7 @@
 Each organisation has one current key per purpose (``tlog`` signs checkpoints and signed
 entry timestamps, ``ctlog`` signs the SCTs embedded in certificates, ``tsa`` signs RFC 3161
 timestamps). Keys are ECDSA P-256, created on first use. The private key is sealed with
-AES-256-GCM under the server's secret key (services/sealed.py), bound to its row; the public
+AES-256-GCM under the server's secret key (support/sealed.py), bound to its row; the public
 key is stored in clear with its key ID (SHA-256 of the DER SubjectPublicKeyInfo, which is
 how Sigstore names logs). A rotated-out key keeps its row with ``valid_until`` set, so the
 trusted root keeps vouching for what it signed while it was current.
@@ -31,7 +31,8 @@ from chainproof.errors import InvalidInput, ServiceError
 from chainproof.server.db import TrustKey
 from chainproof.server.db.base import new_id, utcnow
 from chainproof.server.db.trust import TRUST_KEY_PURPOSES
-from chainproof.server.services import audit, sealed
+from chainproof.server.services import audit
+from chainproof.server.support import sealed
 
 if TYPE_CHECKING:
     from chainproof.signing.tsa import TimestampAuthority

@@ -9,10 +9,11 @@ from sqlalchemy.orm import Session
 
 from chainproof.errors import Conflict, NotFound
 from chainproof.server.db import ContractRow, Project, Workflow
-from chainproof.server.services import audit, contracts, orgs, pagination, projects
+from chainproof.server.services import audit, contracts, orgs, projects
 from chainproof.server.services.orgs import check_name
-from chainproof.server.services.principal import Principal
-from chainproof.server.services.times import rfc3339
+from chainproof.server.support import pagination
+from chainproof.server.support.principal import Principal
+from chainproof.server.support.times import rfc3339
 
 
 def find(session: Session, project: Project, name: str) -> Workflow | None:
