@@ -396,7 +396,7 @@ class TrustedRoot:
         except (ModuleNotFoundError, FileNotFoundError):
             raise InvalidInput(
                 "Sigstore's public-good trusted root is not in the installed sigstore package",
-                hint="pip install 'chainproof[public-good]' --force-reinstall, or pass "
+                hint="reinstall sigstore (pip install --force-reinstall sigstore) or pass "
                 "--trusted-root",
             ) from None
         return cls.from_json(data)
