@@ -4,13 +4,16 @@
 ``verify`` and the evidence kinds most pipelines produce. Libraries that only a few kinds or
 commands use are extras (pyproject ``[project.optional-dependencies]``)::
 
-    extra           library                   needed by
-    spdx            spdx-tools                SBOM_SPDX_JSON
-    specs           openapi-spec-validator    OPENAPI_SPEC
-                    graphql-core              GRAPHQL_SPEC
-    cyclonedx-xml   lxml (cyclonedx-python-lib[xml-validation])   SBOM_CYCLONEDX_XML
-    public-good     sigstore                  verify --public-good
-    all             every one of the above (``server`` and ``test`` include them)
+    extra           library                                   needed by
+    spdx            spdx-tools                                SBOM_SPDX_JSON
+    specs           openapi-spec-validator                    OPENAPI_SPEC
+                    graphql-core                              GRAPHQL_SPEC
+    cyclonedx-xml   cyclonedx-python-lib[xml-validation]      SBOM_CYCLONEDX_XML (lxml)
+    public-good     sigstore                                  verify --public-good
+    all             all of the above
+
+``server`` includes every extra an evidence kind needs (the control plane validates all
+kinds); ``test`` includes ``all``.
 
 Code that needs one calls :func:`require` first and imports the library lazily after it, so
 a missing extra is an error the user can act on, not a traceback.

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import re
 import sys
+import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +16,8 @@ from chainproof.errors import InvalidInput, MaterialError
 from chainproof.extras import require
 from chainproof.signing.trust import TrustedRoot
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets" / "materials"
+ROOT = Path(__file__).resolve().parents[2]
+ASSETS = ROOT / "tests" / "assets" / "materials"
 
 # (asset, kind, module its handler needs, extra that installs it)
 OPTIONAL_KINDS = [
@@ -70,3 +75,35 @@ def test_public_good_root_without_sigstore(monkeypatch: pytest.MonkeyPatch) -> N
     _uninstall(monkeypatch, "sigstore")
     with pytest.raises(InvalidInput, match=r"public-good extra: pip install 'chainproof\["):
         TrustedRoot.public_good()
+
+
+def _require_calls() -> Iterator[tuple[str, str]]:
+    """(path, extra) of every ``require(module, extra, ...)`` in src/chainproof."""
+    for path in sorted((ROOT / "src" / "chainproof").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "require":
+                extra = node.args[1]
+                assert isinstance(extra, ast.Constant), f"{path}: give the extra literally"
+                yield str(path.relative_to(ROOT)), str(extra.value)
+
+
+def _included(extras: dict[str, list[str]], name: str) -> set[str]:
+    """The extras ``name`` pulls through ``chainproof[...]`` requirements, itself included."""
+    found = {name}
+    for requirement in extras[name]:
+        match = re.fullmatch(r"chainproof\[([\w,-]+)\].*", requirement)
+        if match:
+            found |= {i for e in match[1].split(",") for i in _included(extras, e)}
+    return found
+
+
+def test_every_required_extra_is_declared_and_in_all_and_test() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    extras: dict[str, list[str]] = pyproject["project"]["optional-dependencies"]
+    calls = list(_require_calls())
+    assert len(calls) == 5  # four evidence kinds and verify --public-good
+    for path, extra in calls:
+        assert extra in extras, f"{path} requires an undeclared extra {extra!r}"
+        assert extra in _included(extras, "all") and extra in _included(extras, "test")
+        if "/core/materials/" in path:  # the control plane validates every kind
+            assert extra in _included(extras, "server"), f"server lacks {extra!r}"
