@@ -380,10 +380,13 @@ class TrustedRoot:
 
         It is the root of the sigstore-python release installed, not a TUF-refreshed one:
         keys that Sigstore added since are missing. Raises InvalidInput when sigstore-python
-        is not installed.
+        (the ``public-good`` extra) is not installed.
         """
         from importlib import resources
 
+        from chainproof.extras import require
+
+        require("sigstore", "public-good", needed_by="verify --public-good", error=InvalidInput)
         try:
             data = (
                 resources.files(_PUBLIC_GOOD_PACKAGE)
@@ -392,8 +395,9 @@ class TrustedRoot:
             )
         except (ModuleNotFoundError, FileNotFoundError):
             raise InvalidInput(
-                "Sigstore's public-good trusted root is not available",
-                hint="install sigstore-python (pip install sigstore), or pass --trusted-root",
+                "Sigstore's public-good trusted root is not in the installed sigstore package",
+                hint="reinstall sigstore (pip install --force-reinstall sigstore) or pass "
+                "--trusted-root",
             ) from None
         return cls.from_json(data)
 

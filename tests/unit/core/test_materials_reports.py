@@ -5,8 +5,6 @@ the others are written by hand after real reports."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -400,13 +398,3 @@ def test_cobertura_dataless_clover_and_wrong_kind() -> None:
     assert clover == "clover.xml is a Clover coverage report, not Cobertura"
     junit = error(COBERTURA, REPORTS / "junit-pytest.xml").message
     assert junit == "junit-pytest.xml is a JUnit XML report (root <testsuites>), not Cobertura XML"
-
-
-def test_importing_the_handlers_does_not_import_validators() -> None:
-    code = (
-        "import sys\n"
-        "from chainproof.core.materials import sarif, junit_xml, jacoco_xml, cobertura_xml\n"
-        "print(sorted({n.split('.')[0] for n in sys.modules} & {'jsonschema', 'defusedxml'}))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"

@@ -12,8 +12,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import subprocess
-import sys
 import tarfile
 import zipfile
 import zlib
@@ -927,21 +925,6 @@ def test_helm_wrong_kind(tmp_path: Path) -> None:
     assert error(CHART, SPECS / "petstore-openapi-3.0.yaml").message == (
         "petstore-openapi-3.0.yaml is not a Helm chart: not a gzip-compressed tar archive"
     )
-
-
-# --- import cost -----------------------------------------------------------------------------
-
-
-def test_importing_the_handlers_does_not_import_parsers() -> None:
-    code = (
-        "import sys\n"
-        "from chainproof.core.materials import openapi_spec, asyncapi_spec, graphql_spec\n"
-        "from chainproof.core.materials import helm_chart\n"
-        "heavy = {'jsonschema', 'openapi_spec_validator', 'graphql', 'yaml', 'jsonschema_path'}\n"
-        "print(sorted({n.split('.')[0] for n in sys.modules} & heavy))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
 
 
 def test_openapi_unknown_anchor_is_a_dangling_reference(tmp_path: Path) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import shutil
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -169,37 +167,6 @@ def test_fast_path_is_available_with_the_installed_rfc3161_client() -> None:
     from chainproof.signing.timestamp import _rust_pkcs7_verify
 
     assert _rust_pkcs7_verify() is not None
-
-
-def test_token_verifies_with_openssl(tsa: TimestampAuthority, token: bytes, tmp_path: Path) -> None:
-    """OpenSSL's ``ts -verify`` also checks the ESSCertIDv2 against the TSA certificate."""
-    openssl = shutil.which("openssl")
-    assert openssl, "the openssl command is part of the test environment"
-    (tmp_path / "tsr").write_bytes(token)
-    (tmp_path / "root.pem").write_bytes(tsa.chain_pem[1])
-    (tmp_path / "good").write_bytes(DATA)
-    (tmp_path / "bad").write_bytes(DATA + b"!")
-
-    def run(data: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [openssl, "ts", "-verify", "-in", str(tmp_path / "tsr"), "-data",
-             str(tmp_path / data), "-CAfile", str(tmp_path / "root.pem")],
-            capture_output=True,
-            text=True,
-            check=False,
-        )  # fmt: skip
-
-    good = run("good")
-    assert good.returncode == 0 and "Verification: OK" in good.stdout
-    assert run("bad").returncode != 0
-    printed = subprocess.run(
-        [openssl, "asn1parse", "-inform", "DER", "-in", str(tmp_path / "tsr")],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    for name in (":contentType", ":messageDigest", "signingCertificateV2", ":id-smime-ct-TSTInfo"):
-        assert name in printed
 
 
 def _sigstore_root(root: dict[str, Any], tmp_path: Path) -> Any:

@@ -22,6 +22,7 @@ from chainproof.core.materials._report import crafted
 from chainproof.core.materials._structured import read_text
 from chainproof.core.materials.base import CraftedMaterial
 from chainproof.errors import MaterialError
+from chainproof.extras import require
 
 TYPE_COUNT = ANNOTATION_PREFIX + "graphql.type_count"
 DIRECTIVES = ANNOTATION_PREFIX + "graphql.directives"
@@ -169,6 +170,7 @@ class GraphqlSpecHandler:
     def craft(self, name: str, value: str) -> CraftedMaterial:
         """Raises MaterialError for a missing/empty/unreadable/non-UTF-8 file, a syntax error,
         a query document, or an invalid schema (the first few errors, with line:column)."""
+        require("graphql", "specs", needed_by=self.kind)
         path, digest, size, text = read_text(self.kind, value, MAX_SDL_BYTES)
         document, schema = _build(path.name, text)
         summary = _summary(document, schema)

@@ -31,6 +31,7 @@ from chainproof.core.materials._report import crafted, sniff_json, type_name
 from chainproof.core.materials._structured import DocumentError, parse_json_or_yaml, read_text
 from chainproof.core.materials.base import CraftedMaterial
 from chainproof.errors import MaterialError
+from chainproof.extras import require
 
 SPEC_VERSION = ANNOTATION_PREFIX + "api.spec_version"
 NAME = ANNOTATION_PREFIX + "api.name"
@@ -272,6 +273,7 @@ class OpenApiSpecHandler:
         """Raises MaterialError for a missing/empty/unreadable file, text that is neither JSON
         nor YAML, another kind of document, a missing or unsupported version, an external
         ``$ref``, or a document the validator rejects (the first few reasons)."""
+        require("openapi_spec_validator", "specs", needed_by=self.kind)
         path, digest, size, text = read_text(self.kind, value)
         try:
             doc = _check_kind(path.name, parse_json_or_yaml(text))

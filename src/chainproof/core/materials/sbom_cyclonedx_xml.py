@@ -7,9 +7,9 @@ the same bytes:
 1. defusedxml (expat) with ``forbid_dtd=True``: CycloneDX XML never needs a DOCTYPE, so any DTD,
    entity declaration or external reference (XXE, "billion laughs") is refused before anything
    else looks at the file. The summary is read from this tree.
-2. cyclonedx-python-lib's ``XmlValidator`` (the official CycloneDX XSDs, through lxml; extra
-   ``xml-validation``), whose own parser loads no DTD, resolves no entity and opens no network
-   connection.
+2. cyclonedx-python-lib's ``XmlValidator`` (the official CycloneDX XSDs, through lxml: the
+   ``cyclonedx-xml`` extra), whose own parser loads no DTD, resolves no entity and opens no
+   network connection.
 
 The summary and annotations have the same shape as SBOM_CYCLONEDX_JSON's. cyclonedx, lxml and
 defusedxml are imported inside ``craft`` so that importing this module stays cheap.
@@ -36,6 +36,7 @@ from chainproof.core.materials.base import CraftedMaterial
 from chainproof.core.materials.junit_xml import ROOT_KINDS, label, local_name
 from chainproof.core.materials.sbom_cyclonedx_json import bom_material
 from chainproof.errors import MaterialError
+from chainproof.extras import require
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
@@ -266,6 +267,7 @@ class CycloneDXXmlHandler:
         """Raises MaterialError for a missing/empty file, non-XML (JSON SBOMs get a hint),
         truncated XML, a DOCTYPE or entities, another XML format, a namespace that is not a
         supported CycloneDX version, or schema violations (the first few, with their lines)."""
+        require("lxml", "cyclonedx-xml", needed_by=self.kind)
         path = existing_file(self.kind, value)
         try:
             data = path.read_bytes()

@@ -22,6 +22,7 @@ from chainproof.core.materials._common import (
 )
 from chainproof.core.materials.base import CraftedMaterial
 from chainproof.errors import MaterialError
+from chainproof.extras import require
 
 if TYPE_CHECKING:
     from spdx_tools.spdx.model.document import Document
@@ -164,6 +165,7 @@ class SpdxJsonHandler:
     def craft(self, name: str, value: str) -> CraftedMaterial:
         """Raises MaterialError for a missing/empty file, non-JSON, another format, an
         unsupported spdxVersion, or parse/validation errors (the first few)."""
+        require("spdx_tools", "spdx", needed_by=self.kind)
         from spdx_tools.spdx.model.actor import ActorType
 
         path = existing_file(self.kind, value)
