@@ -186,8 +186,11 @@ def test_installed_cli_accepts(name: str) -> None:
 def test_installed_cli_rejects(name: str) -> None:
     proc = _cli(name)
     assert proc.returncode == 1, proc.stderr
-    assert json.loads(proc.stdout) == {"verified": False, "error": proc.stderr.split("\n")[0][7:]}
-    assert proc.stderr.startswith(f"Error: {FAILED_CHECK[name]}")
+    # -o json: the verdict on stdout, the error as the JSON error document on stderr
+    error = json.loads(proc.stderr)["error"]
+    assert error["code"] == "verification_failed"
+    assert error["message"].startswith(FAILED_CHECK[name])
+    assert json.loads(proc.stdout) == {"verified": False, "error": error["message"]}
 
 
 def test_installed_cli_refuses_the_wrong_identity() -> None:
