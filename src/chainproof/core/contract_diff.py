@@ -32,6 +32,18 @@ class Change:
     requirement: bool = False
     summary: str = ""  # plain words for a job log, when ``detail`` is not them
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Change:
+        """Inverse of :meth:`to_dict` (an API answer's change)."""
+        return cls(
+            section=str(data.get("section", "")),
+            op=str(data.get("op", "")),
+            name=str(data.get("name", "")),
+            detail=str(data.get("detail") or ""),
+            requirement=bool(data.get("requirement")),
+            summary=str(data.get("summary") or ""),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "section": self.section,
@@ -39,6 +51,7 @@ class Change:
             "name": self.name,
             "detail": self.detail,
             "requirement": self.requirement,
+            "summary": self.summary,
         }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chainproof.core.contract import Contract
-from chainproof.core.contract_diff import diff, new_requirements, plain_words
+from chainproof.core.contract_diff import Change, diff, new_requirements, plain_words
 
 
 def contract(**spec: Any) -> Contract:
@@ -162,4 +162,10 @@ def test_sections_come_in_order_and_new_requirements_drop_relaxations() -> None:
         "name": "a",
         "detail": "ARTIFACT",
         "requirement": False,
+        "summary": "",
     }
+    changed = diff(
+        contract(materials=[{"name": "a", "type": "ARTIFACT", "optional": True}]),
+        contract(materials=[{"name": "a", "type": "ARTIFACT"}]),
+    )
+    assert [Change.from_dict(c.to_dict()) for c in changed] == changed
