@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 from tests.integration.conftest import Env
-from tests.integration.server.helpers import GENERIC
+from tests.integration.server.helpers import GENERIC, init_run
 
 from chainproof.errors import ContractOutdated, InvalidInput, NotFound
 from chainproof.server.db import WorkflowRun
@@ -135,6 +135,9 @@ def test_init_names_what_is_new_since_the_last_successful_run(app_client: Env) -
             ("policies", "sbom-ntia"),
         ]
         assert answer["contract"]["deadline"] is None  # on the newest revision already
+    reply = init_run(app_client, project="shop", workflow="build")  # the API answers it too
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["contract"]["new_requirements"]["changes"] == news["changes"]
 
 
 def test_rollout_over_weeks(app_client: Env) -> None:
