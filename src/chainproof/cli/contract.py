@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from chainproof.cli._common import (
+    Column,
     Output,
     OutputOpt,
     cli_context,
@@ -197,14 +198,19 @@ def _show_diff(result: dict[str, Any], output: Output) -> None:
             )
 
 
-ROLLOUT_COLUMNS = [
+ROLLOUT_COLUMNS: list[Column] = [
     ("Project", "project"),
     ("Workflow", "workflow"),
     ("Owner", "team"),
     ("Last compliant rev", "last_compliant_revision"),
     ("On newest", "complied_newest"),
-    ("Lagging since", "lagging_since"),
+    ("Lagging since", lambda w: _minute(w.get("lagging_since"))),
 ]
+
+
+def _minute(stamp: str | None) -> str | None:
+    """``2026-12-07T02:54:08.28Z`` → ``2026-12-07 02:54Z``: enough for a table."""
+    return f"{stamp[:16].replace('T', ' ')}Z" if stamp else None
 
 
 @app.command("rollout")
