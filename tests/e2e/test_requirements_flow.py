@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from tests.e2e.conftest import Cli
+import pytest
+from tests.e2e.conftest import Cli, Server, cli_for, start_server
+from tests.pg import pg_database
 
 V1 = """apiVersion: chainloop.dev/v1
 kind: Contract
@@ -32,6 +35,28 @@ spec:
       - {ref: sbom-ntia}
 """
 WF = ("--workflow", "build", "--project", "reqp")
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def db_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """A server process on SQLite, then one on PostgreSQL."""
+    tmp = tmp_path_factory.mktemp("server")
+    if request.param == "sqlite":
+        yield from start_server(tmp, run_expiry_seconds=600)
+        return
+    for url in pg_database():
+        yield from start_server(
+            tmp, run_expiry_seconds=600, extra_env={"CHAINPROOF_DATABASE_URL": url}
+        )
+
+
+@pytest.fixture
+def cli(db_server: Server, tmp_path: Path) -> Cli:
+    return cli_for(db_server, tmp_path)
 
 
 def test_new_requirements_from_diff_to_grace_refusal(cli: Cli, tmp_path: Path) -> None:
