@@ -15,7 +15,7 @@ A *compliant* run succeeded and its policies found no violation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -167,9 +167,10 @@ def _news(session: Session, workflow: Workflow, rev: ContractRevision) -> dict[s
 
 
 # -- rollout ---------------------------------------------------------------------------------
-def rollout(
-    session: Session, actor: Principal, name: str, now: datetime | None = None
-) -> dict[str, Any]:
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+def rollout(session: Session, actor: Principal, name: str) -> dict[str, Any]:
     """Per workflow on contract ``name``: its last compliant run's revision, whether it has
     complied with the newest revision, and since when it lags (the publication of the first
     revision after the newest it complied with). Laggards first, longest lag first."""
@@ -184,7 +185,7 @@ def rollout(
         .order_by(Project.name, Workflow.name)
     ).all()
     rows = [_workflow_rollout(session, row, wf, project, published) for wf, project in found]
-    rows.sort(key=lambda r: (r[0] is None, r[0] or now_or(now)))
+    rows.sort(key=lambda r: (r[0] is None, r[0] or _NEVER))
     items = [item for _, item in rows]
     due = deadline(session, org, row, row.latest_revision - 1) if row.latest_revision > 1 else None
     return {
@@ -215,9 +216,14 @@ def _workflow_rollout(
         )
         .order_by(WorkflowRun.created_at.desc())
     )
-    compliant = [(rev, at) for rev, at, verification in runs if _no_violation(verification)]
-    last = compliant[0] if compliant else None
-    best = max((rev for rev, _ in compliant), default=0)
+    last: tuple[int, datetime] | None = None
+    best = 0  # the newest revision it complied with
+    for rev, at, verification in runs:  # newest first; stop once nothing can change
+        if _no_violation(verification):
+            last = last or (rev, at)
+            best = max(best, rev)
+            if best >= contract.latest_revision:
+                break
     complied = best >= contract.latest_revision
     since = None if complied else published[best + 1]
     return since, {
@@ -229,11 +235,6 @@ def _workflow_rollout(
         "complied_newest": complied,
         "lagging_since": rfc3339(since),
     }
-
-
-def now_or(now: datetime | None) -> datetime:
-    """``now``, or the current time."""
-    return now or utcnow()
 
 
 def _no_violation(verification: dict[str, Any] | None) -> bool:
