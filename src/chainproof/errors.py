@@ -13,6 +13,7 @@ status the control plane answers with, and the CLI exit code (docs/architecture.
     ├── CheckFailed                      check_failed              422    1
     │   ├── ContractNotSatisfied         contract_not_satisfied    422    1
     │   ├── RunnerMismatch               runner_mismatch           422    1
+    │   ├── ContractOutdated             contract_outdated         422    1
     │   ├── VerificationError            verification_failed       422    1
     │   ├── PolicyEvaluationError        policy_evaluation_failed  422    1
     │   └── PolicyViolation              policy_violation          422    1
@@ -143,6 +144,12 @@ class RunnerMismatch(CheckFailed):
     """The CI runner is not the one the contract demands."""
 
     code = "runner_mismatch"
+
+
+class ContractOutdated(CheckFailed):
+    """The run's contract revision is past its grace period: a newer one is required."""
+
+    code = "contract_outdated"
 
 
 class VerificationError(CheckFailed):

@@ -101,6 +101,7 @@ def init(
     from chainproof.client import attestation
 
     cli = cli_context(ctx)
+    notices: dict[str, Any] = {}
     state = attestation.init(
         cli.api(),
         state_file=_state_file(ctx, state_dir),
@@ -114,13 +115,16 @@ def init(
         replace=replace,
         remote=remote_state,
         notify=info,
+        on_notices=notices.update,
     )
     if remote_state:
         info(
             f"Attestation ID: {state.run_id} (pass --attestation-id {state.run_id} or set "
             "CHAINPROOF_ATTESTATION_ID in the later steps)"
         )
-    _show_status(attestation.status(state), output, full=False)
+    report = attestation.status(state)
+    report["contract"].update(notices)
+    _show_status(report, output, full=False)
 
 
 @app.command("add")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from chainproof.cli._common import (
+    Column,
     Output,
     OutputOpt,
     cli_context,
@@ -15,6 +17,7 @@ from chainproof.cli._common import (
     print_fields,
     print_table,
 )
+from chainproof.errors import InvalidInput
 
 app = typer.Typer(
     help="Declare what evidence workflows must attest (contracts, revised immutably).",
@@ -116,13 +119,124 @@ def describe(
     revision: Annotated[
         int | None, typer.Option("--revision", help="Revision (default latest).")
     ] = None,
+    diff: Annotated[
+        str | None,
+        typer.Option(
+            "--diff",
+            help="Show what changed between two revisions instead: FROM..TO (e.g. 3..4), "
+            "FROM.. (to the latest) or ..TO (from the one before).",
+            show_default=False,
+        ),
+    ] = None,
     output: OutputOpt = Output.table,
 ) -> None:
-    """Show a contract at a revision.
+    """Show a contract at a revision, or what changed between two (--diff).
 
-    Example: chainproof workflow contract describe --name release --revision 2 -o json
+    Example: chainproof workflow contract describe --name release --diff 3..4
     """
-    _show(cli_context(ctx).api().get_contract(name, revision), output, f"Contract {name}")
+    api = cli_context(ctx).api()
+    if diff is not None:
+        if revision is not None:
+            raise InvalidInput("--revision and --diff do not go together", hint="give one")
+        start, end = parse_range(diff)
+        _show_diff(api.diff_contract(name, start, end), output)
+        return
+    _show(api.get_contract(name, revision), output, f"Contract {name}")
+
+
+_RANGE = re.compile(r"\s*(\d*)\s*\.\.\s*(\d*)\s*")
+_SECTION_TITLES = {
+    "materials": "Materials",
+    "runner": "Runner",
+    "env": "Environment allow-list",
+    "policies": "Policies",
+    "annotations": "Annotations",
+}
+
+
+def parse_range(text: str) -> tuple[int | None, int | None]:
+    """``3..4`` → (3, 4), ``3..`` → (3, None), ``..4`` → (None, 4); InvalidInput otherwise."""
+    match = _RANGE.fullmatch(text)
+    start = int(match.group(1)) if match and match.group(1) else None
+    end = int(match.group(2)) if match and match.group(2) else None
+    if not match or (start is None and end is None) or 0 in (start, end):
+        raise InvalidInput(
+            f"{text!r} is not a revision range",
+            hint="use FROM..TO such as 3..4, or 3.. for revision 3 to the latest",
+        )
+    if start is not None and end is not None and start >= end:
+        raise InvalidInput(
+            f"revision range {text!r} does not go forward", hint="FROM must be below TO"
+        )
+    return start, end
+
+
+def _show_diff(result: dict[str, Any], output: Output) -> None:
+    if output is Output.json:
+        emit_json(result)
+        return
+    typer.echo(
+        f"Contract {result['name']}: revision {result['from']} → {result['to']} "
+        f"(latest {result['latest_revision']})"
+    )
+    changes = result.get("changes") or []
+    if not changes:
+        typer.echo("No changes.")
+        return
+    for section, title in _SECTION_TITLES.items():
+        rows = [c for c in changes if c.get("section") == section]
+        if rows:
+            print_table(
+                rows,
+                [
+                    ("", "op"),
+                    ("Name", "name"),
+                    ("Change", lambda c: c.get("detail") or ""),
+                    ("New requirement", "requirement"),
+                ],
+                title=title,
+            )
+
+
+ROLLOUT_COLUMNS: list[Column] = [
+    ("Project", "project"),
+    ("Workflow", "workflow"),
+    ("Owner", "team"),
+    ("Last compliant rev", "last_compliant_revision"),
+    ("On newest", "complied_newest"),
+    ("Lagging since", lambda w: _minute(w.get("lagging_since"))),
+]
+
+
+def _minute(stamp: str | None) -> str | None:
+    """``2026-12-07T02:54:08.28Z`` → ``2026-12-07 02:54Z``: enough for a table."""
+    return f"{stamp[:16].replace('T', ' ')}Z" if stamp else None
+
+
+@app.command("rollout")
+def rollout(ctx: typer.Context, name: NameOpt, output: OutputOpt = Output.table) -> None:
+    """Show how far each workflow on the contract has adopted its newest revision
+    (laggards first, longest lag first).
+
+    Example: chainproof workflow contract rollout --name release -o json
+    """
+    result = cli_context(ctx).api().contract_rollout(name)
+    if output is Output.json:
+        emit_json(result)
+        return
+    required = result.get("required_from")
+    print_fields(
+        [
+            ("Contract", result["name"]),
+            (
+                "Newest revision",
+                f"{result['latest_revision']} (published {result['published_at']})",
+            ),
+            ("Required from", required or "no grace period: older revisions stay accepted"),
+        ],
+        title=f"Rollout of contract {name}",
+    )
+    print_table(result.get("workflows") or [], ROLLOUT_COLUMNS, title="Workflows")
 
 
 @app.command("list")

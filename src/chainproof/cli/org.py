@@ -14,6 +14,7 @@ from chainproof.cli._common import (
     OutputOpt,
     cli_context,
     emit_json,
+    parse_duration,
     print_fields,
     print_table,
 )
@@ -32,10 +33,33 @@ def _show(org: dict[str, object], output: Output, title: str) -> None:
             ("Implicit creation", org.get("allow_implicit_creation")),
             ("Policy strategy", org.get("policy_strategy")),
             ("Required policies", _required_summary(org.get("required_policies"))),
+            ("Contract grace", _grace_summary(org.get("contract_grace_seconds"))),
             ("Created", org.get("created_at")),
         ],
         title=title,
     )
+
+
+def _grace_summary(seconds: object) -> str:
+    if not isinstance(seconds, int) or not seconds:
+        return "none (older contract revisions stay accepted)"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def parse_grace(text: str) -> int:
+    """``14d``, ``36h``, ``90m``, ``45s``, ``2w`` → seconds, ``0`` → 0 (disables)."""
+    if text.strip() in ("0", "0s", "0d", "0h"):
+        return 0
+    try:
+        return parse_duration(text)
+    except typer.BadParameter:
+        raise typer.BadParameter(
+            f"{text!r} is not a duration such as 14d, 36h or 0 (no grace period)",
+            param_hint="--contract-grace",
+        ) from None
 
 
 def _required_summary(required: object) -> str:
@@ -99,14 +123,24 @@ def update(
         bool,
         typer.Option("--clear-required-policies", help="Remove the required policies."),
     ] = False,
+    contract_grace: Annotated[
+        str | None,
+        typer.Option(
+            "--contract-grace",
+            help="How long a new contract revision waits before runs on older revisions are "
+            "refused (init pinned to one, push), e.g. 14d or 36h; 0 disables.",
+            show_default=False,
+        ),
+    ] = None,
     output: OutputOpt = Output.table,
 ) -> None:
     """Change organisation settings (owner or admin token).
 
-    Example: chainproof org update --policy-strategy enforced --required-policies required.yaml
+    Example: chainproof org update --policy-strategy enforced --contract-grace 14d
     """
     allow = None if prevent_implicit is None else not prevent_implicit
     document = _read_required(required_policies) if required_policies else None
+    grace = parse_grace(contract_grace) if contract_grace is not None else None
     updated = (
         cli_context(ctx)
         .api()
@@ -115,6 +149,7 @@ def update(
             policy_strategy=policy_strategy.value if policy_strategy else None,
             required_policies=document,
             clear_required_policies=clear_required,
+            contract_grace_seconds=grace,
         )
     )
     _show(updated, output, "Updated")

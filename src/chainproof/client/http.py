@@ -400,13 +400,15 @@ class ApiClient:
         policy_strategy: str | None = None,
         required_policies: dict[str, Any] | None = None,
         clear_required_policies: bool = False,
+        contract_grace_seconds: int | None = None,
     ) -> dict[str, Any]:
         """Change organisation settings (owner/admin); ``clear_required_policies`` removes
-        the required policies."""
+        the required policies, ``contract_grace_seconds=0`` the contract grace period."""
         body: dict[str, Any] = {
             "allow_implicit_creation": allow_implicit_creation,
             "policy_strategy": policy_strategy,
             "required_policies": required_policies,
+            "contract_grace_seconds": contract_grace_seconds,
         }
         clean = {k: v for k, v in body.items() if v is not None}
         if clear_required_policies:
@@ -476,6 +478,17 @@ class ApiClient:
     def get_contract(self, name: str, revision: int | None = None) -> dict[str, Any]:
         """A contract at ``revision`` (default: latest)."""
         return dict(self._get(f"/contracts/{_q(name)}", revision=revision))
+
+    def diff_contract(
+        self, name: str, from_revision: int | None = None, to_revision: int | None = None
+    ) -> dict[str, Any]:
+        """What revision ``to`` (default latest) changed since ``from`` (default to-1)."""
+        params = {"from": from_revision, "to": to_revision}
+        return dict(self._get(f"/contracts/{_q(name)}/diff", **params))
+
+    def contract_rollout(self, name: str) -> dict[str, Any]:
+        """Per workflow on the contract: last compliant revision, lagging since when."""
+        return dict(self._get(f"/contracts/{_q(name)}/rollout"))
 
     # -- stored policies -------------------------------------------------------------------
     def create_policy(self, document: str) -> dict[str, Any]:

@@ -50,6 +50,7 @@ def init(
     replace: bool = False,
     remote: bool = False,
     notify: Callable[[str], None] | None = None,
+    on_notices: Callable[[dict[str, Any]], None] | None = None,
 ) -> CraftingState:
     """Start a run on the control plane and write the crafting state file.
 
@@ -57,7 +58,10 @@ def init(
     runner is discovered from ``environ``; the contract's ``envAllowList`` values are recorded.
     Raises Conflict if a state file exists (unless ``replace``), ContractNotSatisfied if an
     allow-listed variable is unset (the run is then reset as failed), RunnerMismatch, and the
-    API's errors. ``notify`` receives notices such as a newer contract revision.
+    API's errors. ``notify`` receives notices such as a newer contract revision, what the
+    contract now requires that the workflow's last successful run's revision did not, and
+    when a newer revision becomes required; ``on_notices`` gets the last two as data
+    (``new_requirements``, ``deadline``).
     """
     if state_file.exists() and not replace and not remote:
         raise Conflict(
@@ -78,6 +82,9 @@ def init(
     spec = _contract_of(answer)
     runner = _prepared(api, run["id"], runner, spec, environ)
     _announce_newer_revision(info, notify)
+    _announce_requirements(info, notify)
+    if on_notices is not None:
+        on_notices({k: info.get(k) for k in ("new_requirements", "deadline")})
     state = _new_state(api, answer, spec, runner, workflow, project, project_version)
     state.git = head_info(cwd)
     _collect_automatic(api, state, environ, notify)
@@ -144,6 +151,27 @@ def _announce_newer_revision(info: Mapping[str, Any], notify: Callable[[str], No
         notify(
             f"contract {info['name']} has a newer revision {latest} "
             f"(this run uses revision {info['revision']})"
+        )
+
+
+def _announce_requirements(info: Mapping[str, Any], notify: Callable[[str], None] | None) -> None:
+    """``new since revision 3: material "dockerfile" (ARTIFACT), ...`` and the deadline."""
+    if notify is None:
+        return
+    from chainproof.core.contract_diff import Change, plain_words
+
+    news = info.get("new_requirements")
+    if news and news.get("changes"):
+        since = f"revision {news.get('since_revision')}"
+        if news.get("contract") not in (None, info.get("name")):
+            since = f"contract {news['contract']} {since}"
+        changes = [Change.from_dict(c) for c in news["changes"]]
+        notify(f"new since {since}: {plain_words(changes)}")
+    due = info.get("deadline")
+    if due:
+        notify(
+            f"contract {info.get('name')} revision {due.get('revision')} becomes required on "
+            f"{due.get('at')} (this run uses revision {info.get('revision')})"
         )
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep
 from chainproof.server.api.schemas import ContractIn, ContractOut, ContractUpdate, Page
-from chainproof.server.services import contracts
+from chainproof.server.services import contracts, requirements
 from chainproof.server.support import pagination
 
 router = APIRouter(prefix="/contracts", tags=["contracts"])
@@ -40,6 +40,25 @@ def list_contracts(
     """The latest revision of every contract."""
     rows, nxt = contracts.list_page(session, principal, limit, cursor)
     return pagination.items([contracts.view(r, contracts.revision(session, r)) for r in rows], nxt)
+
+
+@router.get("/{name}/diff")
+def diff_contract(
+    name: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    from_: int | None = Query(None, alias="from", ge=1),
+    to: int | None = Query(None, ge=1),
+) -> Any:
+    """What revision ``to`` (default latest) added, removed or changed since ``from``
+    (default ``to - 1``): materials, runner, env allow-list, policies, annotations."""
+    return requirements.revision_diff(session, principal, name, from_, to)
+
+
+@router.get("/{name}/rollout")
+def contract_rollout(name: str, session: SessionDep, principal: PrincipalDep) -> Any:
+    """Per workflow on the contract: its last compliant revision and since when it lags."""
+    return requirements.rollout(session, principal, name)
 
 
 @router.get("/{name}", response_model=ContractOut)

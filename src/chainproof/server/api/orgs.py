@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep
 from chainproof.server.services import orgs
@@ -19,6 +19,7 @@ class OrgOut(BaseModel):
     allow_implicit_creation: bool
     policy_strategy: str
     required_policies: dict[str, Any] | None = None
+    contract_grace_seconds: int | None = None
     created_at: str
 
 
@@ -30,6 +31,8 @@ class OrgPatch(BaseModel):
     #: ``{"policies": {"materials": [...], "attestation": [...]}, "policyGroups": [...]}``;
     #: null clears them.
     required_policies: dict[str, Any] | None = None
+    #: Seconds a new contract revision waits before runs on older ones are refused; 0 disables.
+    contract_grace_seconds: int | None = Field(None, ge=0)
 
 
 @router.get("", response_model=OrgOut)
@@ -42,7 +45,8 @@ def describe_org(session: SessionDep, principal: PrincipalDep) -> Any:
 def update_org(body: OrgPatch, session: SessionDep, principal: PrincipalDep) -> Any:
     """Change settings (owner/admin): ``allow_implicit_creation`` lets ``attestation init``
     create unknown projects and workflows; ``policy_strategy`` decides whether violations
-    of policies without a ``gate`` block pushes; ``required_policies`` apply to every run."""
+    of policies without a ``gate`` block pushes; ``required_policies`` apply to every run;
+    ``contract_grace_seconds`` gives each new contract revision a grace period."""
     extra: dict[str, Any] = {}
     if "required_policies" in body.model_fields_set:
         extra["required_policies"] = body.required_policies
@@ -51,6 +55,7 @@ def update_org(body: OrgPatch, session: SessionDep, principal: PrincipalDep) -> 
         principal,
         allow_implicit_creation=body.allow_implicit_creation,
         policy_strategy=body.policy_strategy,
+        contract_grace_seconds=body.contract_grace_seconds,
         **extra,
     )
     return orgs.settings_view(org)

@@ -198,6 +198,11 @@ class ContractRef(BaseModel):
     revision: int
     latest_revision: int
     spec: dict[str, Any]
+    #: What this revision requires that the workflow's last successful run's did not:
+    #: ``{"contract", "since_revision", "changes": [...]}``, or None.
+    new_requirements: dict[str, Any] | None = None
+    #: ``{"revision", "at"}``: when a newer revision becomes required for this run, or None.
+    deadline: dict[str, Any] | None = None
 
 
 class RunInitOut(BaseModel):

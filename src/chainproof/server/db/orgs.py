@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chainproof.server.db.base import Base, UTCDateTime, utcnow
@@ -25,6 +25,9 @@ class Organization(Base):
     #: Policies every workflow's runs are evaluated against, whatever their contract says:
     #: ``{"policies": {"materials": [...], "attestation": [...]}, "policyGroups": [...]}``.
     required_policies: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: Once a contract revision is this old, runs on an older revision of that contract are
+    #: refused (init pinned to one, push); None accepts every revision.
+    contract_grace_seconds: Mapped[int | None] = mapped_column(Integer)
 
 
 class User(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from chainproof.core.contract import Contract
 from chainproof.errors import Conflict, InvalidInput, NotFound
 from chainproof.server.db import ContractRevision, ContractRow
+from chainproof.server.db.base import utcnow
 from chainproof.server.services import audit
 from chainproof.server.services.orgs import check_name
 from chainproof.server.support import pagination
@@ -110,9 +112,10 @@ def create_empty(
 
 
 def update(
-    session: Session, actor: Principal, name: str, raw: str
+    session: Session, actor: Principal, name: str, raw: str, now: datetime | None = None
 ) -> tuple[ContractRow, ContractRevision]:
-    """Add revision N+1, unless the normalised spec equals the latest (then return it)."""
+    """Add revision N+1, unless the normalised spec equals the latest (then return it);
+    ``now`` is its publication time (default: the current time)."""
     actor.require_admin()
     row = get(session, actor.org_id, name)
     spec = _normalised(parse(name, raw))
@@ -120,7 +123,13 @@ def update(
     if latest.spec == spec:
         return row, latest
     row.latest_revision += 1
-    rev = ContractRevision(contract_id=row.id, revision=row.latest_revision, raw=raw, spec=spec)
+    rev = ContractRevision(
+        contract_id=row.id,
+        revision=row.latest_revision,
+        raw=raw,
+        spec=spec,
+        created_at=now or utcnow(),
+    )
     session.add(rev)
     session.flush()
     audit.record(

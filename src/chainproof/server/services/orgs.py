@@ -94,6 +94,7 @@ def settings_view(org: Organization) -> dict[str, Any]:
         "allow_implicit_creation": org.allow_implicit_creation,
         "policy_strategy": org.policy_strategy or DEFAULT_POLICY_STRATEGY,
         "required_policies": org.required_policies,
+        "contract_grace_seconds": org.contract_grace_seconds,
         "created_at": rfc3339(org.created_at),
     }
 
@@ -113,12 +114,15 @@ def update(
     allow_implicit_creation: bool | None = None,
     policy_strategy: str | None = None,
     required_policies: dict[str, Any] | None = _UNSET,
+    contract_grace_seconds: int | None = None,
 ) -> Organization:
     """Change organisation settings (owner/admin); audited.
 
     ``policy_strategy`` is ``advisory`` or ``enforced`` (what an ungated violation does);
     ``required_policies`` (a ``policies``/``policyGroups`` document, or None to clear) are
-    evaluated on every run of every workflow, whatever its contract says.
+    evaluated on every run of every workflow, whatever its contract says;
+    ``contract_grace_seconds`` (0 disables) is how long a new contract revision waits before
+    runs on older revisions are refused (:mod:`.requirements`).
     """
     actor.require_admin()
     org = get_org(session, actor.org_id)
@@ -131,6 +135,10 @@ def update(
                 hint="use advisory (violations are recorded) or enforced (they block pushes)",
             )
         org.policy_strategy = policy_strategy
+    if contract_grace_seconds is not None:
+        if contract_grace_seconds < 0:
+            raise InvalidInput("the contract grace period cannot be negative")
+        org.contract_grace_seconds = contract_grace_seconds or None
     if required_policies is not _UNSET:
         if required_policies:
             parse_required_policies(required_policies)
@@ -147,5 +155,6 @@ def update(
         allow_implicit_creation=org.allow_implicit_creation,
         policy_strategy=org.policy_strategy,
         required_policies=org.required_policies,
+        contract_grace_seconds=org.contract_grace_seconds,
     )
     return org

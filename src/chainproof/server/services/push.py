@@ -32,7 +32,16 @@ from chainproof.errors import (
 )
 from chainproof.server.db import Attestation, Material, Workflow, WorkflowRun
 from chainproof.server.db.base import utcnow
-from chainproof.server.services import audit, cas, enforcement, runs, signing, slsa, tlog
+from chainproof.server.services import (
+    audit,
+    cas,
+    enforcement,
+    requirements,
+    runs,
+    signing,
+    slsa,
+    tlog,
+)
 from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
 
@@ -92,6 +101,7 @@ def push(
     earlier = _lock_for_push(session, run, parsed, idempotency_key)
     if earlier is not None:
         return earlier
+    requirements.check_run_accepted(session, run, now)
     identity, statement = _verify(session, actor, run, parsed, public_key, now)
     signed = _check_statement(session, run, statement)
     held = _check_cas(session, actor, signed)

@@ -41,7 +41,7 @@ from chainproof.server.db import (
     WorkflowRun,
 )
 from chainproof.server.db.base import utcnow
-from chainproof.server.services import audit, contracts, orgs, projects, workflows
+from chainproof.server.services import audit, contracts, orgs, projects, requirements, workflows
 from chainproof.server.support import pagination
 from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
@@ -95,6 +95,7 @@ def init(
     contract_row = session.get(ContractRow, wf.contract_id)
     assert contract_row is not None
     rev = contracts.revision(session, contract_row, contract_revision)
+    notices = requirements.init_notices(session, org, wf, contract_row, rev, now)
     spec = Contract.from_dict(rev.spec)
     if spec.runner_type and spec.runner_type != runner_type:
         raise RunnerMismatch(
@@ -139,6 +140,7 @@ def init(
             "revision": rev.revision,
             "latest_revision": contract_row.latest_revision,
             "spec": rev.spec,
+            **notices,
         },
         # The CLI evaluates these at add and push too, for feedback before the push is judged.
         "required_policies": org.required_policies or None,

@@ -1,0 +1,251 @@
+"""New contract requirements reaching teams: revision diffs, what is new at init, the
+rollout of a contract across its workflows, and the organisation's grace period.
+
+How a run gets its revision: ``attestation init`` takes the contract's newest revision unless
+the job pins one (``--contract-revision``). So a new revision applies at once to every
+unpinned job; the grace period (``organizations.contract_grace_seconds``) bounds how long a
+job may stay on an older revision by pinning it, and how long a run opened on an older
+revision (pinned, or opened just before the new one was published) may still be pushed.
+Revision R stops being accepted when revision R+1 has been published for the grace period.
+Without a grace period every revision stays accepted (as before).
+
+A *compliant* run succeeded and its policies found no violation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from chainproof.core.contract import Contract
+from chainproof.core.contract_diff import diff, new_requirements
+from chainproof.errors import ContractOutdated, InvalidInput
+from chainproof.server.db import (
+    ContractRevision,
+    ContractRow,
+    Organization,
+    Project,
+    Workflow,
+    WorkflowRun,
+)
+from chainproof.server.db.base import utcnow
+from chainproof.server.services import contracts, orgs
+from chainproof.server.support.principal import Principal
+from chainproof.server.support.times import rfc3339
+
+
+# -- diff ------------------------------------------------------------------------------------
+def revision_diff(
+    session: Session, actor: Principal, name: str, old: int | None, new: int | None
+) -> dict[str, Any]:
+    """The changes from revision ``old`` (default ``new - 1``) to ``new`` (default latest);
+    InvalidInput for a range that does not go forward, NotFound for a missing revision."""
+    actor.require_reader()
+    row = contracts.get(session, actor.org_id, name)
+    to = row.latest_revision if new is None else new
+    since = to - 1 if old is None else old
+    if since < 1 or since >= to:
+        raise InvalidInput(
+            f"cannot diff revision {since} to {to}",
+            hint=f"give FROM..TO with 1 <= FROM < TO; contract {name} has revisions "
+            f"1..{row.latest_revision}",
+        )
+    before = contracts.revision(session, row, since)
+    after = contracts.revision(session, row, to)
+    changes = diff(Contract.from_dict(before.spec), Contract.from_dict(after.spec))
+    return {
+        "name": row.name,
+        "from": since,
+        "to": to,
+        "latest_revision": row.latest_revision,
+        "changes": [c.to_dict() for c in changes],
+    }
+
+
+# -- grace period ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Deadline:
+    """Revision ``required`` is required from ``at`` on (older ones are refused then)."""
+
+    required: int
+    at: datetime
+
+
+def _published(session: Session, contract: ContractRow) -> dict[int, datetime]:
+    rows = session.execute(
+        select(ContractRevision.revision, ContractRevision.created_at).where(
+            ContractRevision.contract_id == contract.id
+        )
+    )
+    return {number: at for number, at in rows}
+
+
+def deadline(
+    session: Session, org: Organization, contract: ContractRow, revision: int
+) -> Deadline | None:
+    """When ``revision`` stops being accepted (revision+1's publication plus the grace
+    period); None without a grace period or when ``revision`` is the newest."""
+    if not org.contract_grace_seconds or revision >= contract.latest_revision:
+        return None
+    published = _published(session, contract)
+    grace = timedelta(seconds=org.contract_grace_seconds)
+    return Deadline(revision + 1, published[revision + 1] + grace)
+
+
+def check_accepted(
+    session: Session,
+    org: Organization,
+    contract: ContractRow,
+    revision: int,
+    now: datetime | None = None,
+) -> Deadline | None:
+    """The deadline still ahead for ``revision``, if any; ContractOutdated once it passed,
+    naming the revision required now (the newest whose grace period is over)."""
+    due = deadline(session, org, contract, revision)
+    now = now or utcnow()
+    if due is None or due.at > now:
+        return due
+    grace = timedelta(seconds=org.contract_grace_seconds or 0)
+    published = _published(session, contract)
+    required = max(n for n, at in published.items() if at + grace <= now)
+    raise ContractOutdated(
+        f"contract {contract.name} revision {revision} is no longer accepted since "
+        f"{rfc3339(due.at)}: revision {required} is required",
+        hint="start a new run without --contract-revision (it takes the newest revision)",
+        revision=revision,
+        required_revision=required,
+        since=rfc3339(due.at),
+    )
+
+
+# -- what is new at init ---------------------------------------------------------------------
+def init_notices(
+    session: Session,
+    org: Organization,
+    workflow: Workflow,
+    contract: ContractRow,
+    rev: ContractRevision,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """For the init answer's ``contract``: ``new_requirements`` (what this run's revision
+    requires that the revision of the workflow's last successful run did not) and
+    ``deadline`` (when a newer revision becomes required for a run on an older one)."""
+    due = check_accepted(session, org, contract, rev.revision, now)
+    return {
+        "new_requirements": _news(session, workflow, rev),
+        "deadline": {"revision": due.required, "at": rfc3339(due.at)} if due else None,
+    }
+
+
+def _news(session: Session, workflow: Workflow, rev: ContractRevision) -> dict[str, Any] | None:
+    last = session.execute(
+        select(ContractRevision, ContractRow.name)
+        .join(WorkflowRun, WorkflowRun.contract_revision_id == ContractRevision.id)
+        .join(ContractRow, ContractRow.id == ContractRevision.contract_id)
+        .where(WorkflowRun.workflow_id == workflow.id, WorkflowRun.status == "succeeded")
+        .order_by(WorkflowRun.created_at.desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        return None
+    before, contract_name = last
+    same = before.contract_id == rev.contract_id
+    if before.id == rev.id or (same and before.revision > rev.revision):
+        return None
+    changes = new_requirements(Contract.from_dict(before.spec), Contract.from_dict(rev.spec))
+    if not changes:
+        return None
+    return {
+        "contract": contract_name,
+        "since_revision": before.revision,
+        "changes": [c.to_dict() for c in changes],
+    }
+
+
+# -- rollout ---------------------------------------------------------------------------------
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+def rollout(session: Session, actor: Principal, name: str) -> dict[str, Any]:
+    """Per workflow on contract ``name``: its last compliant run's revision, whether it has
+    complied with the newest revision, and since when it lags (the publication of the first
+    revision after the newest it complied with). Laggards first, longest lag first."""
+    actor.require_reader()
+    row = contracts.get(session, actor.org_id, name)
+    org = orgs.get_org(session, actor.org_id)
+    published = _published(session, row)
+    found = session.execute(
+        select(Workflow, Project.name)
+        .join(Project, Project.id == Workflow.project_id)
+        .where(Workflow.contract_id == row.id)
+        .order_by(Project.name, Workflow.name)
+    ).all()
+    rows = [_workflow_rollout(session, row, wf, project, published) for wf, project in found]
+    rows.sort(key=lambda r: (r[0] is None, r[0] or _NEVER))
+    items = [item for _, item in rows]
+    due = deadline(session, org, row, row.latest_revision - 1) if row.latest_revision > 1 else None
+    return {
+        "name": row.name,
+        "latest_revision": row.latest_revision,
+        "published_at": rfc3339(published[row.latest_revision]),
+        "required_from": rfc3339(due.at) if due else None,
+        "grace_seconds": org.contract_grace_seconds,
+        "workflows": items,
+    }
+
+
+def _workflow_rollout(
+    session: Session,
+    contract: ContractRow,
+    wf: Workflow,
+    project: str,
+    published: dict[int, datetime],
+) -> tuple[datetime | None, dict[str, Any]]:
+    """(since when it lags, or None; its rollout entry)."""
+    runs = session.execute(
+        select(ContractRevision.revision, WorkflowRun.created_at, WorkflowRun.verification)
+        .join(ContractRevision, ContractRevision.id == WorkflowRun.contract_revision_id)
+        .where(
+            WorkflowRun.workflow_id == wf.id,
+            WorkflowRun.status == "succeeded",
+            ContractRevision.contract_id == contract.id,
+        )
+        .order_by(WorkflowRun.created_at.desc())
+    )
+    last: tuple[int, datetime] | None = None
+    best = 0  # the newest revision it complied with
+    for rev, at, verification in runs:  # newest first; stop once nothing can change
+        if _no_violation(verification):
+            last = last or (rev, at)
+            best = max(best, rev)
+            if best >= contract.latest_revision:
+                break
+    complied = best >= contract.latest_revision
+    since = None if complied else published[best + 1]
+    return since, {
+        "project": project,
+        "workflow": wf.name,
+        "team": wf.team,
+        "last_compliant_revision": last[0] if last else None,
+        "last_compliant_at": rfc3339(last[1]) if last else None,
+        "complied_newest": complied,
+        "lagging_since": rfc3339(since),
+    }
+
+
+def _no_violation(verification: dict[str, Any] | None) -> bool:
+    policy = (verification or {}).get("policy") or {}
+    return not policy.get("violated")
+
+
+def check_run_accepted(session: Session, run: WorkflowRun, now: datetime | None = None) -> None:
+    """ContractOutdated when the run's contract revision is past its grace period (push)."""
+    rev = session.get(ContractRevision, run.contract_revision_id)
+    contract = session.get(ContractRow, rev.contract_id) if rev else None
+    if rev is None or contract is None:
+        return
+    check_accepted(session, orgs.get_org(session, run.org_id), contract, rev.revision, now)
