@@ -32,7 +32,7 @@ from chainproof.errors import (
 )
 from chainproof.server.db import Attestation, Material, Workflow, WorkflowRun
 from chainproof.server.db.base import utcnow
-from chainproof.server.services import audit, cas, enforcement, runs, signing, slsa, tlog
+from chainproof.server.services import audit, cas, enforcement, findings, runs, signing, slsa, tlog
 from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
 
@@ -101,6 +101,7 @@ def push(
     digest = _store(session, run, completed, statement, signed, held, materials, now)
     _finish(session, actor, run, digest, identity, entry, decision, idempotency_key, now)
     slsa.issue_vsa(session, run, now=now, policies_passed=not decision.verdict.gated)
+    findings.on_runs_changed(session, [run.workflow_id], now)
     return Pushed(run, completed.to_dict(), decision.verdict.checked)
 
 
