@@ -34,13 +34,17 @@ def _acknowledged(row: dict[str, Any]) -> str:
     return f"{row.get('acknowledged_by')}: {row.get('acknowledged_reason')}"
 
 
+def _short(value: Any) -> str:
+    return str(value or "")[:16].replace("T", " ")
+
+
 COLUMNS: list[tuple[str, Any]] = [
-    ("ID", "id"),
+    ("ID", lambda r: str(r.get("id"))[:8]),
     ("Kind", "kind"),
     ("Severity", "severity"),
     ("Project/Workflow", lambda r: f"{r.get('project')}/{r.get('workflow')}"),
     ("Owner", "owner"),
-    ("Opened", "opened_at"),
+    ("Opened", lambda r: _short(r.get("opened_at"))),
     ("Evidence (runs)", _evidence),
     ("Acknowledged", _acknowledged),
 ]
@@ -80,14 +84,16 @@ def list_(
     if output is Output.json:
         emit_json(items)
         return
-    columns = [*COLUMNS, ("Closed", "closed_at")] if all_ else COLUMNS
+    columns = [*COLUMNS, ("Closed", lambda r: _short(r.get("closed_at")))] if all_ else COLUMNS
     print_table(items, columns, title="Findings" if all_ else "Open findings")
 
 
 @app.command("acknowledge")
 def acknowledge(
     ctx: typer.Context,
-    finding_id: Annotated[str, typer.Option("--id", help="The finding's id (drift list).")],
+    finding_id: Annotated[
+        str, typer.Option("--id", help="The finding's id, or its first 8+ characters.")
+    ],
     reason: Annotated[str, typer.Option("--reason", help="Why the finding is accepted.")],
     output: OutputOpt = Output.table,
 ) -> None:

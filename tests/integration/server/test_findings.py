@@ -296,6 +296,10 @@ def test_listing_filters_and_permissions(app_client: Env) -> None:
     assert stranger.get("/findings").json()["items"] == []
     missing = stranger.post(f"/findings/{finding_id}/acknowledge", {"reason": "x"})
     assert missing.status_code == 404
+    prefix = app_client.post(f"/findings/{finding_id[:8]}/acknowledge", {"reason": "typo"})
+    assert prefix.status_code == 200 and prefix.json()["id"] == finding_id
+    short = app_client.post(f"/findings/{finding_id[:4]}/acknowledge", {"reason": "x"})
+    assert short.status_code == 400
     too_short = app_client.put("/workflows/p/build/cadence", {"cadence_seconds": 60})
     assert too_short.status_code == 400
 

@@ -10,6 +10,7 @@ after it closed, a new, unacknowledged finding opens.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from chainproof.core.drift import KINDS, detect
-from chainproof.errors import Conflict, InvalidInput, NotFound
+from chainproof.errors import AmbiguousId, Conflict, InvalidInput, NotFound
 from chainproof.server.db import Finding, Project, Workflow
 from chainproof.server.db.base import utcnow
 from chainproof.server.services import audit, drift, workflows
@@ -31,6 +32,8 @@ from chainproof.server.support.times import rfc3339
 STATUSES = ("open", "closed", "all")
 MAX_REASON = 2000
 MIN_CADENCE_SECONDS = 3600
+MIN_PREFIX = 8
+_ID_CHARS = re.compile(r"[0-9a-f][0-9a-f-]*")
 
 
 @dataclass(frozen=True)
@@ -152,9 +155,7 @@ def acknowledge(
         raise InvalidInput("a reason is required", hint="say why the finding is accepted")
     if len(reason) > MAX_REASON:
         raise InvalidInput(f"the reason is longer than {MAX_REASON} characters")
-    finding = session.get(Finding, finding_id)
-    if finding is None or finding.org_id != actor.org_id:
-        raise NotFound(f"finding {finding_id} not found", hint="list them with `drift list`")
+    finding = _by_id_or_prefix(session, actor, finding_id)
     if finding.closed_at is not None:
         raise Conflict(f"finding {finding_id} is closed: there is nothing to acknowledge")
     finding.acknowledged_at = now or utcnow()
@@ -207,6 +208,32 @@ def view(session: Session, finding: Finding) -> dict[str, Any]:
         "acknowledged_by": finding.acknowledged_by,
         "acknowledged_reason": finding.acknowledged_reason,
     }
+
+
+def _by_id_or_prefix(session: Session, actor: Principal, finding_id: str) -> Finding:
+    """A finding of the caller's organisation by id or a unique prefix of at least
+    :data:`MIN_PREFIX` characters (as ``drift list`` shows them)."""
+    wanted = finding_id.strip().lower()
+    if len(wanted) < MIN_PREFIX or not _ID_CHARS.fullmatch(wanted):
+        raise InvalidInput(
+            f"{finding_id!r} is not a finding id", hint=f"give at least {MIN_PREFIX} characters"
+        )
+    found = list(
+        session.scalars(
+            select(Finding)
+            .where(Finding.org_id == actor.org_id, Finding.id.like(f"{wanted}%"))
+            .limit(2)
+        )
+    )
+    if not found:
+        raise NotFound(f"finding {finding_id} not found", hint="list them with `drift list`")
+    if len(found) > 1:
+        raise AmbiguousId(
+            f"finding id prefix {finding_id!r} matches several findings",
+            hint="give more characters of the id (drift list -o json shows them whole)",
+            candidates=[f.id for f in found],
+        )
+    return found[0]
 
 
 def _open_of(session: Session, workflow_id: str) -> list[Finding]:
