@@ -16,10 +16,20 @@ from tests.integration.conftest import Env
 import chainproof.core.statement as statement_mod
 import chainproof.signing.ca as ca_mod
 import chainproof.signing.signer as signer_mod
+from chainproof.core.drift import DriftSettings
 from chainproof.server.db import AuditEvent, Finding, Workflow
 from chainproof.server.db.base import utcnow
 from chainproof.server.jobs.findings import reconcile_once
-from chainproof.server.services import contracts, findings, push, runs, signing, tokens, workflows
+from chainproof.server.services import (
+    contracts,
+    drift,
+    findings,
+    push,
+    runs,
+    signing,
+    tokens,
+    workflows,
+)
 from chainproof.server.support.principal import Principal
 
 GHA = {"type": "GITHUB_ACTION", "url": None, "env": {}, "environment": "managed"}
@@ -326,3 +336,24 @@ def test_at_most_one_open_finding_per_workflow_and_kind(app_client: Env) -> None
             session.flush()
         session.rollback()
     assert script.open() == {}
+
+
+def test_the_servers_drift_settings_reach_the_rules(app_client: Env) -> None:
+    maker_info = app_client.sessions.kw["info"]
+    assert maker_info[drift.SETTINGS_KEY] == app_client.settings.drift
+    script = _setup(app_client)
+    _routine(script, 1)
+    with app_client.sessions.begin() as session:
+        session.info[drift.SETTINGS_KEY] = DriftSettings(failing_runs=1)
+        run_id = str(
+            runs.init(
+                session,
+                script.actor(session),
+                workflow="build",
+                project="p",
+                runner=GHA,
+                now=script.now,
+            )["run"]["id"]
+        )
+        runs.reset(session, script.actor(session), run_id, "failure", now=script.now)
+    assert script.open()["failing"]["evidence"] == [run_id]
