@@ -58,7 +58,8 @@ _SELF_HOSTED = "self-hosted"
 @dataclass(frozen=True)
 class RunSummary:
     """What one run tells the rules. ``policies_passed`` / ``policies_failed`` name the
-    policies evaluated with and without violations (skipped ones in neither)."""
+    policies evaluated without and with violations (skipped ones in neither). Only the
+    latest two successful runs' evidence sets are read; other runs may leave them empty."""
 
     id: str
     status: str

@@ -1,7 +1,7 @@
 """What the drift rules (core/drift.py) read about one workflow: run summaries and facts.
 
 Bounded by the rules' window: the workflow's last ``window`` runs, with the materials,
-annotations and policy results of the successful ones among them.
+annotations and policy results of the latest two successful ones among them.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ def history(session: Session, wf: Workflow, window: int) -> list[RunSummary]:
             .limit(window)
         )
     )
-    done = [run.id for run, _ in rows if run.status == "succeeded"]
+    # The rules compare the latest two successful runs: only theirs are read in detail.
+    done = [run.id for run, _ in rows if run.status == "succeeded"][:2]
     kinds = _material_kinds(session, done)
     annotations = _annotations(session, done)
     passed, failed = _policies(session, done)
