@@ -4,10 +4,12 @@ acknowledged and closed (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from tests.e2e.conftest import Cli, Server, cli_for, start_server
 from tests.pg import pg_database
@@ -125,3 +127,34 @@ def test_cadence_is_set_and_unset(drift_server: Server, tmp_path: Path) -> None:
         "drift", "cadence", "-p", "shop", "--workflow", "nope", "--every", "1d", check=False
     )
     assert missing.returncode == 3
+
+
+@pytest.fixture(scope="module")
+def busy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server whose findings job runs every second."""
+    extra = {"CHAINPROOF_FINDINGS_CHECK_SECONDS": "1"}
+    yield from start_server(
+        tmp_path_factory.mktemp("server"), run_expiry_seconds=600, extra_env=extra
+    )
+
+
+def test_the_servers_periodic_job_closes_what_runs_did_not(
+    busy_server: Server, tmp_path: Path
+) -> None:
+    cli = cli_for(busy_server, tmp_path)
+    _fail(cli, "scratch")
+    (unmanaged,) = _findings(cli, "--workflow", "scratch")
+    contract = Path(__file__).parent.parent / "assets" / "e2e" / "contract.yaml"
+    cli("workflow", "contract", "create", "--name", "release", "-f", str(contract))
+    reply = httpx.patch(
+        f"{busy_server.url}/api/v1/workflows/shop/scratch",
+        json={"contract": "release"},
+        headers={"Authorization": f"Bearer {busy_server.owner_token}"},
+    )
+    assert reply.status_code == 200, reply.text
+    deadline = time.monotonic() + 30
+    while _findings(cli, "--workflow", "scratch"):  # no run since: only the job can close it
+        assert time.monotonic() < deadline, "the findings job did not close the finding"
+        time.sleep(0.5)
+    (closed,) = _findings(cli, "--workflow", "scratch", "--all")
+    assert closed["id"] == unmanaged["id"] and closed["closed_at"]
