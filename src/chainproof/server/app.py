@@ -49,7 +49,7 @@ _HOME = """<!doctype html><html><head><meta charset="utf-8"><title>chainproof</t
 
 def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
     """Build the app: engine, routers, CAS at ``/cas/v1``, health, in-process worker jobs
-    (run expiry, CAS backend revalidation)."""
+    (run expiry, drift findings, CAS backend revalidation)."""
     secret = settings.secret_key.get_secret_value()
     if not secret:
         raise ServiceError(
