@@ -17,6 +17,7 @@ kind               severity  open while
                              machine, than most of its previous runs
 ``stopped``        medium    no run for longer than its cadence (learned, or overridden)
 ``lagging``        low       its latest successful run is on an older contract revision
+                             (or on the contract it had before its current one)
 =================  ========  =========================================================
 """
 
@@ -67,6 +68,7 @@ class RunSummary:
     runner_type: str
     runner_environment: str = "unknown"  # managed | self-hosted | unknown
     contract_revision: int | None = None
+    contract: str | None = None
     material_kinds: frozenset[str] = frozenset()
     annotations: frozenset[str] = frozenset()
     policies_passed: frozenset[str] = frozenset()
@@ -80,6 +82,7 @@ class WorkflowFacts:
 
     contract_requires_nothing: bool
     latest_revision: int
+    contract: str | None = None
     cadence_override: timedelta | None = None
     still_missing: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -224,9 +227,15 @@ def _lagging(runs: Sequence[RunSummary], facts: WorkflowFacts) -> Detected | Non
     latest = next((r for r in runs if r.status == "succeeded"), None)
     if latest is None or latest.contract_revision is None:
         return None
-    if latest.contract_revision >= facts.latest_revision:
+    moved = None not in (latest.contract, facts.contract) and latest.contract != facts.contract
+    if not moved and latest.contract_revision >= facts.latest_revision:
         return None
-    details = {"revision": latest.contract_revision, "latest_revision": facts.latest_revision}
+    details: dict[str, Any] = {
+        "revision": latest.contract_revision,
+        "latest_revision": facts.latest_revision,
+    }
+    if moved:  # its last success was under the contract it had before
+        details.update(contract=latest.contract, latest_contract=facts.contract)
     return Detected("lagging", (latest.id,), details)
 
 

@@ -181,3 +181,14 @@ def test_every_kind_has_a_severity() -> None:
         "unmanaged",
     }
     assert set(SEVERITY.values()) <= {"high", "medium", "low"}
+
+
+def test_lagging_when_the_workflow_moved_to_another_contract() -> None:
+    facts = replace(MANAGED, contract="release", latest_revision=1)
+    history = [run(0, contract="shop-build", contract_revision=4)]
+    (found,) = detect(history, facts, T0)
+    assert found.kind == "lagging"
+    assert found.details["contract"] == "shop-build"
+    assert found.details["latest_contract"] == "release"
+    complied = [run(1, contract="release", contract_revision=1), *history]
+    assert detect(complied, facts, T0 + timedelta(days=1)) == []

@@ -39,15 +39,16 @@ def history(session: Session, wf: Workflow, window: int) -> list[RunSummary]:
     """The workflow's last ``window`` runs, newest first."""
     rows = list(
         session.execute(
-            select(WorkflowRun, ContractRevision.revision)
+            select(WorkflowRun, ContractRevision.revision, ContractRow.name)
             .join(ContractRevision, ContractRevision.id == WorkflowRun.contract_revision_id)
+            .join(ContractRow, ContractRow.id == ContractRevision.contract_id)
             .where(WorkflowRun.workflow_id == wf.id)
             .order_by(WorkflowRun.created_at.desc(), WorkflowRun.id.desc())
             .limit(window)
         )
     )
     # The rules compare the latest two successful runs: only theirs are read in detail.
-    done = [run.id for run, _ in rows if run.status == "succeeded"][:2]
+    done = [run.id for run, _, _ in rows if run.status == "succeeded"][:2]
     kinds = _material_kinds(session, done)
     annotations = _annotations(session, done)
     passed, failed = _policies(session, done)
@@ -59,12 +60,13 @@ def history(session: Session, wf: Workflow, window: int) -> list[RunSummary]:
             runner_type=run.runner_type,
             runner_environment=str((run.runner or {}).get("environment") or "unknown"),
             contract_revision=revision,
+            contract=contract,
             material_kinds=frozenset(kinds[run.id]),
             annotations=frozenset(annotations[run.id]),
             policies_passed=frozenset(passed[run.id]),
             policies_failed=frozenset(failed[run.id]),
         )
-        for run, revision in rows
+        for run, revision, contract in rows
     ]
 
 
@@ -88,6 +90,7 @@ def facts(
     return WorkflowFacts(
         contract_requires_nothing=requires_nothing(spec or {}),
         latest_revision=contract.latest_revision,
+        contract=contract.name,
         cadence_override=(
             timedelta(seconds=wf.cadence_seconds) if wf.cadence_seconds is not None else None
         ),
