@@ -24,6 +24,7 @@ from chainproof.cli import (
     auth,
     cas,
     cas_backend,
+    drift,
     keys,
     org,
     policy,
@@ -88,6 +89,7 @@ app.add_typer(artifact.app, name="artifact")
 app.add_typer(cas_backend.app, name="cas-backend")
 app.add_typer(cas.app, name="cas")
 app.add_typer(policy.app, name="policy")
+app.add_typer(drift.app, name="drift")
 app.command("verify")(verify_command.verify)
 
 

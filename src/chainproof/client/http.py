@@ -542,6 +542,30 @@ class ApiClient:
         """One workflow by project and name."""
         return dict(self._get(f"/workflows/{_q(project)}/{_q(name)}"))
 
+    # -- drift findings --------------------------------------------------------------------
+    def list_findings(
+        self,
+        *,
+        kind: str | None = None,
+        workflow: str | None = None,
+        project: str | None = None,
+        status: str = "open",
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Findings, newest first (``status``: open, closed or all), up to ``limit``."""
+        filters = {"kind": kind, "workflow": workflow, "project": project, "status": status}
+        return self._items("/findings", limit, **filters)
+
+    def acknowledge_finding(self, finding_id: str, reason: str) -> dict[str, Any]:
+        """Accept an open finding, saying why."""
+        return dict(self._post(f"/findings/{_q(finding_id)}/acknowledge", {"reason": reason}))
+
+    def set_cadence(self, project: str, workflow: str, seconds: int | None) -> dict[str, Any]:
+        """Set (None: unset) how long a workflow may go without a run."""
+        path = f"/api/v1/workflows/{_q(project)}/{_q(workflow)}/cadence"
+        body = {"cadence_seconds": seconds}
+        return dict(self._session.request("PUT", path, json_body=body).json())
+
     # -- tokens ----------------------------------------------------------------------------
     def create_token(
         self,

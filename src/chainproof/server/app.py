@@ -16,6 +16,7 @@ from chainproof.server.api import (
     cas,
     cas_backends,
     contracts,
+    findings,
     identity,
     orgs,
     policies,
@@ -32,7 +33,9 @@ from chainproof.server.cas_service import build_cas
 from chainproof.server.db.session import make_engine, make_sessionmaker
 from chainproof.server.jobs.cas_validation import cas_validation_loop
 from chainproof.server.jobs.expiry import expiry_loop
+from chainproof.server.jobs.findings import findings_loop
 from chainproof.server.services import signing as signing_services
+from chainproof.server.services.drift import SETTINGS_KEY as DRIFT_SETTINGS_KEY
 from chainproof.server.services.slsa import SERVER_URL_KEY
 from chainproof.server.settings import Settings
 
@@ -46,7 +49,7 @@ _HOME = """<!doctype html><html><head><meta charset="utf-8"><title>chainproof</t
 
 def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
     """Build the app: engine, routers, CAS at ``/cas/v1``, health, in-process worker jobs
-    (run expiry, CAS backend revalidation)."""
+    (run expiry, drift findings, CAS backend revalidation)."""
     secret = settings.secret_key.get_secret_value()
     if not secret:
         raise ServiceError(
@@ -62,6 +65,7 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
         log.info("sealed %d signing CA key(s) stored in clear", sealed_now)
     # The services that sign as the control plane (VSA, provenance) name it by its URL.
     sessions.configure(info={**sessions.kw.get("info", {}), SERVER_URL_KEY: settings.base_url})
+    sessions.configure(info={**sessions.kw.get("info", {}), DRIFT_SETTINGS_KEY: settings.drift})
     cas_parts = build_cas(settings, sessions)
     backend = cas_parts.embedded
 
@@ -70,6 +74,9 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
         tasks = []
         if start_worker and settings.expiry_check_seconds > 0:
             tasks.append(asyncio.create_task(expiry_loop(sessions, settings.expiry_check_seconds)))
+        if start_worker and settings.findings_check_seconds > 0:
+            every = settings.findings_check_seconds
+            tasks.append(asyncio.create_task(findings_loop(sessions, every)))
         if start_worker and settings.cas_validation_seconds > 0:
             tasks.append(
                 asyncio.create_task(
@@ -118,6 +125,7 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
         cas_backends,
         signing,
         tlog,
+        findings,
     ):
         api.include_router(module.router)
     app.include_router(api)

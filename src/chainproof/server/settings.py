@@ -16,11 +16,13 @@ import secrets
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
 
+from chainproof.core.drift import DriftSettings
 from chainproof.errors import InvalidInput, NotFound
 
 __all__ = [
@@ -67,6 +69,28 @@ class Settings:
     #: How often the worker revalidates every CAS backend (0: never).
     cas_validation_seconds: float = 300.0
     max_body_bytes: int = 16 * 1024 * 1024
+    #: How often the worker re-evaluates every workflow's drift findings (0: never; runs
+    #: still re-evaluate their own workflow as they change).
+    findings_check_seconds: float = 600.0
+    #: A workflow is ``stopped`` after this many times its usual gap between runs...
+    drift_cadence_factor: float = 3.0
+    #: ...and never before this many seconds without a run.
+    drift_stopped_floor_seconds: int = 86400
+    #: A workflow is ``failing`` when this many finished runs in a row failed.
+    drift_failing_runs: int = 3
+
+    @property
+    def drift(self) -> DriftSettings:
+        """The drift rules' knobs (core/drift.py)."""
+        if self.drift_failing_runs < 1 or self.drift_cadence_factor <= 0:
+            raise InvalidInput(
+                "drift_failing_runs must be at least 1 and drift_cadence_factor positive"
+            )
+        return DriftSettings(
+            stopped_floor=timedelta(seconds=self.drift_stopped_floor_seconds),
+            cadence_factor=self.drift_cadence_factor,
+            failing_runs=self.drift_failing_runs,
+        )
 
     @property
     def cas_path(self) -> Path:

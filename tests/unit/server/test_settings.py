@@ -123,3 +123,21 @@ def test_data_dirs_from_before_config_files_count_as_initialised(tmp_path: Path)
     write_secret_key(tmp_path, "k" * 64)
     assert is_initialised(tmp_path)
     assert Settings.of_data_dir(tmp_path, environ={}).secret_key.get_secret_value()
+
+
+def test_drift_settings_from_the_environment(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    env = {
+        "CHAINPROOF_DRIFT_FAILING_RUNS": "5",
+        "CHAINPROOF_DRIFT_STOPPED_FLOOR_SECONDS": "7200",
+        "CHAINPROOF_DRIFT_CADENCE_FACTOR": "2.5",
+        "CHAINPROOF_FINDINGS_CHECK_SECONDS": "60",
+    }
+    s = Settings.embedded(tmp_path, environ=env)
+    assert s.findings_check_seconds == 60
+    assert s.drift.failing_runs == 5 and s.drift.cadence_factor == 2.5
+    assert s.drift.stopped_floor == timedelta(hours=2)
+    assert Settings.embedded(tmp_path, environ={}).drift.failing_runs == 3
+    with pytest.raises(InvalidInput):
+        _ = Settings.embedded(tmp_path, environ={"CHAINPROOF_DRIFT_FAILING_RUNS": "0"}).drift

@@ -2,6 +2,7 @@
 
 from chainproof.server.db.base import Base
 from chainproof.server.db.cas_backends import CasBackend
+from chainproof.server.db.findings import Finding
 from chainproof.server.db.orgs import (
     ApiToken,
     AuditEvent,
@@ -41,6 +42,7 @@ __all__ = [
     "CasUpload",
     "ContractRevision",
     "ContractRow",
+    "Finding",
     "Material",
     "Membership",
     "Organization",

@@ -62,6 +62,8 @@ class Workflow(Base):
     name: Mapped[str] = mapped_column(String(200))
     team: Mapped[str | None] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
+    #: A set cadence for drift's ``stopped`` rule (None: learned from its runs).
+    cadence_seconds: Mapped[int | None] = mapped_column(Integer)
     contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id"))
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

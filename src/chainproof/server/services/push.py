@@ -36,6 +36,7 @@ from chainproof.server.services import (
     audit,
     cas,
     enforcement,
+    findings,
     requirements,
     runs,
     signing,
@@ -111,6 +112,7 @@ def push(
     digest = _store(session, run, completed, statement, signed, held, materials, now)
     _finish(session, actor, run, digest, identity, entry, decision, idempotency_key, now)
     slsa.issue_vsa(session, run, now=now, policies_passed=not decision.verdict.gated)
+    findings.on_runs_changed(session, [run.workflow_id], now)
     return Pushed(run, completed.to_dict(), decision.verdict.checked)
 
 

@@ -41,7 +41,15 @@ from chainproof.server.db import (
     WorkflowRun,
 )
 from chainproof.server.db.base import utcnow
-from chainproof.server.services import audit, contracts, orgs, projects, requirements, workflows
+from chainproof.server.services import (
+    audit,
+    contracts,
+    findings,
+    orgs,
+    projects,
+    requirements,
+    workflows,
+)
 from chainproof.server.support import pagination
 from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
@@ -131,6 +139,7 @@ def init(
     session.add(run)
     session.flush()
     audit.record(session, actor.org_id, actor, "run.init", run.id, workflow=wf.name)
+    findings.on_runs_changed(session, [wf.id], now)
     return {
         "run": view(session, run),
         "workflow": workflows.view(session, wf),
@@ -259,6 +268,7 @@ def reset(
     run.reason = reason
     run.finished_at = now or utcnow()
     audit.record(session, actor.org_id, actor, "run.reset", run.id, status=status, reason=reason)
+    findings.on_runs_changed(session, [run.workflow_id], run.finished_at)
     return run
 
 
@@ -267,7 +277,7 @@ def expire_runs(session: Session, now: datetime | None = None) -> int:
     now = now or utcnow()
     due = list(
         session.execute(
-            select(WorkflowRun.id, WorkflowRun.org_id).where(
+            select(WorkflowRun.id, WorkflowRun.org_id, WorkflowRun.workflow_id).where(
                 WorkflowRun.status == "initialized", WorkflowRun.expires_at <= now
             )
         )
@@ -286,6 +296,7 @@ def expire_runs(session: Session, now: datetime | None = None) -> int:
         )
         for row in due
     )
+    findings.on_runs_changed(session, {row.workflow_id for row in due}, now)
     return len(ids)
 
 
