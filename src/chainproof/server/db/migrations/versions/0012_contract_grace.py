@@ -20,11 +20,13 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ADD/DROP COLUMN, never batch mode: on SQLite a batch that recreates
+# ``organizations`` would cascade the drop of the old table to every row that points at it.
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("organizations") as batch:
-        batch.add_column(sa.Column("contract_grace_seconds", sa.Integer(), nullable=True))
+    op.add_column("organizations", sa.Column("contract_grace_seconds", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("organizations") as batch:
-        batch.drop_column("contract_grace_seconds")
+    op.drop_column("organizations", "contract_grace_seconds")

@@ -22,8 +22,9 @@ _OPEN = sa.text("closed_at IS NULL")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("workflows") as batch:
-        batch.add_column(sa.Column("cadence_seconds", sa.Integer(), nullable=True))
+    # Plain ADD/DROP COLUMN, never batch mode: recreating ``workflows`` on SQLite would
+    # cascade the drop of the old table to its runs.
+    op.add_column("workflows", sa.Column("cadence_seconds", sa.Integer(), nullable=True))
     op.create_table(
         "findings",
         sa.Column("org_id", sa.String(length=36), nullable=False),
@@ -67,5 +68,4 @@ def downgrade() -> None:
     op.drop_index("ix_findings_org_id_opened_at", table_name="findings")
     op.drop_index("uq_findings_open_workflow_kind", table_name="findings")
     op.drop_table("findings")
-    with op.batch_alter_table("workflows") as batch:
-        batch.drop_column("cadence_seconds")
+    op.drop_column("workflows", "cadence_seconds")
