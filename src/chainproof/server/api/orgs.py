@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep
 from chainproof.server.services import orgs
@@ -19,6 +19,7 @@ class OrgOut(BaseModel):
     allow_implicit_creation: bool
     policy_strategy: str
     required_policies: dict[str, Any] | None = None
+    default_contract: str | None = None
     created_at: str
 
 
@@ -30,6 +31,8 @@ class OrgPatch(BaseModel):
     #: ``{"policies": {"materials": [...], "attestation": [...]}, "policyGroups": [...]}``;
     #: null clears them.
     required_policies: dict[str, Any] | None = None
+    #: The contract implicitly created workflows get instead of an empty one; null clears it.
+    default_contract: str | None = Field(default=None, max_length=200)
 
 
 @router.get("", response_model=OrgOut)
@@ -42,10 +45,13 @@ def describe_org(session: SessionDep, principal: PrincipalDep) -> Any:
 def update_org(body: OrgPatch, session: SessionDep, principal: PrincipalDep) -> Any:
     """Change settings (owner/admin): ``allow_implicit_creation`` lets ``attestation init``
     create unknown projects and workflows; ``policy_strategy`` decides whether violations
-    of policies without a ``gate`` block pushes; ``required_policies`` apply to every run."""
+    of policies without a ``gate`` block pushes; ``required_policies`` apply to every run;
+    ``default_contract`` is attached to implicitly created workflows."""
     extra: dict[str, Any] = {}
     if "required_policies" in body.model_fields_set:
         extra["required_policies"] = body.required_policies
+    if "default_contract" in body.model_fields_set:
+        extra["default_contract"] = body.default_contract
     org = orgs.update(
         session,
         principal,

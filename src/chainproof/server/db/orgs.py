@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chainproof.server.db.base import Base, UTCDateTime, utcnow
@@ -25,6 +25,10 @@ class Organization(Base):
     #: Policies every workflow's runs are evaluated against, whatever their contract says:
     #: ``{"policies": {"materials": [...], "attestation": [...]}, "policyGroups": [...]}``.
     required_policies: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The contract implicit workflow creation attaches instead of a new empty one (a
+    #: contract id; no foreign key, as contracts already point at their organisation and
+    #: are never deleted).
+    default_contract_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class User(Base):
@@ -90,6 +94,8 @@ class SigningKey(Base):
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
+    #: ``audit list`` reads an organisation's events newest first.
+    __table_args__ = (Index("ix_audit_events_org_id_at", "org_id", "at"),)
 
     org_id: Mapped[str] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE"), index=True

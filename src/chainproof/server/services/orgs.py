@@ -6,11 +6,11 @@ import re
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from chainproof.core.contract import parse_required_policies
 from chainproof.errors import Conflict, InvalidInput, NotFound
-from chainproof.server.db import Membership, Organization, User
+from chainproof.server.db import ContractRow, Membership, Organization, User
 from chainproof.server.services import audit
 from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
@@ -94,8 +94,17 @@ def settings_view(org: Organization) -> dict[str, Any]:
         "allow_implicit_creation": org.allow_implicit_creation,
         "policy_strategy": org.policy_strategy or DEFAULT_POLICY_STRATEGY,
         "required_policies": org.required_policies,
+        "default_contract": _default_contract_name(org),
         "created_at": rfc3339(org.created_at),
     }
+
+
+def _default_contract_name(org: Organization) -> str | None:
+    session = object_session(org)
+    if not org.default_contract_id or session is None:
+        return None
+    row = session.get(ContractRow, org.default_contract_id)
+    return row.name if row else None
 
 
 def describe(session: Session, actor: Principal) -> Organization:
@@ -113,12 +122,15 @@ def update(
     allow_implicit_creation: bool | None = None,
     policy_strategy: str | None = None,
     required_policies: dict[str, Any] | None = _UNSET,
+    default_contract: str | None = _UNSET,
 ) -> Organization:
     """Change organisation settings (owner/admin); audited.
 
     ``policy_strategy`` is ``advisory`` or ``enforced`` (what an ungated violation does);
     ``required_policies`` (a ``policies``/``policyGroups`` document, or None to clear) are
-    evaluated on every run of every workflow, whatever its contract says.
+    evaluated on every run of every workflow, whatever its contract says;
+    ``default_contract`` (a contract name, or None to clear) is attached to workflows created
+    implicitly or without a contract instead of a new empty one.
     """
     actor.require_admin()
     org = get_org(session, actor.org_id)
@@ -137,6 +149,8 @@ def update(
             org.required_policies = required_policies
         else:
             org.required_policies = None
+    if default_contract is not _UNSET:
+        org.default_contract_id = _contract_id(session, org.id, default_contract)
     session.flush()
     audit.record(
         session,
@@ -147,5 +161,19 @@ def update(
         allow_implicit_creation=org.allow_implicit_creation,
         policy_strategy=org.policy_strategy,
         required_policies=org.required_policies,
+        default_contract=_default_contract_name(org),
     )
     return org
+
+
+def _contract_id(session: Session, org_id: str, name: str | None) -> str | None:
+    if not name:
+        return None
+    row = session.scalar(
+        select(ContractRow).where(ContractRow.org_id == org_id, ContractRow.name == name)
+    )
+    if row is None:
+        raise NotFound(
+            f"contract {name!r} not found", hint="create it with `workflow contract create`"
+        )
+    return row.id

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from chainproof.core.bundle import Bundle
 from chainproof.core.statement import PREDICATE_TYPE, MaterialDescriptor, Statement
 from chainproof.errors import (
+    Blocked,
     ChainproofError,
     Conflict,
     Forbidden,
@@ -32,7 +33,16 @@ from chainproof.errors import (
 )
 from chainproof.server.db import Attestation, Material, Workflow, WorkflowRun
 from chainproof.server.db.base import utcnow
-from chainproof.server.services import audit, cas, enforcement, runs, signing, slsa, tlog
+from chainproof.server.services import (
+    audit,
+    blocks,
+    cas,
+    enforcement,
+    runs,
+    signing,
+    slsa,
+    tlog,
+)
 from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
 
@@ -45,14 +55,21 @@ class Pushed:
     run: WorkflowRun
     bundle: dict[str, Any]
     policies: tuple[enforcement.Checked, ...] = ()
+    #: The workflow (or its project) was blocked while the run was in progress: the run is
+    #: marked failed and the push refused with this error.
+    refused: Blocked | None = None
 
     @property
     def blocked(self) -> bool:
-        """A gated policy violation refused the push (the evidence is kept)."""
-        return self.run.status == "blocked"
+        """The push was refused and the run's new state is to be kept: a gated policy
+        violation blocked it (the evidence is kept), or a block of its workflow failed it."""
+        return self.run.status == "blocked" or self.refused is not None
 
-    def refusal(self) -> PolicyViolation:
-        """The error a blocked push answers with, naming every gated violation."""
+    def refusal(self) -> ChainproofError:
+        """The error a blocked push answers with: the workflow's block, or every gated
+        policy violation."""
+        if self.refused is not None:
+            return self.refused
         gated = [c for c in self.policies if c.violated and c.gate]
         return PolicyViolation(
             f"run {self.run.id} was blocked by policy: {enforcement.describe(gated)}",
@@ -92,6 +109,9 @@ def push(
     earlier = _lock_for_push(session, run, parsed, idempotency_key)
     if earlier is not None:
         return earlier
+    refused = _refuse_if_blocked(session, actor, run, now)
+    if refused is not None:
+        return refused
     identity, statement = _verify(session, actor, run, parsed, public_key, now)
     signed = _check_statement(session, run, statement)
     held = _check_cas(session, actor, signed)
@@ -147,10 +167,29 @@ def _lock_for_push(
         kept: dict[str, Any] = json.loads(stored.bundle)
         if same_key or _unlogged_digest(kept) == submitted:
             return Pushed(run, kept, tuple(enforcement.stored(session, run.id)))
+    why = f" ({run.reason})" if run.reason else ""
     raise Conflict(
-        f"run {run.id} is {run.status}, not initialized: it cannot take another push",
+        f"run {run.id} is {run.status}{why}, not initialized: it cannot take another push",
         hint="start a new run with `attestation init`",
     )
+
+
+def _refuse_if_blocked(
+    session: Session, actor: Principal, run: WorkflowRun, now: datetime
+) -> Pushed | None:
+    """A run in progress when its workflow (or project) was blocked lands nowhere: it is
+    marked failed with the block's reason, so the refusal is recorded."""
+    wf = session.get(Workflow, run.workflow_id)
+    assert wf is not None
+    refused = blocks.refusal(session, wf)
+    if refused is None:
+        return None
+    run.status = "failed"
+    reason = refused.details.get("reason") or "no reason given"
+    run.reason = f"{refused.details['scope']} blocked: {reason}"[:2000]
+    run.finished_at = now
+    audit.record(session, actor.org_id, actor, "run.refused", run.id, reason=refused.message[:500])
+    return Pushed(run, {}, refused=refused)
 
 
 def _unlogged_digest(bundle: dict[str, Any]) -> str:

@@ -1,0 +1,55 @@
+"""blocks with reason, actor and time; blocked projects; archived workflows; default contract
+
+Revision ID: 0013
+Revises: 0011
+Create Date: 2026-12-07 03:00:00
+
+Existing workflows keep their ``blocked`` flag (with no recorded reason), no project is
+blocked, no workflow is archived and no organisation has a default contract.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0013"
+down_revision = "0011"
+branch_labels = None
+depends_on = None
+
+
+def _block_columns() -> list[sa.Column[object]]:
+    return [
+        sa.Column("blocked_reason", sa.Text(), nullable=True),
+        sa.Column("blocked_by", sa.String(length=200), nullable=True),
+        sa.Column("blocked_at", sa.DateTime(timezone=True), nullable=True),
+    ]
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("workflows") as batch:
+        for column in _block_columns():
+            batch.add_column(column)
+        batch.add_column(sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("projects") as batch:
+        batch.add_column(
+            sa.Column("blocked", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+        for column in _block_columns():
+            batch.add_column(column)
+    with op.batch_alter_table("organizations") as batch:
+        batch.add_column(sa.Column("default_contract_id", sa.String(length=36), nullable=True))
+    op.create_index("ix_audit_events_org_id_at", "audit_events", ["org_id", "at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_audit_events_org_id_at", table_name="audit_events")
+    with op.batch_alter_table("organizations") as batch:
+        batch.drop_column("default_contract_id")
+    with op.batch_alter_table("projects") as batch:
+        for name in ("blocked_at", "blocked_by", "blocked_reason", "blocked"):
+            batch.drop_column(name)
+    with op.batch_alter_table("workflows") as batch:
+        for name in ("archived_at", "blocked_at", "blocked_by", "blocked_reason"):
+            batch.drop_column(name)
