@@ -163,7 +163,8 @@ def _resource_names(session: Session, ids: set[str]) -> dict[str, str]:
         .where(Workflow.id.in_(ids))
     )
     names.update({wf_id: f"{p}/{w}" for wf_id, p, w in workflows})
-    names.update(session.execute(select(Project.id, Project.name).where(Project.id.in_(ids))))
+    projects = session.execute(select(Project.id, Project.name).where(Project.id.in_(ids)))
+    names.update({p_id: name for p_id, name in projects})
     contracts = session.execute(
         select(ContractRow.id, ContractRow.name).where(ContractRow.id.in_(ids))
     )
