@@ -21,6 +21,7 @@ from chainproof.cli import (
     api_token,
     artifact,
     attestation,
+    audit,
     auth,
     cas,
     cas_backend,
@@ -88,6 +89,7 @@ app.add_typer(artifact.app, name="artifact")
 app.add_typer(cas_backend.app, name="cas-backend")
 app.add_typer(cas.app, name="cas")
 app.add_typer(policy.app, name="policy")
+app.add_typer(audit.app, name="audit")
 app.command("verify")(verify_command.verify)
 
 

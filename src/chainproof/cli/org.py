@@ -32,6 +32,7 @@ def _show(org: dict[str, object], output: Output, title: str) -> None:
             ("Implicit creation", org.get("allow_implicit_creation")),
             ("Policy strategy", org.get("policy_strategy")),
             ("Required policies", _required_summary(org.get("required_policies"))),
+            ("Default contract", org.get("default_contract") or "none (an empty one)"),
             ("Created", org.get("created_at")),
         ],
         title=title,
@@ -99,6 +100,19 @@ def update(
         bool,
         typer.Option("--clear-required-policies", help="Remove the required policies."),
     ] = False,
+    default_contract: Annotated[
+        str | None,
+        typer.Option(
+            "--default-contract",
+            help="Contract attached to workflows created implicitly (by `attestation init`) "
+            "or without --contract, instead of a new empty one.",
+            show_default=False,
+        ),
+    ] = None,
+    clear_default_contract: Annotated[
+        bool,
+        typer.Option("--clear-default-contract", help="Go back to empty contracts."),
+    ] = False,
     output: OutputOpt = Output.table,
 ) -> None:
     """Change organisation settings (owner or admin token).
@@ -115,6 +129,8 @@ def update(
             policy_strategy=policy_strategy.value if policy_strategy else None,
             required_policies=document,
             clear_required_policies=clear_required,
+            default_contract=default_contract,
+            clear_default_contract=clear_default_contract,
         )
     )
     _show(updated, output, "Updated")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from chainproof.errors import Conflict, NotFound
 from chainproof.server.db import Project, ProjectVersion, Workflow
-from chainproof.server.services import audit, blocks
+from chainproof.server.services import audit, blocks, running
 from chainproof.server.services.orgs import check_name
 from chainproof.server.support import pagination
 from chainproof.server.support.principal import Principal
@@ -91,15 +91,13 @@ def rename(
     session: Session, actor: Principal, name: str, to: str, now: datetime | None = None
 ) -> Project:
     """Rename (owner/admin); Conflict when taken or while one of its runs is in progress."""
-    from chainproof.server.services.workflow_lifecycle import refuse_while_running
-
     actor.require_admin()
     check_name("project", to)
     project = get(session, actor.org_id, name)
     if to != name and find(session, actor.org_id, to) is not None:
         raise Conflict(f"project {to!r} already exists", hint="choose another name")
     ids = list(session.scalars(select(Workflow.id).where(Workflow.project_id == project.id)))
-    refuse_while_running(session, ids, f"project {name}", now)
+    running.refuse_rename(session, ids, f"project {name}", now)
     project.name = to
     session.flush()
     audit.record(session, actor.org_id, actor, "project.rename", project.id, old=name, new=to)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from chainproof.errors import Conflict
 from chainproof.server.db import Project, Workflow, WorkflowRun
 from chainproof.server.db.base import utcnow
-from chainproof.server.services import audit, blocks, workflows
+from chainproof.server.services import audit, blocks, running, workflows
 from chainproof.server.services.orgs import check_name
 from chainproof.server.support.principal import Principal
 
@@ -71,35 +71,13 @@ def rename(
     assert project_row is not None
     if to != name and workflows.find(session, project_row, to) is not None:
         raise Conflict(f"workflow {project}/{to} already exists", hint="choose another name")
-    refuse_while_running(session, [wf.id], f"workflow {project}/{name}", now)
+    running.refuse_rename(session, [wf.id], f"workflow {project}/{name}", now)
     wf.name = to
     session.flush()
     audit.record(
         session, actor.org_id, actor, "workflow.rename", wf.id, project=project, old=name, new=to
     )
     return wf
-
-
-def refuse_while_running(
-    session: Session, workflow_ids: list[str], what: str, now: datetime | None = None
-) -> None:
-    """Conflict while any of the workflows has a run in progress (initialized, not expired)."""
-    now = now or utcnow()
-    running = session.scalar(
-        select(func.count())
-        .select_from(WorkflowRun)
-        .where(
-            WorkflowRun.workflow_id.in_(workflow_ids),
-            WorkflowRun.status == "initialized",
-            WorkflowRun.expires_at > now,
-        )
-    )
-    if running:
-        raise Conflict(
-            f"{what} has {running} run(s) in progress: their signing identity names it",
-            hint="rename once they are pushed, reset or expired",
-            in_progress=running,
-        )
 
 
 def archive(
