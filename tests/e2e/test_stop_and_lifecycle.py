@@ -206,3 +206,16 @@ def test_audit_list_filters_pages_and_permissions(owner: Cli) -> None:
     robot = _json(owner, "api-token", "create", "--name", "aud-robot")["token"]
     denied = owner("audit", "list", token=robot, check=False)
     assert denied.returncode == 3
+
+
+def test_runs_pushed_before_a_rename_still_verify(owner: Cli) -> None:
+    robot = _setup_workflow(owner, "ren")
+    _craft(owner, robot, "ren")
+    owner("attestation", "push", token=robot)
+    (run,) = _json(owner, "workflow", "run", "list", "--project", "ren")
+    owner("workflow", "rename", "--name", "build", "--project", "ren", "--to", "shipped")
+    owner("project", "rename", "--name", "ren", "--to", "renamed")
+    report = _json(owner, "workflow", "run", "describe", "--id", run["id"], "--verify")
+    assert report["workflow"] == "shipped" and report["project"] == "renamed"
+    assert report["local_verification"]["verified"] is True
+    assert report["local_verification"]["identity"].endswith(f"/ren/build/runs/{run['id']}")
