@@ -28,28 +28,27 @@ def _block_columns() -> list[sa.Column[object]]:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("workflows") as batch:
+    # Plain ADD COLUMNs, not batch mode: on SQLite a batch with a SQL-expression default
+    # recreates the table, and dropping ``projects`` or ``workflows`` would cascade to runs.
+    for table in ("workflows", "projects"):
+        if table == "projects":
+            op.add_column(
+                table, sa.Column("blocked", sa.Boolean(), nullable=False, server_default=sa.false())
+            )
         for column in _block_columns():
-            batch.add_column(column)
-        batch.add_column(sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True))
-    with op.batch_alter_table("projects") as batch:
-        batch.add_column(
-            sa.Column("blocked", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-        for column in _block_columns():
-            batch.add_column(column)
-    with op.batch_alter_table("organizations") as batch:
-        batch.add_column(sa.Column("default_contract_id", sa.String(length=36), nullable=True))
+            op.add_column(table, column)
+    op.add_column("workflows", sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column(
+        "organizations", sa.Column("default_contract_id", sa.String(length=36), nullable=True)
+    )
     op.create_index("ix_audit_events_org_id_at", "audit_events", ["org_id", "at"])
 
 
 def downgrade() -> None:
+    # Plain DROP COLUMNs (SQLite 3.35+) for the same reason.
     op.drop_index("ix_audit_events_org_id_at", table_name="audit_events")
-    with op.batch_alter_table("organizations") as batch:
-        batch.drop_column("default_contract_id")
-    with op.batch_alter_table("projects") as batch:
-        for name in ("blocked_at", "blocked_by", "blocked_reason", "blocked"):
-            batch.drop_column(name)
-    with op.batch_alter_table("workflows") as batch:
-        for name in ("archived_at", "blocked_at", "blocked_by", "blocked_reason"):
-            batch.drop_column(name)
+    op.drop_column("organizations", "default_contract_id")
+    for name in ("blocked_at", "blocked_by", "blocked_reason", "blocked"):
+        op.drop_column("projects", name)
+    for name in ("archived_at", "blocked_at", "blocked_by", "blocked_reason"):
+        op.drop_column("workflows", name)
