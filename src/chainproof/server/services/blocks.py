@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from chainproof.errors import Blocked, Conflict, InvalidInput
-from chainproof.server.db import Project, Workflow
+from chainproof.server.db import Project, Workflow, WorkflowRun
 from chainproof.server.db.base import utcnow
+from chainproof.server.services import audit
 from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
 
@@ -112,6 +113,24 @@ def refusal(session: Session, wf: Workflow) -> Blocked | None:
         blocked_by=block_["by"],
         blocked_at=block_["at"],
     )
+
+
+def fail_pending(
+    session: Session, actor: Principal, run: WorkflowRun, now: datetime
+) -> Blocked | None:
+    """Fail a run whose push comes while its workflow (or project) is blocked, recording the
+    block's reason on it and in the audit log; the error to answer with, else None."""
+    wf = session.get(Workflow, run.workflow_id)
+    assert wf is not None
+    refused = refusal(session, wf)
+    if refused is None:
+        return None
+    run.status = "failed"
+    reason = refused.details.get("reason") or "no reason given"
+    run.reason = f"{refused.details['scope']} blocked: {reason}"[:MAX_REASON]
+    run.finished_at = now
+    audit.record(session, actor.org_id, actor, "run.refused", run.id, reason=refused.message)
+    return refused
 
 
 def _scope(row: Workflow | Project) -> str:

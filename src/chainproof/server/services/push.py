@@ -109,9 +109,9 @@ def push(
     earlier = _lock_for_push(session, run, parsed, idempotency_key)
     if earlier is not None:
         return earlier
-    refused = _refuse_if_blocked(session, actor, run, now)
+    refused = blocks.fail_pending(session, actor, run, now)
     if refused is not None:
-        return refused
+        return Pushed(run, {}, refused=refused)
     identity, statement = _verify(session, actor, run, parsed, public_key, now)
     signed = _check_statement(session, run, statement)
     held = _check_cas(session, actor, signed)
@@ -172,24 +172,6 @@ def _lock_for_push(
         f"run {run.id} is {run.status}{why}, not initialized: it cannot take another push",
         hint="start a new run with `attestation init`",
     )
-
-
-def _refuse_if_blocked(
-    session: Session, actor: Principal, run: WorkflowRun, now: datetime
-) -> Pushed | None:
-    """A run in progress when its workflow (or project) was blocked lands nowhere: it is
-    marked failed with the block's reason, so the refusal is recorded."""
-    wf = session.get(Workflow, run.workflow_id)
-    assert wf is not None
-    refused = blocks.refusal(session, wf)
-    if refused is None:
-        return None
-    run.status = "failed"
-    reason = refused.details.get("reason") or "no reason given"
-    run.reason = f"{refused.details['scope']} blocked: {reason}"[:2000]
-    run.finished_at = now
-    audit.record(session, actor.org_id, actor, "run.refused", run.id, reason=refused.message[:500])
-    return Pushed(run, {}, refused=refused)
 
 
 def _unlogged_digest(bundle: dict[str, Any]) -> str:
