@@ -79,8 +79,8 @@ class Workflow(Base):
     contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id"))
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    #: Why, by whom (token name) and when the workflow was blocked (kept after an unblock
-    #: until the next block; the audit log has the full history).
+    #: Why, by whom (token name) and when the workflow was blocked; cleared by an unblock
+    #: (the audit log keeps every block and unblock).
     blocked_reason: Mapped[str | None] = mapped_column(Text)
     blocked_by: Mapped[str | None] = mapped_column(String(200))
     blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
