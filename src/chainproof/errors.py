@@ -20,6 +20,7 @@ status the control plane answers with, and the CLI exit code (docs/architecture.
     ├── NotFound                         not_found                 404    3
     ├── Unauthorized                     unauthorized              401    3
     ├── Forbidden                        forbidden                 403    3
+    │   └── Blocked                      blocked                   403    3
     ├── ServiceError                     service_error             502    4
     │   └── NetworkError                 network_error             503    4
     └── Conflict                         conflict                  409    5
@@ -194,6 +195,13 @@ class Forbidden(ChainproofError):
     code = "forbidden"
     http_status = 403
     exit_code = 3
+
+
+class Blocked(Forbidden):
+    """An owner or admin blocked the workflow or its project: no run may start or land
+    (``details`` holds scope, reason, blocked_by and blocked_at)."""
+
+    code = "blocked"
 
 
 class Conflict(ChainproofError):

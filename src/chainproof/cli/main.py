@@ -21,6 +21,7 @@ from chainproof.cli import (
     api_token,
     artifact,
     attestation,
+    audit,
     auth,
     cas,
     cas_backend,
@@ -90,6 +91,7 @@ app.add_typer(cas_backend.app, name="cas-backend")
 app.add_typer(cas.app, name="cas")
 app.add_typer(policy.app, name="policy")
 app.add_typer(drift.app, name="drift")
+app.add_typer(audit.app, name="audit")
 app.command("verify")(verify_command.verify)
 
 

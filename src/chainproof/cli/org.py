@@ -34,6 +34,7 @@ def _show(org: dict[str, object], output: Output, title: str) -> None:
             ("Policy strategy", org.get("policy_strategy")),
             ("Required policies", _required_summary(org.get("required_policies"))),
             ("Contract grace", _grace_summary(org.get("contract_grace_seconds"))),
+            ("Default contract", org.get("default_contract") or "none (an empty one)"),
             ("Created", org.get("created_at")),
         ],
         title=title,
@@ -132,6 +133,19 @@ def update(
             show_default=False,
         ),
     ] = None,
+    default_contract: Annotated[
+        str | None,
+        typer.Option(
+            "--default-contract",
+            help="Contract attached to workflows created implicitly (by `attestation init`) "
+            "or without --contract, instead of a new empty one.",
+            show_default=False,
+        ),
+    ] = None,
+    clear_default_contract: Annotated[
+        bool,
+        typer.Option("--clear-default-contract", help="Go back to empty contracts."),
+    ] = False,
     output: OutputOpt = Output.table,
 ) -> None:
     """Change organisation settings (owner or admin token).
@@ -150,6 +164,8 @@ def update(
             required_policies=document,
             clear_required_policies=clear_required,
             contract_grace_seconds=grace,
+            default_contract=default_contract,
+            clear_default_contract=clear_default_contract,
         )
     )
     _show(updated, output, "Updated")

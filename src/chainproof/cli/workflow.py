@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from chainproof.cli import contract, run
+from chainproof.cli import contract, run, workflow_lifecycle
 from chainproof.cli._common import (
     Output,
     OutputOpt,
@@ -69,17 +69,24 @@ def list_(
     project: Annotated[
         str | None, typer.Option("--project", "-p", help="Only this project.")
     ] = None,
+    blocked: Annotated[
+        bool, typer.Option("--blocked", help="Only blocked ones, with reason, who and when.")
+    ] = False,
+    archived: Annotated[bool, typer.Option("--archived", help="Only archived ones.")] = False,
+    all_: Annotated[bool, typer.Option("--all", help="Archived ones too.")] = False,
     output: OutputOpt = Output.table,
 ) -> None:
-    """List workflows, optionally of one project.
+    """List workflows, optionally of one project (archived ones are hidden by default).
 
-    Example: chainproof workflow list --project shop -o json
+    Example: chainproof workflow list --project shop --blocked -o json
     """
-    items = cli_context(ctx).api().list_workflows(project)
+    which = "only" if archived else "all" if all_ else "hide"
+    items = cli_context(ctx).api().list_workflows(project, blocked=blocked, archived=which)
     if output is Output.json:
         emit_json(items)
     else:
-        print_table(items, COLUMNS, title="Workflows")
+        columns = workflow_lifecycle.COLUMNS if blocked or archived or all_ else COLUMNS
+        print_table(items, columns, title="Workflows")
 
 
 @app.command("describe")
@@ -108,8 +115,13 @@ def describe(
                 "description",
                 "contract",
                 "blocked",
+                "archived_at",
                 "created_at",
             )
-        ],
+        ]
+        + [("Block", workflow_lifecycle.block_text(wf.get("block")))],
         title=f"Workflow {project}/{name}",
     )
+
+
+workflow_lifecycle.register(app)

@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from chainproof.client._lifecycle import LifecycleCalls
 from chainproof.errors import ChainproofError, InvalidInput, NetworkError, ServiceError
 
 __all__ = ["ApiClient", "HttpSession", "Reply", "server_root"]
@@ -297,7 +298,7 @@ def _q(segment: str) -> str:
     return quote(segment, safe="")
 
 
-class ApiClient:
+class ApiClient(LifecycleCalls):
     """Typed client of the control plane API (docs/api.md); answers are plain JSON dicts.
 
     Build it with the server URL (normalised by :func:`server_root`) and an API token; pass
@@ -401,18 +402,24 @@ class ApiClient:
         required_policies: dict[str, Any] | None = None,
         clear_required_policies: bool = False,
         contract_grace_seconds: int | None = None,
+        default_contract: str | None = None,
+        clear_default_contract: bool = False,
     ) -> dict[str, Any]:
         """Change organisation settings (owner/admin); ``clear_required_policies`` removes
-        the required policies, ``contract_grace_seconds=0`` the contract grace period."""
+        the required policies, ``clear_default_contract`` the default contract and
+        ``contract_grace_seconds=0`` the contract grace period."""
         body: dict[str, Any] = {
             "allow_implicit_creation": allow_implicit_creation,
             "policy_strategy": policy_strategy,
             "required_policies": required_policies,
             "contract_grace_seconds": contract_grace_seconds,
+            "default_contract": default_contract,
         }
         clean = {k: v for k, v in body.items() if v is not None}
         if clear_required_policies:
             clean["required_policies"] = None
+        if clear_default_contract:
+            clean["default_contract"] = None
         return dict(self._session.request("PATCH", "/api/v1/org", json_body=clean).json())
 
     # -- remote crafting state -------------------------------------------------------------
@@ -451,9 +458,9 @@ class ApiClient:
         """Create a project; Conflict if it exists."""
         return dict(self._post("/projects", {"name": name}))
 
-    def list_projects(self) -> list[dict[str, Any]]:
-        """Every project of the organisation."""
-        return self._items("/projects")
+    def list_projects(self, *, blocked: bool = False) -> list[dict[str, Any]]:
+        """Every project of the organisation (only the blocked ones with ``blocked``)."""
+        return self._items("/projects", blocked="true" if blocked else None)
 
     # -- contracts -------------------------------------------------------------------------
     def create_contract(
@@ -534,9 +541,13 @@ class ApiClient:
         }
         return dict(self._post("/workflows", body))
 
-    def list_workflows(self, project: str | None = None) -> list[dict[str, Any]]:
-        """Workflows, optionally of one project."""
-        return self._items("/workflows", project=project)
+    def list_workflows(
+        self, project: str | None = None, *, blocked: bool = False, archived: str = "hide"
+    ) -> list[dict[str, Any]]:
+        """Workflows, optionally of one project; only the blocked ones with ``blocked``;
+        ``archived``: ``hide`` (default), ``only`` or ``all``."""
+        flag = "true" if blocked else None
+        return self._items("/workflows", project=project, blocked=flag, archived=archived)
 
     def get_workflow(self, project: str, name: str) -> dict[str, Any]:
         """One workflow by project and name."""

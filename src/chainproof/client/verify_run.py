@@ -31,7 +31,7 @@ def verify_run(api: ApiClient, run_id: str) -> dict[str, Any]:
 
     run = api.get_run(run_id)
     org = api.whoami()["org"]["name"]
-    uri = identity_uri(org, run["project"], run["workflow"], run["id"])
+    uri = _signed_identity(run, org, identity_uri(org, run["project"], run["workflow"], run["id"]))
     checks: list[dict[str, Any]] = []
     report: dict[str, Any] = {
         "verified": False,
@@ -76,6 +76,21 @@ def verify_run(api: ApiClient, run_id: str) -> dict[str, Any]:
     checks.append(_check_materials(verified.statement, run.get("materials") or []))
     report["verified"] = all(c["ok"] for c in checks)
     return report
+
+
+def _signed_identity(run: dict[str, Any], org: str, current: str) -> str:
+    """The identity the run's certificate named: the one recorded at push when it names
+    this run of this organisation (the project or workflow may have been renamed since),
+    else the one today's names give."""
+    recorded = (run.get("verification") or {}).get("identity")
+    if (
+        isinstance(recorded, str)
+        and recorded.startswith(f"chainproof://{org}/")
+        and recorded.endswith(f"/runs/{run['id']}")
+        and recorded.count("/") == current.count("/")
+    ):
+        return recorded
+    return current
 
 
 def _check_materials(statement: Statement, recorded: list[dict[str, Any]]) -> dict[str, Any]:

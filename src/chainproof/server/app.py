@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from chainproof.errors import ServiceError
 from chainproof.server.api import (
+    audit,
     cas,
     cas_backends,
     contracts,
@@ -25,6 +26,7 @@ from chainproof.server.api import (
     signing,
     tlog,
     tokens,
+    workflow_lifecycle,
 )
 from chainproof.server.api import workflows as workflows_api
 from chainproof.server.api.limits import BodyLimit
@@ -119,6 +121,7 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
         contracts,
         policies,
         workflows_api,
+        workflow_lifecycle,
         tokens,
         runs,
         cas,
@@ -126,6 +129,7 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
         signing,
         tlog,
         findings,
+        audit,
     ):
         api.include_router(module.router)
     app.include_router(api)

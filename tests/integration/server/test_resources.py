@@ -9,7 +9,7 @@ from tests.integration.server.helpers import read
 def test_projects_create_list_conflict(app_client: Env) -> None:
     created = app_client.post("/projects", {"name": "web"})
     assert created.status_code == 201
-    assert set(created.json()) == {"id", "name", "created_at"}
+    assert set(created.json()) == {"id", "name", "created_at", "blocked", "block"}
     assert created.json()["created_at"].endswith("Z")
     again = app_client.post("/projects", {"name": "web"})
     assert again.status_code == 409 and again.json()["code"] == "conflict"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from chainproof.client.attestation.policies import attestation_policies
 from chainproof.client.attestation.state import StateStore, now, store_for
-from chainproof.errors import PolicyViolation, VerificationError
+from chainproof.errors import Blocked, PolicyViolation, VerificationError
 
 if TYPE_CHECKING:
     from chainproof.client.http import ApiClient
@@ -43,7 +43,8 @@ def push(
     run, the same bundle); ``notify`` is told. On success the state file is deleted and the
     bundle the server stored (completed with its transparency-log entry) written to
     ``bundle_out`` if given. When a policy gate blocks the push the server keeps the run as
-    ``blocked``: the state file is deleted too (the run is over) and PolicyViolation raised.
+    ``blocked``: the state file is deleted too (the run is over) and PolicyViolation raised;
+    likewise when the workflow was blocked meanwhile (the run is failed; Blocked raised).
     ``bypass_policy_check`` asks to go through gated violations.
     """
     store = store_for(state_file)
@@ -129,8 +130,10 @@ def _send(
             idempotency_key=pending["idempotency_key"],
             bypass_policy_check=bypass_policy_check,
         )
-    except PolicyViolation:
-        store.discard()  # the server recorded the run as blocked: it takes no other push
+    except (PolicyViolation, Blocked):
+        # The server recorded the run as blocked by policy, or failed it as its workflow is
+        # blocked: it takes no other push.
+        store.discard()
         raise
 
 

@@ -20,6 +20,7 @@ class OrgOut(BaseModel):
     policy_strategy: str
     required_policies: dict[str, Any] | None = None
     contract_grace_seconds: int | None = None
+    default_contract: str | None = None
     created_at: str
 
 
@@ -33,6 +34,8 @@ class OrgPatch(BaseModel):
     required_policies: dict[str, Any] | None = None
     #: Seconds a new contract revision waits before runs on older ones are refused; 0 disables.
     contract_grace_seconds: int | None = Field(None, ge=0)
+    #: The contract implicitly created workflows get instead of an empty one; null clears it.
+    default_contract: str | None = Field(default=None, max_length=200)
 
 
 @router.get("", response_model=OrgOut)
@@ -46,10 +49,13 @@ def update_org(body: OrgPatch, session: SessionDep, principal: PrincipalDep) -> 
     """Change settings (owner/admin): ``allow_implicit_creation`` lets ``attestation init``
     create unknown projects and workflows; ``policy_strategy`` decides whether violations
     of policies without a ``gate`` block pushes; ``required_policies`` apply to every run;
-    ``contract_grace_seconds`` gives each new contract revision a grace period."""
+    ``contract_grace_seconds`` gives each new contract revision a grace period;
+    ``default_contract`` is attached to implicitly created workflows."""
     extra: dict[str, Any] = {}
     if "required_policies" in body.model_fields_set:
         extra["required_policies"] = body.required_policies
+    if "default_contract" in body.model_fields_set:
+        extra["default_contract"] = body.default_contract
     org = orgs.update(
         session,
         principal,

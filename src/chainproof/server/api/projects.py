@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep
 from chainproof.server.api.schemas import Page, ProjectIn, ProjectOut
@@ -12,6 +13,27 @@ from chainproof.server.services import projects
 from chainproof.server.support import pagination
 
 router = APIRouter(prefix="/projects", tags=["projects"])
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BlockIn(_In):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class UnblockIn(_In):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class RenameIn(_In):
+    to: str = Field(min_length=1, max_length=100)
+
+
+class ProjectDetail(ProjectOut):
+    workflows: int
+    archived_workflows: int
 
 
 @router.post("", status_code=201, response_model=ProjectOut)
@@ -26,7 +48,34 @@ def list_projects(
     principal: PrincipalDep,
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
+    blocked: bool = False,
 ) -> Any:
-    """Projects by name."""
-    rows, nxt = projects.list_page(session, principal, limit, cursor)
+    """Projects by name; ``blocked=true`` only the blocked ones."""
+    rows, nxt = projects.list_page(session, principal, limit, cursor, blocked=blocked)
     return pagination.items([projects.view(p) for p in rows], nxt)
+
+
+@router.get("/{name}", response_model=ProjectDetail)
+def get_project(name: str, session: SessionDep, principal: PrincipalDep) -> Any:
+    """One project, with its block and how many workflows it has."""
+    return projects.describe_view(session, projects.describe(session, principal, name))
+
+
+@router.post("/{name}/block", response_model=ProjectOut)
+def block_project(name: str, body: BlockIn, session: SessionDep, principal: PrincipalDep) -> Any:
+    """Block every workflow of the project, with a reason (owner/admin; 409 if blocked)."""
+    return projects.view(projects.block(session, principal, name, body.reason))
+
+
+@router.post("/{name}/unblock", response_model=ProjectOut)
+def unblock_project(
+    name: str, body: UnblockIn, session: SessionDep, principal: PrincipalDep
+) -> Any:
+    """Lift the project's block (owner/admin; 409 if it has none)."""
+    return projects.view(projects.unblock(session, principal, name, body.reason))
+
+
+@router.post("/{name}/rename", response_model=ProjectOut)
+def rename_project(name: str, body: RenameIn, session: SessionDep, principal: PrincipalDep) -> Any:
+    """Rename (owner/admin; 409 if taken or while one of its runs is in progress)."""
+    return projects.view(projects.rename(session, principal, name, body.to))

@@ -39,10 +39,19 @@ class ProjectIn(_In):
     name: str = Field(min_length=1, max_length=100)
 
 
+class BlockOut(BaseModel):
+    scope: str  # workflow | project
+    reason: str | None
+    by: str | None
+    at: str | None
+
+
 class ProjectOut(BaseModel):
     id: str
     name: str
     created_at: str
+    blocked: bool = False
+    block: BlockOut | None = None
 
 
 class ContractIn(_In):
@@ -109,6 +118,9 @@ class WorkflowOut(BaseModel):
     description: str | None
     contract: str | None
     blocked: bool
+    block: BlockOut | None = None
+    archived: bool = False
+    archived_at: str | None = None
     created_at: str | None
 
 

@@ -28,9 +28,14 @@ def list_workflows(
     project: str | None = None,
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
+    blocked: bool = False,
+    archived: str = Query("hide", pattern="^(hide|only|all)$"),
 ) -> Any:
-    """Workflows, optionally of one project."""
-    rows, nxt = workflows.list_page(session, principal, project, limit, cursor)
+    """Workflows, optionally of one project; ``blocked=true`` only the blocked ones;
+    archived ones are hidden unless ``archived=only`` or ``archived=all``."""
+    rows, nxt = workflows.list_page(
+        session, principal, project, limit, cursor, blocked=blocked, archived=archived
+    )
     return pagination.items([workflows.view(session, w) for w in rows], nxt)
 
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chainproof.server.db.base import Base, UTCDateTime, utcnow
@@ -28,6 +38,10 @@ class Organization(Base):
     #: Once a contract revision is this old, runs on an older revision of that contract are
     #: refused (init pinned to one, push); None accepts every revision.
     contract_grace_seconds: Mapped[int | None] = mapped_column(Integer)
+    #: The contract implicit workflow creation attaches instead of a new empty one (a
+    #: contract id; no foreign key, as contracts already point at their organisation and
+    #: are never deleted).
+    default_contract_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class User(Base):
@@ -93,6 +107,8 @@ class SigningKey(Base):
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
+    #: ``audit list`` reads an organisation's events newest first.
+    __table_args__ = (Index("ix_audit_events_org_id_at", "org_id", "at"),)
 
     org_id: Mapped[str] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE"), index=True

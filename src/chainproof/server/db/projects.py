@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chainproof.server.db.base import Base, UTCDateTime, utcnow
@@ -18,6 +27,11 @@ class Project(Base):
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: A blocked project blocks every workflow in it (init and push are refused).
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    blocked_reason: Mapped[str | None] = mapped_column(Text)
+    blocked_by: Mapped[str | None] = mapped_column(String(200))
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ProjectVersion(Base):
@@ -67,3 +81,10 @@ class Workflow(Base):
     contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id"))
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Why, by whom (token name) and when the workflow was blocked; cleared by an unblock
+    #: (the audit log keeps every block and unblock).
+    blocked_reason: Mapped[str | None] = mapped_column(Text)
+    blocked_by: Mapped[str | None] = mapped_column(String(200))
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Archived workflows are hidden from lists and refuse new runs; their runs are kept.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,13 +1,25 @@
-"""The audit trail: one event per write, by whom, on what."""
+"""The audit trail: one event per write, by whom, on what; read by owners and admins."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from chainproof.server.db import AuditEvent
+from chainproof.errors import InvalidInput
+from chainproof.server.db import ApiToken, AuditEvent, ContractRow, Project, Workflow
+from chainproof.server.db.base import utcnow
+from chainproof.server.support import pagination
 from chainproof.server.support.principal import Principal
+from chainproof.server.support.times import rfc3339
+
+SYSTEM = "system"
+"""The actor name of events no token caused (jobs, bootstrap)."""
+_DURATION = re.compile(r"(\d+)([mhdw])")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def record(
@@ -28,3 +40,133 @@ def record(
             data=data,
         )
     )
+
+
+def list_page(
+    session: Session,
+    actor: Principal,
+    *,
+    actor_name: str | None = None,
+    resource: str | None = None,
+    action: str | None = None,
+    since: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+    now: datetime | None = None,
+) -> tuple[list[AuditEvent], str | None]:
+    """The organisation's events, newest first (owner/admin).
+
+    ``actor_name``: a token's name or id, or ``system``. ``resource``: an id, a project
+    name, ``project/workflow`` or a contract name. ``action``: exact (``workflow.block``)
+    or a family without a dot (``workflow``). ``since``: a duration back from ``now``
+    (``90m``, ``12h``, ``7d``, ``2w``) or an ISO date or date-time.
+    """
+    actor.require_admin()
+    stmt = select(AuditEvent).where(AuditEvent.org_id == actor.org_id)
+    if actor_name:
+        stmt = _by_actor(stmt, actor.org_id, actor_name)
+    if resource:
+        stmt = stmt.where(AuditEvent.target.in_(_targets(session, actor.org_id, resource)))
+    if action:
+        exact = AuditEvent.action == action
+        family = AuditEvent.action.like(f"{action}.%")
+        stmt = stmt.where(exact if "." in action else or_(exact, family))
+    if since:
+        stmt = stmt.where(AuditEvent.at >= parse_since(since, now or utcnow()))
+    stmt = stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    return pagination.page(session, stmt, limit, cursor)
+
+
+def parse_since(text: str, now: datetime) -> datetime:
+    """``7d`` (back from ``now``), ``2026-12-01`` or ``2026-12-01T10:00:00Z``; InvalidInput
+    otherwise. Dates and zone-less times are UTC."""
+    value = text.strip()
+    match = _DURATION.fullmatch(value.lower())
+    if match:
+        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            f"--since {text!r} is neither a duration nor a date",
+            hint="use e.g. 90m, 12h, 7d, 2w, 2026-12-01 or 2026-12-01T10:00:00Z",
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _by_actor(stmt: Select[Any], org_id: str, name: str) -> Select[Any]:
+    if name == SYSTEM:
+        return stmt.where(AuditEvent.actor_token_id.is_(None))
+    tokens = select(ApiToken.id).where(
+        ApiToken.org_id == org_id, or_(ApiToken.name == name, ApiToken.id == name)
+    )
+    return stmt.where(AuditEvent.actor_token_id.in_(tokens))
+
+
+def _targets(session: Session, org_id: str, resource: str) -> set[str]:
+    """The ids ``resource`` may stand for: itself, and what it names."""
+    ids = {resource}
+    project, _, workflow = resource.partition("/")
+    if workflow:
+        ids.update(
+            session.scalars(
+                select(Workflow.id)
+                .join(Project, Project.id == Workflow.project_id)
+                .where(Project.org_id == org_id, Project.name == project, Workflow.name == workflow)
+            )
+        )
+        return ids
+    for model in (Project, ContractRow):
+        ids.update(
+            session.scalars(select(model.id).where(model.org_id == org_id, model.name == resource))
+        )
+    return ids
+
+
+def views(session: Session, events: list[AuditEvent]) -> list[dict[str, Any]]:
+    """Event JSON per docs/api.md, with actor names and readable resource names."""
+    token_ids = {e.actor_token_id for e in events if e.actor_token_id}
+    tokens = {
+        row.id: (row.name, row.kind)
+        for row in session.execute(
+            select(ApiToken.id, ApiToken.name, ApiToken.kind).where(ApiToken.id.in_(token_ids))
+        )
+    }
+    names = _resource_names(session, {e.target for e in events if e.target})
+    out = []
+    for event in events:
+        name, kind = tokens.get(event.actor_token_id or "", (None, None))
+        out.append(
+            {
+                "id": event.id,
+                "at": rfc3339(event.at),
+                "actor": name if event.actor_token_id else SYSTEM,
+                "actor_id": event.actor_token_id,
+                "actor_kind": kind if event.actor_token_id else SYSTEM,
+                "action": event.action,
+                "resource": event.target,
+                "resource_name": names.get(event.target or ""),
+                "data": event.data or {},
+            }
+        )
+    return out
+
+
+def _resource_names(session: Session, ids: set[str]) -> dict[str, str]:
+    """``project/workflow``, ``project`` or ``contract <name>`` for the ids that are one."""
+    if not ids:
+        return {}
+    names: dict[str, str] = {}
+    workflows = session.execute(
+        select(Workflow.id, Project.name, Workflow.name)
+        .join(Project, Project.id == Workflow.project_id)
+        .where(Workflow.id.in_(ids))
+    )
+    names.update({wf_id: f"{p}/{w}" for wf_id, p, w in workflows})
+    projects = session.execute(select(Project.id, Project.name).where(Project.id.in_(ids)))
+    names.update({p_id: name for p_id, name in projects})
+    contracts = session.execute(
+        select(ContractRow.id, ContractRow.name).where(ContractRow.id.in_(ids))
+    )
+    names.update({c_id: f"contract {name}" for c_id, name in contracts})
+    return names

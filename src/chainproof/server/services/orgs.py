@@ -6,11 +6,11 @@ import re
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from chainproof.core.contract import parse_required_policies
 from chainproof.errors import Conflict, InvalidInput, NotFound
-from chainproof.server.db import Membership, Organization, User
+from chainproof.server.db import ContractRow, Membership, Organization, User
 from chainproof.server.services import audit
 from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
@@ -95,8 +95,17 @@ def settings_view(org: Organization) -> dict[str, Any]:
         "policy_strategy": org.policy_strategy or DEFAULT_POLICY_STRATEGY,
         "required_policies": org.required_policies,
         "contract_grace_seconds": org.contract_grace_seconds,
+        "default_contract": _default_contract_name(org),
         "created_at": rfc3339(org.created_at),
     }
+
+
+def _default_contract_name(org: Organization) -> str | None:
+    session = object_session(org)
+    if not org.default_contract_id or session is None:
+        return None
+    row = session.get(ContractRow, org.default_contract_id)
+    return row.name if row else None
 
 
 def describe(session: Session, actor: Principal) -> Organization:
@@ -115,6 +124,7 @@ def update(
     policy_strategy: str | None = None,
     required_policies: dict[str, Any] | None = _UNSET,
     contract_grace_seconds: int | None = None,
+    default_contract: str | None = _UNSET,
 ) -> Organization:
     """Change organisation settings (owner/admin); audited.
 
@@ -123,6 +133,8 @@ def update(
     evaluated on every run of every workflow, whatever its contract says;
     ``contract_grace_seconds`` (0 disables) is how long a new contract revision waits before
     runs on older revisions are refused (:mod:`.requirements`).
+    ``default_contract`` (a contract name, or None to clear) is attached to workflows created
+    implicitly or without a contract instead of a new empty one.
     """
     actor.require_admin()
     org = get_org(session, actor.org_id)
@@ -145,6 +157,8 @@ def update(
             org.required_policies = required_policies
         else:
             org.required_policies = None
+    if default_contract is not _UNSET:
+        org.default_contract_id = _contract_id(session, org.id, default_contract)
     session.flush()
     audit.record(
         session,
@@ -156,5 +170,19 @@ def update(
         policy_strategy=org.policy_strategy,
         required_policies=org.required_policies,
         contract_grace_seconds=org.contract_grace_seconds,
+        default_contract=_default_contract_name(org),
     )
     return org
+
+
+def _contract_id(session: Session, org_id: str, name: str | None) -> str | None:
+    if not name:
+        return None
+    row = session.scalar(
+        select(ContractRow).where(ContractRow.org_id == org_id, ContractRow.name == name)
+    )
+    if row is None:
+        raise NotFound(
+            f"contract {name!r} not found", hint="create it with `workflow contract create`"
+        )
+    return row.id

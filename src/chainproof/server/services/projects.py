@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from chainproof.errors import Conflict, NotFound
-from chainproof.server.db import Project, ProjectVersion
-from chainproof.server.services import audit
+from chainproof.server.db import Project, ProjectVersion, Workflow
+from chainproof.server.services import audit, blocks, running
 from chainproof.server.services.orgs import check_name
 from chainproof.server.support import pagination
 from chainproof.server.support.principal import Principal
@@ -48,12 +49,59 @@ def create(session: Session, actor: Principal, name: str) -> Project:
 
 
 def list_page(
-    session: Session, actor: Principal, limit: int, cursor: str | None
+    session: Session, actor: Principal, limit: int, cursor: str | None, *, blocked: bool = False
 ) -> tuple[list[Project], str | None]:
-    """Projects by name."""
+    """Projects by name (only the blocked ones with ``blocked``)."""
     actor.require_reader()
     stmt = select(Project).where(Project.org_id == actor.org_id).order_by(Project.name)
+    if blocked:
+        stmt = stmt.where(Project.blocked.is_(True))
     return pagination.page(session, stmt, limit, cursor)
+
+
+def describe(session: Session, actor: Principal, name: str) -> Project:
+    """One project (any reader)."""
+    actor.require_reader()
+    return get(session, actor.org_id, name)
+
+
+def block(
+    session: Session, actor: Principal, name: str, reason: str, now: datetime | None = None
+) -> Project:
+    """Stop every workflow of the project (owner/admin): new runs and pending pushes."""
+    actor.require_admin()
+    project = get(session, actor.org_id, name)
+    blocks.block(project, actor, reason, now)
+    audit.record(session, actor.org_id, actor, "project.block", project.id, reason=reason)
+    return project
+
+
+def unblock(session: Session, actor: Principal, name: str, reason: str | None = None) -> Project:
+    """Lift the project's block (workflows blocked on their own stay blocked)."""
+    actor.require_admin()
+    project = get(session, actor.org_id, name)
+    lifted = blocks.unblock(project)
+    audit.record(
+        session, actor.org_id, actor, "project.unblock", project.id, reason=reason, lifted=lifted
+    )
+    return project
+
+
+def rename(
+    session: Session, actor: Principal, name: str, to: str, now: datetime | None = None
+) -> Project:
+    """Rename (owner/admin); Conflict when taken or while one of its runs is in progress."""
+    actor.require_admin()
+    check_name("project", to)
+    project = get(session, actor.org_id, name)
+    if to != name and find(session, actor.org_id, to) is not None:
+        raise Conflict(f"project {to!r} already exists", hint="choose another name")
+    ids = list(session.scalars(select(Workflow.id).where(Workflow.project_id == project.id)))
+    running.refuse_rename(session, ids, f"project {name}", now)
+    project.name = to
+    session.flush()
+    audit.record(session, actor.org_id, actor, "project.rename", project.id, old=name, new=to)
+    return project
 
 
 def version(session: Session, actor: Principal, project: Project, name: str) -> ProjectVersion:
@@ -74,5 +122,24 @@ def version(session: Session, actor: Principal, project: Project, name: str) -> 
 
 
 def view(project: Project) -> dict[str, Any]:
-    """``{"id","name","created_at"}``."""
-    return {"id": project.id, "name": project.name, "created_at": rfc3339(project.created_at)}
+    """``{"id","name","created_at","blocked","block"}``."""
+    return {
+        "id": project.id,
+        "name": project.name,
+        "created_at": rfc3339(project.created_at),
+        "blocked": project.blocked,
+        "block": blocks.detail(project, scope="project"),
+    }
+
+
+def describe_view(session: Session, project: Project) -> dict[str, Any]:
+    """The project with how many workflows it has, and how many are archived."""
+    counts = dict(
+        session.execute(
+            select(Workflow.archived_at.is_not(None), func.count())
+            .where(Workflow.project_id == project.id)
+            .group_by(Workflow.archived_at.is_not(None))
+        ).all()
+    )
+    active, archived = counts.get(False, 0), counts.get(True, 0)
+    return {**view(project), "workflows": active + archived, "archived_workflows": archived}

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from chainproof.core.bundle import Bundle
 from chainproof.core.statement import PREDICATE_TYPE, MaterialDescriptor, Statement
 from chainproof.errors import (
+    Blocked,
     ChainproofError,
     Conflict,
     Forbidden,
@@ -34,6 +35,7 @@ from chainproof.server.db import Attestation, Material, Workflow, WorkflowRun
 from chainproof.server.db.base import utcnow
 from chainproof.server.services import (
     audit,
+    blocks,
     cas,
     enforcement,
     findings,
@@ -55,14 +57,21 @@ class Pushed:
     run: WorkflowRun
     bundle: dict[str, Any]
     policies: tuple[enforcement.Checked, ...] = ()
+    #: The workflow (or its project) was blocked while the run was in progress: the run is
+    #: marked failed and the push refused with this error.
+    refused: Blocked | None = None
 
     @property
     def blocked(self) -> bool:
-        """A gated policy violation refused the push (the evidence is kept)."""
-        return self.run.status == "blocked"
+        """The push was refused and the run's new state is to be kept: a gated policy
+        violation blocked it (the evidence is kept), or a block of its workflow failed it."""
+        return self.run.status == "blocked" or self.refused is not None
 
-    def refusal(self) -> PolicyViolation:
-        """The error a blocked push answers with, naming every gated violation."""
+    def refusal(self) -> ChainproofError:
+        """The error a blocked push answers with: the workflow's block, or every gated
+        policy violation."""
+        if self.refused is not None:
+            return self.refused
         gated = [c for c in self.policies if c.violated and c.gate]
         return PolicyViolation(
             f"run {self.run.id} was blocked by policy: {enforcement.describe(gated)}",
@@ -102,6 +111,9 @@ def push(
     earlier = _lock_for_push(session, run, parsed, idempotency_key)
     if earlier is not None:
         return earlier
+    refused = blocks.fail_pending(session, actor, run, now)
+    if refused is not None:
+        return Pushed(run, {}, refused=refused)
     requirements.check_run_accepted(session, run, now)
     identity, statement = _verify(session, actor, run, parsed, public_key, now)
     signed = _check_statement(session, run, statement)
@@ -159,8 +171,9 @@ def _lock_for_push(
         kept: dict[str, Any] = json.loads(stored.bundle)
         if same_key or _unlogged_digest(kept) == submitted:
             return Pushed(run, kept, tuple(enforcement.stored(session, run.id)))
+    why = f" ({run.reason})" if run.reason else ""
     raise Conflict(
-        f"run {run.id} is {run.status}, not initialized: it cannot take another push",
+        f"run {run.id} is {run.status}{why}, not initialized: it cannot take another push",
         hint="start a new run with `attestation init`",
     )
 

@@ -43,6 +43,7 @@ from chainproof.server.db import (
 from chainproof.server.db.base import utcnow
 from chainproof.server.services import (
     audit,
+    blocks,
     contracts,
     findings,
     orgs,
@@ -96,10 +97,7 @@ def init(
         wf = workflows.insert(session, actor, project_row, workflow, contract=new_contract)
     if actor.is_robot:
         actor.check_scope(project_row.id, wf.id)
-    if wf.blocked:
-        raise Forbidden(
-            f"workflow {project}/{workflow} is blocked", hint="ask an admin to unblock it"
-        )
+    _may_start(session, wf, project)
     contract_row = session.get(ContractRow, wf.contract_id)
     assert contract_row is not None
     rev = contracts.revision(session, contract_row, contract_revision)
@@ -154,6 +152,19 @@ def init(
         # The CLI evaluates these at add and push too, for feedback before the push is judged.
         "required_policies": org.required_policies or None,
     }
+
+
+def _may_start(session: Session, wf: Workflow, project: str) -> None:
+    """Blocked (by itself or its project) or archived workflows start no run."""
+    refused = blocks.refusal(session, wf)
+    if refused is not None:
+        raise refused
+    if wf.archived_at is not None:
+        raise Conflict(
+            f"workflow {project}/{wf.name} is archived: it takes no new runs",
+            hint=f"an owner or admin can bring it back with `chainproof workflow unarchive "
+            f"--name {wf.name} --project {project}`",
+        )
 
 
 def _may_create(actor: Principal, allowed: bool, what: str) -> None:

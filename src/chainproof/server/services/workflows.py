@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from chainproof.errors import Conflict, NotFound
+from chainproof.errors import Conflict, InvalidInput, NotFound
 from chainproof.server.db import ContractRow, Project, Workflow
-from chainproof.server.services import audit, contracts, orgs, projects
+from chainproof.server.services import audit, blocks, contracts, orgs, projects
 from chainproof.server.services.orgs import check_name
 from chainproof.server.support import pagination
 from chainproof.server.support.principal import Principal
@@ -37,6 +37,8 @@ def insert(
     check_name("workflow", name)
     if find(session, project, name) is not None:
         raise Conflict(f"workflow {name!r} already exists in project {project.name!r}")
+    if contract is None:
+        contract = default_contract(session, actor.org_id)
     if contract is None:
         default_name = f"{project.name}-{name}"
         contract = contracts.find(session, actor.org_id, default_name)
@@ -91,6 +93,12 @@ def create(
     )
 
 
+def default_contract(session: Session, org_id: str) -> ContractRow | None:
+    """The contract the organisation attaches to implicitly created workflows, if any."""
+    contract_id = orgs.get_org(session, org_id).default_contract_id
+    return session.get(ContractRow, contract_id) if contract_id else None
+
+
 def get(session: Session, actor: Principal, project: str, name: str) -> Workflow:
     """One workflow; NotFound if it or its project does not exist in this org."""
     project_row = projects.find(session, actor.org_id, project)
@@ -102,11 +110,24 @@ def get(session: Session, actor: Principal, project: str, name: str) -> Workflow
     return wf
 
 
+ARCHIVED = ("hide", "only", "all")
+
+
 def list_page(
-    session: Session, actor: Principal, project: str | None, limit: int, cursor: str | None
+    session: Session,
+    actor: Principal,
+    project: str | None,
+    limit: int,
+    cursor: str | None,
+    *,
+    blocked: bool = False,
+    archived: str = "hide",
 ) -> tuple[list[Workflow], str | None]:
-    """Workflows by project and name."""
+    """Workflows by project and name; ``blocked`` keeps those blocked (by themselves or
+    their project); ``archived`` hides archived workflows, shows ``only`` them or ``all``."""
     actor.require_reader()
+    if archived not in ARCHIVED:
+        raise InvalidInput(f"unknown archived filter {archived!r}", hint=", ".join(ARCHIVED))
     stmt = (
         select(Workflow)
         .join(Project, Project.id == Workflow.project_id)
@@ -115,6 +136,12 @@ def list_page(
     )
     if project:
         stmt = stmt.where(Project.name == project)
+    if blocked:
+        stmt = stmt.where(or_(Workflow.blocked.is_(True), Project.blocked.is_(True)))
+    if archived == "hide":
+        stmt = stmt.where(Workflow.archived_at.is_(None))
+    elif archived == "only":
+        stmt = stmt.where(Workflow.archived_at.is_not(None))
     return pagination.page(session, stmt, limit, cursor)
 
 
@@ -140,8 +167,12 @@ def update(
     if contract is not None:
         wf.contract_id = contracts.get(session, actor.org_id, contract).id
         changes["contract"] = contract
-    if blocked is not None:
-        wf.blocked = changes["blocked"] = blocked
+    if blocked is not None and blocked != wf.blocked:
+        changes["blocked"] = blocked
+        if blocked:
+            blocks.mark(wf, actor, None)
+        else:
+            blocks.clear(wf)
     audit.record(session, actor.org_id, actor, "workflow.update", wf.id, **changes)
     return wf
 
@@ -150,6 +181,7 @@ def view(session: Session, wf: Workflow) -> dict[str, Any]:
     """Workflow JSON per docs/api.md."""
     project = session.get(Project, wf.project_id)
     contract = session.get(ContractRow, wf.contract_id)
+    block = blocks.effective(session, wf)
     return {
         "id": wf.id,
         "name": wf.name,
@@ -157,6 +189,10 @@ def view(session: Session, wf: Workflow) -> dict[str, Any]:
         "team": wf.team,
         "description": wf.description,
         "contract": contract.name if contract else None,
-        "blocked": wf.blocked,
+        # Blocked by itself or by its project; ``block`` says which, why, by whom, when.
+        "blocked": block is not None,
+        "block": block,
+        "archived": wf.archived_at is not None,
+        "archived_at": rfc3339(wf.archived_at),
         "created_at": rfc3339(wf.created_at),
     }
