@@ -18,6 +18,7 @@ from chainproof.server.api import (
     contracts,
     identity,
     orgs,
+    overview,
     policies,
     projects,
     runs,
@@ -108,6 +109,7 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
     for module in (
         identity,
         orgs,
+        overview,
         projects,
         contracts,
         policies,

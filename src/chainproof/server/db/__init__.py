@@ -29,6 +29,7 @@ from chainproof.server.db.runs import (
     VerificationSummary,
     WorkflowRun,
 )
+from chainproof.server.db.stats import WorkflowStats
 from chainproof.server.db.trust import TlogLeaf, TlogNode, TransparencyLog, TrustKey
 
 __all__ = [
@@ -60,4 +61,5 @@ __all__ = [
     "VerificationSummary",
     "Workflow",
     "WorkflowRun",
+    "WorkflowStats",
 ]
