@@ -65,6 +65,25 @@ class Strategy(StrEnum):
     enforced = "enforced"
 
 
+@app.command("overview")
+def overview(
+    ctx: typer.Context,
+    project: Annotated[
+        str | None, typer.Option("--project", "-p", help="Only this project.")
+    ] = None,
+    output: OutputOpt = Output.table,
+) -> None:
+    """The organisation at a glance: totals (workflows integrated, compliant, lagging,
+    failing, unmanaged, blocked), then per project each workflow's owner, contract and
+    newest revision, last run, recent outcomes and compliance over its last runs.
+
+    Example: chainproof org overview -o json
+    """
+    from chainproof.cli.overview import show
+
+    show(cli_context(ctx).api().get_overview(project=project), output)
+
+
 @app.command("update")
 def update(
     ctx: typer.Context,

@@ -322,6 +322,7 @@ def view(session: Session, run: WorkflowRun, *, materials: bool = False) -> dict
         "expires_at": rfc3339(run.expires_at),
         "attestation_digest": run.attestation_digest,
         "verification": run.verification,
+        "policy_result": run.policy_result,
     }
     if materials:
         rows = list(
