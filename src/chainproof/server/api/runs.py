@@ -66,7 +66,7 @@ def list_runs(
         until=_utc(until),
     )
     rows, nxt = run_list.list_page(session, principal, limit=limit, cursor=cursor, where=where)
-    return pagination.items([runs.view(session, r) for r in rows], nxt)
+    return pagination.items(run_list.views(session, rows), nxt)
 
 
 @router.get("/{run_id}", response_model=RunOut)

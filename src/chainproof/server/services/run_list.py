@@ -5,12 +5,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from chainproof.errors import InvalidInput
-from chainproof.server.db import Project, ProjectVersion, Workflow, WorkflowRun
+from chainproof.server.db import (
+    ContractRevision,
+    ContractRow,
+    Project,
+    ProjectVersion,
+    Workflow,
+    WorkflowRun,
+)
+from chainproof.server.services import runs
 from chainproof.server.services.runs import STATUSES
 from chainproof.server.support import pagination
 from chainproof.server.support.principal import Principal
@@ -107,3 +116,20 @@ def _scoped_to_workflows(
         ids = list(session.scalars(versions))
         stmt = stmt.where(WorkflowRun.project_version_id.in_(ids))
     return stmt
+
+
+def views(session: Session, rows: list[WorkflowRun]) -> list[dict[str, Any]]:
+    """:func:`runs.view` of each row, with what the views name loaded in five queries
+    (not five per run): workflows, projects, contract revisions, contracts, versions."""
+    # The identity map holds rows weakly: ``held`` keeps them for the views' lookups.
+    held = _load(session, Workflow, {r.workflow_id for r in rows})
+    held += _load(session, Project, {w.project_id for w in held})
+    revisions = _load(session, ContractRevision, {r.contract_revision_id for r in rows})
+    held += revisions + _load(session, ContractRow, {rev.contract_id for rev in revisions})
+    held += _load(session, ProjectVersion, {r.project_version_id for r in rows} - {None})
+    return [runs.view(session, r) for r in rows]
+
+
+def _load(session: Session, model: Any, ids: set[Any]) -> list[Any]:
+    """The rows of ``model`` with ``ids``, in one query."""
+    return list(session.scalars(select(model).where(model.id.in_(ids)))) if ids else []
