@@ -3,13 +3,23 @@ owner, contract, last run, compliance and standing per workflow, organisation to
 
 from __future__ import annotations
 
+import threading
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 from tests.integration.conftest import Env
 from tests.integration.server import history as h
+from tests.pg import pg_database
 
-from chainproof.server.db import Workflow, WorkflowStats
+from chainproof.server.bootstrap import create_org
+from chainproof.server.db import Workflow, WorkflowRun, WorkflowStats
+from chainproof.server.db.base import utcnow
+from chainproof.server.db.migrate import migrate
+from chainproof.server.db.session import make_engine, make_sessionmaker
+from chainproof.server.services import tokens, workflow_stats, workflows
 
 
 def _stats(env: Env, project: str, name: str) -> WorkflowStats:
@@ -151,3 +161,51 @@ def test_overview_is_per_organisation_and_not_for_robots(app_client: Env) -> Non
     assert other.get("/overview").json()["totals"]["workflows"] == 0
     robot = app_client.robot("ci")
     assert app_client.get("/overview", token=robot).status_code == 403
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    yield from pg_database()
+
+
+@pytest.mark.postgres
+def test_two_first_runs_at_once_both_count(pg_url: str) -> None:
+    """PostgreSQL: the first two runs of a workflow in concurrent transactions make one
+    summary that counts both (the second waits for the first's row, then locks it)."""
+    migrate(pg_url)
+    engine = make_engine(pg_url)
+    sessions = make_sessionmaker(engine, secret_key="k" * 64)
+    with sessions.begin() as session:
+        org, token = create_org(session, "acme")
+        actor = tokens.authenticate(session, token)
+        wf_id = workflows.create(session, actor, name="build", project="shop").id
+    first = sessions()
+    workflow_stats.started(first, _new_run(org["id"], wf_id))
+    first.flush()
+    second = threading.Thread(target=_start_and_commit, args=(sessions, _new_run(org["id"], wf_id)))
+    second.start()
+    second.join(0.5)
+    assert second.is_alive()  # waiting on the first transaction's new row
+    first.commit()
+    second.join(10)
+    with sessions() as session:
+        stats = session.get(WorkflowStats, wf_id)
+        assert stats is not None and stats.runs_total == 2 and stats.runs_initialized == 2
+    first.close()
+    engine.dispose()
+
+
+def _new_run(org_id: str, workflow_id: str) -> WorkflowRun:
+    return WorkflowRun(
+        id=str(uuid.uuid4()),
+        org_id=org_id,
+        workflow_id=workflow_id,
+        status="initialized",
+        runner_type="GENERIC",
+        created_at=utcnow(),
+    )
+
+
+def _start_and_commit(sessions: Any, run: WorkflowRun) -> None:
+    with sessions.begin() as session:
+        workflow_stats.started(session, run)

@@ -8,6 +8,8 @@ The overview (:mod:`.overview`) reads only these rows, never the runs.
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from chainproof.core.overview import RECENT
@@ -75,19 +77,23 @@ def _move(stats: WorkflowStats, was: str, now: str) -> None:
 
 def _locked(session: Session, run: WorkflowRun) -> WorkflowStats:
     """The workflow's summary, row-locked (PostgreSQL) against a concurrent run's update;
-    created on its first run."""
+    created on its first run (two first runs at once: one inserts, both then lock it)."""
     session.flush()
-    stats = session.scalar(
-        select(WorkflowStats).where(WorkflowStats.id == run.workflow_id).with_for_update()
-    )
-    if stats is None:
-        stats = WorkflowStats(
-            id=run.workflow_id,
-            org_id=run.org_id,
-            workflow_id=run.workflow_id,
-            recent_statuses="",
-            recent_revisions=[],
-            **{f"runs_{name}": 0 for name in ("total", *_COUNTED)},
-        )
-        session.add(stats)
+    stmt = select(WorkflowStats).where(WorkflowStats.id == run.workflow_id).with_for_update()
+    stats = session.scalar(stmt)
+    if stats is not None:
+        return stats
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    values = {
+        "id": run.workflow_id,
+        "org_id": run.org_id,
+        "workflow_id": run.workflow_id,
+        "recent_statuses": "",
+        "recent_revisions": [],
+        "updated_at": utcnow(),
+        **{f"runs_{name}": 0 for name in ("total", *_COUNTED)},
+    }
+    session.execute(insert(WorkflowStats).values(**values).on_conflict_do_nothing())
+    stats = session.scalar(stmt)
+    assert stats is not None
     return stats
