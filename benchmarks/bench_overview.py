@@ -3,7 +3,8 @@
 Generates ``--workflows`` workflows and ``--runs`` runs with COPY (org_data.py) in a
 throw-away database, then measures, each over ``--rounds`` calls, p50 and p95 of:
 
-- the overview through the service and through HTTP (the ASGI app in process);
+- the overview (organisation totals, then a page of 100 or 500 workflows, or one project)
+  through the service and through HTTP (the ASGI app in process);
 - a page of 50 runs (the service's keyset query plus the JSON views the API returns),
   unfiltered, with each filter, and deep in the list (after following 20 cursors).
 
@@ -72,13 +73,18 @@ def _bench(org: Org, rounds: int) -> None:
     pk = query("SELECT * FROM workflow_runs WHERE id = :id", id=any_run)
     _line("primary-key lookup of a run", *_percentiles(pk, rounds))
 
-    def service() -> Any:
-        with sessions() as session:
-            return overview.overview(session, actor)
+    def service(**kw: Any) -> Callable[[], Any]:
+        def run() -> Any:
+            with sessions() as session:
+                return overview.overview(session, actor, **kw)
 
-    print("overview:")
-    _line("service (all workflows)", *_percentiles(service, rounds), target=150)
-    _line("HTTP GET /api/v1/overview", *_percentiles(_http(org), rounds), target=150)
+        return run
+
+    print("overview (totals over every workflow + one page of workflows):")
+    _line("service, page of 100", *_percentiles(service(), rounds), target=150)
+    _line("service, page of 500", *_percentiles(service(limit=500), rounds), target=150)
+    _line("service, one project", *_percentiles(service(project="project-00042"), rounds), 150)
+    _line("HTTP GET /api/v1/overview, page of 100", *_percentiles(_http(org), rounds), 150)
 
     def page(cursor_hops: int = 0, **where: Any) -> Callable[[], Any]:
         f = run_list.RunFilter(**where)

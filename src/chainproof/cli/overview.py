@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from chainproof.cli._common import Output, emit_json, print_fields, print_table
+from chainproof.cli._common import Output, emit_json, info, print_fields, print_table
 
 _STANDING = ("blocked", "failing", "lagging", "unmanaged")
 
 
 def show(data: dict[str, Any], output: Output) -> None:
     """Print the overview as JSON (the API's answer as is) or as tables."""
+    cursor = data.get("next_cursor")
     if output is Output.json:
         emit_json(data)
+        if cursor:
+            info(json.dumps({"next_cursor": cursor}))
         return
     totals = data.get("totals", {})
     print_fields(
@@ -31,6 +35,8 @@ def show(data: dict[str, Any], output: Output) -> None:
         columns.append(("Findings", "open_findings"))
     for project in data.get("projects", []):
         print_table(project["workflows"], columns, title=f"Project {project['name']}")
+    if cursor:
+        info(f"More workflows: add --next {cursor} for the next page.")
 
 
 def _last_run(w: dict[str, Any]) -> str:

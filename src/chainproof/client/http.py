@@ -610,10 +610,13 @@ class ApiClient:
         named = {"workflow": workflow, "project": project, "status": status}
         return self._pages("/runs", limit, cursor, **named, **filters)
 
-    def get_overview(self, project: str | None = None) -> dict[str, Any]:
-        """The organisation at a glance: totals, and per project its workflows' owner,
-        contract, last run, compliance and standing (GET /overview)."""
-        return dict(self._get("/overview", project=project))
+    def get_overview(
+        self, project: str | None = None, limit: int = 100, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """The organisation at a glance: totals, and a page of workflows grouped by project
+        with owner, contract, last run, compliance and standing (GET /overview);
+        ``next_cursor`` continues the page."""
+        return dict(self._get("/overview", project=project, limit=limit, cursor=cursor))
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         """One run with its materials."""

@@ -140,6 +140,7 @@ def test_backfill_from_existing_runs(fresh_url: str) -> None:
             w1 = _stats(conn, "w1")
             assert w1["recent_statuses"] == "ebsfvs"  # by finish time, newest first
             assert _revisions(w1["recent_revisions"]) == [1, 2, 2, 1, 1, 1]
+            assert w1["last_finished_revision"] == 1
             assert (w1["last_run_id"], w1["last_run_status"]) == ("e", "initialized")
             assert w1["last_runner_type"] == "GITHUB_ACTION"
             assert _utc(w1["last_run_at"]) == T + timedelta(hours=7)

@@ -64,7 +64,7 @@ def test_summary_follows_every_transition(app_client: Env) -> None:
 
     row = _stats(env, "shop", "api")
     assert row.recent_statuses == "sbecfv"  # newest first; the initialized run is not there
-    assert row.recent_revisions == [3, 2, 1, 1, 1, 1]
+    assert row.recent_revisions == [3, 2, 1, 1, 1, 1] and row.last_finished_revision == 3
     assert _counts(row) == {
         "total": 7,
         "initialized": 1,
@@ -110,6 +110,7 @@ def _scripted(env: Env) -> None:
 
 
 def _by_name(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The page's workflows by name, in the order listed."""
     return {w["name"]: w for p in body["projects"] for w in p["workflows"]}
 
 
@@ -153,6 +154,19 @@ def test_overview_of_a_scripted_history(app_client: Env) -> None:
     only_web = app_client.get("/overview", params={"project": "web"}).json()
     assert [p["name"] for p in only_web["projects"]] == ["web"]
     assert only_web["totals"]["workflows"] == 2
+
+
+def test_overview_pages_workflows_and_keeps_the_totals(app_client: Env) -> None:
+    _scripted(app_client)
+    whole = app_client.get("/overview").json()
+    first = app_client.get("/overview", params={"limit": 3}).json()
+    assert first["totals"] == whole["totals"] and first["next_cursor"]
+    second = app_client.get("/overview", params={"limit": 3, "cursor": first["next_cursor"]})
+    assert second.status_code == 200 and second.json()["next_cursor"] is None
+    names = list(_by_name(first)) + list(_by_name(second.json()))
+    assert names == list(_by_name(whole)) and len(names) == 6
+    assert [p["name"] for p in first["projects"]] == ["shop"]
+    assert [p["name"] for p in second.json()["projects"]] == ["shop", "web"]
 
 
 def test_overview_is_per_organisation_and_not_for_robots(app_client: Env) -> None:

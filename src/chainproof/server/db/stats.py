@@ -44,4 +44,7 @@ class WorkflowStats(Base):
     runs_expired: Mapped[int] = mapped_column(Integer, default=0)
     recent_statuses: Mapped[str] = mapped_column(String(20), default="")
     recent_revisions: Mapped[list[int]] = mapped_column(JSON, default=list)
+    #: The contract revision of the latest finished run (``recent_revisions[0]``), so that
+    #: the overview's totals are one SQL aggregate.
+    last_finished_revision: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

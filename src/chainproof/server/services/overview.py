@@ -1,9 +1,10 @@
-"""The organisation at a glance: per project and workflow, its owner, contract, last run,
-compliance and standing (:mod:`chainproof.core.overview` defines each term), and totals.
+"""The organisation at a glance: totals, then per project and workflow its owner, contract,
+last run, compliance and standing (:mod:`chainproof.core.overview` defines each term).
 
-It reads the per-workflow summaries (:mod:`.workflow_stats`), never the runs: two queries
-whatever the number of runs (contracts with their newest revision, then workflows with
-their summaries).
+It reads the per-workflow summaries (:mod:`.workflow_stats`), never the runs, in three
+queries whatever the number of runs: the organisation's contracts (whether each requires
+nothing is cached per immutable revision), the totals as one SQL aggregate, and one page of
+workflows in project and workflow name order.
 """
 
 from __future__ import annotations
@@ -11,15 +12,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from chainproof.core.overview import FAILING_RUNS, RECENT, History, assess, requires_nothing
+from chainproof.errors import InvalidInput
 from chainproof.server.db import ContractRevision, ContractRow, Project, Workflow, WorkflowStats
+from chainproof.server.support import pagination
 from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
 
 TOTALS = ("workflows", "integrated", "compliant", "lagging", "failing", "unmanaged", "blocked")
+_EMPTY_BY_REVISION: dict[str, bool] = {}  # revision id → requires nothing (revisions never change)
+_S = WorkflowStats
 
 
 def open_findings(session: Session, org_id: str) -> Mapping[str, int] | None:
@@ -29,22 +34,35 @@ def open_findings(session: Session, org_id: str) -> Mapping[str, int] | None:
     return None
 
 
-def overview(session: Session, actor: Principal, *, project: str | None = None) -> dict[str, Any]:
-    """Projects and their workflows, ordered by name, with organisation totals."""
+def overview(
+    session: Session,
+    actor: Principal,
+    *,
+    project: str | None = None,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Totals over the organisation (or ``project``), and a page of its workflows."""
     actor.require_reader()
+    if limit < 1 or limit > pagination.MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {pagination.MAX_LIMIT}")
     contracts = _contracts(session, actor.org_id)
+    unmanaged = [cid for cid, (_, _, empty) in contracts.items() if empty]
+    totals = _totals(session, actor.org_id, project, unmanaged)
+    offset = pagination.offset_of(cursor)
+    rows = list(session.execute(_workflows(actor.org_id, project).offset(offset).limit(limit + 1)))
     findings = open_findings(session, actor.org_id)
-    totals = dict.fromkeys(TOTALS, 0)
-    projects: dict[str, list[dict[str, Any]]] = {}
-    for row in session.execute(_workflows(actor.org_id, project)):
-        item = _workflow(row, contracts[row.contract_id], findings)
-        projects.setdefault(row.project, []).append(item)
-        _count(totals, item)
     if findings is not None:
         totals["open_findings"] = sum(findings.values())
+    projects: dict[str, list[dict[str, Any]]] = {}
+    for row in rows[:limit]:
+        projects.setdefault(row.project, []).append(
+            _workflow(row, contracts[row.contract_id], findings)
+        )
     return {
-        "totals": {"projects": len(projects), **totals},
+        "totals": totals,
         "projects": [{"name": name, "workflows": wfs} for name, wfs in projects.items()],
+        "next_cursor": pagination.cursor_at(offset + limit) if len(rows) > limit else None,
         "window": {"recent_runs": RECENT, "failing_runs": FAILING_RUNS},
     }
 
@@ -52,7 +70,7 @@ def overview(session: Session, actor: Principal, *, project: str | None = None) 
 def _contracts(session: Session, org_id: str) -> dict[str, tuple[str, int, bool]]:
     """Contract id → (name, newest revision, requires nothing)."""
     stmt = (
-        select(ContractRow.id, ContractRow.name, ContractRow.latest_revision, ContractRevision.spec)
+        select(ContractRow.id, ContractRow.name, ContractRow.latest_revision, ContractRevision.id)
         .join(
             ContractRevision,
             and_(
@@ -62,10 +80,49 @@ def _contracts(session: Session, org_id: str) -> dict[str, tuple[str, int, bool]
         )
         .where(ContractRow.org_id == org_id)
     )
-    return {
-        cid: (name, latest, requires_nothing(spec))
-        for cid, name, latest, spec in session.execute(stmt)
+    rows = list(session.execute(stmt))
+    unknown = [rev for *_, rev in rows if rev not in _EMPTY_BY_REVISION]
+    if unknown:
+        specs = select(ContractRevision.id, ContractRevision.spec)
+        for rev, spec in session.execute(specs.where(ContractRevision.id.in_(unknown))):
+            _EMPTY_BY_REVISION[rev] = requires_nothing(spec)
+    return {cid: (name, latest, _EMPTY_BY_REVISION[rev]) for cid, name, latest, rev in rows}
+
+
+def _totals(
+    session: Session, org_id: str, project: str | None, unmanaged: list[str]
+) -> dict[str, int]:
+    """The organisation totals (core/overview.py's terms, in SQL) as one aggregate."""
+    newest = ContractRow.latest_revision
+    failed = ("f", "b", "e")
+    flags: dict[str, ColumnElement[bool]] = {
+        "integrated": _S.id.is_not(None),
+        "compliant": and_(
+            func.substr(_S.recent_statuses, 1, 1) == "s", _S.last_finished_revision == newest
+        ),
+        "lagging": _S.last_success_revision < newest,
+        "failing": and_(
+            func.length(_S.recent_statuses) >= FAILING_RUNS,
+            *(func.substr(_S.recent_statuses, n, 1).in_(failed) for n in (1, 2, 3)),
+        ),
+        "unmanaged": Workflow.contract_id.in_(unmanaged),
+        "blocked": Workflow.blocked.is_(True),
     }
+    stmt = (
+        select(
+            func.count(func.distinct(Workflow.project_id)),
+            func.count(Workflow.id),
+            *(func.count(Workflow.id).filter(flag) for flag in flags.values()),
+        )
+        .select_from(Workflow)
+        .join(ContractRow, ContractRow.id == Workflow.contract_id)
+        .outerjoin(_S, _S.id == Workflow.id)
+        .where(Workflow.org_id == org_id)
+    )
+    if project:
+        stmt = stmt.join(Project, Project.id == Workflow.project_id).where(Project.name == project)
+    counts = session.execute(stmt).one()
+    return {"projects": counts[0], **dict(zip(TOTALS, counts[1:], strict=True))}
 
 
 def _workflows(org_id: str, project: str | None) -> Any:
@@ -77,19 +134,19 @@ def _workflows(org_id: str, project: str | None) -> Any:
             Workflow.team,
             Workflow.blocked,
             Workflow.contract_id,
-            WorkflowStats.last_run_id,
-            WorkflowStats.last_run_status,
-            WorkflowStats.last_run_at,
-            WorkflowStats.last_runner_type,
-            WorkflowStats.last_success_revision,
-            WorkflowStats.runs_total,
-            WorkflowStats.recent_statuses,
-            WorkflowStats.recent_revisions,
+            _S.last_run_id,
+            _S.last_run_status,
+            _S.last_run_at,
+            _S.last_runner_type,
+            _S.last_success_revision,
+            _S.runs_total,
+            _S.recent_statuses,
+            _S.recent_revisions,
         )
         .join(Project, Project.id == Workflow.project_id)
-        .outerjoin(WorkflowStats, WorkflowStats.id == Workflow.id)
+        .outerjoin(_S, _S.id == Workflow.id)
         .where(Workflow.org_id == org_id)
-        .order_by(Project.name, Workflow.name)
+        .order_by(Project.name, Workflow.name, Workflow.id)
     )
     return stmt.where(Project.name == project) if project else stmt
 
@@ -131,10 +188,3 @@ def _workflow(
     if findings is not None:
         item["open_findings"] = findings.get(row.id, 0)
     return item
-
-
-def _count(totals: dict[str, int], item: dict[str, Any]) -> None:
-    totals["workflows"] += 1
-    totals["integrated"] += item["runs"] > 0
-    for flag in ("compliant", "lagging", "failing", "unmanaged", "blocked"):
-        totals[flag] += bool(item[flag])

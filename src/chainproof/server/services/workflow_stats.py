@@ -54,6 +54,7 @@ def finished(session: Session, run: WorkflowRun, *, was: str = "initialized") ->
         :RECENT
     ]
     stats.recent_revisions = [rev, *stats.recent_revisions][:RECENT]
+    stats.last_finished_revision = rev
     if run.status == "succeeded":
         stats.last_success_run_id = run.id
         stats.last_success_at = run.finished_at or utcnow()

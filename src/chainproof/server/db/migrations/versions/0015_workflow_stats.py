@@ -59,6 +59,7 @@ def _create_stats() -> None:
         *(sa.Column(f"runs_{name}", sa.Integer(), nullable=False) for name in counts),
         sa.Column("recent_statuses", sa.String(length=20), nullable=False),
         sa.Column("recent_revisions", sa.JSON(), nullable=False),
+        sa.Column("last_finished_revision", sa.Integer(), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.ForeignKeyConstraint(
@@ -169,14 +170,20 @@ def _backfill_recent() -> None:
         sa.column("id", sa.String),
         sa.column("recent_statuses", sa.String),
         sa.column("recent_revisions", sa.JSON),
+        sa.column("last_finished_revision", sa.Integer),
     )
     update = (
         stats.update()
         .where(stats.c.id == sa.bindparam("wid"))
-        .values(recent_statuses=sa.bindparam("letters"), recent_revisions=sa.bindparam("revs"))
+        .values(
+            recent_statuses=sa.bindparam("letters"),
+            recent_revisions=sa.bindparam("revs"),
+            last_finished_revision=sa.bindparam("last"),
+        )
     )
     params = [
-        {"wid": wid, "letters": text, "revs": revisions[wid]} for wid, text in letters.items()
+        {"wid": wid, "letters": text, "revs": revisions[wid], "last": revisions[wid][0]}
+        for wid, text in letters.items()
     ]
     if params:
         op.get_bind().execute(update, params)
