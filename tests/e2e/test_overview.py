@@ -64,6 +64,13 @@ def test_overview_and_filtered_run_list(any_server: Server, tmp_path: Path) -> N
     api = next(w for p in overview["projects"] for w in p["workflows"] if w["name"] == "api")
     assert api["recent"] == "ss" and api["compliance"] == 1.0
     assert api["last_run"]["status"] == "succeeded" and api["last_run"]["runner_type"]
+    first = cli("org", "overview", "--limit", "2", "-o", "json")
+    cursor = json.loads(first.stderr.strip().splitlines()[-1])["next_cursor"]
+    rest = cli.json("org", "overview", "--limit", "2", "--next", cursor)
+    assert isinstance(rest, dict) and rest["next_cursor"] is None
+    paged = [w["name"] for body in (json.loads(first.stdout), rest)
+             for p in body["projects"] for w in p["workflows"]]  # fmt: skip
+    assert paged == ["site", "api", "web"]  # by project, then workflow name
     table = cli("org", "overview", "--project", "shop").stdout
     assert "Project shop" in table and "Project docs" not in table and "100%" in table
 

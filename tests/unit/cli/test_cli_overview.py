@@ -127,3 +127,16 @@ def test_a_bad_time_is_a_usage_error() -> None:
     assert out.exit_code == 2 and "--until" in out.output
     out = _cli(FakeApi(), "workflow", "run", "list", "--policy", "green")
     assert out.exit_code == 2
+
+
+def test_overview_pages_print_the_next_cursor_on_stderr() -> None:
+    api = FakeApi()
+    paged = {**OVERVIEW, "next_cursor": "bzoy"}
+    api.on("GET", "/api/v1/overview", lambda r: httpx.Response(200, json=paged))
+    out = _cli(api, "org", "overview", "--limit", "2", "--next", "bzow", "-o", "json")
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout) == paged and json.loads(out.stderr) == {"next_cursor": "bzoy"}
+    assert api.requests[0].url.params["limit"] == "2"
+    assert api.requests[0].url.params["cursor"] == "bzow"
+    table = _cli(api, "org", "overview")
+    assert "More workflows: add --next bzoy" in table.stderr
