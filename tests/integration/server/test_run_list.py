@@ -60,6 +60,10 @@ def test_filters(app_client: Env) -> None:
     bad = env.get("/runs", params={"policy": "green"})
     assert bad.status_code == 400 and "passed, violated, none" in bad.json()["hint"]
     assert env.new_org().get("/runs", params={"project": "shop"}).json()["items"] == []
+    robot = env.robot("shop-ci", project="shop")
+    scoped = env.get("/runs", token=robot, params={"status": "succeeded"}).json()["items"]
+    assert [r["id"] for r in scoped] == [nothing, violated]
+    assert env.get("/runs", token=robot, params={"project": "web"}).json()["items"] == []
 
 
 def test_policy_passed(app_client: Env) -> None:

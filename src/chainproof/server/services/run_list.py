@@ -3,7 +3,7 @@ range) and keyset paging on ``(created_at, id)``, newest first."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -45,22 +45,13 @@ def list_page(
     session: Session,
     actor: Principal,
     *,
-    workflow: str | None = None,
-    project: str | None = None,
-    status: str | None = None,
     limit: int,
     cursor: str | None,
     where: RunFilter | None = None,
 ) -> tuple[list[WorkflowRun], str | None]:
     """Runs newest first (keyset paging on created_at, id), filtered; robots see only
-    their scope. ``workflow``/``project``/``status`` are shorthands for ``where``'s."""
+    their scope."""
     f = where or RunFilter()
-    f = replace(
-        f,
-        workflow=workflow or f.workflow,
-        project=project or f.project,
-        status=status or f.status,
-    )
     if f.status and f.status not in STATUSES:
         raise InvalidInput(f"unknown status {f.status!r}", hint=", ".join(STATUSES))
     if f.policy_result and f.policy_result not in POLICY_RESULTS:
