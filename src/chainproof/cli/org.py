@@ -90,6 +90,34 @@ class Strategy(StrEnum):
     enforced = "enforced"
 
 
+@app.command("overview")
+def overview(
+    ctx: typer.Context,
+    project: Annotated[
+        str | None, typer.Option("--project", "-p", help="Only this project.")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=500, help="Workflows per page.")
+    ] = 100,
+    next_page: Annotated[
+        str | None,
+        typer.Option("--next", help="The next page (the cursor a previous call printed)."),
+    ] = None,
+    output: OutputOpt = Output.table,
+) -> None:
+    """The organisation at a glance: totals (workflows integrated, compliant, lagging,
+    failing, unmanaged, blocked), then per project each workflow's owner, contract and
+    newest revision, last run, recent outcomes and compliance over its last runs, a page
+    of --limit workflows at a time (the cursor of the next page goes to stderr).
+
+    Example: chainproof org overview -o json
+    """
+    from chainproof.cli.overview import show
+
+    api = cli_context(ctx).api()
+    show(api.get_overview(project=project, limit=limit, cursor=next_page), output)
+
+
 @app.command("update")
 def update(
     ctx: typer.Context,

@@ -14,6 +14,7 @@ from chainproof.cli._common import (
     cli_context,
     emit_json,
     info,
+    parse_duration,
     print_fields,
     print_table,
 )
@@ -42,12 +43,38 @@ class Status(StrEnum):
     expired = "expired"
 
 
+class PolicyResult(StrEnum):
+    passed = "passed"
+    violated = "violated"
+    none = "none"
+
+
+def point_in_time(text: str | None, flag: str) -> str | None:
+    """``--since``/``--until`` as RFC 3339: a time, a date (midnight UTC) or an age."""
+    if text is None:
+        return None
+    from datetime import UTC, datetime, timedelta
+
+    if text.strip()[-1:].lower() in "smhdw" and text.strip()[:-1].strip().isdigit():
+        seconds = parse_duration(text)
+        return (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat()
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not a time (2026-12-01T08:00:00Z), a date or an age (7d)",
+            param_hint=flag,
+        ) from None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat()
+
+
 COLUMNS = [
     ("ID", "id"),
     ("Project", "project"),
     ("Workflow", "workflow"),
     ("Version", "project_version"),
     ("Status", "status"),
+    ("Policies", "policy_result"),
     ("Runner", "runner_type"),
     ("Created", "created_at"),
 ]
@@ -60,6 +87,24 @@ def list_(
     project: Annotated[str | None, typer.Option("--project", "-p", help="Project name.")] = None,
     status: Annotated[
         Status | None, typer.Option("--status", help="Only runs in this state.")
+    ] = None,
+    version: Annotated[
+        str | None, typer.Option("--version", help="Only runs of this project version.")
+    ] = None,
+    runner: Annotated[
+        str | None, typer.Option("--runner", help="Only runs on this runner type.")
+    ] = None,
+    policy: Annotated[
+        PolicyResult | None,
+        typer.Option("--policy", help="Only runs whose policies passed, were violated or none."),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Created at or after: RFC 3339 time, date or age (7d)."),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help="Created before: RFC 3339 time, date or age (24h)."),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many runs.")] = 50,
     next_page: Annotated[
@@ -78,7 +123,12 @@ def list_(
     people, or with -o json one JSON line {"next_cursor": "..."} (stdout stays the JSON
     array of runs). Pass it back with --next and the same filters.
 
-    Example: chainproof workflow run list --project shop --status failed -o json
+    Filters combine: --project, --workflow, --version, --status, --runner, --policy
+    (passed, violated, none) and a creation time range --since/--until (an RFC 3339 time,
+    a date, or an age such as 7d or 12h). The cursor is keyset-based: runs that arrive
+    while you page neither repeat nor shift the next page.
+
+    Example: chainproof workflow run list --project shop --status failed --since 7d -o json
     """
     items, cursor = (
         cli_context(ctx)
@@ -89,6 +139,11 @@ def list_(
             status=status.value if status else None,
             limit=limit,
             cursor=next_page,
+            version=version,
+            runner=runner,
+            policy=policy.value if policy else None,
+            since=point_in_time(since, "--since"),
+            until=point_in_time(until, "--until"),
         )
     )
     if output is Output.json:

@@ -649,11 +649,22 @@ class ApiClient(LifecycleCalls):
         status: str | None = None,
         limit: int | None = 50,
         cursor: str | None = None,
+        **filters: str | None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Up to ``limit`` runs, newest first, from ``cursor`` (a previous answer's) on, and
-        the cursor of the next page (None on the last one)."""
-        filters = {"workflow": workflow, "project": project, "status": status}
-        return self._pages("/runs", limit, cursor, **filters)
+        the cursor of the next page (None on the last one). ``filters``: ``version``,
+        ``runner`` (type), ``policy`` (passed, violated, none), ``since`` and ``until``
+        (RFC 3339), as GET /runs takes them."""
+        named = {"workflow": workflow, "project": project, "status": status}
+        return self._pages("/runs", limit, cursor, **named, **filters)
+
+    def get_overview(
+        self, project: str | None = None, limit: int = 100, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """The organisation at a glance: totals, and a page of workflows grouped by project
+        with owner, contract, last run, compliance and standing (GET /overview);
+        ``next_cursor`` continues the page."""
+        return dict(self._get("/overview", project=project, limit=limit, cursor=cursor))
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         """One run with its materials."""

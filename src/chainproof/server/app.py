@@ -20,6 +20,7 @@ from chainproof.server.api import (
     findings,
     identity,
     orgs,
+    overview,
     policies,
     projects,
     runs,
@@ -117,6 +118,7 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
     for module in (
         identity,
         orgs,
+        overview,
         projects,
         contracts,
         policies,

@@ -3,14 +3,25 @@ session's servers (docker-registry, moto_server, Azurite: tests/conftest.py star
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import boto3
 import pytest
 from azure.storage.blob import BlobServiceClient, ContainerClient
 from tests.cas_servers import S3_KEY_ID, S3_SECRET
+
+T = TypeVar("T")
+
+
+@pytest.fixture
+def closing() -> Iterator[Callable[[T], T]]:
+    """``closing(backend)`` returns the backend and closes it at teardown: a backend left open
+    leaks its sockets, whose ResourceWarning then fails whichever later test collects them."""
+    with contextlib.ExitStack() as stack:
+        yield lambda thing: stack.enter_context(contextlib.closing(thing))  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from azure.core import MatchConditions
@@ -81,23 +82,31 @@ def test_layout(backend: AzureBlobBackend, azure_container: ContainerClient) -> 
     assert _names(azure_container) == [f"org-1/sha256/{digest.hex}"]
 
 
-def test_account_url_and_key(azurite: str, azure_container: ContainerClient) -> None:
-    impl = AzureBlobBackend(
-        azure_container.container_name,
-        account_url=blob_endpoint(azurite),
-        credential=AzureNamedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY),
+def test_account_url_and_key(
+    azurite: str, azure_container: ContainerClient, closing: Callable[[Any], Any]
+) -> None:
+    impl = closing(
+        AzureBlobBackend(
+            azure_container.container_name,
+            account_url=blob_endpoint(azurite),
+            credential=AzureNamedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY),
+        )
     )
     digest = _digest(SMALL)
     assert impl.put(digest, [SMALL]) == len(SMALL)
     assert b"".join(impl.open(digest)) == SMALL
 
 
-def test_wrong_key_is_unauthorized(azurite: str, azure_container: ContainerClient) -> None:
-    impl = AzureBlobBackend(
-        azure_container.container_name,
-        account_url=blob_endpoint(azurite),
-        credential=AzureNamedKeyCredential(AZURITE_ACCOUNT, "d3Jvbmc="),
-        max_attempts=1,
+def test_wrong_key_is_unauthorized(
+    azurite: str, azure_container: ContainerClient, closing: Callable[[Any], Any]
+) -> None:
+    impl = closing(
+        AzureBlobBackend(
+            azure_container.container_name,
+            account_url=blob_endpoint(azurite),
+            credential=AzureNamedKeyCredential(AZURITE_ACCOUNT, "d3Jvbmc="),
+            max_attempts=1,
+        )
     )
     with pytest.raises(Unauthorized, match="refused access"):
         impl.exists(_digest(SMALL))
@@ -167,11 +176,13 @@ def test_azurite_honours_if_none_match(azure_container: ContainerClient) -> None
 
 @pytest.mark.parametrize("size", [len(SMALL), 20 * MiB], ids=["put-blob", "blocks"])
 def test_existing_blob_counts_as_stored(
-    azurite: str, azure_container: ContainerClient, size: int
+    azurite: str, azure_container: ContainerClient, size: int, closing: Callable[[Any], Any]
 ) -> None:
     """Without the check first, the write reaches the service, which refuses it: success."""
-    racer = AzureBlobBackend(
-        azure_container.container_name, connection_string=azurite, check_exists_first=False
+    racer = closing(
+        AzureBlobBackend(
+            azure_container.container_name, connection_string=azurite, check_exists_first=False
+        )
     )
     digest, _ = Digest.of_chunks(pseudo_random(size, seed=5))
     assert racer.put(digest, pseudo_random(size, seed=5)) == size
@@ -182,10 +193,12 @@ def test_existing_blob_counts_as_stored(
 
 @pytest.mark.parametrize("size", [len(SMALL), 20 * MiB], ids=["put-blob", "blocks"])
 def test_existing_blob_of_wrong_size_is_corruption(
-    azurite: str, azure_container: ContainerClient, size: int
+    azurite: str, azure_container: ContainerClient, size: int, closing: Callable[[Any], Any]
 ) -> None:
-    racer = AzureBlobBackend(
-        azure_container.container_name, connection_string=azurite, check_exists_first=False
+    racer = closing(
+        AzureBlobBackend(
+            azure_container.container_name, connection_string=azurite, check_exists_first=False
+        )
     )
     digest, _ = Digest.of_chunks(pseudo_random(size, seed=10))
     azure_container.upload_blob(racer.name(digest), b"truncated")
@@ -248,8 +261,8 @@ def test_64_mib_streamed_in_constant_memory(
     assert len(blocks) == 8
 
 
-def test_missing_container_says_so(azurite: str) -> None:
-    nowhere = AzureBlobBackend("no-such-container", connection_string=azurite)
+def test_missing_container_says_so(azurite: str, closing: Callable[[Any], Any]) -> None:
+    nowhere = closing(AzureBlobBackend("no-such-container", connection_string=azurite))
     with pytest.raises(ServiceError, match="does not exist") as err:
         nowhere.put(_digest(SMALL), _chunks(SMALL))
     assert err.value.hint and "create the container" in err.value.hint

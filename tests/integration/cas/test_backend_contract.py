@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import pytest
 from azure.core.credentials import AzureNamedKeyCredential
@@ -264,8 +264,11 @@ def _down(name: str, limit: int = LIMIT) -> tuple[Remote, str]:
 
 
 @pytest.mark.parametrize("name", REMOTE)
-def test_a_service_that_is_down_is_a_network_error_naming_it(name: str) -> None:
+def test_a_service_that_is_down_is_a_network_error_naming_it(
+    name: str, closing: Callable[[Any], Any]
+) -> None:
     down, where = _down(name)
+    closing(down)
     digest = Digest.of_bytes(SMALL)
     started = time.monotonic()
     calls: list[Callable[[], object]] = [
@@ -282,8 +285,11 @@ def test_a_service_that_is_down_is_a_network_error_naming_it(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", REMOTE)
-def test_an_announced_size_over_the_limit_is_refused_before_any_request(name: str) -> None:
+def test_an_announced_size_over_the_limit_is_refused_before_any_request(
+    name: str, closing: Callable[[Any], Any]
+) -> None:
     down, _ = _down(name, limit=len(SMALL) - 1)
+    closing(down)
     # InvalidInput naming the limit, not NetworkError: nothing was sent
     with pytest.raises(InvalidInput, match=f"{len(SMALL) - 1}[ -]byte"):
         down.put(Digest.of_bytes(SMALL), _chunks(SMALL), size=len(SMALL))
@@ -292,12 +298,11 @@ def test_an_announced_size_over_the_limit_is_refused_before_any_request(name: st
 @pytest.mark.parametrize("name", ["small", "large"])
 @pytest.mark.parametrize("kind", REMOTE)
 def test_a_stream_over_the_limit_stops_and_stores_nothing(
-    request: pytest.FixtureRequest, kind: str, name: str
+    request: pytest.FixtureRequest, kind: str, name: str, closing: Callable[[Any], Any]
 ) -> None:
     data = SIZES[name]
-    limited = BACKENDS[kind](request, limit=len(data) - 1)
+    limited = closing(BACKENDS[kind](request, limit=len(data) - 1))
     digest = Digest.of_bytes(data)
     with pytest.raises(InvalidInput, match=f"{len(data) - 1}[ -]byte"):
         limited.put(digest, _chunks(data))
     _nothing_stored(limited, digest)
-    limited.close()

@@ -12,12 +12,13 @@ pushed is read back.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import subprocess
 import tracemalloc
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -64,9 +65,28 @@ def _repo(host: str) -> str:
 
 @pytest.fixture
 def backend(oci_repository: str) -> Iterator[OciBackend]:
-    impl = OciBackend(oci_repository, chunk_size=1 * MiB, monolithic_max=2 * MiB, backoff=0.01)
-    yield impl
-    impl.close()
+    with OciBackend(
+        oci_repository, chunk_size=1 * MiB, monolithic_max=2 * MiB, backoff=0.01
+    ) as impl:
+        yield impl
+
+
+@pytest.fixture
+def oci() -> Iterator[Callable[..., OciBackend]]:
+    """Makes OciBackends like the constructor does, and closes them all at teardown (each
+    holds a pool of connections: left open, its sockets warn when collected later)."""
+    with contextlib.ExitStack() as stack:
+        yield lambda *args, **kw: stack.enter_context(OciBackend(*args, **kw))
+
+
+@contextlib.contextmanager
+def _oras(registry: str) -> Iterator[oras.client.OrasClient]:
+    """An oras client on the test registry; its requests session is closed afterwards."""
+    client = oras.client.OrasClient(hostname=registry, insecure=True)
+    try:
+        yield client
+    finally:
+        client.session.close()
 
 
 def _raw(backend: OciBackend, method: str, path: str, **kw: object) -> httpx.Response:
@@ -180,10 +200,12 @@ def test_stream_raising_an_httpx_error_is_not_retried(backend: OciBackend) -> No
     _invisible(backend, digest)
 
 
-def test_large_blob_streams_in_bounded_memory(registry: str) -> None:
+def test_large_blob_streams_in_bounded_memory(
+    registry: str, oci: Callable[..., OciBackend]
+) -> None:
     """64 MiB from a generator, size announced (chunked PATCH) and not; memory stays bounded."""
     size = 64 * MiB
-    backend = OciBackend(_repo(registry))  # defaults: 16 MiB chunks, 32 MiB monolithic limit
+    backend = oci(_repo(registry))  # defaults: 16 MiB chunks, 32 MiB monolithic limit
     digest = _digest_of(_pseudo_random(size, seed=64))
     tracemalloc.start()
     try:
@@ -217,9 +239,11 @@ def _data_file(storage: Path, digest: Digest) -> Path:
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "extend"])
-def test_corrupt_stored_blob_is_detected(registry_storage: tuple[str, Path], damage: str) -> None:
+def test_corrupt_stored_blob_is_detected(
+    registry_storage: tuple[str, Path], damage: str, oci: Callable[..., OciBackend]
+) -> None:
     host, storage = registry_storage
-    backend = OciBackend(_repo(host), backoff=0.01)
+    backend = oci(_repo(host), backoff=0.01)
     data = b"".join(_pseudo_random(3 * MiB, seed=len(damage)))
     digest = Digest.of_bytes(data)
     backend.put(digest, _chunks(data))
@@ -241,39 +265,43 @@ def test_corrupt_stored_blob_is_detected(registry_storage: tuple[str, Path], dam
 # -- interop ------------------------------------------------------------------------------
 
 
-def test_oras_pulls_what_chainproof_pushed(registry: str, tmp_path: Path) -> None:
-    backend = OciBackend(_repo(registry))
+def test_oras_pulls_what_chainproof_pushed(
+    registry: str, tmp_path: Path, oci: Callable[..., OciBackend]
+) -> None:
+    backend = oci(_repo(registry))
     data = b"".join(_pseudo_random(3 * MiB, seed=3))
     digest = Digest.of_bytes(data)
     backend.put(digest, _chunks(data))
-    client = oras.client.OrasClient(hostname=registry, insecure=True)
-    by_digest = client.download_blob(backend.repository, str(digest), str(tmp_path / "blob"))
+    with _oras(registry) as client:
+        by_digest = client.download_blob(backend.repository, str(digest), str(tmp_path / "blob"))
+        pulled = client.pull(
+            target=f"{backend.repository}:{evidence_tag(digest)}", outdir=str(tmp_path / "pull")
+        )
     assert Path(by_digest).read_bytes() == data
-    pulled = client.pull(
-        target=f"{backend.repository}:{evidence_tag(digest)}", outdir=str(tmp_path / "pull")
-    )
     assert [Path(p).read_bytes() for p in pulled] == [data]
 
 
-def test_oras_pushed_blob_reads_back(registry: str, tmp_path: Path) -> None:
+def test_oras_pushed_blob_reads_back(
+    registry: str, tmp_path: Path, oci: Callable[..., OciBackend]
+) -> None:
     """The other way: a file pushed by oras is readable (and verified) by chainproof."""
-    backend = OciBackend(_repo(registry))
+    backend = oci(_repo(registry))
     (tmp_path / "evidence.json").write_bytes(DATA)
-    client = oras.client.OrasClient(hostname=registry, insecure=True)
-    client.push(
-        target=f"{backend.repository}:v1",
-        files=[str(tmp_path / "evidence.json")],
-        disable_path_validation=True,
-    )
+    with _oras(registry) as client:
+        client.push(
+            target=f"{backend.repository}:v1",
+            files=[str(tmp_path / "evidence.json")],
+            disable_path_validation=True,
+        )
     assert b"".join(backend.open(Digest.of_bytes(DATA))) == DATA
 
 
 # -- registry down and transient faults -----------------------------------------------------
 
 
-def test_registry_down_names_the_registry() -> None:
+def test_registry_down_names_the_registry(oci: Callable[..., OciBackend]) -> None:
     port = _free_port()
-    down = OciBackend(f"127.0.0.1:{port}/chainproof/cas", retries=2, backoff=0.01)
+    down = oci(f"127.0.0.1:{port}/chainproof/cas", retries=2, backoff=0.01)
     digest = Digest.of_bytes(DATA)
     for call in (
         lambda: down.exists(digest),
@@ -370,10 +398,10 @@ class _Cut(httpx.SyncByteStream):
 )
 @pytest.mark.parametrize("size", [100_000, 3 * MiB + 5], ids=["monolithic", "chunked"])
 def test_transient_upload_faults_are_retried(
-    registry: str, fault: tuple[str, str, str], size: int
+    registry: str, fault: tuple[str, str, str], size: int, oci: Callable[..., OciBackend]
 ) -> None:
     faults = Faults(fault)
-    backend = OciBackend(
+    backend = oci(
         _repo(registry), chunk_size=MiB, monolithic_max=2 * MiB, backoff=0.01, transport=faults
     )
     data = b"".join(_pseudo_random(size, seed=size))
@@ -387,9 +415,11 @@ def test_transient_upload_faults_are_retried(
 
 
 @pytest.mark.parametrize("action", ["refuse", "503"])
-def test_later_chunk_resumes_where_the_registry_is(registry: str, action: str) -> None:
+def test_later_chunk_resumes_where_the_registry_is(
+    registry: str, action: str, oci: Callable[..., OciBackend]
+) -> None:
     faults = Faults(("PATCH", "/blobs/uploads/", action), skip=2)
-    backend = OciBackend(_repo(registry), chunk_size=MiB, monolithic_max=MiB, transport=faults)
+    backend = oci(_repo(registry), chunk_size=MiB, monolithic_max=MiB, transport=faults)
     data = b"".join(_pseudo_random(4 * MiB, seed=4))
     digest = Digest.of_bytes(data)
     assert backend.put(digest, _chunks(data), size=len(data)) == len(data)
@@ -399,11 +429,13 @@ def test_later_chunk_resumes_where_the_registry_is(registry: str, action: str) -
     assert b"".join(backend.open(digest)) == data
 
 
-def test_lost_answer_to_a_later_chunk_fails_cleanly(registry: str) -> None:
+def test_lost_answer_to_a_later_chunk_fails_cleanly(
+    registry: str, oci: Callable[..., OciBackend]
+) -> None:
     """distribution 2.8 cannot resume then (see OciBackend._upload_status): a clear error,
     nothing visible, and the next put succeeds."""
     faults = Faults(("PATCH", "/blobs/uploads/", "lose"), skip=2)
-    backend = OciBackend(
+    backend = oci(
         _repo(registry), chunk_size=MiB, monolithic_max=MiB, backoff=0.01, transport=faults
     )
     data = b"".join(_pseudo_random(4 * MiB, seed=4))
@@ -416,9 +448,11 @@ def test_lost_answer_to_a_later_chunk_fails_cleanly(registry: str) -> None:
     assert b"".join(backend.open(digest)) == data
 
 
-def test_download_resumes_after_a_dropped_connection(registry: str) -> None:
+def test_download_resumes_after_a_dropped_connection(
+    registry: str, oci: Callable[..., OciBackend]
+) -> None:
     faults = Faults(("GET", "/blobs/sha256:", "cut"))
-    backend = OciBackend(_repo(registry), backoff=0.01, transport=faults)
+    backend = oci(_repo(registry), backoff=0.01, transport=faults)
     data = b"".join(_pseudo_random(5 * MiB, seed=5))
     digest = Digest.of_bytes(data)
     backend.put(digest, _chunks(data))
@@ -427,9 +461,11 @@ def test_download_resumes_after_a_dropped_connection(registry: str) -> None:
     assert faults.log.count(f"GET /v2/{backend.path}/blobs/{digest}") == 2  # first + Range
 
 
-def test_persistent_5xx_becomes_network_error(registry: str) -> None:
+def test_persistent_5xx_becomes_network_error(
+    registry: str, oci: Callable[..., OciBackend]
+) -> None:
     faults = Faults(*[("HEAD", "/blobs/", "503")] * 3)
-    backend = OciBackend(_repo(registry), retries=2, backoff=0.01, transport=faults)
+    backend = oci(_repo(registry), retries=2, backoff=0.01, transport=faults)
     with pytest.raises(
         NetworkError, match=r"HEAD /v2/.*/blobs/sha256:\w+ failed 3 times \(HTTP 503\)"
     ):
@@ -454,18 +490,18 @@ def test_bad_repository(repository: str) -> None:
     assert "host[:port]/path" in info.value.diagnostics()
 
 
-def test_repository_forms() -> None:
-    assert OciBackend("oci://127.0.0.1:5000/org/cas").repository == "127.0.0.1:5000/org/cas"
-    assert repr(OciBackend("localhost/cas")) == "OciBackend(repository='localhost/cas')"
+def test_repository_forms(oci: Callable[..., OciBackend]) -> None:
+    assert oci("oci://127.0.0.1:5000/org/cas").repository == "127.0.0.1:5000/org/cas"
+    assert repr(oci("localhost/cas")) == "OciBackend(repository='localhost/cas')"
 
 
-def test_credentials_from_the_environment(tmp_path: Path) -> None:
+def test_credentials_from_the_environment(tmp_path: Path, oci: Callable[..., OciBackend]) -> None:
     auth = {"auths": {"ghcr.example.com": {"auth": "dXNlcjpzM2NyZXQ="}}}  # user:s3cret
     (tmp_path / "config.json").write_text(json.dumps(auth))
-    backend = OciBackend("ghcr.example.com/org/cas", environ={"DOCKER_CONFIG": str(tmp_path)})
+    backend = oci("ghcr.example.com/org/cas", environ={"DOCKER_CONFIG": str(tmp_path)})
     assert backend._client._credentials == Credentials("user", "s3cret")
     explicit = Credentials("robot", "token")
-    backend = OciBackend(
+    backend = oci(
         "ghcr.example.com/org/cas", credentials=explicit, environ={"DOCKER_CONFIG": str(tmp_path)}
     )
     assert backend._client._credentials == explicit
@@ -476,10 +512,10 @@ def test_credentials_from_the_environment(tmp_path: Path) -> None:
 
 
 def test_token_auth_push_pull_delete(
-    token_registry: tuple[str, list[dict[str, list[str]]]],
+    token_registry: tuple[str, list[dict[str, list[str]]]], oci: Callable[..., OciBackend]
 ) -> None:
     host, token_requests = token_registry
-    backend = OciBackend(_repo(host), credentials=Credentials("ci-robot", "s3cret-robot"))
+    backend = oci(_repo(host), credentials=Credentials("ci-robot", "s3cret-robot"))
     data = b"".join(_pseudo_random(3 * MiB, seed=9))
     digest = Digest.of_bytes(data)
     seen = len(token_requests)
@@ -500,19 +536,23 @@ def test_token_auth_push_pull_delete(
 
 
 def test_token_auth_from_docker_config(
-    token_registry: tuple[str, list[dict[str, list[str]]]], tmp_path: Path
+    token_registry: tuple[str, list[dict[str, list[str]]]],
+    tmp_path: Path,
+    oci: Callable[..., OciBackend],
 ) -> None:
     host, _ = token_registry
     auth = base64.b64encode(b"ci-robot:s3cret-robot").decode()
     (tmp_path / "config.json").write_text(json.dumps({"auths": {host: {"auth": auth}}}))
-    backend = OciBackend(_repo(host), environ={"DOCKER_CONFIG": str(tmp_path)})
+    backend = oci(_repo(host), environ={"DOCKER_CONFIG": str(tmp_path)})
     backend.validate()
 
 
-def test_token_auth_refused(token_registry: tuple[str, list[dict[str, list[str]]]]) -> None:
+def test_token_auth_refused(
+    token_registry: tuple[str, list[dict[str, list[str]]]], oci: Callable[..., OciBackend]
+) -> None:
     host, _ = token_registry
     for credentials in (None, Credentials("ci-robot", "wrong")):
-        backend = OciBackend(_repo(host), credentials=credentials, retries=0)
+        backend = oci(_repo(host), credentials=credentials, retries=0)
         with pytest.raises(Unauthorized, match=f"OCI registry {host}/.* refused to .* 401") as info:
             backend.put(Digest.of_bytes(DATA), [DATA])
         assert "wrong" not in info.value.diagnostics()
@@ -528,11 +568,10 @@ def test_registry_garbage_collection_keeps_evidence(tmp_path: Path) -> None:
     running = start_registry(tmp_path)
     host = next(running)
     repo = f"{host}/chainproof/gc"
-    backend = OciBackend(repo, backoff=0.01)
     evidence = b"".join(_pseudo_random(1 * MiB, seed=7))
     digest = Digest.of_bytes(evidence)
-    backend.put(digest, _chunks(evidence))
-    backend.close()
+    with OciBackend(repo, backoff=0.01) as backend:
+        backend.put(digest, _chunks(evidence))
     orphan = Digest.parse(push_blob(host, "chainproof/gc", b"nobody references this blob"))
     storage = tmp_path / "data"
     assert _data_file(storage, orphan).exists()
@@ -550,9 +589,8 @@ def test_registry_garbage_collection_keeps_evidence(tmp_path: Path) -> None:
     restarted = start_registry(tmp_path)
     host = next(restarted)
     try:
-        backend = OciBackend(f"{host}/chainproof/gc", backoff=0.01)
-        assert backend.exists(digest) == len(evidence)
-        assert b"".join(backend.open(digest)) == evidence
-        backend.close()
+        with OciBackend(f"{host}/chainproof/gc", backoff=0.01) as backend:
+            assert backend.exists(digest) == len(evidence)
+            assert b"".join(backend.open(digest)) == evidence
     finally:
         restarted.close()

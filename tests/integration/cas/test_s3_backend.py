@@ -23,7 +23,7 @@ import base64
 import hashlib
 import time
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -146,11 +146,11 @@ def test_moto_honours_if_none_match(s3_raw: Any, s3_bucket: str) -> None:
 
 @pytest.mark.parametrize("size", [len(SMALL), 20 * MiB], ids=["put-object", "multipart"])
 def test_precondition_failed_counts_as_stored(
-    s3_endpoint: str, s3_raw: Any, s3_bucket: str, size: int
+    s3_endpoint: str, s3_raw: Any, s3_bucket: str, size: int, closing: Callable[[Any], Any]
 ) -> None:
     """Without the HEAD first, the write reaches S3, which refuses it with 412: success."""
-    racer = S3Backend(
-        s3_bucket, endpoint_url=s3_endpoint, credentials=CREDS, check_exists_first=False
+    racer = closing(
+        S3Backend(s3_bucket, endpoint_url=s3_endpoint, credentials=CREDS, check_exists_first=False)
     )
     digest, _ = Digest.of_chunks(pseudo_random(size, seed=5))
     assert racer.put(digest, pseudo_random(size, seed=5)) == size
@@ -162,11 +162,11 @@ def test_precondition_failed_counts_as_stored(
 
 @pytest.mark.parametrize("size", [len(SMALL), 20 * MiB], ids=["put-object", "multipart"])
 def test_precondition_failed_on_wrong_size_is_corruption(
-    s3_endpoint: str, s3_raw: Any, s3_bucket: str, size: int
+    s3_endpoint: str, s3_raw: Any, s3_bucket: str, size: int, closing: Callable[[Any], Any]
 ) -> None:
     """Proves the 412 path: had the stand-in overwritten the key, put() would succeed."""
-    racer = S3Backend(
-        s3_bucket, endpoint_url=s3_endpoint, credentials=CREDS, check_exists_first=False
+    racer = closing(
+        S3Backend(s3_bucket, endpoint_url=s3_endpoint, credentials=CREDS, check_exists_first=False)
     )
     digest, _ = Digest.of_chunks(pseudo_random(size, seed=10))
     s3_raw.put_object(Bucket=s3_bucket, Key=racer.key(digest), Body=b"truncated")
@@ -229,8 +229,8 @@ def test_64_mib_streamed_in_constant_memory(
     assert etag.strip('"').endswith("-8")  # a multipart upload of 8 parts
 
 
-def test_missing_bucket_says_so(s3_endpoint: str) -> None:
-    nowhere = S3Backend("no-such-bucket-here", endpoint_url=s3_endpoint, credentials=CREDS)
+def test_missing_bucket_says_so(s3_endpoint: str, closing: Callable[[Any], Any]) -> None:
+    nowhere = closing(S3Backend("no-such-bucket-here", endpoint_url=s3_endpoint, credentials=CREDS))
     with pytest.raises(ServiceError, match="does not exist") as err:
         nowhere.put(_digest(SMALL), _chunks(SMALL))
     assert err.value.hint and "create the bucket" in err.value.hint

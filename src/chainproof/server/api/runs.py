@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Header, Query, Request
@@ -22,7 +23,7 @@ from chainproof.server.api.schemas import (
     RunOut,
 )
 from chainproof.server.db import Attestation
-from chainproof.server.services import enforcement, push, run_state, runs, slsa
+from chainproof.server.services import enforcement, push, run_list, run_state, runs, slsa
 from chainproof.server.support import pagination
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -44,20 +45,28 @@ def list_runs(
     workflow: str | None = None,
     project: str | None = None,
     status: str | None = None,
+    version: str | None = None,
+    runner: str | None = Query(None, description="Runner type, e.g. GITHUB_ACTION."),
+    policy: str | None = Query(None, description="Policy result: passed, violated, none."),
+    since: datetime | None = Query(None, description="Created at or after (RFC 3339)."),
+    until: datetime | None = Query(None, description="Created before (RFC 3339)."),
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
 ) -> Any:
-    """Runs, newest first."""
-    rows, nxt = runs.list_page(
-        session,
-        principal,
+    """Runs, newest first, filtered; ``cursor`` is the previous page's ``next_cursor``
+    (keyset: runs that arrive meanwhile never shift or repeat later pages)."""
+    where = run_list.RunFilter(
         workflow=workflow,
         project=project,
+        version=version,
         status=status,
-        limit=limit,
-        cursor=cursor,
+        runner_type=runner,
+        policy_result=policy,
+        since=_utc(since),
+        until=_utc(until),
     )
-    return pagination.items([runs.view(session, r) for r in rows], nxt)
+    rows, nxt = run_list.list_page(session, principal, limit=limit, cursor=cursor, where=where)
+    return pagination.items(run_list.views(session, rows), nxt)
 
 
 @router.get("/{run_id}", response_model=RunOut)
@@ -176,6 +185,13 @@ def get_provenance(run_id: str, session: SessionDep, principal: PrincipalDep) ->
     """The run as signed SLSA Provenance v1 (409 unless the run succeeded); signed, logged
     and timestamped on the first request, the same bundle after that."""
     return slsa.provenance(session, principal, run_id)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """A query's time, UTC when it names no zone."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
 
 
 def _attestation(session: Any, principal: Any, run_id: str) -> Attestation:

@@ -194,6 +194,7 @@ class RunOut(BaseModel):
     expires_at: str | None = None
     attestation_digest: str | None
     verification: dict[str, Any] | None
+    policy_result: str | None = None
     materials: list[MaterialOut] | None = None
 
 

@@ -30,6 +30,7 @@ from chainproof.server.db.runs import (
     VerificationSummary,
     WorkflowRun,
 )
+from chainproof.server.db.stats import WorkflowStats
 from chainproof.server.db.trust import TlogLeaf, TlogNode, TransparencyLog, TrustKey
 
 __all__ = [
@@ -62,4 +63,5 @@ __all__ = [
     "VerificationSummary",
     "Workflow",
     "WorkflowRun",
+    "WorkflowStats",
 ]

@@ -29,6 +29,10 @@ class WorkflowRun(Base):
         Index("ix_workflow_runs_workflow_id_created_at", "workflow_id", "created_at"),
         Index("ix_workflow_runs_status_expires_at", "status", "expires_at"),
         Index("ix_workflow_runs_org_id_created_at", "org_id", "created_at"),
+        # Keyset paging of run lists, newest first (services/runs.py ``list_page``).
+        Index("ix_workflow_runs_org_id_created_at_id", "org_id", "created_at", "id"),
+        Index("ix_workflow_runs_workflow_id_created_at_id", "workflow_id", "created_at", "id"),
+        Index("ix_workflow_runs_org_id_status_created_at", "org_id", "status", "created_at"),
     )
 
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
@@ -46,6 +50,9 @@ class WorkflowRun(Base):
     attestation_digest: Mapped[str | None] = mapped_column(String(100))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     verification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The policies' verdict at push: ``passed``, ``violated`` or ``none`` (nothing was
+    #: evaluated); None until the run is pushed.
+    policy_result: Mapped[str | None] = mapped_column(String(10))
 
 
 class Attestation(Base):

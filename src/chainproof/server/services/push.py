@@ -44,6 +44,7 @@ from chainproof.server.services import (
     signing,
     slsa,
     tlog,
+    workflow_stats,
 )
 from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
@@ -376,8 +377,10 @@ def _finish(
         },
         "policy": verdict.summary(blocked=decision.blocked, bypassed=decision.bypassed),
     }
+    run.policy_result = "violated" if verdict.violated else "passed" if verdict.checked else "none"
     enforcement.record(session, run, verdict)
     session.flush()
+    workflow_stats.finished(session, run)
     audit.record(session, actor.org_id, actor, "run.push", run.id, digest=digest)
     if decision.blocked:
         audit.record(

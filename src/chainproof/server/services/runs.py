@@ -15,7 +15,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from chainproof.core.contract import Contract
@@ -49,9 +49,9 @@ from chainproof.server.services import (
     orgs,
     projects,
     requirements,
+    workflow_stats,
     workflows,
 )
-from chainproof.server.support import pagination
 from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
 
@@ -136,6 +136,7 @@ def init(
     )
     session.add(run)
     session.flush()
+    workflow_stats.started(session, run)
     audit.record(session, actor.org_id, actor, "run.init", run.id, workflow=wf.name)
     findings.on_runs_changed(session, [wf.id], now)
     return {
@@ -278,6 +279,7 @@ def reset(
     run.status = status
     run.reason = reason
     run.finished_at = now or utcnow()
+    workflow_stats.finished(session, run)
     audit.record(session, actor.org_id, actor, "run.reset", run.id, status=status, reason=reason)
     findings.on_runs_changed(session, [run.workflow_id], run.finished_at)
     return run
@@ -287,20 +289,21 @@ def expire_runs(session: Session, now: datetime | None = None) -> int:
     """Mark initialized runs past their deadline as expired; return how many."""
     now = now or utcnow()
     due = list(
-        session.execute(
-            select(WorkflowRun.id, WorkflowRun.org_id, WorkflowRun.workflow_id).where(
-                WorkflowRun.status == "initialized", WorkflowRun.expires_at <= now
-            )
+        session.scalars(
+            select(WorkflowRun)
+            .where(WorkflowRun.status == "initialized", WorkflowRun.expires_at <= now)
+            .order_by(WorkflowRun.workflow_id)  # summaries locked in one order: no deadlock
+            .with_for_update(skip_locked=True)
         )
     )
     if not due:
         return 0
     ids = [row.id for row in due]
-    session.execute(
-        update(WorkflowRun)
-        .where(WorkflowRun.id.in_(ids), WorkflowRun.status == "initialized")
-        .values(status="expired", finished_at=now, reason="expired: not pushed in time")
-    )
+    for run in due:
+        run.status = "expired"
+        run.finished_at = now
+        run.reason = "expired: not pushed in time"
+        workflow_stats.finished(session, run)
     session.add_all(
         AuditEvent(
             org_id=row.org_id, actor_token_id=None, action="run.expire", target=row.id, data={}
@@ -309,39 +312,6 @@ def expire_runs(session: Session, now: datetime | None = None) -> int:
     )
     findings.on_runs_changed(session, {row.workflow_id for row in due}, now)
     return len(ids)
-
-
-def list_page(
-    session: Session,
-    actor: Principal,
-    *,
-    workflow: str | None,
-    project: str | None,
-    status: str | None,
-    limit: int,
-    cursor: str | None,
-) -> tuple[list[WorkflowRun], str | None]:
-    """Runs newest first, filtered; robots see only their scope."""
-    if status and status not in STATUSES:
-        raise InvalidInput(f"unknown status {status!r}", hint=", ".join(STATUSES))
-    stmt = (
-        select(WorkflowRun)
-        .join(Workflow, Workflow.id == WorkflowRun.workflow_id)
-        .join(Project, Project.id == Workflow.project_id)
-        .where(WorkflowRun.org_id == actor.org_id)
-        .order_by(WorkflowRun.created_at.desc(), WorkflowRun.id.desc())
-    )
-    if workflow:
-        stmt = stmt.where(Workflow.name == workflow)
-    if project:
-        stmt = stmt.where(Project.name == project)
-    if status:
-        stmt = stmt.where(WorkflowRun.status == status)
-    if actor.project_id:
-        stmt = stmt.where(Workflow.project_id == actor.project_id)
-    if actor.workflow_id:
-        stmt = stmt.where(Workflow.id == actor.workflow_id)
-    return pagination.page(session, stmt, limit, cursor)
 
 
 def view(session: Session, run: WorkflowRun, *, materials: bool = False) -> dict[str, Any]:
@@ -370,6 +340,7 @@ def view(session: Session, run: WorkflowRun, *, materials: bool = False) -> dict
         "expires_at": rfc3339(run.expires_at),
         "attestation_digest": run.attestation_digest,
         "verification": run.verification,
+        "policy_result": run.policy_result,
     }
     if materials:
         rows = list(

@@ -1,12 +1,16 @@
-"""Cursor pagination for list endpoints (``{"items", "next_cursor"}``)."""
+"""Cursor pagination for list endpoints (``{"items", "next_cursor"}``).
+
+Two kinds of opaque cursor: an offset (``page``, for short lists) and a keyset one
+(``keyset_page``, for run lists: stable while rows arrive, fast at any depth)."""
 
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from chainproof.errors import InvalidInput
 
@@ -58,3 +62,49 @@ def _decode(cursor: str | None) -> int:
 def items(rows: list[Any], next_cursor: str | None) -> dict[str, Any]:
     """The list envelope."""
     return {"items": rows, "next_cursor": next_cursor}
+
+
+def keyset_page(
+    session: Session,
+    stmt: Select[Any],
+    limit: int,
+    cursor: str | None,
+    *,
+    at: InstrumentedAttribute[datetime],
+    key: InstrumentedAttribute[str],
+) -> tuple[list[Any], str | None]:
+    """Rows of ``stmt`` newest first by ``(at, key)``, strictly after ``cursor``.
+
+    The cursor names the last row shown, not a position, so rows added meanwhile neither
+    repeat nor shift the next page, and every page is an index range scan (no OFFSET).
+    """
+    if limit < 1 or limit > MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
+    if cursor:
+        last_at, last_key = _decode_keyset(cursor)
+        stmt = stmt.where(or_(at < last_at, and_(at == last_at, key < last_key)))
+    rows = list(session.scalars(stmt.order_by(at.desc(), key.desc()).limit(limit + 1)))
+    if len(rows) <= limit:
+        return rows, None
+    shown = rows[limit - 1]
+    return rows[:limit], _encode_keyset(getattr(shown, at.key), getattr(shown, key.key))
+
+
+def _encode_keyset(at: datetime, key: str) -> str:
+    raw = f"k:{at.astimezone(UTC).isoformat()}|{key}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_keyset(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, value = raw.partition(":")
+        at, sep, key = value.partition("|")
+        if kind != "k" or not sep or not key:
+            raise ValueError(raw)
+        when = datetime.fromisoformat(at)
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)), key
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput(
+            "invalid cursor", hint="pass next_cursor from the previous page"
+        ) from None

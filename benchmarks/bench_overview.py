@@ -1,0 +1,161 @@
+"""Organisation overview and run-list pages on a large PostgreSQL organisation.
+
+Generates ``--workflows`` workflows and ``--runs`` runs with COPY (org_data.py) in a
+throw-away database, then measures, each over ``--rounds`` calls, p50 and p95 of:
+
+- the overview (organisation totals, then a page of 100 or 500 workflows, or one project)
+  through the service and through HTTP (the ASGI app in process);
+- a page of 50 runs (the service's keyset query plus the JSON views the API returns),
+  unfiltered, with each filter, and deep in the list (after following 20 cursors).
+
+Beside them, baselines measured in the same run on the same connection pool: a ``SELECT 1``
+round trip and a primary-key lookup of one run. Targets (issue 14): overview p95 <= 150 ms
+and a page of 50 <= 50 ms at 10k workflows and 1M runs.
+
+    python benchmarks/bench_overview.py [--workflows 10000] [--runs 1000000] [--rounds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from org_data import NOW, Org, generate, scratch_database
+
+from chainproof.server.db.session import make_engine, make_sessionmaker
+from chainproof.server.services import overview, run_list, tokens
+
+
+def _percentiles(fn: Callable[[], Any], rounds: int) -> tuple[float, float]:
+    fn()  # warm: caches, prepared plans
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+    return statistics.median(times), p95
+
+
+def _line(name: str, p50: float, p95: float, target: float | None = None) -> None:
+    verdict = "" if target is None else ("  ok" if p95 <= target else f"  OVER {target:.0f} ms")
+    print(f"  {name:<44} p50 {p50:8.2f} ms   p95 {p95:8.2f} ms{verdict}")
+
+
+def _bench(org: Org, rounds: int) -> None:
+    engine = make_engine(org.url)
+    sessions = make_sessionmaker(engine)
+    with sessions() as session:
+        actor = tokens.authenticate(session, org.token)
+        any_run = session.scalar(sa.text("SELECT id FROM workflow_runs LIMIT 1"))
+        workflow = session.scalar(sa.text("SELECT name FROM workflows ORDER BY name LIMIT 1"))
+
+    def query(sql: str, **params: Any) -> Callable[[], Any]:
+        def run() -> Any:
+            with sessions() as session:
+                return session.execute(sa.text(sql), params).all()
+
+        return run
+
+    print("baselines (same pool):")
+    _line("SELECT 1", *_percentiles(query("SELECT 1"), rounds))
+    pk = query("SELECT * FROM workflow_runs WHERE id = :id", id=any_run)
+    _line("primary-key lookup of a run", *_percentiles(pk, rounds))
+
+    def service(**kw: Any) -> Callable[[], Any]:
+        def run() -> Any:
+            with sessions() as session:
+                return overview.overview(session, actor, **kw)
+
+        return run
+
+    print("overview (totals over every workflow + one page of workflows):")
+    _line("service, page of 100", *_percentiles(service(), rounds), target=150)
+    _line("service, page of 500", *_percentiles(service(limit=500), rounds), target=150)
+    _line("service, one project", *_percentiles(service(project="project-00042"), rounds), 150)
+    _line("HTTP GET /api/v1/overview, page of 100", *_percentiles(_http(org), rounds), 150)
+
+    def page(cursor_hops: int = 0, **where: Any) -> Callable[[], Any]:
+        f = run_list.RunFilter(**where)
+
+        def run() -> Any:
+            with sessions() as session:
+                cursor = None
+                for _ in range(cursor_hops):
+                    _, cursor = run_list.list_page(session, actor, limit=50, cursor=cursor, where=f)
+                rows, _ = run_list.list_page(session, actor, limit=50, cursor=cursor, where=f)
+                return run_list.views(session, rows)
+
+        return run
+
+    print("run list, a page of 50 (query + views):")
+    cases: list[tuple[str, Callable[[], Any]]] = [
+        ("no filter", page()),
+        ("status=failed", page(status="failed")),
+        ("policy=violated", page(policy_result="violated")),
+        ("runner=GENERIC", page(runner_type="GENERIC")),
+        ("project=project-00042", page(project="project-00042")),
+        (f"workflow={workflow}", page(workflow=workflow)),
+        ("version=1.3.0", page(version="1.3.0")),
+        ("since 7 days, status=blocked", page(status="blocked", since=NOW - timedelta(days=7))),
+        ("until 60 days ago", page(until=NOW - timedelta(days=60))),
+    ]
+    for name, fn in cases:
+        _line(name, *_percentiles(fn, rounds), target=50)
+    p50, p95 = _percentiles(page(cursor_hops=20), rounds)
+    _line("21st page (20 cursors followed), per page", p50 / 21, p95 / 21, target=50)
+    engine.dispose()
+
+
+def _http(org: Org) -> Callable[[], Any]:
+    import tempfile
+
+    from fastapi.testclient import TestClient
+
+    from chainproof.server.app import create_app
+    from chainproof.server.settings import Settings
+
+    settings = Settings.embedded(
+        tempfile.mkdtemp(prefix="cp-bench-"), database_url=org.url, secret_key=org.secret_key
+    )
+    client = TestClient(create_app(settings, start_worker=False))
+    headers = {"Authorization": f"Bearer {org.token}"}
+
+    def get() -> Any:
+        reply = client.get("/api/v1/overview", headers=headers)
+        assert reply.status_code == 200, reply.text
+        return reply
+
+    return get
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--workflows", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=30)
+    args = parser.parse_args()
+    with scratch_database() as url:
+        start = time.perf_counter()
+        org = generate(url, workflows=args.workflows, runs=args.runs)
+        print(
+            f"data: {org.workflows} workflows, {org.runs} runs on PostgreSQL "
+            f"(COPY load {org.load_seconds:.1f} s, 0015 backfill {org.backfill_seconds:.1f} s, "
+            f"total setup {time.perf_counter() - start:.1f} s); {args.rounds} rounds each"
+        )
+        _bench(org, args.rounds)
+
+
+if __name__ == "__main__":
+    main()

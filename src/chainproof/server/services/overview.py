@@ -1,0 +1,204 @@
+"""The organisation at a glance: totals, then per project and workflow its owner, contract,
+last run, compliance and standing (:mod:`chainproof.core.overview` defines each term).
+
+It reads the per-workflow summaries (:mod:`.workflow_stats`), never the runs, in three
+queries whatever the number of runs: the organisation's contracts (whether each requires
+nothing is cached per immutable revision), the totals as one SQL aggregate, and one page of
+workflows in project and workflow name order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from chainproof.core.overview import FAILING_RUNS, RECENT, History, assess, requires_nothing
+from chainproof.errors import InvalidInput
+from chainproof.server.db import (
+    ContractRevision,
+    ContractRow,
+    Finding,
+    Project,
+    Workflow,
+    WorkflowStats,
+)
+from chainproof.server.support import pagination
+from chainproof.server.support.principal import Principal
+from chainproof.server.support.times import rfc3339
+
+TOTALS = ("workflows", "integrated", "compliant", "lagging", "failing", "unmanaged", "blocked")
+_EMPTY_BY_REVISION: dict[str, bool] = {}  # revision id → requires nothing (revisions never change)
+_S = WorkflowStats
+
+
+def open_findings(session: Session, org_id: str) -> Mapping[str, int]:
+    """Open findings per workflow id (one grouped count), for the ``open_findings`` fields."""
+    stmt = (
+        select(Finding.workflow_id, func.count())
+        .where(Finding.org_id == org_id, Finding.closed_at.is_(None))
+        .group_by(Finding.workflow_id)
+    )
+    return {workflow_id: count for workflow_id, count in session.execute(stmt)}
+
+
+def _blocked() -> ColumnElement[bool]:
+    """A workflow is blocked by itself or by its project."""
+    return or_(Workflow.blocked.is_(True), Project.blocked.is_(True))
+
+
+def overview(
+    session: Session,
+    actor: Principal,
+    *,
+    project: str | None = None,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Totals over the organisation (or ``project``), and a page of its workflows."""
+    actor.require_reader()
+    if limit < 1 or limit > pagination.MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {pagination.MAX_LIMIT}")
+    contracts = _contracts(session, actor.org_id)
+    unmanaged = [cid for cid, (_, _, empty) in contracts.items() if empty]
+    totals = _totals(session, actor.org_id, project, unmanaged)
+    offset = pagination.offset_of(cursor)
+    rows = list(session.execute(_workflows(actor.org_id, project).offset(offset).limit(limit + 1)))
+    findings = open_findings(session, actor.org_id)
+    totals["open_findings"] = sum(findings.values())
+    projects: dict[str, list[dict[str, Any]]] = {}
+    for row in rows[:limit]:
+        projects.setdefault(row.project, []).append(
+            _workflow(row, contracts[row.contract_id], findings)
+        )
+    return {
+        "totals": totals,
+        "projects": [{"name": name, "workflows": wfs} for name, wfs in projects.items()],
+        "next_cursor": pagination.cursor_at(offset + limit) if len(rows) > limit else None,
+        "window": {"recent_runs": RECENT, "failing_runs": FAILING_RUNS},
+    }
+
+
+def _contracts(session: Session, org_id: str) -> dict[str, tuple[str, int, bool]]:
+    """Contract id → (name, newest revision, requires nothing)."""
+    stmt = (
+        select(ContractRow.id, ContractRow.name, ContractRow.latest_revision, ContractRevision.id)
+        .join(
+            ContractRevision,
+            and_(
+                ContractRevision.contract_id == ContractRow.id,
+                ContractRevision.revision == ContractRow.latest_revision,
+            ),
+        )
+        .where(ContractRow.org_id == org_id)
+    )
+    rows = list(session.execute(stmt))
+    unknown = [rev for *_, rev in rows if rev not in _EMPTY_BY_REVISION]
+    if unknown:
+        specs = select(ContractRevision.id, ContractRevision.spec)
+        for rev, spec in session.execute(specs.where(ContractRevision.id.in_(unknown))):
+            _EMPTY_BY_REVISION[rev] = requires_nothing(spec)
+    return {cid: (name, latest, _EMPTY_BY_REVISION[rev]) for cid, name, latest, rev in rows}
+
+
+def _totals(
+    session: Session, org_id: str, project: str | None, unmanaged: list[str]
+) -> dict[str, int]:
+    """The organisation totals (core/overview.py's terms, in SQL) as one aggregate."""
+    newest = ContractRow.latest_revision
+    failed = ("f", "b", "e")
+    flags: dict[str, ColumnElement[bool]] = {
+        "integrated": _S.id.is_not(None),
+        "compliant": and_(
+            func.substr(_S.recent_statuses, 1, 1) == "s", _S.last_finished_revision == newest
+        ),
+        "lagging": _S.last_success_revision < newest,
+        "failing": and_(
+            func.length(_S.recent_statuses) >= FAILING_RUNS,
+            *(func.substr(_S.recent_statuses, n, 1).in_(failed) for n in (1, 2, 3)),
+        ),
+        "unmanaged": Workflow.contract_id.in_(unmanaged),
+        "blocked": _blocked(),
+    }
+    stmt = (
+        select(
+            func.count(func.distinct(Workflow.project_id)),
+            func.count(Workflow.id),
+            *(func.count(Workflow.id).filter(flag) for flag in flags.values()),
+        )
+        .select_from(Workflow)
+        .join(ContractRow, ContractRow.id == Workflow.contract_id)
+        .join(Project, Project.id == Workflow.project_id)
+        .outerjoin(_S, _S.id == Workflow.id)
+        .where(Workflow.org_id == org_id, Workflow.archived_at.is_(None))
+    )
+    if project:
+        stmt = stmt.where(Project.name == project)
+    counts = session.execute(stmt).one()
+    return {"projects": counts[0], **dict(zip(TOTALS, counts[1:], strict=True))}
+
+
+def _workflows(org_id: str, project: str | None) -> Any:
+    stmt = (
+        select(
+            Project.name.label("project"),
+            Workflow.id,
+            Workflow.name,
+            Workflow.team,
+            _blocked().label("blocked"),
+            Workflow.contract_id,
+            _S.last_run_id,
+            _S.last_run_status,
+            _S.last_run_at,
+            _S.last_runner_type,
+            _S.last_success_revision,
+            _S.runs_total,
+            _S.recent_statuses,
+            _S.recent_revisions,
+        )
+        .join(Project, Project.id == Workflow.project_id)
+        .outerjoin(_S, _S.id == Workflow.id)
+        .where(Workflow.org_id == org_id, Workflow.archived_at.is_(None))
+        .order_by(Project.name, Workflow.name, Workflow.id)
+    )
+    return stmt.where(Project.name == project) if project else stmt
+
+
+def _workflow(
+    row: Any, contract: tuple[str, int, bool], findings: Mapping[str, int]
+) -> dict[str, Any]:
+    name, newest, empty = contract
+    history = History(
+        runs=row.runs_total or 0,
+        recent=row.recent_statuses or "",
+        recent_revisions=row.recent_revisions or [],
+        last_success_revision=row.last_success_revision,
+    )
+    state = assess(history, newest)
+    last_run = None
+    if row.last_run_id:
+        last_run = {
+            "id": row.last_run_id,
+            "status": row.last_run_status,
+            "created_at": rfc3339(row.last_run_at),
+            "runner_type": row.last_runner_type,
+        }
+    item: dict[str, Any] = {
+        "name": row.name,
+        "owner": row.team,
+        "contract": {"name": name, "revision": newest},
+        "last_run": last_run,
+        "runs": history.runs,
+        "recent": history.recent,
+        "last_success_revision": history.last_success_revision,
+        "compliance": state.compliance,
+        "compliant": state.compliant,
+        "lagging": state.lagging,
+        "failing": state.failing,
+        "unmanaged": empty,
+        "blocked": bool(row.blocked),
+    }
+    item["open_findings"] = findings.get(row.id, 0)
+    return item
