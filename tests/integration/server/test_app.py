@@ -31,13 +31,16 @@ def test_lifespan_worker_expires_runs(app_client: Env) -> None:
         app_client.settings, run_expiry_seconds=1, expiry_check_seconds=0.2
     )
     app = create_app(settings)
-    with TestClient(app) as client:
-        env = dataclasses.replace(app_client, client=client)
-        setup_workflow(env)
-        run_id = init_run(env).json()["run"]["id"]
-        deadline = time.monotonic() + 10
-        status = "initialized"
-        while status == "initialized" and time.monotonic() < deadline:
-            time.sleep(0.2)
-            status = env.get(f"/runs/{run_id}").json()["status"]
-        assert status == "expired"
+    try:
+        with TestClient(app) as client:
+            env = dataclasses.replace(app_client, client=client)
+            setup_workflow(env)
+            run_id = init_run(env).json()["run"]["id"]
+            deadline = time.monotonic() + 10
+            status = "initialized"
+            while status == "initialized" and time.monotonic() < deadline:
+                time.sleep(0.2)
+                status = env.get(f"/runs/{run_id}").json()["status"]
+            assert status == "expired"
+    finally:
+        app.state.engine.dispose()  # its own pool: closed here, not by the garbage collector
