@@ -74,27 +74,24 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
         tasks = []
         if start_worker and settings.expiry_check_seconds > 0:
-            tasks.append(asyncio.create_task(expiry_loop(sessions, settings.expiry_check_seconds)))
+            every = settings.expiry_check_seconds
+            tasks.append(asyncio.create_task(expiry_loop(sessions, every, stop)))
         if start_worker and settings.findings_check_seconds > 0:
             every = settings.findings_check_seconds
-            tasks.append(asyncio.create_task(findings_loop(sessions, every)))
+            tasks.append(asyncio.create_task(findings_loop(sessions, every, stop)))
         if start_worker and settings.cas_validation_seconds > 0:
-            tasks.append(
-                asyncio.create_task(
-                    cas_validation_loop(
-                        sessions, cas_parts.factory, settings.cas_validation_seconds
-                    )
-                )
-            )
+            every = settings.cas_validation_seconds
+            loop = cas_validation_loop(sessions, cas_parts.factory, every, stop)
+            tasks.append(asyncio.create_task(loop))
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            # Let a pass in progress finish (server/jobs): then no job holds a connection.
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
             cas_parts.close()
             engine.dispose()
 

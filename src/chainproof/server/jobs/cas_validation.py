@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from chainproof.server.db import CasBackend
+from chainproof.server.jobs import pause
 from chainproof.server.services import cas_backends
 from chainproof.server.services.cas_backends import BackendFactory
 
@@ -50,12 +51,16 @@ def revalidate_once(
 
 
 async def cas_validation_loop(
-    sessions: sessionmaker[Session], factory: BackendFactory, every_seconds: float
+    sessions: sessionmaker[Session],
+    factory: BackendFactory,
+    every_seconds: float,
+    stop: asyncio.Event,
 ) -> None:
-    """Call :func:`revalidate_once` every ``every_seconds`` until cancelled."""
-    while True:
+    """Call :func:`revalidate_once` every ``every_seconds`` until ``stop`` is set
+    (a pass in progress finishes first)."""
+    while not stop.is_set():
         try:
             await anyio.to_thread.run_sync(revalidate_once, sessions, factory)
         except Exception:
             log.exception("CAS backend revalidation failed; retrying next round")
-        await asyncio.sleep(every_seconds)
+        await pause(stop, every_seconds)

@@ -9,6 +9,7 @@ from datetime import datetime
 import anyio.to_thread
 from sqlalchemy.orm import Session, sessionmaker
 
+from chainproof.server.jobs import pause
 from chainproof.server.services import runs
 
 log = logging.getLogger(__name__)
@@ -20,13 +21,16 @@ def expire_once(sessions: sessionmaker[Session], now: datetime | None = None) ->
         return runs.expire_runs(session, now)
 
 
-async def expiry_loop(sessions: sessionmaker[Session], every_seconds: float) -> None:
-    """Call :func:`expire_once` every ``every_seconds`` until cancelled."""
-    while True:
+async def expiry_loop(
+    sessions: sessionmaker[Session], every_seconds: float, stop: asyncio.Event
+) -> None:
+    """Call :func:`expire_once` every ``every_seconds`` until ``stop`` is set
+    (a pass in progress finishes first)."""
+    while not stop.is_set():
         try:
             count = await anyio.to_thread.run_sync(expire_once, sessions)
             if count:
                 log.info("expired %d run(s)", count)
         except Exception:
             log.exception("run expiry failed; retrying next round")
-        await asyncio.sleep(every_seconds)
+        await pause(stop, every_seconds)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from chainproof.server.db import Workflow
+from chainproof.server.jobs import pause
 from chainproof.server.services import findings
 
 log = logging.getLogger(__name__)
@@ -32,13 +33,16 @@ def reconcile_once(
     return changes
 
 
-async def findings_loop(sessions: sessionmaker[Session], every_seconds: float) -> None:
-    """Call :func:`reconcile_once` every ``every_seconds`` until cancelled."""
-    while True:
+async def findings_loop(
+    sessions: sessionmaker[Session], every_seconds: float, stop: asyncio.Event
+) -> None:
+    """Call :func:`reconcile_once` every ``every_seconds`` until ``stop`` is set
+    (a pass in progress finishes first)."""
+    while not stop.is_set():
         try:
             changes = await anyio.to_thread.run_sync(reconcile_once, sessions)
             if changes:
                 log.info("drift findings: %d opened or closed", len(changes))
         except Exception:
             log.exception("drift findings check failed; retrying next round")
-        await asyncio.sleep(every_seconds)
+        await pause(stop, every_seconds)
