@@ -60,9 +60,10 @@ def test_overview_and_filtered_run_list(any_server: Server, tmp_path: Path) -> N
         "failing": 0,
         "unmanaged": 3,
         "blocked": 0,
+        "open_findings": 3,  # one `unmanaged` drift finding each: their contracts ask nothing
     }
     api = next(w for p in overview["projects"] for w in p["workflows"] if w["name"] == "api")
-    assert api["recent"] == "ss" and api["compliance"] == 1.0
+    assert api["recent"] == "ss" and api["compliance"] == 1.0 and api["open_findings"] == 1
     assert api["last_run"]["status"] == "succeeded" and api["last_run"]["runner_type"]
     first = cli("org", "overview", "--limit", "2", "-o", "json")
     cursor = json.loads(first.stderr.strip().splitlines()[-1])["next_cursor"]

@@ -38,6 +38,15 @@ OutputOpt = Annotated[
     typer.Option("--output", "-o", help="Output format: table (for people) or json (for scripts)."),
 ]
 
+NextOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--next",
+        help="Continue where a previous list stopped (the cursor it printed).",
+        show_default=False,
+    ),
+]
+
 StateDirOpt = Annotated[
     Path | None,
     typer.Option(
@@ -148,6 +157,17 @@ def emit_json(data: Any) -> None:
 def info(message: str) -> None:
     """A note for people, on stderr so stdout stays parseable."""
     typer.echo(message, err=True)
+
+
+def announce_next(cursor: str | None, output: Output, noun: str) -> None:
+    """Where the next page starts, on stderr: one JSON line ``{"next_cursor": ...}`` with
+    ``-o json`` (stdout stays the page), else a hint naming ``--next``."""
+    if not cursor:
+        return
+    if output is Output.json:
+        info(json.dumps({"next_cursor": cursor}))
+    else:
+        info(f"More {noun}: add --next {cursor} for the next page.")
 
 
 Column = tuple[str, str | Callable[[dict[str, Any]], Any]]

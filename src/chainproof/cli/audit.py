@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 
 from chainproof.cli._common import (
     Column,
+    NextOpt,
     Output,
     OutputOpt,
+    announce_next,
     cli_context,
     emit_json,
-    info,
     print_table,
 )
 
@@ -54,14 +54,7 @@ def list_(
         typer.Option("--since", help="A duration back from now (90m, 12h, 7d, 2w) or a date."),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many events.")] = 50,
-    next_page: Annotated[
-        str | None,
-        typer.Option(
-            "--next",
-            help="Continue where a previous list stopped (the cursor it printed).",
-            show_default=False,
-        ),
-    ] = None,
+    next_page: NextOpt = None,
     output: OutputOpt = Output.table,
 ) -> None:
     """List audit events, newest first, a page of --limit at a time (owner or admin token).
@@ -85,9 +78,6 @@ def list_(
     )
     if output is Output.json:
         emit_json(items)
-        if cursor:
-            info(json.dumps({"next_cursor": cursor}))
     else:
         print_table(items, COLUMNS, title="Audit events")
-        if cursor:
-            info(f"More events: add --next {cursor} for the next page.")
+    announce_next(cursor, output, "events")

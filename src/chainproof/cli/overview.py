@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from chainproof.cli._common import Output, emit_json, info, print_fields, print_table
+from chainproof.cli._common import Output, announce_next, emit_json, print_fields, print_table
 
 _STANDING = ("blocked", "failing", "lagging", "unmanaged")
 
@@ -15,8 +14,7 @@ def show(data: dict[str, Any], output: Output) -> None:
     cursor = data.get("next_cursor")
     if output is Output.json:
         emit_json(data)
-        if cursor:
-            info(json.dumps({"next_cursor": cursor}))
+        announce_next(cursor, output, "workflows")
         return
     totals = data.get("totals", {})
     print_fields(
@@ -35,8 +33,7 @@ def show(data: dict[str, Any], output: Output) -> None:
         columns.append(("Findings", "open_findings"))
     for project in data.get("projects", []):
         print_table(project["workflows"], columns, title=f"Project {project['name']}")
-    if cursor:
-        info(f"More workflows: add --next {cursor} for the next page.")
+    announce_next(cursor, output, "workflows")
 
 
 def _last_run(w: dict[str, Any]) -> str:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 
 from chainproof.cli._common import (
+    NextOpt,
     Output,
     OutputOpt,
+    announce_next,
     cli_context,
     emit_json,
-    info,
     parse_duration,
     print_fields,
     print_table,
@@ -107,14 +107,7 @@ def list_(
         typer.Option("--until", help="Created before: RFC 3339 time, date or age (24h)."),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many runs.")] = 50,
-    next_page: Annotated[
-        str | None,
-        typer.Option(
-            "--next",
-            help="Continue where a previous list stopped (the cursor it printed).",
-            show_default=False,
-        ),
-    ] = None,
+    next_page: NextOpt = None,
     output: OutputOpt = Output.table,
 ) -> None:
     """List runs, newest first, a page of --limit at a time.
@@ -148,12 +141,9 @@ def list_(
     )
     if output is Output.json:
         emit_json(items)
-        if cursor:
-            info(json.dumps({"next_cursor": cursor}))
     else:
         print_table(items, COLUMNS, title="Runs")
-        if cursor:
-            info(f"More runs: add --next {cursor} for the next page.")
+    announce_next(cursor, output, "runs")
 
 
 @app.command("describe")
