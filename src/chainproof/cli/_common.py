@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -135,17 +134,16 @@ def parse_annotations(values: Sequence[str] | None) -> dict[str, str]:
     return out
 
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
 def parse_duration(text: str) -> int:
     """``30d``, ``12h``, ``90m``, ``45s``, ``2w`` → seconds; BadParameter otherwise."""
-    match = re.fullmatch(r"\s*(\d+)\s*([smhdw])\s*", text.lower())
-    if not match or int(match.group(1)) == 0:
+    from chainproof.core.moments import duration_seconds
+
+    seconds = duration_seconds(text)
+    if not seconds:
         raise typer.BadParameter(
             f"{text!r} is not a duration such as 30d, 12h or 90m", param_hint="--expires"
         )
-    return int(match.group(1)) * _UNITS[match.group(2)]
+    return seconds
 
 
 # -- output ----------------------------------------------------------------------------------

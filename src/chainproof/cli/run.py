@@ -14,7 +14,6 @@ from chainproof.cli._common import (
     announce_next,
     cli_context,
     emit_json,
-    parse_duration,
     print_fields,
     print_table,
 )
@@ -53,19 +52,17 @@ def point_in_time(text: str | None, flag: str) -> str | None:
     """``--since``/``--until`` as RFC 3339: a time, a date (midnight UTC) or an age."""
     if text is None:
         return None
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, datetime
 
-    if text.strip()[-1:].lower() in "smhdw" and text.strip()[:-1].strip().isdigit():
-        seconds = parse_duration(text)
-        return (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat()
+    from chainproof.core import moments
+
     try:
-        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return moments.point_in_time(text, datetime.now(UTC)).isoformat()
     except ValueError:
         raise typer.BadParameter(
             f"{text!r} is not a time (2026-12-01T08:00:00Z), a date or an age (7d)",
             param_hint=flag,
         ) from None
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat()
 
 
 COLUMNS = [

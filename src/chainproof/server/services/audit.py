@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
+from chainproof.core.moments import point_in_time
 from chainproof.errors import InvalidInput
 from chainproof.server.db import ApiToken, AuditEvent, ContractRow, Project, Workflow
 from chainproof.server.db.base import utcnow
@@ -18,8 +18,6 @@ from chainproof.server.support.times import rfc3339
 
 SYSTEM = "system"
 """The actor name of events no token caused (jobs, bootstrap)."""
-_DURATION = re.compile(r"(\d+)([mhdw])")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def record(
@@ -80,18 +78,13 @@ def list_page(
 def parse_since(text: str, now: datetime) -> datetime:
     """``7d`` (back from ``now``), ``2026-12-01`` or ``2026-12-01T10:00:00Z``; InvalidInput
     otherwise. Dates and zone-less times are UTC."""
-    value = text.strip()
-    match = _DURATION.fullmatch(value.lower())
-    if match:
-        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return point_in_time(text, now)
     except ValueError:
         raise InvalidInput(
             f"--since {text!r} is neither a duration nor a date",
             hint="use e.g. 90m, 12h, 7d, 2w, 2026-12-01 or 2026-12-01T10:00:00Z",
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _by_actor(stmt: Select[Any], org_id: str, name: str) -> Select[Any]:
