@@ -37,10 +37,12 @@ def serve(
     Example: chainproof cas serve --data-dir ./cp-data --port 8001
     """
     with server_extra():
-        import uvicorn
-
+        from chainproof.server.bootstrap import owner_only
         from chainproof.server.cas_service import create_cas_service
+        from chainproof.server.serving import serve as serve_asgi
 
         settings = data_dir_settings(data_dir, database_url, host=host, port=port)
+        owner_only(settings)
         info(f"chainproof CAS on http://{host}:{port}/cas/v1 (data: {data_dir})")
-        uvicorn.run(create_cas_service(settings), host=host, port=port, log_level="info")
+        # The same timeouts and limits as the control plane (docs/server-hardening.md).
+        serve_asgi(create_cas_service(settings), settings)
