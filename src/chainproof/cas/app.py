@@ -25,7 +25,7 @@ import anyio
 import anyio.from_thread
 import anyio.to_thread
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
@@ -214,6 +214,10 @@ def create_cas_app(
     async def on_error(request: Request, exc: Exception) -> Response:
         if isinstance(exc, ChainproofError):
             return _problem(exc)
+        if isinstance(exc, ClientDisconnect):
+            # The client went away, or stalled and was cut off (server/serving.py): no bug.
+            log.info("CAS upload abandoned by the client: %s %s", request.method, request.url.path)
+            return Response(status_code=400)
         log.exception("CAS request failed: %s %s", request.method, request.url.path)
         return _problem(ServiceError("the CAS failed to handle the request"))
 
