@@ -43,6 +43,7 @@ def serve(
 
         settings = data_dir_settings(data_dir, database_url, host=host, port=port)
         owner_only(settings)
-        info(f"chainproof CAS on http://{host}:{port}/cas/v1 (data: {data_dir})")
+        scheme = "https" if settings.tls_cert else "http"  # CHAINPROOF_TLS_CERT/_KEY
+        info(f"chainproof CAS on {scheme}://{host}:{port}/cas/v1 (data: {data_dir})")
         # The same timeouts and limits as the control plane (docs/server-hardening.md).
         serve_asgi(create_cas_service(settings), settings)
