@@ -153,6 +153,8 @@ def test_a_stalled_request_body_gets_408_and_the_connection_closes(
         assert time.monotonic() - started >= _BODY_TIMEOUT - 0.5
         assert b"stalled" in body
         assert _closed_within(sock, _GRACE)
+    # A stalled client is the client's problem, not logged as a server crash.
+    assert "Traceback" not in (strict_server.data_dir.parent / "server.log").read_text()
 
 
 def test_connections_past_the_limit_are_answered_503(strict_server: Server) -> None:

@@ -214,15 +214,18 @@ def create_cas_app(
     async def on_error(request: Request, exc: Exception) -> Response:
         if isinstance(exc, ChainproofError):
             return _problem(exc)
-        if isinstance(exc, ClientDisconnect):
-            # The client went away, or stalled and was cut off (server/serving.py): no bug.
-            log.info("CAS upload abandoned by the client: %s %s", request.method, request.url.path)
-            return Response(status_code=400)
         log.exception("CAS request failed: %s %s", request.method, request.url.path)
         return _problem(ServiceError("the CAS failed to handle the request"))
 
+    async def on_disconnect(request: Request, exc: Exception) -> Response:
+        # The client went away, or stalled and was cut off (server/serving.py): no bug. Its
+        # own handler (not Exception's) so that it is not re-raised to the enclosing app.
+        log.info("CAS upload abandoned by the client: %s %s", request.method, request.url.path)
+        return Response(status_code=400)
+
     handlers: dict[type[Exception] | int, Callable[..., object]] = {
         ChainproofError: on_error,
+        ClientDisconnect: on_disconnect,
         Exception: on_error,
     }
     return Starlette(
