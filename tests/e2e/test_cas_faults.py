@@ -28,6 +28,15 @@ from tests.e2e.conftest import CLI, Cli, Server, cli_for, start_server
 MiB = 1024 * 1024
 
 
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The e2e server with room for the 256 MiB upload below: the embedded store takes 100 MB
+    unless configured (docs/server-hardening.md)."""
+    tmp = tmp_path_factory.mktemp("server")
+    extra = {"CHAINPROOF_CAS_MAX_BLOB_SIZE": str(512 * MiB)}
+    yield from start_server(tmp, run_expiry_seconds=600, extra_env=extra)
+
+
 def _write(path: Path, size: int) -> str:
     """Incompressible bytes (a random block, each copy led by its offset); the sha256 hex."""
     block = bytearray(os.urandom(MiB))

@@ -25,7 +25,7 @@ import anyio
 import anyio.from_thread
 import anyio.to_thread
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
@@ -217,8 +217,15 @@ def create_cas_app(
         log.exception("CAS request failed: %s %s", request.method, request.url.path)
         return _problem(ServiceError("the CAS failed to handle the request"))
 
+    async def on_disconnect(request: Request, exc: Exception) -> Response:
+        # The client went away, or stalled and was cut off (server/serving.py): no bug. Its
+        # own handler (not Exception's) so that it is not re-raised to the enclosing app.
+        log.info("CAS upload abandoned by the client: %s %s", request.method, request.url.path)
+        return Response(status_code=400)
+
     handlers: dict[type[Exception] | int, Callable[..., object]] = {
         ChainproofError: on_error,
+        ClientDisconnect: on_disconnect,
         Exception: on_error,
     }
     return Starlette(

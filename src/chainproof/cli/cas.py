@@ -37,10 +37,13 @@ def serve(
     Example: chainproof cas serve --data-dir ./cp-data --port 8001
     """
     with server_extra():
-        import uvicorn
-
+        from chainproof.server.bootstrap import owner_only
         from chainproof.server.cas_service import create_cas_service
+        from chainproof.server.serving import serve as serve_asgi
 
         settings = data_dir_settings(data_dir, database_url, host=host, port=port)
-        info(f"chainproof CAS on http://{host}:{port}/cas/v1 (data: {data_dir})")
-        uvicorn.run(create_cas_service(settings), host=host, port=port, log_level="info")
+        owner_only(settings)
+        scheme = "https" if settings.tls_cert else "http"  # CHAINPROOF_TLS_CERT/_KEY
+        info(f"chainproof CAS on {scheme}://{host}:{port}/cas/v1 (data: {data_dir})")
+        # The same timeouts and limits as the control plane (docs/server-hardening.md).
+        serve_asgi(create_cas_service(settings), settings)

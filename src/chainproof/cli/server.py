@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -95,35 +95,67 @@ def init(
     info(f"Next: chainproof server start --data-dir {data_dir}")
 
 
+TlsCertOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--tls-cert",
+        envvar="CHAINPROOF_TLS_CERT",
+        help="PEM certificate (chain) to serve HTTPS with; needs --tls-key.",
+        show_default=False,
+    ),
+]
+TlsKeyOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--tls-key",
+        envvar="CHAINPROOF_TLS_KEY",
+        help="PEM private key of --tls-cert.",
+        show_default=False,
+    ),
+]
+
+
 @app.command("start")
 def start(
     data_dir: DataDirOpt,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port to listen on.")] = 8000,
     database_url: DatabaseUrlOpt = None,
+    tls_cert: TlsCertOpt = None,
+    tls_key: TlsKeyOpt = None,
 ) -> None:
     """Serve the API, CAS and dashboard from a data dir made by `server init`.
+
+    Timeouts, connection limit and TLS: docs/server-hardening.md.
 
     Example: chainproof server start --data-dir ./cp-data --port 8000
     """
     with server_extra():
-        from chainproof.server.bootstrap import prepare, serve
+        from chainproof.server.bootstrap import owner_only, prepare, serve
+        from chainproof.server.serving import tls_files
 
-        settings = data_dir_settings(data_dir, database_url, host=host, port=port)
+        settings = data_dir_settings(
+            data_dir, database_url, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key
+        )
+        tls_files(settings)
+        owner_only(settings)
         app = prepare(settings)
-        info(f"chainproof control plane on http://{host}:{port} (data: {data_dir})")
+        scheme = "https" if settings.tls_cert else "http"
+        info(f"chainproof control plane on {scheme}://{host}:{port} (data: {data_dir})")
         serve(app, settings)
 
 
 def data_dir_settings(
-    data_dir: Path, database_url: str | None, *, host: str, port: int
+    data_dir: Path, database_url: str | None, *, host: str, port: int, **overrides: Any
 ) -> Settings:
     """The settings of an initialised data dir, saying so when ``database_url`` overrides the
     one its config.toml stores."""
     from chainproof.server.db.session import display_url
     from chainproof.server.settings import Settings, read_config
 
-    settings = Settings.of_data_dir(data_dir, database_url=database_url, host=host, port=port)
+    settings = Settings.of_data_dir(
+        data_dir, database_url=database_url, host=host, port=port, **overrides
+    )
     stored = read_config(settings.data_dir).get("database_url")
     if database_url and stored and stored != database_url:
         info(

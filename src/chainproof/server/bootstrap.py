@@ -6,12 +6,20 @@ database URL unless that is the default SQLite ``chainproof.db`` beside it) and 
 CAS blobs. ``server init`` on a new or empty directory builds it and, if anything fails, removes
 what it made; on a data dir it made before, it only adds an organisation to the data dir's
 database; any other non-empty directory is refused.
+
+Everything in a data dir is its owner's only (issue 15): ``server init`` makes the directory
+0700 and creates its files under umask 077 (so the SQLite database, its ``-wal``/``-shm``,
+``config.toml``, ``secret.key`` and CAS blobs and directories are 0600/0700), and
+:func:`owner_only` does the same for the server processes, tightening a data dir made before.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,7 +71,8 @@ def init_data_dir(
     data dir made before, add the org to its database."""
     root = Path(data_dir).resolve()
     if root.is_dir() and is_initialised(root):
-        return _add_org(root, org, database_url)
+        with _umask(0o077):
+            return _add_org(root, org, database_url)
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise InvalidInput(
             f"{root} is not empty and not a chainproof data dir",
@@ -72,7 +81,9 @@ def init_data_dir(
     made = _first_missing(root)
     root.mkdir(parents=True, exist_ok=True)
     try:
-        return _initialise(root, org, database_url)
+        root.chmod(0o700)
+        with _umask(0o077):
+            return _initialise(root, org, database_url)
     except BaseException:
         # Leave no half-made data dir: remove what this call created.
         if made is not None:
@@ -98,10 +109,35 @@ def prepare(settings: Settings) -> FastAPI:
 
 
 def serve(app: FastAPI, settings: Settings) -> None:
-    """Run ``app`` with uvicorn until interrupted."""
-    import uvicorn
+    """Run ``app`` until interrupted (server/serving.py: timeouts, limits, TLS, HSTS)."""
+    from chainproof.server.serving import serve as serve_asgi
 
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    serve_asgi(app, settings)
+
+
+#: The files of a data dir that must be its owner's only.
+_PRIVATE_FILES = (
+    CONFIG_FILE,
+    SECRET_FILE,
+    "chainproof.db",
+    "chainproof.db-wal",
+    "chainproof.db-shm",
+)
+
+
+def owner_only(settings: Settings) -> None:
+    """For a server process: create every file and directory owner-only from now on (umask
+    077), and make the data dir 0700 and its database, config and key 0600, in case an older
+    version made them readable by others."""
+    os.umask(0o077)
+    root = settings.data_dir
+    if not root.is_dir():
+        return
+    root.chmod(0o700)
+    for name in _PRIVATE_FILES:
+        path = root / name
+        if path.is_file() and not path.is_symlink():
+            path.chmod(0o600)
 
 
 def require_database(url: str) -> None:
@@ -178,6 +214,15 @@ def _create_org(url: str, key: str, org: str, root: Path) -> dict[str, Any]:
             engine.dispose()
     shown = display_url(url)
     return {"org": org_view, "token": token, "data_dir": str(root), "database_url": shown}
+
+
+@contextlib.contextmanager
+def _umask(mask: int) -> Iterator[None]:
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
 
 
 def _first_missing(path: Path) -> Path | None:

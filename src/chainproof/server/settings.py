@@ -54,9 +54,10 @@ class Settings:
     expiry_check_seconds: float = 30.0
     secret_key: SecretStr = dataclasses.field(default_factory=lambda: SecretStr(""))
     cas_root: Path | None = None
-    #: Largest blob the embedded filesystem CAS takes (0: no limit). Configured backends
-    #: carry their own ``max_blob_size``.
-    cas_max_blob_size: int = 0
+    #: Largest blob the embedded filesystem CAS takes, in bytes (default 100 MB, the
+    #: configured backends' default; 0: no limit). Configured backends carry their own
+    #: ``max_blob_size``. An upload declaring more is refused (413) before its body is read.
+    cas_max_blob_size: int = 100 * 1000 * 1000
     #: Base URL of a separate CAS process (``chainproof cas serve``), e.g.
     #: ``https://cas.example/cas/v1``; None: the CAS mounted in this process at ``/cas/v1``.
     cas_url: str | None = None
@@ -78,6 +79,24 @@ class Settings:
     drift_stopped_floor_seconds: int = 86400
     #: A workflow is ``failing`` when this many finished runs in a row failed.
     drift_failing_runs: int = 3
+
+    #: A client must send a request's line and headers within this many seconds of connecting
+    #: (or of the previous response on a kept-alive connection), else it is disconnected.
+    http_header_timeout_seconds: float = 10.0
+    #: A client sending a request body must send more of it within this many seconds each
+    #: time the server waits for it, else the server answers 408 and closes the connection.
+    http_body_timeout_seconds: float = 30.0
+    #: An idle kept-alive connection is closed after this many seconds.
+    http_keepalive_seconds: int = 5
+    #: Connections (or requests in progress) beyond this many are answered 503 (0: no limit).
+    http_max_connections: int = 1000
+    #: PEM certificate (chain) and private key to serve HTTPS with (``server start
+    #: --tls-cert/--tls-key``); both or neither.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: ``Strict-Transport-Security: max-age=...`` on responses served over HTTPS (directly, via
+    #: a trusted proxy's X-Forwarded-Proto, or when public_url is https); 0: never sent.
+    hsts_max_age_seconds: int = 31536000
 
     @property
     def drift(self) -> DriftSettings:
@@ -110,7 +129,8 @@ class Settings:
     @property
     def base_url(self) -> str:
         """The URL clients reach the control plane at."""
-        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        scheme = "https" if self.tls_cert else "http"
+        return (self.public_url or f"{scheme}://{self.host}:{self.port}").rstrip("/")
 
     @classmethod
     def embedded(

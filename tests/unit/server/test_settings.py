@@ -56,7 +56,8 @@ def test_cas_settings(tmp_path: Path) -> None:
     s = Settings.embedded(tmp_path, environ={})
     assert s.cas_base_url == "http://127.0.0.1:8000/cas/v1"
     assert s.fs_backends_path == tmp_path.resolve() / "cas-backends"
-    assert s.cas_max_blob_size == 0 and s.cas_validation_seconds == 300
+    # The embedded store is bounded by default, like the configured backends (issue 15).
+    assert s.cas_max_blob_size == 100_000_000 and s.cas_validation_seconds == 300
     env = {
         "CHAINPROOF_CAS_URL": "http://cas.internal:8001/cas/v1/",
         "CHAINPROOF_FS_BACKENDS_ROOT": "/srv/evidence",
