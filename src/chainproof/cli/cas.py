@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from chainproof.cli._common import info
 from chainproof.cli.server import DatabaseUrlOpt, data_dir_settings, server_extra
 
 app = typer.Typer(
@@ -37,10 +37,14 @@ def serve(
     Example: chainproof cas serve --data-dir ./cp-data --port 8001
     """
     with server_extra():
-        import uvicorn
-
+        from chainproof.server.bootstrap import serve
         from chainproof.server.cas_service import create_cas_service
+        from chainproof.server.telemetry.logs import configure_logging
 
         settings = data_dir_settings(data_dir, database_url, host=host, port=port)
-        info(f"chainproof CAS on http://{host}:{port}/cas/v1 (data: {data_dir})")
-        uvicorn.run(create_cas_service(settings), host=host, port=port, log_level="info")
+        configure_logging(settings.log_format, settings.log_level)
+        app = create_cas_service(settings)
+        logging.getLogger("chainproof.server").info(
+            "chainproof CAS on http://%s:%d/cas/v1 (data: %s)", host, port, data_dir
+        )
+        serve(app, settings)

@@ -9,6 +9,7 @@ SQLite ``chainproof.db`` in the data dir.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -108,10 +109,14 @@ def start(
     """
     with server_extra():
         from chainproof.server.bootstrap import prepare, serve
+        from chainproof.server.telemetry.logs import configure_logging
 
         settings = data_dir_settings(data_dir, database_url, host=host, port=port)
+        configure_logging(settings.log_format, settings.log_level)
         app = prepare(settings)
-        info(f"chainproof control plane on http://{host}:{port} (data: {data_dir})")
+        logging.getLogger("chainproof.server").info(
+            "chainproof control plane on http://%s:%d (data: %s)", host, port, data_dir
+        )
         serve(app, settings)
 
 

@@ -40,6 +40,7 @@ from chainproof.server.settings import (
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from starlette.types import ASGIApp
 
 
 def create_org(
@@ -97,11 +98,19 @@ def prepare(settings: Settings) -> FastAPI:
         return create_app(settings)
 
 
-def serve(app: FastAPI, settings: Settings) -> None:
-    """Run ``app`` with uvicorn until interrupted."""
+def serve(app: ASGIApp, settings: Settings) -> None:
+    """Run ``app`` with uvicorn until interrupted, logging through the handler
+    ``telemetry.logs.configure_logging`` installed (uvicorn's access log is replaced by ours)."""
     import uvicorn
 
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
 
 
 def require_database(url: str) -> None:

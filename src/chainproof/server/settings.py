@@ -78,6 +78,17 @@ class Settings:
     drift_stopped_floor_seconds: int = 86400
     #: A workflow is ``failing`` when this many finished runs in a row failed.
     drift_failing_runs: int = 3
+    #: Logs on stderr: ``text`` or ``json`` (one object per line), from ``log_level`` up
+    #: (debug, info, warning, error). docs/operations.md.
+    log_format: str = "text"
+    log_level: str = "info"
+    #: ``on``: serve Prometheus metrics at ``/metrics``; ``off``: no such route.
+    metrics: str = "on"
+    #: When set, ``/metrics`` answers only ``Authorization: Bearer <metrics_token>``.
+    metrics_token: SecretStr = dataclasses.field(default_factory=lambda: SecretStr(""))
+    #: An organisation's CAS backend recorded ``invalid``: ``require`` makes ``/readyz``
+    #: answer 503, ``report`` only lists it (telemetry/readiness.py).
+    readyz_cas_backends: str = "require"
 
     @property
     def drift(self) -> DriftSettings:
