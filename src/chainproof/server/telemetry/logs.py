@@ -95,6 +95,7 @@ def configure_logging(log_format: str = "text", level: str = "info") -> None:
     root.addHandler(handler)
     root.setLevel(level.upper())
     _handler = handler
+    logging.captureWarnings(True)  # Python warnings become records too: one format on stderr
     for name in _UVICORN:
         logger = logging.getLogger(name)
         logger.handlers.clear()
