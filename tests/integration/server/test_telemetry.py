@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ from chainproof.server.db.migrate import migrate
 from chainproof.server.db.session import make_engine
 from chainproof.server.jobs.cas_validation import revalidate_once
 from chainproof.server.settings import Settings
+from chainproof.server.telemetry.logs import RequestIdFilter
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 RUN_ROUTE = "/api/v1/runs/{run_id}"
@@ -156,6 +158,48 @@ def test_metrics_token_off_and_bad_setting(settings: Settings) -> None:
         assert client.get("/metrics").status_code == 404
     with pytest.raises(InvalidInput, match="metrics setting"):
         create_app(dataclasses.replace(settings, metrics="maybe"))
+
+
+class _Collect(logging.Handler):
+    """Records as the server's handler sees them: stamped with their request id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.addFilter(RequestIdFilter())
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_unhandled_error_answers_and_logs_its_request_id(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(settings, start_worker=False)
+
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/boom/{thing}", boom)
+    caplog.set_level(logging.INFO)
+    collect = _Collect()
+    logging.getLogger().addHandler(collect)
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            _, before = scrape(client)
+            reply = client.get("/boom/1", headers={"X-Request-ID": "bug-1"})
+            _, after = scrape(client)
+    finally:
+        logging.getLogger().removeHandler(collect)
+        app.state.engine.dispose()
+    # Answered by Starlette's outermost error middleware, outside ours: still the same id.
+    assert reply.status_code == 500 and reply.headers["X-Request-ID"] == "bug-1"
+    assert reply.json()["code"] == "service_error" and reply.json()["request_id"] == "bug-1"
+    count = f"{LATENCY}_count"
+    assert delta(before, after, count, route="/boom/{thing}", method="GET", status="5xx") == 1
+    bug = [r for r in collect.records if getattr(r, "request_id", None) == "bug-1"]
+    assert {r.name for r in bug} >= {"chainproof.access", "chainproof.server"}
+    assert any(r.exc_info for r in bug if r.name == "chainproof.server")
 
 
 @contextlib.contextmanager

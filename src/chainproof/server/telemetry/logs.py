@@ -21,7 +21,7 @@ from typing import Any
 from chainproof.errors import InvalidInput
 from chainproof.server.telemetry.requests import REQUEST_ID
 
-__all__ = ["FORMATS", "LEVELS", "JsonFormatter", "configure_logging"]
+__all__ = ["FORMATS", "LEVELS", "JsonFormatter", "RequestIdFilter", "configure_logging"]
 
 FORMATS = ("text", "json")
 LEVELS = ("debug", "info", "warning", "error")
@@ -30,7 +30,7 @@ ACCESS_FIELDS = ("method", "route", "path", "status", "duration_ms")
 _UVICORN = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 
-class _RequestIdFilter(logging.Filter):
+class RequestIdFilter(logging.Filter):
     """Stamp each record with the request id of the request it was logged in."""
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -87,7 +87,7 @@ def configure_logging(log_format: str = "text", level: str = "info") -> None:
             f"unknown log level {level!r}", hint=f"set CHAINPROOF_LOG_LEVEL to {', '.join(LEVELS)}"
         )
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_RequestIdFilter())
+    handler.addFilter(RequestIdFilter())
     handler.setFormatter(JsonFormatter() if log_format == "json" else _TextFormatter())
     root = logging.getLogger()
     if _handler is not None:
