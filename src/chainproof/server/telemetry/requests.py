@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
+import secrets
 import time
-import uuid
 
 from starlette.datastructures import MutableHeaders
 from starlette.routing import Mount
@@ -78,7 +78,7 @@ class RequestTelemetry:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _incoming_id(scope) or uuid.uuid4().hex
+        request_id = _incoming_id(scope) or secrets.token_hex(16)
         # Not reset afterwards: an unhandled error's 500 handler runs outside this middleware
         # (Starlette's ServerErrorMiddleware) and still logs and answers the id.
         REQUEST_ID.set(request_id)
