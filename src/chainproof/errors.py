@@ -81,7 +81,12 @@ class ChainproofError(Exception):
         err_cls = _BY_CODE.get(code, ServiceError)
         message = str(problem.get("detail") or problem.get("title") or "request failed")
         details = problem.get("details") or {}
-        return err_cls(message, hint=problem.get("hint"), **details)
+        hint = problem.get("hint")
+        request_id = problem.get("request_id")
+        if err_cls is ServiceError and isinstance(request_id, str) and not hint:
+            # The server's own failure: its operator finds the log lines by this id.
+            hint = f"the server logged it under request id {request_id}: quote it when reporting"
+        return err_cls(message, hint=hint, **details)
 
 
 class InvalidInput(ChainproofError):

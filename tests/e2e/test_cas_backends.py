@@ -232,7 +232,7 @@ def split(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, st
 
 
 def _uploaded_through(log: Path, hexdigest: str) -> bool:
-    """Whether the access log shows the PUT of this blob (uvicorn logs ``:`` as ``%3A``)."""
+    """Whether the access log shows the PUT of this blob."""
     return any(
         "PUT /cas/v1/blobs/sha256" in line and hexdigest in line and " 201 " in line
         for line in log.read_text().splitlines()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from chainproof.cli._common import info
 from chainproof.cli.server import DatabaseUrlOpt, data_dir_settings, server_extra
 
 app = typer.Typer(
@@ -40,10 +40,15 @@ def serve(
         from chainproof.server.bootstrap import owner_only
         from chainproof.server.cas_service import create_cas_service
         from chainproof.server.serving import serve as serve_asgi
+        from chainproof.server.telemetry.logs import configure_logging
 
         settings = data_dir_settings(data_dir, database_url, host=host, port=port)
+        configure_logging(settings.log_format, settings.log_level)
         owner_only(settings)
+        app = create_cas_service(settings)
         scheme = "https" if settings.tls_cert else "http"  # CHAINPROOF_TLS_CERT/_KEY
-        info(f"chainproof CAS on {scheme}://{host}:{port}/cas/v1 (data: {data_dir})")
+        logging.getLogger("chainproof.server").info(
+            "chainproof CAS on %s://%s:%d/cas/v1 (data: %s)", scheme, host, port, data_dir
+        )
         # The same timeouts and limits as the control plane (docs/server-hardening.md).
-        serve_asgi(create_cas_service(settings), settings)
+        serve_asgi(app, settings)

@@ -9,6 +9,7 @@ SQLite ``chainproof.db`` in the data dir.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -133,15 +134,19 @@ def start(
     with server_extra():
         from chainproof.server.bootstrap import owner_only, prepare, serve
         from chainproof.server.serving import tls_files
+        from chainproof.server.telemetry.logs import configure_logging
 
         settings = data_dir_settings(
             data_dir, database_url, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key
         )
+        configure_logging(settings.log_format, settings.log_level)
         tls_files(settings)
         owner_only(settings)
         app = prepare(settings)
         scheme = "https" if settings.tls_cert else "http"
-        info(f"chainproof control plane on {scheme}://{host}:{port} (data: {data_dir})")
+        logging.getLogger("chainproof.server").info(
+            "chainproof control plane on %s://%s:%d (data: %s)", scheme, host, port, data_dir
+        )
         serve(app, settings)
 
 

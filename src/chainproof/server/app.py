@@ -8,8 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse
-from sqlalchemy import text
+from fastapi.responses import HTMLResponse
 
 from chainproof.errors import ServiceError
 from chainproof.server.api import (
@@ -41,6 +40,7 @@ from chainproof.server.services import signing as signing_services
 from chainproof.server.services.drift import SETTINGS_KEY as DRIFT_SETTINGS_KEY
 from chainproof.server.services.slsa import SERVER_URL_KEY
 from chainproof.server.settings import Settings
+from chainproof.server.telemetry.wiring import check_settings, instrument
 
 log = logging.getLogger("chainproof.server")
 
@@ -51,14 +51,15 @@ _HOME = """<!doctype html><html><head><meta charset="utf-8"><title>chainproof</t
 
 
 def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
-    """Build the app: engine, routers, CAS at ``/cas/v1``, health, in-process worker jobs
-    (run expiry, drift findings, CAS backend revalidation)."""
+    """Build the app: engine, routers, CAS at ``/cas/v1``, health, readiness and metrics,
+    in-process worker jobs (run expiry, drift findings, CAS backend revalidation)."""
     secret = settings.secret_key.get_secret_value()
     if not secret:
         raise ServiceError(
             "no secret key configured",
             hint="run `chainproof server init` or set CHAINPROOF_SECRET_KEY",
         )
+    check_settings(settings)
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine, secret_key=secret)
     with sessions.begin() as session:
@@ -137,20 +138,12 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", include_in_schema=False)
-    def readyz() -> JSONResponse:
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception:
-            log.exception("readiness check failed")
-            return JSONResponse({"status": "unavailable"}, status_code=503)
-        return JSONResponse({"status": "ok"})
-
     @app.get("/", include_in_schema=False)
     def home() -> HTMLResponse:
         return HTMLResponse(_HOME)
 
     app.mount("/cas/v1", cas_parts.app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, prefix="/api/")
+    # /readyz, /metrics, request ids and access lines (docs/operations.md); last: outermost.
+    instrument(app, settings, engine=engine, sessions=sessions, embedded=backend)
     return app

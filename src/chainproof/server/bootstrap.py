@@ -48,6 +48,7 @@ from chainproof.server.settings import (
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from starlette.types import ASGIApp
 
 
 def create_org(
@@ -108,8 +109,9 @@ def prepare(settings: Settings) -> FastAPI:
         return create_app(settings)
 
 
-def serve(app: FastAPI, settings: Settings) -> None:
-    """Run ``app`` until interrupted (server/serving.py: timeouts, limits, TLS, HSTS)."""
+def serve(app: ASGIApp, settings: Settings) -> None:
+    """Run ``app`` until interrupted (server/serving.py: timeouts, limits, TLS, HSTS), logging
+    through the handler ``telemetry.logs.configure_logging`` installed."""
     from chainproof.server.serving import serve as serve_asgi
 
     serve_asgi(app, settings)

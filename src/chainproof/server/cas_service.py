@@ -3,8 +3,8 @@
 
 Either way it verifies CAS tokens with the server's secret key, resolves their ``backend``
 claim through ``cas_backends`` (credentials unsealed with the same key) and records uploads
-in ``cas_blobs``. The standalone app serves ``/cas/v1/...`` and ``/healthz``; point the
-control plane at it with ``CHAINPROOF_CAS_URL=http://HOST:PORT/cas/v1``.
+in ``cas_blobs``. The standalone app serves ``/cas/v1/...``, ``/healthz``, ``/readyz`` and
+``/metrics``; point the control plane at it with ``CHAINPROOF_CAS_URL=http://HOST:PORT/cas/v1``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -29,6 +28,7 @@ from chainproof.server.services.cas import DbBackendSource, DbBlobIndex
 from chainproof.server.services.cas_backends import BackendFactory
 from chainproof.server.services.cas_endpoints import EndpointPolicy
 from chainproof.server.settings import Settings
+from chainproof.server.telemetry.wiring import check_settings, instrument
 
 __all__ = ["CasParts", "build_cas", "create_cas_service"]
 
@@ -77,10 +77,13 @@ def build_cas(settings: Settings, sessions: sessionmaker[Session]) -> CasParts:
 
 
 def create_cas_service(settings: Settings) -> Starlette:
-    """The standalone CAS process: ``/cas/v1`` and ``/healthz`` (``chainproof cas serve``)."""
+    """The standalone CAS process: ``/cas/v1``, ``/healthz``, ``/readyz`` and ``/metrics``
+    (``chainproof cas serve``)."""
     _secret(settings)
+    check_settings(settings)
     engine = make_engine(settings.database_url)
-    parts = build_cas(settings, make_sessionmaker(engine))
+    sessions = make_sessionmaker(engine)
+    parts = build_cas(settings, sessions)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -93,27 +96,9 @@ def create_cas_service(settings: Settings) -> Starlette:
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    def _ready() -> bool:
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception:
-            return False
-        return True
-
-    async def readyz(request: Request) -> JSONResponse:
-        import anyio.to_thread
-
-        ok = await anyio.to_thread.run_sync(_ready)
-        return JSONResponse(
-            {"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503
-        )
-
-    return Starlette(
-        routes=[
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Mount("/cas/v1", app=parts.app),
-        ],
+    app = Starlette(
+        routes=[Route("/healthz", healthz), Mount("/cas/v1", app=parts.app)],
         lifespan=lifespan,
     )
+    instrument(app, settings, engine=engine, sessions=sessions, embedded=parts.embedded)
+    return app

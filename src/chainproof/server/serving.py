@@ -236,7 +236,11 @@ def serve(app: ASGIApp, settings: Settings) -> None:
         wrapped,
         host=settings.host,
         port=settings.port,
-        log_level="info",
+        # Logging goes through the handler telemetry.logs.configure_logging installed;
+        # uvicorn's access log is replaced by ours (server/telemetry/requests.py).
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        access_log=False,
         http=protocol_class(settings.http_header_timeout_seconds),
         timeout_keep_alive=settings.http_keepalive_seconds,
         limit_concurrency=settings.http_max_connections or None,

@@ -79,6 +79,18 @@ class Settings:
     drift_stopped_floor_seconds: int = 86400
     #: A workflow is ``failing`` when this many finished runs in a row failed.
     drift_failing_runs: int = 3
+    #: Logs on stderr: ``text`` or ``json`` (one object per line), from ``log_level`` up
+    #: (debug, info, warning, error). docs/operations.md.
+    log_format: str = "text"
+    log_level: str = "info"
+    #: ``on``: serve Prometheus metrics at ``/metrics``; ``off``: no such route.
+    metrics: str = "on"
+    #: When set, ``/metrics`` answers only ``Authorization: Bearer <metrics_token>``.
+    metrics_token: SecretStr = dataclasses.field(default_factory=lambda: SecretStr(""))
+    #: An organisation's CAS backend recorded ``invalid``: ``report`` (default) lists it in
+    #: ``/readyz`` without failing it, so one tenant's broken bucket cannot make every replica
+    #: unready; ``require`` answers 503 (telemetry/readiness.py).
+    readyz_cas_backends: str = "report"
 
     #: A client must send a request's line and headers within this many seconds of connecting
     #: (or of the previous response on a kept-alive connection), else it is disconnected.

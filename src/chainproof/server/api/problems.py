@@ -14,19 +14,31 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from chainproof.errors import ChainproofError, InvalidInput, ServiceError
+from chainproof.errors import ChainproofError, InvalidInput, ServiceError, VerificationError
+from chainproof.server.telemetry import metrics
+from chainproof.server.telemetry.requests import HEADER, REQUEST_ID
 
 log = logging.getLogger("chainproof.server")
 PROBLEM = "application/problem+json"
 
 
 def problem_response(problem: dict[str, Any], status: int) -> JSONResponse:
-    """A problem document response."""
-    return JSONResponse(jsonable_encoder(problem), status_code=status, media_type=PROBLEM)
+    """A problem document response, carrying the request id (docs/operations.md)."""
+    request_id = REQUEST_ID.get()
+    headers = None
+    if request_id:
+        # Also as a header: a 500 is answered outside the middleware that sets it.
+        problem = {**problem, "request_id": request_id}
+        headers = {HEADER: request_id}
+    return JSONResponse(
+        jsonable_encoder(problem), status_code=status, media_type=PROBLEM, headers=headers
+    )
 
 
 async def _chainproof(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ChainproofError)
+    if isinstance(exc, VerificationError):
+        metrics.verification_failed(exc)
     return problem_response(exc.to_problem(), exc.http_status)
 
 

@@ -11,14 +11,14 @@ import asyncio
 import logging
 from datetime import datetime
 
-import anyio.to_thread
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from chainproof.server.db import CasBackend
-from chainproof.server.jobs import pause
+from chainproof.server.jobs import pause, run_pass
 from chainproof.server.services import cas_backends
 from chainproof.server.services.cas_backends import BackendFactory
+from chainproof.server.telemetry import metrics
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,8 @@ def revalidate_once(
     with sessions() as session:
         ids = list(session.scalars(select(CasBackend.id).where(CasBackend.provider != "inline")))
     results: dict[str, str] = {}
-    for backend_id in ids:
+    for done, backend_id in enumerate(ids):
+        metrics.QUEUE_DEPTH.labels("cas_validation").set(len(ids) - done)
         with sessions() as session:
             row = session.get(CasBackend, backend_id)
             if row is None:
@@ -40,6 +41,7 @@ def revalidate_once(
             status, message = factory.probe(row)
         except Exception as err:  # a sealed secret that no longer opens, say
             status, message = "invalid", getattr(err, "message", type(err).__name__)
+        metrics.CAS_VALIDATIONS.labels(status).inc()
         with sessions.begin() as session:
             current = session.get(CasBackend, backend_id, with_for_update=True)
             if current is None or current.updated_at != row.updated_at:
@@ -59,8 +61,5 @@ async def cas_validation_loop(
     """Call :func:`revalidate_once` every ``every_seconds`` until ``stop`` is set
     (a pass in progress finishes first)."""
     while not stop.is_set():
-        try:
-            await anyio.to_thread.run_sync(revalidate_once, sessions, factory)
-        except Exception:
-            log.exception("CAS backend revalidation failed; retrying next round")
+        await run_pass("cas_validation", revalidate_once, sessions, factory)
         await pause(stop, every_seconds)

@@ -6,10 +6,9 @@ import asyncio
 import logging
 from datetime import datetime
 
-import anyio.to_thread
 from sqlalchemy.orm import Session, sessionmaker
 
-from chainproof.server.jobs import pause
+from chainproof.server.jobs import pause, run_pass
 from chainproof.server.services import runs
 
 log = logging.getLogger(__name__)
@@ -27,10 +26,7 @@ async def expiry_loop(
     """Call :func:`expire_once` every ``every_seconds`` until ``stop`` is set
     (a pass in progress finishes first)."""
     while not stop.is_set():
-        try:
-            count = await anyio.to_thread.run_sync(expire_once, sessions)
-            if count:
-                log.info("expired %d run(s)", count)
-        except Exception:
-            log.exception("run expiry failed; retrying next round")
+        count = await run_pass("run_expiry", expire_once, sessions)
+        if count:
+            log.info("expired %d run(s)", count)
         await pause(stop, every_seconds)

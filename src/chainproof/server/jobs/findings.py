@@ -6,13 +6,13 @@ import asyncio
 import logging
 from datetime import datetime
 
-import anyio.to_thread
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from chainproof.server.db import Workflow
-from chainproof.server.jobs import pause
+from chainproof.server.jobs import pause, run_pass
 from chainproof.server.services import findings
+from chainproof.server.telemetry import metrics
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ def reconcile_once(
         ids = list(session.scalars(select(Workflow.id).order_by(Workflow.id)))
     changes: list[findings.Change] = []
     for start in range(0, len(ids), BATCH):
+        metrics.QUEUE_DEPTH.labels("drift_findings").set(len(ids) - start)
         with sessions.begin() as session:
             changes += findings.on_runs_changed(session, ids[start : start + BATCH], now)
     return changes
@@ -39,10 +40,7 @@ async def findings_loop(
     """Call :func:`reconcile_once` every ``every_seconds`` until ``stop`` is set
     (a pass in progress finishes first)."""
     while not stop.is_set():
-        try:
-            changes = await anyio.to_thread.run_sync(reconcile_once, sessions)
-            if changes:
-                log.info("drift findings: %d opened or closed", len(changes))
-        except Exception:
-            log.exception("drift findings check failed; retrying next round")
+        changes = await run_pass("drift_findings", reconcile_once, sessions)
+        if changes:
+            log.info("drift findings: %d opened or closed", len(changes))
         await pause(stop, every_seconds)

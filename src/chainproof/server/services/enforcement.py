@@ -19,6 +19,7 @@ time limit) counts as a violation: a broken gate must not open.
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ from chainproof.server.db import (
 )
 from chainproof.server.services import orgs
 from chainproof.server.services import policies as stored_policies
+from chainproof.server.telemetry import metrics
 
 if TYPE_CHECKING:
     from chainproof.core.contract import Contract
@@ -336,9 +338,12 @@ def _one(
     strategy: str,
     required: bool,
 ) -> Iterator[Checked]:
+    started = time.perf_counter()
     try:
         found = verifier.evaluate_bound(bound, kind, data, material_name=material, text=text)
+        metrics.observe_policy(time.perf_counter() - started, found, error=False)
     except ChainproofError as err:
+        metrics.observe_policy(time.perf_counter() - started, None, error=True)
         gate = bound.attachment.get("gate", bound.group_gate)
         found = _failure(bound.policy.name, material, kind, err.message, gate)
     if found is not None:

@@ -48,6 +48,7 @@ from chainproof.server.services import (
 )
 from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
+from chainproof.server.telemetry import metrics
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class Pushed:
         )
 
 
+@metrics.counted_push  # chainproof_pushes_total by outcome (docs/operations.md)
 def push(
     session: Session,
     actor: Principal,
