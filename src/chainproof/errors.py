@@ -22,7 +22,8 @@ status the control plane answers with, and the CLI exit code (docs/architecture.
     ├── Forbidden                        forbidden                 403    3
     │   └── Blocked                      blocked                   403    3
     ├── ServiceError                     service_error             502    4
-    │   └── NetworkError                 network_error             503    4
+    │   ├── NetworkError                 network_error             503    4
+    │   └── Unavailable                  unavailable               503    4
     └── Conflict                         conflict                  409    5
 
 The exit codes, for scripts: 0 ok; 1 a check failed (the evidence or a policy said no);
@@ -224,6 +225,14 @@ class NetworkError(ServiceError):
     """The control plane or CAS could not be reached."""
 
     code = "network_error"
+    http_status = 503
+
+
+class Unavailable(ServiceError):
+    """The control plane runs but cannot serve for a while (its database is unreachable);
+    the API answers 503 with Retry-After, and the CLI retries idempotent calls."""
+
+    code = "unavailable"
     http_status = 503
 
 
