@@ -59,7 +59,7 @@ def test_waits_at_least_retry_after_and_says_so() -> None:
 
 
 def test_gives_up_when_the_budget_is_spent() -> None:
-    client, sleeps, lines, methods = client_for([unavailable("3")], retry_timeout=10)
+    client, sleeps, _, methods = client_for([unavailable("3")], retry_timeout=10)
     with pytest.raises(Unavailable) as caught:
         client.list_projects()
     assert caught.value.exit_code == 4
