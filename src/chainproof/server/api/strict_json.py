@@ -5,7 +5,8 @@ handler sees it.
 FastAPI parses JSON bodies itself, with ``Request.json``; its documented hook for changing
 that is a custom ``APIRoute`` class handing the handler a custom ``Request``. Every router of
 the API uses :class:`StrictJsonRoute` (a test checks it). The body is parsed once, as before;
-refusing duplicate keys costs about a third more parsing time (benchmarks/bench_jsonload.py).
+refusing duplicate keys makes parsing 1.4-2x slower (benchmarks/bench_jsonload.py): about
+25 us more on a run init body, a millisecond on a 40 kB body.
 """
 
 from __future__ import annotations
