@@ -9,6 +9,7 @@ status the control plane answers with, and the CLI exit code (docs/architecture.
     │   ├── MaterialError                invalid_material          422    2
     │   ├── PolicyError                  invalid_policy            422    2
     │   ├── TooLarge                     too_large                 413    2
+    │   ├── JsonError                    invalid_json              400    2
     │   └── AmbiguousId                  ambiguous_id              400    2
     ├── CheckFailed                      check_failed              422    1
     │   ├── ContractNotSatisfied         contract_not_satisfied    422    1
@@ -22,7 +23,8 @@ status the control plane answers with, and the CLI exit code (docs/architecture.
     ├── Forbidden                        forbidden                 403    3
     │   └── Blocked                      blocked                   403    3
     ├── ServiceError                     service_error             502    4
-    │   └── NetworkError                 network_error             503    4
+    │   ├── NetworkError                 network_error             503    4
+    │   └── Unavailable                  unavailable               503    4
     └── Conflict                         conflict                  409    5
 
 The exit codes, for scripts: 0 ok; 1 a check failed (the evidence or a policy said no);
@@ -229,6 +231,14 @@ class NetworkError(ServiceError):
     """The control plane or CAS could not be reached."""
 
     code = "network_error"
+    http_status = 503
+
+
+class Unavailable(ServiceError):
+    """The control plane runs but cannot serve for a while (its database is unreachable);
+    the API answers 503 with Retry-After, and the CLI retries idempotent calls."""
+
+    code = "unavailable"
     http_status = 503
 
 

@@ -70,8 +70,11 @@ class CliContext:
     url: str | None = None
     token: str | None = None
     timeout: float = 30.0
-    retries: int = 4
+    retries: int | None = None
     backoff: float = 0.5
+    retry_timeout: float = 30.0
+    #: Retry lines go to stderr, except with ``-o json`` (stderr then holds only an error).
+    show_retries: bool = True
     transport: Any = None
     _api: ApiClient | None = field(default=None, repr=False)
 
@@ -97,6 +100,8 @@ class CliContext:
                 timeout=self.timeout,
                 retries=self.retries,
                 backoff=self.backoff,
+                retry_timeout=self.retry_timeout,
+                on_retry=_print_retry if self.show_retries else None,
                 transport=self.transport,
             )
         return self._api
@@ -111,6 +116,10 @@ class CliContext:
     def environ(self) -> Mapping[str, str]:
         """The process environment, read once per command (runner discovery, state dir)."""
         return dict(os.environ)
+
+
+def _print_retry(line: str) -> None:
+    typer.echo(f"chainproof: {line}", err=True)
 
 
 def cli_context(ctx: typer.Context) -> CliContext:

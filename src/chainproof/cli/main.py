@@ -123,6 +123,15 @@ def root(
     timeout: Annotated[
         float, typer.Option("--timeout", envvar="CHAINPROOF_TIMEOUT", help="Seconds per request.")
     ] = 30.0,
+    retry_timeout: Annotated[
+        float,
+        typer.Option(
+            "--retry-timeout",
+            envvar="CHAINPROOF_RETRY_TIMEOUT",
+            help="Seconds one request may spend retrying a server that is unavailable "
+            "(reads and idempotent writes only; 0: no retries).",
+        ),
+    ] = 30.0,
     version: Annotated[
         bool,
         typer.Option(
@@ -141,6 +150,8 @@ def root(
     obj.url = url or obj.url
     obj.token = token or obj.token
     obj.timeout = timeout
+    obj.retry_timeout = retry_timeout
+    obj.show_retries = not ctx.meta.get(_JSON_ERRORS)
     ctx.obj = obj
     ctx.call_on_close(obj.close)
 

@@ -50,7 +50,7 @@ def _naming_the_cas(cas_url: str, session: HttpSession) -> Iterator[None]:
     except NetworkError as err:
         raise NetworkError(
             f"the CAS at {cas_url} is unavailable "
-            f"(tried {session.retries + 1} times with backoff): {err.message}",
+            f"(tried {session.tries} times with backoff): {err.message}",
             hint="the control plane sends clients to this CAS URL; check that the CAS is "
             "running and reachable from here (server setting CHAINPROOF_CAS_URL)",
         ) from err

@@ -14,7 +14,6 @@ The bearer token never appears in a message or a repr.
 from __future__ import annotations
 
 import json
-import random
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -25,13 +24,13 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from chainproof.client._lifecycle import LifecycleCalls
+from chainproof.client._retry import DEFAULT_RETRY_TIMEOUT, Attempts, RetryPolicy, retry_after
 from chainproof.errors import ChainproofError, InvalidInput, NetworkError, ServiceError
 
 __all__ = ["ApiClient", "HttpSession", "Reply", "server_root"]
 
 _RETRY_STATUSES = frozenset({502, 503, 504})
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-_MAX_BACKOFF = 20.0
 
 Content = bytes | Callable[[], Iterable[bytes]]
 """A request body: bytes, or a factory of chunk iterators (called again on each retry)."""
@@ -102,9 +101,11 @@ def _error_from(reply: Reply, method: str, url: str, secret: str | None) -> Chai
 class HttpSession:
     """One httpx client with retries, backoff and error mapping; shared by the API and CAS.
 
-    Retries (with exponential backoff and full jitter) happen on connect errors, timeouts and
-    HTTP 502/503/504, but only for idempotent methods, or for a POST that carries an
-    ``Idempotency-Key`` (docs/architecture.md §7), so a retried push cannot record twice.
+    Retries (:mod:`._retry`: exponential backoff with full jitter, at least the server's
+    ``Retry-After``, within ``retry_timeout`` seconds per request) happen on connect errors,
+    timeouts and HTTP 502/503/504, but only for idempotent methods, or for a POST that
+    carries an ``Idempotency-Key`` (docs/architecture.md §7), so a retried push cannot
+    record twice.
     """
 
     def __init__(
@@ -113,16 +114,24 @@ class HttpSession:
         token: str | None,
         *,
         timeout: float = 30.0,
-        retries: int = 4,
+        retries: int | None = None,
         backoff: float = 0.5,
+        retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
+        on_retry: Callable[[str], None] | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._token = token
-        self.retries = max(0, retries)
-        self.backoff = backoff
-        self._sleep = sleep
+        self.retry = RetryPolicy(
+            retries=None if retries is None else max(0, retries),
+            backoff=backoff,
+            timeout=max(0.0, retry_timeout),
+            sleep=sleep,
+            on_retry=on_retry,
+        )
+        #: How many attempts the last request made (messages say how often a server was tried).
+        self.tries = 0
         headers = {"User-Agent": _user_agent(), "Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -172,8 +181,9 @@ class HttpSession:
         retryable = method in _IDEMPOTENT_METHODS or bool(idempotency_key)
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         url = f"{self.base_url}{path}"
-        attempt = 0
+        attempts = self.retry.start()
         while True:
+            self.tries = attempts.count + 1
             try:
                 with _map_httpx_errors(url, self._token):
                     body = content() if callable(content) else content
@@ -181,16 +191,14 @@ class HttpSession:
                         method, path, json=json_body, params=clean, content=body, headers=hdrs
                     )
                     reply = Reply(resp.status_code, dict(resp.headers), resp.read())
-            except NetworkError:
-                if not retryable or attempt >= self.retries:
+            except NetworkError as err:
+                if not retryable or not attempts.wait(f"{method} {path}: {err.message}"):
                     raise
             else:
-                if reply.status not in _RETRY_STATUSES or not retryable or attempt >= self.retries:
+                if not (retryable and _wait_for_retry(attempts, method, path, reply)):
                     if 200 <= reply.status < 300 or reply.status in accept:
                         return reply
                     raise _error_from(reply, method, url, self._token)
-            self._sleep(self._delay(attempt))
-            attempt += 1
 
     def download(
         self,
@@ -205,33 +213,44 @@ class HttpSession:
         caller can reset its sink.
         """
         url = f"{self.base_url}{path}"
-        attempt = 0
+        attempts = self.retry.start()
         while True:
+            self.tries = attempts.count + 1
             try:
                 with _map_httpx_errors(url, self._token):
                     with self._client.stream("GET", path) as resp:
-                        if resp.status_code in _RETRY_STATUSES and attempt < self.retries:
-                            resp.read()
-                            raise _Retry
+                        reply = Reply(resp.status_code, dict(resp.headers))
+                        if resp.status_code in _RETRY_STATUSES:
+                            reply = Reply(resp.status_code, reply.headers, resp.read())
+                            if _wait_for_retry(attempts, "GET", path, reply):
+                                raise _Retry
                         if not 200 <= resp.status_code < 300:
-                            reply = Reply(resp.status_code, dict(resp.headers), resp.read())
+                            reply = Reply(resp.status_code, reply.headers, resp.read())
                             raise _error_from(reply, "GET", url, self._token)
                         length = resp.headers.get("content-length")
                         on_start(int(length) if length and length.isdigit() else None)
                         for chunk in resp.iter_bytes(1024 * 1024):
                             on_chunk(chunk)
                         return
-            except (NetworkError, _Retry):
-                if attempt >= self.retries:
+            except _Retry:
+                continue
+            except NetworkError as err:
+                if not attempts.wait(f"GET {path}: {err.message}"):
                     raise
-            self._sleep(self._delay(attempt))
-            attempt += 1
 
-    def _delay(self, attempt: int) -> float:
-        # Exponential backoff with full jitter (AWS architecture blog, "Exponential Backoff
-        # and Jitter"): spreads the retries of many CI jobs hitting one restarting server.
-        cap = min(_MAX_BACKOFF, self.backoff * (2**attempt))
-        return random.uniform(0, cap)  # noqa: S311 - jitter, not cryptography
+
+def _wait_for_retry(attempts: Attempts, method: str, path: str, reply: Reply) -> bool:
+    """For a retryable status, wait for the next attempt (True); False to give up."""
+    if reply.status not in _RETRY_STATUSES:
+        return False
+    why = f"{method} {path}: HTTP {reply.status}"
+    try:
+        detail = json.loads(reply.body).get("detail") if reply.body else None
+    except (ValueError, AttributeError):
+        detail = None
+    if isinstance(detail, str) and detail:
+        why += f" ({detail})"
+    return attempts.wait(why, retry_after(reply.headers.get("retry-after")))
 
 
 class _Retry(Exception):
@@ -313,23 +332,24 @@ class ApiClient(LifecycleCalls):
         token: str | None,
         *,
         timeout: float = 30.0,
-        retries: int = 4,
+        retries: int | None = None,
         backoff: float = 0.5,
+        retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
+        on_retry: Callable[[str], None] | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = server_root(base_url)
         self.timeout = timeout
-        self.retries = retries
-        self.backoff = backoff
         self.transport = transport
-        self._sleep = sleep
         self._session = HttpSession(
             self.base_url,
             token,
             timeout=timeout,
             retries=retries,
             backoff=backoff,
+            retry_timeout=retry_timeout,
+            on_retry=on_retry,
             transport=transport,
             sleep=sleep,
         )
@@ -349,14 +369,17 @@ class ApiClient(LifecycleCalls):
 
     def session_for(self, base_url: str, token: str | None) -> HttpSession:
         """A session to another service (the CAS) with this client's transport and retries."""
+        retry = self._session.retry
         return HttpSession(
             base_url,
             token,
             timeout=self.timeout,
-            retries=self.retries,
-            backoff=self.backoff,
+            retries=retry.retries,
+            backoff=retry.backoff,
+            retry_timeout=retry.timeout,
+            on_retry=retry.on_retry,
             transport=self.transport,
-            sleep=self._sleep,
+            sleep=retry.sleep,
         )
 
     def _get(self, path: str, **params: Any) -> Any:

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from chainproof.core import jsonload
 from chainproof.core.digest import Digest
 from chainproof.core.dsse import Envelope, b64decode, b64encode
 from chainproof.errors import InvalidInput
@@ -239,7 +240,7 @@ class Bundle:
             if len(data) > MAX_BUNDLE_BYTES:
                 raise InvalidInput(f"the bundle is larger than {MAX_BUNDLE_BYTES} bytes")
             try:
-                data = json.loads(data)
+                data = jsonload.loads(data)
             except (ValueError, UnicodeDecodeError) as err:
                 raise InvalidInput(f"the bundle is not JSON: {err}") from None
         data = _mapping(data, "a Sigstore bundle")

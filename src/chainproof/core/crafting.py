@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from chainproof.core import jsonload
 from chainproof.core.contract import Contract, MaterialSpec
 from chainproof.core.materials.base import CraftedMaterial
 from chainproof.core.runners.base import RunnerContext
@@ -250,7 +251,7 @@ class CraftingState:
     def from_json(cls, text: str | bytes) -> CraftingState:
         """Parse the state file's text; InvalidInput if it is not a valid state."""
         try:
-            data = json.loads(text)
+            data = jsonload.loads(text)
         except (ValueError, UnicodeDecodeError) as err:
             raise InvalidInput(f"the attestation state is not JSON: {err}") from None
         if not isinstance(data, dict):

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from chainproof.core import jsonload
 from chainproof.errors import InvalidInput
 
 __all__ = ["Envelope", "Signature", "b64decode", "b64encode", "pae"]
@@ -143,7 +144,7 @@ class Envelope:
     def from_json(cls, text: str | bytes) -> Envelope:
         """Parse DSSE JSON text; InvalidInput if it is not JSON or not an envelope."""
         try:
-            data = json.loads(text)
+            data = jsonload.loads(text)
         except (ValueError, UnicodeDecodeError) as err:
             raise InvalidInput(f"the DSSE envelope is not JSON: {err}") from None
         return cls.from_dict(data)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from chainproof.core import jsonload
 from chainproof.core.digest import Digest
 from chainproof.core.statement_materials import (
     ANNOTATION_PREFIX,
@@ -114,7 +115,7 @@ class Statement:
         """Parse JSON text (a DSSE payload) or a decoded object."""
         if isinstance(data, str | bytes):
             try:
-                data = json.loads(data)
+                data = jsonload.loads(data)
             except (ValueError, UnicodeDecodeError) as err:
                 raise InvalidInput(f"the statement is not JSON: {err}") from None
         if not isinstance(data, Mapping):

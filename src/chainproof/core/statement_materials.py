@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from chainproof.core import jsonload
 from chainproof.core.digest import Digest
 from chainproof.errors import InvalidInput
 
@@ -153,7 +153,7 @@ def _summary(text: str | None, where: str) -> dict[str, Any] | None:
     if text is None:
         return None
     try:
-        data = json.loads(text)
+        data = jsonload.loads(text)
     except ValueError:
         data = None
     if not isinstance(data, dict):

@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chainproof.core import jsonload
 from chainproof.errors import ChainproofError, PolicyEvaluationError
 
 if TYPE_CHECKING:
@@ -121,14 +122,14 @@ def _project(kind: str, data: bytes, name: str) -> Any:
         if kind == "SBOM_CYCLONEDX_XML":
             return _cyclonedx_xml(data)
         if kind == "TRUFFLEHOG_JSON":
-            return [json.loads(line) for line in _text(data).splitlines() if line.strip()]
+            return [jsonload.loads(line) for line in _text(data).splitlines() if line.strip()]
         if kind == "ZAP_DAST_ZIP":
             return _zap(data, name)
         if kind == "GRAPHQL_SPEC":
             return {"raw": _text(data)}
         if kind in ("OPENAPI_SPEC", "ASYNCAPI_SPEC"):
             return _yaml(data)
-        doc = json.loads(_text(data))
+        doc = jsonload.loads(_text(data))
     except ChainproofError as err:
         raise _error(name, err.message) from None
     except (ValueError, UnicodeDecodeError, RecursionError) as err:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chainproof.core import jsonload
 from chainproof.errors import ChainproofError, InvalidInput, MaterialError, PolicyError
 from chainproof.policy.document import ATTESTATION, Policy, PolicyGroup, PolicyScript
 from chainproof.policy.engine import RegoEngine, default_engine, prepare
@@ -228,7 +229,7 @@ def evaluate_file(
 
 def _bare_statement(path: str) -> dict[str, Any] | None:
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+        doc = jsonload.loads(Path(path).read_text(encoding="utf-8-sig"))
     except (OSError, ValueError):
         return None
     if isinstance(doc, dict) and str(doc.get("_type", "")).startswith("https://in-toto.io/"):

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from chainproof.core import jsonload
 from chainproof.errors import InvalidInput
 from chainproof.signing._keys import PrivateKey
 
@@ -124,7 +125,7 @@ def decrypt_cosign_key(body: bytes, password: bytes) -> bytes:
     import nacl.secret
 
     try:
-        document = json.loads(body)
+        document = jsonload.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput("the cosign key is not cosign's encrypted key format") from None
     if _field(document, "kdf", "name") != "scrypt" or (

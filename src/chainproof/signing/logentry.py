@@ -25,6 +25,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from chainproof.core import jsonload
 from chainproof.core.dsse import Envelope, b64decode
 from chainproof.core.merkle import leaf_hash, verify_inclusion
 from chainproof.errors import InvalidInput, VerificationError
@@ -374,7 +375,7 @@ def check_body(entry: LogEntry, content: SignedContent) -> None:
     if check is None:
         raise _fail(f"unsupported entry kind {entry.kind}/{entry.version}")
     try:
-        body = json.loads(entry.body)
+        body = jsonload.loads(entry.body)
     except (ValueError, UnicodeDecodeError):
         raise _mismatch("body (not JSON)") from None
     if _path(body, "kind") != entry.kind or _path(body, "apiVersion") != entry.version:

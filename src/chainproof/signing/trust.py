@@ -17,7 +17,6 @@ root that sigstore-python ships inside its package, so it works offline.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from chainproof.core import jsonload
 from chainproof.core.dsse import b64decode, b64encode
 from chainproof.errors import InvalidInput, VerificationError
 from chainproof.signing._keys import VerifyKey, load_verify_key
@@ -349,7 +349,7 @@ class TrustedRoot:
             if len(data) > MAX_TRUSTED_ROOT_BYTES:
                 raise InvalidInput("the trusted root is too large")
             try:
-                data = json.loads(data)
+                data = jsonload.loads(data)
             except (ValueError, UnicodeDecodeError):
                 raise InvalidInput("the trusted root is not JSON") from None
         if not isinstance(data, Mapping) or data.get("mediaType") != MEDIA_TYPE:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import tarfile
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -69,3 +70,27 @@ def test_limits_on_entries_and_bytes(tmp_path: Path) -> None:
     assert bomb.stat().st_size < 50_000
     with pytest.raises(MaterialError, match="more than 1000000 bytes"):
         explode(bomb, tmp_path / "b", max_bytes=1_000_000)
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["a.cdx.json", "a.cdx.json/b.cdx.json"],
+        ["a.cdx.json/b.cdx.json", "a.cdx.json"],
+        ["a.cdx.json", "a.cdx.json"],
+    ],
+)
+def test_a_path_used_twice_is_refused(tmp_path: Path, names: list[str]) -> None:
+    archive = tmp_path / "x.zip"
+    with zipfile.ZipFile(archive, "w") as zf, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate name we want
+        for name in names:
+            zf.writestr(name, b"{}")
+    with pytest.raises(MaterialError, match=r"a\.cdx\.json' (appears twice|is both a file and)"):
+        explode(archive, tmp_path / "out")
+
+
+def test_a_file_and_a_directory_of_one_name_in_a_tar_are_refused(tmp_path: Path) -> None:
+    archive = _tgz(tmp_path / "x.tgz", {"a.cdx.json": b"{}", "a.cdx.json/b.cdx.json": b"{}"})
+    with pytest.raises(MaterialError, match="is both a file and a directory"):
+        explode(archive, tmp_path / "out")

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from chainproof.core import jsonload
 from chainproof.core.digest import Digest
 from chainproof.errors import MaterialError
 
@@ -77,13 +78,17 @@ def parse_json(label: str, path: Path, text: str) -> Any:
     """``json.loads(text)`` with errors rewritten as ``<file> is not a valid <label>: not JSON at
     line L column C: <reason>``."""
     try:
-        return json.loads(text)
+        return jsonload.loads(text)
     except json.JSONDecodeError as exc:
         raise MaterialError(
             f"{path.name} is not a valid {label} document: not JSON at line {exc.lineno} "
             f"column {exc.colno}: {exc.msg}",
             hint="the file may be truncated or not JSON at all",
         ) from exc
+    except jsonload.JsonError as exc:
+        raise MaterialError(
+            f"{path.name} is not a valid {label} document: {exc.message}", hint=exc.hint
+        ) from None
 
 
 def kind_label(kind: str) -> str:
@@ -130,7 +135,7 @@ def sniff_json_object(value: str, *patterns: re.Pattern[bytes]) -> dict[str, Any
         return False
     if complete:
         try:
-            doc = json.loads(head.decode("utf-8-sig"))
+            doc = jsonload.loads(head.decode("utf-8-sig"))
         except (UnicodeDecodeError, ValueError):
             return all(p.search(head) for p in patterns)
         return doc if isinstance(doc, dict) else False

@@ -6,13 +6,13 @@ and the file; the sniffing functions never raise (they serve ``accepts``).
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from chainproof.core import jsonload
 from chainproof.core.digest import Digest
 from chainproof.core.materials._common import (
     ANNOTATION_PREFIX,
@@ -65,7 +65,7 @@ def sniff_json(
         return False
     if complete:
         try:
-            return json.loads(head.decode("utf-8-sig"))
+            return jsonload.loads(head.decode("utf-8-sig"))
         except (UnicodeDecodeError, ValueError):
             return None
     if not all(p.search(head) for p in head_patterns):

@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chainproof.core import jsonload
 from chainproof.core.digest import Digest
 from chainproof.core.materials._common import existing_file
 from chainproof.errors import MaterialError
@@ -86,13 +87,13 @@ def parse_json_or_yaml(text: str) -> Any:
     """
     if text.lstrip(" \t\r\n").startswith(("{", "[")):
         try:
-            return json.loads(text)
+            return jsonload.loads(text)
         except json.JSONDecodeError as exc:
             json_error = DocumentError(
                 f"not JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
             )
-        except RecursionError:
-            raise DocumentError("the document is nested too deeply") from None
+        except jsonload.JsonError as exc:  # a repeated key, or nested too deeply
+            raise DocumentError(exc.message) from None
         try:
             return parse_yaml(text)
         except DocumentError:

@@ -41,10 +41,13 @@ def explode(
     """
     written = 0
     out: list[Path] = []
+    taken: dict[PurePosixPath, str] = {}  # every file and directory path the entries use
     for count, (name, stream) in enumerate(_members(archive), start=1):
         if count > max_entries:
             raise MaterialError(f"{archive.name} has more than {max_entries} entries")
-        target = dest / _safe_name(archive, name)
+        relative = _safe_name(archive, name)
+        _claim(archive, taken, relative)
+        target = dest / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         with stream, open(target, "wb") as fh:
             while chunk := stream.read(_CHUNK):
@@ -57,6 +60,30 @@ def explode(
                 fh.write(chunk)
         out.append(target)
     return sorted(out)
+
+
+def _claim(archive: Path, taken: dict[PurePosixPath, str], path: PurePosixPath) -> None:
+    """Record ``path`` as a file and its parents as directories; MaterialError when an entry
+    repeats a name or uses one both as a file and as a directory (``a.json`` and
+    ``a.json/b.json``), which no directory can hold."""
+    clash = taken.get(path)
+    if clash is not None:
+        what = "appears twice" if clash == "file" else "is both a file and a directory"
+        raise MaterialError(
+            f"{archive.name}: the entry {str(path)!r} {what} in the archive",
+            hint="repack the archive so that each path is used once",
+        )
+    for parent in path.parents:
+        if parent == PurePosixPath("."):
+            continue
+        if taken.get(parent) == "file":
+            raise MaterialError(
+                f"{archive.name}: the entry {str(parent)!r} is both a file and a directory "
+                "in the archive",
+                hint="repack the archive so that each path is used once",
+            )
+        taken[parent] = "directory"
+    taken[path] = "file"
 
 
 def _safe_name(archive: Path, name: str) -> PurePosixPath:

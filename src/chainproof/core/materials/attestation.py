@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from chainproof.core import jsonload
 from chainproof.core.bundle import MAX_BUNDLE_BYTES, Bundle
 from chainproof.core.digest import Digest
 from chainproof.core.dsse import Envelope, b64decode
@@ -104,13 +105,13 @@ def _loads_first(data: bytes) -> Any:
     except UnicodeDecodeError:
         return None
     try:
-        return json.loads(text)
+        return jsonload.loads(text)
     except ValueError:
         pass
     for line in text.splitlines():
         if line.strip():
             try:
-                return json.loads(line)
+                return jsonload.loads(line)
             except ValueError:
                 return None
     return None
@@ -160,7 +161,7 @@ def decode_statement(container: Mapping[str, Any]) -> dict[str, Any] | None:
     if not isinstance(envelope, Mapping) or envelope.get("payloadType") != PAYLOAD_TYPE:
         return None
     try:
-        doc = json.loads(b64decode(envelope.get("payload"), "the DSSE payload"))
+        doc = jsonload.loads(b64decode(envelope.get("payload"), "the DSSE payload"))
     except (InvalidInput, ValueError):
         return None
     return doc if isinstance(doc, dict) else None
@@ -210,12 +211,12 @@ def _invalid(path: Path, label: str, problem: str, hint: str | None = None) -> M
 def _load_container(path: Path, label: str, text: str) -> Any:
     """The one JSON document of ``text``; a JSON Lines file must hold exactly one."""
     try:
-        return json.loads(text)
+        return jsonload.loads(text)
     except json.JSONDecodeError:
         lines = [line for line in text.splitlines() if line.strip()]
         if len(lines) > 1:
             try:
-                first = json.loads(lines[0])
+                first = jsonload.loads(lines[0])
             except ValueError:
                 first = None
             if isinstance(first, dict):
@@ -281,7 +282,7 @@ def _statement(path: Path, label: str, envelope: Envelope) -> dict[str, Any]:
             "only in-toto attestations are accepted",
         )
     try:
-        doc = json.loads(envelope.payload.decode("utf-8"))
+        doc = jsonload.loads(envelope.payload.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise _invalid(path, label, f"the DSSE payload is not JSON: {exc}") from exc
     if not isinstance(doc, dict):

@@ -6,10 +6,10 @@ optionally points at the JSON schema of ``data``. Both are recorded as annotatio
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, ClassVar
 
+from chainproof.core import jsonload
 from chainproof.core.materials._common import (
     ANNOTATION_PREFIX,
     digest_file,
@@ -63,7 +63,7 @@ class EvidenceHandler:
         looks_json = head is not None and head[0].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
         if size <= MAX_PARSE_BYTES and looks_json:
             try:
-                doc = json.loads(path.read_bytes().decode("utf-8-sig"))
+                doc = jsonload.loads(path.read_bytes().decode("utf-8-sig"))
             except (OSError, UnicodeDecodeError, ValueError):
                 doc = None
             env = _envelope(doc)

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from chainproof.core import jsonload
 from chainproof.core.digest import Digest
 from chainproof.core.materials._common import (
     detect_document_kind,
@@ -96,10 +97,8 @@ def _not_xml(path: Path, data: bytes) -> MaterialError:
     """The error for a file that does not start like XML (a CycloneDX JSON BOM gets a hint)."""
     start = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if start in (b"{", b"["):
-        import json
-
         try:
-            other = detect_document_kind(json.loads(data.decode("utf-8-sig")))
+            other = detect_document_kind(jsonload.loads(data.decode("utf-8-sig")))
         except ValueError:  # also UnicodeDecodeError
             other = None
         if other is not None:

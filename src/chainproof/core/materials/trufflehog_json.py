@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 from typing import Any, ClassVar
 
+from chainproof.core import jsonload
 from chainproof.core.digest import Digest
 from chainproof.core.materials._common import existing_file, read_document, read_head
 from chainproof.core.materials._report import (
@@ -37,7 +38,7 @@ _SOURCE = re.compile(rb'"SourceMetadata"\s*:')
 def _finding(filename: str, lineno: int, line: str) -> dict[str, Any]:
     where = f"line {lineno}"
     try:
-        item = json.loads(line)
+        item = jsonload.loads(line)
     except json.JSONDecodeError as exc:
         raise MaterialError(
             f"{filename} is not a valid {_LABEL} report: {where} is not JSON "
@@ -59,7 +60,7 @@ def _raise_if_json_document(filename: str, text: str) -> None:
     """A clearer error than "line 1 is not JSON" for a pretty-printed JSON document (another
     tool's report, or findings gathered in an array): it is not one finding per line."""
     try:
-        doc = json.loads(text)
+        doc = jsonload.loads(text)
     except ValueError:
         return
     lines = sum(1 for line in text.splitlines() if line.strip())

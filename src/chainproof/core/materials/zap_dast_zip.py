@@ -28,6 +28,7 @@ import json
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from chainproof.core import jsonload
 from chainproof.core.digest import Digest
 from chainproof.core.materials._common import existing_file, read_head
 from chainproof.core.materials._report import (
@@ -150,7 +151,7 @@ def _parse(filename: str, entry: str, data: bytes) -> Any:
             f"{where} is not a ZAP JSON report: not UTF-8 text (byte {exc.start})"
         ) from None
     try:
-        return json.loads(text)
+        return jsonload.loads(text)
     except json.JSONDecodeError as exc:
         raise MaterialError(
             f"{where} is not a valid ZAP JSON report: not JSON at line {exc.lineno} "

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Query
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep
 from chainproof.server.api.schemas import Page
+from chainproof.server.api.strict_json import StrictJsonRoute
 from chainproof.server.services import audit
 from chainproof.server.support import pagination
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/audit", tags=["audit"])
 
 
 @router.get("", response_model=Page)

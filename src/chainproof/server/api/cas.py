@@ -8,9 +8,10 @@ from fastapi import APIRouter
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep, SettingsDep
 from chainproof.server.api.schemas import CasTokenIn, CasTokenOut
+from chainproof.server.api.strict_json import StrictJsonRoute
 from chainproof.server.services import cas
 
-router = APIRouter(prefix="/cas", tags=["cas"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/cas", tags=["cas"])
 
 
 class CasTokenRequest(CasTokenIn):

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep
+from chainproof.server.api.strict_json import StrictJsonRoute
 from chainproof.server.services import cas_backends
 from chainproof.server.services.cas_backends import BackendFactory
 
-router = APIRouter(prefix="/cas-backends", tags=["cas-backends"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/cas-backends", tags=["cas-backends"])
 
 Provider = Literal["fs", "oci", "s3", "azure-blob", "inline"]
 Fields = dict[str, str | None]

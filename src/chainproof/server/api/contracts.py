@@ -8,10 +8,11 @@ from fastapi import APIRouter, Query
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep
 from chainproof.server.api.schemas import ContractIn, ContractOut, ContractUpdate, Page
+from chainproof.server.api.strict_json import StrictJsonRoute
 from chainproof.server.services import contracts, requirements
 from chainproof.server.support import pagination
 
-router = APIRouter(prefix="/contracts", tags=["contracts"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/contracts", tags=["contracts"])
 
 
 @router.post("", status_code=201, response_model=ContractOut)

@@ -9,10 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep
 from chainproof.server.api.schemas import Page
+from chainproof.server.api.strict_json import StrictJsonRoute
 from chainproof.server.services import findings
 from chainproof.server.support import pagination
 
-router = APIRouter(tags=["findings"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["findings"])
 
 
 class FindingOut(BaseModel):

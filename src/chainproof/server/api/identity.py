@@ -6,8 +6,9 @@ from fastapi import APIRouter
 
 from chainproof.server.api.deps import PrincipalDep
 from chainproof.server.api.schemas import WhoAmI
+from chainproof.server.api.strict_json import StrictJsonRoute
 
-router = APIRouter(tags=["identity"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["identity"])
 
 
 @router.get("/whoami", response_model=WhoAmI)

@@ -8,9 +8,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep
+from chainproof.server.api.strict_json import StrictJsonRoute
 from chainproof.server.services import orgs
 
-router = APIRouter(prefix="/org", tags=["organisation"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/org", tags=["organisation"])
 
 
 class OrgOut(BaseModel):

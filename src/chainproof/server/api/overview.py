@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep
+from chainproof.server.api.strict_json import StrictJsonRoute
 from chainproof.server.services import overview as overview_service
 
-router = APIRouter(prefix="/overview", tags=["overview"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/overview", tags=["overview"])
 
 
 @router.get("")

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Query
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep
 from chainproof.server.api.schemas import Page, PolicyIn, PolicyOut
+from chainproof.server.api.strict_json import StrictJsonRoute
 from chainproof.server.services import policies
 from chainproof.server.support import pagination
 
-router = APIRouter(prefix="/policies", tags=["policies"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/policies", tags=["policies"])
 
 
 @router.post("", status_code=201, response_model=PolicyOut)

@@ -12,14 +12,25 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from chainproof.errors import ChainproofError, InvalidInput, ServiceError, VerificationError
+from chainproof.errors import (
+    ChainproofError,
+    InvalidInput,
+    ServiceError,
+    Unavailable,
+    VerificationError,
+)
+from chainproof.server.db.session import unavailable_reason
 from chainproof.server.telemetry import metrics
 from chainproof.server.telemetry.requests import HEADER, REQUEST_ID
 
 log = logging.getLogger("chainproof.server")
 PROBLEM = "application/problem+json"
+#: Seconds a client should wait before retrying while the database is unavailable: long
+#: enough for a restarting PostgreSQL, short enough for a CI job (RFC 9110 §10.2.3).
+RETRY_AFTER_SECONDS = 3
 
 
 def problem_response(problem: dict[str, Any], status: int) -> JSONResponse:
@@ -80,9 +91,29 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(problem, 500)
 
 
+async def _database(request: Request, exc: Exception) -> JSONResponse:
+    """A database that cannot serve right now is a 503 with Retry-After, so clients retry;
+    any other database error is a bug (500). Handled here, not by Starlette's last-resort
+    handler, so that the connection stays open."""
+    reason = unavailable_reason(exc)
+    if reason is None:
+        return await _unexpected(request, exc)
+    # The driver's reason only: SQLAlchemy's message carries the statement and its parameters.
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, reason)
+    err = Unavailable(
+        "the database is unavailable; try again shortly",
+        hint="the chainproof CLI retries reads and idempotent writes by itself "
+        "(CHAINPROOF_RETRY_TIMEOUT)",
+    )
+    response = problem_response(err.to_problem(), err.http_status)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def install(app: FastAPI) -> None:
     """Register the handler table on ``app``."""
     app.add_exception_handler(ChainproofError, _chainproof)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(sa_exc.SQLAlchemyError, _database)
     app.add_exception_handler(Exception, _unexpected)

@@ -9,10 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep
 from chainproof.server.api.schemas import Page, ProjectIn, ProjectOut
+from chainproof.server.api.strict_json import StrictJsonRoute
 from chainproof.server.services import projects
 from chainproof.server.support import pagination
 
-router = APIRouter(prefix="/projects", tags=["projects"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/projects", tags=["projects"])
 
 
 class _In(BaseModel):

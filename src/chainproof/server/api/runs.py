@@ -22,11 +22,12 @@ from chainproof.server.api.schemas import (
     RunInitOut,
     RunOut,
 )
+from chainproof.server.api.strict_json import StrictJsonRoute
 from chainproof.server.db import Attestation
 from chainproof.server.services import enforcement, push, run_list, run_state, runs, slsa
 from chainproof.server.support import pagination
 
-router = APIRouter(prefix="/runs", tags=["runs"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/runs", tags=["runs"])
 
 
 @router.post("", status_code=201, response_model=RunInitOut)

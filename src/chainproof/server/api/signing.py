@@ -14,9 +14,10 @@ from chainproof.server.api.schemas import (
     SigningKeyIn,
     SigningKeyOut,
 )
+from chainproof.server.api.strict_json import StrictJsonRoute
 from chainproof.server.services import signing
 
-router = APIRouter(tags=["signing"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["signing"])
 
 
 @router.post("/signing/certificates", response_model=CertificateOut)

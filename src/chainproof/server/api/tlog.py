@@ -7,9 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Path, Query
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep
+from chainproof.server.api.strict_json import StrictJsonRoute
 from chainproof.server.services import tlog
 
-router = APIRouter(prefix="/tlog", tags=["transparency log"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/tlog", tags=["transparency log"])
 
 _MAX_INDEX = 2**62
 

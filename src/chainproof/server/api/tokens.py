@@ -8,10 +8,11 @@ from fastapi import APIRouter, Query, Response
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep
 from chainproof.server.api.schemas import Page, TokenIn, TokenOut
+from chainproof.server.api.strict_json import StrictJsonRoute
 from chainproof.server.services import tokens
 from chainproof.server.support import pagination
 
-router = APIRouter(prefix="/tokens", tags=["tokens"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/tokens", tags=["tokens"])
 
 
 @router.post("", status_code=201, response_model=TokenOut)

@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep
 from chainproof.server.api.schemas import WorkflowOut
+from chainproof.server.api.strict_json import StrictJsonRoute
 from chainproof.server.services import workflow_lifecycle, workflows
 
-router = APIRouter(prefix="/workflows", tags=["workflows"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/workflows", tags=["workflows"])
 
 
 class _In(BaseModel):

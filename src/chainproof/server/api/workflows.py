@@ -8,10 +8,11 @@ from fastapi import APIRouter, Query
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep
 from chainproof.server.api.schemas import Page, WorkflowIn, WorkflowOut, WorkflowPatch
+from chainproof.server.api.strict_json import StrictJsonRoute
 from chainproof.server.services import workflows
 from chainproof.server.support import pagination
 
-router = APIRouter(prefix="/workflows", tags=["workflows"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/workflows", tags=["workflows"])
 
 
 @router.post("", status_code=201, response_model=WorkflowOut)

@@ -107,3 +107,32 @@ def _one_paragraph(err: BaseException) -> str:
     # Driver messages span lines (and SQLAlchemy appends a link): keep the first sentence(s).
     text = str(err).split("\n(Background on this error")[0]
     return re.sub(r"\s+", " ", text).strip()
+
+
+#: SQLite's transient conditions (another writer, a full or vanished disk) among the many
+#: meanings of its one OperationalError, which also covers programming errors (no such table).
+_SQLITE_TRANSIENT = (
+    "database is locked",
+    "unable to open",
+    "disk i/o error",
+    "database or disk is full",
+)
+
+
+def unavailable_reason(err: BaseException) -> str | None:
+    """Why the database cannot serve right now (unreachable, connection cut, pool exhausted,
+    SQLite busy), one line without the SQL or its parameters; None for any other error."""
+    if isinstance(err, sa_exc.TimeoutError):
+        return "no database connection became free in time"
+    if isinstance(err, sa_exc.DisconnectionError):
+        return "the database connection was lost"
+    if not isinstance(err, sa_exc.DBAPIError):
+        return None
+    reason = _one_paragraph(err.orig or err)
+    if err.connection_invalidated:
+        return reason
+    if not isinstance(err, sa_exc.OperationalError | sa_exc.InterfaceError):
+        return None
+    if type(err.orig).__module__.startswith("sqlite3"):
+        return reason if any(t in reason.lower() for t in _SQLITE_TRANSIENT) else None
+    return reason

@@ -13,6 +13,7 @@ from chainproof.core.contract import Contract
 from chainproof.errors import Conflict, InvalidInput, NotFound
 from chainproof.server.db import ContractRevision, ContractRow
 from chainproof.server.db.base import utcnow
+from chainproof.server.db.inserts import insert_if_absent
 from chainproof.server.services import audit
 from chainproof.server.services.orgs import check_name
 from chainproof.server.support import pagination
@@ -75,23 +76,43 @@ def insert(
     raw: str,
     description: str | None = None,
 ) -> tuple[ContractRow, ContractRevision]:
-    """Store a new contract with revision 1 (no permission check)."""
-    check_name("contract", name)
-    if find(session, actor.org_id, name) is not None:
+    """Store a new contract with revision 1 (no permission check); Conflict if it exists."""
+    row, created = _insert(session, actor, name, spec, raw, description)
+    if not created:
         raise Conflict(f"contract {name!r} already exists", hint="update it to add a revision")
-    row = ContractRow(
+    return row, revision(session, row, 1)
+
+
+def ensure(session: Session, actor: Principal, name: str, spec: Contract, raw: str) -> ContractRow:
+    """The contract ``name``, stored with ``spec`` as revision 1 if missing (implicit creation
+    for a new workflow: concurrent first uses all get the one row, db/inserts.py)."""
+    return find(session, actor.org_id, name) or _insert(session, actor, name, spec, raw)[0]
+
+
+def _insert(
+    session: Session,
+    actor: Principal,
+    name: str,
+    spec: Contract,
+    raw: str,
+    description: str | None = None,
+) -> tuple[ContractRow, bool]:
+    check_name("contract", name)
+    created = insert_if_absent(
+        session,
+        ContractRow,
         org_id=actor.org_id,
         name=name,
         description=description if description is not None else spec.description,
         latest_revision=1,
     )
-    session.add(row)
-    session.flush()
-    rev = ContractRevision(contract_id=row.id, revision=1, raw=raw, spec=_normalised(spec))
-    session.add(rev)
-    session.flush()
-    audit.record(session, actor.org_id, actor, "contract.create", row.id, name=name, revision=1)
-    return row, rev
+    row = get(session, actor.org_id, name)
+    if created:
+        rev = ContractRevision(contract_id=row.id, revision=1, raw=raw, spec=_normalised(spec))
+        session.add(rev)
+        session.flush()
+        audit.record(session, actor.org_id, actor, "contract.create", row.id, name=name, revision=1)
+    return row, created
 
 
 def create(
@@ -103,12 +124,10 @@ def create(
     return insert(session, actor, name, parse(name, raw), raw, description)
 
 
-def create_empty(
-    session: Session, actor: Principal, name: str
-) -> tuple[ContractRow, ContractRevision]:
-    """An empty contract (for a workflow created without one)."""
+def ensure_empty(session: Session, actor: Principal, name: str) -> ContractRow:
+    """The contract ``name``, created empty if missing (for a workflow created without one)."""
     spec = Contract.empty(name)
-    return insert(session, actor, name, spec, json.dumps(spec.to_dict(), indent=2))
+    return ensure(session, actor, name, spec, json.dumps(spec.to_dict(), indent=2))
 
 
 def update(

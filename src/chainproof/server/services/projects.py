@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from chainproof.errors import Conflict, NotFound
 from chainproof.server.db import Project, ProjectVersion, Workflow
+from chainproof.server.db.inserts import insert_if_absent
 from chainproof.server.services import audit, blocks, running
 from chainproof.server.services.orgs import check_name
 from chainproof.server.support import pagination
@@ -31,15 +32,27 @@ def get(session: Session, org_id: str, name: str) -> Project:
 
 
 def insert(session: Session, actor: Principal, name: str) -> Project:
-    """Create without a permission check (implicit creation at run init uses it too)."""
-    check_name("project", name)
-    if find(session, actor.org_id, name) is not None:
+    """Create without a permission check; Conflict if it exists (even if a concurrent request
+    created it a moment ago)."""
+    project, created = _insert(session, actor, name)
+    if not created:
         raise Conflict(f"project {name!r} already exists")
-    project = Project(org_id=actor.org_id, name=name)
-    session.add(project)
-    session.flush()
-    audit.record(session, actor.org_id, actor, "project.create", project.id, name=name)
     return project
+
+
+def ensure(session: Session, actor: Principal, name: str) -> Project:
+    """The project ``name``, created if missing (implicit creation on first use): concurrent
+    first uses all get the one row (db/inserts.py)."""
+    return find(session, actor.org_id, name) or _insert(session, actor, name)[0]
+
+
+def _insert(session: Session, actor: Principal, name: str) -> tuple[Project, bool]:
+    check_name("project", name)
+    created = insert_if_absent(session, Project, org_id=actor.org_id, name=name)
+    project = get(session, actor.org_id, name)
+    if created:
+        audit.record(session, actor.org_id, actor, "project.create", project.id, name=name)
+    return project, created
 
 
 def create(session: Session, actor: Principal, name: str) -> Project:
@@ -105,18 +118,18 @@ def rename(
 
 
 def version(session: Session, actor: Principal, project: Project, name: str) -> ProjectVersion:
-    """The project's version ``name``, created on first use."""
-    row = session.scalar(
-        select(ProjectVersion).where(
-            ProjectVersion.project_id == project.id, ProjectVersion.version == name
-        )
+    """The project's version ``name``, created on first use (insert-or-get, as :func:`ensure`)."""
+    stmt = select(ProjectVersion).where(
+        ProjectVersion.project_id == project.id, ProjectVersion.version == name
     )
-    if row is None:
-        if not name or len(name) > 200:
-            raise NotFound("invalid project version")
-        row = ProjectVersion(project_id=project.id, version=name)
-        session.add(row)
-        session.flush()
+    row = session.scalar(stmt)
+    if row is not None:
+        return row
+    if not name or len(name) > 200:
+        raise NotFound("invalid project version")
+    created = insert_if_absent(session, ProjectVersion, project_id=project.id, version=name)
+    row = session.scalars(stmt).one()
+    if created:
         audit.record(session, actor.org_id, actor, "project_version.create", row.id, version=name)
     return row
 

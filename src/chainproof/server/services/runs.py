@@ -87,14 +87,14 @@ def init(
     project_row = projects.find(session, actor.org_id, project)
     if project_row is None:
         _may_create(actor, org.allow_implicit_creation, f"project {project!r}")
-        project_row = projects.insert(session, actor, project)
+        project_row = projects.ensure(session, actor, project)
     if actor.is_robot and actor.project_id and actor.project_id != project_row.id:
         raise Forbidden(f"this token is restricted to project {actor.project_name!r}")
     wf = workflows.find(session, project_row, workflow)
     if wf is None:
         _may_create(actor, org.allow_implicit_creation, f"workflow {project}/{workflow}")
         new_contract = _contract_for_new(session, actor, project, workflow, contract)
-        wf = workflows.insert(session, actor, project_row, workflow, contract=new_contract)
+        wf = workflows.ensure(session, actor, project_row, workflow, new_contract)
     if actor.is_robot:
         actor.check_scope(project_row.id, wf.id)
     _may_start(session, wf, project)
@@ -191,11 +191,7 @@ def _contract_for_new(
         raise NotFound(f"contract {contract!r} not found")
     name = f"{project}-{workflow}"
     spec = contracts.parse(name, contract)
-    existing = contracts.find(session, actor.org_id, name)
-    if existing is not None:
-        return existing
-    row, _ = contracts.insert(session, actor, name, spec, contract)
-    return row
+    return contracts.ensure(session, actor, name, spec, contract)
 
 
 def get_run(session: Session, actor: Principal, run_id: str) -> WorkflowRun:

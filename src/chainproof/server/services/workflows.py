@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from chainproof.errors import Conflict, InvalidInput, NotFound
 from chainproof.server.db import ContractRow, Project, Workflow
+from chainproof.server.db.inserts import insert_if_absent
 from chainproof.server.services import audit, blocks, contracts, orgs, projects
 from chainproof.server.services.orgs import check_name
 from chainproof.server.support import pagination
@@ -33,18 +34,41 @@ def insert(
     team: str | None = None,
     description: str | None = None,
 ) -> Workflow:
-    """Create without a permission check; an empty contract ``<project>-<name>`` by default."""
+    """Create without a permission check; an empty contract ``<project>-<name>`` by default;
+    Conflict if it exists (even if a concurrent request created it a moment ago)."""
+    if find(session, project, name) is None:
+        wf, created = _insert(session, actor, project, name, contract, team, description)
+        if created:
+            return wf
+    raise Conflict(f"workflow {name!r} already exists in project {project.name!r}")
+
+
+def ensure(
+    session: Session, actor: Principal, project: Project, name: str, contract: ContractRow | None
+) -> Workflow:
+    """The workflow ``name``, created if missing (implicit creation at run init): concurrent
+    first uses all get the one row (db/inserts.py)."""
+    existing = find(session, project, name)
+    return existing or _insert(session, actor, project, name, contract, None, None)[0]
+
+
+def _insert(
+    session: Session,
+    actor: Principal,
+    project: Project,
+    name: str,
+    contract: ContractRow | None,
+    team: str | None,
+    description: str | None,
+) -> tuple[Workflow, bool]:
     check_name("workflow", name)
-    if find(session, project, name) is not None:
-        raise Conflict(f"workflow {name!r} already exists in project {project.name!r}")
     if contract is None:
         contract = default_contract(session, actor.org_id)
     if contract is None:
-        default_name = f"{project.name}-{name}"
-        contract = contracts.find(session, actor.org_id, default_name)
-        if contract is None:
-            contract, _ = contracts.create_empty(session, actor, default_name)
-    wf = Workflow(
+        contract = contracts.ensure_empty(session, actor, f"{project.name}-{name}")
+    created = insert_if_absent(
+        session,
+        Workflow,
         org_id=actor.org_id,
         project_id=project.id,
         name=name,
@@ -52,12 +76,13 @@ def insert(
         description=description,
         contract_id=contract.id,
     )
-    session.add(wf)
-    session.flush()
-    audit.record(
-        session, actor.org_id, actor, "workflow.create", wf.id, project=project.name, name=name
-    )
-    return wf
+    wf = find(session, project, name)
+    assert wf is not None  # inserted now or by the concurrent request that won
+    if created:
+        audit.record(
+            session, actor.org_id, actor, "workflow.create", wf.id, project=project.name, name=name
+        )
+    return wf, created
 
 
 def create(
@@ -81,7 +106,7 @@ def create(
                 f"project {project!r} not found and this organisation disabled implicit creation",
                 hint="create it first with `chainproof project create`",
             )
-        project_row = projects.insert(session, actor, project)
+        project_row = projects.ensure(session, actor, project)
     return insert(
         session,
         actor,
