@@ -78,6 +78,15 @@ class Settings:
     drift_stopped_floor_seconds: int = 86400
     #: A workflow is ``failing`` when this many finished runs in a row failed.
     drift_failing_runs: int = 3
+    #: Rego worker processes evaluating policies at push, at once (0: min(4, CPUs), at
+    #: least 2); further evaluations wait for a free worker (docs/policies.md, "Limits").
+    policy_workers: int = 0
+    #: Seconds one policy may run on one input before its worker is killed.
+    policy_timeout_seconds: float = 10.0
+    #: Resident memory one Rego worker may use, in MiB, before it is killed (0: no limit).
+    policy_memory_mb: int = 1024
+    #: Largest material content the control plane evaluates policies on, in bytes (32 MiB).
+    policy_max_input_bytes: int = 32 * 1024 * 1024
 
     @property
     def drift(self) -> DriftSettings:
