@@ -166,6 +166,8 @@ class RegoEngine:
         self._pool = WorkerPool(workers or default_workers())
         self._lock = threading.Lock()  # guards the projection cache
         self._projections: dict[tuple[bytes, frozenset[str]], str] = {}
+        self.peak_bytes = 0
+        """The largest resident size a worker was seen at (polled every 50 ms; Linux only)."""
 
     @property
     def workers(self) -> int:
@@ -260,7 +262,10 @@ class RegoEngine:
         send = {**request, "base": None if base_key in worker.bases else text}
         try:
             worker.send(send)
-            answer = worker.receive(limit, self.memory_mb * 1024 * 1024)
+            try:
+                answer = worker.receive(limit, self.memory_mb * 1024 * 1024)
+            finally:
+                self.peak_bytes = max(self.peak_bytes, worker.peak)
         except queue.Empty:
             worker.kill()
             raise PolicyEvaluationError(

@@ -32,8 +32,10 @@ from typing import IO, Any
 
 __all__ = ["DEFAULT_MEMORY_MB", "POLL_SECONDS", "OverMemory", "WorkerPool", "default_workers"]
 
-DEFAULT_MEMORY_MB = 1024
-"""Resident memory one worker may use, in MiB (its own baseline is ~30 MiB)."""
+DEFAULT_MEMORY_MB = 2048
+"""Resident memory one worker may use, in MiB. Its own baseline is ~30 MiB; rego-cpp holds an
+input at about 100 times its JSON size (a 15 MB CycloneDX SBOM under a policy that reads
+every component: 1.6 GB)."""
 POLL_SECONDS = 0.05
 _WORKER = Path(__file__).with_name("_worker.py")
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -64,6 +66,7 @@ class Worker:
         )
         self.answers: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.bases: list[str] = []
+        self.peak = 0  # the largest resident size seen while waiting for it, in bytes
         assert self.proc.stdout is not None
         threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True).start()
 
@@ -100,7 +103,8 @@ class Worker:
             try:
                 return self.answers.get(timeout=min(left, POLL_SECONDS))
             except queue.Empty:
-                if memory_bytes and self.resident() > memory_bytes:
+                self.peak = max(self.peak, self.resident())
+                if memory_bytes and self.peak > memory_bytes:
                     raise OverMemory from None
 
     def resident(self) -> int:

@@ -84,9 +84,9 @@ class Settings:
     #: Seconds one policy may run on one input before its worker is killed.
     policy_timeout_seconds: float = 10.0
     #: Resident memory one Rego worker may use, in MiB, before it is killed (0: no limit).
-    policy_memory_mb: int = 1024
-    #: Largest material content the control plane evaluates policies on, in bytes (32 MiB).
-    policy_max_input_bytes: int = 32 * 1024 * 1024
+    policy_memory_mb: int = 2048
+    #: Largest material content the control plane evaluates policies on, in bytes (16 MiB).
+    policy_max_input_bytes: int = 16 * 1024 * 1024
 
     @property
     def drift(self) -> DriftSettings:

@@ -4,9 +4,11 @@ policy input limit is not evaluated (its gated policies fail closed, naming the 
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +25,10 @@ from tests.integration.server.test_enforcement import (
 from tests.integration.server.test_push import _sign
 
 from chainproof.policy import PolicyVerifier
+from chainproof.policy.pool import default_workers
+from chainproof.server.app import create_app
 from chainproof.server.services.policy_input import Limits
+from chainproof.server.settings import Settings
 
 SLOW = """\
 apiVersion: chainloop.dev/v1
@@ -158,3 +163,34 @@ def test_material_above_the_input_limit_is_not_evaluated(
     message = failed["violations"][0]["message"]
     assert "its content is larger than 100 bytes" in message, message
     assert "policy input limit" in message
+
+
+def test_the_limits_come_from_the_settings(settings: Settings, tmp_path: Path) -> None:
+    env = {
+        "CHAINPROOF_POLICY_WORKERS": "3",
+        "CHAINPROOF_POLICY_TIMEOUT_SECONDS": "2.5",
+        "CHAINPROOF_POLICY_MEMORY_MB": "256",
+        "CHAINPROOF_POLICY_MAX_INPUT_BYTES": "1048576",
+    }
+    parsed = Settings.embedded(tmp_path, environ=env)
+    chosen = dataclasses.replace(
+        settings,
+        **{
+            f.name: getattr(parsed, f.name)
+            for f in dataclasses.fields(Settings)
+            if "policy_" in f.name
+        },
+    )
+    app = create_app(chosen, start_worker=False)
+    try:
+        made = app.state.policy_limits
+        assert (made.workers, made.timeout, made.memory_mb, made.max_input_bytes) == (
+            3,
+            2.5,
+            256,
+            1048576,
+        )
+        assert made.engine.workers == 3 and made.engine.memory_mb == 256
+        assert Limits().workers == default_workers() >= 2
+    finally:
+        app.state.engine.dispose()

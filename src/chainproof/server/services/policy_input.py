@@ -4,7 +4,7 @@
 pool (how many evaluations run at once, each with its time limit and its worker's memory
 limit, :mod:`chainproof.policy.pool`), the largest material content evaluated, and how many
 materials are loaded and evaluated at once (as many as there are workers: each holds its
-content, parsed and serialised, while its policies run, about 6 times its size).
+content, parsed and serialised, while its policies run: about 14 times its size).
 
 :class:`Content` reads a material's bytes (a CAS blob, or the statement's embedded bytes)
 into a scratch file chunk by chunk, stopping at the limit: content above it is never held in
@@ -31,7 +31,7 @@ BlobReader = Callable[[str | None, Digest], Iterable[bytes]]
 """``(CAS backend id or None for the embedded store, digest)`` → the blob's bytes."""
 
 _OPAQUE = ("CONTAINER_IMAGE", "STRING", "HELM_CHART")  # policies read their metadata only
-DEFAULT_MAX_INPUT_BYTES = 32 * 1024 * 1024
+DEFAULT_MAX_INPUT_BYTES = 16 * 1024 * 1024
 """Largest material content evaluated by default (the ``policy_max_input_bytes`` setting)."""
 
 
@@ -50,7 +50,7 @@ class Limits:
         *,
         workers: int = 0,
         timeout: float = 10.0,
-        memory_mb: int = 1024,
+        memory_mb: int = 2048,
         max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
     ) -> None:
         from chainproof.policy.pool import default_workers
@@ -134,6 +134,8 @@ class Content:
         elif item.in_cas and kind not in _OPAQUE:
             if self.read_blob is None:
                 raise InvalidInput(f"material {name}: the CAS is not reachable from here")
+            if item.size is not None and item.size > self.max_bytes:
+                raise self._too_large()  # as signed: the blob is not even opened
             blob = self.read_blob(self.backends.get(str(digest)), digest)
             path = self._write(str(digest), blob)
         material = CraftedMaterial(
@@ -158,11 +160,15 @@ class Content:
             for chunk in chunks:
                 size += len(chunk)
                 if size > limit:
-                    raise InvalidInput(
-                        f"its content is larger than {limit} bytes ({limit / 1048576:g} MiB), "
-                        "the control plane's policy input limit",
-                        hint="the server's policy_max_input_bytes setting raises it",
-                    )
+                    raise self._too_large()
                 out.write(chunk)
         self._paths[key] = path
         return path
+
+    def _too_large(self) -> InvalidInput:
+        limit = self.max_bytes
+        return InvalidInput(
+            f"its content is larger than {limit} bytes ({limit / 1048576:g} MiB), "
+            "the control plane's policy input limit",
+            hint="the server's policy_max_input_bytes setting raises it",
+        )
