@@ -184,7 +184,7 @@ class RegoEngine:
         """Start a worker process now, if none is idle, without waiting for it: its
         start-up (Python and regopy, ~0.1 s) then overlaps the caller reading the material.
         Does nothing when regopy is missing (the evaluation reports that)."""
-        if importlib.util.find_spec("regopy") is not None:
+        if _regopy_installed():
             self._pool.start_one()
 
     def close(self) -> None:
@@ -220,7 +220,7 @@ class RegoEngine:
             "forbidden": sorted(FORBIDDEN),
         }
         limit = self.timeout if timeout is None else timeout
-        if importlib.util.find_spec("regopy") is None:
+        if not _regopy_installed():
             raise PolicyEvaluationError(
                 "policies cannot be evaluated: the Rego interpreter (regopy) is not installed",
                 hint=_REGOPY_HINT,
@@ -299,6 +299,17 @@ class RegoEngine:
             worker.bases.append(base_key)
             del worker.bases[:-2]  # the worker keeps the last two (MAX_INPUTS)
         return answer
+
+
+_REGOPY_FOUND = False
+
+
+def _regopy_installed() -> bool:
+    """Whether the worker can import regopy (a positive answer is remembered)."""
+    global _REGOPY_FOUND
+    if not _REGOPY_FOUND:
+        _REGOPY_FOUND = importlib.util.find_spec("regopy") is not None
+    return _REGOPY_FOUND
 
 
 def canonical(material: Mapping[str, Any]) -> str:
