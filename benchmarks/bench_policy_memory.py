@@ -13,7 +13,14 @@ child's peak RSS (VmHWM), its Rego worker's (as the engine's 50 ms polls saw it)
 - default limits, the large SBOM: refused at the input limit before it is read whole;
 - default limits, an SBOM just under the input limit: the most one evaluation holds.
 
-    python benchmarks/bench_policy_memory.py [--size-mb 200]
+    python benchmarks/bench_policy_memory.py [--size-mb 200] [--timeout 120] [--memory-mb 2048]
+
+Measured on the shared 2-core development machine (2026-12-07; times are inflated by load):
+
+    scenario                        SBOM MB  server MB  worker MB      s  outcome
+    baseline: no input limit            200       1996        529  135.6  time limit (10 s)
+    default limits                      200         54          0    0.1  input limit (16 MiB)
+    default limits, at the limit         15        214       1608   80.6  passed
 """
 
 from __future__ import annotations
