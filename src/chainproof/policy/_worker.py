@@ -14,7 +14,9 @@ JSON. A request::
 
     {"key": sha256 of the modules, "modules": [[name, text], ...], "package": "a.b",
      "base_key": sha256 of the material, "base": its JSON text or null (already sent),
-     "args": {name: value}, "forbidden": [built-in name, ...]}
+     "args": {name: value}, "forbidden": [built-in name, ...], "compile_only": bool}
+
+(``compile_only``: compile and check, answer ``{"ok": true, ...}`` without evaluating.)
 
 and its answer, one per request::
 
@@ -256,6 +258,8 @@ class Worker:
         sources = {name: text for name, text in modules}
         forbidden = list(request.get("forbidden") or ())
         interpreter, built = self.bundle(request["key"], modules, request["package"], forbidden)
+        if request.get("compile_only"):
+            return {"ok": True, "rule": None, "value": None}
         handle = self.input(request)
         if self.lib.regoSetInput(interpreter._impl, handle) != 0:
             raise _Failure("input", "the interpreter refused the input")

@@ -233,6 +233,26 @@ class RegoEngine:
                 answer = self._call(worker, request, text, script, limit)
         return _result(script, answer)
 
+    def check(self, script: PreparedScript) -> None:
+        """Compile ``script`` in a worker without evaluating it: PolicyError for a Rego error
+        or a call of a forbidden built-in, as rego-cpp's compiled plan has it (what storing a
+        policy checks, so that it does not fail every evaluation later)."""
+        request = {
+            "key": script.key,
+            "modules": [list(m) for m in script.modules],
+            "package": script.package,
+            "base_key": "",
+            "args": {},
+            "forbidden": sorted(FORBIDDEN),
+            "compile_only": True,
+        }
+        if not _regopy_installed():
+            return  # nothing to compile with; evaluation reports it
+        with self._pool.worker() as worker:
+            answer = self._call(worker, request, "", script, self.timeout)
+        if not answer.get("ok"):
+            _result(script, answer)  # raises the error, as evaluation would
+
     def _projection(self, script: PreparedScript, material: Mapping[str, Any], text: str) -> str:
         """``text``, or the JSON of only the top-level keys the script can read when that
         leaves something out (remembered for the scripts after it)."""
@@ -260,6 +280,8 @@ class RegoEngine:
     ) -> dict[str, Any]:
         base_key = request["base_key"]
         send = {**request, "base": None if base_key in worker.bases else text}
+        if request.get("compile_only"):
+            send["base"] = None
         try:
             worker.send(send)
             try:

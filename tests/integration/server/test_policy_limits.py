@@ -194,3 +194,40 @@ def test_the_limits_come_from_the_settings(settings: Settings, tmp_path: Path) -
         assert Limits().workers == default_workers() >= 2
     finally:
         app.state.engine.dispose()
+
+
+HIDDEN = """\
+apiVersion: chainloop.dev/v1
+kind: Policy
+metadata: {name: hidden}
+spec:
+  policies:
+    - kind: SBOM_CYCLONEDX_JSON
+      embedded: |
+        package hidden
+
+        import rego.v1
+
+        s := `a
+        b` ; t := opa.runtime() ; u := `c
+        `
+
+        violations contains k if some k in object.keys(t.env)
+"""
+
+
+def test_storing_a_policy_compiles_it_and_refuses_forbidden_calls(app_client: Env) -> None:
+    # The call sits between two raw strings on one line: refused, with its line, when stored.
+    reply = app_client.post("/policies", {"document": HIDDEN})
+    assert reply.status_code == 422, reply.text
+    assert "document:13:" in reply.json()["detail"] and "opa.runtime()" in reply.json()["detail"]
+    # A Rego syntax error is refused when stored too, not at every evaluation.
+    broken = TRIVIAL.replace("count(input.components) == 0", "count(input.components) ==")
+    reply = app_client.post("/policies", {"document": broken})
+    assert reply.status_code == 422, reply.text
+    assert reply.json()["detail"].startswith("document:12:"), reply.text
+    # A group embedding a policy is checked the same way; a stored policy's update too.
+    _store(app_client, TRIVIAL)
+    reply = app_client.put("/policies/quick", {"document": HIDDEN.replace("hidden}", "quick}")})
+    assert reply.status_code == 422, reply.text
+    assert app_client.get("/policies/quick").json()["revision"] == 1
