@@ -1,12 +1,14 @@
-"""The Rego engine adapter: regopy in a child process, with a hard time limit per evaluation.
+"""The Rego engine adapter: regopy in a pool of child processes, with hard limits per evaluation.
 
-rego-cpp evaluates in native code that Python cannot interrupt, so evaluations run in a
-worker process (:mod:`chainproof.policy._worker`) that this module kills when one runs past
-its time limit; the caller gets a :class:`~chainproof.errors.PolicyEvaluationError` with
-``reason="timeout"`` instead of a hung CI job, and the next evaluation starts a new worker.
-The worker keeps each compiled policy (keyed by the digest of its modules) and the last
-materials, so evaluating N policies over one SBOM parses it once and compiles each policy
-once per process. Its environment is empty.
+rego-cpp evaluates in native code that Python cannot interrupt, so evaluations run in worker
+processes (:mod:`chainproof.policy.pool`, :mod:`chainproof.policy._worker`), killed when one
+runs past its time limit (``reason="timeout"``) or its memory limit (``reason="memory"``):
+the caller gets a :class:`~chainproof.errors.PolicyEvaluationError` instead of a hung CI job
+or server, and the next evaluation starts a new worker. Each worker keeps each compiled
+policy (keyed by the digest of its modules) and the last materials, so evaluating N policies
+over one SBOM parses it once and compiles each policy once per worker (an evaluation prefers
+the idle worker that holds its material). Their environment is empty, and they refuse a
+policy whose compiled plan calls a forbidden built-in (:data:`~chainproof.policy.rego.FORBIDDEN`).
 
 Errors from regopy are translated here, once: a Rego syntax or compile error becomes a
 :class:`~chainproof.errors.PolicyError` naming the policy file and line
