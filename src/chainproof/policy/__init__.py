@@ -3,7 +3,8 @@
 * :mod:`~chainproof.policy.document` parses the documents (errors name file and line);
 * :mod:`~chainproof.policy.arguments` applies the ``with:`` argument rules;
 * :mod:`~chainproof.policy.content` turns a material into the ``input`` a policy sees;
-* :mod:`~chainproof.policy.engine` runs Rego (regopy) in a worker process, with a time limit;
+* :mod:`~chainproof.policy.engine` runs Rego (regopy) in a pool of worker processes
+  (:mod:`~chainproof.policy.pool`), each evaluation with a time and a memory limit;
 * :mod:`~chainproof.policy.verifier` finds the policies a contract applies and evaluates them;
 * :mod:`~chainproof.policy.builtin` is the library of built-in policies (``docs/policies.md``).
 

@@ -4,22 +4,29 @@ Run as a script (``python -I _worker.py``) by :mod:`chainproof.policy.engine`, w
 environment. It imports only the standard library and regopy, so it needs neither chainproof
 nor the parent's environment, and a policy calling ``opa.runtime()`` would find nothing to
 read. The parent kills it when an evaluation runs past its time limit: rego-cpp cannot be
-interrupted from Python, and a killed process is the only hard stop. (Its memory is not
-capped: rego-cpp's allocator, snmalloc, reserves address space up front and aborts under
-RLIMIT_AS or RLIMIT_DATA.)
+interrupted from Python, and a killed process is the only hard stop. It kills it too past its
+memory limit, watching its resident memory from outside (:mod:`chainproof.policy.pool`: rego-cpp's
+allocator, snmalloc, reserves address space up front and aborts under RLIMIT_AS or
+RLIMIT_DATA, so no limit can be set from in here).
 
 Protocol, on stdin/stdout: each message is a 4-byte big-endian length and that many bytes of
 JSON. A request::
 
     {"key": sha256 of the modules, "modules": [[name, text], ...], "package": "a.b",
      "base_key": sha256 of the material, "base": its JSON text or null (already sent),
-     "args": {name: value}}
+     "args": {name: value}, "forbidden": [built-in name, ...], "compile_only": bool}
+
+(``compile_only``: compile and check, answer ``{"ok": true, ...}`` without evaluating.)
 
 and its answer, one per request::
 
     {"ok": true, "rule": "result" | "violations" | null, "value": <rule value> | null}
     {"ok": false, "stage": "compile" | "eval" | "input", "message": "...",
      "module": name | null, "line": n | null, "column": n | null}
+    {"ok": false, "stage": "forbidden", "builtin": name, "message": "..."}
+
+A bundle whose compiled plan calls one of the ``forbidden`` built-ins is refused before it
+runs: the check reads rego-cpp's own plan, so no spelling of the source hides a call from it.
 
 The input is the material object with ``args`` added (Chainloop's ``input.args``). Compiled
 bundles are cached by ``key`` (a policy compiles once per worker), the last few materials by
@@ -113,7 +120,9 @@ class Worker:
         return _Failure(stage, message, **where)
 
     # -- compile -----------------------------------------------------------------------------
-    def bundle(self, key: str, modules: list[list[str]], package: str) -> tuple[Any, Any]:
+    def bundle(
+        self, key: str, modules: list[list[str]], package: str, forbidden: list[str]
+    ) -> tuple[Any, Any]:
         cached = self.bundles.get(key)
         if cached is not None:
             self.bundles.move_to_end(key)
@@ -130,10 +139,50 @@ class Worker:
             raise self._fail("compile", str(err.args[0] if err.args else err), sources) from None
         if not built.ok():
             raise self._fail("compile", "", sources)
+        called = self.builtins(built)
+        for name in forbidden:
+            if name in called:
+                raise _Failure("forbidden", f"{name}() is not allowed", builtin=name)
         self.bundles[key] = (interpreter, built, sources)
         if len(self.bundles) > MAX_BUNDLES:
             self.bundles.popitem(last=False)
         return interpreter, built
+
+    def builtins(self, built: Any) -> set[str]:
+        """The built-in functions a compiled bundle calls, as rego-cpp's plan lists them
+        (``rego-policy > rego-static > rego-builtinfunctionseq``): what the interpreter will
+        run, however the source spells or hides it."""
+        shared, found = self.shared, set()
+
+        def children(node: Any, kind: str) -> list[Any]:
+            out = []
+            for i in range(shared.rego_node_size(node)):
+                child = shared.rego_node_get(node, i)
+                if self._type_name(child) == kind:
+                    out.append(child)
+            return out
+
+        for policy in children(shared.rego_bundle_node(built._impl), "rego-policy"):
+            for static in children(policy, "rego-static"):
+                for seq in children(static, "rego-builtinfunctionseq"):
+                    for function in children(seq, "rego-builtinfunction"):
+                        names = children(function, "rego-irstring")
+                        if names:
+                            found.add(self._value(names[0]))
+        return found
+
+    def _type_name(self, node: Any) -> str:
+        # NOTE: regopy's rego_node_type_name sizes its buffer without the terminating NUL
+        # and then fails; a fixed buffer is enough for a type name.
+        buf = ctypes.create_string_buffer(256)
+        self.lib.regoNodeTypeName(node, buf, 256)
+        return buf.value.decode("utf-8", "replace")
+
+    def _value(self, node: Any) -> str:
+        size = int(self.lib.regoNodeValueSize(node)) + 1
+        buf = ctypes.create_string_buffer(size)
+        self.lib.regoNodeValue(node, buf, size)
+        return buf.value.decode("utf-8", "replace")
 
     # -- input -------------------------------------------------------------------------------
     def input(self, request: dict[str, Any]) -> Any:
@@ -207,7 +256,10 @@ class Worker:
     def evaluate(self, request: dict[str, Any]) -> dict[str, Any]:
         modules = request["modules"]
         sources = {name: text for name, text in modules}
-        interpreter, built = self.bundle(request["key"], modules, request["package"])
+        forbidden = list(request.get("forbidden") or ())
+        interpreter, built = self.bundle(request["key"], modules, request["package"], forbidden)
+        if request.get("compile_only"):
+            return {"ok": True, "rule": None, "value": None}
         handle = self.input(request)
         if self.lib.regoSetInput(interpreter._impl, handle) != 0:
             raise _Failure("input", "the interpreter refused the input")

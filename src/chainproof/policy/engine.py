@@ -1,12 +1,14 @@
-"""The Rego engine adapter: regopy in a child process, with a hard time limit per evaluation.
+"""The Rego engine adapter: regopy in a pool of child processes, with hard limits per evaluation.
 
-rego-cpp evaluates in native code that Python cannot interrupt, so evaluations run in a
-worker process (:mod:`chainproof.policy._worker`) that this module kills when one runs past
-its time limit; the caller gets a :class:`~chainproof.errors.PolicyEvaluationError` with
-``reason="timeout"`` instead of a hung CI job, and the next evaluation starts a new worker.
-The worker keeps each compiled policy (keyed by the digest of its modules) and the last
-materials, so evaluating N policies over one SBOM parses it once and compiles each policy
-once per process. Its environment is empty.
+rego-cpp evaluates in native code that Python cannot interrupt, so evaluations run in worker
+processes (:mod:`chainproof.policy.pool`, :mod:`chainproof.policy._worker`), killed when one
+runs past its time limit (``reason="timeout"``) or its memory limit (``reason="memory"``):
+the caller gets a :class:`~chainproof.errors.PolicyEvaluationError` instead of a hung CI job
+or server, and the next evaluation starts a new worker. Each worker keeps each compiled
+policy (keyed by the digest of its modules) and the last materials, so evaluating N policies
+over one SBOM parses it once and compiles each policy once per worker (an evaluation prefers
+the idle worker that holds its material). Their environment is empty, and they refuse a
+policy whose compiled plan calls a forbidden built-in (:data:`~chainproof.policy.rego.FORBIDDEN`).
 
 Errors from regopy are translated here, once: a Rego syntax or compile error becomes a
 :class:`~chainproof.errors.PolicyError` naming the policy file and line
@@ -21,19 +23,22 @@ import hashlib
 import importlib.util
 import json
 import queue
-import struct
-import subprocess
-import sys
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from chainproof.errors import PolicyError, PolicyEvaluationError
 from chainproof.policy.arguments import ArgValue
 from chainproof.policy.document import PolicyScript
-from chainproof.policy.rego import boilerplate, check_source, input_keys, package_of
+from chainproof.policy.pool import (
+    DEFAULT_MEMORY_MB,
+    OverMemory,
+    Worker,
+    WorkerPool,
+    default_workers,
+)
+from chainproof.policy.rego import FORBIDDEN, boilerplate, check_source, input_keys, package_of
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -47,7 +52,6 @@ __all__ = [
 
 DEFAULT_TIMEOUT = 10.0
 """Seconds one policy script may run against one input."""
-_WORKER = Path(__file__).with_name("_worker.py")
 _MAX_PROJECTIONS = 8
 _REGOPY_HINT = (
     "install regopy (pip install regopy; wheels exist for Linux x86-64 with glibc 2.34+ "
@@ -143,72 +147,34 @@ def prepare(script: PolicyScript, policy: str) -> PreparedScript:
     return prepared
 
 
-class _Worker:
-    """One child process and the thread that reads its answers."""
-
-    def __init__(self) -> None:
-        env: dict[str, str] = {}
-        if sys.platform == "win32":  # Python cannot start on Windows without it
-            import os
-
-            env["SYSTEMROOT"] = os.environ.get("SYSTEMROOT", "")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-I", str(_WORKER)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
-        self.answers: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self.bases: list[str] = []
-        assert self.proc.stdout is not None
-        threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True).start()
-
-    def _read(self, stream: IO[bytes]) -> None:
-        try:
-            while True:
-                header = stream.read(4)
-                if len(header) < 4:
-                    break
-                (size,) = struct.unpack(">I", header)
-                self.answers.put(json.loads(stream.read(size)))
-        except (OSError, ValueError):
-            pass
-        self.answers.put(None)
-
-    def send(self, request: Mapping[str, Any]) -> None:
-        body = json.dumps(request).encode("utf-8")
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(struct.pack(">I", len(body)) + body)
-        self.proc.stdin.flush()
-
-    def receive(self, timeout: float) -> dict[str, Any] | None:
-        """The next answer; None if the worker died; queue.Empty after ``timeout``."""
-        return self.answers.get(timeout=timeout)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        for pipe in (self.proc.stdin, self.proc.stdout):
-            if pipe is not None:
-                try:
-                    pipe.close()
-                except OSError:
-                    pass
-
-
 class RegoEngine:
-    """Evaluates prepared scripts; one worker process, started on first use.
+    """Evaluates prepared scripts in a pool of up to ``workers`` processes, started on use.
 
-    Thread-safe (one evaluation at a time). Use as a context manager or call :meth:`close`.
+    Thread-safe: evaluations from several threads run at once, up to ``workers``; each has
+    the time limit ``timeout`` (seconds) and its worker the memory limit ``memory_mb`` (MiB
+    of resident memory, 0: none). See :mod:`chainproof.policy.pool`. Use as a context
+    manager or call :meth:`close`.
     """
 
-    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        workers: int | None = None,
+        memory_mb: int = DEFAULT_MEMORY_MB,
+    ) -> None:
         self.timeout = timeout
-        self._lock = threading.Lock()
-        self._worker: _Worker | None = None
+        self.memory_mb = memory_mb
+        self._pool = WorkerPool(workers or default_workers())
+        self._lock = threading.Lock()  # guards the projection cache
         self._projections: dict[tuple[bytes, frozenset[str]], str] = {}
+        self.peak_bytes = 0
+        """The largest resident size a worker was seen at (polled every 50 ms; Linux only)."""
+
+    @property
+    def workers(self) -> int:
+        """How many evaluations may run at once."""
+        return self._pool.size
 
     def __enter__(self) -> RegoEngine:
         return self
@@ -217,19 +183,15 @@ class RegoEngine:
         self.close()
 
     def start(self) -> None:
-        """Start the worker process now, if it is not running, without waiting for it: its
+        """Start a worker process now, if none is idle, without waiting for it: its
         start-up (Python and regopy, ~0.1 s) then overlaps the caller reading the material.
         Does nothing when regopy is missing (the evaluation reports that)."""
-        with self._lock:
-            if importlib.util.find_spec("regopy") is not None:
-                self._worker_or_start()
+        if _regopy_installed():
+            self._pool.start_one()
 
     def close(self) -> None:
-        """Stop the worker process (a later evaluation starts a new one)."""
-        with self._lock:
-            if self._worker is not None:
-                self._worker.kill()
-                self._worker = None
+        """Stop the worker processes (a later evaluation starts new ones)."""
+        self._pool.close()
 
     def evaluate(
         self,
@@ -244,8 +206,9 @@ class RegoEngine:
 
         ``material_json`` may carry ``material`` already serialised (callers evaluating many
         scripts over one material serialise it once). Raises PolicyError for a Rego compile
-        error (file and line), PolicyEvaluationError for a time-out, a run-time error, a
-        missing ``result``/``violations`` rule or a malformed result.
+        error (file and line) or a forbidden built-in, PolicyEvaluationError for a time-out,
+        the memory limit, a run-time error, a missing ``result``/``violations`` rule or a
+        malformed result.
         """
         text = material_json if material_json is not None else canonical(material)
         text = self._projection(script, material, text)
@@ -256,14 +219,41 @@ class RegoEngine:
             "package": script.package,
             "base_key": base_key,
             "args": dict(args or {}),
+            "forbidden": sorted(FORBIDDEN),
         }
         limit = self.timeout if timeout is None else timeout
-        with self._lock:
-            answer = self._call(request, text, script, limit)
+        if not _regopy_installed():
+            raise PolicyEvaluationError(
+                "policies cannot be evaluated: the Rego interpreter (regopy) is not installed",
+                hint=_REGOPY_HINT,
+                reason="unavailable",
+            )
+        with self._pool.worker(prefer=base_key) as worker:
+            answer = self._call(worker, request, text, script, limit)
             if answer.get("stage") == "input":  # the worker forgot the material: send it
-                self._worker_or_start().bases.clear()
-                answer = self._call(request, text, script, limit)
+                worker.bases.clear()
+                answer = self._call(worker, request, text, script, limit)
         return _result(script, answer)
+
+    def check(self, script: PreparedScript) -> None:
+        """Compile ``script`` in a worker without evaluating it: PolicyError for a Rego error
+        or a call of a forbidden built-in, as rego-cpp's compiled plan has it (what storing a
+        policy checks, so that it does not fail every evaluation later)."""
+        request = {
+            "key": script.key,
+            "modules": [list(m) for m in script.modules],
+            "package": script.package,
+            "base_key": "",
+            "args": {},
+            "forbidden": sorted(FORBIDDEN),
+            "compile_only": True,
+        }
+        if not _regopy_installed():
+            return  # nothing to compile with; evaluation reports it
+        with self._pool.worker() as worker:
+            answer = self._call(worker, request, "", script, self.timeout)
+        if not answer.get("ok"):
+            _result(script, answer)  # raises the error, as evaluation would
 
     def _projection(self, script: PreparedScript, material: Mapping[str, Any], text: str) -> str:
         """``text``, or the JSON of only the top-level keys the script can read when that
@@ -272,40 +262,36 @@ class RegoEngine:
         if reads is None or not isinstance(material, Mapping) or reads.issuperset(material):
             return text
         cache_key = (hashlib.sha256(text.encode("utf-8")).digest(), reads)
-        projected = self._projections.get(cache_key)
+        with self._lock:
+            projected = self._projections.get(cache_key)
         if projected is None:
             projected = canonical({k: v for k, v in material.items() if k in reads})
-            self._projections[cache_key] = projected
-            while len(self._projections) > _MAX_PROJECTIONS:
-                self._projections.pop(next(iter(self._projections)))
+            with self._lock:
+                self._projections[cache_key] = projected
+                while len(self._projections) > _MAX_PROJECTIONS:
+                    self._projections.pop(next(iter(self._projections)))
         return projected
 
-    def _worker_or_start(self) -> _Worker:
-        if self._worker is not None and self._worker.proc.poll() is not None:
-            self._worker.kill()  # it exited on its own: release its pipes
-            self._worker = None
-        if self._worker is None:
-            if importlib.util.find_spec("regopy") is None:
-                raise PolicyEvaluationError(
-                    "policies cannot be evaluated: the Rego interpreter (regopy) is not installed",
-                    hint=_REGOPY_HINT,
-                    reason="unavailable",
-                )
-            self._worker = _Worker()
-        return self._worker
-
     def _call(
-        self, request: dict[str, Any], text: str, script: PreparedScript, limit: float
+        self,
+        worker: Worker,
+        request: dict[str, Any],
+        text: str,
+        script: PreparedScript,
+        limit: float,
     ) -> dict[str, Any]:
-        worker = self._worker_or_start()
         base_key = request["base_key"]
         send = {**request, "base": None if base_key in worker.bases else text}
+        if request.get("compile_only"):
+            send["base"] = None
         try:
             worker.send(send)
-            answer = worker.receive(limit)
+            try:
+                answer = worker.receive(limit, self.memory_mb * 1024 * 1024)
+            finally:
+                self.peak_bytes = max(self.peak_bytes, worker.peak)
         except queue.Empty:
             worker.kill()
-            self._worker = None
             raise PolicyEvaluationError(
                 f"policy {script.policy} did not finish within {limit:g} s and was stopped",
                 hint="a policy must not loop over large products of its input; raise the time "
@@ -313,15 +299,23 @@ class RegoEngine:
                 policy=script.policy,
                 reason="timeout",
             ) from None
+        except OverMemory:
+            worker.kill()
+            raise PolicyEvaluationError(
+                f"policy {script.policy} exceeded the memory limit of {self.memory_mb} MB "
+                "and was stopped",
+                hint="a policy must not build large collections (numbers.range, comprehensions "
+                "over products of its input); raise the limit only for inputs that need it",
+                policy=script.policy,
+                reason="memory",
+            ) from None
         except OSError:
             answer = None
         if answer is None:
             worker.kill()
-            self._worker = None
             raise PolicyEvaluationError(
                 f"policy {script.policy}: the Rego interpreter stopped unexpectedly "
                 "(out of memory?)",
-                hint=_REGOPY_HINT if importlib.util.find_spec("regopy") is None else None,
                 policy=script.policy,
                 reason="crashed",
             )
@@ -329,6 +323,17 @@ class RegoEngine:
             worker.bases.append(base_key)
             del worker.bases[:-2]  # the worker keeps the last two (MAX_INPUTS)
         return answer
+
+
+_REGOPY_FOUND = False
+
+
+def _regopy_installed() -> bool:
+    """Whether the worker can import regopy (a positive answer is remembered)."""
+    global _REGOPY_FOUND
+    if not _REGOPY_FOUND:
+        _REGOPY_FOUND = importlib.util.find_spec("regopy") is not None
+    return _REGOPY_FOUND
 
 
 def canonical(material: Mapping[str, Any]) -> str:
@@ -340,6 +345,13 @@ def _result(script: PreparedScript, answer: Mapping[str, Any]) -> ScriptResult:
     name = script.policy
     if not answer.get("ok"):
         message = str(answer.get("message") or "Rego error")
+        if answer.get("stage") == "forbidden":  # the interpreter's own view of the modules
+            builtin = str(answer.get("builtin"))
+            raise PolicyError(
+                f"{script.origin}: {FORBIDDEN.get(builtin, f'{builtin}() is not allowed')}",
+                policy=name,
+                source=script.origin,
+            )
         if answer.get("stage") == "compile":
             module = answer.get("module")
             line, column = answer.get("line"), answer.get("column")

@@ -22,23 +22,31 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["RegoIssue", "boilerplate", "check_source", "input_keys", "package_of", "rule_names"]
+__all__ = [
+    "FORBIDDEN",
+    "RegoIssue",
+    "boilerplate",
+    "check_source",
+    "input_keys",
+    "package_of",
+    "rule_names",
+]
 
-_COMMENT = re.compile(r"#.*$")
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`]*`')
+_LEXEME = re.compile(rf"{_STRING.pattern}|#[^\n]*")
 _PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)\s*$")
 # A top-level rule whose body starts without `if`: `name {` or `name[x] {` (`p := {` is an
 # object literal, not a body, so assignments are left alone).
 _V0_RULE = re.compile(r"^(?!(?:package|import|default|else)\b)[A-Za-z_]\w*(?:\[[^\]]*\])?\s*\{")
 _V0_PARTIAL = re.compile(r"^(?P<name>[A-Za-z_]\w*)\[[^\]]*\]\s*\{")
 _RULE_HEAD = re.compile(r"^(default\s+)?([A-Za-z_]\w*)\b")
-_FORBIDDEN = {
+FORBIDDEN = {
     "opa.runtime": "opa.runtime() exposes the process environment; it is not allowed",
     "trace": "trace() is not allowed in policies",
     "rego.parse_module": "rego.parse_module() is not allowed in policies",
     "http.send": "http.send() is not available: chainproof policies cannot reach the network",
 }
-_CALL = re.compile(r"(?<![\w.])(" + "|".join(re.escape(n) for n in _FORBIDDEN) + r")\s*\(")
+_CALL = re.compile(r"(?<![\w.])(" + "|".join(re.escape(n) for n in FORBIDDEN) + r")\s*\(")
 _BOILERPLATE_RULES = ("result", "skip_reason", "valid_input", "skipped", "ignore", "violations")
 
 
@@ -52,12 +60,19 @@ class RegoIssue:
 
 
 def _code_lines(source: str) -> list[str]:
-    """The script's lines with strings blanked and comments removed (same columns)."""
-    out = []
-    for line in source.splitlines():
-        line = _STRING.sub(lambda m: '"' + " " * (len(m.group(0)) - 2) + '"', line)
-        out.append(_COMMENT.sub("", line).rstrip())
-    return out
+    """The script's lines with strings blanked and comments removed (same lines and columns).
+
+    Read left to right over the whole script, as a lexer does: a raw string may span lines,
+    and a quote inside a comment starts no string.
+    """
+
+    def blank(match: re.Match[str]) -> str:
+        text = match.group(0)
+        if text.startswith("#"):
+            return ""
+        return text[0] + re.sub(r"[^\n]", " ", text[1:-1]) + text[-1]
+
+    return [line.rstrip() for line in _LEXEME.sub(blank, source).splitlines()]
 
 
 def package_of(source: str) -> str | None:
@@ -104,7 +119,7 @@ def check_source(source: str) -> list[RegoIssue]:
                 RegoIssue(number, 1, f"Rego v0 rule syntax (chainproof evaluates Rego v1): {fix}")
             )
         for call in _CALL.finditer(line):
-            issues.append(RegoIssue(number, call.start(1) + 1, _FORBIDDEN[call.group(1)]))
+            issues.append(RegoIssue(number, call.start(1) + 1, FORBIDDEN[call.group(1)]))
     return issues
 
 

@@ -38,6 +38,7 @@ from chainproof.server.jobs.expiry import expiry_loop
 from chainproof.server.jobs.findings import findings_loop
 from chainproof.server.services import signing as signing_services
 from chainproof.server.services.drift import SETTINGS_KEY as DRIFT_SETTINGS_KEY
+from chainproof.server.services.policy_input import Limits
 from chainproof.server.services.slsa import SERVER_URL_KEY
 from chainproof.server.settings import Settings
 from chainproof.server.telemetry.wiring import check_settings, instrument
@@ -72,6 +73,12 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
     sessions.configure(info={**sessions.kw.get("info", {}), DRIFT_SETTINGS_KEY: settings.drift})
     cas_parts = build_cas(settings, sessions)
     backend = cas_parts.embedded
+    policy_limits = Limits(
+        workers=settings.policy_workers,
+        timeout=settings.policy_timeout_seconds,
+        memory_mb=settings.policy_memory_mb,
+        max_input_bytes=settings.policy_max_input_bytes,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -94,6 +101,7 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
             cas_parts.close()
+            policy_limits.close()
             engine.dispose()
 
     app = FastAPI(
@@ -110,6 +118,7 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
     app.state.backend = backend
     app.state.cas_factory = cas_parts.factory
     app.state.cas_source = cas_parts.source
+    app.state.policy_limits = policy_limits
     install_problems(app)
 
     api = APIRouter(prefix="/api/v1")

@@ -109,6 +109,15 @@ class Settings:
     #: ``Strict-Transport-Security: max-age=...`` on responses served over HTTPS (directly, via
     #: a trusted proxy's X-Forwarded-Proto, or when public_url is https); 0: never sent.
     hsts_max_age_seconds: int = 31536000
+    #: Rego worker processes evaluating policies at push, at once (0: min(4, CPUs), at
+    #: least 2); further evaluations wait for a free worker (docs/policies.md, "Limits").
+    policy_workers: int = 0
+    #: Seconds one policy may run on one input before its worker is killed.
+    policy_timeout_seconds: float = 10.0
+    #: Resident memory one Rego worker may use, in MiB, before it is killed (0: no limit).
+    policy_memory_mb: int = 2048
+    #: Largest material content the control plane evaluates policies on, in bytes (16 MiB).
+    policy_max_input_bytes: int = 16 * 1024 * 1024
 
     @property
     def drift(self) -> DriftSettings:

@@ -134,12 +134,11 @@ def test_one_material_many_policies_share_the_input(engine: RegoEngine) -> None:
     assert engine.evaluate(cdx, material, {"min": "5"}).violations
 
 
-def test_the_worker_environment_is_empty(
-    engine: RegoEngine, monkeypatch: pytest.MonkeyPatch
+def test_the_worker_refuses_opa_runtime_even_past_the_source_check(
+    engine: RegoEngine,
 ) -> None:
-    # opa.runtime() is refused by the source check; the worker would have nothing to read
-    # anyway. Bypass the check to prove it: the environment the interpreter sees is empty.
-    monkeypatch.setenv("CHAINPROOF_TOKEN", "cp_secret")
+    # A script built by hand skips check_source: the worker, reading rego-cpp's compiled plan,
+    # still refuses it before it runs (and its environment is empty anyway).
     source = (
         "package leak\n\nimport rego.v1\n\n"
         "violations := [k | some k in object.keys(opa.runtime().env)]\n"
@@ -147,10 +146,8 @@ def test_the_worker_environment_is_empty(
     prepared = PreparedScript(
         "leak", "leak", (("policy.rego", source),), "leak.rego", 0, key="leak-test"
     )
-    with RegoEngine() as fresh:
-        names = [v.message for v in fresh.evaluate(prepared, {}).violations]
-    assert "CHAINPROOF_TOKEN" not in names
-    assert set(names) <= {"LC_CTYPE"}  # set by Python itself (PEP 538 locale coercion)
+    with pytest.raises(PolicyError, match=r"leak\.rego: opa\.runtime\(\) exposes"):
+        engine.evaluate(prepared, {})
 
 
 def test_verifier_merges_the_scripts_of_a_kind(engine: RegoEngine) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep
 from chainproof.server.api.schemas import Page, PolicyIn, PolicyOut
@@ -16,16 +16,24 @@ router = APIRouter(route_class=StrictJsonRoute, prefix="/policies", tags=["polic
 
 
 @router.post("", status_code=201, response_model=PolicyOut)
-def create_policy(body: PolicyIn, session: SessionDep, principal: PrincipalDep) -> Any:
-    """Store a Policy or PolicyGroup document (revision 1), named by its metadata.name."""
-    row, rev = policies.create(session, principal, body.document)
+def create_policy(
+    body: PolicyIn, request: Request, session: SessionDep, principal: PrincipalDep
+) -> Any:
+    """Store a Policy or PolicyGroup document (revision 1), named by its metadata.name. Its
+    Rego is compiled first: a Rego error or a forbidden built-in is refused (422)."""
+    engine = request.app.state.policy_limits.engine
+    row, rev = policies.create(session, principal, body.document, engine=engine)
     return policies.view(principal.org_name, row, rev)
 
 
 @router.put("/{name}", response_model=PolicyOut)
-def update_policy(name: str, body: PolicyIn, session: SessionDep, principal: PrincipalDep) -> Any:
-    """Add revision N+1, or return the latest when the document's digest is unchanged."""
-    row, rev = policies.update(session, principal, name, body.document)
+def update_policy(
+    name: str, body: PolicyIn, request: Request, session: SessionDep, principal: PrincipalDep
+) -> Any:
+    """Add revision N+1, or return the latest when the document's digest is unchanged; the
+    new document's Rego is compiled first, as at create."""
+    engine = request.app.state.policy_limits.engine
+    row, rev = policies.update(session, principal, name, body.document, engine=engine)
     return policies.view(principal.org_name, row, rev)
 
 

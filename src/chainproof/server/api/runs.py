@@ -107,6 +107,7 @@ def push_attestation(
         idempotency_key=idempotency_key,
         read_blob=read_blob,
         bypass_policy_check=body.bypass_policy_check,
+        policy_limits=request.app.state.policy_limits,
     )
     if pushed.blocked:
         session.commit()  # the blocked run and its evidence are kept; the answer is an error

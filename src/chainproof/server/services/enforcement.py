@@ -14,13 +14,18 @@ A violation blocks the push when its evaluation is gated: the attachment's ``gat
 group attachment's, else the organisation's strategy (``enforced`` gates everything,
 ``advisory`` nothing). A policy that cannot be loaded or evaluated (a bad reference, the
 time limit) counts as a violation: a broken gate must not open.
+
+The evaluations are bounded by :class:`~.policy_input.Limits` (the server's ``policy_*``
+settings): the worker pool, time and memory limits, the largest material content evaluated,
+and how many materials are loaded and evaluated at once.
 """
 
 from __future__ import annotations
 
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,9 +34,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chainproof.core.contract import parse_required_policies
-from chainproof.core.digest import Digest
 from chainproof.core.statement import MaterialDescriptor, Statement
-from chainproof.errors import ChainproofError, InvalidInput
+from chainproof.errors import ChainproofError
 from chainproof.server.db import (
     ContractRevision,
     ContractRow,
@@ -41,6 +45,7 @@ from chainproof.server.db import (
 )
 from chainproof.server.services import orgs
 from chainproof.server.services import policies as stored_policies
+from chainproof.server.services.policy_input import BlobReader, Content, Limits, default_limits
 from chainproof.server.telemetry import metrics
 
 if TYPE_CHECKING:
@@ -50,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BlobReader",
     "Checked",
+    "Limits",
     "Verdict",
     "evaluate",
     "record",
@@ -58,8 +64,6 @@ __all__ = [
 
 ATTESTATION = "ATTESTATION"
 
-BlobReader = Callable[[str | None, Digest], Iterable[bytes]]
-"""``(CAS backend id or None for the embedded store, digest)`` → the blob's bytes."""
 
 _OPAQUE = ("CONTAINER_IMAGE", "STRING", "HELM_CHART")  # policies read their metadata only
 
@@ -139,12 +143,15 @@ def evaluate(
     *,
     read_blob: BlobReader | None,
     cas_backends: Mapping[str, str | None],
+    limits: Limits | None = None,
 ) -> Verdict:
     """Evaluate the run's contract and the organisation's required policies on a verified
     statement. ``cas_backends`` maps each CAS material's digest to its backend (None: the
     embedded store); ``read_blob`` reads it (None: CAS content cannot be read, and policies
     on it are recorded as violations). Bare names resolve to the organisation's stored
-    policies first, then to the built-in ones."""
+    policies first, then to the built-in ones. ``limits``: the server's (default: the
+    built-in defaults, one engine for the process)."""
+    limits = limits or default_limits()
     org = session.get(Organization, run.org_id)
     assert org is not None
     strategy = org.policy_strategy or orgs.DEFAULT_POLICY_STRATEGY
@@ -156,11 +163,19 @@ def evaluate(
     reported = _client_reported(statement.predicate.get("policyEvaluations"))
     checked: list[Checked] = []
     with tempfile.TemporaryDirectory(prefix="chainproof-policy-") as scratch:
-        content = _Content(Path(scratch), read_blob, cas_backends)
+        content = Content(Path(scratch), read_blob, cas_backends, limits.max_input_bytes)
         for policies, required in sets:
             checked.extend(
                 _evaluate_set(
-                    policies, required, strategy, statement, materials, content, session, run
+                    policies,
+                    required,
+                    strategy,
+                    statement,
+                    materials,
+                    content,
+                    session,
+                    run,
+                    limits,
                 )
             )
             checked.extend(
@@ -209,9 +224,10 @@ def _evaluate_set(
     strategy: str,
     statement: Statement,
     materials: Sequence[MaterialDescriptor],
-    content: _Content,
+    content: Content,
     session: Session,
     run: WorkflowRun,
+    limits: Limits,
 ) -> Iterator[Checked]:
     from chainproof.policy import PolicyVerifier
 
@@ -245,12 +261,12 @@ def _evaluate_set(
             name = _ref_name(attachment)
             failure = _failure(name, None, "GROUP", err.message, attachment.get("gate"))
             broken.append(Checked(failure, "server", _gate(failure.gate, strategy), required))
-    verifier = PolicyVerifier(policies, kept_groups, loader=loader)
+    verifier = PolicyVerifier(policies, kept_groups, loader=loader, engine=limits.engine)
     yield from broken
     if not verifier.has_policies():
         return
     for item in materials:
-        yield from _material(verifier, item, content, strategy, required)
+        yield from _material(verifier, item, content, strategy, required, limits.slots)
     yield from _statement(verifier, statement, strategy, required)
 
 
@@ -265,9 +281,10 @@ def _ref_name(attachment: Mapping[str, Any]) -> str:
 def _material(
     verifier: PolicyVerifier,
     item: MaterialDescriptor,
-    content: _Content,
+    content: Content,
     strategy: str,
     required: bool,
+    slots: threading.BoundedSemaphore,
 ) -> Iterator[Checked]:
     from chainproof.policy import PolicyEvaluation, material_input
 
@@ -297,19 +314,22 @@ def _material(
             )
             yield Checked(skipped, "server", _gate(gate, strategy), required)
         return
-    try:
-        data = material_input(material, path)
-    except ChainproofError as err:
-        for b in bound:
-            gate = b.attachment.get("gate", b.group_gate)
-            failure = _failure(b.policy.name, name, kind, err.message, gate)
-            yield Checked(failure, "server", _gate(gate, strategy), required)
-        return
-    from chainproof.policy.engine import canonical
+    # The content, parsed and serialised, is held only while holding a slot: as many
+    # materials as there are workers are in memory at once, however many pushes arrive.
+    with slots:
+        try:
+            data = material_input(material, path)
+        except ChainproofError as err:
+            for b in bound:
+                gate = b.attachment.get("gate", b.group_gate)
+                failure = _failure(b.policy.name, name, kind, err.message, gate)
+                yield Checked(failure, "server", _gate(gate, strategy), required)
+            return
+        from chainproof.policy.engine import canonical
 
-    text = canonical(data)
-    for b in bound:
-        yield from _one(verifier, b, kind, data, text, name, strategy, required)
+        text = canonical(data)
+        for b in bound:
+            yield from _one(verifier, b, kind, data, text, name, strategy, required)
 
 
 def _statement(
@@ -348,70 +368,6 @@ def _one(
         found = _failure(bound.policy.name, material, kind, err.message, gate)
     if found is not None:
         yield Checked(found, "server", _gate(found.gate, strategy), required)
-
-
-class _Content:
-    """Material content for policies: the blob from the CAS or the statement's bytes,
-    written once to a scratch file (policies read files, and a blob may be large)."""
-
-    def __init__(
-        self, scratch: Path, read_blob: BlobReader | None, backends: Mapping[str, str | None]
-    ) -> None:
-        self.scratch = scratch
-        self.read_blob = read_blob
-        self.backends = backends
-        self._paths: dict[str, Path] = {}
-
-    def material(self, item: MaterialDescriptor) -> tuple[Any, Path | None]:
-        """The material as a handler made it, and its content's scratch file (None: the
-        control plane has no bytes for it, or policies read only its metadata)."""
-        from chainproof.core.materials.base import CraftedMaterial
-        from chainproof.policy.content import MAX_CONTENT_BYTES
-
-        name, kind, digest = item.name, item.kind, item.digest
-        if digest.algorithm != "sha256":
-            raise InvalidInput("a material of the statement has no sha256 digest")
-        value: str | None = None
-        path: Path | None = None
-        if item.content is not None:
-            if Digest.of_bytes(item.content) != digest:
-                raise InvalidInput(
-                    f"material {name}: its embedded content does not match its digest"
-                )
-            if kind == "STRING":
-                value = item.content.decode("utf-8", errors="replace")
-            else:
-                path = self._write(str(digest), [item.content], MAX_CONTENT_BYTES)
-        elif item.in_cas and kind not in _OPAQUE:
-            if self.read_blob is None:
-                raise InvalidInput(f"material {name}: the CAS is not reachable from here")
-            blob = self.read_blob(self.backends.get(str(digest)), digest)
-            path = self._write(str(digest), blob, MAX_CONTENT_BYTES)
-        material = CraftedMaterial(
-            name=name,
-            kind=kind,
-            digest=digest,
-            size=path.stat().st_size if path else 0,
-            filename=item.filename,
-            value=value,
-            annotations=dict(item.annotations),
-        )
-        return material, path
-
-    def _write(self, key: str, chunks: Iterable[bytes], limit: int) -> Path:
-        cached = self._paths.get(key)
-        if cached is not None:
-            return cached
-        path = self.scratch / f"{len(self._paths)}.blob"
-        size = 0
-        with path.open("wb") as out:
-            for chunk in chunks:
-                size += len(chunk)
-                if size > limit:
-                    raise InvalidInput(f"it is larger than {limit} bytes, the policy input limit")
-                out.write(chunk)
-        self._paths[key] = path
-        return path
 
 
 # -- client-reported evaluations -----------------------------------------------------------

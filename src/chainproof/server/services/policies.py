@@ -18,8 +18,9 @@ resolves the contract's policies with the CI job's robot token. Writing needs ow
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +36,9 @@ from chainproof.server.services import audit, orgs
 from chainproof.server.support import pagination
 from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
+
+if TYPE_CHECKING:
+    from chainproof.policy import RegoEngine
 
 MAX_DOCUMENT_BYTES = MAX_POLICY_BYTES
 """The largest document stored: what the parser accepts from a file, so any policy that
@@ -127,13 +131,18 @@ def revision_uri(org_name: str, name: str, number: int) -> str:
 
 
 # -- use cases -------------------------------------------------------------------------------
-def create(session: Session, actor: Principal, raw: str) -> tuple[PolicyRow, PolicyRevision]:
+def create(
+    session: Session, actor: Principal, raw: str, *, engine: RegoEngine | None = None
+) -> tuple[PolicyRow, PolicyRevision]:
     """Store a new policy or group (revision 1) named by its ``metadata.name``; owner/admin.
 
-    Conflict when the organisation has one of that name or a built-in one has it.
+    Conflict when the organisation has one of that name or a built-in one has it. With an
+    ``engine``, its embedded scripts are compiled first (:func:`compile_scripts`).
     """
     actor.require_admin()
     doc, data = parse(raw)
+    if engine is not None:
+        compile_scripts(doc, engine)
     if doc.name in builtin.names():
         raise Conflict(
             f"{doc.name!r} is the name of a {_builtin_kind(doc.name)}",
@@ -176,11 +185,12 @@ def create(session: Session, actor: Principal, raw: str) -> tuple[PolicyRow, Pol
 
 
 def update(
-    session: Session, actor: Principal, name: str, raw: str
+    session: Session, actor: Principal, name: str, raw: str, *, engine: RegoEngine | None = None
 ) -> tuple[PolicyRow, PolicyRevision]:
     """Add revision N+1 when the document's digest differs from the latest's, else return
     the latest unchanged; owner/admin. The name and the kind cannot change (InvalidInput):
-    contracts attach the document by name, as a policy or as a group."""
+    contracts attach the document by name, as a policy or as a group. With an ``engine``,
+    the new document's embedded scripts are compiled first (:func:`compile_scripts`)."""
     actor.require_admin()
     row = find(session, actor.org_id, name, lock=True)
     if row is None:
@@ -204,6 +214,8 @@ def update(
     latest = latest_revision(session, row)
     if latest.digest == doc.digest:
         return row, latest
+    if engine is not None:
+        compile_scripts(doc, engine)
     now = utcnow()
     rev = _add_revision(session, actor, row, latest.revision + 1, doc, data, now)
     row.description = doc.description or None
@@ -219,6 +231,27 @@ def update(
         digest=rev.digest,
     )
     return row, rev
+
+
+def compile_scripts(doc: Document, engine: RegoEngine) -> None:
+    """Compile each script the document embeds (a group's embedded policies too) as
+    evaluation would: PolicyError, naming the line where the source check finds it, for v0
+    syntax, a Rego error or a forbidden built-in. The last is read from rego-cpp's compiled
+    plan, so a call the source hides is refused too; evaluation checks again."""
+    from chainproof.policy import prepare
+    from chainproof.policy.loader import refuse_scripts
+
+    policies = [doc] if isinstance(doc, Policy) else []
+    if isinstance(doc, PolicyGroup):
+        attachments = [a for m in doc.materials for a in m.policies] + list(doc.attestation)
+        for attachment in attachments:
+            embedded = attachment.get("embedded")
+            if isinstance(embedded, Mapping):
+                source = f"{SOURCE}: embedded policy"
+                policies.append(Policy.from_dict(embedded, source=source, load=refuse_scripts))
+    for policy in policies:
+        for script in policy.scripts:
+            engine.check(prepare(script, policy.name))
 
 
 def _add_revision(

@@ -96,6 +96,7 @@ def push(
     now: datetime | None = None,
     read_blob: enforcement.BlobReader | None = None,
     bypass_policy_check: bool = False,
+    policy_limits: enforcement.Limits | None = None,
 ) -> Pushed:
     """Verify, evaluate policies, log and store the attestation of a run.
 
@@ -104,6 +105,7 @@ def push(
     blocks the run: it is stored as ``blocked`` with its evidence, and the caller commits and
     answers with :meth:`Pushed.refusal`. ``bypass_policy_check`` lets the push through
     instead when the actor may bypass (owner/admin users, robots granted it), audited.
+    ``policy_limits`` bound the evaluations (the server's; default: the built-in defaults).
     A repeated push of the same bundle (or with the same idempotency key) returns what the
     first one stored, with the same log entry. ``materials`` are the client's unsigned
     extras: they only fill gaps in what the statement signs.
@@ -122,7 +124,9 @@ def push(
     signed = _check_statement(session, run, statement)
     held = _check_cas(session, actor, signed)
     # Policies before the log: the log's lock is held only for the append itself.
-    decision = _evaluate(session, actor, run, statement, held, read_blob, bypass_policy_check)
+    decision = _evaluate(
+        session, actor, run, statement, held, read_blob, bypass_policy_check, policy_limits
+    )
     completed, entry = _notarise(session, actor, run, parsed, public_key, now)
     digest = _store(session, run, completed, statement, signed, held, materials, now)
     _finish(session, actor, run, digest, identity, entry, decision, idempotency_key, now)
@@ -283,11 +287,12 @@ def _evaluate(
     held: _Held,
     read_blob: enforcement.BlobReader | None,
     bypass_policy_check: bool,
+    limits: enforcement.Limits | None,
 ) -> _Decision:
     """The control plane's policy verdict; a gated violation blocks the run, unless the
     push asks to bypass and the actor may (Forbidden if it may not)."""
     verdict = enforcement.evaluate(
-        session, run, statement, read_blob=read_blob, cas_backends=held.backends
+        session, run, statement, read_blob=read_blob, cas_backends=held.backends, limits=limits
     )
     if not verdict.gated or not bypass_policy_check:
         return _Decision(verdict, blocked=bool(verdict.gated), bypassed=False)
