@@ -23,7 +23,15 @@ from chainproof.server.api.schemas import (
     RunOut,
 )
 from chainproof.server.db import Attestation
-from chainproof.server.services import enforcement, push, run_list, run_state, runs, slsa
+from chainproof.server.services import (
+    enforcement,
+    push,
+    run_list,
+    run_state,
+    runs,
+    slsa,
+    versions,
+)
 from chainproof.server.support import pagination
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -106,6 +114,7 @@ def push_attestation(
         idempotency_key=idempotency_key,
         read_blob=read_blob,
         bypass_policy_check=body.bypass_policy_check,
+        release=body.release,
     )
     if pushed.blocked:
         session.commit()  # the blocked run and its evidence are kept; the answer is an error
@@ -114,6 +123,7 @@ def push_attestation(
         **runs.view(session, pushed.run, materials=True),
         "bundle": pushed.bundle,
         "policy_evaluations": [c.to_dict() for c in pushed.policies],
+        "project_version_release": versions.of_run(session, pushed.run) if body.release else None,
     }
 
 
