@@ -4,11 +4,23 @@ once released when the organisation says so. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
+from sqlalchemy import select
 from tests.integration.conftest import Env
 from tests.integration.server import history as h
 from tests.integration.server.test_blocks import user_token
+from tests.pg import pg_database
+
+from chainproof.errors import Conflict
+from chainproof.server.bootstrap import create_org
+from chainproof.server.db import AuditEvent
+from chainproof.server.db.migrate import migrate
+from chainproof.server.db.session import make_engine, make_sessionmaker
+from chainproof.server.services import orgs, projects, tokens, versions
 
 
 def _versions(env: Env, project: str = "shop", **params: Any) -> dict[str, Any]:
@@ -189,3 +201,50 @@ def test_versions_come_newest_first_in_keyset_pages(app_client: Env) -> None:
     rest = _versions(env, limit=2, cursor=first["next_cursor"])
     assert [v["version"] for v in rest["items"]] == ["1"] and rest["next_cursor"] is None
     assert env.get("/projects/shop/versions", params={"cursor": "junk"}).status_code == 400
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    yield from pg_database()
+
+
+@pytest.mark.postgres
+def test_two_releases_at_once_release_once(pg_url: str) -> None:
+    """PostgreSQL: of two releases of one version in concurrent transactions, the second
+    waits for the first and then finds the version released (409), so there is one release
+    and one audit event."""
+    migrate(pg_url)
+    engine = make_engine(pg_url)
+    sessions = make_sessionmaker(engine, secret_key="k" * 64)
+    with sessions.begin() as session:
+        org, token = create_org(session, "acme")
+        actor = tokens.authenticate(session, token)
+        project = projects.create(session, actor, "shop")
+        versions.for_run(session, actor, orgs.get_org(session, org["id"]), project, "1.0")
+    first = sessions()
+    versions.release(first, actor, "shop", "1.0")
+    first.flush()
+    outcome: list[BaseException | None] = []
+
+    def release_too() -> None:
+        try:
+            with sessions.begin() as session:
+                versions.release(session, actor, "shop", "1.0")
+            outcome.append(None)
+        except Conflict as err:
+            outcome.append(err)
+
+    second = threading.Thread(target=release_too)
+    second.start()
+    second.join(0.5)
+    assert second.is_alive()  # waiting for the first transaction's lock
+    first.commit()
+    second.join(10)
+    assert len(outcome) == 1 and isinstance(outcome[0], Conflict)
+    with sessions() as session:
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "project_version.release")
+        )
+        assert len(list(events)) == 1
+    first.close()
+    engine.dispose()

@@ -82,6 +82,7 @@ def release_of_run(
     check_releasable(run)
     row = session.get(ProjectVersion, run.project_version_id)
     assert row is not None  # a foreign key
+    _lock(session, row)
     if row.released_at is None:
         _mark_released(session, actor, row, now, run_id=run.id)
     return row
@@ -94,6 +95,7 @@ def release(
     actor.require_admin()
     project_row = projects.get(session, actor.org_id, project)
     row = get(session, project_row, version)
+    _lock(session, row)
     if row.released_at is not None:
         raise Conflict(
             f"version {version} of project {project} was already released at "
@@ -187,6 +189,12 @@ def _run_counts(session: Session, ids: list[str]) -> dict[str, tuple[int, int, i
         .group_by(run.project_version_id)
     )
     return {str(vid): (total, done, ok) for vid, total, done, ok in session.execute(stmt)}
+
+
+def _lock(session: Session, row: ProjectVersion) -> None:
+    """Lock the version (PostgreSQL) and read it afresh: of two releases at once, the second
+    sees the first and is a no-op (push) or a Conflict (release), never a second release."""
+    session.refresh(row, with_for_update=True)
 
 
 def _mark_released(
