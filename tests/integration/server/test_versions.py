@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from tests.integration.conftest import Env
 from tests.integration.server import history as h
 from tests.integration.server.test_blocks import user_token
@@ -246,5 +247,44 @@ def test_two_releases_at_once_release_once(pg_url: str) -> None:
             select(AuditEvent).where(AuditEvent.action == "project_version.release")
         )
         assert len(list(events)) == 1
+    first.close()
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_two_runs_naming_a_new_version_at_once_share_it(pg_url: str) -> None:
+    """PostgreSQL: two inits naming the same new version in concurrent transactions: the
+    second waits for the first's row, then records its run on that version (no 500)."""
+    migrate(pg_url)
+    engine = make_engine(pg_url)
+    sessions = make_sessionmaker(engine, secret_key="k" * 64)
+    with sessions.begin() as session:
+        org, token = create_org(session, "acme")
+        actor = tokens.authenticate(session, token)
+        projects.create(session, actor, "shop")
+
+    def new_version(session: Session) -> str:
+        org_row = orgs.get_org(session, org["id"])
+        project = projects.get(session, org["id"], "shop")
+        return versions.for_run(session, actor, org_row, project, "1.0").id
+
+    first = sessions()
+    first_id = new_version(first)
+    outcome: list[str | BaseException] = []
+
+    def create_too() -> None:
+        try:
+            with sessions.begin() as session:
+                outcome.append(new_version(session))
+        except Exception as err:
+            outcome.append(err)
+
+    second = threading.Thread(target=create_too)
+    second.start()
+    second.join(0.5)
+    assert second.is_alive()  # waiting on the first transaction's new row
+    first.commit()
+    second.join(10)
+    assert outcome == [first_id]
     first.close()
     engine.dispose()

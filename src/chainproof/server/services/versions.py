@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from chainproof.errors import Conflict, InvalidInput, NotFound, VersionReleased
@@ -42,13 +43,25 @@ def for_run(
         raise InvalidInput(
             f"invalid project version {name[:40]!r}", hint=f"1 to {MAX_VERSION} characters"
         )
-    row = find(session, project, name)
-    if row is None:
-        row = ProjectVersion(project_id=project.id, version=name)
-        session.add(row)
-        session.flush()
-        audit.record(session, actor.org_id, actor, "project_version.create", row.id, version=name)
+    row = find(session, project, name) or _create(session, actor, project, name)
     _refuse_if_released(org, project, row)
+    return row
+
+
+def _create(session: Session, actor: Principal, project: Project, name: str) -> ProjectVersion:
+    """A new prerelease; when a concurrent run created it first (the unique constraint), that
+    one. The savepoint keeps the caller's transaction usable after the clash."""
+    try:
+        with session.begin_nested():
+            row = ProjectVersion(project_id=project.id, version=name)
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        found = find(session, project, name)
+        if found is None:
+            raise
+        return found
+    audit.record(session, actor.org_id, actor, "project_version.create", row.id, version=name)
     return row
 
 
