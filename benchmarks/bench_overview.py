@@ -4,7 +4,8 @@ Generates ``--workflows`` workflows and ``--runs`` runs with COPY (org_data.py) 
 throw-away database, then measures, each over ``--rounds`` calls, p50 and p95 of:
 
 - the overview (organisation totals, then a page of 100 or 500 workflows, or one project)
-  through the service and through HTTP (the ASGI app in process);
+  through the service and through HTTP (the ASGI app in process), and a page of 100 deep in
+  the list (after 49 keyset cursors, followed outside the timing);
 - a page of 50 runs (the service's keyset query plus the JSON views the API returns),
   unfiltered, with each filter, and deep in the list (after following 20 cursors).
 
@@ -85,6 +86,10 @@ def _bench(org: Org, rounds: int) -> None:
     _line("service, page of 500", *_percentiles(service(limit=500), rounds), target=150)
     _line("service, one project", *_percentiles(service(project="project-00042"), rounds), 150)
     _line("HTTP GET /api/v1/overview, page of 100", *_percentiles(_http(org), rounds), 150)
+    hops, deep = _deep_cursor(service, pages=49)
+    if deep is not None:  # keyset paging: a deep page costs what the first does
+        deep_page = service(cursor=deep)
+        _line(f"service, page of 100 after {hops} pages", *_percentiles(deep_page, rounds), 150)
 
     def page(cursor_hops: int = 0, **where: Any) -> Callable[[], Any]:
         f = run_list.RunFilter(**where)
@@ -116,6 +121,18 @@ def _bench(org: Org, rounds: int) -> None:
     p50, p95 = _percentiles(page(cursor_hops=20), rounds)
     _line("21st page (20 cursors followed), per page", p50 / 21, p95 / 21, target=50)
     engine.dispose()
+
+
+def _deep_cursor(service: Callable[..., Callable[[], Any]], pages: int) -> tuple[int, Any]:
+    """The overview cursor after up to ``pages`` pages of 100 (followed outside the timing),
+    and how many pages it skips."""
+    cursor, hops = None, 0
+    while hops < pages:
+        nxt = service(cursor=cursor)()["next_cursor"]
+        if nxt is None:
+            break
+        cursor, hops = nxt, hops + 1
+    return hops, cursor
 
 
 def _http(org: Org) -> Callable[[], Any]:

@@ -26,6 +26,7 @@ status the control plane answers with, and the CLI exit code (docs/architecture.
     │   ├── NetworkError                 network_error             503    4
     │   └── Unavailable                  unavailable               503    4
     └── Conflict                         conflict                  409    5
+        └── VersionReleased              version_released          409    5
 
 The exit codes, for scripts: 0 ok; 1 a check failed (the evidence or a policy said no);
 2 bad input (a malformed file, option or URL); 3 not found or not authorised; 4 the server
@@ -217,6 +218,13 @@ class Conflict(ChainproofError):
     code = "conflict"
     http_status = 409
     exit_code = 5
+
+
+class VersionReleased(Conflict):
+    """The run's project version was released and the organisation refuses runs on released
+    versions (``details`` holds project, version, released_at and released_by)."""
+
+    code = "version_released"
 
 
 class ServiceError(ChainproofError):

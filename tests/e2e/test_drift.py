@@ -4,6 +4,7 @@ acknowledged and closed (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -129,13 +130,21 @@ def test_cadence_is_set_and_unset(drift_server: Server, tmp_path: Path) -> None:
     assert missing.returncode == 3
 
 
-@pytest.fixture(scope="module")
-def busy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A server whose findings job runs every second."""
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def busy_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """A server whose findings job runs every second, on SQLite or PostgreSQL."""
     extra = {"CHAINPROOF_FINDINGS_CHECK_SECONDS": "1"}
-    yield from start_server(
-        tmp_path_factory.mktemp("server"), run_expiry_seconds=600, extra_env=extra
-    )
+    with contextlib.ExitStack() as stack:
+        if request.param == "postgresql":
+            url = stack.enter_context(contextlib.contextmanager(pg_database)())
+            extra["CHAINPROOF_DATABASE_URL"] = url
+        yield from start_server(
+            tmp_path_factory.mktemp("server"), run_expiry_seconds=600, extra_env=extra
+        )
 
 
 def test_the_servers_periodic_job_closes_what_runs_did_not(
@@ -158,3 +167,19 @@ def test_the_servers_periodic_job_closes_what_runs_did_not(
         time.sleep(0.5)
     (closed,) = _findings(cli, "--workflow", "scratch", "--all")
     assert closed["id"] == unmanaged["id"] and closed["closed_at"]
+
+
+def test_drift_list_pages_with_next(drift_server: Server, tmp_path: Path) -> None:
+    cli = cli_for(drift_server, tmp_path)
+    for name in ("one", "two", "three"):  # typos: each new workflow is unmanaged
+        cli("attestation", "init", "--workflow", name, "--project", "paged")
+        cli("attestation", "reset", "--trigger", "cancellation")
+    whole = _findings(cli, "--project", "paged")
+    assert [f["workflow"] for f in whole] == ["three", "two", "one"]
+    first = cli("drift", "list", "--project", "paged", "--limit", "2", "-o", "json")
+    assert [f["workflow"] for f in json.loads(first.stdout)] == ["three", "two"]
+    cursor = json.loads(first.stderr.strip().splitlines()[-1])["next_cursor"]
+    rest = _findings(cli, "--project", "paged", "--limit", "2", "--next", cursor)
+    assert [f["workflow"] for f in rest] == ["one"]
+    table = cli("drift", "list", "--project", "paged", "--limit", "1")
+    assert "--next" in table.stderr

@@ -257,6 +257,14 @@ def push(
             "token granted it. Recorded and audited, and the run's VSA says FAILED.",
         ),
     ] = False,
+    release: Annotated[
+        bool,
+        typer.Option(
+            "--release",
+            help="Release the run's project version (its --version at init) once the push "
+            "succeeded; audited.",
+        ),
+    ] = False,
     state_dir: StateDirOpt = None,
     attestation_id: AttestationIdOpt = None,
     output: OutputOpt = Output.table,
@@ -283,6 +291,7 @@ def push(
         bundle_out=bundle,
         bypass_policy_check=bypass,
         notify=info,
+        release=release,
     )
     link = f"{api.base_url}/api/v1/runs/{run['id']}"
     found = attestation.violations(run)
@@ -291,6 +300,12 @@ def push(
     else:
         typer.echo(f"Attestation pushed: run {run['id']} ({run.get('status')})")
         typer.echo(link)
+        released = run.get("project_version_release")
+        if released and not released.get("prerelease"):
+            typer.echo(
+                f"Version {released['version']} released at {released['released_at']} "
+                f"by {released['released_by']}"
+            )
         if (run.get("verification") or {}).get("policy", {}).get("bypassed"):
             info("Gated policy violations were bypassed (recorded and audited):")
         if found:

@@ -7,8 +7,10 @@ from typing import Annotated, Any
 import typer
 
 from chainproof.cli._common import (
+    NextOpt,
     Output,
     OutputOpt,
+    announce_next,
     cli_context,
     emit_json,
     parse_duration,
@@ -63,29 +65,34 @@ def list_(
     all_: Annotated[
         bool, typer.Option("--all", help="Closed findings too (default: open ones only).")
     ] = False,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 200,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many per page.")] = 200,
+    next_page: NextOpt = None,
     output: OutputOpt = Output.table,
 ) -> None:
-    """List the open drift findings of the organisation, newest first.
+    """List the open drift findings of the organisation, newest first, a page of --limit
+    at a time. When more follow, the next page's cursor goes to stderr (with -o json as one
+    JSON line {"next_cursor": "..."}); pass it back with --next and the same filters.
 
     Example: chainproof drift list --kind failing -o json
     """
-    items = (
+    items, cursor = (
         cli_context(ctx)
         .api()
-        .list_findings(
+        .list_findings_page(
             kind=kind,
             project=project,
             workflow=workflow,
             status="all" if all_ else "open",
             limit=limit,
+            cursor=next_page,
         )
     )
     if output is Output.json:
         emit_json(items)
-        return
-    columns = [*COLUMNS, ("Closed", lambda r: _short(r.get("closed_at")))] if all_ else COLUMNS
-    print_table(items, columns, title="Findings" if all_ else "Open findings")
+    else:
+        columns = [*COLUMNS, ("Closed", lambda r: _short(r.get("closed_at")))] if all_ else COLUMNS
+        print_table(items, columns, title="Findings" if all_ else "Open findings")
+    announce_next(cursor, output, "findings")
 
 
 @app.command("acknowledge")

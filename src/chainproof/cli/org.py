@@ -35,10 +35,15 @@ def _show(org: dict[str, object], output: Output, title: str) -> None:
             ("Required policies", _required_summary(org.get("required_policies"))),
             ("Contract grace", _grace_summary(org.get("contract_grace_seconds"))),
             ("Default contract", org.get("default_contract") or "none (an empty one)"),
+            ("Released versions", _released_summary(org.get("refuse_released_versions"))),
             ("Created", org.get("created_at")),
         ],
         title=title,
     )
+
+
+def _released_summary(refused: object) -> str:
+    return "refused (no new runs)" if refused else "accepted"
 
 
 def _grace_summary(seconds: object) -> str:
@@ -174,6 +179,15 @@ def update(
         bool,
         typer.Option("--clear-default-contract", help="Go back to empty contracts."),
     ] = False,
+    refuse_released: Annotated[
+        bool | None,
+        typer.Option(
+            "--refuse-released-versions/--allow-released-versions",
+            help="Whether `attestation init` and `attestation push` are refused on a project "
+            "version that was released.",
+            show_default=False,
+        ),
+    ] = None,
     output: OutputOpt = Output.table,
 ) -> None:
     """Change organisation settings (owner or admin token).
@@ -194,6 +208,7 @@ def update(
             contract_grace_seconds=grace,
             default_contract=default_contract,
             clear_default_contract=clear_default_contract,
+            refuse_released_versions=refuse_released,
         )
     )
     _show(updated, output, "Updated")

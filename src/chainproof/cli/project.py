@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from chainproof.cli import project_version
 from chainproof.cli._common import (
     Column,
     Output,
@@ -18,8 +19,11 @@ from chainproof.cli._common import (
 from chainproof.cli.workflow_lifecycle import block_text
 
 app = typer.Typer(
-    help="Create, list, block and rename projects (they group workflows).", no_args_is_help=True
+    help="Create, list, block and rename projects (they group workflows) and release their "
+    "versions.",
+    no_args_is_help=True,
 )
+app.add_typer(project_version.app, name="version")
 
 COLUMNS: list[Column] = [
     ("Name", "name"),

@@ -23,6 +23,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from chainproof.client._day_two import DayTwoCalls
 from chainproof.client._lifecycle import LifecycleCalls
 from chainproof.client._retry import DEFAULT_RETRY_TIMEOUT, Attempts, RetryPolicy, retry_after
 from chainproof.errors import ChainproofError, InvalidInput, NetworkError, ServiceError
@@ -317,7 +318,7 @@ def _q(segment: str) -> str:
     return quote(segment, safe="")
 
 
-class ApiClient(LifecycleCalls):
+class ApiClient(LifecycleCalls, DayTwoCalls):
     """Typed client of the control plane API (docs/api.md); answers are plain JSON dicts.
 
     Build it with the server URL (normalised by :func:`server_root`) and an API token; pass
@@ -427,6 +428,7 @@ class ApiClient(LifecycleCalls):
         contract_grace_seconds: int | None = None,
         default_contract: str | None = None,
         clear_default_contract: bool = False,
+        refuse_released_versions: bool | None = None,
     ) -> dict[str, Any]:
         """Change organisation settings (owner/admin); ``clear_required_policies`` removes
         the required policies, ``clear_default_contract`` the default contract and
@@ -437,6 +439,7 @@ class ApiClient(LifecycleCalls):
             "required_policies": required_policies,
             "contract_grace_seconds": contract_grace_seconds,
             "default_contract": default_contract,
+            "refuse_released_versions": refuse_released_versions,
         }
         clean = {k: v for k, v in body.items() if v is not None}
         if clear_required_policies:
@@ -576,30 +579,6 @@ class ApiClient(LifecycleCalls):
         """One workflow by project and name."""
         return dict(self._get(f"/workflows/{_q(project)}/{_q(name)}"))
 
-    # -- drift findings --------------------------------------------------------------------
-    def list_findings(
-        self,
-        *,
-        kind: str | None = None,
-        workflow: str | None = None,
-        project: str | None = None,
-        status: str = "open",
-        limit: int | None = None,
-    ) -> list[dict[str, Any]]:
-        """Findings, newest first (``status``: open, closed or all), up to ``limit``."""
-        filters = {"kind": kind, "workflow": workflow, "project": project, "status": status}
-        return self._items("/findings", limit, **filters)
-
-    def acknowledge_finding(self, finding_id: str, reason: str) -> dict[str, Any]:
-        """Accept an open finding, saying why."""
-        return dict(self._post(f"/findings/{_q(finding_id)}/acknowledge", {"reason": reason}))
-
-    def set_cadence(self, project: str, workflow: str, seconds: int | None) -> dict[str, Any]:
-        """Set (None: unset) how long a workflow may go without a run."""
-        path = f"/api/v1/workflows/{_q(project)}/{_q(workflow)}/cadence"
-        body = {"cadence_seconds": seconds}
-        return dict(self._session.request("PUT", path, json_body=body).json())
-
     # -- tokens ----------------------------------------------------------------------------
     def create_token(
         self,
@@ -727,13 +706,17 @@ class ApiClient(LifecycleCalls):
         public_key: str | None = None,
         idempotency_key: str | None = None,
         bypass_policy_check: bool = False,
+        release: bool = False,
     ) -> dict[str, Any]:
         """Send the signed bundle; the server verifies and evaluates its policies before it
         stores. Returns the Run with ``policy_evaluations``; PolicyViolation when a gate
-        blocked it (the run is recorded as blocked)."""
+        blocked it (the run is recorded as blocked). ``release`` releases the run's project
+        version once the push succeeded (the answer's ``project_version_release``)."""
         body: dict[str, Any] = {"bundle": bundle, "materials": materials, "public_key": public_key}
         if bypass_policy_check:
             body["bypass_policy_check"] = True
+        if release:
+            body["release"] = True
         return dict(
             self._post(f"/runs/{_q(run_id)}/attestation", body, idempotency_key=idempotency_key)
         )

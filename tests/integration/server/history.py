@@ -36,8 +36,16 @@ def init(env: Env, project: str, name: str, **extra: Any) -> dict[str, Any]:
     return dict(reply.json())
 
 
-def push(env: Env, started: dict[str, Any]) -> dict[str, Any]:
-    """Upload, sign and push the SBOM run; the run as the server then holds it."""
+def push(env: Env, started: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """Upload, sign and push the SBOM run (``extra``: more fields of the push body); the run
+    as the server then holds it."""
+    reply = send(env, started, **extra)
+    assert reply.status_code in (200, 422), reply.text
+    return dict(env.get(f"/runs/{started['run']['id']}").json())
+
+
+def send(env: Env, started: dict[str, Any], **extra: Any) -> Any:
+    """Upload, sign and push the SBOM run; the server's reply as it is."""
     run_id = started["run"]["id"]
     _upload(env, run_id)
     wf = started["workflow"]
@@ -47,9 +55,7 @@ def push(env: Env, started: dict[str, Any]) -> dict[str, Any]:
     assert reply.status_code == 200, reply.text
     chain = [c.encode() for c in reply.json()["chain"]]
     bundle = signer.sign(_statement(env, started), chain).to_dict()
-    reply = env.post(f"/runs/{run_id}/attestation", {"bundle": bundle})
-    assert reply.status_code in (200, 422), reply.text
-    return dict(env.get(f"/runs/{run_id}").json())
+    return env.post(f"/runs/{run_id}/attestation", {"bundle": bundle, **extra})
 
 
 def run(env: Env, project: str, name: str, outcome: str, **extra: Any) -> dict[str, Any]:

@@ -357,3 +357,19 @@ def test_the_servers_drift_settings_reach_the_rules(app_client: Env) -> None:
         )
         runs.reset(session, script.actor(session), run_id, "failure", now=script.now)
     assert script.open()["failing"]["evidence"] == [run_id]
+
+
+def test_findings_come_in_keyset_pages(app_client: Env) -> None:
+    """The cursor names the last finding shown: a finding that opens while someone pages
+    neither repeats one nor shifts the next page."""
+    env = app_client
+    for name in ("w1", "w2", "w3"):  # implicit creation: each is unmanaged
+        reply = env.post("/runs", {"workflow": name, "project": "p", "runner": GENERIC})
+        assert reply.status_code == 201, reply.text
+    first = env.get("/findings", params={"limit": 2}).json()
+    assert [f["workflow"] for f in first["items"]] == ["w3", "w2"] and first["next_cursor"]
+    reply = env.post("/runs", {"workflow": "w4", "project": "p", "runner": GENERIC})
+    assert reply.status_code == 201, reply.text
+    rest = env.get("/findings", params={"limit": 2, "cursor": first["next_cursor"]}).json()
+    assert [f["workflow"] for f in rest["items"]] == ["w1"] and rest["next_cursor"] is None
+    assert env.get("/findings", params={"cursor": "junk"}).status_code == 400

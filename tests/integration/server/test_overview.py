@@ -243,3 +243,18 @@ def test_overview_leaves_archived_workflows_out_and_counts_project_blocks(
     assert sorted(listed) == ["api", "site"]
     assert listed["site"]["blocked"] and not listed["api"]["blocked"]
     assert body["totals"]["workflows"] == 2 and body["totals"]["blocked"] == 1
+
+
+def test_overview_pages_are_keyset_pages(app_client: Env) -> None:
+    """The cursor names the last workflow shown: one added before it meanwhile neither
+    repeats a workflow nor shifts the next page."""
+    env = app_client
+    for name in ("b", "d", "f"):
+        h.init(env, "shop", name)  # implicit creation
+    first = env.get("/overview", params={"limit": 2}).json()
+    assert list(_by_name(first)) == ["b", "d"] and first["next_cursor"]
+    h.init(env, "shop", "a")
+    rest = env.get("/overview", params={"limit": 2, "cursor": first["next_cursor"]}).json()
+    assert list(_by_name(rest)) == ["f"] and rest["next_cursor"] is None
+    assert rest["totals"]["workflows"] == 4
+    assert env.get("/overview", params={"cursor": "bzoy"}).status_code == 400

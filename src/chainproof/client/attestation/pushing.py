@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from chainproof.client.attestation.policies import attestation_policies
 from chainproof.client.attestation.state import StateStore, now, store_for
-from chainproof.errors import Blocked, PolicyViolation, VerificationError
+from chainproof.errors import Blocked, InvalidInput, PolicyViolation, VerificationError
 
 if TYPE_CHECKING:
     from chainproof.client.http import ApiClient
@@ -30,6 +30,7 @@ def push(
     bundle_out: Path | None = None,
     bypass_policy_check: bool = False,
     notify: Callable[[str], None] | None = None,
+    release: bool = False,
 ) -> dict[str, Any]:
     """Sign the attestation and send it; returns the Run the server recorded, with the
     control plane's ``policy_evaluations``.
@@ -45,10 +46,17 @@ def push(
     ``bundle_out`` if given. When a policy gate blocks the push the server keeps the run as
     ``blocked``: the state file is deleted too (the run is over) and PolicyViolation raised;
     likewise when the workflow was blocked meanwhile (the run is failed; Blocked raised).
-    ``bypass_policy_check`` asks to go through gated violations.
+    ``bypass_policy_check`` asks to go through gated violations. ``release`` releases the
+    run's project version once the push succeeded (InvalidInput, before anything is signed,
+    when the run has none).
     """
     store = store_for(state_file)
     state, version = store.load()
+    if release and not state.workflow.get("project_version"):
+        raise InvalidInput(
+            f"run {state.run_id} has no project version to release",
+            hint="start the run with `attestation init --version V` to release V",
+        )
     signing = Signing(key_path, key_password, dict(annotations or {}))
     resent = state.pending_push is not None
     if resent:
@@ -57,7 +65,7 @@ def push(
     else:
         version = _sign_and_keep(api, store, state, version, signing)
     try:
-        run = _send(api, store, state, bypass_policy_check)
+        run = _send(api, store, state, bypass_policy_check, release)
     except VerificationError:
         if not resent:
             raise
@@ -65,7 +73,7 @@ def push(
         # now refuses it: its short-lived certificate may have expired. Sign anew, once.
         state.pending_push = None
         _sign_and_keep(api, store, state, version, signing)
-        run = _send(api, store, state, bypass_policy_check)
+        run = _send(api, store, state, bypass_policy_check, release)
     stored = run.pop("bundle", None)
     if bundle_out is not None:
         from chainproof.core.bundle import Bundle
@@ -116,7 +124,11 @@ def _sign_and_keep(
 
 
 def _send(
-    api: ApiClient, store: StateStore, state: CraftingState, bypass_policy_check: bool
+    api: ApiClient,
+    store: StateStore,
+    state: CraftingState,
+    bypass_policy_check: bool,
+    release: bool = False,
 ) -> dict[str, Any]:
     """Send the state's pending push; a blocked run's state is discarded (it is over)."""
     pending = state.pending_push
@@ -129,6 +141,7 @@ def _send(
             public_key=pending["public_key"],
             idempotency_key=pending["idempotency_key"],
             bypass_policy_check=bypass_policy_check,
+            release=release,
         )
     except (PolicyViolation, Blocked):
         # The server recorded the run as blocked by policy, or failed it as its workflow is

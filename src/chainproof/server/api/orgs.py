@@ -22,6 +22,7 @@ class OrgOut(BaseModel):
     required_policies: dict[str, Any] | None = None
     contract_grace_seconds: int | None = None
     default_contract: str | None = None
+    refuse_released_versions: bool = False
     created_at: str
 
 
@@ -37,6 +38,8 @@ class OrgPatch(BaseModel):
     contract_grace_seconds: int | None = Field(None, ge=0)
     #: The contract implicitly created workflows get instead of an empty one; null clears it.
     default_contract: str | None = Field(default=None, max_length=200)
+    #: Refuse init and push on released project versions.
+    refuse_released_versions: bool | None = None
 
 
 @router.get("", response_model=OrgOut)
@@ -51,7 +54,8 @@ def update_org(body: OrgPatch, session: SessionDep, principal: PrincipalDep) -> 
     create unknown projects and workflows; ``policy_strategy`` decides whether violations
     of policies without a ``gate`` block pushes; ``required_policies`` apply to every run;
     ``contract_grace_seconds`` gives each new contract revision a grace period;
-    ``default_contract`` is attached to implicitly created workflows."""
+    ``default_contract`` is attached to implicitly created workflows;
+    ``refuse_released_versions`` refuses runs on released project versions."""
     extra: dict[str, Any] = {}
     if "required_policies" in body.model_fields_set:
         extra["required_policies"] = body.required_policies
@@ -63,6 +67,7 @@ def update_org(body: OrgPatch, session: SessionDep, principal: PrincipalDep) -> 
         allow_implicit_creation=body.allow_implicit_creation,
         policy_strategy=body.policy_strategy,
         contract_grace_seconds=body.contract_grace_seconds,
+        refuse_released_versions=body.refuse_released_versions,
         **extra,
     )
     return orgs.settings_view(org)

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep
-from chainproof.server.api.schemas import Page, ProjectIn, ProjectOut
+from chainproof.server.api.schemas import Page, ProjectIn, ProjectOut, VersionOut
 from chainproof.server.api.strict_json import StrictJsonRoute
-from chainproof.server.services import projects
+from chainproof.server.services import projects, versions
 from chainproof.server.support import pagination
 
 router = APIRouter(route_class=StrictJsonRoute, prefix="/projects", tags=["projects"])
@@ -80,3 +80,26 @@ def unblock_project(
 def rename_project(name: str, body: RenameIn, session: SessionDep, principal: PrincipalDep) -> Any:
     """Rename (owner/admin; 409 if taken or while one of its runs is in progress)."""
     return projects.view(projects.rename(session, principal, name, body.to))
+
+
+@router.get("/{name}/versions", response_model=Page)
+def list_versions(
+    name: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    limit: int = Query(50, ge=1, le=500),
+    cursor: str | None = None,
+) -> Any:
+    """The project's versions, newest first (keyset pages): prerelease or released (when,
+    by whom), how many runs, and compliance (the share of finished runs that succeeded
+    with no policy violation)."""
+    rows, nxt = versions.list_page(session, principal, name, limit, cursor)
+    return pagination.items(versions.views(session, rows), nxt)
+
+
+# ``:path``: a version may hold a ``/`` (``release/2.0``); the client sends it escaped.
+@router.post("/{name}/versions/{version:path}/release", response_model=VersionOut)
+def release_version(name: str, version: str, session: SessionDep, principal: PrincipalDep) -> Any:
+    """Release a version (owner/admin; 409 if it already is); audited."""
+    row = versions.release(session, principal, name, version)
+    return versions.views(session, [row])[0]

@@ -24,7 +24,15 @@ from chainproof.server.api.schemas import (
 )
 from chainproof.server.api.strict_json import StrictJsonRoute
 from chainproof.server.db import Attestation
-from chainproof.server.services import enforcement, push, run_list, run_state, runs, slsa
+from chainproof.server.services import (
+    enforcement,
+    push,
+    run_list,
+    run_state,
+    runs,
+    slsa,
+    versions,
+)
 from chainproof.server.support import pagination
 
 router = APIRouter(route_class=StrictJsonRoute, prefix="/runs", tags=["runs"])
@@ -108,6 +116,7 @@ def push_attestation(
         read_blob=read_blob,
         bypass_policy_check=body.bypass_policy_check,
         policy_limits=request.app.state.policy_limits,
+        release=body.release,
     )
     if pushed.blocked:
         session.commit()  # the blocked run and its evidence are kept; the answer is an error
@@ -116,6 +125,7 @@ def push_attestation(
         **runs.view(session, pushed.run, materials=True),
         "bundle": pushed.bundle,
         "policy_evaluations": [c.to_dict() for c in pushed.policies],
+        "project_version_release": versions.of_run(session, pushed.run) if body.release else None,
     }
 
 

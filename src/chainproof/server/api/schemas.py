@@ -198,12 +198,26 @@ class RunOut(BaseModel):
     materials: list[MaterialOut] | None = None
 
 
+class VersionOut(BaseModel):
+    version: str
+    prerelease: bool
+    released_at: str | None
+    released_by: str | None
+    created_at: str | None
+    runs: int
+    finished_runs: int
+    succeeded_runs: int
+    compliance: float | None
+
+
 class PushOut(RunOut):
     """An accepted push: the run, the bundle as stored (with its log entry), and the policy
     evaluations the control plane made (Chainloop's shape plus source, gate, required)."""
 
     bundle: dict[str, Any]
     policy_evaluations: list[dict[str, Any]] = Field(default_factory=list)
+    #: The run's project version after a push that asked to release it.
+    project_version_release: VersionOut | None = None
 
 
 class ContractRef(BaseModel):
@@ -233,6 +247,8 @@ class PushIn(_In):
     public_key: str | None = None
     #: Let gated violations through (owner/admin users, robots granted it); audited.
     bypass_policy_check: bool = False
+    #: Release the run's project version once the push succeeded; audited.
+    release: bool = False
 
 
 class ResetIn(_In):

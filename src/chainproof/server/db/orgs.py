@@ -42,6 +42,10 @@ class Organization(Base):
     #: contract id; no foreign key, as contracts already point at their organisation and
     #: are never deleted).
     default_contract_id: Mapped[str | None] = mapped_column(String(36))
+    #: Refuse ``attestation init`` and pushes on a released project version.
+    refuse_released_versions: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
 
 class User(Base):

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -36,11 +37,19 @@ class Project(Base):
 
 class ProjectVersion(Base):
     __tablename__ = "project_versions"
-    __table_args__ = (UniqueConstraint("project_id", "version"),)
+    __table_args__ = (
+        UniqueConstraint("project_id", "version"),
+        # Keyset pages of a project's versions, newest first (services/versions.py).
+        Index("ix_project_versions_project_id_created_at_id", "project_id", "created_at", "id"),
+    )
 
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     version: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: A version is a prerelease until it is released (``attestation push --release`` or
+    #: ``project version release``): when and by whom (token name).
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class ContractRow(Base):

@@ -33,6 +33,8 @@ class WorkflowRun(Base):
         Index("ix_workflow_runs_org_id_created_at_id", "org_id", "created_at", "id"),
         Index("ix_workflow_runs_workflow_id_created_at_id", "workflow_id", "created_at", "id"),
         Index("ix_workflow_runs_org_id_status_created_at", "org_id", "status", "created_at"),
+        # Per-version run counts (services/versions.py) and the run list's --version filter.
+        Index("ix_workflow_runs_project_version_id", "project_version_id"),
     )
 
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))

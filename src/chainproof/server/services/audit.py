@@ -10,7 +10,14 @@ from sqlalchemy.orm import Session
 
 from chainproof.core.moments import point_in_time
 from chainproof.errors import InvalidInput
-from chainproof.server.db import ApiToken, AuditEvent, ContractRow, Project, Workflow
+from chainproof.server.db import (
+    ApiToken,
+    AuditEvent,
+    ContractRow,
+    Project,
+    ProjectVersion,
+    Workflow,
+)
 from chainproof.server.db.base import utcnow
 from chainproof.server.support import pagination
 from chainproof.server.support.principal import Principal
@@ -97,8 +104,23 @@ def _by_actor(stmt: Select[Any], org_id: str, name: str) -> Select[Any]:
 
 
 def _targets(session: Session, org_id: str, resource: str) -> set[str]:
-    """The ids ``resource`` may stand for: itself, and what it names."""
+    """The ids ``resource`` may stand for: itself, and what it names (a project version is
+    ``project@version``: project names hold no ``@``, versions may hold a ``/``)."""
     ids = {resource}
+    name, at, version = resource.partition("@")
+    if at:
+        ids.update(
+            session.scalars(
+                select(ProjectVersion.id)
+                .join(Project, Project.id == ProjectVersion.project_id)
+                .where(
+                    Project.org_id == org_id,
+                    Project.name == name,
+                    ProjectVersion.version == version,
+                )
+            )
+        )
+        return ids
     project, _, workflow = resource.partition("/")
     if workflow:
         ids.update(
@@ -146,7 +168,8 @@ def views(session: Session, events: list[AuditEvent]) -> list[dict[str, Any]]:
 
 
 def _resource_names(session: Session, ids: set[str]) -> dict[str, str]:
-    """``project/workflow``, ``project`` or ``contract <name>`` for the ids that are one."""
+    """``project/workflow``, ``project``, ``project@version`` or ``contract <name>`` for the
+    ids that are one."""
     if not ids:
         return {}
     names: dict[str, str] = {}
@@ -162,4 +185,10 @@ def _resource_names(session: Session, ids: set[str]) -> dict[str, str]:
         select(ContractRow.id, ContractRow.name).where(ContractRow.id.in_(ids))
     )
     names.update({c_id: f"contract {name}" for c_id, name in contracts})
+    versions = session.execute(
+        select(ProjectVersion.id, Project.name, ProjectVersion.version)
+        .join(Project, Project.id == ProjectVersion.project_id)
+        .where(ProjectVersion.id.in_(ids))
+    )
+    names.update({v_id: f"{p}@{v}" for v_id, p, v in versions})
     return names

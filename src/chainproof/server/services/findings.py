@@ -119,7 +119,9 @@ def list_page(
     limit: int = 50,
     cursor: str | None = None,
 ) -> tuple[list[Finding], str | None]:
-    """Findings, newest first, filtered; owners, admins, members and viewers read them."""
+    """Findings, newest first, filtered; owners, admins, members and viewers read them.
+    Keyset pages: the cursor names the last finding shown, so findings that open while
+    someone pages neither repeat nor shift the next page."""
     actor.require_reader()
     if status not in STATUSES:
         raise InvalidInput(f"unknown status {status!r}", hint=", ".join(STATUSES))
@@ -130,7 +132,6 @@ def list_page(
         .join(Workflow, Workflow.id == Finding.workflow_id)
         .join(Project, Project.id == Workflow.project_id)
         .where(Finding.org_id == actor.org_id)
-        .order_by(Finding.opened_at.desc(), Finding.id.desc())
     )
     if status == "open":
         stmt = stmt.where(Finding.closed_at.is_(None))
@@ -142,7 +143,9 @@ def list_page(
         stmt = stmt.where(Workflow.name == workflow)
     if project:
         stmt = stmt.where(Project.name == project)
-    return pagination.page(session, stmt, limit, cursor)
+    return pagination.keyset_page(
+        session, stmt, limit, cursor, at=Finding.opened_at, key=Finding.id
+    )
 
 
 def acknowledge(

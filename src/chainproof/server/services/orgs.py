@@ -96,6 +96,7 @@ def settings_view(org: Organization) -> dict[str, Any]:
         "required_policies": org.required_policies,
         "contract_grace_seconds": org.contract_grace_seconds,
         "default_contract": _default_contract_name(org),
+        "refuse_released_versions": bool(org.refuse_released_versions),
         "created_at": rfc3339(org.created_at),
     }
 
@@ -125,6 +126,7 @@ def update(
     required_policies: dict[str, Any] | None = _UNSET,
     contract_grace_seconds: int | None = None,
     default_contract: str | None = _UNSET,
+    refuse_released_versions: bool | None = None,
 ) -> Organization:
     """Change organisation settings (owner/admin); audited.
 
@@ -135,6 +137,8 @@ def update(
     runs on older revisions are refused (:mod:`.requirements`).
     ``default_contract`` (a contract name, or None to clear) is attached to workflows created
     implicitly or without a contract instead of a new empty one.
+    ``refuse_released_versions`` refuses init and push on released project versions
+    (:mod:`.versions`).
     """
     actor.require_admin()
     org = get_org(session, actor.org_id)
@@ -159,6 +163,8 @@ def update(
             org.required_policies = None
     if default_contract is not _UNSET:
         org.default_contract_id = _contract_id(session, org.id, default_contract)
+    if refuse_released_versions is not None:
+        org.refuse_released_versions = refuse_released_versions
     session.flush()
     audit.record(
         session,
@@ -171,6 +177,7 @@ def update(
         required_policies=org.required_policies,
         contract_grace_seconds=org.contract_grace_seconds,
         default_contract=_default_contract_name(org),
+        refuse_released_versions=org.refuse_released_versions,
     )
     return org
 

@@ -4,7 +4,9 @@ last run, compliance and standing (:mod:`chainproof.core.overview` defines each 
 It reads the per-workflow summaries (:mod:`.workflow_stats`), never the runs, in three
 queries whatever the number of runs: the organisation's contracts (whether each requires
 nothing is cached per immutable revision), the totals as one SQL aggregate, and one page of
-workflows in project and workflow name order.
+workflows in project and workflow name order. Pages are keyset pages: the cursor names the
+last workflow shown (project, name, id), so workflows added or archived meanwhile neither
+repeat nor shift the next page, and a deep page costs what the first does.
 """
 
 from __future__ import annotations
@@ -64,8 +66,12 @@ def overview(
     contracts = _contracts(session, actor.org_id)
     unmanaged = [cid for cid, (_, _, empty) in contracts.items() if empty]
     totals = _totals(session, actor.org_id, project, unmanaged)
-    offset = pagination.offset_of(cursor)
-    rows = list(session.execute(_workflows(actor.org_id, project).offset(offset).limit(limit + 1)))
+    stmt = _workflows(actor.org_id, project)
+    keys = (Project.name, Workflow.name, Workflow.id)
+    after = pagination.after(cursor, keys)
+    if after is not None:
+        stmt = stmt.where(after)
+    rows = list(session.execute(stmt.limit(limit + 1)))
     findings = open_findings(session, actor.org_id)
     totals["open_findings"] = sum(findings.values())
     projects: dict[str, list[dict[str, Any]]] = {}
@@ -76,9 +82,17 @@ def overview(
     return {
         "totals": totals,
         "projects": [{"name": name, "workflows": wfs} for name, wfs in projects.items()],
-        "next_cursor": pagination.cursor_at(offset + limit) if len(rows) > limit else None,
+        "next_cursor": _next(rows, limit),
         "window": {"recent_runs": RECENT, "failing_runs": FAILING_RUNS},
     }
+
+
+def _next(rows: list[Any], limit: int) -> str | None:
+    """The cursor after the last workflow shown, when more follow."""
+    if len(rows) <= limit:
+        return None
+    last = rows[limit - 1]
+    return pagination.cursor_after([last.project, last.name, last.id])
 
 
 def _contracts(session: Session, org_id: str) -> dict[str, tuple[str, int, bool]]:

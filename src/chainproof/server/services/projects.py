@@ -1,4 +1,4 @@
-"""Projects and their versions."""
+"""Projects (their versions: :mod:`.versions`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from chainproof.errors import Conflict, NotFound
-from chainproof.server.db import Project, ProjectVersion, Workflow
+from chainproof.server.db import Project, Workflow
 from chainproof.server.db.inserts import insert_if_absent
 from chainproof.server.services import audit, blocks, running
 from chainproof.server.services.orgs import check_name
@@ -115,23 +115,6 @@ def rename(
     session.flush()
     audit.record(session, actor.org_id, actor, "project.rename", project.id, old=name, new=to)
     return project
-
-
-def version(session: Session, actor: Principal, project: Project, name: str) -> ProjectVersion:
-    """The project's version ``name``, created on first use (insert-or-get, as :func:`ensure`)."""
-    stmt = select(ProjectVersion).where(
-        ProjectVersion.project_id == project.id, ProjectVersion.version == name
-    )
-    row = session.scalar(stmt)
-    if row is not None:
-        return row
-    if not name or len(name) > 200:
-        raise NotFound("invalid project version")
-    created = insert_if_absent(session, ProjectVersion, project_id=project.id, version=name)
-    row = session.scalars(stmt).one()
-    if created:
-        audit.record(session, actor.org_id, actor, "project_version.create", row.id, version=name)
-    return row
 
 
 def view(project: Project) -> dict[str, Any]:

@@ -44,6 +44,7 @@ from chainproof.server.services import (
     signing,
     slsa,
     tlog,
+    versions,
     workflow_stats,
 )
 from chainproof.server.support.principal import Principal
@@ -97,6 +98,7 @@ def push(
     read_blob: enforcement.BlobReader | None = None,
     bypass_policy_check: bool = False,
     policy_limits: enforcement.Limits | None = None,
+    release: bool = False,
 ) -> Pushed:
     """Verify, evaluate policies, log and store the attestation of a run.
 
@@ -108,10 +110,13 @@ def push(
     ``policy_limits`` bound the evaluations (the server's; default: the built-in defaults).
     A repeated push of the same bundle (or with the same idempotency key) returns what the
     first one stored, with the same log entry. ``materials`` are the client's unsigned
-    extras: they only fill gaps in what the statement signs.
+    extras: they only fill gaps in what the statement signs. ``release`` releases the run's
+    project version once the push succeeded (:mod:`.versions`).
     """
     now = now or utcnow()
     run = runs.get_run_for_attest(session, actor, run_id)
+    if release:
+        versions.check_releasable(run)
     parsed = _parse(bundle)
     earlier = _lock_for_push(session, run, parsed, idempotency_key)
     if earlier is not None:
@@ -120,6 +125,7 @@ def push(
     if refused is not None:
         return Pushed(run, {}, refused=refused)
     requirements.check_run_accepted(session, run, now)
+    versions.check_run_accepted(session, run)
     identity, statement = _verify(session, actor, run, parsed, public_key, now)
     signed = _check_statement(session, run, statement)
     held = _check_cas(session, actor, signed)
@@ -130,6 +136,8 @@ def push(
     completed, entry = _notarise(session, actor, run, parsed, public_key, now)
     digest = _store(session, run, completed, statement, signed, held, materials, now)
     _finish(session, actor, run, digest, identity, entry, decision, idempotency_key, now)
+    if release and run.status == "succeeded":
+        versions.release_of_run(session, actor, run, now)
     slsa.issue_vsa(session, run, now=now, policies_passed=not decision.verdict.gated)
     findings.on_runs_changed(session, [run.workflow_id], now)
     return Pushed(run, completed.to_dict(), decision.verdict.checked)

@@ -49,6 +49,7 @@ from chainproof.server.services import (
     orgs,
     projects,
     requirements,
+    versions,
     workflow_stats,
     workflows,
 )
@@ -120,7 +121,9 @@ def init(
             missing=missing,
         )
     version_row = (
-        projects.version(session, actor, project_row, project_version) if project_version else None
+        versions.for_run(session, actor, org, project_row, project_version)
+        if project_version
+        else None
     )
     run = WorkflowRun(
         org_id=actor.org_id,

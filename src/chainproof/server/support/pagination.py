@@ -1,15 +1,18 @@
 """Cursor pagination for list endpoints (``{"items", "next_cursor"}``).
 
 Two kinds of opaque cursor: an offset (``page``, for short lists) and a keyset one
-(``keyset_page``, for run lists: stable while rows arrive, fast at any depth)."""
+(``keyset_page``, for run lists: stable while rows arrive, fast at any depth; and
+``after``/``cursor_after`` for lists in name order, such as the overview's workflows)."""
 
 from __future__ import annotations
 
 import base64
+import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import ColumnElement, Select, and_, false, or_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from chainproof.errors import InvalidInput
@@ -104,6 +107,45 @@ def _decode_keyset(cursor: str) -> tuple[datetime, str]:
             raise ValueError(raw)
         when = datetime.fromisoformat(at)
         return (when if when.tzinfo else when.replace(tzinfo=UTC)), key
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput(
+            "invalid cursor", hint="pass next_cursor from the previous page"
+        ) from None
+
+
+def cursor_after(values: Sequence[str]) -> str:
+    """The cursor of a list in ascending order of several keys that continues after the row
+    whose keys are ``values``."""
+    raw = "a:" + json.dumps(list(values), separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def after(cursor: str | None, keys: Sequence[Any]) -> ColumnElement[bool] | None:
+    """The condition "strictly after the cursor's row" in ascending order of ``keys`` (None
+    without a cursor); InvalidInput when the cursor is malformed or of another list.
+
+    Spelled out as ``k1 > v1 OR (k1 = v1 AND k2 > v2) ...`` rather than a row-value
+    comparison, so that each key's own collation and type decide, as in ORDER BY."""
+    if not cursor:
+        return None
+    values = _decode_after(cursor, len(keys))
+    clauses: list[ColumnElement[bool]] = []
+    for n, (key, value) in enumerate(zip(keys, values, strict=True)):
+        equal = [k == v for k, v in zip(keys[:n], values[:n], strict=True)]
+        clauses.append(and_(*equal, key > value))
+    return or_(false(), *clauses)
+
+
+def _decode_after(cursor: str, size: int) -> list[str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, value = raw.partition(":")
+        values = json.loads(value) if kind == "a" else None
+        if not isinstance(values, list) or len(values) != size:
+            raise ValueError(raw)
+        if not all(isinstance(v, str) for v in values):
+            raise ValueError(raw)
+        return values
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput(
             "invalid cursor", hint="pass next_cursor from the previous page"
