@@ -31,6 +31,7 @@ from chainproof.server.api import (
 )
 from chainproof.server.api import workflows as workflows_api
 from chainproof.server.api.limits import BodyLimit
+from chainproof.server.api.problems import ERROR_RESPONSES
 from chainproof.server.api.problems import install as install_problems
 from chainproof.server.cas_service import build_cas
 from chainproof.server.db.session import make_engine, make_sessionmaker
@@ -111,7 +112,7 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
     app.state.cas_source = cas_parts.source
     install_problems(app)
 
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
     for module in (
         identity,
         orgs,

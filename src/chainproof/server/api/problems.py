@@ -19,6 +19,32 @@ from chainproof.errors import ChainproofError, InvalidInput, ServiceError
 log = logging.getLogger("chainproof.server")
 PROBLEM = "application/problem+json"
 
+#: What every API operation may answer besides its success: a problem document for any 4xx
+#: (docs/api.md, "Conventions"), so that clients and schema checkers (schemathesis, in
+#: tests/integration/server/test_openapi_fuzz.py) find errors in the OpenAPI document.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {
+        "description": "an RFC 9457 problem document",
+        "content": {
+            PROBLEM: {
+                "schema": {
+                    "type": "object",
+                    "required": ["type", "title", "status", "detail", "code"],
+                    "properties": {
+                        "type": {"type": "string"},
+                        "title": {"type": "string"},
+                        "status": {"type": "integer"},
+                        "detail": {"type": "string"},
+                        "code": {"type": "string"},
+                        "hint": {"type": "string"},
+                        "details": {"type": "object"},
+                    },
+                }
+            }
+        },
+    }
+}
+
 
 def problem_response(problem: dict[str, Any], status: int) -> JSONResponse:
     """A problem document response."""
