@@ -58,11 +58,13 @@ class BlobIndex(Protocol):
         ...
 
     def uploaded_by(self, grant: CasGrant, digest: Digest) -> int | None:
-        """The blob's size when the run-less ``grant``'s uploader already uploaded it."""
+        """The blob's size when the ``grant``'s uploader (its run, or its run-less uploader)
+        already uploaded it."""
         ...
 
     def record_upload(self, grant: CasGrant, digest: Digest, size: int) -> None:
-        """Note that the run-less ``grant``'s uploader uploaded ``digest`` (its ownership)."""
+        """Note that the ``grant``'s run or run-less uploader sent ``digest`` (proof that it
+        holds the bytes)."""
         ...
 
 
@@ -135,7 +137,7 @@ def create_cas_app(
 
     def owned_size(grant: CasGrant, digest: Digest) -> int | None:
         if grant.direction == "upload" and index is not None:
-            if grant.runless:
+            if grant.recorded:
                 return index.uploaded_by(grant, digest)
             return index.lookup(grant.org, digest)
         return target_of(grant).backend.exists(digest)
@@ -181,7 +183,7 @@ def create_cas_app(
             raise _too_large(digest, target, f"{announced} bytes")
         stream: AsyncIterator[bytes] = request.stream()
         held = None
-        if grant.runless and index is not None:
+        if grant.recorded and index is not None:
             held = await anyio.to_thread.run_sync(index.lookup, grant.org, digest)
 
         def chunks() -> Iterator[bytes]:
@@ -207,7 +209,7 @@ def create_cas_app(
         )
         if index is not None:
             await anyio.to_thread.run_sync(index.record, grant.org, digest, written, grant.backend)
-            if grant.runless:
+            if grant.recorded:
                 await anyio.to_thread.run_sync(index.record_upload, grant, digest, written)
         return JSONResponse({"digest": str(digest), "size": written}, status_code=201)
 

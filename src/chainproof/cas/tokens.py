@@ -47,6 +47,12 @@ class CasGrant:
         """An upload outside any run, whose uploader the CAS records."""
         return self.direction == "upload" and self.run is None and self.uploader is not None
 
+    @property
+    def recorded(self) -> bool:
+        """An upload whose uploader the CAS records (a run, or a run-less uploader): it must
+        prove it holds the bytes even when the organisation already stores them."""
+        return self.direction == "upload" and (self.run is not None or self.uploader is not None)
+
     def allow(self, operation: str, digest: Digest) -> None:
         """Raise Forbidden unless this grant covers ``operation`` (head|put|get) on ``digest``.
 

@@ -30,6 +30,7 @@ from chainproof.server.api import (
 )
 from chainproof.server.api import workflows as workflows_api
 from chainproof.server.api.limits import BodyLimit
+from chainproof.server.api.problems import ERROR_RESPONSES
 from chainproof.server.api.problems import install as install_problems
 from chainproof.server.cas_service import build_cas
 from chainproof.server.db.session import make_engine, make_sessionmaker
@@ -121,7 +122,7 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
     app.state.policy_limits = policy_limits
     install_problems(app)
 
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
     for module in (
         identity,
         orgs,

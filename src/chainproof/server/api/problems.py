@@ -32,6 +32,32 @@ PROBLEM = "application/problem+json"
 #: enough for a restarting PostgreSQL, short enough for a CI job (RFC 9110 §10.2.3).
 RETRY_AFTER_SECONDS = 3
 
+#: What every API operation may answer besides its success: a problem document for any 4xx
+#: (docs/api.md, "Conventions"), so that clients and schema checkers (schemathesis, in
+#: tests/integration/server/test_openapi_fuzz.py) find errors in the OpenAPI document.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {
+        "description": "an RFC 9457 problem document",
+        "content": {
+            PROBLEM: {
+                "schema": {
+                    "type": "object",
+                    "required": ["type", "title", "status", "detail", "code"],
+                    "properties": {
+                        "type": {"type": "string"},
+                        "title": {"type": "string"},
+                        "status": {"type": "integer"},
+                        "detail": {"type": "string"},
+                        "code": {"type": "string"},
+                        "hint": {"type": "string"},
+                        "details": {"type": "object"},
+                    },
+                }
+            }
+        },
+    }
+}
+
 
 def problem_response(problem: dict[str, Any], status: int) -> JSONResponse:
     """A problem document response, carrying the request id (docs/operations.md)."""

@@ -23,6 +23,7 @@ from chainproof.server.db.projects import (
 from chainproof.server.db.runs import (
     Attestation,
     CasBlob,
+    CasRunUpload,
     CasUpload,
     Material,
     PolicyEvaluationRow,
@@ -40,6 +41,7 @@ __all__ = [
     "Base",
     "CasBackend",
     "CasBlob",
+    "CasRunUpload",
     "CasUpload",
     "ContractRevision",
     "ContractRow",

@@ -107,6 +107,23 @@ class CasBlob(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class CasRunUpload(Base):
+    """A blob sent to the CAS for a run (its upload token named the run): proof that the run
+    holds the bytes, which push requires of every CAS material the pusher cannot already read
+    (docs/cas.md, "Who can download what"). One row per run and digest."""
+
+    __tablename__ = "cas_run_uploads"
+    __table_args__ = (UniqueConstraint("run_id", "digest"),)
+
+    org_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    run_id: Mapped[str] = mapped_column(ForeignKey("workflow_runs.id", ondelete="CASCADE"))
+    digest: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class CasUpload(Base):
     """Who uploaded a blob outside any run (``artifact upload``), so that it can be downloaded
     without a run referencing it: the uploading token and its user, and the project it was

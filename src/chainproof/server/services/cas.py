@@ -56,7 +56,7 @@ from chainproof.server.db import (
     Workflow,
     WorkflowRun,
 )
-from chainproof.server.services import audit, cas_backends, projects, runs
+from chainproof.server.services import audit, cas_backends, cas_uploads, projects, runs
 from chainproof.server.services.cas_backends import BackendFactory
 from chainproof.server.support import sealed
 from chainproof.server.support.principal import ADMIN_ROLES, Principal
@@ -434,14 +434,20 @@ class DbBlobIndex:
             pass
 
     def uploaded_by(self, grant: CasGrant, digest: Digest) -> int | None:
-        """The size when the run-less grant's uploader already uploaded ``digest``."""
+        """The size when the grant's run (or run-less uploader) already uploaded ``digest``."""
         with self._sessions() as session:
+            if grant.run is not None:
+                return cas_uploads.run_upload_size(session, grant.run, digest)
             return uploaded_by(session, grant, digest)
 
     def record_upload(self, grant: CasGrant, digest: Digest, size: int) -> None:
-        """Insert the ``cas_uploads`` row of a run-less upload."""
+        """Insert the ``cas_run_uploads`` row of a run's upload, or the ``cas_uploads`` row
+        of a run-less one."""
         with self._sessions.begin() as session:
-            record_upload(session, grant, digest, size)
+            if grant.run is not None:
+                cas_uploads.record_run_upload(session, grant.org, grant.run, digest, size)
+            else:
+                record_upload(session, grant, digest, size)
 
 
 class DbBackendSource:

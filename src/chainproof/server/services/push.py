@@ -37,6 +37,7 @@ from chainproof.server.services import (
     audit,
     blocks,
     cas,
+    cas_uploads,
     enforcement,
     findings,
     requirements,
@@ -128,7 +129,7 @@ def push(
     versions.check_run_accepted(session, run)
     identity, statement = _verify(session, actor, run, parsed, public_key, now)
     signed = _check_statement(session, run, statement)
-    held = _check_cas(session, actor, signed)
+    held = _check_cas(session, actor, run, signed)
     # Policies before the log: the log's lock is held only for the append itself.
     decision = _evaluate(
         session, actor, run, statement, held, read_blob, bypass_policy_check, policy_limits
@@ -265,13 +266,18 @@ def _check_statement(
 
 
 def _check_cas(
-    session: Session, actor: Principal, materials: tuple[MaterialDescriptor, ...]
+    session: Session,
+    actor: Principal,
+    run: WorkflowRun,
+    materials: tuple[MaterialDescriptor, ...],
 ) -> _Held:
     """Where each material's bytes are: every one marked for the CAS must be a blob this
     organisation uploaded, every one held inline must check (:func:`.cas.check_inline`).
 
     Only ``cas_blobs`` counts (filled by the CAS app's upload hook): a blob another
-    organisation uploaded proves nothing about this one holding the bytes.
+    organisation uploaded proves nothing about this one holding the bytes. And the run must
+    have uploaded it, or the pusher already read it: a push grants its readers the download,
+    so naming a digest must not be enough (:mod:`.cas_uploads`).
     """
     stored: dict[str, str | None] = {}
     for material in materials:
@@ -282,6 +288,14 @@ def _check_cas(
             raise VerificationError(
                 f"material {material.name} ({material.digest}) is not in the CAS",
                 hint="upload it with `attestation add` before pushing",
+            )
+        if cas_uploads.run_upload_size(session, run.id, material.digest) is None and not (
+            cas.readable(session, actor, material.digest)
+        ):
+            raise VerificationError(
+                f"material {material.name} ({material.digest}) was not uploaded by run "
+                f"{run.id}, and this token may not read it",
+                hint="upload its file for this run with `attestation add` before pushing",
             )
         stored[str(material.digest)] = where[1]
     return _Held(stored, cas.check_inline(session, actor.org_id, materials))

@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chainproof.errors import InvalidInput, NotFound, Unauthorized
-from chainproof.server.db import ApiToken, Organization, Project, User, Workflow
+from chainproof.server.db import ApiToken, Membership, Organization, Project, User, Workflow
 from chainproof.server.db.base import utcnow
 from chainproof.server.services import audit
 from chainproof.server.support import pagination
-from chainproof.server.support.principal import Principal
+from chainproof.server.support.principal import ROLE_RANK, Principal
 from chainproof.server.support.times import rfc3339
 
 PREFIX = "cp_"
@@ -173,9 +173,24 @@ def revoke(session: Session, actor: Principal, token_id: str, now: datetime | No
     row = session.get(ApiToken, token_id)
     if row is None or row.org_id != actor.org_id:
         raise NotFound("token not found")
+    actor.require_outranks_or_equals(_holder_role(session, row), "revoke a token")
     if row.revoked_at is None:
         row.revoked_at = now or utcnow()
         audit.record(session, actor.org_id, actor, "token.revoke", row.id)
+
+
+def _holder_role(session: Session, row: ApiToken) -> str:
+    """The highest of the token's role and its user's current role in the organisation."""
+    roles = [row.role]
+    if row.user_id is not None:
+        member = session.scalar(
+            select(Membership.role).where(
+                Membership.org_id == row.org_id, Membership.user_id == row.user_id
+            )
+        )
+        if member is not None:
+            roles.append(member)
+    return max(roles, key=lambda role: ROLE_RANK.get(role, len(ROLE_RANK)))
 
 
 def token_view(session: Session, row: ApiToken) -> dict[str, Any]:

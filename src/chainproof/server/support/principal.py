@@ -8,6 +8,9 @@ from chainproof.errors import Forbidden
 
 ADMIN_ROLES = frozenset({"owner", "admin"})
 ATTEST_ROLES = frozenset({"owner", "admin", "member"})
+#: The role order (docs/api.md, "Roles"): nobody acts on a principal that outranks them. A
+#: robot token ranks with viewers: it holds no user's rights beyond its attestations.
+ROLE_RANK = {"owner": 3, "admin": 2, "member": 1, "viewer": 0, "robot": 0}
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,18 @@ class Principal:
             raise Forbidden(
                 "this action needs an owner or admin token",
                 hint="robot tokens may only run attestations",
+            )
+
+    def require_outranks_or_equals(self, role: str, action: str) -> None:
+        """Raise Forbidden when the principal acted on (``role``, the highest of the token
+        and its user) outranks this one: an admin may not revoke an owner's token."""
+        if self.kind == "system":
+            return
+        mine = -1 if self.is_robot else ROLE_RANK.get(self.role, -1)
+        if ROLE_RANK.get(role, len(ROLE_RANK)) > mine:
+            raise Forbidden(
+                f"the {self.role} role may not {action} of the more privileged {role} role",
+                hint="ask a principal with that role or a higher one",
             )
 
     def require_reader(self) -> None:

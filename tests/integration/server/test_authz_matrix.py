@@ -1,0 +1,279 @@
+"""Every API route x every kind of caller (issue 15): the documented status, and no other
+organisation's identifiers in any answer.
+
+The routes are read from the app's OpenAPI document, so a new route without an entry in
+:data:`ROUTES` fails here. Each entry names who may use the route (docs/api.md,
+"Authorisation by route"):
+
+- ``any``: every token of the organisation, robots included;
+- ``user``: every user role (owner, admin, member, viewer); robots 403;
+- ``attest``: owner, admin and member users, and robots within their scope; viewers 403;
+- ``admin``: owner and admin users; members, viewers and robots 403.
+
+and what a robot scoped to *another* project and workflow gets: ``pass`` (its own data) or
+``deny`` (403 or 404: it may neither act on nor learn about the first workflow). Callers
+without a usable token (none, expired, revoked) get 401 everywhere; another organisation's
+owner gets 404 for anything named in the path, never this organisation's data.
+
+"Allowed" means authorisation passed: not 401 or 403 (the request may still be a 404 or 409
+for the state the earlier requests left). Each route is tried with a minimal request built
+from its OpenAPI schema. SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from tests.integration.conftest import Env
+from tests.integration.server.helpers import init_run, setup_workflow
+
+from chainproof.server.services import orgs, tokens
+
+ANY, USER, ATTEST, ADMIN = "any", "user", "attest", "admin"
+PASS, DENY = "pass", "deny"
+
+#: "METHOD path" → (who may, what a robot scoped elsewhere gets).
+ROUTES: dict[str, tuple[str, str]] = {
+    "GET /api/v1/whoami": (ANY, PASS),
+    "GET /api/v1/org": (ANY, PASS),
+    "PATCH /api/v1/org": (ADMIN, DENY),
+    "GET /api/v1/overview": (USER, DENY),
+    "GET /api/v1/audit": (ADMIN, DENY),
+    "POST /api/v1/projects": (ADMIN, DENY),
+    "GET /api/v1/projects": (USER, DENY),
+    "GET /api/v1/projects/{name}": (USER, DENY),
+    "POST /api/v1/projects/{name}/block": (ADMIN, DENY),
+    "POST /api/v1/projects/{name}/unblock": (ADMIN, DENY),
+    "POST /api/v1/projects/{name}/rename": (ADMIN, DENY),
+    "GET /api/v1/projects/{name}/versions": (USER, DENY),
+    "POST /api/v1/projects/{name}/versions/{version}/release": (ADMIN, DENY),
+    "POST /api/v1/contracts": (ADMIN, DENY),
+    "PUT /api/v1/contracts/{name}": (ADMIN, DENY),
+    "GET /api/v1/contracts": (USER, DENY),
+    "GET /api/v1/contracts/{name}": (USER, DENY),
+    "GET /api/v1/contracts/{name}/diff": (USER, DENY),
+    "GET /api/v1/contracts/{name}/rollout": (USER, DENY),
+    "POST /api/v1/policies": (ADMIN, DENY),
+    "PUT /api/v1/policies/{name}": (ADMIN, DENY),
+    "GET /api/v1/policies": (ANY, PASS),
+    "GET /api/v1/policies/{name}": (ANY, PASS),
+    "POST /api/v1/workflows": (ADMIN, DENY),
+    "GET /api/v1/workflows": (USER, DENY),
+    "GET /api/v1/workflows/{project}/{name}": (USER, DENY),
+    "PATCH /api/v1/workflows/{project}/{name}": (ADMIN, DENY),
+    "POST /api/v1/workflows/{project}/{name}/block": (ADMIN, DENY),
+    "POST /api/v1/workflows/{project}/{name}/unblock": (ADMIN, DENY),
+    "POST /api/v1/workflows/{project}/{name}/rename": (ADMIN, DENY),
+    "POST /api/v1/workflows/{project}/{name}/archive": (ADMIN, DENY),
+    "POST /api/v1/workflows/{project}/{name}/unarchive": (ADMIN, DENY),
+    "DELETE /api/v1/workflows/{project}/{name}": (ADMIN, DENY),
+    "PUT /api/v1/workflows/{project}/{name}/cadence": (ADMIN, DENY),
+    "GET /api/v1/findings": (USER, DENY),
+    "POST /api/v1/findings/{finding_id}/acknowledge": (ADMIN, DENY),
+    "POST /api/v1/tokens": (ADMIN, DENY),
+    "GET /api/v1/tokens": (ADMIN, DENY),
+    "DELETE /api/v1/tokens/{token_id}": (ADMIN, DENY),
+    "POST /api/v1/runs": (ATTEST, DENY),
+    "GET /api/v1/runs": (ANY, PASS),
+    "GET /api/v1/runs/{run_id}": (ANY, DENY),
+    "POST /api/v1/runs/{run_id}/attestation": (ATTEST, DENY),
+    "GET /api/v1/runs/{run_id}/policy-evaluations": (ANY, DENY),
+    "POST /api/v1/runs/{run_id}/reset": (ATTEST, DENY),
+    "GET /api/v1/runs/{run_id}/state": (ATTEST, DENY),
+    "PUT /api/v1/runs/{run_id}/state": (ATTEST, DENY),
+    "GET /api/v1/runs/{run_id}/bundle": (ANY, DENY),
+    "GET /api/v1/runs/{run_id}/statement": (ANY, DENY),
+    "GET /api/v1/runs/{run_id}/vsa": (ANY, DENY),
+    "GET /api/v1/runs/{run_id}/provenance": (ANY, DENY),
+    "POST /api/v1/cas/tokens": (ATTEST, DENY),
+    "POST /api/v1/cas-backends": (ADMIN, DENY),
+    "GET /api/v1/cas-backends": (ADMIN, DENY),
+    "GET /api/v1/cas-backends/{name}": (ADMIN, DENY),
+    "PATCH /api/v1/cas-backends/{name}": (ADMIN, DENY),
+    "DELETE /api/v1/cas-backends/{name}": (ADMIN, DENY),
+    "POST /api/v1/cas-backends/{name}/validate": (ADMIN, DENY),
+    "POST /api/v1/signing/certificates": (ATTEST, DENY),
+    "GET /api/v1/signing/ca": (USER, DENY),
+    "POST /api/v1/signing/ca/rotate": (ADMIN, DENY),
+    "POST /api/v1/signing/keys": (ADMIN, DENY),
+    "GET /api/v1/signing/keys": (ANY, PASS),
+    "GET /api/v1/trust/root": (ANY, PASS),
+    "GET /api/v1/tlog/checkpoint": (USER, DENY),
+    "GET /api/v1/tlog/entries/{index}": (USER, DENY),
+    "GET /api/v1/tlog/proof/consistency": (USER, DENY),
+}
+
+ROLES = ("owner", "admin", "member", "viewer")
+LOCKED_OUT = ("none", "expired", "revoked")
+
+
+@dataclass
+class World:
+    env: Env
+    callers: dict[str, str | None]
+    params: dict[str, str]
+    secrets_of_a: set[str]
+    scoped_out: set[str]
+
+
+def _user(env: Env, role: str) -> str:
+    with env.sessions.begin() as session:
+        org = orgs.get_org(session, env.org["id"])
+        user = orgs.add_member(session, org, f"{role}-{secrets.token_hex(3)}", role)
+        _, secret = tokens.create_user_token(session, org, user, role, f"{role}-token")
+        return secret
+
+
+def _world(env: Env) -> World:
+    setup_workflow(env)  # project p, contract p-c, workflow build
+    setup_workflow(env, project="q", workflow="other")
+    run = init_run(env).json()
+    expired = env.post("/tokens", {"name": "short", "expires_in_seconds": 1}).json()["token"]
+    revoked = env.post("/tokens", {"name": "gone"}).json()
+    assert env.delete(f"/tokens/{revoked['id']}").status_code == 204
+    target = env.post("/tokens", {"name": "target"}).json()
+    callers: dict[str, str | None] = {role: _user(env, role) for role in ROLES[1:]}
+    callers.update(
+        owner=env.token,
+        none=None,
+        expired=expired,
+        revoked=revoked["token"],
+        robot=env.robot("elsewhere", project="q", workflow="other"),
+        foreign=env.new_org().token,
+    )
+    time.sleep(1.1)  # the short token expires
+    ids = {env.org["id"], env.org["name"], run["run"]["id"], run["workflow"]["id"]}
+    ids.add(target["id"])
+    ids |= {p["id"] for p in env.get("/projects").json()["items"]}
+    ids |= {t["id"] for t in env.get("/tokens").json()["items"]}
+    params = {
+        "run_id": run["run"]["id"],
+        "token_id": target["id"],
+        "finding_id": str(uuid.uuid4()),
+        "index": "0",
+        "project": "p",
+        "version": "1.0",
+    }
+    scoped_out = {run["run"]["id"], run["workflow"]["id"]}
+    return World(env, callers, params, ids, scoped_out)
+
+
+_NAMES = {"projects": "p", "contracts": "p-c", "workflows": "build"}
+
+
+def _value(schema: dict[str, Any], spec: dict[str, Any]) -> Any:
+    """A minimal value that satisfies ``schema`` (its required parts only)."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return _value(spec["components"]["schemas"][name], spec)
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            return _value(schema[key][0], spec)
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type", "object")
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {k: _value(props[k], spec) for k in schema.get("required", [])}
+    if kind == "array":
+        return []
+    if kind in ("integer", "number"):
+        return max(1, int(schema.get("minimum", 1)))
+    if kind == "boolean":
+        return False
+    return "x" * max(1, int(schema.get("minLength", 1)))
+
+
+def _request(path: str, method: str, world: World, spec: dict[str, Any]) -> dict[str, Any]:
+    """URL and JSON body of a minimal valid request to ``path``."""
+    operation = spec["paths"][path][method.lower()]
+    url = path
+    query: dict[str, Any] = {}
+    for param in operation.get("parameters", []):
+        name = param["name"]
+        if param["in"] == "path":
+            if name == "name":
+                section = path.split("/")[3]
+                value = _NAMES.get(section, "none")
+            else:
+                value = world.params[name]
+            url = url.replace("{" + name + "}", value)
+        elif param["in"] == "query" and param.get("required"):
+            query[name] = _value(param["schema"], spec)
+    request: dict[str, Any] = {"method": method, "url": url, "params": query}
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if body is not None:
+        request["json"] = _value(body["schema"], spec)
+    return request
+
+
+def _expected(caller: str, who: str, robot: str, has_path_params: bool) -> set[int] | str:
+    """The statuses ``caller`` may get, or PASS (anything but 401/403)."""
+    if caller in LOCKED_OUT:
+        return {401}
+    if caller == "foreign":
+        # 400: a body that does not match the path is refused before any lookup.
+        return {400, 404} if has_path_params else PASS
+    if caller == "robot":
+        if who in (USER, ADMIN):
+            return {403}
+        return PASS if robot == PASS else {403, 404}
+    allowed = {
+        ANY: ROLES,
+        USER: ROLES,
+        ATTEST: ("owner", "admin", "member"),
+        ADMIN: ("owner", "admin"),
+    }[who]
+    return PASS if caller in allowed else {403}
+
+
+def _routes(spec: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every operation of the app's OpenAPI document: reads, then writes, deletes last."""
+    routes = [
+        (path, method.upper())
+        for path, operations in spec["paths"].items()
+        if path.startswith("/api/")
+        for method in operations
+    ]
+    order = {"GET": 0, "POST": 1, "PUT": 1, "PATCH": 1, "DELETE": 2}
+    return sorted(routes, key=lambda rm: (order[rm[1]], rm[0]))
+
+
+CALLERS = (*LOCKED_OUT, "foreign", "robot", "viewer", "member", "admin", "owner")
+
+
+def test_every_route_answers_every_caller_as_documented(app_client: Env) -> None:
+    world = _world(app_client)
+    app = app_client.client.app
+    spec = app.openapi()
+    routes = _routes(spec)
+    keys = {f"{method} {path}" for path, method in routes}
+    assert keys - ROUTES.keys() == set(), "routes without an authorisation entry"
+    assert ROUTES.keys() - keys == set(), "entries for routes that no longer exist"
+    wrong: list[str] = []
+    tried = 0
+    for path, method in routes:
+        who, robot = ROUTES[f"{method} {path}"]
+        for caller in CALLERS:
+            request = _request(path, method, world, spec)
+            token = world.callers[caller]
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            reply = app_client.client.request(**request, headers=headers)
+            tried += 1
+            expected = _expected(caller, who, robot, "{" in path)
+            got = reply.status_code
+            if got >= 500 or (got in (401, 403) if expected == PASS else got not in expected):
+                wrong.append(f"{method} {path} as {caller}: {got}, want {expected}")
+            if caller in ("foreign", "robot"):
+                asked = json.dumps(request)
+                hidden = world.secrets_of_a if caller == "foreign" else world.scoped_out
+                leaked = {s for s in hidden if s in reply.text and s not in asked}
+                if leaked:
+                    wrong.append(f"{method} {path} as {caller} leaks {leaked}")
+    print(f"authz matrix: {len(routes)} routes x {len(CALLERS)} callers = {tried} requests")
+    assert wrong == []
