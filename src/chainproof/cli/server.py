@@ -101,6 +101,16 @@ def start(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port to listen on.")] = 8000,
     database_url: DatabaseUrlOpt = None,
+    jobs: Annotated[
+        bool,
+        typer.Option(
+            "--jobs/--no-jobs",
+            envvar="CHAINPROOF_RUN_JOBS",
+            help="Run the periodic jobs (run expiry, drift findings, CAS revalidation) in this "
+            "process. With several API processes, start them with --no-jobs and run one "
+            "`server worker`.",
+        ),
+    ] = True,
 ) -> None:
     """Serve the API, CAS and dashboard from a data dir made by `server init`.
 
@@ -110,9 +120,28 @@ def start(
         from chainproof.server.bootstrap import prepare, serve
 
         settings = data_dir_settings(data_dir, database_url, host=host, port=port)
-        app = prepare(settings)
-        info(f"chainproof control plane on http://{host}:{port} (data: {data_dir})")
+        app = prepare(settings, jobs=jobs)
+        suffix = "" if jobs else ", periodic jobs off"
+        info(f"chainproof control plane on http://{host}:{port} (data: {data_dir}{suffix})")
         serve(app, settings)
+
+
+@app.command("worker")
+def worker(data_dir: DataDirOpt, database_url: DatabaseUrlOpt = None) -> None:
+    """Run only the periodic jobs, no HTTP, until stopped.
+
+    The jobs are run expiry, drift findings and CAS revalidation: run one worker beside API
+    processes started with `server start --no-jobs`.
+
+    Example: chainproof server worker --data-dir ./cp-data
+    """
+    with server_extra():
+        from chainproof.server.bootstrap import prepare, run_jobs_only
+
+        settings = data_dir_settings(data_dir, database_url, host="127.0.0.1", port=8000)
+        app = prepare(settings, jobs=True)
+        info(f"chainproof worker: periodic jobs only (data: {data_dir})")
+        run_jobs_only(app)
 
 
 def data_dir_settings(
