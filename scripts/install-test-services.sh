@@ -4,6 +4,7 @@
 #   docker-registry (apt: docker-registry)              a real OCI registry
 #   Azurite (npm, into /opt/azurite)                    the Azure Blob stand-in
 #   helm (npm, into /opt/helm)                          renders deploy/helm/chainproof in tests
+#   systemd-analyze (apt: systemd)                      verifies deploy/systemd in tests
 # Installing needs root (or password-less sudo), apt-get and npm. Already installed: no output.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -64,6 +65,10 @@ fi
 
 if ! command -v docker-registry >/dev/null 2>&1; then
   apt_install docker-registry
+fi
+
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+  apt_install systemd
 fi
 
 # tests/cas_servers.py looks for azurite-blob on PATH, then in /opt/azurite/node_modules/.bin.
