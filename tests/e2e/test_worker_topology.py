@@ -1,8 +1,8 @@
 """N API processes and one worker (docs/deployment.md, "Processes").
 
-`server start --no-jobs` serves the API without the periodic jobs; `server worker` runs only
-the jobs, over the same data dir and database. An unpushed run does not expire while only the
-API runs, and expires once the worker is started beside it.
+`server start --no-jobs` (or CHAINPROOF_RUN_JOBS=false) serves the API without the periodic
+jobs; `server worker` runs only the jobs, over the same data dir and database. An unpushed
+run does not expire while only the API runs, and expires once the worker is started beside it.
 """
 
 from __future__ import annotations
@@ -33,8 +33,10 @@ def test_api_without_jobs_leaves_expiry_to_the_worker(tmp_path: Path) -> None:
     }
     data_dir = tmp_path / "data"
     token = str(init_server(data_dir, env)["token"])
+    # CHAINPROOF_RUN_JOBS=false is `server start --no-jobs` (the units and the chart use the flag).
+    api_env = env | {"CHAINPROOF_RUN_JOBS": "false"}
     with contextlib.contextmanager(run_server)(
-        data_dir, env, token, tmp_path / "api.log", "--no-jobs"
+        data_dir, api_env, token, tmp_path / "api.log"
     ) as api:
         (tmp_path / "cli").mkdir()
         cli = cli_for(api, tmp_path / "cli")
@@ -65,3 +67,4 @@ def test_api_without_jobs_leaves_expiry_to_the_worker(tmp_path: Path) -> None:
                 worker.wait()
             log.close()
     assert "periodic jobs only" in (tmp_path / "worker.log").read_text()
+    assert "periodic jobs off" in (tmp_path / "api.log").read_text()
