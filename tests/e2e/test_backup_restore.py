@@ -102,3 +102,22 @@ def test_backup_wipe_restore_start(database: str, tmp_path: Path) -> None:
             second = json.loads((tmp_path / "bundle2.json").read_text())
             (entry,) = second["verificationMaterial"]["tlogEntries"]
             assert int(entry["logIndex"]) == 2  # 0, 1: the first push and its VSA
+
+
+def test_backup_and_restore_refuse_a_non_empty_target(tmp_path: Path) -> None:
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "something").write_text("keep me")
+    for name, args in (
+        ("backup.sh", [str(tmp_path), str(busy)]),
+        ("restore.sh", [str(tmp_path), str(busy)]),
+    ):
+        done = subprocess.run(
+            ["bash", str(ROOT / "scripts" / name), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 2 and f"{busy} is not empty" in done.stderr, done.stderr
+    assert [p.name for p in busy.iterdir()] == ["something"]
