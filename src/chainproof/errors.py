@@ -204,6 +204,14 @@ class Blocked(Forbidden):
     code = "blocked"
 
 
+class NotReady(ChainproofError):
+    """The server cannot start until an operator acts, e.g. runs a database migration."""
+
+    code = "not_ready"
+    http_status = 503
+    exit_code = 3
+
+
 class Conflict(ChainproofError):
     """The action clashes with the current state (e.g. the run already finished)."""
 

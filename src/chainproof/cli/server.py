@@ -98,11 +98,22 @@ def init(
 @app.command("start")
 def start(
     data_dir: DataDirOpt,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="TCP port to listen on.")] = 8000,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host", help="Address to listen on [default: 127.0.0.1].", show_default=False
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", help="TCP port to listen on [default: 8000].", show_default=False),
+    ] = None,
     database_url: DatabaseUrlOpt = None,
 ) -> None:
     """Serve the API, CAS and dashboard from a data dir made by `server init`.
+
+    Flags beat CHAINPROOF_* environment variables, which beat the data dir's config.toml
+    (every setting: docs/configuration.md).
 
     Example: chainproof server start --data-dir ./cp-data --port 8000
     """
@@ -111,12 +122,13 @@ def start(
 
         settings = data_dir_settings(data_dir, database_url, host=host, port=port)
         app = prepare(settings)
-        info(f"chainproof control plane on http://{host}:{port} (data: {data_dir})")
+        where = f"http://{settings.host}:{settings.port}"
+        info(f"chainproof control plane on {where} (data: {data_dir})")
         serve(app, settings)
 
 
 def data_dir_settings(
-    data_dir: Path, database_url: str | None, *, host: str, port: int
+    data_dir: Path, database_url: str | None, *, host: str | None, port: int | None
 ) -> Settings:
     """The settings of an initialised data dir, saying so when ``database_url`` overrides the
     one its config.toml stores."""
