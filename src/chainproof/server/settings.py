@@ -150,10 +150,11 @@ class Settings(BaseSettings):
     )
     drift_cadence_factor: float = Field(
         3.0,
-        description="A workflow is `stopped` after this many times its usual gap between runs...",
+        description="A workflow is `stopped` after this many times its usual gap between runs "
+        "(and no sooner than `drift_stopped_floor_seconds`).",
     )
     drift_stopped_floor_seconds: int = Field(
-        86400, description="...and never before this many seconds without a run."
+        86400, description="A workflow is never `stopped` before this many seconds without a run."
     )
     drift_failing_runs: int = Field(
         3, description="A workflow is `failing` when this many finished runs in a row failed."
