@@ -104,3 +104,11 @@ def test_the_client_table_names_no_variable_that_is_gone() -> None:
     listed = set(_NAME.findall(client))
     gone = sorted(listed - _cli_envvars() - _source_names())
     assert not gone, f"no code reads {gone}: remove them from docs/configuration.md"
+
+
+def test_the_upgrade_notes_name_every_shipped_migration() -> None:
+    from chainproof.server.db.migrate import history
+
+    notes = (ROOT / "docs" / "upgrading.md").read_text(encoding="utf-8")
+    missing = [r["revision"] for r in history() if f"| `{r['revision']}` |" not in notes]
+    assert not missing, f"add upgrade notes for migrations {missing} to docs/upgrading.md"
