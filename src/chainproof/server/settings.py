@@ -307,8 +307,10 @@ class _DataDirDefaults(PydanticBaseSettingsSource):
 def _invalid(
     err: ValidationError, overrides: Mapping[str, Any], environ: Mapping[str, str], data: Path
 ) -> InvalidInput:
-    """The first problem of ``err`` as InvalidInput naming the setting's source."""
-    problem = err.errors(include_url=False)[0]
+    """The first problem of ``err`` (an unknown setting before a bad value) as InvalidInput
+    naming the setting's source."""
+    problems = err.errors(include_url=False)
+    problem = sorted(problems, key=lambda p: p["type"] != "extra_forbidden")[0]
     name = str(problem["loc"][0]) if problem["loc"] else "?"
     if problem["type"] == "extra_forbidden":
         return InvalidInput(f"unknown setting {name!r}")
