@@ -22,6 +22,7 @@ status the control plane answers with, and the CLI exit code (docs/architecture.
     ├── Unauthorized                     unauthorized              401    3
     ├── Forbidden                        forbidden                 403    3
     │   └── Blocked                      blocked                   403    3
+    ├── NotReady                         not_ready                 503    3
     ├── ServiceError                     service_error             502    4
     │   ├── NetworkError                 network_error             503    4
     │   └── Unavailable                  unavailable               503    4
@@ -29,7 +30,8 @@ status the control plane answers with, and the CLI exit code (docs/architecture.
         └── VersionReleased              version_released          409    5
 
 The exit codes, for scripts: 0 ok; 1 a check failed (the evidence or a policy said no);
-2 bad input (a malformed file, option or URL); 3 not found or not authorised; 4 the server
+2 bad input (a malformed file, option or URL); 3 not found, not authorised, or refused until
+an operator acts (``NotReady``: e.g. a database migration to run); 4 the server
 or the network failed (retrying later may help); 5 the action clashes with the current
 state (already exists, already finished, an attestation already in progress, state changed
 meanwhile): nothing was wrong with the input, and nothing failed a check, so a script can
@@ -210,6 +212,14 @@ class Blocked(Forbidden):
     (``details`` holds scope, reason, blocked_by and blocked_at)."""
 
     code = "blocked"
+
+
+class NotReady(ChainproofError):
+    """The server cannot start until an operator acts, e.g. runs a database migration."""
+
+    code = "not_ready"
+    http_status = 503
+    exit_code = 3
 
 
 class Conflict(ChainproofError):

@@ -31,6 +31,7 @@ from chainproof.cli import (
     policy,
     project,
     server,
+    server_migrate,
     signing_key,
     workflow,
 )
@@ -78,6 +79,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(server.app, name="server")
+server.app.add_typer(server_migrate.app, name="migrate")
 app.add_typer(auth.app, name="auth")
 app.add_typer(org.app, name="org")
 app.add_typer(project.app, name="project")

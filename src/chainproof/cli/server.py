@@ -119,8 +119,16 @@ TlsKeyOpt = Annotated[
 @app.command("start")
 def start(
     data_dir: DataDirOpt,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="TCP port to listen on.")] = 8000,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host", help="Address to listen on [default: 127.0.0.1].", show_default=False
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", help="TCP port to listen on [default: 8000].", show_default=False),
+    ] = None,
     database_url: DatabaseUrlOpt = None,
     tls_cert: TlsCertOpt = None,
     tls_key: TlsKeyOpt = None,
@@ -139,6 +147,9 @@ def start(
 
     Timeouts, connection limit and TLS: docs/server-hardening.md.
 
+    Flags beat CHAINPROOF_* environment variables, which beat the data dir's config.toml
+    (every setting: docs/configuration.md).
+
     Example: chainproof server start --data-dir ./cp-data --port 8000
     """
     with server_extra():
@@ -156,10 +167,10 @@ def start(
         scheme = "https" if settings.tls_cert else "http"
         suffix = "" if jobs else ", periodic jobs off"
         logging.getLogger("chainproof.server").info(
-            "chainproof control plane on %s://%s:%d (data: %s%s)",
+            "chainproof control plane on %s://%s:%s (data: %s%s)",
             scheme,
-            host,
-            port,
+            settings.host,
+            settings.port,
             data_dir,
             suffix,
         )
@@ -190,7 +201,12 @@ def worker(data_dir: DataDirOpt, database_url: DatabaseUrlOpt = None) -> None:
 
 
 def data_dir_settings(
-    data_dir: Path, database_url: str | None, *, host: str, port: int, **overrides: Any
+    data_dir: Path,
+    database_url: str | None,
+    *,
+    host: str | None,
+    port: int | None,
+    **overrides: Any,
 ) -> Settings:
     """The settings of an initialised data dir, saying so when ``database_url`` overrides the
     one its config.toml stores."""

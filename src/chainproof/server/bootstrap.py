@@ -30,7 +30,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from chainproof.errors import Conflict, InvalidInput, NotFound
-from chainproof.server.db.migrate import migrate
+from chainproof.server.db.migrate import (
+    UPGRADE_HINT,
+    migrate,
+    require_head,
+    require_known,
+    status,
+)
 from chainproof.server.db.session import (
     database_errors,
     display_url,
@@ -102,13 +108,14 @@ def init_data_dir(
 
 def prepare(settings: Settings, *, jobs: bool = True) -> FastAPI:
     """The control plane app over a database ``server init`` set up, upgraded to the current
-    schema (never created); ``jobs=False``: an API process that leaves the periodic jobs to a
-    worker (``server worker``)."""
+    schema (never created; with ``auto_migrate`` off, NotReady unless it is there already);
+    ``jobs=False``: an API process that leaves the periodic jobs to a worker (``server
+    worker``)."""
     from chainproof.server.app import create_app
 
     with database_errors(settings.database_url):
         require_database(settings.database_url)
-        migrate(settings.database_url)
+        bring_to_head(settings)
         return create_app(settings, start_worker=jobs)
 
 
@@ -255,3 +262,41 @@ def _first_missing(path: Path) -> Path | None:
             break
         missing = candidate
     return missing
+
+
+def bring_to_head(settings: Settings) -> None:
+    """Upgrade the database to this release's schema, or (``auto_migrate`` off) check that an
+    operator did; a database a newer release upgraded is refused either way."""
+    shown = display_url(settings.database_url)
+    if settings.auto_migrate:
+        require_known(settings.database_url, shown)
+        migrate(settings.database_url)
+    else:
+        data_dir = str(settings.data_dir)
+        require_head(settings.database_url, shown, hint=UPGRADE_HINT.replace("DIR", data_dir))
+
+
+def upgrade_database(settings: Settings) -> dict[str, Any]:
+    """``server migrate upgrade``: run the pending migrations; what ran, oldest first."""
+    url = settings.database_url
+    shown = display_url(url)
+    with database_errors(url):
+        require_database(url)
+        before = require_known(url, shown)
+        migrate(url)
+        after = status(url)
+    return {
+        "database_url": shown,
+        "from": before.current,
+        "to": after.current,
+        "applied": list(before.pending),
+    }
+
+
+def database_status(settings: Settings) -> dict[str, Any]:
+    """``server migrate current``: the database's revision against this release's head."""
+    url = settings.database_url
+    with database_errors(url):
+        require_database(url)
+        found = status(url)
+    return {"database_url": display_url(url), **found.view()}

@@ -27,8 +27,8 @@ def test_unknown_route_is_problem(app_client: Env) -> None:
 
 
 def test_lifespan_worker_expires_runs(app_client: Env) -> None:
-    settings = dataclasses.replace(
-        app_client.settings, run_expiry_seconds=1, expiry_check_seconds=0.2
+    settings = app_client.settings.model_copy(
+        update={"run_expiry_seconds": 1, "expiry_check_seconds": 0.2}
     )
     app = create_app(settings)
     try:

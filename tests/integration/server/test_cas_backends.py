@@ -426,7 +426,6 @@ def test_cas_app_rejects_a_token_for_another_orgs_backend(app_client: Env) -> No
 def restricted(settings: Any, app_and_client: Any) -> Iterator[Env]:
     """The same database behind an app whose backends may only reach 127.0.0.1:1 and
     10.0.0.0/8 (CHAINPROOF_CAS_ALLOWED_ENDPOINTS)."""
-    import dataclasses
 
     from fastapi.testclient import TestClient
     from tests.integration.conftest import new_env
@@ -434,7 +433,7 @@ def restricted(settings: Any, app_and_client: Any) -> Iterator[Env]:
     from chainproof.server.app import create_app
 
     app = create_app(
-        dataclasses.replace(settings, cas_allowed_endpoints="127.0.0.1:1, 10.0.0.0/8"),
+        settings.model_copy(update={"cas_allowed_endpoints": "127.0.0.1:1, 10.0.0.0/8"}),
         start_worker=False,
     )
     with TestClient(app, raise_server_exceptions=False) as client:

@@ -4,7 +4,6 @@ policy input limit is not evaluated (its gated policies fail closed, naming the 
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from collections.abc import Iterator
@@ -173,13 +172,8 @@ def test_the_limits_come_from_the_settings(settings: Settings, tmp_path: Path) -
         "CHAINPROOF_POLICY_MAX_INPUT_BYTES": "1048576",
     }
     parsed = Settings.embedded(tmp_path, environ=env)
-    chosen = dataclasses.replace(
-        settings,
-        **{
-            f.name: getattr(parsed, f.name)
-            for f in dataclasses.fields(Settings)
-            if "policy_" in f.name
-        },
+    chosen = settings.model_copy(
+        update={name: getattr(parsed, name) for name in Settings.model_fields if "policy_" in name}
     )
     app = create_app(chosen, start_worker=False)
     try:

@@ -4,7 +4,6 @@ rotation (API, audit, trusted root windows), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import secrets
 from typing import Any
@@ -76,7 +75,7 @@ def test_wrong_server_secret_is_a_clear_error(app_client: Env) -> None:
 
 def test_a_server_with_another_secret_refuses_to_issue(app_client: Env) -> None:
     wrong = create_app(
-        dataclasses.replace(app_client.settings, secret_key=SecretStr(secrets.token_urlsafe(32))),
+        app_client.settings.model_copy(update={"secret_key": SecretStr(secrets.token_urlsafe(32))}),
         start_worker=False,
     )
     init = _start(app_client)

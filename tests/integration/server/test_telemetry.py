@@ -7,7 +7,6 @@ compares a scrape before with one after its requests.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import logging
 import secrets
@@ -148,16 +147,16 @@ def test_request_id_kept_when_well_formed_else_generated(
 
 
 def test_metrics_token_off_and_bad_setting(settings: Settings) -> None:
-    guarded = dataclasses.replace(settings, metrics_token=SecretStr("scrape-me"))
+    guarded = settings.model_copy(update={"metrics_token": SecretStr("scrape-me")})
     with _client(guarded) as client:
         refused = client.get("/metrics")
         assert refused.status_code == 401 and "Bearer" in refused.headers["WWW-Authenticate"]
         assert client.get("/metrics", headers={"Authorization": "Bearer nope"}).status_code == 401
         scrape(client, Authorization="Bearer scrape-me")
-    with _client(dataclasses.replace(settings, metrics="off")) as client:
+    with _client(settings.model_copy(update={"metrics": "off"})) as client:
         assert client.get("/metrics").status_code == 404
     with pytest.raises(InvalidInput, match="metrics setting"):
-        create_app(dataclasses.replace(settings, metrics="maybe"))
+        create_app(settings.model_copy(update={"metrics": "maybe"}))
 
 
 class _Collect(logging.Handler):
@@ -267,7 +266,7 @@ def test_readyz_ok_then_503_naming_an_invalid_backend(fresh: Fresh) -> None:
     }
     _, before = scrape(env.client)
     _invalid_backend(env)
-    required = dataclasses.replace(env.settings, readyz_cas_backends="require")
+    required = env.settings.model_copy(update={"readyz_cas_backends": "require"})
     with _client(required) as client:
         reply = client.get("/readyz")
     assert reply.status_code == 503

@@ -3,10 +3,12 @@ which beats the embedded defaults."""
 
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from chainproof.errors import InvalidInput, NotFound
 from chainproof.server.settings import (
@@ -142,3 +144,55 @@ def test_drift_settings_from_the_environment(tmp_path: Path) -> None:
     assert Settings.embedded(tmp_path, environ={}).drift.failing_runs == 3
     with pytest.raises(InvalidInput):
         _ = Settings.embedded(tmp_path, environ={"CHAINPROOF_DRIFT_FAILING_RUNS": "0"}).drift
+
+
+def test_a_bad_value_names_where_it_came_from(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="environment variable CHAINPROOF_AUTO_MIGRATE") as env:
+        Settings.embedded(tmp_path, environ={"CHAINPROOF_AUTO_MIGRATE": "maybe"})
+    assert "'maybe'" in env.value.message and env.value.hint
+    with pytest.raises(InvalidInput, match=r"^--port is not valid"):
+        Settings.embedded(tmp_path, environ={}, port="eighty")
+    (tmp_path / CONFIG_FILE).write_text('run_expiry_seconds = "soon"\n')
+    where = f"run_expiry_seconds in {tmp_path.resolve() / CONFIG_FILE}"
+    with pytest.raises(InvalidInput, match=re.escape(where)):
+        Settings.embedded(tmp_path, environ={})
+    # A valid value from a source that comes first hides the bad one below it.
+    fixed = Settings.embedded(tmp_path, environ={"CHAINPROOF_RUN_EXPIRY_SECONDS": "60"})
+    assert fixed.run_expiry_seconds == 60
+    with pytest.raises(InvalidInput, match="unknown setting 'colour'"):
+        Settings.embedded(tmp_path, environ={}, colour="red")
+
+
+def test_auto_migrate_is_on_unless_turned_off(tmp_path: Path) -> None:
+    assert Settings.embedded(tmp_path, environ={}).auto_migrate is True
+    for off in ("false", "0", "no", "FALSE"):
+        env = {"CHAINPROOF_AUTO_MIGRATE": off}
+        assert Settings.embedded(tmp_path, environ=env).auto_migrate is False
+    (tmp_path / CONFIG_FILE).write_text("auto_migrate = false\n")
+    assert Settings.embedded(tmp_path, environ={}).auto_migrate is False
+    on = {"CHAINPROOF_AUTO_MIGRATE": "true"}
+    assert Settings.embedded(tmp_path, environ=on).auto_migrate is True
+
+
+def test_the_data_dir_comes_only_from_the_caller(tmp_path: Path) -> None:
+    env = {"CHAINPROOF_DATA_DIR": "/elsewhere", "CHAINPROOF_TOKEN": "cp_client_side"}
+    assert Settings.embedded(tmp_path, environ=env).data_dir == tmp_path.resolve()
+    (tmp_path / CONFIG_FILE).write_text('data_dir = "/elsewhere"\n')
+    with pytest.raises(InvalidInput, match="unknown settings: data_dir"):
+        Settings.embedded(tmp_path, environ={})
+
+
+def test_an_empty_variable_counts_as_unset(tmp_path: Path) -> None:
+    write_secret_key(tmp_path, "k" * 64)
+    write_config(tmp_path, {"database_url": "postgresql://db/stored"})
+    env = {"CHAINPROOF_SECRET_KEY": "", "CHAINPROOF_DATABASE_URL": "", "CHAINPROOF_PORT": ""}
+    s = Settings.embedded(tmp_path, environ=env)
+    assert s.secret_key.get_secret_value() == "k" * 64
+    assert s.database_url == "postgresql://db/stored" and s.port == 8000
+
+
+def test_settings_are_frozen_and_copied_with_changes(tmp_path: Path) -> None:
+    s = Settings.embedded(tmp_path, environ={})
+    with pytest.raises(ValidationError):
+        s.port = 1  # type: ignore[misc]
+    assert s.model_copy(update={"port": 1}).base_url == "http://127.0.0.1:1"

@@ -9,6 +9,8 @@ from chainproof.server.db.session import make_engine
 
 config = context.config
 target_metadata = Base.metadata
+# The advisory lock migrations take on PostgreSQL (any constant of chainproof's own).
+_LOCK_KEY = 0x636870726F6F66  # "chproof"
 
 
 def run_migrations_online() -> None:
@@ -23,6 +25,11 @@ def run_migrations_online() -> None:
             compare_type=True,
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Several processes may upgrade at start at once: one migrates while the others
+                # wait here, then find the database at the head (the lock ends with the
+                # transaction, which holds the whole upgrade: PostgreSQL's DDL is transactional).
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
             context.run_migrations()
     engine.dispose()
 
