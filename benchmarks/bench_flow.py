@@ -1,10 +1,16 @@
 """Wall time of the CI-side flow (init -> 3 adds -> push) and of `chainproof --help`.
 
-Each figure is printed with its ratio to a bare `python -c pass` measured in the same run,
-so numbers from different machines compare. Starts its own embedded server on a loopback
-port and stops it at the end.
+Every command is the installed console script in a subprocess, as a CI job runs it. Each
+figure (median and 90th percentile) is printed beside baselines measured in the same run (a
+bare `python -c pass`, and `python -c "import typer"` / `"import httpx"`: the floor of any
+Typer CLI and of one that talks HTTP), so numbers from different machines compare. Starts its
+own embedded server on a loopback port (untimed) and stops it at the end.
 
     python benchmarks/bench_flow.py [--rounds 5]
+
+To measure another version of the code with the same interpreter, put its ``src`` first on
+the path: ``PYTHONPATH=/tmp/old/src python benchmarks/bench_flow.py`` (e.g. after
+``git archive COMMIT src | tar -x -C /tmp/old``).
 """
 
 from __future__ import annotations
@@ -44,6 +50,13 @@ def _timed(fn: object, rounds: int) -> list[float]:
         fn()  # type: ignore[operator]
         out.append(time.perf_counter() - start)
     return out
+
+
+def _stats(samples: list[float]) -> tuple[float, float]:
+    """Median and 90th percentile (nearest rank), in milliseconds."""
+    ordered = sorted(samples)
+    p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered) + 0.5) - 1)]
+    return statistics.median(ordered) * 1000, p90 * 1000
 
 
 def _port() -> int:
@@ -98,32 +111,47 @@ def main() -> None:
         )
         _run([CLI, "attestation", "reset", "--trigger", "cancellation"], env)
 
-        def flow() -> None:
-            _run([CLI, "attestation", "init", "--workflow", "w", "--project", "bench"], env)
-            _run([CLI, "attestation", "add", "--name", "sbom", "--value", str(SBOM)], env)
-            _run([CLI, "attestation", "add", "--name", "image", "--value", IMAGE], env)
-            _run([CLI, "attestation", "add", "--name", "version", "--value", "1.0"], env)
-            _run([CLI, "attestation", "push"], env)
+        steps = {
+            "init": [CLI, "attestation", "init", "--workflow", "w", "--project", "bench"],
+            "add sbom": [CLI, "attestation", "add", "--name", "sbom", "--value", str(SBOM)],
+            "add image": [CLI, "attestation", "add", "--name", "image", "--value", IMAGE],
+            "add version": [CLI, "attestation", "add", "--name", "version", "--value", "1.0"],
+            "push": [CLI, "attestation", "push"],
+        }
+        per_step: dict[str, list[float]] = {name: [] for name in steps}
 
-        baseline = statistics.median(
-            _timed(lambda: _run([sys.executable, "-c", "pass"], env), rounds * 2)
-        )
-        help_t = statistics.median(_timed(lambda: _run([CLI, "--help"], env), rounds * 2))
-        flow_t = statistics.median(_timed(flow, rounds))
+        def flow() -> None:
+            for name, args in steps.items():
+                start = time.perf_counter()
+                _run(args, env)
+                per_step[name].append(time.perf_counter() - start)
+
+        figures = {
+            "baseline python -c pass": _timed(
+                lambda: _run([sys.executable, "-c", "pass"], env), rounds * 2
+            ),
+            "baseline import typer": _timed(
+                lambda: _run([sys.executable, "-c", "import typer"], env), rounds * 2
+            ),
+            "baseline import httpx": _timed(
+                lambda: _run([sys.executable, "-c", "import httpx"], env), rounds * 2
+            ),
+            "chainproof --help": _timed(lambda: _run([CLI, "--help"], env), rounds * 2),
+            "flow init + 3 adds + push": _timed(flow, rounds),
+        }
     finally:
         server.terminate()
         server.wait(timeout=10)
         shutil.rmtree(tmp, ignore_errors=True)
+    _report(figures, per_step)
 
-    print(f"baseline  python -c pass          : {baseline * 1000:8.1f} ms")
-    print(
-        f"chainproof --help                  : {help_t * 1000:8.1f} ms"
-        f"  ({help_t / baseline:.1f}x baseline)"
-    )
-    print(
-        f"flow init + 3 adds + push (5 procs): {flow_t * 1000:8.1f} ms"
-        f"  ({flow_t / baseline:.1f}x baseline, {flow_t / (5 * baseline):.1f}x per process)"
-    )
+
+def _report(figures: dict[str, list[float]], per_step: dict[str, list[float]]) -> None:
+    base = _stats(figures["baseline python -c pass"])[0]
+    print(f"{'':34} {'median':>9} {'p90':>9}  (median / python -c pass)")
+    for name, samples in [*figures.items(), *((f"  {k}", v) for k, v in per_step.items())]:
+        median, p90 = _stats(samples)
+        print(f"{name:34} {median:7.1f}ms {p90:7.1f}ms  ({median / base:5.1f}x)")
 
 
 if __name__ == "__main__":
