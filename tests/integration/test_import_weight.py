@@ -4,6 +4,7 @@ imported inside the commands and handlers that use them."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -83,3 +84,27 @@ def test_a_command_imports_only_its_own_module(tmp_path: Path) -> None:
     loaded = _loaded_by_cli([*args, "--state-dir", str(tmp_path)])
     assert loaded & _COMMAND_MODULES == {"chainproof.cli.attestation"}
     assert loaded & {"cryptography", "sqlalchemy", "fastapi", "yaml", "rich.markdown"} == set()
+
+
+def test_a_network_command_skips_httpx_own_cli() -> None:
+    # Nothing listens on port 9: the command fails at once (no retries), httpx loaded.
+    args = ["--url", "http://127.0.0.1:9", "--token", "cp_x", "--retry-timeout", "0"]
+    loaded = _loaded_by_cli([*args, "auth", "status"])
+    assert "httpx" in loaded
+    assert loaded & {"httpx._main", "pygments", "click"} == set()
+
+
+@pytest.mark.parametrize(("command", "expected"), [("auth", "__all__"), ("server", "None")])
+def test_pydantic_plugins_skipped_by_client_commands_only(command: str, expected: str) -> None:
+    code = (
+        "import os, sys\n"
+        f"sys.argv = ['chainproof', {command!r}, '--help']\n"
+        "from chainproof.cli.main import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(os.environ.get('PYDANTIC_DISABLE_PLUGINS'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.strip().splitlines()[-1] == expected

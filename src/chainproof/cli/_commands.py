@@ -8,7 +8,6 @@ runs. A unit test compares this table with the real commands, so it cannot drift
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
@@ -69,14 +68,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def load_command(name: str) -> _click.Command:
-    """Import the module of root command ``name`` and build its Click command.
-
-    A short client command skips pydantic's plugin discovery: it reads the metadata of every
-    installed distribution the first time a model is built, which costs more than the
-    command's own work. An explicit PYDANTIC_DISABLE_PLUGINS is kept.
-    """
-    if name not in SERVICES:
-        os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    """Import the module of root command ``name`` and build its Click command."""
     module: Any = importlib.import_module(COMMANDS[name][0])
     if name == "verify":  # a single command, not a group
         shell = typer.Typer(add_completion=False)

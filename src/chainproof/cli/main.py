@@ -11,6 +11,7 @@ authorised; 4 server or network error; 5 clashes with the current state: see
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated, Any
 
@@ -159,6 +160,10 @@ def main() -> None:
     # time) whenever click is installed; this process never runs it, and a module set to
     # None makes that optional import fail, as httpx expects when its CLI extra is missing.
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+    # A short client command skips pydantic's plugin discovery (it reads the metadata of
+    # every installed distribution); services keep their plugins, as does an explicit setting.
+    if not _commands.SERVICES & set(sys.argv[1:]):
+        os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     app(prog_name="chainproof")
 
 
