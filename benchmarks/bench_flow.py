@@ -1,10 +1,16 @@
 """Wall time of the CI-side flow (init -> 3 adds -> push) and of `chainproof --help`.
 
-Each figure is printed with its ratio to a bare `python -c pass` measured in the same run,
-so numbers from different machines compare. Starts its own embedded server on a loopback
-port and stops it at the end.
+Every command is the installed console script in a subprocess, as a CI job runs it. Each
+figure (median and 90th percentile) is printed beside baselines measured in the same run (a
+bare `python -c pass`, and `python -c "import typer"` / `"import httpx"`: the floor of any
+Typer CLI and of one that talks HTTP), so numbers from different machines compare. Starts its
+own embedded server on a loopback port (untimed) and stops it at the end.
 
     python benchmarks/bench_flow.py [--rounds 5]
+
+To compare with another version of the code (same interpreter), put its ``src`` first on
+the path: ``python benchmarks/bench_flow.py --before /tmp/old/src`` (after ``git archive
+COMMIT src | tar -x -C /tmp/old``) measures both, alternating, in the same rounds.
 """
 
 from __future__ import annotations
@@ -37,13 +43,11 @@ def _run(args: list[str], env: dict[str, str]) -> str:
     return proc.stdout
 
 
-def _timed(fn: object, rounds: int) -> list[float]:
-    out = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()  # type: ignore[operator]
-        out.append(time.perf_counter() - start)
-    return out
+def _stats(samples: list[float]) -> tuple[float, float]:
+    """Median and 90th percentile (nearest rank), in milliseconds."""
+    ordered = sorted(samples)
+    p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered) + 0.5) - 1)]
+    return statistics.median(ordered) * 1000, p90 * 1000
 
 
 def _port() -> int:
@@ -55,7 +59,13 @@ def _port() -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
-    rounds = parser.parse_args().rounds
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="src directory of another version, measured alternately in the same run",
+    )
+    args = parser.parse_args()
+    rounds, before = args.rounds, args.before
 
     tmp = Path(tempfile.mkdtemp(prefix="cp-bench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "CI"))}
@@ -98,32 +108,64 @@ def main() -> None:
         )
         _run([CLI, "attestation", "reset", "--trigger", "cancellation"], env)
 
-        def flow() -> None:
-            _run([CLI, "attestation", "init", "--workflow", "w", "--project", "bench"], env)
-            _run([CLI, "attestation", "add", "--name", "sbom", "--value", str(SBOM)], env)
-            _run([CLI, "attestation", "add", "--name", "image", "--value", IMAGE], env)
-            _run([CLI, "attestation", "add", "--name", "version", "--value", "1.0"], env)
-            _run([CLI, "attestation", "push"], env)
-
-        baseline = statistics.median(
-            _timed(lambda: _run([sys.executable, "-c", "pass"], env), rounds * 2)
-        )
-        help_t = statistics.median(_timed(lambda: _run([CLI, "--help"], env), rounds * 2))
-        flow_t = statistics.median(_timed(flow, rounds))
+        figures = _measure(rounds, env, before)
     finally:
         server.terminate()
         server.wait(timeout=10)
         shutil.rmtree(tmp, ignore_errors=True)
+    _report(figures)
 
-    print(f"baseline  python -c pass          : {baseline * 1000:8.1f} ms")
-    print(
-        f"chainproof --help                  : {help_t * 1000:8.1f} ms"
-        f"  ({help_t / baseline:.1f}x baseline)"
-    )
-    print(
-        f"flow init + 3 adds + push (5 procs): {flow_t * 1000:8.1f} ms"
-        f"  ({flow_t / baseline:.1f}x baseline, {flow_t / (5 * baseline):.1f}x per process)"
-    )
+
+STEPS = {
+    "init": ["attestation", "init", "--workflow", "w", "--project", "bench"],
+    "add sbom": ["attestation", "add", "--name", "sbom", "--value", str(SBOM)],
+    "add image": ["attestation", "add", "--name", "image", "--value", IMAGE],
+    "add version": ["attestation", "add", "--name", "version", "--value", "1.0"],
+    "push": ["attestation", "push"],
+}
+
+
+def _measure(rounds: int, env: dict[str, str], before: Path | None) -> dict[str, list[float]]:
+    """Samples per figure; with ``before``, that code is measured in the same rounds,
+    alternating with this one, so that both see the same machine load."""
+    variants = {"": env}
+    if before is not None:
+        variants[" [before]"] = {**env, "PYTHONPATH": str(before)}
+    baselines = {
+        "baseline python -c pass": [sys.executable, "-c", "pass"],
+        "baseline import typer": [sys.executable, "-c", "import typer"],
+        "baseline import httpx": [sys.executable, "-c", "import httpx"],
+    }
+    figures: dict[str, list[float]] = {}
+
+    def timed(name: str, args: list[str], run_env: dict[str, str]) -> float:
+        start = time.perf_counter()
+        _run(args, run_env)
+        elapsed = time.perf_counter() - start
+        figures.setdefault(name, []).append(elapsed)
+        return elapsed
+
+    for _ in range(rounds):
+        for _ in range(2):
+            for name, args in baselines.items():
+                timed(name, args, env)
+            for tag, run_env in variants.items():
+                timed(f"chainproof --help{tag}", [CLI, "--help"], run_env)
+        for tag, run_env in variants.items():
+            total = sum(timed(f"  {s}{tag}", [CLI, *a], run_env) for s, a in STEPS.items())
+            figures.setdefault(f"flow init + 3 adds + push{tag}", []).append(total)
+    return figures
+
+
+def _report(figures: dict[str, list[float]]) -> None:
+    base = _stats(figures["baseline python -c pass"])[0]
+    print(f"{'':44} {'median':>9} {'p90':>9}  (median / python -c pass)")
+    flows = [n for n in figures if n.startswith("flow")]
+    steps = [n for n in figures if n.startswith("  ")]
+    others = [n for n in figures if n not in flows and n not in steps]
+    for name in [*others, *flows, *sorted(steps, key=lambda n: n.endswith("]"))]:
+        median, p90 = _stats(figures[name])
+        print(f"{name:44} {median:7.1f}ms {p90:7.1f}ms  ({median / base:5.1f}x)")
 
 
 if __name__ == "__main__":

@@ -11,31 +11,15 @@ authorised; 4 server or network error; 5 clashes with the current state: see
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from chainproof import __version__
-from chainproof.cli import (
-    api_token,
-    artifact,
-    attestation,
-    audit,
-    auth,
-    cas,
-    cas_backend,
-    drift,
-    keys,
-    org,
-    policy,
-    project,
-    server,
-    server_migrate,
-    signing_key,
-    workflow,
-)
-from chainproof.cli import verify as verify_command
+from chainproof.cli import _commands
 from chainproof.cli._common import CliContext
 from chainproof.cli._errors import report_error, report_usage_error, wants_json
 from chainproof.errors import ChainproofError
@@ -47,7 +31,33 @@ class _RootGroup(TyperGroup):
     """Root group: the one place a ChainproofError becomes a message and an exit code.
 
     ``-o`` belongs to each command, and the command's context is gone when its error
-    arrives here, so the whole command line is read once, up front, for ``-o json``."""
+    arrives here, so the whole command line is read once, up front, for ``-o json``.
+
+    Commands come from :mod:`._commands`: a command's module is imported when it runs, and
+    the root's ``--help`` lists them all from its table without importing any."""
+
+    _listing = False
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = _commands.LazyCommands(self.commands)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)  # names only: nothing imported
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        lazy = self.commands
+        if self._listing and isinstance(lazy, _commands.LazyCommands):
+            if cmd_name in _commands.COMMANDS and not lazy.is_loaded(cmd_name):
+                return _commands.stub(cmd_name)  # --help lists it from the table
+        return super().get_command(ctx, cmd_name)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         ctx.meta[_JSON_ERRORS] = wants_json(args)
@@ -75,26 +85,12 @@ app = typer.Typer(
     "4 server or network error, 5 conflicts with the current state.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    # Plain Click help and usage errors for the root: Rich would cost more than the rest of
+    # `chainproof --help` (a command group's own --help still uses Rich).
+    rich_markup_mode=None,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.add_typer(server.app, name="server")
-server.app.add_typer(server_migrate.app, name="migrate")
-app.add_typer(auth.app, name="auth")
-app.add_typer(org.app, name="org")
-app.add_typer(project.app, name="project")
-app.add_typer(workflow.app, name="workflow")
-app.add_typer(api_token.app, name="api-token")
-app.add_typer(keys.app, name="keys")
-app.add_typer(signing_key.app, name="signing-key")
-app.add_typer(attestation.app, name="attestation")
-app.add_typer(artifact.app, name="artifact")
-app.add_typer(cas_backend.app, name="cas-backend")
-app.add_typer(cas.app, name="cas")
-app.add_typer(policy.app, name="policy")
-app.add_typer(drift.app, name="drift")
-app.add_typer(audit.app, name="audit")
-app.command("verify")(verify_command.verify)
 
 
 def _show_version(value: bool) -> None:
@@ -160,6 +156,14 @@ def root(
 
 def main() -> None:
     """Console entry point (``chainproof``); errors are reported once, by the root group."""
+    # httpx imports its own command-line tool (click, rich, pygments: a third of its import
+    # time) whenever click is installed; this process never runs it, and a module set to
+    # None makes that optional import fail, as httpx expects when its CLI extra is missing.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+    # A short client command skips pydantic's plugin discovery (it reads the metadata of
+    # every installed distribution); services keep their plugins, as does an explicit setting.
+    if not _commands.SERVICES & set(sys.argv[1:]):
+        os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     app(prog_name="chainproof")
 
 

@@ -26,6 +26,7 @@ import httpx
 from chainproof.client._day_two import DayTwoCalls
 from chainproof.client._lifecycle import LifecycleCalls
 from chainproof.client._retry import DEFAULT_RETRY_TIMEOUT, Attempts, RetryPolicy, retry_after
+from chainproof.client._transport import client_transports
 from chainproof.errors import ChainproofError, InvalidInput, NetworkError, ServiceError
 
 __all__ = ["ApiClient", "HttpSession", "Reply", "server_root"]
@@ -140,8 +141,8 @@ class HttpSession:
             base_url=self.base_url,
             headers=headers,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            transport=transport,
             follow_redirects=False,
+            **client_transports(self.base_url, transport),
         )
 
     def __repr__(self) -> str:

@@ -44,12 +44,13 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from chainproof.core.kinds import MaterialKind, RunnerType
 from chainproof.errors import ContractError
+
+if TYPE_CHECKING:  # PyYAML is imported where a document is parsed: crafting never needs it
+    import yaml
 
 MAX_CONTRACT_BYTES = 1024 * 1024
 MAX_NODES = 100_000  # after alias expansion: a "billion laughs" document stops here
@@ -82,9 +83,9 @@ _FIELD_ALIASES = {
 # Chainloop's names for kinds chainproof spells without the vendor prefix.
 _KIND_ALIASES = {"CHAINLOOP_RUNNER_CONTEXT": "RUNNER_CONTEXT", "CHAINLOOP_PR_INFO": "PR_INFO"}
 _MERGE_TAG = "tag:yaml.org,2002:merge"
-_COLLECTION_TAGS = {
-    yaml.MappingNode: "tag:yaml.org,2002:map",
-    yaml.SequenceNode: "tag:yaml.org,2002:seq",
+_COLLECTION_TAGS = {  # by node class name
+    "MappingNode": "tag:yaml.org,2002:map",
+    "SequenceNode": "tag:yaml.org,2002:seq",
 }
 
 
@@ -248,6 +249,8 @@ def _untab_json(text: str) -> str:
 
 
 def _compose(text: str, source: str) -> yaml.Node | None:
+    import yaml
+
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as err:
@@ -266,19 +269,23 @@ class _Builder:
         self.source = source
         self.lines = lines
         self.nodes = 0
+        import yaml
+
         self.loader = yaml.SafeLoader("")  # one per document: its cache dies with it
 
     def fail(self, node: yaml.Node, path: tuple[Any, ...], message: str) -> ContractError:
         return _error(self.source, node.start_mark.line + 1, _dotted(path), message)
 
     def build(self, node: yaml.Node, path: tuple[Any, ...]) -> Any:
+        import yaml  # already loaded by _compose: a dictionary look-up
+
         self.nodes += 1
         if self.nodes > MAX_NODES or len(path) > MAX_DEPTH:
             raise self.fail(node, path, "the document is too large or nested too deeply")
         self.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
             # Only plain collections: `!!set`, `!!omap` or a custom tag would change meaning.
-            if node.tag != _COLLECTION_TAGS[type(node)]:
+            if node.tag != _COLLECTION_TAGS[type(node).__name__]:
                 raise self.fail(node, path, f"unsupported tag {node.tag}")
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
@@ -300,6 +307,8 @@ class _Builder:
 
         PyYAML keeps the last of two equal keys without a word; a contract must not.
         """
+        import yaml
+
         if depth > MAX_DEPTH:
             raise self.fail(node, path, "the document is too large or nested too deeply")
         explicit: dict[str, tuple[yaml.Node, yaml.Node]] = {}

@@ -94,3 +94,29 @@ def test_version() -> None:
 
 def test_unknown_command_is_usage_error() -> None:
     assert runner.invoke(app, ["frobnicate"]).exit_code == 2
+
+
+def test_command_table_matches_the_commands() -> None:
+    """The root's --help lists commands from a static table (so that it imports none of
+    them): each entry's one-line help must be the real command's, in the same order."""
+    from chainproof.cli import _commands
+
+    root: Any = typer.main.get_command(app)
+    real = {name: root.commands[name] for name in _commands.COMMANDS}
+    for name, (_, line) in _commands.COMMANDS.items():
+        assert real[name].name == name
+        assert real[name].get_short_help_str(1000) == line, name
+    listed = [line.split()[0] for line in _root_help_commands()]
+    assert listed == list(_commands.COMMANDS)
+
+
+def _root_help_commands() -> list[str]:
+    text = runner.invoke(app, ["--help"]).output
+    block = text.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
+    return [line.strip() for line in block.splitlines() if line[:4].strip()]
+
+
+def test_unknown_command_suggests_a_lazy_one() -> None:
+    result = runner.invoke(app, ["attestatio"])
+    assert result.exit_code == 2
+    assert "Did you mean 'attestation'?" in result.output
