@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, FastAPI
@@ -42,6 +43,7 @@ from chainproof.server.services.drift import SETTINGS_KEY as DRIFT_SETTINGS_KEY
 from chainproof.server.services.policy_input import Limits
 from chainproof.server.services.slsa import SERVER_URL_KEY
 from chainproof.server.settings import Settings
+from chainproof.server.telemetry import metrics
 from chainproof.server.telemetry.wiring import check_settings, instrument
 
 log = logging.getLogger("chainproof.server")
@@ -63,6 +65,8 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
         )
     check_settings(settings)
     engine = make_engine(settings.database_url)
+    if os.environ.get("CHAINPROOF_COUNT_SQL") == "1":
+        metrics.count_statements(engine)  # benchmarks/bench_ingest.py: statements per push
     sessions = make_sessionmaker(engine, secret_key=secret)
     with sessions.begin() as session:
         # Installs from before CA keys were sealed: seal them before serving anything.
