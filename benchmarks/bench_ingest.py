@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
+import json
 import os
 import re
 import secrets
@@ -196,8 +197,6 @@ def main() -> None:
             capture_output=True,
             text=True,
         )
-        import json
-
         token = json.loads(init.stdout)["token"]
         urls = stack.enter_context(_servers(data, env, processes, args.workers))
         apis = [Api(url, token, "bench") for url in urls]
@@ -233,9 +232,10 @@ def main() -> None:
         f"ingest: {args.pushes} pre-signed pushes, {args.clients} clients, {processes} API "
         f"process(es) x {args.workers} worker(s), {db}"
     )
+    p50, p95, p99 = (_pct(latencies, q) * 1000 for q in (0.5, 0.95, 0.99))
     print(
-        f"  push      {args.pushes / wall:8.1f} /s   p50 {_pct(latencies, 0.5) * 1000:7.1f} ms"
-        f"   p95 {_pct(latencies, 0.95) * 1000:7.1f} ms   p99 {_pct(latencies, 0.99) * 1000:7.1f} ms"
+        f"  push      {args.pushes / wall:8.1f} /s   p50 {p50:7.1f} ms   p95 {p95:7.1f} ms"
+        f"   p99 {p99:7.1f} ms"
     )
     print(
         f"  SQL statements per push {statements / max(accepted, 1):.1f} ({int(accepted)} counted)"

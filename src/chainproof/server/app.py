@@ -42,6 +42,7 @@ from chainproof.server.services import signing as signing_services
 from chainproof.server.services.drift import SETTINGS_KEY as DRIFT_SETTINGS_KEY
 from chainproof.server.services.policy_input import Limits
 from chainproof.server.services.slsa import SERVER_URL_KEY
+from chainproof.server.services.trust_cache import CACHE_INFO, TrustCache
 from chainproof.server.settings import Settings
 from chainproof.server.telemetry import metrics
 from chainproof.server.telemetry.wiring import check_settings, instrument
@@ -76,6 +77,8 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
     # The services that sign as the control plane (VSA, provenance) name it by its URL.
     sessions.configure(info={**sessions.kw.get("info", {}), SERVER_URL_KEY: settings.base_url})
     sessions.configure(info={**sessions.kw.get("info", {}), DRIFT_SETTINGS_KEY: settings.drift})
+    # Trusted material (keys, CA, root) cached per app, checked per transaction.
+    sessions.configure(info={**sessions.kw.get("info", {}), CACHE_INFO: TrustCache()})
     cas_parts = build_cas(settings, sessions)
     backend = cas_parts.embedded
     policy_limits = Limits(

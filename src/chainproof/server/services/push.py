@@ -217,7 +217,6 @@ def _verify(
     """The signer's identity and the signed statement (VerificationError if either fails):
     a certificate must chain to the organisation's CA and name this run; a key must be one
     the organisation registered."""
-    from chainproof.signing.trust import TrustedRoot
     from chainproof.signing.verifier import ExactIdentity, KeyIdentity, Verifier
 
     if bundle.leaf_certificate_der is None:
@@ -234,7 +233,7 @@ def _verify(
     # The organisation's root: its CAs and CT logs (the leaf's SCT is checked). The log
     # entry is the server's to add, so none is required yet.
     # Keys made on first use start at the push's time: its timestamps must fall inside.
-    root = TrustedRoot.from_json(signing.trust_root(session, actor, now=now))
+    root = signing.trusted_root(session, actor, now=now)
     verifier = Verifier(trusted_root=root, require_tlog=False)
     result = verifier.verify(bundle, ExactIdentity(identity))
     return result.identity or identity, result.statement
