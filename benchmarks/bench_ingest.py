@@ -11,7 +11,7 @@ and, as the same-run baseline, the rate of ``GET /healthz`` from as many clients
 processes.
 
     python benchmarks/bench_ingest.py [--processes 2] [--clients 16] [--pushes 200]
-        [--database postgres|sqlite] [--workers 1]
+        [--database postgres|sqlite]
 """
 
 from __future__ import annotations
@@ -73,18 +73,15 @@ def _pg_database() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def _servers(data: Path, env: dict[str, str], count: int, workers: int) -> Iterator[list[str]]:
+def _servers(data: Path, env: dict[str, str], count: int) -> Iterator[list[str]]:
     """``count`` `server start` processes on ``data``; their base URLs."""
     procs, urls = [], []
-    extra = ["--workers", str(workers)] if workers > 1 else []
     try:
         for i in range(count):
             port = _free_port()
             log = (data.parent / f"server-{i}.log").open("wb")
             argv = [CLI, "server", "start", "--data-dir", str(data), "--port", str(port)]
-            procs.append(
-                subprocess.Popen([*argv, "--no-jobs", *extra], env=env, stdout=log, stderr=log)
-            )
+            procs.append(subprocess.Popen([*argv, "--no-jobs"], env=env, stdout=log, stderr=log))
             urls.append(f"http://127.0.0.1:{port}")
         for url, proc in zip(urls, procs, strict=True):
             _wait_up(url, proc)
@@ -173,10 +170,16 @@ def _timed(clients: int, jobs: list[Callable[[], None]]) -> tuple[float, list[fl
     return time.perf_counter() - began, latencies
 
 
+def _probe(client: httpx.Client) -> Callable[[], None]:
+    def run() -> None:
+        client.get("/healthz").raise_for_status()
+
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--processes", type=int, default=2, help="API processes (PostgreSQL)")
-    parser.add_argument("--workers", type=int, default=1, help="`server start --workers`")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
     parser.add_argument("--pushes", type=int, default=200, help="timed pushes")
     parser.add_argument("--database", choices=("postgres", "sqlite"), default="postgres")
@@ -198,7 +201,7 @@ def main() -> None:
             text=True,
         )
         token = json.loads(init.stdout)["token"]
-        urls = stack.enter_context(_servers(data, env, processes, args.workers))
+        urls = stack.enter_context(_servers(data, env, processes))
         apis = [Api(url, token, "bench") for url in urls]
         apis[0].post("/projects", {"name": "p"})
         apis[0].post("/contracts", {"name": "c", "raw": CONTRACT.read_text()})
@@ -223,14 +226,12 @@ def main() -> None:
 
         health = [httpx.Client(base_url=u, timeout=30) for u in urls]
         probes = [c for c, _ in zip(itertools.cycle(health), range(args.pushes * 5))]
-        h_wall, h_lat = _timed(
-            args.clients, [lambda c=c: c.get("/healthz").raise_for_status() for c in probes]
-        )
+        h_wall, h_lat = _timed(args.clients, [_probe(c) for c in probes])
 
     db = "PostgreSQL" if args.database == "postgres" else "SQLite"
     print(
         f"ingest: {args.pushes} pre-signed pushes, {args.clients} clients, {processes} API "
-        f"process(es) x {args.workers} worker(s), {db}"
+        f"process(es), {db}"
     )
     p50, p95, p99 = (_pct(latencies, q) * 1000 for q in (0.5, 0.95, 0.99))
     print(
