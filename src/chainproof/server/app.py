@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, FastAPI
@@ -41,7 +42,9 @@ from chainproof.server.services import signing as signing_services
 from chainproof.server.services.drift import SETTINGS_KEY as DRIFT_SETTINGS_KEY
 from chainproof.server.services.policy_input import Limits
 from chainproof.server.services.slsa import SERVER_URL_KEY
+from chainproof.server.services.trust_cache import CACHE_INFO, TrustCache
 from chainproof.server.settings import Settings
+from chainproof.server.telemetry import metrics
 from chainproof.server.telemetry.wiring import check_settings, instrument
 
 log = logging.getLogger("chainproof.server")
@@ -63,6 +66,8 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
         )
     check_settings(settings)
     engine = make_engine(settings.database_url)
+    if os.environ.get("CHAINPROOF_COUNT_SQL") == "1":
+        metrics.count_statements(engine)  # benchmarks/bench_ingest.py: statements per push
     sessions = make_sessionmaker(engine, secret_key=secret)
     with sessions.begin() as session:
         # Installs from before CA keys were sealed: seal them before serving anything.
@@ -72,6 +77,8 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
     # The services that sign as the control plane (VSA, provenance) name it by its URL.
     sessions.configure(info={**sessions.kw.get("info", {}), SERVER_URL_KEY: settings.base_url})
     sessions.configure(info={**sessions.kw.get("info", {}), DRIFT_SETTINGS_KEY: settings.drift})
+    # Trusted material (keys, CA, root) cached per app, checked per transaction.
+    sessions.configure(info={**sessions.kw.get("info", {}), CACHE_INFO: TrustCache()})
     cas_parts = build_cas(settings, sessions)
     backend = cas_parts.embedded
     policy_limits = Limits(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +31,16 @@ from chainproof.errors import (
     PolicyViolation,
     VerificationError,
 )
-from chainproof.server.db import Attestation, Material, Workflow, WorkflowRun
+from chainproof.server.db import (
+    Attestation,
+    ContractRevision,
+    ContractRow,
+    Material,
+    Organization,
+    Project,
+    Workflow,
+    WorkflowRun,
+)
 from chainproof.server.db.base import utcnow
 from chainproof.server.services import (
     audit,
@@ -64,6 +73,8 @@ class Pushed:
     #: The workflow (or its project) was blocked while the run was in progress: the run is
     #: marked failed and the push refused with this error.
     refused: Blocked | None = None
+    #: The run's workflow, project, organisation and contract, held for the answer's view.
+    context: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def blocked(self) -> bool:
@@ -116,6 +127,56 @@ def push(
     """
     now = now or utcnow()
     run = runs.get_run_for_attest(session, actor, run_id)
+    context = _hold_context(session, run)
+    pushed = _push(
+        session,
+        actor,
+        run,
+        bundle=bundle,
+        materials=materials,
+        public_key=public_key,
+        idempotency_key=idempotency_key,
+        now=now,
+        read_blob=read_blob,
+        bypass_policy_check=bypass_policy_check,
+        policy_limits=policy_limits,
+        release=release,
+    )
+    return replace(pushed, context=context)
+
+
+def _hold_context(session: Session, run: WorkflowRun) -> tuple[Any, ...]:
+    """The run's workflow, project, organisation, contract revision and contract, in one
+    query. The caller keeps them referenced for the whole push: the session's identity map
+    holds objects weakly, so each later ``session.get`` of them (blocks, requirements,
+    identity, policies, VSA, the answer's view) would otherwise read them again."""
+    stmt = (
+        select(Workflow, Project, Organization, ContractRevision, ContractRow)
+        .join(Project, Project.id == Workflow.project_id)
+        .join(Organization, Organization.id == Workflow.org_id)
+        .outerjoin(ContractRevision, ContractRevision.id == run.contract_revision_id)
+        .outerjoin(ContractRow, ContractRow.id == ContractRevision.contract_id)
+        .where(Workflow.id == run.workflow_id)
+    )
+    return tuple(session.execute(stmt).one())
+
+
+def _push(
+    session: Session,
+    actor: Principal,
+    run: WorkflowRun,
+    *,
+    bundle: dict[str, Any],
+    materials: list[dict[str, Any]] | None,
+    public_key: str | None,
+    idempotency_key: str | None,
+    now: datetime,
+    read_blob: enforcement.BlobReader | None,
+    bypass_policy_check: bool,
+    policy_limits: enforcement.Limits | None,
+    release: bool,
+) -> Pushed:
+    """:func:`push` once the run's context is held."""
     if release:
         versions.check_releasable(run)
     parsed = _parse(bundle)
@@ -217,7 +278,6 @@ def _verify(
     """The signer's identity and the signed statement (VerificationError if either fails):
     a certificate must chain to the organisation's CA and name this run; a key must be one
     the organisation registered."""
-    from chainproof.signing.trust import TrustedRoot
     from chainproof.signing.verifier import ExactIdentity, KeyIdentity, Verifier
 
     if bundle.leaf_certificate_der is None:
@@ -234,7 +294,7 @@ def _verify(
     # The organisation's root: its CAs and CT logs (the leaf's SCT is checked). The log
     # entry is the server's to add, so none is required yet.
     # Keys made on first use start at the push's time: its timestamps must fall inside.
-    root = TrustedRoot.from_json(signing.trust_root(session, actor, now=now))
+    root = signing.trusted_root(session, actor, now=now)
     verifier = Verifier(trusted_root=root, require_tlog=False)
     result = verifier.verify(bundle, ExactIdentity(identity))
     return result.identity or identity, result.statement

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from chainproof.errors import Conflict, InvalidInput, ServiceError
 from chainproof.server.db import Organization, Project, SigningCA, SigningKey, Workflow
 from chainproof.server.db.base import new_id
-from chainproof.server.services import audit, runs, trust_keys
+from chainproof.server.services import audit, runs, trust_cache, trust_keys
 from chainproof.server.support import sealed
 from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
@@ -40,10 +40,11 @@ from chainproof.server.support.times import rfc3339
 if TYPE_CHECKING:
     from chainproof.core.bundle import Bundle
     from chainproof.signing.ca import CertificateAuthority
+    from chainproof.signing.trust import TrustedRoot
 
 MAX_CSR = 16 * 1024
 CA_KEY_PURPOSE = b"chainproof signing-ca key v1"
-_SEALED_PREFIX = "sealed:v1:"
+_SEALED_PREFIX = trust_cache.SEALED_PREFIX
 
 
 def _text(value: str | bytes) -> str:
@@ -82,6 +83,7 @@ def _new_ca_row(session: Session, org: Organization) -> SigningCA:
     _seal_key(session, row, ca.key_pem)
     session.add(row)
     session.flush()
+    trust_cache.forget(session)
     return row
 
 
@@ -110,10 +112,15 @@ def org_ca(session: Session, org_id: str) -> CertificateAuthority:
     """
     from chainproof.signing.ca import CertificateAuthority
 
-    cas = active_cas(session, org_id)
-    if not cas:
-        raise ServiceError("this organisation has no signing CA")
-    return CertificateAuthority.from_pem(cas[0].cert_pem.encode(), _open_key(session, cas[0]))
+    def build() -> CertificateAuthority:
+        cas = active_cas(session, org_id)
+        if not cas:
+            raise ServiceError("this organisation has no signing CA")
+        return CertificateAuthority.from_pem(cas[0].cert_pem.encode(), _open_key(session, cas[0]))
+
+    cached = trust_cache.material(session, org_id)
+    ca: CertificateAuthority = build() if cached is None else cached.get("ca", build)
+    return ca
 
 
 def sign_as_verifier(
@@ -244,8 +251,40 @@ def trust_root(
     and TSA chain, current and rotated out, each with its validity window.
 
     The service keys are created on first use, so the root a verifier downloads already
-    names the keys that later bundles rely on.
+    names the keys that later bundles rely on. Built once per state of the organisation's
+    trusted material (services/trust_cache.py).
     """
+    import copy
+
+    _ensure_service_keys(session, actor, now)
+    cached = trust_cache.material(session, actor.org_id)
+    if cached is None:
+        return _build_root(session, actor)
+    root: dict[str, Any] = cached.get("root", lambda: _build_root(session, actor))
+    return copy.deepcopy(root)
+
+
+def trusted_root(session: Session, actor: Principal, *, now: datetime | None = None) -> TrustedRoot:
+    """:func:`trust_root`, parsed for a verifier (parsed once per state, as the root)."""
+    from chainproof.signing.trust import TrustedRoot
+
+    _ensure_service_keys(session, actor, now)
+    cached = trust_cache.material(session, actor.org_id)
+    if cached is None:
+        return TrustedRoot.from_json(_build_root(session, actor))
+    parsed: TrustedRoot = cached.get(
+        "parsed_root", lambda: TrustedRoot.from_json(trust_root(session, actor, now=now))
+    )
+    return parsed
+
+
+def _ensure_service_keys(session: Session, actor: Principal, now: datetime | None) -> None:
+    for purpose in ("tlog", "ctlog"):
+        trust_keys.current_key(session, actor.org_id, purpose, now=now)
+    trust_keys.tsa(session, actor.org_id, actor.org_name, now=now)
+
+
+def _build_root(session: Session, actor: Principal) -> dict[str, Any]:
     from chainproof.server.tlog import origin_for
     from chainproof.signing.trust import AuthorityChain, LogInstance, trusted_root_json
 
@@ -258,12 +297,10 @@ def trust_root(
     base = f"https://{origin_for(actor.org_name)}"
     logs: dict[str, list[LogInstance]] = {}
     for purpose, url in (("tlog", base), ("ctlog", f"{base}/ct")):
-        trust_keys.current_key(session, actor.org_id, purpose, now=now)
         logs[purpose] = [
             LogInstance(url, row.public_key_der, row.valid_from, row.valid_until)
             for row in trust_keys.all_keys(session, actor.org_id, purpose)
         ]
-    trust_keys.tsa(session, actor.org_id, actor.org_name, now=now)
     tsas = [
         AuthorityChain(trust_keys.chain_pem(row), row.valid_from, row.valid_until)
         for row in trust_keys.all_keys(session, actor.org_id, "tsa")

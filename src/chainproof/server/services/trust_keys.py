@@ -31,7 +31,7 @@ from chainproof.errors import InvalidInput, ServiceError
 from chainproof.server.db import TrustKey
 from chainproof.server.db.base import new_id, utcnow
 from chainproof.server.db.trust import TRUST_KEY_PURPOSES
-from chainproof.server.services import audit
+from chainproof.server.services import audit, trust_cache
 from chainproof.server.support import sealed
 
 if TYPE_CHECKING:
@@ -146,6 +146,13 @@ def current_key(
     """
     _check_purpose(purpose)
     secret = sealed.server_secret(session)
+    cached = trust_cache.material(session, org_id)
+    if cached is not None:
+        key: ServiceKey | None = cached.get(
+            f"key:{purpose}", lambda: _current_key_or_none(session, org_id, purpose, secret)
+        )
+        if key is not None:
+            return key
     row = _current_row(session, org_id, purpose)
     if row is None:
         candidate = _new_row(org_id, purpose, secret, now or utcnow(), make)
@@ -161,7 +168,15 @@ def current_key(
         else:
             row = candidate
             audit.record(session, org_id, None, f"trust_key.create.{purpose}", row.id)
+        trust_cache.forget(session)
     return _unseal(row, secret)
+
+
+def _current_key_or_none(
+    session: Session, org_id: str, purpose: str, secret: str
+) -> ServiceKey | None:
+    row = _current_row(session, org_id, purpose)
+    return None if row is None else _unseal(row, secret)
 
 
 def rotate(
@@ -187,6 +202,7 @@ def rotate(
     row = _new_row(org_id, purpose, secret, now, make)
     session.add(row)
     session.flush()
+    trust_cache.forget(session)
     audit.record(session, org_id, None, f"trust_key.rotate.{purpose}", row.id)
     return _unseal(row, secret)
 
@@ -227,5 +243,11 @@ def tsa(
         return key, list(created.chain_pem)
 
     current = current_key(session, org_id, "tsa", make=make, now=now)
-    certs = [x509.load_pem_x509_certificate(p) for p in _certs(current.cert_chain_pem)]
-    return TimestampAuthority(certs, current.private_key)
+
+    def build() -> TimestampAuthority:
+        certs = [x509.load_pem_x509_certificate(p) for p in _certs(current.cert_chain_pem)]
+        return TimestampAuthority(certs, current.private_key)
+
+    cached = trust_cache.material(session, org_id)
+    made: TimestampAuthority = build() if cached is None else cached.get("tsa", build)
+    return made

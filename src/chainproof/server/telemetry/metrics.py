@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CAS_VALIDATIONS",
+    "DB_STATEMENTS",
     "JOB_FAILURES",
     "JOB_LAST_SUCCESS",
     "JOB_SECONDS",
@@ -52,6 +53,7 @@ __all__ = [
     "REQUEST_SECONDS",
     "VERIFICATION_FAILURES",
     "AppCollector",
+    "count_statements",
     "counted_push",
     "endpoint",
     "observe_policy",
@@ -117,6 +119,22 @@ def verification_failed(err: ChainproofError) -> None:
     found = _CHECK.match(err.message)
     check = found.group(1).lower().replace(" ", "_") if found else "other"
     VERIFICATION_FAILURES.labels(check).inc()
+
+
+DB_STATEMENTS = Counter(
+    "chainproof_db_statements",
+    "SQL statements sent to the database (only with CHAINPROOF_COUNT_SQL=1: a benchmarking "
+    "aid, benchmarks/bench_ingest.py divides it by the pushes).",
+)
+
+
+def count_statements(engine: Engine) -> None:
+    """Count every statement ``engine`` executes in :data:`DB_STATEMENTS`."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(*_args: object) -> None:
+        DB_STATEMENTS.inc()
 
 
 def observe_policy(seconds: float, found: PolicyEvaluation | None, *, error: bool) -> None:

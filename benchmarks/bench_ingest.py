@@ -1,0 +1,251 @@
+"""Ingest at scale: verified pushes per second from concurrent clients over HTTP.
+
+Starts ``--processes`` API processes (`chainproof server start`, one port each, periodic jobs
+off) on one throw-away PostgreSQL database (``--database postgres``, the default), or one
+process on SQLite (``--database sqlite``: the embedded profile). Untimed, it creates the
+runs, asks for their certificates and signs their attestations (what a CI job does before
+`attestation push`). Timed, ``--clients`` threads push the pre-signed bundles, spread over
+the processes, over HTTP. It prints pushes/s, p50/p95/p99 latency, SQL statements per push
+(the servers run with ``CHAINPROOF_COUNT_SQL=1``; the count is read from their ``/metrics``)
+and, as the same-run baseline, the rate of ``GET /healthz`` from as many clients on the same
+processes.
+
+    python benchmarks/bench_ingest.py [--processes 2] [--clients 16] [--pushes 200]
+        [--database postgres|sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import json
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from chainproof.core.statement import PREDICATE_TYPE
+from chainproof.signing.ca import identity_uri
+from chainproof.signing.signer import EphemeralSigner
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTRACT = ROOT / "tests" / "integration" / "assets" / "contract-artifact.yaml"
+CLI = str(Path(sys.executable).parent / "chainproof")
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _pg_database() -> Iterator[str]:
+    name = f"cp_bench_{secrets.token_hex(5)}"
+    admin = sa.create_engine(PG_ADMIN).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextlib.contextmanager
+def _servers(data: Path, env: dict[str, str], count: int) -> Iterator[list[str]]:
+    """``count`` `server start` processes on ``data``; their base URLs."""
+    procs, urls = [], []
+    try:
+        for i in range(count):
+            port = _free_port()
+            log = (data.parent / f"server-{i}.log").open("wb")
+            argv = [CLI, "server", "start", "--data-dir", str(data), "--port", str(port)]
+            procs.append(subprocess.Popen([*argv, "--no-jobs"], env=env, stdout=log, stderr=log))
+            urls.append(f"http://127.0.0.1:{port}")
+        for url, proc in zip(urls, procs, strict=True):
+            _wait_up(url, proc)
+        yield urls
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=30)
+
+
+def _wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server {url} exited ({proc.returncode}); see its log")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"server {url} did not start")
+
+
+class Api:
+    """One organisation's API over HTTP, as its owner."""
+
+    def __init__(self, url: str, token: str, org: str) -> None:
+        self.url, self.org = url, org
+        self.http = httpx.Client(
+            base_url=f"{url}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=120
+        )
+
+    def post(self, path: str, body: Any) -> Any:
+        reply = self.http.post(path, json=body)
+        if reply.status_code >= 300:
+            raise SystemExit(f"POST {path}: {reply.status_code} {reply.text}")
+        return reply.json()
+
+    def prepare(self) -> tuple[str, dict[str, Any]]:
+        """A new run and its signed attestation: ``attestation init`` + signing, untimed."""
+        init = self.post(
+            "/runs", {"workflow": "build", "project": "p", "runner": {"type": "GENERIC", "env": {}}}
+        )
+        run, wf = init["run"], init["workflow"]
+        statement = {
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": "x", "digest": {"sha256": secrets.token_hex(32)}}],
+            "predicateType": PREDICATE_TYPE,
+            "predicate": {
+                "workflow": {"name": wf["name"], "workflowID": wf["id"], "runID": run["id"]},
+                "materials": [],
+            },
+        }
+        signer = EphemeralSigner()
+        uri = identity_uri(self.org, "p", "build", run["id"])
+        csr = signer.csr(uri).decode()
+        chain = self.post("/signing/certificates", {"run_id": run["id"], "csr": csr})["chain"]
+        return run["id"], signer.sign(statement, [c.encode() for c in chain]).to_dict()
+
+
+def _metric(urls: list[str], name: str) -> float:
+    """The sum over the processes of a counter in their ``/metrics``."""
+    total = 0.0
+    pattern = re.compile(rf"^{re.escape(name)}(?:{{[^}}]*}})? ([0-9.e+]+)$", re.M)
+    for url in urls:
+        text = httpx.get(f"{url}/metrics", timeout=30).text
+        total += sum(float(v) for v in pattern.findall(text))
+    return total
+
+
+def _timed(clients: int, jobs: list[Callable[[], None]]) -> tuple[float, list[float]]:
+    """Run ``jobs`` from ``clients`` threads; wall time and each job's latency."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def run(job: Callable[[], None]) -> None:
+        began = time.perf_counter()
+        job()
+        spent = time.perf_counter() - began
+        with lock:
+            latencies.append(spent)
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(run, jobs))
+    return time.perf_counter() - began, latencies
+
+
+def _probe(client: httpx.Client) -> Callable[[], None]:
+    def run() -> None:
+        client.get("/healthz").raise_for_status()
+
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--processes", type=int, default=2, help="API processes (PostgreSQL)")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
+    parser.add_argument("--pushes", type=int, default=200, help="timed pushes")
+    parser.add_argument("--database", choices=("postgres", "sqlite"), default="postgres")
+    args = parser.parse_args()
+    processes = 1 if args.database == "sqlite" else args.processes
+
+    tmp = Path(tempfile.mkdtemp(prefix="cp-bench-ingest-"))
+    data = tmp / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHAINPROOF_")}
+    env |= {"CHAINPROOF_COUNT_SQL": "1", "CHAINPROOF_LOG_LEVEL": "WARNING"}
+    with contextlib.ExitStack() as stack:
+        if args.database == "postgres":
+            env["CHAINPROOF_DATABASE_URL"] = stack.enter_context(_pg_database())
+        init = subprocess.run(
+            [CLI, "server", "init", "--data-dir", str(data), "--org", "bench", "-o", "json"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        token = json.loads(init.stdout)["token"]
+        urls = stack.enter_context(_servers(data, env, processes))
+        apis = [Api(url, token, "bench") for url in urls]
+        apis[0].post("/projects", {"name": "p"})
+        apis[0].post("/contracts", {"name": "c", "raw": CONTRACT.read_text()})
+        apis[0].post("/workflows", {"name": "build", "project": "p", "contract": "c"})
+        for api in apis:  # warm up each process: keys, log, imports
+            run_id, bundle = api.prepare()
+            api.post(f"/runs/{run_id}/attestation", {"bundle": bundle})
+
+        spread = itertools.cycle(apis)
+        with ThreadPoolExecutor(4) as pool:
+            prepared = list(pool.map(lambda _: next(spread).prepare(), range(args.pushes)))
+
+        def push(api: Api, run_id: str, bundle: dict[str, Any]) -> Callable[[], None]:
+            return lambda: api.post(f"/runs/{run_id}/attestation", {"bundle": bundle})
+
+        statements = _metric(urls, "chainproof_db_statements_total")
+        accepted = _metric(urls, "chainproof_pushes_total")
+        jobs = [push(api, r, b) for api, (r, b) in zip(itertools.cycle(apis), prepared)]
+        wall, latencies = _timed(args.clients, jobs)
+        statements = _metric(urls, "chainproof_db_statements_total") - statements
+        accepted = _metric(urls, "chainproof_pushes_total") - accepted
+
+        health = [httpx.Client(base_url=u, timeout=30) for u in urls]
+        probes = [c for c, _ in zip(itertools.cycle(health), range(args.pushes * 5))]
+        h_wall, h_lat = _timed(args.clients, [_probe(c) for c in probes])
+
+    db = "PostgreSQL" if args.database == "postgres" else "SQLite"
+    print(
+        f"ingest: {args.pushes} pre-signed pushes, {args.clients} clients, {processes} API "
+        f"process(es), {db}"
+    )
+    p50, p95, p99 = (_pct(latencies, q) * 1000 for q in (0.5, 0.95, 0.99))
+    print(
+        f"  push      {args.pushes / wall:8.1f} /s   p50 {p50:7.1f} ms   p95 {p95:7.1f} ms"
+        f"   p99 {p99:7.1f} ms"
+    )
+    print(
+        f"  SQL statements per push {statements / max(accepted, 1):.1f} ({int(accepted)} counted)"
+    )
+    print(
+        f"  baseline GET /healthz {len(probes) / h_wall:8.1f} /s   "
+        f"p50 {_pct(h_lat, 0.5) * 1000:7.1f} ms   p99 {_pct(h_lat, 0.99) * 1000:7.1f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
