@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, FastAPI
@@ -66,7 +65,7 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
         )
     check_settings(settings)
     engine = make_engine(settings.database_url)
-    if os.environ.get("CHAINPROOF_COUNT_SQL") == "1":
+    if settings.count_sql:
         metrics.count_statements(engine)  # benchmarks/bench_ingest.py: statements per push
     sessions = make_sessionmaker(engine, secret_key=secret)
     with sessions.begin() as session:

@@ -234,6 +234,11 @@ class Settings(BaseSettings):
         description="Largest material content the control plane evaluates policies on, in "
         "bytes; larger materials fail their policies without being read.",
     )
+    count_sql: bool = Field(
+        False,
+        description="Count the SQL statements sent, as `chainproof_db_statements_total` in "
+        "`/metrics` (a benchmarking aid: `benchmarks/bench_ingest.py` turns it on).",
+    )
 
     @property
     def drift(self) -> DriftSettings:
