@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -162,6 +163,9 @@ def test_cas_down_names_the_cas_and_gives_up_after_bounded_retries(
     split_server: Server, cas_port: int, tmp_path: Path
 ) -> None:
     cli = cli_for(split_server, tmp_path)
+    # Retries are bounded by time (capped exponential backoff with full jitter): a short
+    # budget keeps the test quick; how many tries fit in it varies.
+    cli.env["CHAINPROOF_RETRY_TIMEOUT"] = "4"
     evidence = tmp_path / "evidence.bin"
     evidence.write_bytes(b"evidence for a CAS that is down\n" * 1000)
     cas_url = f"http://127.0.0.1:{cas_port}/cas/v1"
@@ -170,10 +174,14 @@ def test_cas_down_names_the_cas_and_gives_up_after_bounded_retries(
     refused = cli("artifact", "upload", str(evidence), check=False)
     elapsed = time.monotonic() - started
     assert refused.returncode == 4, refused.stderr
-    assert refused.stderr.startswith(f"Error: the CAS at {cas_url} is unavailable (tried 5 times")
+    # One "chainproof: ... retrying" notice per retry, then the error.
+    notices, _, error = refused.stderr.partition("Error: ")
+    assert all(line.startswith("chainproof: ") for line in notices.splitlines()), notices
+    tried = re.match(rf"the CAS at {re.escape(cas_url)} is unavailable \(tried (\d+) times", error)
+    assert tried is not None and int(tried.group(1)) >= 2, error
     assert "Connection refused" in refused.stderr and "Hint: " in refused.stderr
     assert split_server.owner_token not in refused.stderr
-    # 4 retries with full-jitter backoff capped at 0.5, 1, 2, 4 s: at most 7.5 s of waiting.
+    # A 4 s retry budget: a few seconds of waiting, then it gives up.
     assert elapsed < 20
 
     # A CAS that accepts connections and drops them: count the attempts.
@@ -203,8 +211,11 @@ def test_cas_down_names_the_cas_and_gives_up_after_bounded_retries(
             worker.join(timeout=5)
     assert dropped.returncode == 4, dropped.stderr
     assert dropped.stdout == ""
-    assert f"the CAS at {cas_url} is unavailable (tried 5 times" in dropped.stderr
-    assert len(accepted) == 5  # one try and four retries, then it gives up
+    tries = re.search(
+        rf"the CAS at {re.escape(cas_url)} is unavailable \(tried (\d+) times", dropped.stderr
+    )
+    assert tries is not None, dropped.stderr
+    assert int(tries.group(1)) == len(accepted) >= 2  # every try reached the CAS, then it gave up
 
 
 # -- corrupt blob --------------------------------------------------------------------------

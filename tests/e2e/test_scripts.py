@@ -58,11 +58,12 @@ def test_demo_will_not_replace_a_directory_that_is_not_a_data_dir(tmp_path: Path
 
 
 def test_install_test_services_names_npm_when_azurite_cannot_be_installed(tmp_path: Path) -> None:
-    # A PATH with PostgreSQL and docker-registry (the suite needs them anyway) but no npm and
-    # no Azurite: the script must stop with a message that says what to install.
+    # A PATH with PostgreSQL, docker-registry and systemd-analyze (the suite needs them
+    # anyway; helm is found in /opt/helm) but no npm and no Azurite: the script must stop with
+    # a message that says what to install.
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for tool in ("bash", "id", "pg_isready", "docker-registry"):
+    for tool in ("bash", "id", "pg_isready", "docker-registry", "systemd-analyze"):
         found = shutil.which(tool)
         assert found, f"{tool} is needed by this test (scripts/install-test-services.sh)"
         (bin_dir / tool).symlink_to(found)
