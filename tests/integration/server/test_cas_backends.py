@@ -277,11 +277,18 @@ def test_uploads_follow_the_default_and_fall_back_while_it_is_invalid(app_client
     assert app_client.post("/cas-backends/primary/validate").json()["status"] == "ok"
     _, grant = _upload_grant(app_client)
     assert grant["backend"]["name"] == "primary"
-    # A blob this org already has is not sent again, whichever backend holds it.
-    head = app_client.client.head(
-        f"/cas/v1/blobs/{_digest(second)}", headers={"Authorization": f"Bearer {grant['token']}"}
+    # A blob this org already has is stored once, whichever backend holds it; a new run still
+    # proves possession by sending the bytes (docs/cas.md, "Pushes prove possession too").
+    auth = {"Authorization": f"Bearer {grant['token']}"}
+    assert (
+        app_client.client.head(f"/cas/v1/blobs/{_digest(second)}", headers=auth).status_code == 404
     )
-    assert head.status_code == 200
+    again = _put(app_client, grant, second)
+    assert again.status_code in (200, 201), again.text
+    assert (
+        app_client.client.head(f"/cas/v1/blobs/{_digest(second)}", headers=auth).status_code == 200
+    )
+    assert not list(_fs_dir(app_client, "primary").rglob("*" + _digest(second)[7:]))
 
 
 def test_max_blob_size_is_enforced_before_the_upload(app_client: Env) -> None:
