@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -12,6 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -116,6 +118,35 @@ def start_server(
     env.update(extra_env or {})
     token = str(init_server(data_dir, env)["token"])
     yield from run_server(data_dir, env, token, tmp / "server.log")
+
+
+#: Parameters of a module-scoped server fixture that runs each test on both databases.
+BOTH_DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def start_server_on(database: str, tmp: Path, *, run_expiry_seconds: int) -> Iterator[Server]:
+    """:func:`start_server` on SQLite (``database == "sqlite"``) or on a throw-away
+    PostgreSQL database."""
+    if database == "sqlite":
+        yield from start_server(tmp, run_expiry_seconds=run_expiry_seconds)
+        return
+    from tests.pg import pg_database
+
+    with contextlib.contextmanager(pg_database)() as url:
+        env = {"CHAINPROOF_DATABASE_URL": url}
+        yield from start_server(tmp, run_expiry_seconds=run_expiry_seconds, extra_env=env)
+
+
+def api_get(server: Server, path: str, **params: Any) -> Any:
+    """``GET /api/v1{path}`` with the owner token; the JSON answer (raises on an error)."""
+    answer = httpx.get(
+        f"{server.url}/api/v1{path}",
+        params=params,
+        headers={"Authorization": f"Bearer {server.owner_token}"},
+        timeout=30,
+    )
+    answer.raise_for_status()
+    return answer.json()
 
 
 def init_server(data_dir: Path, env: dict[str, str]) -> dict[str, object]:

@@ -27,9 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from tests.e2e.conftest import Server, _base_env, cli_for, init_server, run_server
+from tests.e2e.conftest import Server, _base_env, api_get, cli_for, init_server, run_server
 from tests.e2e.test_attestation_flow import IMAGE, SBOM, _setup_workflow
 from tests.pg import pg_database
 
@@ -51,17 +50,6 @@ class Outcome:
     run_id: str | None
     bundle: dict[str, Any] | None
     via_victim: bool
-
-
-def _get(server: Server, path: str, **params: Any) -> Any:
-    answer = httpx.get(
-        f"{server.url}/api/v1{path}",
-        params=params,
-        headers={"Authorization": f"Bearer {server.owner_token}"},
-        timeout=30,
-    )
-    answer.raise_for_status()
-    return answer.json()
 
 
 def test_kill_9_of_an_api_process_loses_no_acknowledged_push(tmp_path: Path) -> None:
@@ -135,15 +123,15 @@ def test_kill_9_of_an_api_process_loses_no_acknowledged_push(tmp_path: Path) -> 
         # Every acknowledged push: a succeeded run, holding the bundle the CLI received.
         for o in acked:
             assert o.bundle is not None and o.run_id is not None
-            assert _get(survivor, f"/runs/{o.run_id}")["status"] == "succeeded"
-            assert _get(replacement, f"/runs/{o.run_id}/bundle") == o.bundle
+            assert api_get(survivor, f"/runs/{o.run_id}")["status"] == "succeeded"
+            assert api_get(replacement, f"/runs/{o.run_id}/bundle") == o.bundle
 
         # Every run is whole: succeeded with a bundle, or never pushed.
-        runs = _get(survivor, "/runs", project="killp", limit=500)["items"]
+        runs = api_get(survivor, "/runs", project="killp", limit=500)["items"]
         assert len(runs) <= PUSHES + 1
         succeeded = [r for r in runs if r["status"] == "succeeded"]
         assert {o.run_id for o in acked} <= {r["id"] for r in succeeded}
-        bundles = {r["id"]: _get(survivor, f"/runs/{r['id']}/bundle") for r in succeeded}
+        bundles = {r["id"]: api_get(survivor, f"/runs/{r['id']}/bundle") for r in succeeded}
 
         _check_log(survivor, replacement, bundles, [o.bundle for o in acked if o.bundle])
 
@@ -152,14 +140,14 @@ def _check_log(
     a: Server, b: Server, bundles: dict[str, Any], acked_bundles: list[dict[str, Any]]
 ) -> None:
     """Two entries per succeeded run, 0..N-1, no gap or duplicate, proofs verify."""
-    head = _get(a, "/tlog/checkpoint")
+    head = api_get(a, "/tlog/checkpoint")
     size = int(head["tree_size"])
     assert size == 2 * len(bundles)
-    (log,) = TrustedRoot.from_json(_get(b, "/trust/root")).tlogs
+    (log,) = TrustedRoot.from_json(api_get(b, "/trust/root")).tlogs
     final = verify_checkpoint(head["checkpoint"], log)
     assert final.tree_size == size
 
-    entries = [_get((a, b)[i % 2], f"/tlog/entries/{i}") for i in range(size)]
+    entries = [api_get((a, b)[i % 2], f"/tlog/entries/{i}") for i in range(size)]
     assert [int(e["logIndex"]) for e in entries] == list(range(size))
     bodies = [base64.b64decode(e["canonicalizedBody"]) for e in entries]
     assert len(set(bodies)) == size
@@ -176,7 +164,7 @@ def _check_log(
     for bundle in acked_bundles:
         (entry,) = bundle["verificationMaterial"]["tlogEntries"]
         seen = verify_checkpoint(entry["inclusionProof"]["checkpoint"]["envelope"], log)
-        consistency = _get(b, "/tlog/proof/consistency", first=seen.tree_size, second=size)
+        consistency = api_get(b, "/tlog/proof/consistency", first=seen.tree_size, second=size)
         verify_consistency(
             seen.tree_size,
             size,

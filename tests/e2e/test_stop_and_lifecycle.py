@@ -4,31 +4,22 @@ sets a default contract for implicitly created workflows."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.e2e.conftest import Cli, Server, cli_for, start_server
+from tests.e2e.conftest import BOTH_DATABASES, Cli, Server, cli_for, start_server_on
 from tests.e2e.test_attestation_flow import CONTRACT, _craft, _setup_workflow
-from tests.pg import pg_database
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=BOTH_DATABASES)
 def stop_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("stop")
-    if request.param == "sqlite":
-        yield from start_server(tmp, run_expiry_seconds=600)
-        return
-    with contextlib.contextmanager(pg_database)() as url:
-        env = {"CHAINPROOF_DATABASE_URL": url}
-        yield from start_server(tmp, run_expiry_seconds=600, extra_env=env)
+    yield from start_server_on(request.param, tmp, run_expiry_seconds=600)
 
 
 @pytest.fixture

@@ -18,9 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from tests.e2e.conftest import Cli, Server, _base_env, init_server, run_server
+from tests.e2e.conftest import Cli, Server, _base_env, api_get, init_server, run_server
 from tests.e2e.test_attestation_flow import IMAGE, SBOM, _setup_workflow
 from tests.pg import pg_database
 
@@ -62,17 +61,6 @@ def _cli(server: Server, tmp: Path) -> Cli:
     return cli_for(server, tmp)
 
 
-def _get(server: Server, path: str, **params: Any) -> Any:
-    answer = httpx.get(
-        f"{server.url}/api/v1{path}",
-        params=params,
-        headers={"Authorization": f"Bearer {server.owner_token}"},
-        timeout=30,
-    )
-    answer.raise_for_status()
-    return answer.json()
-
-
 def test_parallel_pushes_over_replicas_give_one_gapless_log(
     replicas: list[Server], tmp_path: Path
 ) -> None:
@@ -93,14 +81,14 @@ def test_parallel_pushes_over_replicas_give_one_gapless_log(
         bundles = list(pool.map(job, range(PUSHES)))
 
     size = 2 * PUSHES  # each push logs its attestation, then the VSA the server issues
-    head = _get(replicas[1], "/tlog/checkpoint")
+    head = api_get(replicas[1], "/tlog/checkpoint")
     assert head["tree_size"] == size
-    (log,) = TrustedRoot.from_json(_get(replicas[2], "/trust/root")).tlogs
+    (log,) = TrustedRoot.from_json(api_get(replicas[2], "/trust/root")).tlogs
     final = verify_checkpoint(head["checkpoint"], log)
     assert final.tree_size == size
 
     # Every index appears once, each entry's proof against the final tree verifies.
-    entries = [_get(replicas[i % REPLICAS], f"/tlog/entries/{i}") for i in range(size)]
+    entries = [api_get(replicas[i % REPLICAS], f"/tlog/entries/{i}") for i in range(size)]
     assert [int(e["logIndex"]) for e in entries] == list(range(size))
     bodies = [base64.b64decode(e["canonicalizedBody"]) for e in entries]
     assert len(set(bodies)) == size
@@ -122,7 +110,7 @@ def test_parallel_pushes_over_replicas_give_one_gapless_log(
         assert seen.tree_size == int(entry["inclusionProof"]["treeSize"]) > index
         hashes = [base64.b64decode(h) for h in entry["inclusionProof"]["hashes"]]
         verify_inclusion(index, seen.tree_size, leaf_hash(bodies[index]), hashes, seen.root_hash)
-        consistency = _get(
+        consistency = api_get(
             replicas[index % REPLICAS], "/tlog/proof/consistency", first=seen.tree_size, second=size
         )
         assert base64.b64decode(consistency["first_root_hash"]) == seen.root_hash

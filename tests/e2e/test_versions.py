@@ -4,30 +4,21 @@ refusal of new runs on released versions."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.e2e.conftest import Cli, Server, cli_for, start_server
-from tests.pg import pg_database
+from tests.e2e.conftest import BOTH_DATABASES, Cli, Server, cli_for, start_server_on
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=BOTH_DATABASES)
 def versions_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("versions")
-    if request.param == "sqlite":
-        yield from start_server(tmp, run_expiry_seconds=600)
-        return
-    with contextlib.contextmanager(pg_database)() as url:
-        env = {"CHAINPROOF_DATABASE_URL": url}
-        yield from start_server(tmp, run_expiry_seconds=600, extra_env=env)
+    yield from start_server_on(request.param, tmp, run_expiry_seconds=600)
 
 
 def _versions(cli: Cli, *args: str) -> dict[str, dict[str, Any]]:
