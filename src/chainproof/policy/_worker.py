@@ -24,6 +24,7 @@ and its answer, one per request::
     {"ok": false, "stage": "compile" | "eval" | "input", "message": "...",
      "module": name | null, "line": n | null, "column": n | null}
     {"ok": false, "stage": "forbidden", "builtin": name, "message": "..."}
+    {"ok": false, "stage": "steps", "message": "..."}   (rego-cpp's statement limit)
 
 A bundle whose compiled plan calls one of the ``forbidden`` built-ins is refused before it
 runs: the check reads rego-cpp's own plan, so no spelling of the source hides a call from it.
@@ -86,8 +87,25 @@ class Worker:
         self.capture.seek(0)
         return str(self.capture.read().decode("utf-8", "replace"))
 
-    def _fail(self, stage: str, text: str, modules: dict[str, str]) -> _Failure:
+    def _errors(self, out: Any) -> list[tuple[str, str]]:
+        """(message, code) of each error in a failed output's node tree: its text form is
+        often a bare ``<error>``."""
+        shared, kinds = self.shared, self.shared.NodeKind
+        seq = shared.rego_output_node(out)
+        found = []
+        for i in range(shared.rego_node_size(seq)):
+            error = shared.rego_node_get(seq, i)
+            parts = {}
+            for j in range(shared.rego_node_size(error)):
+                part = shared.rego_node_get(error, j)
+                parts[shared.rego_node_type(part)] = shared.rego_node_value(part)
+            found.append((parts.get(kinds.ErrorMessage, ""), parts.get(kinds.ErrorCode, "")))
+        return found
+
+    def _fail(self, stage: str, text: str, modules: dict[str, str], errors: Any = ()) -> _Failure:
         """The first error of a rego-cpp report, with its module and position if named."""
+        if errors and errors[0][1] == "timeout_error":  # rego-cpp's own statement limit
+            return _Failure("steps", errors[0][0] or "the statement limit was reached")
         report = self._captured()
         lines = [ln.strip() for ln in report.splitlines()]
         message = ""
@@ -114,6 +132,8 @@ class Worker:
                     "line": before.count("\n") + 1,
                     "column": len(before) - (before.rfind("\n") + 1) + 1,
                 }
+        if not message and errors:
+            message = errors[0][0]
         if not message:
             found = _ERRORMSG.search(text)
             message = found.group("message") if found else (text.strip() or "Rego error")
@@ -272,10 +292,11 @@ class Worker:
             try:
                 ok = bool(self.shared.rego_output_ok(out))
                 text = self.shared.rego_output_string(out)
+                errors = [] if ok else self._errors(out)
             finally:
                 self.shared.rego_free_output(out)
             if not ok or text.lstrip().startswith("(error") or text.strip() == "<error>":
-                raise self._fail("eval", text, sources)
+                raise self._fail("eval", text, sources, errors)
             if text.strip() == "undefined":
                 continue
             try:

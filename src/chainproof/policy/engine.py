@@ -294,8 +294,7 @@ class RegoEngine:
             worker.kill()
             raise PolicyEvaluationError(
                 f"policy {script.policy} did not finish within {limit:g} s and was stopped",
-                hint="a policy must not loop over large products of its input; raise the time "
-                "limit only for inputs that need it",
+                hint=f"{_LOOP_HINT}; raise the time limit only for inputs that need it",
                 policy=script.policy,
                 reason="timeout",
             ) from None
@@ -326,6 +325,7 @@ class RegoEngine:
 
 
 _REGOPY_FOUND = False
+_LOOP_HINT = "a policy must not loop over large products of its input"
 
 
 def _regopy_installed() -> bool:
@@ -366,6 +366,14 @@ def _result(script: PreparedScript, answer: Mapping[str, Any]) -> ScriptResult:
                 line=None
                 if script.line_offset is None or module != "policy.rego" or line is None
                 else script.line_offset + line,
+            )
+        if answer.get("stage") == "steps":
+            raise PolicyEvaluationError(
+                f"policy {name} ran past the Rego interpreter's statement limit and was "
+                f"stopped ({message})",
+                hint=_LOOP_HINT,
+                policy=name,
+                reason="timeout",
             )
         raise PolicyEvaluationError(
             f"policy {name}: evaluation failed: {message}", policy=name, reason="error"

@@ -14,11 +14,19 @@ from chainproof.policy.document import PolicyScript
 from chainproof.policy.engine import PreparedScript
 from chainproof.policy.rego import check_source
 
+# Much work in few statements (~30 s), so only the time limit stops it, not rego-cpp's own
+# statement limit (see LOOP).
 SLOW = (
     "package slow\n\nimport rego.v1\n\n"
     'violations contains "never" if {\n'
-    "\tsome i in numbers.range(1, 1000)\n\tsome j in numbers.range(1, 1000)\n"
-    "\tsome k in numbers.range(1, 1000)\n\ti * j * k < 0\n}\n"
+    "\tsome i in numbers.range(1, 1000)\n\tcount(numbers.range(i, i + 100000)) < 0\n}\n"
+)
+# A million cheap statements: rego-cpp stops it itself after a few seconds.
+LOOP = (
+    "package loop\n\nimport rego.v1\n\n"
+    'violations contains "never" if {\n'
+    "\tsome i in numbers.range(1, 100)\n\tsome j in numbers.range(1, 100)\n"
+    "\tsome k in numbers.range(1, 100)\n\ti * j * k < 0\n}\n"
 )
 TRIVIAL = 'package quick\n\nimport rego.v1\n\nviolations contains "no" if input.org == "b"\n'
 # The call hides from a line-by-line reader: the second line closes one raw string and opens
@@ -60,6 +68,20 @@ def test_a_stuck_policy_in_one_org_delays_nobody_else() -> None:
     # org b's answer came while org a's policy was still running, not after it was stopped.
     assert finished["quick"] < finished["slow"]
     assert finished["quick"] < finished["slow"] / 2
+
+
+def test_a_policy_past_the_interpreters_statement_limit_is_reported_as_a_loop() -> None:
+    with RegoEngine(timeout=120.0, workers=1) as engine:
+        with pytest.raises(PolicyEvaluationError) as err:
+            engine.evaluate(script(LOOP, "loop"), {})
+        assert err.value.details == {"policy": "loop", "reason": "timeout"}
+        assert err.value.message == (
+            "policy loop ran past the Rego interpreter's statement limit and was stopped "
+            "(Maximum statement count reached)"
+        )
+        assert "must not loop over large products" in str(err.value.hint)
+        # the worker is still sound: the next evaluation uses it
+        assert engine.evaluate(script(TRIVIAL, "quick"), {"org": "b"}).violations
 
 
 def test_a_policy_past_the_memory_limit_is_stopped_and_the_worker_replaced() -> None:
