@@ -142,6 +142,17 @@ def start(
             "`server worker`.",
         ),
     ] = True,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="API processes sharing the port (uvicorn workers) [default: 1]. Migrations "
+            "and the periodic jobs still run once, in this process. Pool sizing: "
+            "docs/deployment.md.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the API, CAS and dashboard from a data dir made by `server init`.
 
@@ -158,22 +169,31 @@ def start(
         from chainproof.server.telemetry.logs import configure_logging
 
         settings = data_dir_settings(
-            data_dir, database_url, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key
+            data_dir,
+            database_url,
+            host=host,
+            port=port,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            workers=workers,
         )
         configure_logging(settings.log_format, settings.log_level)
         tls_files(settings)
         owner_only(settings)
-        app = prepare(settings, jobs=jobs)
         scheme = "https" if settings.tls_cert else "http"
         suffix = "" if jobs else ", periodic jobs off"
-        logging.getLogger("chainproof.server").info(
-            "chainproof control plane on %s://%s:%s (data: %s%s)",
-            scheme,
-            settings.host,
-            settings.port,
-            data_dir,
-            suffix,
-        )
+        if settings.workers > 1:
+            suffix += f", {settings.workers} API worker processes"
+        started = (scheme, settings.host, settings.port, data_dir, suffix)
+        message = "chainproof control plane on %s://%s:%s (data: %s%s)"
+        if settings.workers > 1:
+            from chainproof.server.multiprocess import run_workers
+
+            logging.getLogger("chainproof.server").info(message, *started)
+            run_workers(settings, jobs=jobs)
+            return
+        app = prepare(settings, jobs=jobs)
+        logging.getLogger("chainproof.server").info(message, *started)
         serve(app, settings)
 
 

@@ -64,7 +64,11 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
             hint="run `chainproof server init` or set CHAINPROOF_SECRET_KEY",
         )
     check_settings(settings)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     if settings.count_sql:
         metrics.count_statements(engine)  # benchmarks/bench_ingest.py: statements per push
     sessions = make_sessionmaker(engine, secret_key=secret)
