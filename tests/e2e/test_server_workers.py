@@ -3,9 +3,9 @@
 Clients push pre-signed bundles concurrently over fresh connections. The JSON log names the
 process of every line: the pushes were answered by two distinct worker processes, children
 of the process the command started; the transparency log is gapless and every entry's
-inclusion proof verifies against the final checkpoint; and the periodic jobs ran once, in the
-supervising process only (it expired the run left unpushed; no worker's ``/metrics`` shows
-a job pass).
+inclusion proof verifies against the final checkpoint; the periodic jobs ran once, in the
+supervising process only (it expired the run left unpushed); and ``/metrics``, whichever worker
+answers it, counts the requests of both and the job passes of the supervisor.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -153,6 +154,20 @@ def test_two_workers_share_the_port_one_log_and_one_set_of_jobs(
         time.sleep(0.5)
     expiries = [r for r in _records(log) if r["message"].startswith("expired ")]
     assert expiries and {r["pid"] for r in expiries} == {supervisor}
-    for _ in range(10):  # each scrape lands on either worker: none has run a job pass
+
+    # /metrics sums every process, whichever worker answers: all the pushes, and the job
+    # passes, which only the supervisor made.
+    for _ in range(6):
         scrape = httpx.get(f"{server.url}/metrics", timeout=30).text
-        assert 'chainproof_job_duration_seconds_count{job="run_expiry"}' not in scrape
+        assert _sample(scrape, 'chainproof_pushes_total{outcome="accepted"}') == PUSHES
+        last_success = re.findall(
+            r'^chainproof_job_last_success_timestamp_seconds\{job="run_expiry",pid="(\d+)"\}',
+            scrape,
+            re.M,
+        )
+        assert last_success == [str(supervisor)]
+
+
+def _sample(scrape: str, series: str) -> float:
+    (value,) = re.findall(rf"^{re.escape(series)} (\S+)$", scrape, re.M)
+    return float(value)

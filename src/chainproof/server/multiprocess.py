@@ -8,6 +8,12 @@ uvicorn's supervisor binds the port and spawns the workers; each builds its own 
 engine and pool (:class:`WorkerApp`, pickled to it with the settings) and never runs the
 jobs. So the jobs run once whatever N is, migrations finish before any worker serves, and a
 worker that dies is replaced by uvicorn without touching either.
+
+Metrics: every process (supervisor included) keeps its counters in files of one directory,
+prometheus_client's multiprocess mode, so that ``/metrics``, whichever worker answers it, sums
+them all: the jobs' metrics come from the supervisor, the requests' from the workers. The
+directory is made fresh in the data dir at start (a stale one would add a previous run's
+counts) and removed at exit.
 """
 
 from __future__ import annotations
@@ -16,20 +22,23 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chainproof.errors import ChainproofError
+from chainproof.errors import ChainproofError, ServiceError
 from chainproof.server.settings import Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
     from starlette.types import ASGIApp
 
-__all__ = ["WorkerApp", "run_workers"]
+__all__ = ["WorkerApp", "run_workers", "shared_metrics"]
 
 log = logging.getLogger("chainproof.server")
 
@@ -39,6 +48,7 @@ class WorkerApp:
     """The application of one worker process, built in that process (uvicorn's ``factory``)."""
 
     settings: Settings
+    metrics_dir: Path | None = None
 
     def __call__(self) -> ASGIApp:
         from uvicorn.config import STARTUP_FAILURE
@@ -54,7 +64,7 @@ class WorkerApp:
             # A spawned process starts with Python's logging unconfigured.
             configure_logging(settings.log_format, settings.log_level)
             with database_errors(settings.database_url):
-                app = create_app(settings, start_worker=False)
+                app = create_app(settings, start_worker=False, shared_metrics=self.metrics_dir)
         except ChainproofError as err:
             log.error("API worker %d could not start: %s", os.getpid(), err)
         except Exception:
@@ -65,15 +75,41 @@ class WorkerApp:
         sys.exit(STARTUP_FAILURE)
 
 
-def run_workers(settings: Settings, *, jobs: bool) -> None:
+def run_workers(settings: Settings, *, jobs: bool, metrics_dir: Path) -> None:
     """Serve with ``settings.workers`` processes until SIGINT or SIGTERM: prepare the database
-    once here, run the periodic jobs here (``jobs``), serve in the workers."""
+    once here, run the periodic jobs here (``jobs``), serve in the workers; every process
+    keeps its metrics in ``metrics_dir`` (:func:`shared_metrics`)."""
     from chainproof.server.bootstrap import prepare
     from chainproof.server.serving import serve_workers
 
     supervisor = prepare(settings, jobs=jobs)
     with _lifespan_in_thread(supervisor):
-        serve_workers(WorkerApp(settings), settings, settings.workers)
+        serve_workers(WorkerApp(settings, metrics_dir), settings, settings.workers)
+
+
+#: Where prometheus_client's multiprocess mode keeps a process's metrics; it reads this
+#: variable when it is first imported.
+_MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@contextlib.contextmanager
+def shared_metrics(data_dir: Path) -> Iterator[Path]:
+    """A new metrics directory in ``data_dir`` for this process and the workers it spawns
+    (they inherit the environment), removed on the way out. Enter it before anything imports
+    prometheus_client."""
+    if "prometheus_client" in sys.modules:
+        # Imported already, it keeps this process's metrics in memory: the jobs' would be lost.
+        raise ServiceError(
+            "internal: prometheus_client was imported before the metrics directory was set",
+            hint="report this bug; meanwhile run one process per port (--workers 1)",
+        )
+    path = Path(tempfile.mkdtemp(prefix=".metrics-", dir=data_dir))
+    os.environ[_MULTIPROC_ENV] = str(path)
+    try:
+        yield path
+    finally:
+        os.environ.pop(_MULTIPROC_ENV, None)
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import pickle
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,9 +18,9 @@ import pytest
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.server import ServerState
 
-from chainproof.errors import InvalidInput
+from chainproof.errors import InvalidInput, ServiceError
 from chainproof.server.db.session import make_engine
-from chainproof.server.multiprocess import WorkerApp
+from chainproof.server.multiprocess import WorkerApp, shared_metrics
 from chainproof.server.serving import GuardedConfig, protocol_class, uvicorn_config
 from chainproof.server.settings import Settings
 
@@ -111,3 +112,26 @@ def test_a_worker_that_cannot_build_its_app_exits_as_a_startup_failure(tmp_path:
         WorkerApp(settings)()
     # uvicorn's supervisor stops on this code instead of restarting the worker forever.
     assert exited.value.code == STARTUP_FAILURE
+
+
+def test_the_metrics_directory_is_fresh_private_and_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As in `server start`, prometheus_client is not imported yet when the directory is set.
+    monkeypatch.delitem(sys.modules, "prometheus_client", raising=False)
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    with shared_metrics(tmp_path) as path:
+        assert path.parent == tmp_path and not any(path.iterdir())
+        assert path.stat().st_mode & 0o777 == 0o700
+        assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(path)  # the workers inherit it
+    assert not path.exists() and "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+
+
+def test_metrics_already_in_memory_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "prometheus_client", sys)  # imported before: too late
+    with pytest.raises(ServiceError, match="prometheus_client was imported before"):
+        with shared_metrics(tmp_path):
+            pass
+    assert list(tmp_path.iterdir()) == []
