@@ -217,7 +217,7 @@ class Settings(BaseSettings):
     http_max_connections: int = Field(
         1000,
         description="Connections (or requests in progress) beyond this many are answered 503 "
-        "(0: no limit).",
+        "(0: no limit); with `workers` above 1, each worker's own limit.",
     )
     tls_cert: Path | None = Field(
         None,
