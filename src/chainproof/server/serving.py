@@ -51,6 +51,7 @@ __all__ = [
     "serve",
     "serve_workers",
     "tls_files",
+    "uvicorn_config",
 ]
 
 log = logging.getLogger("chainproof.server")
