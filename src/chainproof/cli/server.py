@@ -147,9 +147,9 @@ def start(
         typer.Option(
             "--workers",
             min=1,
-            help="API processes sharing the port (uvicorn workers) [default: 1]. Migrations "
-            "and the periodic jobs still run once, in this process. Pool sizing: "
-            "docs/deployment.md.",
+            help="API processes sharing the port (uvicorn workers; default 1, or "
+            "CHAINPROOF_WORKERS). Migrations and the periodic jobs still run once, in this "
+            "process. Pool sizing: docs/deployment.md.",
             show_default=False,
         ),
     ] = None,
