@@ -1,17 +1,18 @@
 """Ingest at scale: verified pushes per second from concurrent clients over HTTP.
 
 Starts ``--processes`` API processes (`chainproof server start`, one port each, periodic jobs
-off) on one throw-away PostgreSQL database (``--database postgres``, the default), or one
-process on SQLite (``--database sqlite``: the embedded profile). Untimed, it creates the
+off), each with ``--workers`` worker processes sharing its port (`server start --workers N`),
+on one throw-away PostgreSQL database (``--database postgres``, the default), or one
+`server start` on SQLite (``--database sqlite``: the embedded profile). Untimed, it creates the
 runs, asks for their certificates and signs their attestations (what a CI job does before
 `attestation push`). Timed, ``--clients`` threads push the pre-signed bundles, spread over
 the processes, over HTTP. It prints pushes/s, p50/p95/p99 latency, SQL statements per push
 (the servers run with ``CHAINPROOF_COUNT_SQL=1``; the count is read from their ``/metrics``)
 and, as the same-run baseline, the rate of ``GET /healthz`` from as many clients on the same
-processes.
+processes. With ``--workers`` above 1, ``/metrics`` of a port sums its workers.
 
-    python benchmarks/bench_ingest.py [--processes 2] [--clients 16] [--pushes 200]
-        [--database postgres|sqlite]
+    python benchmarks/bench_ingest.py [--processes 2] [--workers 1] [--clients 16]
+        [--pushes 200] [--database postgres|sqlite]
 """
 
 from __future__ import annotations
@@ -73,15 +74,17 @@ def _pg_database() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def _servers(data: Path, env: dict[str, str], count: int) -> Iterator[list[str]]:
-    """``count`` `server start` processes on ``data``; their base URLs."""
+def _servers(data: Path, env: dict[str, str], count: int, workers: int) -> Iterator[list[str]]:
+    """``count`` `server start` processes of ``workers`` workers each on ``data``; their base
+    URLs."""
     procs, urls = [], []
     try:
         for i in range(count):
             port = _free_port()
             log = (data.parent / f"server-{i}.log").open("wb")
             argv = [CLI, "server", "start", "--data-dir", str(data), "--port", str(port)]
-            procs.append(subprocess.Popen([*argv, "--no-jobs"], env=env, stdout=log, stderr=log))
+            argv += ["--no-jobs", "--workers", str(workers)]
+            procs.append(subprocess.Popen(argv, env=env, stdout=log, stderr=log))
             urls.append(f"http://127.0.0.1:{port}")
         for url, proc in zip(urls, procs, strict=True):
             _wait_up(url, proc)
@@ -179,7 +182,10 @@ def _probe(client: httpx.Client) -> Callable[[], None]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--processes", type=int, default=2, help="API processes (PostgreSQL)")
+    parser.add_argument("--processes", type=int, default=2, help="API ports (PostgreSQL)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes per port (server start --workers)"
+    )
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
     parser.add_argument("--pushes", type=int, default=200, help="timed pushes")
     parser.add_argument("--database", choices=("postgres", "sqlite"), default="postgres")
@@ -201,14 +207,20 @@ def main() -> None:
             text=True,
         )
         token = json.loads(init.stdout)["token"]
-        urls = stack.enter_context(_servers(data, env, processes))
+        urls = stack.enter_context(_servers(data, env, processes, args.workers))
         apis = [Api(url, token, "bench") for url in urls]
         apis[0].post("/projects", {"name": "p"})
         apis[0].post("/contracts", {"name": "c", "raw": CONTRACT.read_text()})
         apis[0].post("/workflows", {"name": "build", "project": "p", "contract": "c"})
-        for api in apis:  # warm up each process: keys, log, imports
+
+        def warm(api: Api) -> None:
             run_id, bundle = api.prepare()
             api.post(f"/runs/{run_id}/attestation", {"bundle": bundle})
+
+        # Warm up each process (keys, log, imports): a few pushes at once per worker, which
+        # the kernel spreads over the workers of a port.
+        with ThreadPoolExecutor(4 * args.workers) as pool:
+            list(pool.map(warm, [a for a in apis for _ in range(4 * args.workers)]))
 
         spread = itertools.cycle(apis)
         with ThreadPoolExecutor(4) as pool:
@@ -231,7 +243,7 @@ def main() -> None:
     db = "PostgreSQL" if args.database == "postgres" else "SQLite"
     print(
         f"ingest: {args.pushes} pre-signed pushes, {args.clients} clients, {processes} API "
-        f"process(es), {db}"
+        f"port(s) x {args.workers} worker process(es), {db}"
     )
     p50, p95, p99 = (_pct(latencies, q) * 1000 for q in (0.5, 0.95, 0.99))
     print(

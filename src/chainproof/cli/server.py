@@ -142,6 +142,17 @@ def start(
             "`server worker`.",
         ),
     ] = True,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="API processes sharing the port (uvicorn workers; default 1, or "
+            "CHAINPROOF_WORKERS). Migrations and the periodic jobs still run once, in this "
+            "process. Pool sizing: docs/deployment.md.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the API, CAS and dashboard from a data dir made by `server init`.
 
@@ -153,28 +164,51 @@ def start(
     Example: chainproof server start --data-dir ./cp-data --port 8000
     """
     with server_extra():
-        from chainproof.server.bootstrap import owner_only, prepare, serve
-        from chainproof.server.serving import tls_files
-        from chainproof.server.telemetry.logs import configure_logging
-
         settings = data_dir_settings(
-            data_dir, database_url, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key
-        )
-        configure_logging(settings.log_format, settings.log_level)
-        tls_files(settings)
-        owner_only(settings)
-        app = prepare(settings, jobs=jobs)
-        scheme = "https" if settings.tls_cert else "http"
-        suffix = "" if jobs else ", periodic jobs off"
-        logging.getLogger("chainproof.server").info(
-            "chainproof control plane on %s://%s:%s (data: %s%s)",
-            scheme,
-            settings.host,
-            settings.port,
             data_dir,
-            suffix,
+            database_url,
+            host=host,
+            port=port,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            workers=workers,
         )
-        serve(app, settings)
+        if settings.workers == 1:
+            _serve(settings, data_dir, jobs=jobs)
+            return
+        from chainproof.server.multiprocess import shared_metrics
+
+        # Before anything imports prometheus_client: it picks where metrics live on import.
+        with shared_metrics(settings.data_dir) as metrics_dir:
+            _serve(settings, data_dir, jobs=jobs, metrics_dir=metrics_dir)
+
+
+def _serve(
+    settings: Settings, data_dir: Path, *, jobs: bool, metrics_dir: Path | None = None
+) -> None:
+    """Serve with one process, or with ``settings.workers`` sharing ``metrics_dir``."""
+    from chainproof.server.bootstrap import owner_only, prepare, serve
+    from chainproof.server.serving import tls_files
+    from chainproof.server.telemetry.logs import configure_logging
+
+    configure_logging(settings.log_format, settings.log_level)
+    tls_files(settings)
+    owner_only(settings)
+    scheme = "https" if settings.tls_cert else "http"
+    suffix = "" if jobs else ", periodic jobs off"
+    if metrics_dir is not None:
+        suffix += f", {settings.workers} API worker processes"
+    started = (scheme, settings.host, settings.port, data_dir, suffix)
+    message = "chainproof control plane on %s://%s:%s (data: %s%s)"
+    if metrics_dir is not None:
+        from chainproof.server.multiprocess import run_workers
+
+        logging.getLogger("chainproof.server").info(message, *started)
+        run_workers(settings, jobs=jobs, metrics_dir=metrics_dir)
+        return
+    app = prepare(settings, jobs=jobs)
+    logging.getLogger("chainproof.server").info(message, *started)
+    serve(app, settings)
 
 
 @app.command("worker")

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse
@@ -54,9 +55,12 @@ _HOME = """<!doctype html><html><head><meta charset="utf-8"><title>chainproof</t
 <a href="/api/docs">/api/docs</a> · health: <a href="/healthz">/healthz</a></p></body></html>"""
 
 
-def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings, *, start_worker: bool = True, shared_metrics: Path | None = None
+) -> FastAPI:
     """Build the app: engine, routers, CAS at ``/cas/v1``, health, readiness and metrics,
-    in-process worker jobs (run expiry, drift findings, CAS backend revalidation)."""
+    in-process worker jobs (run expiry, drift findings, CAS backend revalidation).
+    ``shared_metrics``: the metrics directory of ``server start --workers N``."""
     secret = settings.secret_key.get_secret_value()
     if not secret:
         raise ServiceError(
@@ -64,7 +68,11 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
             hint="run `chainproof server init` or set CHAINPROOF_SECRET_KEY",
         )
     check_settings(settings)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     if settings.count_sql:
         metrics.count_statements(engine)  # benchmarks/bench_ingest.py: statements per push
     sessions = make_sessionmaker(engine, secret_key=secret)
@@ -161,5 +169,12 @@ def create_app(settings: Settings, *, start_worker: bool = True) -> FastAPI:
     app.mount("/cas/v1", cas_parts.app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, prefix="/api/")
     # /readyz, /metrics, request ids and access lines (docs/operations.md); last: outermost.
-    instrument(app, settings, engine=engine, sessions=sessions, embedded=backend)
+    instrument(
+        app,
+        settings,
+        engine=engine,
+        sessions=sessions,
+        embedded=backend,
+        shared_metrics=shared_metrics,
+    )
     return app

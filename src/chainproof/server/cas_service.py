@@ -81,7 +81,11 @@ def create_cas_service(settings: Settings) -> Starlette:
     (``chainproof cas serve``)."""
     _secret(settings)
     check_settings(settings)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     sessions = make_sessionmaker(engine)
     parts = build_cas(settings, sessions)
 

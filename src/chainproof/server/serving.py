@@ -15,6 +15,11 @@ half-sent requests stayed open). Two guards close that gap:
   application waits more than ``http_body_timeout_seconds`` for the next part of a request body.
   It measures only while the application is asking for the body, so a slow application (whose
   uvicorn buffer is full and reading paused) never blames the client.
+
+With ``workers`` above 1 (:func:`serve_workers`), uvicorn's supervisor binds the port once and
+spawns that many processes, each handed a pickled copy of the uvicorn config: so the protocol
+classes here are module-level (pickled by name) and read the deadline from the config
+(:class:`GuardedConfig`), and each process builds its own application from a picklable factory.
 """
 
 from __future__ import annotations
@@ -22,18 +27,32 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from chainproof.errors import InvalidInput
+from chainproof.errors import InvalidInput, ServiceError
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     from chainproof.server.settings import Settings
 
-__all__ = ["BodyTimeout", "Hsts", "protocol_class", "serve", "tls_files"]
+__all__ = [
+    "BodyTimeout",
+    "GuardedConfig",
+    "GuardedH11Protocol",
+    "Hsts",
+    "guard",
+    "protocol_class",
+    "serve",
+    "serve_workers",
+    "tls_files",
+    "uvicorn_config",
+]
 
 log = logging.getLogger("chainproof.server")
 
@@ -51,6 +70,11 @@ class _HeaderDeadline(asyncio.Protocol):
     transport: asyncio.Transport
     loop: asyncio.AbstractEventLoop
     _deadline: asyncio.TimerHandle | None = None
+
+    def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)  # type: ignore[call-arg]  # uvicorn's protocol
+        # A GuardedConfig carries the deadline (a class built by protocol_for has its own).
+        self.header_timeout = getattr(config, "header_timeout", self.header_timeout)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -92,26 +116,42 @@ class _HeaderDeadline(asyncio.Protocol):
             self.transport.close()
 
 
-def protocol_class(header_timeout: float) -> type[asyncio.Protocol]:
+class GuardedH11Protocol(_HeaderDeadline, H11Protocol):
+    """uvicorn's h11 protocol with the request-head deadline."""
+
+
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class GuardedHttpToolsProtocol(_HeaderDeadline, HttpToolsProtocol):
+        """uvicorn's httptools protocol with the request-head deadline."""
+
+    _GUARDED: type[asyncio.Protocol] = GuardedHttpToolsProtocol
+except ImportError:  # pragma: no cover - the server extra installs uvicorn[standard]
+    _GUARDED = GuardedH11Protocol
+
+
+def protocol_class() -> type[asyncio.Protocol]:
     """uvicorn's HTTP protocol (httptools when installed, as uvicorn's ``auto``; else h11) with
-    the request-head deadline."""
-    base: type[asyncio.Protocol]
-    try:
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-
-        base = HttpToolsProtocol
-    except ImportError:  # pragma: no cover - the server extra installs uvicorn[standard]
-        from uvicorn.protocols.http.h11_impl import H11Protocol
-
-        base = H11Protocol
-    return protocol_for(base, header_timeout)
+    the request-head deadline of the :class:`GuardedConfig` it is created with."""
+    return _GUARDED
 
 
 def protocol_for(base: type[asyncio.Protocol], header_timeout: float) -> type[asyncio.Protocol]:
-    """``base`` (one of uvicorn's HTTP protocols) with the request-head deadline."""
+    """``base`` (one of uvicorn's HTTP protocols) with the request-head deadline
+    ``header_timeout`` whatever its config (a class built here cannot go to worker processes)."""
     return type(
         f"Guarded{base.__name__}", (_HeaderDeadline, base), {"header_timeout": header_timeout}
     )
+
+
+class GuardedConfig(uvicorn.Config):
+    """uvicorn's config plus the request-head deadline its protocols read (it travels with the
+    config to worker processes)."""
+
+    def __init__(self, app: Any, *, header_timeout: float, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self.header_timeout = header_timeout
 
 
 class BodyTimeout:
@@ -222,18 +262,24 @@ def tls_files(settings: Settings) -> tuple[str, str] | None:
     return str(settings.tls_cert), str(settings.tls_key)
 
 
-def serve(app: ASGIApp, settings: Settings) -> None:
-    """Run ``app`` with uvicorn on ``settings.host:port`` until interrupted, with the
-    timeouts, connection limit, TLS and HSTS of ``settings``."""
-    import uvicorn
-
-    tls = tls_files(settings)
+def guard(app: ASGIApp, settings: Settings) -> ASGIApp:
+    """``app`` behind the body timeout and, when configured, HSTS."""
     wrapped: ASGIApp = BodyTimeout(app, seconds=settings.http_body_timeout_seconds)
     if settings.hsts_max_age_seconds > 0:
         always = settings.base_url.startswith("https://")
         wrapped = Hsts(wrapped, max_age=settings.hsts_max_age_seconds, always=always)
-    config = uvicorn.Config(
-        wrapped,
+    return wrapped
+
+
+def uvicorn_config(app: Any, settings: Settings, *, workers: int = 1) -> GuardedConfig:
+    """The uvicorn config serving ``app`` (an ASGI app, or with ``workers`` above 1 a picklable
+    factory each worker process calls) with the timeouts, limit and TLS of ``settings``."""
+    tls = tls_files(settings)
+    return GuardedConfig(
+        app,
+        header_timeout=settings.http_header_timeout_seconds,
+        factory=workers > 1,
+        workers=workers,
         host=settings.host,
         port=settings.port,
         # Logging goes through the handler telemetry.logs.configure_logging installed;
@@ -241,10 +287,33 @@ def serve(app: ASGIApp, settings: Settings) -> None:
         log_config=None,
         log_level=settings.log_level.lower(),
         access_log=False,
-        http=protocol_class(settings.http_header_timeout_seconds),
+        http=protocol_class(),
         timeout_keep_alive=settings.http_keepalive_seconds,
+        # Per process: each worker answers 503 past this many of its own connections.
         limit_concurrency=settings.http_max_connections or None,
         ssl_certfile=tls[0] if tls else None,
         ssl_keyfile=tls[1] if tls else None,
     )
-    uvicorn.Server(config).run()
+
+
+def serve(app: ASGIApp, settings: Settings) -> None:
+    """Run ``app`` with uvicorn on ``settings.host:port`` until interrupted, with the
+    timeouts, connection limit, TLS and HSTS of ``settings``."""
+    uvicorn.Server(uvicorn_config(guard(app, settings), settings)).run()
+
+
+def serve_workers(factory: Callable[[], ASGIApp], settings: Settings, workers: int) -> None:
+    """Run ``workers`` processes on ``settings.host:port`` until SIGINT or SIGTERM, each
+    serving the app ``factory()`` builds in it (``factory`` is pickled to each process and
+    must guard its app itself: :func:`guard`); uvicorn's supervisor restarts a process that
+    dies. ServiceError when the workers cannot start."""
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn_config(factory, settings, workers=workers)
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    if any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes):
+        raise ServiceError(
+            "the API worker processes could not start", hint="the log above says why"
+        )

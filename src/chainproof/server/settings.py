@@ -92,6 +92,25 @@ class Settings(BaseSettings):
     port: int = Field(
         8000, description="TCP port to listen on.", json_schema_extra={"flag": "--port"}
     )
+    workers: int = Field(
+        1,
+        ge=1,
+        description="API processes `server start` runs on its one port (uvicorn's worker "
+        "processes). Migrations and the periodic jobs run once, in the process that starts "
+        'them; each worker has its own database pool (docs/deployment.md, "Sizing").',
+        json_schema_extra={"flag": "--workers"},
+    )
+    database_pool_size: int = Field(
+        5,
+        ge=1,
+        description="Database connections each process keeps open (SQLAlchemy `pool_size`).",
+    )
+    database_max_overflow: int = Field(
+        10,
+        ge=0,
+        description="Connections a process may open beyond `database_pool_size` at busy times "
+        "(SQLAlchemy `max_overflow`); a process uses at most the sum of the two.",
+    )
     auto_migrate: bool = Field(
         True,
         description="Upgrade the database schema at `server start`. Turn off when several "
@@ -198,7 +217,7 @@ class Settings(BaseSettings):
     http_max_connections: int = Field(
         1000,
         description="Connections (or requests in progress) beyond this many are answered 503 "
-        "(0: no limit).",
+        "(0: no limit); with `workers` above 1, each worker's own limit.",
     )
     tls_cert: Path | None = Field(
         None,

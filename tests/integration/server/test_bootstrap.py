@@ -64,3 +64,18 @@ def test_start_refuses_a_database_without_chainproof_tables(tmp_path: Path) -> N
         with pytest.raises(NotFound, match="has no chainproof tables") as caught:
             prepare(settings)
     assert caught.value.hint and "server init" in caught.value.hint
+
+
+def test_each_process_sizes_its_pool_from_the_settings(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CHAINPROOF_DATABASE_URL", raising=False)
+    init_data_dir(tmp_path / "data", f"pool-{secrets.token_hex(4)}", database_url)
+    env = {"CHAINPROOF_DATABASE_POOL_SIZE": "3", "CHAINPROOF_DATABASE_MAX_OVERFLOW": "1"}
+    app = prepare(Settings.of_data_dir(tmp_path / "data", environ=env))
+    try:
+        # docs/deployment.md "Sizing": each of N workers holds up to 3 + 1 connections.
+        assert app.state.engine.pool.size() == 3
+        assert app.state.engine.pool._max_overflow == 1
+    finally:
+        app.state.engine.dispose()

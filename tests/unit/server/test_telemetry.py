@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 
 import pytest
@@ -72,6 +73,7 @@ def test_json_formatter_one_object_per_record_with_request_id() -> None:
     assert out["message"] == "failed: x" and out["request_id"] == "req-7"
     assert out["status"] == 500 and "ValueError: boom" in out["exception"]
     assert out["time"].endswith("Z")
+    assert out["pid"] == os.getpid()  # `server start --workers N`: N+1 processes share stderr
 
 
 def test_unknown_log_format_or_level_is_refused() -> None:

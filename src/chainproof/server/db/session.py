@@ -22,16 +22,27 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(
+    url: str, *, pool_size: int | None = None, max_overflow: int | None = None
+) -> Engine:
     """An engine; SQLite gets WAL, foreign keys and a busy timeout on every connection.
 
+    ``pool_size`` and ``max_overflow`` size its connection pool (None: SQLAlchemy's 5 and 10).
     Its errors never carry the statement's parameters (``hide_parameters``): they hold token
     hashes, sealed keys and evidence, and a database error ends up in the server's log.
     """
     url = normalise_url(url)
+    pool: dict[str, Any] = {}
+    if pool_size is not None:
+        pool["pool_size"] = pool_size
+    if max_overflow is not None:
+        pool["max_overflow"] = max_overflow
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            hide_parameters=True,
+            **pool,
         )
 
         @event.listens_for(engine, "connect")
@@ -43,7 +54,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **pool)
 
 
 #: ``Session.info`` key under which sessions carry the server's master key

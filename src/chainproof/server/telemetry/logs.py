@@ -39,8 +39,8 @@ class RequestIdFilter(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
-    """``{"time", "level", "logger", "message", "request_id"?, access fields?, "exception"?}``
-    on one line."""
+    """``{"time", "level", "logger", "message", "pid", "request_id"?, access fields?,
+    "exception"?}`` on one line."""
 
     def format(self, record: logging.LogRecord) -> str:
         when = datetime.fromtimestamp(record.created, UTC)
@@ -49,6 +49,8 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            # Which process wrote it: with `server start --workers N`, N+1 share one stderr.
+            "pid": record.process,
         }
         request_id = getattr(record, "request_id", None)
         if request_id:
@@ -99,4 +101,6 @@ def configure_logging(log_format: str = "text", level: str = "info") -> None:
     for name in _UVICORN:
         logger = logging.getLogger(name)
         logger.handlers.clear()
-        logger.propagate = True
+        # uvicorn's access lines are replaced by ours, even where uvicorn configured its
+        # loggers first (a `--workers` process sets up logging after uvicorn did).
+        logger.propagate = name != "uvicorn.access"

@@ -1,7 +1,9 @@
 """Prometheus metrics (docs/operations.md lists them).
 
 The counters and histograms live in prometheus_client's default registry: one set per
-process, shared by every app the process builds (tests build many). What belongs to one app,
+process, shared by every app the process builds (tests build many). Under ``server start
+--workers N`` they live in files, one set per process, and ``/metrics`` sums them
+(:func:`endpoint`). What belongs to one app,
 its database pool and its organisations' CAS backends, is read at scrape time by a
 :class:`AppCollector` in a registry of the app's own, and ``/metrics`` answers both.
 
@@ -17,6 +19,7 @@ import hmac
 import logging
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, Protocol, TypeVar
 
 from prometheus_client import (
@@ -29,6 +32,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
@@ -240,11 +244,22 @@ class AppCollector(Collector):
         yield family
 
 
-def endpoint(collector: AppCollector, token: str) -> Callable[[Request], Response]:
+def endpoint(
+    collector: AppCollector, token: str, *, shared: Path | None = None
+) -> Callable[[Request], Response]:
     """The ``/metrics`` handler: the process's metrics and the app's; with ``token``, only
-    for ``Authorization: Bearer <token>`` (401 otherwise)."""
+    for ``Authorization: Bearer <token>`` (401 otherwise).
+
+    ``shared``: the directory where the processes of ``server start --workers N`` write their
+    metrics (prometheus_client's multiprocess mode, which the supervisor turned on before any
+    of them imported it): the handler answers their sum, whichever process the scrape reaches.
+    """
     own = CollectorRegistry(auto_describe=False)
     own.register(collector)
+    process: CollectorRegistry = REGISTRY
+    if shared is not None:
+        process = CollectorRegistry()
+        MultiProcessCollector(process, path=str(shared))  # type: ignore[no-untyped-call]
 
     def metrics(request: Request) -> Response:
         if token and not _bearer_is(request, token):
@@ -254,7 +269,7 @@ def endpoint(collector: AppCollector, token: str) -> Callable[[Request], Respons
                 headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
                 media_type="text/plain",
             )
-        body = generate_latest(REGISTRY) + generate_latest(own)
+        body = generate_latest(process) + generate_latest(own)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return metrics

@@ -3,6 +3,8 @@ service (server/cas_service.py) get the same ``/readyz``, ``/metrics`` and reque
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
@@ -26,10 +28,12 @@ def instrument(
     engine: Engine,
     sessions: sessionmaker[Session],
     embedded: FilesystemBackend,
+    shared_metrics: Path | None = None,
 ) -> None:
     """Add ``/readyz``, ``/metrics`` (unless ``metrics = "off"``) and, outermost of the
     middleware added so far, the request id / access log / latency middleware. Call it
-    after the app's other middleware."""
+    after the app's other middleware. ``shared_metrics``: the directory where the processes
+    of ``server start --workers N`` keep their metrics (``/metrics`` answers their sum)."""
     check_settings(settings)
     readiness = Readiness(
         engine=engine,
@@ -45,7 +49,8 @@ def instrument(
     app.add_route("/readyz", readyz, methods=["GET"], include_in_schema=False)
     if settings.metrics == "on":
         collector = metrics.AppCollector(engine, sessions)
-        handler = metrics.endpoint(collector, settings.metrics_token.get_secret_value())
+        token = settings.metrics_token.get_secret_value()
+        handler = metrics.endpoint(collector, token, shared=shared_metrics)
         app.add_route("/metrics", handler, methods=["GET"], include_in_schema=False)
     app.add_middleware(RequestTelemetry)
 
