@@ -62,7 +62,7 @@ class SigningKey:
         return {**jwk, "kid": self.kid, "use": "sig", "alg": "RS256"}
 
 
-def _new_key() -> SigningKey:
+def new_key() -> SigningKey:
     return SigningKey(f"k-{secrets.token_hex(4)}", rsa.generate_private_key(65537, 2048))
 
 
@@ -106,7 +106,7 @@ class OidcProvider:
     """The provider; a context manager that serves on ``127.0.0.1`` until it exits."""
 
     def __init__(self) -> None:
-        self.keys: list[SigningKey] = [_new_key()]
+        self.keys: list[SigningKey] = [new_key()]
         self.request_token = secrets.token_urlsafe(16)
         #: Claims of the ID tokens the GitHub stand-in hands out.
         self.job_claims: dict[str, Any] = github_claims("cyberdyne/skynet")
@@ -135,7 +135,7 @@ class OidcProvider:
     # -- keys and tokens -----------------------------------------------------------------
     def rotate(self, *, keep_old: bool = False) -> SigningKey:
         """A new current signing key; the old ones stay published only with ``keep_old``."""
-        key = _new_key()
+        key = new_key()
         self.keys = [key, *self.keys] if keep_old else [key]
         return key
 
