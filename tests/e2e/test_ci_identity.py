@@ -1,11 +1,14 @@
 """A CI job with no stored secret (issue 17, workload identity): an admin trusts a GitHub
 repository's release workflow with `ci-identity add`; the job runs `attestation init`, `add`
 and `push` with no CHAINPROOF_TOKEN, its ID token fetched from the GitHub stand-in of
-tests/oidc_provider.py and exchanged by the server; the run records the verified claims. A
-job of an unlisted repository is refused, naming the rule that failed."""
+tests/oidc_provider.py and exchanged by the server; the run records the verified claims, verifies locally, and its VSA
+says SLSA Build L2 (a verified job on a hosted runner). A job of an unlisted repository is
+refused, naming the rule that failed."""
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
 from tests.e2e.conftest import Cli, Server, api_get
@@ -22,6 +25,7 @@ def _job(cli: Cli, idp: OidcProvider, state: Path, repository: str) -> Cli:
         CI="true",
         GITHUB_REPOSITORY=repository,
         GITHUB_RUN_ID="1234567890",
+        RUNNER_ENVIRONMENT="github-hosted",
         CHAINPROOF_ORG="acme",
         CHAINPROOF_STATE_DIR=str(state),
     )
@@ -54,8 +58,11 @@ def test_a_job_attests_with_its_oidc_identity_and_an_unlisted_repository_is_refu
         assert run["ci_identity"]["name"] == "skynet-release"
         assert claims["repository"] == "cyberdyne/skynet"
         assert claims["workflow_ref"] == f"{RELEASE[:-1]}v1.0.0"
-        described = cli("workflow", "run", "describe", "--id", pushed["id"])
+        described = cli("workflow", "run", "describe", "--id", pushed["id"], "--verify")
         assert "skynet-release: cyberdyne/skynet @ " in described.stdout
+        vsa = api_get(server, f"/runs/{pushed['id']}/vsa")  # a verified job, hosted runner
+        summary = json.loads(base64.b64decode(vsa["dsseEnvelope"]["payload"]))
+        assert summary["predicate"]["verifiedLevels"] == ["SLSA_BUILD_LEVEL_2"]
 
         idp.job_claims = github_claims("evil/skynet")
         fork = _job(cli, idp, tmp_path / "fork", "evil/skynet")

@@ -8,9 +8,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from cryptography import x509
+from sigstore.verify import policy as sigstore_policy
 from tests.integration.conftest import Env
-from tests.integration.server.helpers import init_run
+from tests.integration.server.helpers import init_run, setup_workflow
+from tests.integration.server.test_slsa import HOSTED, _push, _verify
 from tests.oidc_provider import OidcProvider, github_claims
+
+from chainproof.core.bundle import Bundle
 
 RELEASE = "cyberdyne/skynet/.github/workflows/release.yml@refs/tags/*"
 
@@ -177,3 +182,44 @@ def test_registrations_are_checked_and_removable_by_admins_only(
     assert app_client.get("/ci-identities").json() == []
     reply = _exchange(app_client, idp.mint(github_claims("cyberdyne/skynet")))
     assert reply.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("runner_environment", "signer", "level"),
+    [("github-hosted", "job", 2), ("self-hosted", "job", 1), ("github-hosted", "owner", 1)],
+)
+def test_the_job_signs_under_its_verified_identity_and_a_hosted_one_earns_build_l2(
+    app_client: Env, idp: OidcProvider, runner_environment: str, signer: str, level: int
+) -> None:
+    setup_workflow(app_client, contract="contract-artifact.yaml")  # p/build
+    _register(app_client, idp, project="p", workflow="build")
+    claims = {**github_claims("cyberdyne/skynet"), "runner_environment": runner_environment}
+    token = _exchange(app_client, idp.mint(claims)).json()["token"]
+    runner = {**HOSTED, "environment": "managed", "env": {}}
+    init = init_run(app_client, token=token, runner=runner).json()
+    run = _push(app_client, init, token=token if signer == "job" else None)
+
+    bundle = Bundle.from_json(app_client.get(f"/runs/{run['id']}/bundle").json())
+    assert bundle.leaf_certificate_der is not None
+    leaf = x509.load_der_x509_certificate(bundle.leaf_certificate_der)
+    # sigstore-python's identity policies read Fulcio's extensions of the job's claims.
+    job_policy = sigstore_policy.AllOf(
+        [
+            sigstore_policy.OIDCIssuerV2(idp.issuer),
+            sigstore_policy.OIDCSourceRepositoryURI("https://github.com/cyberdyne/skynet"),
+            sigstore_policy.GitHubWorkflowRepository("cyberdyne/skynet"),
+            sigstore_policy.OIDCSourceRepositoryRef("refs/tags/v1.0.0"),
+            sigstore_policy.OIDCBuildConfigURI(f"https://github.com/{RELEASE[:-1]}v1.0.0"),
+            sigstore_policy.OIDCRunnerEnvironment(runner_environment),
+        ]
+    )
+    if signer == "job":
+        job_policy.verify(leaf)
+        with pytest.raises(sigstore_policy.VerificationError):
+            sigstore_policy.OIDCSourceRepositoryURI("https://github.com/evil/skynet").verify(leaf)
+    else:  # another token of the organisation never signs under the job's name
+        with pytest.raises(sigstore_policy.VerificationError):
+            job_policy.verify(leaf)
+
+    vsa = _verify(app_client, app_client.get(f"/runs/{run['id']}/vsa").json())
+    assert vsa.statement.predicate["verifiedLevels"] == [f"SLSA_BUILD_LEVEL_{level}"]
