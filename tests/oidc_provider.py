@@ -42,11 +42,15 @@ class Reply:
 
 @dataclass(frozen=True)
 class Request:
-    """What a route sees: path, query (first values) and headers (lower-case names)."""
+    """What a route sees: method, path, query and form fields (first values), headers
+    (lower-case names). POST bodies are read as ``application/x-www-form-urlencoded``, as
+    OAuth's token and device-authorisation endpoints receive them."""
 
+    method: str
     path: str
     query: dict[str, str]
     headers: dict[str, str]
+    form: dict[str, str] = field(default_factory=dict)
 
 
 Route = Callable[[Request], Reply]
@@ -188,6 +192,8 @@ class OidcProvider:
         return Reply(200, {"keys": [key.public_jwk() for key in self.keys]})
 
     def _github_id_token(self, request: Request) -> Reply:
+        if request.method != "GET":
+            return Reply(405, {"message": "GET only"})
         scheme, _, secret = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or secret != self.request_token:
             return Reply(401, {"message": "bad ACTIONS_ID_TOKEN_REQUEST_TOKEN"})
@@ -210,6 +216,14 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_GET(self) -> None:
+        self._dispatch("GET", {})
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode() if length else ""
+        self._dispatch("POST", {k: v[0] for k, v in parse_qs(body).items()})
+
+    def _dispatch(self, method: str, form: dict[str, str]) -> None:
         parts = urlsplit(self.path)
         route = self.server.provider.routes.get(parts.path)
         if route is None:
@@ -217,7 +231,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         headers = {k.lower(): v for k, v in self.headers.items()}
-        self._send(route(Request(parts.path, query, headers)))
+        self._send(route(Request(method, parts.path, query, headers, form)))
 
     def _send(self, reply: Reply) -> None:
         body = json.dumps(reply.body).encode()

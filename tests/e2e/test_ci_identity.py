@@ -1,9 +1,9 @@
 """A CI job with no stored secret (issue 17, workload identity): an admin trusts a GitHub
 repository's release workflow with `ci-identity add`; the job runs `attestation init`, `add`
 and `push` with no CHAINPROOF_TOKEN, its ID token fetched from the GitHub stand-in of
-tests/oidc_provider.py and exchanged by the server; the run records the verified claims, verifies locally, and its VSA
-says SLSA Build L2 (a verified job on a hosted runner). A job of an unlisted repository is
-refused, naming the rule that failed."""
+tests/oidc_provider.py and exchanged by the server; the run records the verified claims,
+verifies locally, and its VSA says SLSA Build L2 (a verified job on a hosted runner). A job of
+an unlisted repository is refused, naming the rule that failed."""
 
 from __future__ import annotations
 

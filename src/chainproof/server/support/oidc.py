@@ -65,7 +65,9 @@ class JwksCache:
         self._clock = clock
         self._transport = transport
         self._timeout = timeout
-        self._lock = threading.Lock()
+        self._guard = threading.Lock()
+        #: One lock per issuer: a slow issuer holds up only the exchanges of its own jobs.
+        self._locks: dict[str, threading.Lock] = {}
         self._by_issuer: dict[str, _Keys] = {}
 
     def verify(self, token: str, *, issuer: str, audiences: Collection[str]) -> dict[str, Any]:
@@ -102,7 +104,9 @@ class JwksCache:
         return claims
 
     def _key(self, issuer: str, kid: object) -> jwt.PyJWK:
-        with self._lock:
+        with self._guard:
+            lock = self._locks.setdefault(issuer, threading.Lock())
+        with lock:
             now = self._clock()
             entry = self._by_issuer.get(issuer)
             if entry is None or now - entry.fetched_at > KEYS_TTL_SECONDS:
