@@ -37,6 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "workflow": ("chainproof.cli.workflow", "Manage workflows, their contracts and their runs."),
     "api-token": ("chainproof.cli.api_token", "Create, list and revoke API tokens for CI jobs."),
+    "ci-identity": (
+        "chainproof.cli.ci_identity",
+        "Trust CI jobs by their OIDC ID token (no stored API token): add, list, remove.",
+    ),
     "keys": (
         "chainproof.cli.keys",
         "Generate signing key pairs (cosign format) and register their public keys.",

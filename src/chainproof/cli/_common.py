@@ -69,6 +69,8 @@ class CliContext:
 
     url: str | None = None
     token: str | None = None
+    #: The organisation's name (``--org``): a CI job exchanging its ID token names it.
+    org: str | None = None
     timeout: float = 30.0
     retries: int | None = None
     backoff: float = 0.5

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from chainproof.cli._ci_token import forget_ci_identity, use_ci_identity
 from chainproof.cli._common import (
     AnnotationOpt,
     Output,
@@ -56,10 +57,14 @@ def _open(ctx: typer.Context, state_dir: Path | None, attestation_id: str | None
 
     cli = cli_context(ctx)
     if attestation_id:
+        if not cli.token:
+            use_ci_identity(cli, _state_file(ctx, state_dir), None)
         api = cli.api()
         return api, attestation.RemoteState(api, attestation_id)
     path = _state_file(ctx, state_dir)
-    return cli.api(attestation.load_state(path).server_url), attestation.LocalState(path)
+    server_url = attestation.load_state(path).server_url
+    use_ci_identity(cli, path, server_url)
+    return cli.api(server_url), attestation.LocalState(path)
 
 
 @app.command("init")
@@ -87,10 +92,25 @@ def init(
             "name it with --attestation-id.",
         ),
     ] = False,
+    oidc_audience: Annotated[
+        str | None,
+        typer.Option(
+            "--oidc-audience",
+            envvar="CHAINPROOF_OIDC_AUDIENCE",
+            help="Audience of the CI job's OIDC ID token, used when no API token is given "
+            "(default: chainproof; must match the server's CI identity).",
+            show_default=False,
+        ),
+    ] = None,
     state_dir: StateDirOpt = None,
     output: OutputOpt = Output.table,
 ) -> None:
     """Start an attestation: open a run and write the state (local file, or --remote-state).
+
+    Without --token / CHAINPROOF_TOKEN, a CI job authenticates with its OIDC ID token (GitHub
+    Actions with `permissions: id-token: write`, or CHAINPROOF_ID_TOKEN, e.g. GitLab's
+    id_tokens) and --org / CHAINPROOF_ORG: the server exchanges it for a short-lived token
+    if an admin trusts the job (`chainproof ci-identity add`).
 
     Without --state-dir, CHAINPROOF_STATE_DIR or RUNNER_TEMP, the state file is in the temp
     dir, named after the CI job (e.g. GitLab's CI_JOB_ID) so that concurrent jobs on one
@@ -102,9 +122,13 @@ def init(
 
     cli = cli_context(ctx)
     notices: dict[str, Any] = {}
+    state_file = _state_file(ctx, state_dir)
+    if replace:
+        forget_ci_identity(state_file)  # the new run may be another workflow's
+    use_ci_identity(cli, state_file, None, oidc_audience)
     state = attestation.init(
         cli.api(),
-        state_file=_state_file(ctx, state_dir),
+        state_file=state_file,
         workflow=workflow,
         project=project,
         project_version=version,
@@ -293,6 +317,8 @@ def push(
         notify=info,
         release=release,
     )
+    if not attestation_id:
+        forget_ci_identity(_state_file(ctx, state_dir))
     link = f"{api.base_url}/api/v1/runs/{run['id']}"
     found = attestation.violations(run)
     if output is Output.json:
@@ -336,6 +362,8 @@ def reset(
 
     api, store = _open(ctx, state_dir, attestation_id)
     run = attestation.reset(api, store, trigger=trigger.value, reason=reason)
+    if not attestation_id:
+        forget_ci_identity(_state_file(ctx, state_dir))
     if output is Output.json:
         emit_json(run)
     else:

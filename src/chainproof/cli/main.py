@@ -118,6 +118,15 @@ def root(
             show_envvar=True,
         ),
     ] = None,
+    org: Annotated[
+        str | None,
+        typer.Option(
+            "--org",
+            envvar="CHAINPROOF_ORG",
+            help="Organisation name: CI jobs authenticating with their OIDC ID token name it.",
+            show_default=False,
+        ),
+    ] = None,
     timeout: Annotated[
         float, typer.Option("--timeout", envvar="CHAINPROOF_TIMEOUT", help="Seconds per request.")
     ] = 30.0,
@@ -147,6 +156,7 @@ def root(
     obj = ctx.obj if isinstance(ctx.obj, CliContext) else CliContext()
     obj.url = url or obj.url
     obj.token = token or obj.token
+    obj.org = org or obj.org
     obj.timeout = timeout
     obj.retry_timeout = retry_timeout
     obj.show_retries = not ctx.meta.get(_JSON_ERRORS)

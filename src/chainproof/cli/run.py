@@ -212,6 +212,16 @@ def full_run_id(api: Any, run_id: str) -> str:
     return run_id
 
 
+def _ci_identity_line(identity: dict[str, Any] | None) -> str | None:
+    """``<name>: <repository or subject> @ <ref>``, verified from the job's ID token."""
+    if not identity:
+        return None
+    claims = identity.get("claims") or {}
+    who = claims.get("repository") or claims.get("project_path") or claims.get("sub")
+    where = claims.get("workflow_ref") or claims.get("ref")
+    return f"{identity.get('name')}: {who}" + (f" @ {where}" if where else "")
+
+
 def _print_run(run: dict[str, Any], report: dict[str, Any] | None) -> None:
     verification = run.get("verification") or {}
     print_fields(
@@ -228,6 +238,7 @@ def _print_run(run: dict[str, Any], report: dict[str, Any] | None) -> None:
             ("Attestation", run.get("attestation_digest")),
             ("Server check", verification.get("verified") if verification else None),
             ("Identity", verification.get("identity") if verification else None),
+            ("CI identity", _ci_identity_line(run.get("ci_identity"))),
             ("Policies", _policy_line(verification.get("policy"))),
         ],
         title="Run",

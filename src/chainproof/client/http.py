@@ -23,6 +23,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from chainproof.client._ci_identity_calls import CiIdentityCalls
 from chainproof.client._day_two import DayTwoCalls
 from chainproof.client._lifecycle import LifecycleCalls
 from chainproof.client._retry import DEFAULT_RETRY_TIMEOUT, Attempts, RetryPolicy, retry_after
@@ -319,7 +320,7 @@ def _q(segment: str) -> str:
     return quote(segment, safe="")
 
 
-class ApiClient(LifecycleCalls, DayTwoCalls):
+class ApiClient(LifecycleCalls, DayTwoCalls, CiIdentityCalls):
     """Typed client of the control plane API (docs/api.md); answers are plain JSON dicts.
 
     Build it with the server URL (normalised by :func:`server_root`) and an API token; pass

@@ -16,6 +16,7 @@ from chainproof.server.api import (
     audit,
     cas,
     cas_backends,
+    ci_identity,
     contracts,
     findings,
     identity,
@@ -44,6 +45,7 @@ from chainproof.server.services.policy_input import Limits
 from chainproof.server.services.slsa import SERVER_URL_KEY
 from chainproof.server.services.trust_cache import CACHE_INFO, TrustCache
 from chainproof.server.settings import Settings
+from chainproof.server.support.oidc import JwksCache
 from chainproof.server.telemetry import metrics
 from chainproof.server.telemetry.wiring import check_settings, instrument
 
@@ -134,6 +136,7 @@ def create_app(
     app.state.cas_factory = cas_parts.factory
     app.state.cas_source = cas_parts.source
     app.state.policy_limits = policy_limits
+    app.state.oidc_keys = JwksCache()  # CI issuers' signing keys, per process
     install_problems(app)
 
     api = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
@@ -147,6 +150,7 @@ def create_app(
         workflows_api,
         workflow_lifecycle,
         tokens,
+        ci_identity,
         runs,
         cas,
         cas_backends,

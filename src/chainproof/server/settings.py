@@ -120,6 +120,12 @@ class Settings(BaseSettings):
     run_expiry_seconds: int = Field(
         3600, description="A run not pushed this many seconds after `attestation init` expires."
     )
+    ci_token_seconds: int = Field(
+        3600,
+        gt=0,
+        description="Lifetime of the token a CI job gets for its OIDC ID token "
+        "(docs/ci-identity.md).",
+    )
     expiry_check_seconds: float = Field(
         30.0, description="How often the worker looks for runs to expire."
     )

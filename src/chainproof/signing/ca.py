@@ -16,6 +16,7 @@ master key (docs/architecture.md §9) belongs to the caller and to a later issue
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
 from chainproof.errors import InvalidInput, VerificationError
+from chainproof.signing import fulcio
 
 if TYPE_CHECKING:
     from chainproof.signing.ctlog import CTLog
@@ -170,6 +172,7 @@ class CertificateAuthority:
         issuer: str = DEFAULT_ISSUER,
         now: datetime | None = None,
         ct_log: CTLog | None = None,
+        extensions: Mapping[str, str] | None = None,
     ) -> list[bytes]:
         """A short-lived code-signing certificate for the CSR's key; [leaf PEM, CA PEM].
 
@@ -179,6 +182,8 @@ class CertificateAuthority:
         identity the CSR asks for is ignored: the caller decides it. ``now`` (default: the
         current time) starts the validity window. With ``ct_log``, the leaf embeds the log's
         SCT for its precertificate (RFC 6962 §3.1), as Sigstore verifiers require.
+        ``extensions`` (dotted OID → value, :func:`chainproof.signing.fulcio.extensions`) adds
+        Fulcio's identity extensions of a verified CI job.
 
         Raises InvalidInput for a malformed CSR or a key other than ECDSA P-256/P-384,
         VerificationError when the CSR's signature does not prove possession of its key.
@@ -240,6 +245,11 @@ class CertificateAuthority:
                 x509.UnrecognizedExtension(FULCIO_ISSUER_V2, _utf8_der(issuer)), critical=False
             )
         )
+        for dotted, value in sorted((extensions or {}).items()):
+            raw = value.encode() if dotted in fulcio.RAW else _utf8_der(value)
+            builder = builder.add_extension(
+                x509.UnrecognizedExtension(ObjectIdentifier(dotted), raw), critical=False
+            )
         if ct_log is None:
             leaf = builder.sign(self._key, hashes.SHA256())
         else:

@@ -8,7 +8,9 @@ The routes are read from the app's OpenAPI document, so a new route without an e
 - ``any``: every token of the organisation, robots included;
 - ``user``: every user role (owner, admin, member, viewer); robots 403;
 - ``attest``: owner, admin and member users, and robots within their scope; viewers 403;
-- ``admin``: owner and admin users; members, viewers and robots 403.
+- ``admin``: owner and admin users; members, viewers and robots 403;
+- ``id-token``: no API token is read: the body's OIDC ID token is the credential, so a
+  junk one is 401 for every caller.
 
 and what a robot scoped to *another* project and workflow gets: ``pass`` (its own data) or
 ``deny`` (403 or 404: it may neither act on nor learn about the first workflow). Callers
@@ -34,7 +36,7 @@ from tests.integration.server.helpers import init_run, setup_workflow
 
 from chainproof.server.services import orgs, tokens
 
-ANY, USER, ATTEST, ADMIN = "any", "user", "attest", "admin"
+ANY, USER, ATTEST, ADMIN, ID_TOKEN = "any", "user", "attest", "admin", "id-token"
 PASS, DENY = "pass", "deny"
 
 #: "METHOD path" → (who may, what a robot scoped elsewhere gets).
@@ -78,6 +80,10 @@ ROUTES: dict[str, tuple[str, str]] = {
     "POST /api/v1/tokens": (ADMIN, DENY),
     "GET /api/v1/tokens": (ADMIN, DENY),
     "DELETE /api/v1/tokens/{token_id}": (ADMIN, DENY),
+    "POST /api/v1/ci-identities": (ADMIN, DENY),
+    "GET /api/v1/ci-identities": (ADMIN, DENY),
+    "DELETE /api/v1/ci-identities/{name}": (ADMIN, DENY),
+    "POST /api/v1/ci-identities/exchange": (ID_TOKEN, DENY),
     "POST /api/v1/runs": (ATTEST, DENY),
     "GET /api/v1/runs": (ANY, PASS),
     "GET /api/v1/runs/{run_id}": (ANY, DENY),
@@ -214,7 +220,7 @@ def _request(path: str, method: str, world: World, spec: dict[str, Any]) -> dict
 
 def _expected(caller: str, who: str, robot: str, has_path_params: bool) -> set[int] | str:
     """The statuses ``caller`` may get, or PASS (anything but 401/403)."""
-    if caller in LOCKED_OUT:
+    if caller in LOCKED_OUT or who == ID_TOKEN:
         return {401}
     if caller == "foreign":
         # 400: a body that does not match the path is refused before any lookup.

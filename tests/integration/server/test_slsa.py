@@ -83,9 +83,10 @@ def _statement(env: Env, init: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _push(env: Env, init: dict[str, Any]) -> dict[str, Any]:
+def _push(env: Env, init: dict[str, Any], token: str | None = None) -> dict[str, Any]:
+    """Upload, get a certificate, sign and push ``init``'s run, as ``token`` (the owner)."""
     run_id = init["run"]["id"]
-    grant = env.post("/cas/tokens", {"direction": "upload", "run_id": run_id}).json()
+    grant = env.post("/cas/tokens", {"direction": "upload", "run_id": run_id}, token=token).json()
     put = env.client.put(
         f"/cas/v1/blobs/sha256:{BLOB_SHA}",
         content=BLOB,
@@ -94,10 +95,11 @@ def _push(env: Env, init: dict[str, Any]) -> dict[str, Any]:
     assert put.status_code in (200, 201), put.text
     signer = EphemeralSigner()
     uri = identity_uri(env.org["name"], "p", "build", run_id)
-    reply = env.post("/signing/certificates", {"run_id": run_id, "csr": signer.csr(uri).decode()})
+    csr = {"run_id": run_id, "csr": signer.csr(uri).decode()}
+    reply = env.post("/signing/certificates", csr, token=token)
     chain = [c.encode() for c in reply.json()["chain"]]
     bundle = signer.sign(_statement(env, init), chain).to_dict()
-    reply = env.post(f"/runs/{run_id}/attestation", {"bundle": bundle})
+    reply = env.post(f"/runs/{run_id}/attestation", {"bundle": bundle}, token=token)
     assert reply.status_code == 200, reply.text
     return dict(reply.json())
 

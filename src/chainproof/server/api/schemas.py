@@ -147,6 +147,41 @@ class TokenOut(BaseModel):
     token: str | None = None
 
 
+class CiIdentityIn(_In):
+    name: str = Field(min_length=1, max_length=100)
+    provider: Literal["github", "gitlab", "oidc"]
+    project: str = Field(min_length=1, max_length=100)
+    workflow: str = Field(min_length=1, max_length=100)
+    rules: list[str] = Field(max_length=20)
+    issuer: str | None = Field(default=None, max_length=1000)
+    audience: str = Field(default="chainproof", min_length=1, max_length=200)
+
+
+class CiIdentityOut(BaseModel):
+    id: str
+    name: str
+    provider: str
+    issuer: str
+    audience: str
+    rules: list[str]
+    project: str | None
+    workflow: str | None
+    created_at: str | None
+
+
+class CiExchangeIn(_In):
+    org: str = Field(min_length=1, max_length=100)
+    id_token: str = Field(min_length=1, max_length=16384)
+
+
+class CiExchangeOut(BaseModel):
+    token: str
+    expires_at: str | None
+    project: str | None
+    workflow: str | None
+    ci_identity: dict[str, Any]
+
+
 class RunnerIn(BaseModel):
     type: str = Field(min_length=1, max_length=50)
     url: str | None = None
@@ -195,6 +230,8 @@ class RunOut(BaseModel):
     attestation_digest: str | None
     verification: dict[str, Any] | None
     policy_result: str | None = None
+    #: The verified CI identity of a job that authenticated with its OIDC ID token.
+    ci_identity: dict[str, Any] | None = None
     materials: list[MaterialOut] | None = None
 
 

@@ -2,6 +2,7 @@
 
 from chainproof.server.db.base import Base
 from chainproof.server.db.cas_backends import CasBackend
+from chainproof.server.db.ci_identity import CiIssuer
 from chainproof.server.db.findings import Finding
 from chainproof.server.db.orgs import (
     ApiToken,
@@ -43,6 +44,7 @@ __all__ = [
     "CasBlob",
     "CasRunUpload",
     "CasUpload",
+    "CiIssuer",
     "ContractRevision",
     "ContractRow",
     "Finding",

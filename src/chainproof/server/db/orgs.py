@@ -85,6 +85,9 @@ class ApiToken(Base):
     #: An owner or admin allowed this robot's pushes through gated policy violations with
     #: ``--exception-bypass-policy-check`` (recorded and audited on each use).
     policy_bypass: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: A CI job's token exchanged for its verified OIDC ID token: the trusted issuer's name
+    #: and the claims (docs/ci-identity.md); runs it starts record them.
+    ci_identity: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class SigningCA(Base):

@@ -55,6 +55,9 @@ class WorkflowRun(Base):
     #: The policies' verdict at push: ``passed``, ``violated`` or ``none`` (nothing was
     #: evaluated); None until the run is pushed.
     policy_result: Mapped[str | None] = mapped_column(String(10))
+    #: The verified CI identity (issuer, claims) of the token that started the run, when it
+    #: was exchanged for an OIDC ID token (docs/ci-identity.md); None for stored tokens.
+    ci_identity: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Attestation(Base):

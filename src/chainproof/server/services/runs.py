@@ -136,6 +136,7 @@ def init(
         contract_revision_id=rev.id,
         created_at=now,
         expires_at=now + timedelta(seconds=expiry_seconds),
+        ci_identity=actor.ci_identity,
     )
     session.add(run)
     session.flush()
@@ -340,6 +341,7 @@ def view(session: Session, run: WorkflowRun, *, materials: bool = False) -> dict
         "attestation_digest": run.attestation_digest,
         "verification": run.verification,
         "policy_result": run.policy_result,
+        "ci_identity": run.ci_identity,
     }
     if materials:
         rows = list(

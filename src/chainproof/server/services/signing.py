@@ -239,9 +239,24 @@ def issue_certificate(session: Session, actor: Principal, run_id: str, csr_pem: 
     ca = org_ca(session, actor.org_id)
     ct_key = trust_keys.current_key(session, actor.org_id, "ctlog")
     uri = identity_for(session, actor, run_id)
-    chain = ca.issue(csr_pem.encode(), identity_uri=uri, ct_log=CTLog(ct_key.private_key))
+    extra = _ci_extensions(actor, run.ci_identity)
+    chain = ca.issue(csr_pem.encode(), identity_uri=uri, ct_log=CTLog(ct_key.private_key), **extra)
     audit.record(session, actor.org_id, actor, "certificate.issue", run.id, identity=uri)
     return [_text(c) for c in chain]
+
+
+def _ci_extensions(actor: Principal, run_identity: dict[str, Any] | None) -> dict[str, Any]:
+    """The CI job's verified identity in Fulcio's extensions (issuer and claims), when the
+    certificate goes to the job that started the run (its token carries the run's verified
+    identity); nothing for anyone else, so no other caller can sign under the job's name."""
+    from chainproof.signing import fulcio
+
+    if not run_identity or actor.ci_identity != run_identity:
+        return {}
+    issuer = str(run_identity["issuer"])
+    claims = run_identity.get("claims") or {}
+    provider = str(run_identity.get("provider"))
+    return {"issuer": issuer, "extensions": fulcio.extensions(provider, issuer, claims)}
 
 
 def trust_root(

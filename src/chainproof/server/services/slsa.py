@@ -56,14 +56,37 @@ def server_url(session: Session) -> str:
     return str(session.info.get(SERVER_URL_KEY) or _FALLBACK_URL).rstrip("/")
 
 
-def build_level(run: WorkflowRun) -> int:
+#: ``runner_environment`` claims of runners the CI provider itself operates.
+HOSTED_RUNNERS = frozenset({"github-hosted", "gitlab-hosted"})
+
+
+def build_level(run: WorkflowRun, attestation: Attestation) -> int:
     """The SLSA Build level claimed for ``run``; the one place that decides it.
 
-    chainproof does not verify CI identity tokens (OIDC) yet, so no runner identity is
-    verified by the control plane and every run is Build L1 (docs/architecture.md §9).
+    L2 needs the runner identity verified by the control plane (docs/architecture.md §9,
+    docs/ci-identity.md): the run was started with a CI job's verified OIDC ID token whose
+    claims say the provider's hosted runner ran it, and the attestation was signed under a
+    certificate issued to that job (it records the job's OIDC issuer, which the CA writes
+    only for it). Every other run is Build L1.
     """
-    runner_identity_verified = False  # set from a verified CI OIDC token once supported
-    return slsa.build_level(run.runner or {}, runner_identity_verified=runner_identity_verified)
+    verified = _hosted_job_signed(run, attestation)
+    return slsa.build_level(run.runner or {}, runner_identity_verified=verified)
+
+
+def _hosted_job_signed(run: WorkflowRun, attestation: Attestation) -> bool:
+    from cryptography import x509
+
+    from chainproof.core.bundle import Bundle
+    from chainproof.signing.identity import certificate_identity
+
+    identity = run.ci_identity or {}
+    if (identity.get("claims") or {}).get("runner_environment") not in HOSTED_RUNNERS:
+        return False
+    leaf = Bundle.from_json(attestation.bundle).leaf_certificate_der
+    if leaf is None:  # signed with a key: not the job's certificate
+        return False
+    signer = certificate_identity(x509.load_der_x509_certificate(leaf))
+    return signer.issuer == identity.get("issuer")
 
 
 def _facts(session: Session, run: WorkflowRun, attestation: Attestation) -> slsa.RunFacts:
@@ -147,7 +170,7 @@ def issue_vsa(
     if attestation is None:
         raise Conflict(f"run {run.id} has no attestation: there is nothing to summarise")
     passed = bool((run.verification or {}).get("verified")) and policies_passed
-    level = build_level(run)
+    level = build_level(run, attestation)
     facts = _facts(session, run, attestation)
     statement = slsa.render_vsa(
         facts,

@@ -151,6 +151,7 @@ def authenticate(session: Session, secret: str, now: datetime | None = None) -> 
         workflow_id=row.workflow_id,
         workflow_name=workflow.name if workflow else None,
         policy_bypass=bool(row.policy_bypass),
+        ci_identity=row.ci_identity,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from chainproof.errors import Forbidden
 
@@ -28,6 +29,8 @@ class Principal:
     workflow_id: str | None = None
     workflow_name: str | None = None
     policy_bypass: bool = False  # a robot granted --exception-bypass-policy-check
+    #: The verified CI identity of a token a job exchanged for its OIDC ID token.
+    ci_identity: dict[str, Any] | None = None
 
     @property
     def is_robot(self) -> bool:
