@@ -106,6 +106,27 @@ def github_claims(
     }
 
 
+def gitlab_claims(project_path: str, *, ref: str = "main") -> dict[str, Any]:
+    """The claims GitLab CI puts in a job's ``id_tokens`` (the ones rules and runs use)."""
+    namespace = project_path.rsplit("/", 1)[0]
+    return {
+        "sub": f"project_path:{project_path}:ref_type:branch:ref:{ref}",
+        "project_path": project_path,
+        "project_id": _number(project_path),
+        "namespace_path": namespace,
+        "namespace_id": _number(namespace),
+        "ref": ref,
+        "ref_type": "branch",
+        "ref_protected": "true",
+        "pipeline_source": "push",
+        "pipeline_id": "4242",
+        "job_id": "777",
+        "sha": "1" * 40,
+        "runner_environment": "gitlab-hosted",
+        "user_login": "miles",
+    }
+
+
 class OidcProvider:
     """The provider; a context manager that serves on ``127.0.0.1`` until it exits."""
 

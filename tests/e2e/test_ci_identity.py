@@ -3,16 +3,25 @@ repository's release workflow with `ci-identity add`; the job runs `attestation 
 and `push` with no CHAINPROOF_TOKEN, its ID token fetched from the GitHub stand-in of
 tests/oidc_provider.py and exchanged by the server; the run records the verified claims,
 verifies locally, and its VSA says SLSA Build L2 (a verified job on a hosted runner). A job of
-an unlisted repository is refused, naming the rule that failed."""
+an unlisted repository is refused, naming the rule that failed. The ready-made GitHub action
+(action.yml) and GitLab template (ci/gitlab/chainproof.yml) are run step by step the way their
+CI systems run them (tests/ci_templates.py)."""
 
 from __future__ import annotations
 
 import base64
 import json
+import os
+import shutil
+import sys
 from pathlib import Path
 
+from tests.ci_templates import run_github_action, run_gitlab_job
 from tests.e2e.conftest import Cli, Server, api_get
-from tests.oidc_provider import OidcProvider, github_claims
+from tests.oidc_provider import OidcProvider, github_claims, gitlab_claims
+
+ROOT = Path(__file__).resolve().parents[2]
+SBOM = ROOT / "tests" / "assets" / "materials" / "cyclonedx-1.6.json"
 
 RELEASE = "cyberdyne/skynet/.github/workflows/release.yml@refs/tags/*"
 
@@ -72,3 +81,73 @@ def test_a_job_attests_with_its_oidc_identity_and_an_unlisted_repository_is_refu
         assert refused.returncode == 3, refused.stderr
         assert "rule 'repository == cyberdyne/skynet' failed" in refused.stderr
         assert "'evil/skynet'" in refused.stderr
+
+
+def _materials(run: dict[str, object]) -> dict[str, str]:
+    materials = run["materials"]
+    assert isinstance(materials, list)
+    return {m["name"]: m["kind"] for m in materials}
+
+
+def test_the_github_action_and_the_gitlab_template_attest_with_no_stored_token(
+    cli: Cli, server: Server, tmp_path: Path
+) -> None:
+    # The CI systems' environments: the CLI on PATH, no token, no state dir of ours.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{cli.env['PATH']}"
+    env = {k: v for k, v in cli.env.items() if not k.startswith("CHAINPROOF_")}
+    env.update(PATH=path, CI="true")
+    gh, gl = tmp_path / "github", tmp_path / "gitlab"
+    for workdir in (gh, gl):
+        workdir.mkdir()
+        shutil.copy(SBOM, workdir / "sbom.cdx.json")
+    with OidcProvider() as idp:
+        cli(
+            "ci-identity", "add", "--name", "skynet-build", "--provider", "github",
+            "--issuer", idp.issuer, "--project", "skynet", "--workflow", "build",
+            "--rule", "repository == cyberdyne/skynet",
+            "--rule", "workflow_ref glob cyberdyne/skynet/.github/workflows/build.yml@refs/heads/*",
+        )  # fmt: skip
+        cli(
+            "ci-identity", "add", "--name", "skynet-gitlab", "--provider", "gitlab",
+            "--issuer", idp.issuer, "--project", "skynet", "--workflow", "gitlab-build",
+            "--rule", "project_path == cyberdyne/skynet",
+        )  # fmt: skip
+        idp.job_claims = github_claims(
+            "cyberdyne/skynet", workflow=".github/workflows/build.yml", ref="refs/heads/main"
+        )
+        inputs = {
+            "server-url": server.url, "org": "acme", "project": "skynet", "workflow": "build",
+            "version": "v2.0.0", "materials": "note:STRING=built by the action\nsbom.cdx.json\n",
+            "annotations": "ticket=REL-7", "install": "false",
+        }  # fmt: skip
+        github_env = {**env, **idp.github_env(), "GITHUB_REPOSITORY": "cyberdyne/skynet"}
+        outputs = run_github_action(ROOT / "action.yml", inputs, github_env, gh)
+        run = api_get(server, f"/runs/{outputs['run-id']}")
+        assert run["status"] == "succeeded", run
+        assert run["ci_identity"]["name"] == "skynet-build"
+        assert _materials(run) == {
+            "note": "STRING",
+            "sbom": "SBOM_CYCLONEDX_JSON",
+        }  # fills the slot
+        assert run["project_version"] == "v2.0.0"
+        statement = api_get(server, f"/runs/{outputs['run-id']}/statement")
+        assert statement["predicate"]["annotations"]["ticket"] == "REL-7"
+
+        job = {
+            "extends": ".chainproof-attest",
+            "variables": {
+                "CHAINPROOF_URL": server.url, "CHAINPROOF_ORG": "acme",
+                "CHAINPROOF_PROJECT": "skynet", "CHAINPROOF_WORKFLOW": "gitlab-build",
+                "CHAINPROOF_MATERIALS": "sbom:SBOM_CYCLONEDX_JSON=sbom.cdx.json",
+            },
+        }  # fmt: skip
+        claims = gitlab_claims("cyberdyne/skynet")
+        done = run_gitlab_job(
+            ROOT / "ci" / "gitlab" / "chainproof.yml", job, {**env, "GITLAB_CI": "true"}, gl,
+            mint=lambda audience: idp.mint(claims, audience=audience),
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        (listed,) = cli.json("workflow", "run", "list", "--workflow", "gitlab-build")
+        run = api_get(server, f"/runs/{listed['id']}")
+        assert run["ci_identity"]["claims"]["project_path"] == "cyberdyne/skynet"
+        assert _materials(run) == {"sbom": "SBOM_CYCLONEDX_JSON"}
