@@ -14,6 +14,7 @@ The bearer token never appears in a message or a repr.
 from __future__ import annotations
 
 import json
+import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -72,10 +73,26 @@ def _map_httpx_errors(url: str, secret: str | None) -> Iterator[None]:
         ) from exc
     except httpx.HTTPError as exc:
         reason = _redact(str(exc) or type(exc).__name__, secret)
+        if _tls_refused(exc):  # not transient: retrying cannot help
+            raise NetworkError(
+                f"cannot reach {_redact(url, secret)}: its TLS certificate was refused: {reason}",
+                hint="trust the server's CA with SSL_CERT_FILE=ca.pem, or fix its certificate",
+                permanent=True,
+            ) from exc
         raise NetworkError(
             f"cannot reach {_redact(url, secret)}: {reason}",
             hint="check --url / CHAINPROOF_URL and that the server is running",
         ) from exc
+
+
+def _tls_refused(exc: BaseException) -> bool:
+    """Whether ``exc`` was caused by a TLS certificate verification failure."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _redact(text: str, secret: str | None) -> str:
@@ -195,7 +212,9 @@ class HttpSession:
                     )
                     reply = Reply(resp.status_code, dict(resp.headers), resp.read())
             except NetworkError as err:
-                if not retryable or not attempts.wait(f"{method} {path}: {err.message}"):
+                if err.details.get("permanent") or not retryable:
+                    raise
+                if not attempts.wait(f"{method} {path}: {err.message}"):
                     raise
             else:
                 if not (retryable and _wait_for_retry(attempts, method, path, reply)):
@@ -238,7 +257,7 @@ class HttpSession:
             except _Retry:
                 continue
             except NetworkError as err:
-                if not attempts.wait(f"GET {path}: {err.message}"):
+                if err.details.get("permanent") or not attempts.wait(f"GET {path}: {err.message}"):
                     raise
 
 

@@ -4,13 +4,14 @@ over httpx.MockTransport with a recording sleep."""
 from __future__ import annotations
 
 import json
+import ssl
 
 import httpx
 import pytest
 
 from chainproof.client._retry import MAX_BACKOFF, retry_after
 from chainproof.client.http import ApiClient
-from chainproof.errors import Unavailable
+from chainproof.errors import NetworkError, Unavailable
 
 URL = "http://cp.test"
 TOKEN = "cp_s3cr3tS3cr3tS3cr3tS3cr3tS3cr3tS3cr3tS3cr3t"
@@ -99,3 +100,22 @@ def test_retry_after_in_seconds_only() -> None:
     assert retry_after("600") == MAX_BACKOFF
     assert retry_after("Wed, 21 Oct 2026 07:28:00 GMT") is None
     assert retry_after(None) is None
+
+
+def test_a_refused_tls_certificate_is_not_retried_and_says_how_to_trust_the_ca() -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        try:
+            raise ssl.SSLCertVerificationError("certificate verify failed: self-signed")
+        except ssl.SSLError as exc:
+            raise httpx.ConnectError(str(exc), request=request) from exc
+
+    sleeps: list[float] = []
+    client = ApiClient(URL, TOKEN, transport=httpx.MockTransport(handler), sleep=sleeps.append)
+    with pytest.raises(NetworkError) as err:
+        client.list_projects()
+    assert calls == ["GET"] and sleeps == []  # one try: waiting cannot fix a certificate
+    assert "its TLS certificate was refused" in err.value.message
+    assert "SSL_CERT_FILE" in str(err.value.hint)
