@@ -180,7 +180,10 @@ def test_a_push_whose_answer_was_lost_is_finished_by_pushing_again(
     cli("attestation", "add", "--name", "image", "--value", image, token=robot)
     cli("attestation", "add", "--name", "version", "--value", "2.0", token=robot)
 
-    lost = cli("attestation", "push", token=robot, check=False, CHAINPROOF_URL=losing_proxy.url)
+    lost = cli(
+        "attestation", "push", token=robot, check=False,
+        CHAINPROOF_URL=losing_proxy.url, CHAINPROOF_RETRY_TIMEOUT="3",
+    )  # fmt: skip
     assert lost.returncode != 0
     assert "cannot reach" in lost.stderr
     assert losing_proxy.pushes_forwarded >= 1  # the server did get (and store) the push
