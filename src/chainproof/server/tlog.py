@@ -21,8 +21,9 @@ hashes (:func:`chainproof.core.merkle.perfect_subtrees`), fetched in one query.
 **Serialisation.** An append first ``UPDATE``s its head row: PostgreSQL row-locks it until
 the transaction ends, SQLite takes its database write lock. Concurrent appends from any
 number of API processes therefore queue per log, and the unique (log, index) constraint
-makes a fork impossible even if that were bypassed. The append runs inside the caller's
-transaction (the push), so a push that fails later leaves no entry and no gap.
+makes a fork impossible even if that were bypassed. :func:`append_many` appends a batch
+under one lock; services/tlog_group.py gives it the entries that arrive together in one
+process, in a short transaction of its own (group commit).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from sqlalchemy.orm import Session
 from chainproof.core.dsse import Envelope
 from chainproof.core.merkle import (
     HASH_SIZE,
+    appended_inclusion_proofs,
     consistency_ranges,
     inclusion_ranges,
     leaf_hash,
@@ -60,12 +62,17 @@ __all__ = [
     "KIND",
     "VERSION",
     "Appended",
+    "Batch",
+    "NewEntry",
     "append",
+    "append_many",
+    "append_to_org",
     "canonical_json",
     "checkpoint",
     "consistency_proof",
     "dsse_body",
     "entry_json",
+    "entry_of",
     "inclusion_proof",
     "log_of",
     "origin_for",
@@ -194,6 +201,31 @@ class Appended:
     root_hash: bytes
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Entries appended together: the first one's index, the tree right after the last, and
+    what proves each entry against that tree without reading the log again."""
+
+    start: int
+    tree_size: int
+    root_hash: bytes
+    frontier: tuple[bytes, ...]  # the tree's frontier before the batch
+    leaf_hashes: tuple[bytes, ...]
+
+    def proofs(self) -> list[list[bytes]]:
+        """Each entry's audit path in the tree of ``tree_size`` leaves, in batch order."""
+        return appended_inclusion_proofs(self.start, self.frontier, self.leaf_hashes)
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """An entry to append: its canonical body, the run it belongs to, its integrated time."""
+
+    body: bytes
+    run_id: str | None
+    integrated_time: int
+
+
 def append(
     session: Session,
     log: TransparencyLog,
@@ -204,35 +236,73 @@ def append(
 ) -> Appended:
     """Append ``body`` as the next leaf of ``log`` (serialised per log; see the module doc)."""
     now = now or utcnow()
-    head = _lock(session, log, now)
-    index = head.tree_size
-    frontier = _frontier(head.frontier)
-    current = leaf_hash(body)
     integrated = int(now.timestamp())
-    session.add(
+    batch = append_many(session, log, [NewEntry(body, run_id, integrated)], now=now)
+    return Appended(batch.start, integrated, batch.tree_size, batch.root_hash)
+
+
+def append_many(
+    session: Session,
+    log: TransparencyLog,
+    entries: Sequence[NewEntry],
+    *,
+    now: datetime | None = None,
+) -> Batch:
+    """Append ``entries`` as the next leaves of ``log``, in order, under one lock of its
+    head (serialised per log; see the module doc). Runs in the caller's transaction."""
+    return _append_locked(session, _lock(session, log, now or utcnow()), entries)
+
+
+def append_to_org(
+    session: Session, org_id: str, org_name: str, entries: Sequence[NewEntry]
+) -> tuple[TransparencyLog, Batch]:
+    """:func:`append_many` to the organisation's log, locking its head and reading it in one
+    statement (``UPDATE ... RETURNING``) once the log exists; the head and the batch."""
+    locked = session.scalars(
+        update(TransparencyLog)
+        .where(TransparencyLog.org_id == org_id)
+        .values(updated_at=utcnow())
+        .returning(TransparencyLog),
+        execution_options={"populate_existing": True},
+    ).one_or_none()
+    if locked is None:  # its first entry
+        locked = _lock(session, log_of(session, org_id, org_name), utcnow())
+    return locked, _append_locked(session, locked, entries)
+
+
+def _append_locked(session: Session, head: TransparencyLog, entries: Sequence[NewEntry]) -> Batch:
+    start = head.tree_size
+    before = _frontier(head.frontier)
+    frontier = list(before)
+    nodes, hashes = [], []
+    for offset, entry in enumerate(entries):
+        index = start + offset
+        current = leaf_hash(entry.body)
+        hashes.append(current)
+        level, position = 0, index
+        while position & 1:  # each trailing one of the index completes a subtree
+            current = node_hash(frontier.pop(), current)
+            level += 1
+            position >>= 1
+            nodes.append(TlogNode(log_id=head.id, level=level, idx=position, hash=current))
+        frontier.append(current)
+    session.add_all(
         TlogLeaf(
             log_id=head.id,
-            idx=index,
-            leaf_hash=current,
-            body=body,
-            integrated_time=integrated,
-            run_id=run_id,
+            idx=start + offset,
+            leaf_hash=hashes[offset],
+            body=entry.body,
+            integrated_time=entry.integrated_time,
+            run_id=entry.run_id,
         )
+        for offset, entry in enumerate(entries)
     )
-    level, position = 0, index
-    nodes = []
-    while position & 1:  # each trailing one of the index completes a subtree
-        current = node_hash(frontier.pop(), current)
-        level += 1
-        position >>= 1
-        nodes.append(TlogNode(log_id=head.id, level=level, idx=position, hash=current))
-    frontier.append(current)
     session.add_all(nodes)
-    head.tree_size = index + 1
+    head.tree_size = start + len(entries)
     head.frontier = b"".join(frontier)
     head.root_hash = _root(frontier)
     session.flush()
-    return Appended(index, integrated, head.tree_size, head.root_hash)
+    return Batch(start, head.tree_size, head.root_hash, tuple(before), tuple(hashes))
 
 
 # -- proofs ------------------------------------------------------------------------------
@@ -319,7 +389,31 @@ def entry_json(
 ) -> dict[str, Any]:
     """The protobuf-specs ``TransparencyLogEntry`` (JSON) of the entry at ``index``: SET,
     inclusion proof against the tree of ``tree_size`` leaves and its signed checkpoint."""
-    hashes = inclusion_proof(session, log, index, tree_size)
+    return entry_of(
+        key,
+        index=index,
+        body=body,
+        integrated_time=integrated_time,
+        tree_size=tree_size,
+        root_hash=root_hash,
+        hashes=inclusion_proof(session, log, index, tree_size),
+        note=checkpoint(log, key, tree_size, root_hash),
+    )
+
+
+def entry_of(
+    key: ServiceKey,
+    *,
+    index: int,
+    body: bytes,
+    integrated_time: int,
+    tree_size: int,
+    root_hash: bytes,
+    hashes: Sequence[bytes],
+    note: str,
+) -> dict[str, Any]:
+    """:func:`entry_json` from its inclusion proof and signed checkpoint ``note``; signs
+    the entry's SET."""
     promise = signed_entry_timestamp(key, body, integrated_time, index)
     return {
         "logIndex": str(index),
@@ -332,7 +426,7 @@ def entry_json(
             "rootHash": b64(root_hash),
             "treeSize": str(tree_size),
             "hashes": [b64(h) for h in hashes],
-            "checkpoint": {"envelope": checkpoint(log, key, tree_size, root_hash)},
+            "checkpoint": {"envelope": note},
         },
         "canonicalizedBody": b64(body),
     }
