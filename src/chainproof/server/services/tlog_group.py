@@ -15,13 +15,14 @@ Across API processes the head-row lock still serialises the batches, and the uni
 fails, the log keeps an entry for something that was not recorded (as Rekor does). The log
 never has a gap, and no caller is answered with an entry that is not committed.
 
-**When the caller's transaction already writes** (SQLite only: its connection holds the
-database's single write lock, e.g. after refreshing a token's last use), a separate
-transaction would wait for that lock while the caller waits for it: the entry is then
-appended in the caller's own transaction instead, as before group commit. On PostgreSQL the
-batch needs no lock a caller holds, provided the organisation's service keys exist:
-:func:`prepare` creates any missing one in a transaction of its own before the caller's
-transaction could create it (a batch waiting on a caller's uncommitted key would deadlock).
+**A batch must never wait for one of its own callers.** It touches only the log's tables and
+the organisation's service keys, so: :func:`prepare` creates any missing key in a transaction
+of its own before the caller's transaction could create it (once per organisation and
+process); and when the caller's transaction already holds what a batch would wait for (on
+SQLite the database's single write lock, taken by any write, e.g. refreshing a token's last
+use; anywhere, a service key it created and has not committed), the entry is appended in the
+caller's own transaction instead, as before group commit. Batches also draw their
+connections from a pool of their own (see :class:`_Committer`).
 """
 
 from __future__ import annotations
@@ -32,10 +33,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 from chainproof.server import tlog
+from chainproof.server.db import TrustKey
+from chainproof.server.db.session import make_engine
 from chainproof.server.services import trust_keys
 
 __all__ = ["log_entry", "prepare", "stats"]
@@ -93,17 +96,34 @@ class Stats:
 
 
 class _Committer:
-    """The queues of every log of one database, and the organisations known to be ready."""
+    """The queues of every log of one database, and the organisations known to be ready.
 
-    def __init__(self) -> None:
+    Batches (and :func:`prepare`) use an engine of their own, with its own connection pool:
+    their callers hold connections of the app's pool while they wait, so a batch drawing
+    from that pool could wait for a connection that only its own waiters would free.
+    """
+
+    def __init__(self, app_engine: Engine) -> None:
         self.lock = threading.Lock()
         self.logs: dict[str, _Log] = {}
         self.ready: set[str] = set()
         self.stats = Stats()
+        self.engine = make_engine(app_engine.url.render_as_string(hide_password=False))
+        forward_statements(self.engine, app_engine)
 
     def queue(self, org_id: str) -> _Log:
         with self.lock:
             return self.logs.setdefault(org_id, _Log())
+
+
+def forward_statements(engine: Engine, app_engine: Engine) -> None:
+    """Let whatever watches the app engine's statements (the statement counter of
+    ``count_sql``, a test's listener) see the log's statements too."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _forward(*args: Any) -> None:
+        for listener in list(app_engine.dispatch.before_cursor_execute):
+            listener(*args)
 
 
 _COMMITTERS: weakref.WeakKeyDictionary[Engine, _Committer] = weakref.WeakKeyDictionary()
@@ -116,8 +136,17 @@ def _committer(session: Session) -> _Committer:
     with _COMMITTERS_LOCK:
         found = _COMMITTERS.get(engine)
         if found is None:
-            found = _COMMITTERS[engine] = _Committer()
+            found = _COMMITTERS[engine] = _Committer(engine)
+            event.listen(engine, "engine_disposed", _disposed)
         return found
+
+
+def _disposed(engine: Engine) -> None:
+    # The app is done with its database: so is its log's pool.
+    with _COMMITTERS_LOCK:
+        found = _COMMITTERS.pop(engine, None)
+    if found is not None:
+        found.engine.dispose()
 
 
 def stats(session: Session) -> Stats:
@@ -126,9 +155,10 @@ def stats(session: Session) -> Stats:
 
 
 def _own_session(session: Session) -> Session:
-    """A new session on ``session``'s database carrying its settings (secret key, caches)."""
+    """A new session on ``session``'s database, from the log's own pool, carrying its
+    settings (secret key, caches)."""
     info = {k: v for k, v in session.info.items() if k not in _PRIVATE_INFO}
-    return Session(bind=session.get_bind(), info=info, expire_on_commit=False)
+    return Session(bind=_committer(session).engine, info=info, expire_on_commit=False)
 
 
 def _holds_write_lock(session: Session) -> bool:
@@ -140,17 +170,33 @@ def _holds_write_lock(session: Session) -> bool:
     return bool(getattr(raw, "in_transaction", False))
 
 
-def prepare(session: Session, org_id: str, org_name: str, *, now: datetime) -> None:
+def _current_purposes(session: Session, org_id: str) -> set[str]:
+    stmt = select(TrustKey.purpose).where(TrustKey.org_id == org_id, TrustKey.valid_until.is_(None))
+    return set(session.scalars(stmt))
+
+
+def prepare(session: Session, org_id: str, org_name: str, *, now: datetime) -> bool:
     """Make sure the organisation's log, CT log and TSA keys exist, committed, before the
-    caller's transaction can create one (once per organisation and process)."""
+    caller's transaction can create one (checked once per organisation and process).
+
+    False when the log must be appended in the caller's own transaction instead: it holds
+    SQLite's write lock, or it created one of those keys itself (a batch creating the same
+    key would wait for the caller, who waits for the batch).
+    """
     committer = _committer(session)
-    if org_id in committer.ready or _holds_write_lock(session):
-        return
+    if org_id in committer.ready:
+        return True
+    if _holds_write_lock(session):
+        return False
+    mine = _current_purposes(session, org_id)
     with _own_session(session) as own, own.begin():
+        if not mine.issubset(_current_purposes(own, org_id)):
+            return False  # the caller's transaction made a key not committed yet
         for purpose in ("tlog", "ctlog"):
             trust_keys.current_key(own, org_id, purpose, now=now)
         trust_keys.tsa(own, org_id, org_name, now=now)
     committer.ready.add(org_id)
+    return True
 
 
 def log_entry(
@@ -164,9 +210,8 @@ def log_entry(
 ) -> dict[str, Any]:
     """Log ``body`` in the organisation's log; its ``TransparencyLogEntry`` (JSON)."""
     entry = tlog.NewEntry(body, run_id, int(now.timestamp()))
-    if _holds_write_lock(session):
+    if _holds_write_lock(session) or not prepare(session, org_id, org_name, now=now):
         return _in_transaction(session, org_id, org_name, entry, now)
-    prepare(session, org_id, org_name, now=now)
     committer = _committer(session)
     queue = committer.queue(org_id)
     waiter = _Waiter(entry)
