@@ -108,8 +108,10 @@ class _Committer:
         self.logs: dict[str, _Log] = {}
         self.ready: set[str] = set()
         self.stats = Stats()
-        self.engine = make_engine(app_engine.url.render_as_string(hide_password=False))
-        forward_statements(self.engine, app_engine)
+        self.engine = app_engine
+        if app_engine.url.database not in (None, "", ":memory:"):  # a memory database is private
+            self.engine = make_engine(app_engine.url.render_as_string(hide_password=False))
+            forward_statements(self.engine, app_engine)
 
     def queue(self, org_id: str) -> _Log:
         with self.lock:
@@ -145,7 +147,7 @@ def _disposed(engine: Engine) -> None:
     # The app is done with its database: so is its log's pool.
     with _COMMITTERS_LOCK:
         found = _COMMITTERS.pop(engine, None)
-    if found is not None:
+    if found is not None and found.engine is not engine:
         found.engine.dispose()
 
 
@@ -212,6 +214,9 @@ def log_entry(
     entry = tlog.NewEntry(body, run_id, int(now.timestamp()))
     if _holds_write_lock(session) or not prepare(session, org_id, org_name, now=now):
         return _in_transaction(session, org_id, org_name, entry, now)
+    # The key as the caller's transaction knows it (the trust cache checked it there): the
+    # batch this caller leads signs with it, as its own transaction would have.
+    key = trust_keys.current_key(session, org_id, "tlog", now=now)
     committer = _committer(session)
     queue = committer.queue(org_id)
     waiter = _Waiter(entry)
@@ -221,7 +226,7 @@ def log_entry(
         if not waiter.done:  # no batch took it yet: lead one with everything queued
             with committer.lock:
                 batch, queue.pending = queue.pending, []
-            _commit(session, committer, org_id, org_name, batch)
+            _commit(session, committer, key, org_id, org_name, batch)
     if waiter.error is not None:
         raise waiter.error
     assert waiter.result is not None
@@ -238,12 +243,16 @@ def _in_transaction(
 
 
 def _commit(
-    session: Session, committer: _Committer, org_id: str, org_name: str, batch: list[_Waiter]
+    session: Session,
+    committer: _Committer,
+    key: trust_keys.ServiceKey,
+    org_id: str,
+    org_name: str,
+    batch: list[_Waiter],
 ) -> None:
     """Append ``batch`` in one transaction, then answer every waiter (or fail them all)."""
     try:
         with _own_session(session) as own, own.begin():
-            key = trust_keys.current_key(own, org_id, "tlog")
             log, appended = tlog.append_to_org(own, org_id, org_name, [w.entry for w in batch])
         # Signed once committed: a checkpoint never names a tree that could roll back.
         note = tlog.checkpoint(log, key, appended.tree_size, appended.root_hash)
