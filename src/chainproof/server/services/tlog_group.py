@@ -15,12 +15,13 @@ Across API processes the head-row lock still serialises the batches, and the uni
 fails, the log keeps an entry for something that was not recorded (as Rekor does). The log
 never has a gap, and no caller is answered with an entry that is not committed.
 
-**A batch must never wait for one of its own callers.** It touches only the log's tables and
-the organisation's service keys, so: :func:`prepare` creates any missing key in a transaction
-of its own before the caller's transaction could create it (once per organisation and
-process); and when the caller's transaction already holds what a batch would wait for (on
-SQLite the database's single write lock, taken by any write, e.g. refreshing a token's last
-use; anywhere, a service key it created and has not committed), the entry is appended in the
+**A batch must never wait for one of its own callers**, nor use what they have not
+committed. It touches only the log's tables and signs with the log key its leader's
+transaction read, so: :func:`prepare` creates any missing service key in a transaction of its
+own before the caller's transaction could create it (once per organisation and process); and
+when the caller's transaction already holds what a batch would wait for or rely on (on SQLite
+the database's single write lock, taken by any write, e.g. refreshing a token's last use;
+anywhere, a service key it created and has not committed), the entry is appended in the
 caller's own transaction instead, as before group commit. Batches also draw their
 connections from a pool of their own (see :class:`_Committer`).
 """
@@ -182,8 +183,8 @@ def prepare(session: Session, org_id: str, org_name: str, *, now: datetime) -> b
     caller's transaction can create one (checked once per organisation and process).
 
     False when the log must be appended in the caller's own transaction instead: it holds
-    SQLite's write lock, or it created one of those keys itself (a batch creating the same
-    key would wait for the caller, who waits for the batch).
+    SQLite's write lock, or it created one of those keys itself (a batch, committed first,
+    must not sign with a key that is not committed yet, nor create another).
     """
     committer = _committer(session)
     if org_id in committer.ready:
