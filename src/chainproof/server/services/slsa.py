@@ -173,7 +173,7 @@ def issue_vsa(
         facts,
         verifier_id=server_url(session),
         verifier_version=_version(),
-        time_verified=now,
+        time_verified=run.finished_at or now,  # the push's verification, not this signing
         passed=passed,
         level=level,
     )
