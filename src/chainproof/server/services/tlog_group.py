@@ -41,6 +41,7 @@ from chainproof.server import tlog
 from chainproof.server.db import TrustKey
 from chainproof.server.db.session import make_engine
 from chainproof.server.services import trust_keys
+from chainproof.server.telemetry import metrics
 
 __all__ = ["log_entry", "prepare", "stats"]
 
@@ -262,6 +263,8 @@ def _commit(
         with committer.lock:
             committer.stats.batches += 1
             committer.stats.entries += len(batch)
+        metrics.TLOG_BATCHES.inc()
+        metrics.TLOG_BATCHED_ENTRIES.inc(len(batch))
     except BaseException as err:
         for waiter in batch:
             waiter.error = err
