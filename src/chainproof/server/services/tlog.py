@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from chainproof.server import tlog
+from chainproof.server import tlog, tlog_entry
 from chainproof.server.services import tlog_group, trust_keys
 from chainproof.server.support.principal import Principal
 
@@ -110,7 +110,7 @@ def notarise(
         verifier_pem = serialization.load_pem_public_key(public_key_pem.encode()).public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-    body = tlog.dsse_body(bundle.envelope, verifier_pem)
+    body = tlog_entry.dsse_body(bundle.envelope, verifier_pem)
     entry = tlog_group.log_entry(session, org_id, org_name, body, now=now, run_id=run_id)
     authority = trust_keys.tsa(session, org_id, org_name, now=now)
     stamp = authority.timestamp(bundle.signature, now=now)

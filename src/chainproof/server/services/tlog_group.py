@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
-from chainproof.server import tlog
+from chainproof.server import tlog, tlog_entry
 from chainproof.server.db import TrustKey
 from chainproof.server.db.session import make_engine
 from chainproof.server.services import trust_keys
@@ -61,7 +61,7 @@ class _Logged:
 
     def entry(self, entry: tlog.NewEntry) -> dict[str, Any]:
         """The ``TransparencyLogEntry`` (JSON), with the entry's own SET."""
-        return tlog.entry_of(
+        return tlog_entry.entry_of(
             self.key,
             index=self.batch.start + self.offset,
             body=entry.body,
