@@ -20,7 +20,7 @@ from chainproof.core.merkle import leaf_hash, verify_inclusion
 from chainproof.server.db import TlogLeaf, TransparencyLog, VerificationSummary
 from chainproof.server.db.base import utcnow
 from chainproof.server.jobs.vsa import repair_once
-from chainproof.server.services import tlog_group, vsa
+from chainproof.server.services import audit, tlog_group, vsa
 from chainproof.signing.checkpoint import verify_checkpoint
 from chainproof.signing.trust import TrustedRoot
 
@@ -121,3 +121,18 @@ def test_the_worker_issues_a_missing_vsa(app_client: Env) -> None:
     assert env.get("/tlog/checkpoint").json()["tree_size"] == size + 1  # signed and logged
     with env.sessions() as session:
         assert run["id"] not in vsa.missing(session, before=later)
+
+
+def test_a_caller_that_already_writes_is_not_kept_waiting(app_client: Env) -> None:
+    """On SQLite a transaction that wrote holds the database's write lock: a batch of its own
+    would wait for it while it waits for the batch, so its entry goes in its own transaction."""
+    env = app_client
+    _push(env)  # the keys and the log exist: entries 0 and 1
+    with env.sessions.begin() as session:
+        audit.record(session, env.org["id"], None, "test.write", "before-the-log")
+        session.flush()
+        entry = tlog_group.log_entry(
+            session, env.org["id"], env.org["name"], b"an entry", now=utcnow()
+        )
+    assert int(entry["logIndex"]) == 2
+    assert _log_indexes(env) == [0, 1, 2]
