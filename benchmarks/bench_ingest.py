@@ -7,9 +7,10 @@ on one throw-away PostgreSQL database (``--database postgres``, the default), or
 runs, asks for their certificates and signs their attestations (what a CI job does before
 `attestation push`). Timed, ``--clients`` threads push the pre-signed bundles, spread over
 the processes, over HTTP. It prints pushes/s, p50/p95/p99 latency, SQL statements per push
-(the servers run with ``CHAINPROOF_COUNT_SQL=1``; the count is read from their ``/metrics``)
-and, as the same-run baseline, the rate of ``GET /healthz`` from as many clients on the same
-processes. With ``--workers`` above 1, ``/metrics`` of a port sums its workers.
+(the servers run with ``CHAINPROOF_COUNT_SQL=1``; the count is read from their ``/metrics``),
+the log entries per group-commit batch, and, as the same-run baseline, the rate of
+``GET /healthz`` from as many clients on the same processes. With ``--workers`` above 1,
+``/metrics`` of a port sums its workers.
 
     python benchmarks/bench_ingest.py [--processes 2] [--workers 1] [--clients 16]
         [--pushes 200] [--database postgres|sqlite]
@@ -231,10 +232,14 @@ def main() -> None:
 
         statements = _metric(urls, "chainproof_db_statements_total")
         accepted = _metric(urls, "chainproof_pushes_total")
+        batches = _metric(urls, "chainproof_tlog_batches_total")
+        batched = _metric(urls, "chainproof_tlog_batched_entries_total")
         jobs = [push(api, r, b) for api, (r, b) in zip(itertools.cycle(apis), prepared)]
         wall, latencies = _timed(args.clients, jobs)
         statements = _metric(urls, "chainproof_db_statements_total") - statements
         accepted = _metric(urls, "chainproof_pushes_total") - accepted
+        batches = _metric(urls, "chainproof_tlog_batches_total") - batches
+        batched = _metric(urls, "chainproof_tlog_batched_entries_total") - batched
 
         health = [httpx.Client(base_url=u, timeout=30) for u in urls]
         probes = [c for c, _ in zip(itertools.cycle(health), range(args.pushes * 5))]
@@ -253,6 +258,11 @@ def main() -> None:
     print(
         f"  SQL statements per push {statements / max(accepted, 1):.1f} ({int(accepted)} counted)"
     )
+    if batches:  # servers with group commit (issue 16)
+        print(
+            f"  log: {int(batched)} entries in {int(batches)} batches "
+            f"({batched / batches:.2f} entries per transaction and checkpoint)"
+        )
     print(
         f"  baseline GET /healthz {len(probes) / h_wall:8.1f} /s   "
         f"p50 {_pct(h_lat, 0.5) * 1000:7.1f} ms   p99 {_pct(h_lat, 0.99) * 1000:7.1f} ms"

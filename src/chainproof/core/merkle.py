@@ -22,6 +22,7 @@ from chainproof.errors import VerificationError
 
 __all__ = [
     "HASH_SIZE",
+    "appended_inclusion_proofs",
     "consistency_ranges",
     "inclusion_ranges",
     "leaf_hash",
@@ -163,6 +164,46 @@ def perfect_subtrees(start: int, end: int) -> list[tuple[int, int]]:
         out.append((level, start >> level))
         start += 1 << level
     return out
+
+
+def appended_inclusion_proofs(
+    start: int, frontier: Sequence[bytes], leaves: Sequence[bytes]
+) -> list[list[bytes]]:
+    """The audit path of each leaf hash in ``leaves``, appended at ``start``, in the tree of
+    ``start + len(leaves)`` leaves, computed in memory.
+
+    ``frontier`` holds the hashes of :func:`perfect_subtrees` ``(0, start)``: every left
+    sibling wholly before ``start`` on a new leaf's path is one of them (its parent reaches
+    past ``start``, so it is a maximal aligned subtree there), and everything else on the
+    path is made of the new leaves. A log appending a batch thus proves each of its entries
+    without reading a stored hash.
+    """
+    size = start + len(leaves)
+    known = dict(zip(perfect_subtrees(0, start), frontier, strict=True))
+    memo: dict[tuple[int, int], bytes] = {}
+
+    def block(level: int, index: int) -> bytes:
+        lo = index << level
+        if lo + (1 << level) <= start:
+            return known[(level, index)]
+        if level == 0:
+            return leaves[lo - start]
+        if (level, index) not in memo:
+            left, right = block(level - 1, 2 * index), block(level - 1, 2 * index + 1)
+            memo[(level, index)] = node_hash(left, right)
+        return memo[(level, index)]
+
+    def subtree(lo: int, hi: int) -> bytes:
+        hashes = [block(level, index) for level, index in perfect_subtrees(lo, hi)]
+        root = hashes[-1]
+        for left in reversed(hashes[:-1]):
+            root = node_hash(left, root)
+        return root
+
+    return [
+        [subtree(lo, hi) for lo, hi in inclusion_ranges(start + i, size)]
+        for i in range(len(leaves))
+    ]
 
 
 # -- consistency ------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from chainproof.server.db.session import make_engine, make_sessionmaker
 from chainproof.server.jobs.cas_validation import cas_validation_loop
 from chainproof.server.jobs.expiry import expiry_loop
 from chainproof.server.jobs.findings import findings_loop
+from chainproof.server.jobs.vsa import vsa_loop
 from chainproof.server.services import signing as signing_services
 from chainproof.server.services.drift import SETTINGS_KEY as DRIFT_SETTINGS_KEY
 from chainproof.server.services.policy_input import Limits
@@ -107,6 +108,9 @@ def create_app(
         if start_worker and settings.findings_check_seconds > 0:
             every = settings.findings_check_seconds
             tasks.append(asyncio.create_task(findings_loop(sessions, every, stop)))
+        if start_worker and settings.vsa_repair_seconds > 0:
+            every = settings.vsa_repair_seconds
+            tasks.append(asyncio.create_task(vsa_loop(sessions, every, stop)))
         if start_worker and settings.cas_validation_seconds > 0:
             every = settings.cas_validation_seconds
             loop = cas_validation_loop(sessions, cas_parts.factory, every, stop)

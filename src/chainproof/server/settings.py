@@ -169,6 +169,11 @@ class Settings(BaseSettings):
         16 * 1024 * 1024,
         description="Largest request body under `/api/`, in bytes (blobs go to the CAS).",
     )
+    vsa_repair_seconds: float = Field(
+        60.0,
+        description="How often the worker issues the VSA of verified runs that lack one (a "
+        "crash between a push's commit and its VSA; 0: never).",
+    )
     findings_check_seconds: float = Field(
         600.0,
         description="How often the worker re-evaluates every workflow's drift findings (0: "

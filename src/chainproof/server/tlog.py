@@ -1,14 +1,7 @@
 """The organisation's transparency log: an append-only RFC 6962 Merkle tree in the database.
 
-**Entry model: Rekor v1 ``dsse`` 0.0.1 with a signed entry timestamp (SET).** sigstore-python
-4.5.1 accepts exactly two log entry kinds for DSSE bundles: ``dsse`` 0.0.1 (Rekor v1) and
-``hashedrekord`` 0.0.2 (Rekor v2). A v2 entry carries no integrated time, so its bundle is
-only verifiable with an RFC 3161 timestamp; a v1 entry's SET is the log's own signature over
-(body, integrated time, log ID, index), a verified signing time without depending on a TSA.
-docs/architecture.md §9 recommends v2; we depart from it so that the log stands on its own (a TSA
-timestamp, when configured, is added next to it, not instead of it). The body is what Rekor
-v1 stores: payload hash, envelope hash, and each signature with its verifier (the signing
-certificate's PEM, or the public key's PEM for key-signed bundles), canonical JSON.
+**Entries** are Rekor v1 ``dsse`` 0.0.1 bodies with a signed entry timestamp
+(server/tlog_entry.py).
 
 **Storage.** ``tlog_logs`` holds each organisation's head: size, root and right frontier
 (the hashes of the perfect subtrees the tree decomposes into). ``tlog_leaves`` holds each
@@ -21,29 +14,26 @@ hashes (:func:`chainproof.core.merkle.perfect_subtrees`), fetched in one query.
 **Serialisation.** An append first ``UPDATE``s its head row: PostgreSQL row-locks it until
 the transaction ends, SQLite takes its database write lock. Concurrent appends from any
 number of API processes therefore queue per log, and the unique (log, index) constraint
-makes a fork impossible even if that were bypassed. The append runs inside the caller's
-transaction (the push), so a push that fails later leaves no entry and no gap.
+makes a fork impossible even if that were bypassed. :func:`append_many` appends a batch
+under one lock; services/tlog_group.py gives it the entries that arrive together in one
+process, in a short transaction of its own (group commit).
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from chainproof.core.dsse import Envelope
 from chainproof.core.merkle import (
     HASH_SIZE,
+    appended_inclusion_proofs,
     consistency_ranges,
     inclusion_ranges,
     leaf_hash,
@@ -54,81 +44,30 @@ from chainproof.errors import InvalidInput, NotFound
 from chainproof.server.db import TlogLeaf, TlogNode, TransparencyLog
 from chainproof.server.db.base import utcnow
 from chainproof.server.services.trust_keys import ServiceKey
+from chainproof.server.tlog_entry import entry_of
 from chainproof.signing.checkpoint import sign_checkpoint
 
 __all__ = [
-    "KIND",
-    "VERSION",
     "Appended",
+    "Batch",
+    "NewEntry",
     "append",
-    "canonical_json",
+    "append_many",
+    "append_to_org",
     "checkpoint",
     "consistency_proof",
-    "dsse_body",
     "entry_json",
     "inclusion_proof",
     "log_of",
     "origin_for",
-    "signed_entry_timestamp",
 ]
 
-KIND = "dsse"
-VERSION = "0.0.1"
 EMPTY_ROOT = hashlib.sha256(b"").digest()  # RFC 6962 §2.1: MTH({}) = SHA-256()
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def canonical_json(data: Any) -> bytes:
-    """RFC 8785 JSON for the values logs use (ASCII strings, integers, objects, lists):
-    sorted keys, no spaces, which is exactly what ``json.dumps`` gives for those."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
 def origin_for(org_name: str) -> str:
     """The checkpoint origin of an organisation's log (a schema-less URL, C2SP)."""
     return f"chainproof.local/{org_name}/tlog"
-
-
-def dsse_body(envelope: Envelope, verifier_pem: bytes) -> bytes:
-    """The canonical Rekor ``dsse`` 0.0.1 body logging ``envelope`` signed by the holder of
-    ``verifier_pem`` (a certificate or public key, PEM)."""
-    return canonical_json(
-        {
-            "apiVersion": VERSION,
-            "kind": KIND,
-            "spec": {
-                "envelopeHash": {
-                    "algorithm": "sha256",
-                    "value": hashlib.sha256(envelope.to_json().encode()).hexdigest(),
-                },
-                "payloadHash": {
-                    "algorithm": "sha256",
-                    "value": hashlib.sha256(envelope.payload).hexdigest(),
-                },
-                "signatures": [
-                    {"signature": b64(s.sig), "verifier": b64(verifier_pem)}
-                    for s in envelope.signatures
-                ],
-            },
-        }
-    )
-
-
-def signed_entry_timestamp(key: ServiceKey, body: bytes, integrated_time: int, index: int) -> bytes:
-    """The log's promise (Rekor's SET): its signature over the canonical JSON of the body,
-    integrated time, log ID (hex) and index."""
-    promise = canonical_json(
-        {
-            "body": b64(body),
-            "integratedTime": integrated_time,
-            "logID": key.key_id.hex(),
-            "logIndex": index,
-        }
-    )
-    return key.private_key.sign(promise, ec.ECDSA(hashes.SHA256()))
 
 
 # -- the head ----------------------------------------------------------------------------
@@ -194,6 +133,31 @@ class Appended:
     root_hash: bytes
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Entries appended together: the first one's index, the tree right after the last, and
+    what proves each entry against that tree without reading the log again."""
+
+    start: int
+    tree_size: int
+    root_hash: bytes
+    frontier: tuple[bytes, ...]  # the tree's frontier before the batch
+    leaf_hashes: tuple[bytes, ...]
+
+    def proofs(self) -> list[list[bytes]]:
+        """Each entry's audit path in the tree of ``tree_size`` leaves, in batch order."""
+        return appended_inclusion_proofs(self.start, self.frontier, self.leaf_hashes)
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """An entry to append: its canonical body, the run it belongs to, its integrated time."""
+
+    body: bytes
+    run_id: str | None
+    integrated_time: int
+
+
 def append(
     session: Session,
     log: TransparencyLog,
@@ -204,35 +168,73 @@ def append(
 ) -> Appended:
     """Append ``body`` as the next leaf of ``log`` (serialised per log; see the module doc)."""
     now = now or utcnow()
-    head = _lock(session, log, now)
-    index = head.tree_size
-    frontier = _frontier(head.frontier)
-    current = leaf_hash(body)
     integrated = int(now.timestamp())
-    session.add(
+    batch = append_many(session, log, [NewEntry(body, run_id, integrated)], now=now)
+    return Appended(batch.start, integrated, batch.tree_size, batch.root_hash)
+
+
+def append_many(
+    session: Session,
+    log: TransparencyLog,
+    entries: Sequence[NewEntry],
+    *,
+    now: datetime | None = None,
+) -> Batch:
+    """Append ``entries`` as the next leaves of ``log``, in order, under one lock of its
+    head (serialised per log; see the module doc). Runs in the caller's transaction."""
+    return _append_locked(session, _lock(session, log, now or utcnow()), entries)
+
+
+def append_to_org(
+    session: Session, org_id: str, org_name: str, entries: Sequence[NewEntry]
+) -> tuple[TransparencyLog, Batch]:
+    """:func:`append_many` to the organisation's log, locking its head and reading it in one
+    statement (``UPDATE ... RETURNING``) once the log exists; the head and the batch."""
+    locked = session.scalars(
+        update(TransparencyLog)
+        .where(TransparencyLog.org_id == org_id)
+        .values(updated_at=utcnow())
+        .returning(TransparencyLog),
+        execution_options={"populate_existing": True},
+    ).one_or_none()
+    if locked is None:  # its first entry
+        locked = _lock(session, log_of(session, org_id, org_name), utcnow())
+    return locked, _append_locked(session, locked, entries)
+
+
+def _append_locked(session: Session, head: TransparencyLog, entries: Sequence[NewEntry]) -> Batch:
+    start = head.tree_size
+    before = _frontier(head.frontier)
+    frontier = list(before)
+    nodes, hashes = [], []
+    for offset, entry in enumerate(entries):
+        index = start + offset
+        current = leaf_hash(entry.body)
+        hashes.append(current)
+        level, position = 0, index
+        while position & 1:  # each trailing one of the index completes a subtree
+            current = node_hash(frontier.pop(), current)
+            level += 1
+            position >>= 1
+            nodes.append(TlogNode(log_id=head.id, level=level, idx=position, hash=current))
+        frontier.append(current)
+    session.add_all(
         TlogLeaf(
             log_id=head.id,
-            idx=index,
-            leaf_hash=current,
-            body=body,
-            integrated_time=integrated,
-            run_id=run_id,
+            idx=start + offset,
+            leaf_hash=hashes[offset],
+            body=entry.body,
+            integrated_time=entry.integrated_time,
+            run_id=entry.run_id,
         )
+        for offset, entry in enumerate(entries)
     )
-    level, position = 0, index
-    nodes = []
-    while position & 1:  # each trailing one of the index completes a subtree
-        current = node_hash(frontier.pop(), current)
-        level += 1
-        position >>= 1
-        nodes.append(TlogNode(log_id=head.id, level=level, idx=position, hash=current))
-    frontier.append(current)
     session.add_all(nodes)
-    head.tree_size = index + 1
+    head.tree_size = start + len(entries)
     head.frontier = b"".join(frontier)
     head.root_hash = _root(frontier)
     session.flush()
-    return Appended(index, integrated, head.tree_size, head.root_hash)
+    return Batch(start, head.tree_size, head.root_hash, tuple(before), tuple(hashes))
 
 
 # -- proofs ------------------------------------------------------------------------------
@@ -319,23 +321,16 @@ def entry_json(
 ) -> dict[str, Any]:
     """The protobuf-specs ``TransparencyLogEntry`` (JSON) of the entry at ``index``: SET,
     inclusion proof against the tree of ``tree_size`` leaves and its signed checkpoint."""
-    hashes = inclusion_proof(session, log, index, tree_size)
-    promise = signed_entry_timestamp(key, body, integrated_time, index)
-    return {
-        "logIndex": str(index),
-        "logId": {"keyId": b64(key.key_id)},
-        "kindVersion": {"kind": KIND, "version": VERSION},
-        "integratedTime": str(integrated_time),
-        "inclusionPromise": {"signedEntryTimestamp": b64(promise)},
-        "inclusionProof": {
-            "logIndex": str(index),
-            "rootHash": b64(root_hash),
-            "treeSize": str(tree_size),
-            "hashes": [b64(h) for h in hashes],
-            "checkpoint": {"envelope": checkpoint(log, key, tree_size, root_hash)},
-        },
-        "canonicalizedBody": b64(body),
-    }
+    return entry_of(
+        key,
+        index=index,
+        body=body,
+        integrated_time=integrated_time,
+        tree_size=tree_size,
+        root_hash=root_hash,
+        hashes=inclusion_proof(session, log, index, tree_size),
+        note=checkpoint(log, key, tree_size, root_hash),
+    )
 
 
 def leaf(session: Session, log: TransparencyLog, index: int) -> TlogLeaf:

@@ -53,8 +53,9 @@ def test_a_warm_push_reads_trusted_material_once(app_client: Env) -> None:
     _push(app_client, first=True)  # creates the service keys, fills the cache
     with _trust_reads(app_client) as seen:
         _push(app_client, first=False)  # certificate request + push
-    # One fingerprint per transaction: the certificate's and the push's (was 14).
-    assert len(seen) == 2, seen
+    # One fingerprint per transaction: the certificate's, the push's and its VSA's, issued
+    # once the push committed (was 14). The log's batch signs with the key its caller read.
+    assert len(seen) == 3, seen
 
 
 def test_ca_rotation_through_one_app_is_used_by_the_other(app_client: Env, other: Env) -> None:

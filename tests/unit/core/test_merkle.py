@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chainproof.core.merkle import leaf_hash, node_hash, root_from_inclusion_proof, verify_inclusion
+from chainproof.core.merkle import (
+    appended_inclusion_proofs,
+    leaf_hash,
+    node_hash,
+    perfect_subtrees,
+    root_from_inclusion_proof,
+    verify_inclusion,
+)
 from chainproof.errors import VerificationError
 
 
@@ -97,3 +104,17 @@ def test_wrong_index_or_leaf_or_size_is_refused() -> None:
 
 def test_single_leaf_tree_has_an_empty_proof() -> None:
     verify_inclusion(0, 1, leaf_hash(b"only"), [], leaf_hash(b"only"))
+
+
+@given(st.integers(0, 40), st.integers(1, 24))
+def test_a_batch_proves_its_leaves_from_the_old_frontier(start: int, count: int) -> None:
+    """What a log appending ``count`` leaves at ``start`` computes in memory (the frontier
+    of the first ``start`` leaves and the new leaf hashes) is RFC 6962's PATH."""
+    leaves = [f"leaf {i}".encode() for i in range(start + count)]
+    frontier = [
+        mth(leaves[index << level : (index + 1) << level])
+        for level, index in perfect_subtrees(0, start)
+    ]
+    new = [leaf_hash(b) for b in leaves[start:]]
+    proofs = appended_inclusion_proofs(start, frontier, new)
+    assert proofs == [path(start + i, leaves) for i in range(count)]

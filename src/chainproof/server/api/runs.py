@@ -32,6 +32,7 @@ from chainproof.server.services import (
     runs,
     slsa,
     versions,
+    vsa,
 )
 from chainproof.server.support import pagination
 
@@ -118,8 +119,11 @@ def push_attestation(
         policy_limits=request.app.state.policy_limits,
         release=body.release,
     )
-    if pushed.blocked:
-        session.commit()  # the blocked run and its evidence are kept; the answer is an error
+    # The push is recorded; its VSA follows in a short transaction of its own (a crash in
+    # between is repaired by the worker: services/vsa.py).
+    session.commit()
+    vsa.issue_after_push(session, pushed.run)
+    if pushed.blocked:  # the blocked run and its evidence are kept; the answer is an error
         raise pushed.refusal()
     return {
         **runs.view(session, pushed.run, materials=True),

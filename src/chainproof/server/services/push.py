@@ -1,6 +1,8 @@
-"""Push: verify a signed attestation before storing it, in one transaction.
+"""Push: verify a signed attestation, log it, then store it.
 
-See docs/architecture.md §6.
+See docs/architecture.md §6. The log entry is committed by group commit
+(:mod:`.tlog_group`) once every check has passed, before the push's own rows; the caller
+commits the push, then issues its VSA (:func:`.vsa.issue_after_push`).
 
 Checks, in order: the run is ``initialized`` (or this exact push was already accepted), the
 bundle's signature and certificate chain to the organisation's CA, the certificate identity
@@ -52,8 +54,8 @@ from chainproof.server.services import (
     requirements,
     runs,
     signing,
-    slsa,
     tlog,
+    tlog_group,
     versions,
     workflow_stats,
 )
@@ -123,7 +125,8 @@ def push(
     A repeated push of the same bundle (or with the same idempotency key) returns what the
     first one stored, with the same log entry. ``materials`` are the client's unsigned
     extras: they only fill gaps in what the statement signs. ``release`` releases the run's
-    project version once the push succeeded (:mod:`.versions`).
+    project version once the push succeeded (:mod:`.versions`). Once the caller commits,
+    it issues the run's VSA (:func:`.vsa.issue_after_push`).
     """
     now = now or utcnow()
     run = runs.get_run_for_attest(session, actor, run_id)
@@ -188,10 +191,13 @@ def _push(
         return Pushed(run, {}, refused=refused)
     requirements.check_run_accepted(session, run, now)
     versions.check_run_accepted(session, run)
+    # The log's batches run beside this transaction: the keys they need must not be created
+    # in it (see tlog_group).
+    tlog_group.prepare(session, actor.org_id, actor.org_name, now=now)
     identity, statement = _verify(session, actor, run, parsed, public_key, now)
     signed = _check_statement(session, run, statement)
     held = _check_cas(session, actor, run, signed)
-    # Policies before the log: the log's lock is held only for the append itself.
+    # Everything that can refuse the push comes before the log: its entry is committed now.
     decision = _evaluate(
         session, actor, run, statement, held, read_blob, bypass_policy_check, policy_limits
     )
@@ -200,7 +206,6 @@ def _push(
     _finish(session, actor, run, digest, identity, entry, decision, idempotency_key, now)
     if release and run.status == "succeeded":
         versions.release_of_run(session, actor, run, now)
-    slsa.issue_vsa(session, run, now=now, policies_passed=not decision.verdict.gated)
     findings.on_runs_changed(session, [run.workflow_id], now)
     return Pushed(run, completed.to_dict(), decision.verdict.checked)
 

@@ -1,12 +1,13 @@
-"""SLSA outputs of runs: the VSA issued at push, and Provenance v1 rendered on request.
+"""SLSA outputs of runs: the VSA of each verified push, and Provenance v1 rendered on request.
 
 Both are signed by the control plane itself (:func:`signing.sign_as_verifier`: a one-use key
 certified by the organisation's CA as ``chainproof://{org}/verifier``) and notarised like a
 run's own attestation (a transparency-log entry and an RFC 3161 timestamp), so anyone holding
 the organisation's trusted root verifies them offline, with chainproof or sigstore-python.
 
-Each is signed once and stored with the run's summary: the VSA at push, the provenance on
-its first request. Serving a stored bundle keeps readers from growing the log with every GET.
+Each is signed once and stored with the run's summary: the VSA right after the push commits
+(services/vsa.py; the worker issues any a crash left missing), the provenance on its first
+request. Serving a stored bundle keeps readers from growing the log with every GET.
 
 The control plane's public URL (the VSA's ``verifier.id``, and the base of the attestation
 URIs) reaches this module through ``session.info[SERVER_URL_KEY]``, which the app factory sets
@@ -44,7 +45,15 @@ from chainproof.server.db.base import utcnow
 from chainproof.server.services import audit, runs, signing, tlog
 from chainproof.server.support.principal import Principal
 
-__all__ = ["SERVER_URL_KEY", "build_level", "get_vsa", "issue_vsa", "provenance", "server_url"]
+__all__ = [
+    "SERVER_URL_KEY",
+    "build_level",
+    "get_vsa",
+    "issue_vsa",
+    "provenance",
+    "server_url",
+    "vsa_passed",
+]
 
 #: ``Session.info`` key holding the control plane's public base URL.
 SERVER_URL_KEY = "chainproof.server_url"
@@ -152,31 +161,42 @@ def _signed(
     return notarised
 
 
+def vsa_passed(run: WorkflowRun) -> bool:
+    """Whether the run's VSA says PASSED: its recorded verification succeeded and no gated
+    policy was violated (a run blocked by policy, or let through by a bypass, FAILED)."""
+    verification = run.verification or {}
+    gated = (verification.get("policy") or {}).get("gated_violations", 0)
+    return bool(verification.get("verified")) and not gated
+
+
 def issue_vsa(
     session: Session,
     run: WorkflowRun,
     *,
     now: datetime | None = None,
-    policies_passed: bool = True,
-) -> None:
-    """Sign and store the VSA of a run whose push was just verified (same transaction).
+    policies_passed: bool | None = None,
+) -> bool:
+    """Sign, log and store the VSA of a verified run, unless it has one; whether it issued.
 
-    PASSED when the run's recorded verification succeeded (``run.verification["verified"]``)
-    and no gated policy was violated: a run blocked by policy, or let through by a bypass,
-    gets a FAILED summary. The level is :func:`build_level`.
+    PASSED or FAILED as :func:`vsa_passed` says (``policies_passed=False`` forces FAILED).
+    The level is :func:`build_level`. Locks the run first, so the push's follow-up and the
+    worker's repair (services/vsa.py) never both issue one.
     """
     now = now or utcnow()
+    session.refresh(run, with_for_update=True)
+    if session.scalar(select(VerificationSummary.id).where(VerificationSummary.run_id == run.id)):
+        return False
     attestation = session.scalar(select(Attestation).where(Attestation.run_id == run.id))
     if attestation is None:
         raise Conflict(f"run {run.id} has no attestation: there is nothing to summarise")
-    passed = bool((run.verification or {}).get("verified")) and policies_passed
+    passed = vsa_passed(run) and policies_passed is not False
     level = build_level(run, attestation)
     facts = _facts(session, run, attestation)
     statement = slsa.render_vsa(
         facts,
         verifier_id=server_url(session),
         verifier_version=_version(),
-        time_verified=now,
+        time_verified=run.finished_at or now,  # the push's verification, not this signing
         passed=passed,
         level=level,
     )
@@ -193,6 +213,7 @@ def issue_vsa(
     session.add(row)
     session.flush()
     audit.record(session, run.org_id, None, "run.vsa", run.id, result=row.result, level=level)
+    return True
 
 
 def get_vsa(session: Session, actor: Principal, run_id: str) -> dict[str, Any]:

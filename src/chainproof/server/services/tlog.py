@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from chainproof.server import tlog
-from chainproof.server.services import trust_keys
+from chainproof.server import tlog, tlog_entry
+from chainproof.server.services import tlog_group, trust_keys
 from chainproof.server.support.principal import Principal
 
 if TYPE_CHECKING:
@@ -92,8 +92,9 @@ def notarise(
     Returns the bundle completed with its entry (inclusion proof, signed checkpoint, SET) and
     an RFC 3161 timestamp from the organisation's TSA, replacing any the client sent, and the
     entry itself. The verifier recorded in the entry is the leaf certificate, or, for a
-    key-signed bundle, ``public_key_pem``. Runs in the caller's transaction: if it rolls back,
-    the log has no entry and no gap.
+    key-signed bundle, ``public_key_pem``. The entry is committed by group commit
+    (:mod:`.tlog_group`) before this returns, whatever becomes of the caller's transaction:
+    call it once everything that can refuse the bundle has passed.
     """
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
@@ -109,20 +110,8 @@ def notarise(
         verifier_pem = serialization.load_pem_public_key(public_key_pem.encode()).public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-    key = trust_keys.current_key(session, org_id, "tlog", now=now)
-    log = tlog.log_of(session, org_id, org_name)
-    body = tlog.dsse_body(bundle.envelope, verifier_pem)
-    added = tlog.append(session, log, body, run_id=run_id, now=now)
-    entry = tlog.entry_json(
-        session,
-        log,
-        key,
-        index=added.index,
-        body=body,
-        integrated_time=added.integrated_time,
-        tree_size=added.tree_size,
-        root_hash=added.root_hash,
-    )
+    body = tlog_entry.dsse_body(bundle.envelope, verifier_pem)
+    entry = tlog_group.log_entry(session, org_id, org_name, body, now=now, run_id=run_id)
     authority = trust_keys.tsa(session, org_id, org_name, now=now)
     stamp = authority.timestamp(bundle.signature, now=now)
     data = bundle.to_dict()

@@ -55,6 +55,8 @@ __all__ = [
     "PUSHES",
     "QUEUE_DEPTH",
     "REQUEST_SECONDS",
+    "TLOG_BATCHED_ENTRIES",
+    "TLOG_BATCHES",
     "VERIFICATION_FAILURES",
     "AppCollector",
     "count_statements",
@@ -110,6 +112,16 @@ CAS_VALIDATIONS = Counter(
     "chainproof_cas_backend_validations",
     "Probes of organisations' CAS backends by the revalidation job, by result.",
     ["status"],
+)
+
+TLOG_BATCHES = Counter(
+    "chainproof_tlog_batches",
+    "Transparency-log batches this process committed (group commit: one transaction and one "
+    "signed checkpoint each).",
+)
+TLOG_BATCHED_ENTRIES = Counter(
+    "chainproof_tlog_batched_entries",
+    "Transparency-log entries those batches appended.",
 )
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
