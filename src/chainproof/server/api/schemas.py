@@ -266,6 +266,7 @@ class CasTarget(BaseModel):
     name: str
     provider: str
     max_blob_size: int | None
+    streams: bool = False
 
 
 class CasTokenOut(BaseModel):
