@@ -10,6 +10,7 @@ backend that wants the digest first (S3, Azure Blob) refuses before reading the 
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -151,3 +152,43 @@ def test_a_backend_that_wants_the_digest_first_refuses(app_client: Env) -> None:
     data = b"evidence"
     reply = _post(app_client, grant, data + _digest(data).encode())
     assert reply.status_code == 409 and "needs the digest before the bytes" in reply.text
+
+
+def test_attestation_add_sends_a_large_artifact_once(
+    app_client: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chainproof.client import attestation, cas
+    from chainproof.client.http import ApiClient
+
+    monkeypatch.setattr(cas, "STREAM_MIN", 1024 * 1024)  # "large" without a 64 MiB file
+    setup_workflow(app_client, contract="contract-artifact.yaml")
+    big = tmp_path / "app.bin"
+    big.write_bytes(bytes(range(256)) * 8192)  # 2 MiB
+    digest = _digest(big.read_bytes())
+    sent: list[str] = []
+    transport = app_client.client._transport
+    with ApiClient("http://testserver", app_client.token, transport=transport) as api:
+        real = api.session_for
+
+        def watched(base_url: str, token: str | None) -> Any:
+            session = real(base_url, token)
+            request = session.request
+
+            def record(method: str, path: str, **kw: Any) -> Any:
+                sent.append(f"{method} {path}")
+                return request(method, path, **kw)
+
+            session.request = record  # type: ignore[method-assign]
+            return session
+
+        monkeypatch.setattr(api, "session_for", watched)
+        state_file = tmp_path / "state" / attestation.STATE_FILE
+        attestation.init(
+            api, state_file=state_file, workflow="build", project="p", environ={}, cwd=tmp_path
+        )
+        (added,) = attestation.add(api, state_file, name="binary", value=str(big))
+        assert (str(added.digest), added.size) == (digest, big.stat().st_size)
+        assert sent == ["POST /uploads"]  # no HEAD, no PUT: one pass over the file
+        run_id = attestation.load_state(state_file).run_id
+        grant = app_client.post("/cas/tokens", {"direction": "upload", "run_id": run_id})
+        assert _head(app_client, grant.json(), digest) == 200  # this run proved possession
