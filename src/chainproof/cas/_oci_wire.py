@@ -39,6 +39,7 @@ __all__ = [
     "Source",
     "SourceError",
     "error_code",
+    "exactly",
     "manifest",
     "parse_repository",
     "request_body",
@@ -191,6 +192,18 @@ def request_body(source: Source, record: bytearray, length: int, start: int) -> 
         record += piece
         yield piece
     if len(record) < length:
+        raise VerificationError(
+            f"the stream of {source.size} bytes is shorter than its declared {length} bytes"
+        )
+
+
+def exactly(source: Source, length: int) -> Iterator[bytes]:
+    """The next ``length`` bytes of ``source``, as they come; VerificationError if fewer."""
+    sent = 0
+    for piece in source.take(length):
+        sent += len(piece)
+        yield piece
+    if sent < length:
         raise VerificationError(
             f"the stream of {source.size} bytes is shorter than its declared {length} bytes"
         )

@@ -10,6 +10,10 @@ Wire protocol (OCI distribution-spec v1.1, spec.md "Pushing blobs" and "Pulling 
   commit, so a mismatch never becomes visible. Memory stays bounded by ``max(monolithic_max,
   chunk_size)``: the bytes of the current request are kept so that a request that fails on a
   transient error (connection reset, 5xx) is sent again without asking the caller for them.
+- ``put_streamed`` (the digest named after the bytes, ``POST /cas/v1/uploads``): one ``PATCH``
+  carrying the bytes as they come, nothing kept or hashed here, then ``PUT ?digest=``; the
+  registry refuses to commit bytes that do not hash to it, and a refused or lost commit is an
+  error (a blob of that digest found afterwards may be another uploader's copy).
 - Each committed blob is then referenced by a small OCI artifact manifest (artifactType
   ``application/vnd.chainproof.evidence.v1``, the empty config, ``layers=[the blob]``) tagged
   :func:`evidence_tag`, so the registry's garbage collector never deletes evidence. ``exists``
@@ -45,6 +49,7 @@ from chainproof.cas._oci_wire import (
     Source,
     SourceError,
     error_code,
+    exactly,
     manifest,
     parse_repository,
     request_body,
@@ -209,7 +214,7 @@ class OciBackend:
         source = Source(chunks, None, self.max_blob_size, size)
         try:
             self._store_config()
-            named = self._upload_chunked(digest, source, size, [])
+            named = self._upload_streamed(digest, source, size)
         except SourceError as wrapped:
             raise wrapped.error from None
         self._put_manifest(named, source.size)
@@ -349,6 +354,36 @@ class OciBackend:
             digest = name()
             check_algorithm(digest)
             self._commit(location, digest, offset, hashed=source.hashed)
+        except BaseException:
+            self._cancel(location)
+            raise
+        return digest
+
+    def _upload_streamed(self, name: Callable[[], Digest], source: Source, size: int) -> Digest:
+        """POST, one PATCH carrying every byte as it comes, PUT ?digest=name().
+
+        Nothing is kept for a retry (so nothing is copied): a failed PATCH fails the upload,
+        and its caller (the CAS client) sends it again.
+        """
+        location, _ = self._start_upload()
+        try:
+            if size:
+                headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
+                try:
+                    response = self._client.attempt(
+                        "PATCH", location, headers=headers, body=partial(exactly, source, size)
+                    )
+                except httpx.TransportError as err:
+                    self._down("PATCH", location.path, err, tries=1)
+                if response.status_code != 202:
+                    if response.status_code in TRANSIENT:
+                        self._down("PATCH", location.path, response, tries=1)
+                    self._refused(response, "upload a blob")
+                location = self._location(response)
+            source.expect_end()
+            digest = name()
+            check_algorithm(digest)
+            self._commit(location, digest, size, hashed=False)
         except BaseException:
             self._cancel(location)
             raise
@@ -600,7 +635,12 @@ class OciBackend:
         time.sleep(delay)
 
     def _down(
-        self, method: str, url: str | httpx.URL, failure: httpx.TransportError | httpx.Response
+        self,
+        method: str,
+        url: str | httpx.URL,
+        failure: httpx.TransportError | httpx.Response,
+        *,
+        tries: int | None = None,
     ) -> NoReturn:
         what = (
             f"HTTP {failure.status_code}"
@@ -610,7 +650,7 @@ class OciBackend:
         path = httpx.URL(str(url)).path  # never the query: upload state stays out of messages
         raise NetworkError(
             f"OCI registry {self.repository} is unavailable: {method} {path} failed "
-            f"{self.retries + 1} times ({what})",
+            f"{'once' if tries == 1 else f'{tries or self.retries + 1} times'} ({what})",
             hint=f"check that the registry at {self.host} is up and reachable from here",
             backend="oci",
             endpoint=self.host,
