@@ -1,5 +1,6 @@
 """The backends that take a blob's bytes before its digest (``StreamingBackend.put_streamed``,
-what ``POST /cas/v1/uploads`` uses): the fs store and the OCI registry (docker-registry).
+what ``POST /cas/v1/uploads`` uses): the fs store and the OCI registry (docker-registry), alone
+and behind the CAS app in uvicorn (a client that goes away mid-upload).
 
 The digest is asked once the bytes are sent; nothing may become visible unless they hash to
 it, whatever goes wrong: a wrong digest (also one naming a blob already stored, with bytes of
@@ -9,6 +10,7 @@ long, a digest that cannot be read.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,6 +20,8 @@ from tests.integration.cas.test_backend_contract import SIZES, _chunks, _fs, _no
 from chainproof.cas.backend import Backend, StreamingBackend
 from chainproof.core.digest import Digest
 from chainproof.errors import InvalidInput, VerificationError
+
+KEY = "k" * 40
 
 
 @pytest.fixture(params=["fs", "oci"])
@@ -115,3 +119,62 @@ def test_an_interrupted_stream_or_unreadable_digest_stores_nothing(backend: Back
     _nothing_stored(backend, digest)
     _spool_is_empty(backend)
     assert backend.put_streamed(_chunks(data), _named(digest), size=len(data)) == len(data)
+
+
+@pytest.fixture
+def cas_port(backend: Backend) -> Iterator[int]:
+    """The CAS app over ``backend`` (as the embedded one) in uvicorn on 127.0.0.1."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from chainproof.cas.app import create_cas_app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free = int(probe.getsockname()[1])
+    app = create_cas_app(backend, KEY)
+    config = uvicorn.Config(app, host="127.0.0.1", port=free, lifespan="off", log_level="error")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield free
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_a_client_that_goes_away_mid_upload_leaves_nothing(backend: Backend, cas_port: int) -> None:
+    import time
+
+    from chainproof.cas.tokens import EMBEDDED, mint_token
+
+    data = SIZES["large"]
+    digest = Digest.of_bytes(data)
+    token, _ = mint_token(KEY, org="o", direction="upload", backend=EMBEDDED)
+    head = (
+        f"POST /uploads HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Length: {len(data) + 71}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", cas_port)) as conn:
+        conn.sendall(head + data[: len(data) // 2])
+        time.sleep(0.3)  # the backend is writing by now
+    deadline = time.monotonic() + 10
+    while True:  # the server notices the disconnect, then cleans up
+        try:
+            _nothing_stored(backend, digest)
+            _spool_is_empty(backend)
+            break
+        except AssertionError:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    # The same upload, whole, goes through.
+    with socket.create_connection(("127.0.0.1", cas_port)) as conn:
+        conn.sendall(head + data + str(digest).encode())
+        answer = conn.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 201"), answer[:200]
+    assert backend.exists(digest) == len(data)
