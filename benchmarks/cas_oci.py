@@ -257,6 +257,7 @@ def _report(
     }
     if "curl-upload" in runs:
         figures["registry_ceiling_mb_s"] = mbps(best("curl-upload"))
+        figures["cli_of_ceiling"] = mbps(best("chainproof-cli-upload")) / mbps(best("curl-upload"))
         del runs["curl-upload"]
         figures["peak_rss_mib"].pop("curl-upload")
         figures["idle_rss_mib"].pop("curl-upload")
@@ -282,7 +283,10 @@ def _report(
         print(
             f"            curl       {ceiling:7.1f} MB/s  (the registry's ceiling: PUT, no hashing;"
         )
-        print(f"                       {ceiling / up['oras']:.2f}x oras-py)")
+        print(
+            f"                       {ceiling / up['oras']:.2f}x oras-py; the CLI reaches ", end=""
+        )
+        print(f"{figures['cli_of_ceiling']:.0%} of it)")
     print(f"  download  chainproof {down['chainproof']:7.1f} MB/s  (digest verified)")
     print(f"            oras-py    {down['oras']:7.1f} MB/s  (not verified)")
     print(f"            ratio      {figures['download_ratio']:7.2f}x")

@@ -475,6 +475,11 @@ class OciBackend:
             else:
                 if response.status_code == 201:
                     return
+                if response.status_code == 404 and attempt and not hashed:
+                    raise NetworkError(
+                        f"OCI registry {self.repository} lost the answer to the commit of {digest}",
+                        hint="upload the blob again",
+                    )
                 invalid = error_code(response) == "DIGEST_INVALID"
                 if invalid and not hashed:
                     self._digest_refused(digest, hashed=False)
