@@ -8,12 +8,17 @@ port (tests/registry.py), and in each round runs, each in its own subprocess:
 - oras-py push of the same file (it hashes the file too, then uploads it and a manifest);
 - chainproof download: ``OciBackend.open`` to a file, digest verified on the fly;
 - oras-py download of the same blob by digest (``download_blob``; it verifies nothing);
+- chainproof CLI: ``chainproof artifact upload FILE`` timed from process start to exit,
+  against an embedded server (benchmarks/cas_fs.py starts it) whose organisation's default CAS
+  backend is this registry (a fresh repository each round): the CLI sends the file to the
+  server's CAS, which streams it into the registry;
 - when curl is installed, curl's monolithic PUT of the file: the registry's own ceiling, the
   fastest any client can upload to it (a C client that neither hashes nor buffers).
 
 Each operation gets a fresh repository, so nothing is deduplicated. Prints MB/s (10^6 bytes/s)
-of each, the chainproof/oras ratios (goal: >= 2.5x on upload), and the peak RSS of each
-subprocess read with wait4's ru_maxrss (goal: <= 128 MiB for the chainproof upload).
+of each, the chainproof/oras ratios (goal: >= 2.5x on upload through the CLI), and the peak
+RSS of each subprocess read with wait4's ru_maxrss (goal: <= 128 MiB for the chainproof
+uploads; the server's peak is read from its VmHWM).
 
 With ``--workdir /dev/shm`` the file and the registry's storage are in memory, so the figures
 compare the clients rather than the disk (the registry still hashes and moves every blob).
@@ -152,6 +157,8 @@ def main() -> None:
 
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "src"))
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from cas_fs import _server, _stamp, _vm_hwm
     from tests.registry import start_registry
 
     from chainproof.core.digest import Digest
@@ -163,29 +170,65 @@ def main() -> None:
         host = next(registry)
         file = tmp / "evidence.bin"
         _make_file(file, args.size)
-        digest = str(Digest.of_file(file)[0])
         runs: dict[str, list[dict[str, float]]] = {}
-        for n in range(args.rounds):
-            for op, repo in (
-                ("chainproof-upload", f"bench/cp{n}"),
-                ("oras-push", f"bench/oras{n}"),
-                ("chainproof-download", f"bench/cp{n}"),
-                ("oras-download", f"bench/oras{n}"),
-            ):
-                result = _run_child(op, file, f"{host}/{repo}", digest)
-                runs.setdefault(op, []).append(result)
-                for suffix in (".cp", ".oras"):
-                    file.with_suffix(suffix).unlink(missing_ok=True)
-            ceiling = _curl_upload(file, host, f"bench/curl{n}", digest)
-            if ceiling:
-                runs.setdefault("curl-upload", []).append(ceiling)
-        _report(args.size, runs, args.json)
+        with _server(tmp) as (url, token, _, server_pid):
+            env = {
+                **os.environ,
+                "CHAINPROOF_URL": url,
+                "CHAINPROOF_TOKEN": token,
+                "CHAINPROOF_STATE_DIR": str(tmp / "state"),  # none: a run-less upload
+            }
+            for n in range(args.rounds):
+                _stamp(file, n)  # a new digest each round: the CLI's upload is not skipped
+                digest = str(Digest.of_file(file)[0])
+                _cli_backend(env, f"{host}/bench/cli{n}", n, args.size)
+                for op, repo in (
+                    ("chainproof-upload", f"bench/cp{n}"),
+                    ("oras-push", f"bench/oras{n}"),
+                    ("chainproof-cli-upload", ""),
+                    ("chainproof-download", f"bench/cp{n}"),
+                    ("oras-download", f"bench/oras{n}"),
+                ):
+                    if op == "chainproof-cli-upload":
+                        result = _cli_upload(file, env, digest)
+                    else:
+                        result = _run_child(op, file, f"{host}/{repo}", digest)
+                    runs.setdefault(op, []).append(result)
+                    for suffix in (".cp", ".oras"):
+                        file.with_suffix(suffix).unlink(missing_ok=True)
+                ceiling = _curl_upload(file, host, f"bench/curl{n}", digest)
+                if ceiling:
+                    runs.setdefault("curl-upload", []).append(ceiling)
+            server_hwm = _vm_hwm(server_pid)
+        _report(args.size, runs, args.json, server_hwm)
     finally:
         registry.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _report(size: int, runs: dict[str, list[dict[str, float]]], as_json: bool) -> None:
+def _cli_backend(env: dict[str, str], repository: str, n: int, size: int) -> None:
+    """Make a fresh OCI repository the organisation's default CAS backend."""
+    from cas_fs import CLI, _run
+
+    max_size = str(max(size, MiB) * 2)
+    args = ["cas-backend", "add", "oci", "--name", f"bench{n}", "--repository", repository]
+    _run([CLI, *args, "--max-size", max_size, "--default", "-o", "json"], env)
+
+
+def _cli_upload(file: Path, env: dict[str, str], digest: str) -> dict[str, float]:
+    """``chainproof artifact upload FILE``, from process start to exit."""
+    from cas_fs import CLI, _run
+
+    seconds, rss, out = _run([CLI, "artifact", "upload", str(file), "-o", "json"], env)
+    answer = json.loads(out)
+    if answer["digest"] != digest or answer["uploaded"] is not True:
+        raise SystemExit(f"unexpected upload answer: {answer}")
+    return {"seconds": seconds, "peak_rss": rss}
+
+
+def _report(
+    size: int, runs: dict[str, list[dict[str, float]]], as_json: bool, server_hwm: float
+) -> None:
     def best(op: str, key: str = "seconds") -> float:
         return min(r[key] for r in runs[op])
 
@@ -196,6 +239,7 @@ def _report(size: int, runs: dict[str, list[dict[str, float]]], as_json: bool) -
         "size_bytes": size,
         "rounds": len(runs["oras-push"]),
         "upload_mb_s": {
+            "chainproof_cli": mbps(best("chainproof-cli-upload")),
             "chainproof": mbps(best("chainproof-upload")),
             "chainproof_put_only": mbps(best("chainproof-upload", "put_seconds")),
             "oras": mbps(best("oras-push")),
@@ -213,10 +257,13 @@ def _report(size: int, runs: dict[str, list[dict[str, float]]], as_json: bool) -
     }
     if "curl-upload" in runs:
         figures["registry_ceiling_mb_s"] = mbps(best("curl-upload"))
+        figures["cli_of_ceiling"] = mbps(best("chainproof-cli-upload")) / mbps(best("curl-upload"))
         del runs["curl-upload"]
         figures["peak_rss_mib"].pop("curl-upload")
         figures["idle_rss_mib"].pop("curl-upload")
+    figures["server_peak_rss_mib"] = server_hwm / MiB
     up, down = figures["upload_mb_s"], figures["download_mb_s"]
+    figures["upload_ratio_cli"] = up["chainproof_cli"] / up["oras"]
     figures["upload_ratio"] = up["chainproof"] / up["oras"]
     figures["download_ratio"] = down["chainproof"] / down["oras"]
     if as_json:
@@ -224,22 +271,31 @@ def _report(size: int, runs: dict[str, list[dict[str, float]]], as_json: bool) -
         return
     rss, idle = figures["peak_rss_mib"], figures["idle_rss_mib"]
     print(f"OCI CAS, {size / MiB:.0f} MiB file, best of {figures['rounds']} round(s):")
-    print(f"  upload    chainproof {up['chainproof']:7.1f} MB/s  (hash pass + put;")
+    print(f"  upload    CLI        {up['chainproof_cli']:7.1f} MB/s  (artifact upload, process")
+    print("                                   start to exit, through the server's CAS)")
+    print(f"            library    {up['chainproof']:7.1f} MB/s  (hash pass + OciBackend.put;")
     print(f"                       put alone {up['chainproof_put_only']:7.1f} MB/s)")
     print(f"            oras-py    {up['oras']:7.1f} MB/s")
-    print(f"            ratio      {figures['upload_ratio']:7.2f}x   (goal >= 2.5x)")
+    print(f"            ratio CLI  {figures['upload_ratio_cli']:7.2f}x   (goal >= 2.5x)")
+    print(f"            ratio lib  {figures['upload_ratio']:7.2f}x")
     if "registry_ceiling_mb_s" in figures:
         ceiling = figures["registry_ceiling_mb_s"]
         print(
             f"            curl       {ceiling:7.1f} MB/s  (the registry's ceiling: PUT, no hashing;"
         )
-        print(f"                       {ceiling / up['oras']:.2f}x oras-py)")
+        print(
+            f"                       {ceiling / up['oras']:.2f}x oras-py; the CLI reaches ", end=""
+        )
+        print(f"{figures['cli_of_ceiling']:.0%} of it)")
     print(f"  download  chainproof {down['chainproof']:7.1f} MB/s  (digest verified)")
     print(f"            oras-py    {down['oras']:7.1f} MB/s  (not verified)")
     print(f"            ratio      {figures['download_ratio']:7.2f}x")
     for op in ("chainproof-upload", "oras-push", "chainproof-download", "oras-download"):
         goal = "  (goal <= 128 MiB)" if op == "chainproof-upload" else ""
         print(f"  peak RSS  {op:20s} {rss[op]:6.1f} MiB  (after imports {idle[op]:5.1f} MiB){goal}")
+    cli = rss["chainproof-cli-upload"]
+    print(f"  peak RSS  {'CLI upload':20s} {cli:6.1f} MiB  (goal <= 128 MiB)")
+    print(f"  peak RSS  {'server':20s} {figures['server_peak_rss_mib']:6.1f} MiB  (VmHWM)")
 
 
 if __name__ == "__main__":

@@ -85,9 +85,12 @@ def test_killed_upload_leaves_no_partial_blob_and_a_retry_succeeds(
     hexd = _write(big, size)
     store = server.data_dir / "cas" / "sha256" / hexd[:2]
 
+    spool = server.data_dir / "cas" / "uploads"
+
     def temp_files() -> list[Path]:
-        # fs backend: the upload goes to ".<hex[:12]>.*" beside the blob, renamed when verified
-        return list(store.glob(f".{hexd[:12]}.*")) if store.is_dir() else []
+        # fs backend: a file this large is streamed (digest after the bytes) into a temporary
+        # file under uploads/, renamed onto sha256/<ab>/<hex> once its digest matched
+        return list(spool.glob(".upload.*")) if spool.is_dir() else []
 
     proc = subprocess.Popen(
         [CLI, "artifact", "upload", str(big), "-o", "json"],
@@ -131,8 +134,11 @@ def test_killed_upload_leaves_no_partial_blob_and_a_retry_succeeds(
     }
     assert _head(server, hexd) == 200
     assert (store / hexd).stat().st_size == size and not temp_files()
-    again = cli("artifact", "upload", str(big))
-    assert again.stdout.strip().endswith("(already stored)")
+    # Read once, so not asked about first (no HEAD): sent again, stored once.
+    again = cli.json("artifact", "upload", str(big))
+    assert again["digest"] == f"sha256:{hexd}" and again["uploaded"] is True
+    assert not [p for p in store.iterdir() if p.name.startswith(".")] and not temp_files()
+    assert (store / hexd).stat().st_size == size
 
 
 # -- CAS down ------------------------------------------------------------------------------

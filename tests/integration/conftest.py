@@ -65,6 +65,7 @@ def app_and_client(settings: Settings) -> Iterator[tuple[Any, TestClient]]:
     client = TestClient(app, raise_server_exceptions=False)
     yield app, client
     client.close()
+    app.state.cas_source.close()  # the CAS backends it built (no lifespan closes them here)
     app.state.engine.dispose()
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "Source",
     "SourceError",
     "error_code",
+    "exactly",
     "manifest",
     "parse_repository",
     "request_body",
@@ -93,22 +94,32 @@ class SourceError(Exception):
 
 
 class Source:
-    """The caller's chunks: hashed as they are pulled, size-capped, cut at request bounds."""
+    """The caller's chunks: hashed as they are pulled, size-capped, cut at request bounds.
+
+    Without a ``digest`` (a streamed upload, named at its commit) nothing is hashed here: the
+    registry checks the bytes against the digest the commit names.
+    """
 
     def __init__(
-        self, chunks: Iterable[bytes], digest: Digest, limit: int, declared: int | None
+        self, chunks: Iterable[bytes], digest: Digest | None, limit: int, declared: int | None
     ) -> None:
         self._items = iter(chunks)
-        self._writer = DigestWriter(digest)
+        self._writer = DigestWriter(digest) if digest is not None else None
         self._limit = limit
         self._declared = declared
         self._pending = memoryview(b"")
         self.ended = False
+        self.size = 0
+        """Bytes pulled so far."""
 
     @property
-    def size(self) -> int:
-        """Bytes pulled so far."""
-        return self._writer.size
+    def hashed(self) -> bool:
+        """Whether the bytes are hashed here (else only the registry checks them)."""
+        return self._writer is not None
+
+    @property
+    def _what(self) -> str:
+        return f"blob {self._writer.expected}" if self._writer else "the blob"
 
     def _pull(self) -> bool:
         while not self.ended:
@@ -121,16 +132,17 @@ class Source:
                 raise SourceError(err) from err
             if not item:
                 continue
-            self._writer.update(item)
-            if self._writer.size > self._limit:
+            if self._writer is not None:
+                self._writer.update(item)
+            self.size += len(item)
+            if self.size > self._limit:
                 raise InvalidInput(
-                    f"blob {self._writer.expected} is over the {self._limit}-byte limit",
+                    f"{self._what} is over the {self._limit}-byte limit",
                     hint="raise the backend's max_blob_size or store a smaller file",
                 )
-            if self._declared is not None and self._writer.size > self._declared:
+            if self._declared is not None and self.size > self._declared:
                 raise VerificationError(
-                    f"blob {self._writer.expected} is longer than its declared {self._declared} "
-                    "bytes"
+                    f"{self._what} is longer than its declared {self._declared} bytes"
                 )
             self._pending = memoryview(item).cast("B")
             return True
@@ -160,12 +172,13 @@ class Source:
         """Raise VerificationError unless the stream is exhausted."""
         if self._pending or self._pull():
             raise VerificationError(
-                f"blob {self._writer.expected} is longer than its declared {self._declared} bytes"
+                f"{self._what} is longer than its declared {self._declared} bytes"
             )
 
     def verify(self) -> None:
-        """Raise VerificationError unless the bytes pulled hash to the digest."""
-        self._writer.verify()
+        """Raise VerificationError unless the bytes pulled hash to the digest (when hashed)."""
+        if self._writer is not None:
+            self._writer.verify()
 
 
 def request_body(source: Source, record: bytearray, length: int, start: int) -> Iterator[bytes]:
@@ -179,6 +192,18 @@ def request_body(source: Source, record: bytearray, length: int, start: int) -> 
         record += piece
         yield piece
     if len(record) < length:
+        raise VerificationError(
+            f"the stream of {source.size} bytes is shorter than its declared {length} bytes"
+        )
+
+
+def exactly(source: Source, length: int) -> Iterator[bytes]:
+    """The next ``length`` bytes of ``source``, as they come; VerificationError if fewer."""
+    sent = 0
+    for piece in source.take(length):
+        sent += len(piece)
+        yield piece
+    if sent < length:
         raise VerificationError(
             f"the stream of {source.size} bytes is shorter than its declared {length} bytes"
         )

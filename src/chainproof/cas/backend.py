@@ -10,13 +10,13 @@ to this contract.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol, runtime_checkable
 
 from chainproof.core.digest import Digest
 from chainproof.errors import InvalidInput, VerificationError
 
-__all__ = ["Backend", "DigestWriter", "check_algorithm"]
+__all__ = ["Backend", "DigestWriter", "StreamingBackend", "check_algorithm", "check_bytes"]
 
 
 @runtime_checkable
@@ -47,6 +47,28 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release resources."""
+        ...
+
+
+@runtime_checkable
+class StreamingBackend(Protocol):
+    """A backend that can take a blob's bytes before it is told their digest.
+
+    What lets a client hash while it sends (``POST /uploads``, cas/app.py): the fs store and
+    the OCI registry (whose upload sessions take the digest at the commit). S3 and Azure Blob
+    name objects by digest from the first byte, so they want it first.
+    """
+
+    def put_streamed(
+        self, chunks: Iterable[bytes], digest: Callable[[], Digest], *, size: int
+    ) -> int:
+        """Store exactly ``size`` bytes from ``chunks`` as blob ``digest()``, asked once the
+        chunks are exhausted, and return the size.
+
+        Nothing becomes visible unless the bytes hash to that digest: VerificationError (and
+        nothing stored) otherwise, or when the chunks end early or run long. Storing a blob
+        that is already there succeeds.
+        """
         ...
 
 
@@ -82,14 +104,19 @@ class DigestWriter:
     def verify(self) -> None:
         """Raise VerificationError when the bytes seen do not hash to the expected digest (or
         do not have the announced size)."""
-        if self.announced is not None and self.announced != self.size:
-            raise VerificationError(
-                f"upload of {self.expected} announced {self.announced} bytes but sent {self.size}",
-                hint="announce the exact size of the blob, or none",
-            )
-        got = self._hash.hexdigest()
-        if got != self.expected.hex:
-            raise VerificationError(
-                f"uploaded bytes do not match {self.expected}: got sha256:{got}",
-                hint="upload the exact bytes whose digest you named",
-            )
+        check_bytes(self.expected, self.announced, self.size, self._hash.hexdigest())
+
+
+def check_bytes(expected: Digest, announced: int | None, size: int, hexdigest: str) -> None:
+    """VerificationError unless ``size`` bytes hashing to ``hexdigest`` are ``expected`` (and
+    have the ``announced`` size, when there is one)."""
+    if announced is not None and announced != size:
+        raise VerificationError(
+            f"upload of {expected} announced {announced} bytes but sent {size}",
+            hint="announce the exact size of the blob, or none",
+        )
+    if hexdigest != expected.hex:
+        raise VerificationError(
+            f"uploaded bytes do not match {expected}: got sha256:{hexdigest}",
+            hint="upload the exact bytes whose digest you named",
+        )

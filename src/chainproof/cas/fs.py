@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from chainproof.cas.backend import DigestWriter, check_algorithm
+from chainproof.cas.backend import check_algorithm, check_bytes
 from chainproof.core.digest import Digest
 from chainproof.errors import NotFound, ServiceError
 
@@ -51,23 +52,46 @@ class FilesystemBackend:
     def put(self, digest: Digest, chunks: Iterable[bytes], *, size: int | None = None) -> int:
         """Write to a temporary file beside the target, fsync, verify, then rename."""
         target = self.path(digest)
-        writer = DigestWriter(digest, size)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{digest.hex[:12]}.", dir=target.parent)
+        return self._write(chunks, lambda: digest, size, target.parent)
+
+    def put_streamed(
+        self, chunks: Iterable[bytes], digest: Callable[[], Digest], *, size: int
+    ) -> int:
+        """As :meth:`put`, the digest asked once the bytes are written (StreamingBackend)."""
+        spool = self.root / "uploads"
+        spool.mkdir(exist_ok=True)  # same file system: the rename stays atomic
+        return self._write(chunks, digest, size, spool)
+
+    def _write(
+        self,
+        chunks: Iterable[bytes],
+        digest: Callable[[], Digest],
+        size: int | None,
+        where: Path,
+    ) -> int:
+        hasher = hashlib.sha256()
+        written = 0
+        fd, tmp_name = tempfile.mkstemp(prefix=".upload.", dir=where)
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as fh:
                 for chunk in chunks:
-                    writer.update(chunk)
+                    hasher.update(chunk)
+                    written += len(chunk)
                     fh.write(chunk)
                 fh.flush()
                 os.fsync(fh.fileno())
-            writer.verify()
+            expected = digest()
+            check_algorithm(expected)
+            check_bytes(expected, size, written, hasher.hexdigest())
+            target = self.path(expected)
+            target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, target)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        return writer.size
+        return written
 
     def delete(self, digest: Digest) -> None:
         """Remove the blob file."""

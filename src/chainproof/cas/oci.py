@@ -10,6 +10,10 @@ Wire protocol (OCI distribution-spec v1.1, spec.md "Pushing blobs" and "Pulling 
   commit, so a mismatch never becomes visible. Memory stays bounded by ``max(monolithic_max,
   chunk_size)``: the bytes of the current request are kept so that a request that fails on a
   transient error (connection reset, 5xx) is sent again without asking the caller for them.
+- ``put_streamed`` (the digest named after the bytes, ``POST /cas/v1/uploads``): one ``PATCH``
+  carrying the bytes as they come, nothing kept or hashed here, then ``PUT ?digest=``; the
+  registry refuses to commit bytes that do not hash to it, and a refused or lost commit is an
+  error (a blob of that digest found afterwards may be another uploader's copy).
 - Each committed blob is then referenced by a small OCI artifact manifest (artifactType
   ``application/vnd.chainproof.evidence.v1``, the empty config, ``layers=[the blob]``) tagged
   :func:`evidence_tag`, so the registry's garbage collector never deletes evidence. ``exists``
@@ -45,6 +49,7 @@ from chainproof.cas._oci_wire import (
     Source,
     SourceError,
     error_code,
+    exactly,
     manifest,
     parse_repository,
     request_body,
@@ -186,14 +191,33 @@ class OciBackend:
                 if source.ended and len(first[0]) <= self.monolithic_max:
                     self._upload_monolithic(digest, source, len(first[0]), first.pop())
                 else:
-                    self._upload_chunked(digest, source, None, first)
+                    self._upload_chunked(lambda: digest, source, None, first)
             elif size <= self.monolithic_max:
                 self._upload_monolithic(digest, source, size, bytearray())
             else:
-                self._upload_chunked(digest, source, size, [])
+                self._upload_chunked(lambda: digest, source, size, [])
         except SourceError as wrapped:
             raise wrapped.error from None
         self._put_manifest(digest, source.size)
+        return source.size
+
+    def put_streamed(
+        self, chunks: Iterable[bytes], digest: Callable[[], Digest], *, size: int
+    ) -> int:
+        """Upload ``size`` bytes in chunks, then commit them as ``digest()`` (StreamingBackend).
+
+        Nothing is hashed here: the commit names the digest and the registry refuses bytes
+        that do not hash to it (distribution-spec, ``DIGEST_INVALID``), so a mismatch never
+        becomes visible. A blob the registry holds already is committed again at no cost.
+        """
+        self._check_size(Digest("sha256", "0" * 64), size)
+        source = Source(chunks, None, self.max_blob_size, size)
+        try:
+            self._store_config()
+            named = self._upload_streamed(digest, source, size)
+        except SourceError as wrapped:
+            raise wrapped.error from None
+        self._put_manifest(named, source.size)
         return source.size
 
     def delete(self, digest: Digest) -> None:
@@ -296,10 +320,15 @@ class OciBackend:
         self._down("PUT", f"/v2/{self.path}/blobs/uploads/", failure)
 
     def _upload_chunked(
-        self, digest: Digest, source: Source, size: int | None, first: list[bytearray]
-    ) -> None:
+        self,
+        name: Callable[[], Digest],
+        source: Source,
+        size: int | None,
+        first: list[bytearray],
+    ) -> Digest:
         """POST, PATCH chunks with Content-Range, check the digest here, then PUT ?digest=.
 
+        ``name()``, asked once every byte is sent, is the digest to commit (and return).
         ``first`` holds bytes already read (unknown size); it is emptied so that they are freed
         once sent.
         """
@@ -322,10 +351,43 @@ class OciBackend:
                 offset += length
             source.expect_end()
             source.verify()  # before the commit: a mismatch never reaches the registry
-            self._commit(location, digest, offset)
+            digest = name()
+            check_algorithm(digest)
+            self._commit(location, digest, offset, hashed=source.hashed)
         except BaseException:
             self._cancel(location)
             raise
+        return digest
+
+    def _upload_streamed(self, name: Callable[[], Digest], source: Source, size: int) -> Digest:
+        """POST, one PATCH carrying every byte as it comes, PUT ?digest=name().
+
+        Nothing is kept for a retry (so nothing is copied): a failed PATCH fails the upload,
+        and its caller (the CAS client) sends it again.
+        """
+        location, _ = self._start_upload()
+        try:
+            if size:
+                headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
+                try:
+                    response = self._client.attempt(
+                        "PATCH", location, headers=headers, body=partial(exactly, source, size)
+                    )
+                except httpx.TransportError as err:
+                    self._down("PATCH", location.path, err, tries=1)
+                if response.status_code != 202:
+                    if response.status_code in TRANSIENT:
+                        self._down("PATCH", location.path, response, tries=1)
+                    self._refused(response, "upload a blob")
+                location = self._location(response)
+            source.expect_end()
+            digest = name()
+            check_algorithm(digest)
+            self._commit(location, digest, size, hashed=False)
+        except BaseException:
+            self._cancel(location)
+            raise
+        return digest
 
     def _patch(
         self, location: httpx.URL, offset: int, length: int, record: bytearray, source: Source
@@ -400,7 +462,10 @@ class OciBackend:
         new = self._location(response) if "Location" in response.headers else location
         return new, acked
 
-    def _commit(self, location: httpx.URL, digest: Digest, size: int) -> None:
+    def _commit(self, location: httpx.URL, digest: Digest, size: int, *, hashed: bool) -> None:
+        """PUT ?digest=. When the bytes were not hashed here only the registry's answer says
+        they match: a blob of that digest found afterwards may be someone else's copy, so a
+        refused or lost commit is an error then (the caller uploads again)."""
         url = location.copy_add_param("digest", str(digest))
         for attempt in range(self.retries + 1):
             try:
@@ -410,14 +475,21 @@ class OciBackend:
             else:
                 if response.status_code == 201:
                     return
+                if response.status_code == 404 and attempt and not hashed:
+                    raise NetworkError(
+                        f"OCI registry {self.repository} lost the answer to the commit of {digest}",
+                        hint="upload the blob again",
+                    )
                 invalid = error_code(response) == "DIGEST_INVALID"
+                if invalid and not hashed:
+                    self._digest_refused(digest, hashed=False)
                 if response.status_code not in TRANSIENT and not invalid:
                     self._refused(response, f"commit {digest}")
                 failure = response
-            if self._blob_size(digest) == size:
+            if hashed and self._blob_size(digest) == size:
                 return  # committed, by this PUT whose answer was lost or by a concurrent one
             if isinstance(failure, httpx.Response) and error_code(failure) == "DIGEST_INVALID":
-                self._digest_refused(digest)
+                self._digest_refused(digest, hashed=hashed)
             if attempt < self.retries:
                 self._sleep(attempt, failure)
         self._down("PUT", location.path, failure)
@@ -449,7 +521,13 @@ class OciBackend:
         except Exception:  # noqa: S110 - a failed clean-up must not hide the real error
             pass
 
-    def _digest_refused(self, digest: Digest) -> NoReturn:
+    def _digest_refused(self, digest: Digest, *, hashed: bool = True) -> NoReturn:
+        if not hashed:
+            raise VerificationError(
+                f"uploaded bytes do not match {digest}: OCI registry {self.repository} "
+                "computed another digest",
+                hint="upload the exact bytes whose digest you named",
+            )
         raise VerificationError(
             f"OCI registry {self.repository} computed another digest than {digest} "
             "for bytes that hash to it here",
@@ -562,7 +640,12 @@ class OciBackend:
         time.sleep(delay)
 
     def _down(
-        self, method: str, url: str | httpx.URL, failure: httpx.TransportError | httpx.Response
+        self,
+        method: str,
+        url: str | httpx.URL,
+        failure: httpx.TransportError | httpx.Response,
+        *,
+        tries: int | None = None,
     ) -> NoReturn:
         what = (
             f"HTTP {failure.status_code}"
@@ -572,7 +655,7 @@ class OciBackend:
         path = httpx.URL(str(url)).path  # never the query: upload state stays out of messages
         raise NetworkError(
             f"OCI registry {self.repository} is unavailable: {method} {path} failed "
-            f"{self.retries + 1} times ({what})",
+            f"{'once' if tries == 1 else f'{tries or self.retries + 1} times'} ({what})",
             hint=f"check that the registry at {self.host} is up and reachable from here",
             backend="oci",
             endpoint=self.host,

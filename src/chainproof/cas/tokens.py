@@ -53,11 +53,12 @@ class CasGrant:
         prove it holds the bytes even when the organisation already stores them."""
         return self.direction == "upload" and (self.run is not None or self.uploader is not None)
 
-    def allow(self, operation: str, digest: Digest) -> None:
+    def allow(self, operation: str, digest: Digest | None) -> None:
         """Raise Forbidden unless this grant covers ``operation`` (head|put|get) on ``digest``.
 
-        An upload grant may ask whether a blob exists (HEAD) before sending it; a download
-        grant covers HEAD and GET of its one digest.
+        An upload grant may ask whether a blob exists (HEAD) before sending it, and may send a
+        blob whose digest follows its bytes (None); a download grant covers HEAD and GET of
+        its one digest.
         """
         if self.direction == "upload":
             if operation not in ("head", "put"):

@@ -54,19 +54,27 @@ def upload(
         state = attestation.load_state(state_file)
         run_id, fallback_url = state.run_id, state.server_url
     api = cli.api(fallback_url)
-    digest, size = Digest.of_file(file)
     grant = api.cas_upload_token(run_id, project=project)
     max_size = (grant.get("backend") or {}).get("max_blob_size")
+    size = file.stat().st_size
     with transfer_progress(file.name, enabled=output is not Output.json, verb="uploading") as bar:
-        sent = cas.upload(
-            grant["url"],
-            grant["token"],
-            file,
-            digest,
-            progress=bar(size),
-            api=api,
-            max_size=max_size,
-        )
+        if cas.streams(grant, size):
+            # Large: read once, hashed while sent (no HEAD skip; the CAS stores it once).
+            digest, size = cas.upload_streamed(
+                grant["url"], grant["token"], file, progress=bar(size), api=api, max_size=max_size
+            )
+            sent = True
+        else:
+            digest, size = Digest.of_file(file)
+            sent = cas.upload(
+                grant["url"],
+                grant["token"],
+                file,
+                digest,
+                progress=bar(size),
+                api=api,
+                max_size=max_size,
+            )
     if output is Output.json:
         emit_json(
             {

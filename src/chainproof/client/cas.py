@@ -1,7 +1,9 @@
 """Upload evidence to, and download it from, the CAS (docs/api.md, ``/cas/v1``).
 
 Blobs are addressed by digest. ``upload`` asks first (HEAD) and skips bytes the CAS already
-has; ``download`` hashes while it writes and never leaves a file whose bytes do not match.
+has; ``upload_streamed`` reads the file once, hashing while it sends, and names the digest after
+the bytes (``POST /uploads``): no skip, for large files whose hash pass would cost more than a
+skip saves. ``download`` hashes while it writes and never leaves a file whose bytes do not match.
 Both stream in 1 MiB chunks, so memory stays flat whatever the blob's size. When the CAS
 cannot be reached after the session's retries, the NetworkError names the CAS URL (it may be
 a separate service from the control plane: ``CHAINPROOF_CAS_URL`` on the server).
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,9 +26,21 @@ from chainproof.errors import InvalidInput, NetworkError, TooLarge, Verification
 if TYPE_CHECKING:
     from chainproof.client.http import ApiClient, HttpSession
 
-__all__ = ["CHUNK_SIZE", "Progress", "download", "upload"]
+__all__ = [
+    "CHUNK_SIZE",
+    "STREAM_MIN",
+    "Progress",
+    "download",
+    "streams",
+    "upload",
+    "upload_streamed",
+]
 
 CHUNK_SIZE = 1024 * 1024
+#: Files at least this large are hashed while they are sent when the CAS backend allows it
+#: (``upload_streamed``). Below it, the hash pass is cheap and keeps the HEAD skip.
+STREAM_MIN = 64 * 1024 * 1024
+_DIGEST_LEN = len("sha256:") + 64
 Progress = Callable[[int, int], None]
 """``progress(bytes_done, total)``; called as bytes move."""
 
@@ -56,6 +71,22 @@ def _naming_the_cas(cas_url: str, session: HttpSession) -> Iterator[None]:
         ) from err
 
 
+def _check_size(file_path: Path, total: int, max_size: int | None) -> None:
+    if max_size is not None and total > max_size:
+        raise TooLarge(
+            f"{file_path.name} is {total} bytes: the CAS backend accepts at most {max_size}",
+            hint="an admin can raise the backend's limit (cas-backend update --max-size)",
+            max_blob_size=max_size,
+        )
+
+
+def streams(grant: dict[str, object], size: int) -> bool:
+    """Whether a file of ``size`` bytes goes up with :func:`upload_streamed` under ``grant``
+    (a CAS upload grant: its backend says ``streams``)."""
+    backend = grant.get("backend")
+    return size >= STREAM_MIN and isinstance(backend, dict) and backend.get("streams") is True
+
+
 def upload(
     cas_url: str,
     token: str,
@@ -78,12 +109,7 @@ def upload(
     dig = digest if isinstance(digest, Digest) else Digest.parse(digest)
     file_path = Path(path)
     total = file_path.stat().st_size
-    if max_size is not None and total > max_size:
-        raise TooLarge(
-            f"{file_path.name} is {total} bytes: the CAS backend accepts at most {max_size}",
-            hint="an admin can raise the backend's limit (cas-backend update --max-size)",
-            max_blob_size=max_size,
-        )
+    _check_size(file_path, total, max_size)
     with _session(cas_url, token, api) as session, _naming_the_cas(cas_url, session):
         head = session.request("HEAD", _blob_path(dig), accept=(404,))
         if head.status != 404:
@@ -107,6 +133,64 @@ def upload(
             headers={"Content-Type": "application/octet-stream", "Content-Length": str(total)},
         )
     return True
+
+
+def upload_streamed(
+    cas_url: str,
+    token: str,
+    path: Path | str,
+    *,
+    progress: Progress | None = None,
+    api: ApiClient | None = None,
+    max_size: int | None = None,
+) -> tuple[Digest, int]:
+    """Upload the file at ``path`` reading it once; return its digest and size.
+
+    The body is the file's bytes hashed as they are read, then their digest (``POST
+    /uploads``); the CAS stores them under it only when they hash to it. A retry sends a
+    fresh stream (the same bytes name the same blob, so it is idempotent). VerificationError
+    when the file changed size while it was read; TooLarge as :func:`upload`.
+    """
+    file_path = Path(path)
+    total = file_path.stat().st_size
+    _check_size(file_path, total, max_size)
+    sent: list[Digest] = []
+
+    def body() -> Iterator[bytes]:
+        hasher = hashlib.sha256()
+        done = 0
+        with open(file_path, "rb") as fh:
+            while done < total and (chunk := fh.read(min(CHUNK_SIZE, total - done))):
+                hasher.update(chunk)
+                done += len(chunk)
+                yield chunk
+                if progress:
+                    progress(done, total)
+        if done != total:
+            raise VerificationError(
+                f"{file_path} changed while it was uploaded ({done} of {total} bytes read)",
+                hint="upload it again once nothing writes to it",
+            )
+        sent.append(Digest("sha256", hasher.hexdigest()))
+        yield str(sent[-1]).encode()
+
+    headers = {
+        "Content-Type": "application/octet-stream",
+        "Content-Length": str(total + _DIGEST_LEN),
+    }
+    with _session(cas_url, token, api) as session, _naming_the_cas(cas_url, session):
+        # Idempotent: the same bytes name the same blob, so a failed attempt is sent again.
+        reply = session.request(
+            "POST", "/uploads", content=body, headers=headers, idempotency_key=str(uuid.uuid4())
+        )
+    answer = reply.json() or {}
+    if not sent or answer.get("digest") != str(sent[-1]):
+        raise VerificationError(
+            f"the CAS stored {file_path.name} as {answer.get('digest')}, not as "
+            f"{sent[-1] if sent else 'what was sent'}",
+            hint="upload it again",
+        )
+    return sent[-1], total
 
 
 def download(

@@ -414,6 +414,48 @@ def test_transient_upload_faults_are_retried(
     assert b"".join(backend.open(digest)) == data
 
 
+@pytest.mark.parametrize(
+    ("fault", "retried"),
+    [
+        (("PATCH", "/blobs/uploads/", "refuse"), False),
+        (("PATCH", "/blobs/uploads/", "lose"), False),
+        (("PATCH", "/blobs/uploads/", "503"), False),
+        (("PUT", "/blobs/uploads/", "refuse"), True),
+        (("PUT", "/blobs/uploads/", "lose"), False),
+        (("POST", "/blobs/uploads/", "503"), True),
+        (("PUT", "/manifests/", "503"), True),
+    ],
+    ids=lambda f: "-".join(f).replace("/", "") if isinstance(f, tuple) else str(f),
+)
+def test_streamed_upload_faults(
+    registry: str, fault: tuple[str, str, str], retried: bool, oci: Callable[..., OciBackend]
+) -> None:
+    """A streamed blob keeps no bytes for a retry: a failed PATCH (or a commit whose answer
+    was lost) fails the upload, with nothing visible, for its client to send it again."""
+    commit = fault[:2] == ("PUT", "/blobs/uploads/")
+    faults = Faults(fault, skip=1 if commit else 0)  # not the empty config blob's PUT
+    backend = oci(_repo(registry), backoff=0.01, transport=faults)
+    data = b"".join(_pseudo_random(3 * MiB + 5, seed=7))
+    digest = Digest.of_bytes(data)
+
+    def put() -> int:
+        return backend.put_streamed(_chunks(data, 700_000), lambda: digest, size=len(data))
+
+    if retried:
+        assert put() == len(data)
+    else:
+        with pytest.raises(NetworkError, match=r"is unavailable|lost the answer"):
+            put()
+        assert faults.faults == []
+        if commit:  # committed, answer lost: a blob, but not evidence until its manifest
+            assert backend.exists(digest) is None
+        else:
+            _invisible(backend, digest)
+        assert put() == len(data)  # the client's retry
+    assert faults.faults == []
+    assert b"".join(backend.open(digest)) == data
+
+
 @pytest.mark.parametrize("action", ["refuse", "503"])
 def test_later_chunk_resumes_where_the_registry_is(
     registry: str, action: str, oci: Callable[..., OciBackend]

@@ -231,7 +231,12 @@ def test_one_default_and_one_fallback(app_client: Env) -> None:
 def test_uploads_follow_the_default_and_fall_back_while_it_is_invalid(app_client: Env) -> None:
     setup_workflow(app_client)
     _, grant = _upload_grant(app_client)
-    embedded = {"name": "embedded", "provider": "fs", "max_blob_size": 100_000_000}
+    embedded = {
+        "name": "embedded",
+        "provider": "fs",
+        "max_blob_size": 100_000_000,
+        "streams": True,
+    }
     assert grant["backend"] == embedded
 
     assert _fs(app_client, "primary", default=True).status_code == 201
@@ -295,7 +300,12 @@ def test_max_blob_size_is_enforced_before_the_upload(app_client: Env) -> None:
     setup_workflow(app_client)
     assert _fs(app_client, "small", default=True, max_blob_size=1000).status_code == 201
     _, grant = _upload_grant(app_client)
-    assert grant["backend"] == {"name": "small", "provider": "fs", "max_blob_size": 1000}
+    assert grant["backend"] == {
+        "name": "small",
+        "provider": "fs",
+        "max_blob_size": 1000,
+        "streams": True,
+    }
     big = b"x" * 5000
     reply = _put(app_client, grant, big)
     assert reply.status_code == 413, reply.text

@@ -46,7 +46,12 @@ def test_inline_backend_lifecycle(app_client: Env) -> None:
     grant = app_client.post(
         "/cas/tokens", {"direction": "upload", "run_id": init["run"]["id"]}
     ).json()
-    assert grant["backend"] == {"name": "small", "provider": "inline", "max_blob_size": 500_000}
+    assert grant["backend"] == {
+        "name": "small",
+        "provider": "inline",
+        "max_blob_size": 500_000,
+        "streams": False,
+    }
     # The CAS keeps no blob for an inline backend, whatever a client tries.
     put = app_client.client.put(
         f"/cas/v1/blobs/sha256:{DOC_HEX}",

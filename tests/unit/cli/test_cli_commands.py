@@ -342,6 +342,27 @@ def test_artifact_upload_for_run(cli: Any, api: FakeApi, tmp_path: Path) -> None
     assert api.requests[-1].headers["authorization"] == "Bearer jwt"
 
 
+def test_artifact_upload_of_a_large_file_reads_it_once(
+    cli: Any, api: FakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chainproof.client import cas
+
+    monkeypatch.setattr(cas, "STREAM_MIN", 8)  # "large": at least 8 bytes here
+    data = b"a large binary"
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    grant = {"token": "jwt", "url": f"{URL}/cas/v1", "expires_at": "2026-01-01T00:10:00Z"}
+    backend = {"name": "reg", "provider": "oci", "max_blob_size": 100, "streams": True}
+    api.on("POST", "/api/v1/cas/tokens", {**grant, "backend": backend})
+    api.on("POST", "/cas/v1/uploads", {"digest": digest, "size": len(data)}, status=201)
+    file = tmp_path / "app.bin"
+    file.write_bytes(data)
+    result = cli("artifact", "upload", str(file), "--run-id", "r1", "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["digest"] == digest
+    assert [r.method for r in api.requests] == ["POST", "POST"]  # grant, upload: no HEAD
+    assert api.requests[-1].content == data + digest.encode()  # the digest after the bytes
+
+
 def test_artifact_upload_without_a_run(cli: Any, api: FakeApi, tmp_path: Path) -> None:
     data = b"release tarball"
     digest = "sha256:" + hashlib.sha256(data).hexdigest()

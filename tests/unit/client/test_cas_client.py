@@ -36,6 +36,13 @@ class FakeCas:
             if blob is None:
                 return httpx.Response(404)
             return httpx.Response(200, headers={"content-length": str(len(blob))})
+        if request.method == "POST" and request.url.path.endswith("/uploads"):
+            body = request.read()
+            data, named = body[:-71], body[-71:].decode()
+            if "sha256:" + hashlib.sha256(data).hexdigest() != named:
+                return httpx.Response(422, json={"code": "verification_failed", "detail": "no"})
+            self.blobs[named] = data
+            return httpx.Response(201, json={"digest": named, "size": len(data)})
         if request.method == "PUT":
             data = request.read()
             if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
@@ -237,3 +244,33 @@ def test_download_reports_progress(tmp_path: Path, fake: FakeCas, api: ApiClient
         progress=lambda d, t: seen.append((d, t)),
     )
     assert seen[-1] == (len(data), len(data))
+
+
+def test_upload_streamed_reads_once_and_names_the_digest_last(
+    tmp_path: Path, fake: FakeCas, api: ApiClient
+) -> None:
+    data = b"b" * (cas.CHUNK_SIZE * 2 + 10)
+    path, digest = write(tmp_path, data)
+    seen: list[tuple[int, int]] = []
+    fake.fail_next = [503]  # the first attempt fails: a fresh stream is sent again
+    got = cas.upload_streamed(
+        "http://cp.test/cas/v1",
+        CAS_TOKEN,
+        path,
+        progress=lambda d, t: seen.append((d, t)),
+        api=api,
+    )
+    assert got == (digest, len(data))
+    assert fake.blobs[str(digest)] == data
+    assert fake.calls == ["POST", "POST"]  # no HEAD: the digest is not known before
+    assert seen[-1] == (len(data), len(data))
+    with pytest.raises(TooLarge):
+        cas.upload_streamed("http://cp.test/cas/v1", CAS_TOKEN, path, api=api, max_size=10)
+
+
+def test_only_large_files_of_streaming_backends_are_streamed() -> None:
+    grant: dict[str, object] = {"backend": {"name": "b", "provider": "oci", "streams": True}}
+    assert cas.streams(grant, cas.STREAM_MIN)
+    assert not cas.streams(grant, cas.STREAM_MIN - 1)  # hashed first: keeps the HEAD skip
+    assert not cas.streams({"backend": {"provider": "s3", "streams": False}}, cas.STREAM_MIN)
+    assert not cas.streams({"backend": {"provider": "fs"}}, cas.STREAM_MIN)  # an older server

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from chainproof.client.attestation.policies import material_policies
 from chainproof.client.attestation.state import STATE_RETRIES, StateStore, store_for
-from chainproof.client.attestation.uploads import upload
+from chainproof.client.attestation.uploads import stream_artifact, upload
 from chainproof.errors import Conflict, MaterialError
 
 if TYPE_CHECKING:
@@ -51,7 +51,9 @@ def add(
     validated before anything is uploaded or recorded. Files go to the CAS (skipped when it
     already has the digest, or the slot says ``skip_upload``). ``progress(total_bytes)`` may
     return a callback for each upload. The contract's material policies are evaluated
-    before anything is uploaded; their results are recorded with the material and given to
+    before anything is uploaded (except for a large ARTIFACT file into a CAS backend that
+    streams: it is read once, hashed while it is sent, and its digest known after); their
+    results are recorded with the material and given to
     ``policy_report(name, evaluations)`` (violations do not stop the add; the control plane
     enforces gates at push). ``notify`` receives warnings (e.g. undeclared policy arguments).
     ``images`` resolves a CONTAINER_IMAGE tag to its digest (without it, images must be
@@ -64,11 +66,57 @@ def add(
     state, version = store.load()
     given = dict(annotations or {})
     with tempfile.TemporaryDirectory(prefix="chainproof-add-") as tmp:
-        crafted, skip_upload = _craft(state, name, value, kind, Path(tmp), images)
+        streamed = _streamed_artifact(api, state, name, value, kind, progress)
+        if streamed is not None:
+            crafted, skip_upload = [streamed], True  # uploaded already
+        else:
+            crafted, skip_upload = _craft(state, name, value, kind, Path(tmp), images)
         evaluations = material_policies(api, state, crafted, given, notify)
         if not skip_upload:
             crafted = upload(api, state.run_id, crafted, progress)
     return _record(store, state, version, crafted, evaluations, given, policy_report)
+
+
+def _streamed_artifact(
+    api: ApiClient,
+    state: CraftingState,
+    name: str | None,
+    value: str,
+    kind: str | None,
+    progress: Callable[[int], Progress | None] | None,
+) -> CraftedMaterial | None:
+    """A large ARTIFACT file uploaded while it is hashed (one read), crafted with the digest
+    that upload found; None when ``value`` is anything else (crafted and uploaded as usual)."""
+    from chainproof.client.cas import STREAM_MIN
+    from chainproof.client.fetch import is_url
+    from chainproof.core.crafting_rules import material_kind
+    from chainproof.core.materials.base import CraftedMaterial
+
+    if name is None or is_url(value):
+        return None  # the kind is detected from the content, or the file is downloaded first
+    wanted = material_kind(state, name, kind)
+    spec = state.spec_for(name)
+    if wanted != "ARTIFACT" or (spec is not None and spec.skip_upload):
+        return None
+    path = Path(value)
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None  # crafting says what is wrong with it
+    if not path.is_file() or size < STREAM_MIN:
+        return None
+    sent = stream_artifact(api, state.run_id, path, progress)
+    if sent is None:
+        return None
+    return CraftedMaterial(
+        name=name,
+        kind="ARTIFACT",
+        digest=sent[0],
+        size=sent[1],
+        filename=path.name,
+        upload_path=path.absolute(),
+        output=spec is not None and spec.output,
+    )
 
 
 def _craft(

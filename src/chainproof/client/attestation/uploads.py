@@ -6,6 +6,7 @@ import base64
 import dataclasses
 import hashlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chainproof.errors import MaterialError
@@ -13,9 +14,32 @@ from chainproof.errors import MaterialError
 if TYPE_CHECKING:
     from chainproof.client.cas import Progress
     from chainproof.client.http import ApiClient
+    from chainproof.core.digest import Digest
     from chainproof.core.materials.base import CraftedMaterial
 
-__all__ = ["embed", "upload"]
+__all__ = ["embed", "stream_artifact", "upload"]
+
+
+def stream_artifact(
+    api: ApiClient, run_id: str, path: Path, progress: Callable[[int], Progress | None] | None
+) -> tuple[Digest, int] | None:
+    """Upload the file at ``path`` for the run, hashed while it is sent: its digest and size;
+    None (nothing sent) when it is small or the upload backend wants the digest first."""
+    from chainproof.client import cas
+
+    size = path.stat().st_size
+    grant = api.cas_upload_token(run_id)
+    if not cas.streams(grant, size):
+        return None
+    backend = grant.get("backend") or {}
+    return cas.upload_streamed(
+        grant["url"],
+        grant["token"],
+        path,
+        progress=progress(size) if progress else None,
+        api=api,
+        max_size=backend.get("max_blob_size"),
+    )
 
 
 def upload(

@@ -303,6 +303,7 @@ class CasTarget(BaseModel):
     name: str
     provider: str
     max_blob_size: int | None
+    streams: bool = False
 
 
 class CasTokenOut(BaseModel):

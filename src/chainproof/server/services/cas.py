@@ -87,7 +87,8 @@ def grant(
     client embeds the file in the attestation instead (run-less uploads are refused: there is
     no attestation to hold them). A download token names the backend that holds the digest,
     or ``inline`` for bytes held in a stored statement.
-    ``backend`` is ``{"name","provider","max_blob_size"}``.
+    ``backend`` is ``{"name","provider","max_blob_size","streams"}`` (``streams``: the CAS
+    takes the blob's digest after its bytes, ``POST /uploads``).
     """
     if direction == "upload":
         if run_id:
@@ -150,7 +151,7 @@ def grant(
         raise InvalidInput(f"unknown direction {direction!r}", hint="upload or download")
     view = cas_backends.target_view(target, embedded_max)
     if direction == "download" and claim == INLINE:
-        view = {"name": INLINE, "provider": "inline", "max_blob_size": None}
+        view = {"name": INLINE, "provider": "inline", "max_blob_size": None, "streams": False}
     return {"token": token, "url": cas_url, "expires_at": rfc3339(expires), "backend": view}
 
 

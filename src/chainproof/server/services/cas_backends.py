@@ -198,11 +198,21 @@ def view(row: CasBackend) -> dict[str, Any]:
     }
 
 
+#: Providers whose CAS backend takes a blob's bytes before its digest (``POST /uploads``, a
+#: StreamingBackend): S3 and Azure Blob name objects by digest from the first byte.
+STREAMING_PROVIDERS = frozenset({"fs", "oci"})
+
+
 def target_view(row: CasBackend | None, embedded_max: int | None) -> dict[str, Any]:
-    """``{"name","provider","max_blob_size"}`` of an upload/download target."""
+    """``{"name","provider","max_blob_size","streams"}`` of an upload/download target."""
     if row is None:
-        return {"name": EMBEDDED, "provider": "fs", "max_blob_size": embedded_max}
-    return {"name": row.name, "provider": row.provider, "max_blob_size": row.max_blob_size}
+        return {"name": EMBEDDED, "provider": "fs", "max_blob_size": embedded_max, "streams": True}
+    return {
+        "name": row.name,
+        "provider": row.provider,
+        "max_blob_size": row.max_blob_size,
+        "streams": row.provider in STREAMING_PROVIDERS,
+    }
 
 
 # -- queries ---------------------------------------------------------------------------------
