@@ -550,3 +550,16 @@ def test_on_semgrep_sarif(
     found = evaluate(verifier, policy, "SARIF", SEMGREP, args)
     assert not found.skipped
     assert sorted(v.message for v in found.violations) == expected
+
+
+def test_chainloop_references_with_a_pin_of_our_document() -> None:
+    from chainproof.errors import PolicyError
+    from chainproof.policy.loader import PolicyLoader
+
+    digest = builtin.load("source-commit").digest
+    doc, ref = PolicyLoader().load(f"chainloop://source-commit@sha256:{digest}")
+    assert doc.name == "source-commit" and ref.uri == "chainproof://builtin/source-commit"
+    group, _ = PolicyLoader().load("chainloop://sbom-quality")
+    assert isinstance(group, PolicyGroup)
+    with pytest.raises(PolicyError, match="not the pinned"):
+        PolicyLoader().load("chainloop://source-commit@sha256:" + "0" * 64)
