@@ -56,9 +56,10 @@ def test_policies_at_add_and_in_the_pushed_statement(cli: Cli, server: Server) -
     sbom = evaluations["sbom"]
     assert [e["name"] for e in sbom] == [
         "sbom-banned-licenses",  # the contract's, gated
-        "sbom-ntia",  # the group's three
+        "sbom-ntia",  # the group's four
         "sbom-freshness",
         "sbom-banned-licenses",
+        "sbom-banned-components",
     ]
     assert sbom[0]["gate"] is True and "groupReference" not in sbom[0]
     assert all(e["groupReference"]["name"] == "sbom-quality" for e in sbom[1:])

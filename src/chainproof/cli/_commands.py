@@ -68,15 +68,22 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Drift findings: stopped, failing, regressed, runner-changed, lagging, unmanaged.",
     ),
     "audit": ("chainproof.cli.audit", "Read the audit log: who did what, when."),
+    "apply": (
+        "chainproof.cli.apply",
+        "Create or update contracts, policies and groups from YAML files (--dry-run: the diff).",
+    ),
 }
+
+#: Root commands that are one command (the module's function of that name), not a group.
+SINGLE = frozenset({"verify", "apply"})
 
 
 def load_command(name: str) -> _click.Command:
     """Import the module of root command ``name`` and build its Click command."""
     module: Any = importlib.import_module(COMMANDS[name][0])
-    if name == "verify":  # a single command, not a group
+    if name in SINGLE:
         shell = typer.Typer(add_completion=False)
-        shell.command(name)(module.verify)
+        shell.command(name)(getattr(module, name))
         command = typer.main.get_command(shell)
     else:
         if name == "server":

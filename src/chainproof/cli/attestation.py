@@ -22,6 +22,7 @@ from chainproof.cli._common import (
     print_table,
     transfer_progress,
 )
+from chainproof.core.chainloop_env import envvars
 
 app = typer.Typer(
     help="Craft an attestation in CI: init, add evidence, push (or reset).",
@@ -256,7 +257,7 @@ def push(
         str | None,
         typer.Option(
             "--key-password",
-            envvar=["CHAINPROOF_KEY_PASSWORD", "COSIGN_PASSWORD"],
+            envvar=envvars("CHAINPROOF_KEY_PASSWORD", "COSIGN_PASSWORD"),
             help="Password of an encrypted --key.",
             show_default=False,
         ),

@@ -22,6 +22,7 @@ from chainproof import __version__
 from chainproof.cli import _commands
 from chainproof.cli._common import CliContext
 from chainproof.cli._errors import report_error, report_usage_error, wants_json
+from chainproof.core.chainloop_env import envvars
 from chainproof.errors import ChainproofError
 
 _JSON_ERRORS = "chainproof.json_errors"
@@ -80,7 +81,8 @@ class _RootGroup(TyperGroup):
 app = typer.Typer(
     name="chainproof",
     cls=_RootGroup,
-    epilog="Docs: chainproof COMMAND --help.  Environment: CHAINPROOF_URL, CHAINPROOF_TOKEN.  "
+    epilog="Docs: chainproof COMMAND --help.  Environment: CHAINPROOF_URL, CHAINPROOF_TOKEN "
+    "(or Chainloop's CHAINLOOP_TOKEN).  "
     "Exit codes: 0 ok, 1 a check failed, 2 bad input, 3 not found or not authorised, "
     "4 server or network error, 5 conflicts with the current state.",
     no_args_is_help=True,
@@ -112,7 +114,7 @@ def root(
         str | None,
         typer.Option(
             "--token",
-            envvar="CHAINPROOF_TOKEN",
+            envvar=envvars("CHAINPROOF_TOKEN"),
             help="API token (cp_...).",
             show_default=False,
             show_envvar=True,

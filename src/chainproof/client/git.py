@@ -77,7 +77,8 @@ def head_info(path: Path) -> dict[str, Any] | None:
     commit yet. Otherwise: ``commit`` (sha1 hex), ``branch`` (None when detached), ``dirty``
     (tracked changes or untracked files), ``author_name``, ``author_email``, ``date``
     (RFC 3339, author date), ``message`` (first line), ``remotes`` ([{name, url}], URLs
-    without credentials).
+    without credentials), ``signature`` (the commit's armored GPG/SSH/X.509 signature, "" when
+    unsigned; not verified: policies such as ``source-commit`` check that there is one).
     """
     try:
         if _git(path, "rev-parse", "--is-inside-work-tree").strip() != "true":
@@ -91,6 +92,7 @@ def head_info(path: Path) -> dict[str, Any] | None:
             branch = None  # detached HEAD
         dirty = bool(_git(path, "status", "--porcelain", "--untracked-files=normal").strip())
         remotes = _remotes(path)
+        signature = commit_signature(_git(path, "cat-file", "commit", commit))
     except (_GitFailed, ValueError):
         return None
     return {
@@ -102,7 +104,24 @@ def head_info(path: Path) -> dict[str, Any] | None:
         "date": date,
         "message": message,
         "remotes": remotes,
+        "signature": signature,
     }
+
+
+def commit_signature(raw: str) -> str:
+    """The signature header of a raw commit object (``gpgsig``, or ``gpgsig-sha256`` in a
+    SHA-256 repository), continuation lines joined; "" when the commit is not signed."""
+    header = raw.split("\n\n", 1)[0]
+    lines: list[str] = []
+    inside = False
+    for line in header.split("\n"):
+        if inside and line.startswith(" "):
+            lines.append(line[1:])
+            continue
+        inside = line.startswith(("gpgsig ", "gpgsig-sha256 "))
+        if inside:
+            lines.append(line.split(" ", 1)[1])
+    return "\n".join(lines)
 
 
 def _remotes(path: Path) -> list[dict[str, str]]:

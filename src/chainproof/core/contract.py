@@ -431,6 +431,17 @@ class _Validator:
             raise self.fail(path, f"must be a string, not {_type_name(value)} {_q(value)}{quote}")
         return value
 
+    def arguments(self, raw: Any, path: tuple[Any, ...]) -> dict[str, str]:
+        """A ``with:`` mapping. Chainloop's documentation writes ``check_signature: yes`` and
+        ``min_tests: 3`` unquoted, so a YAML boolean or integer is taken as its text (``true``,
+        ``3``); a float is refused (``1.10`` would silently become ``1.1``)."""
+        if isinstance(raw, Mapping):
+            raw = {
+                key: _scalar_text(value) if isinstance(value, bool | int) else value
+                for key, value in raw.items()
+            }
+        return self.string_map(raw, path)
+
     def string_map(self, raw: Any, path: tuple[Any, ...]) -> dict[str, str]:
         if raw is None:
             return {}
@@ -631,7 +642,7 @@ class _Validator:
             "selector": self.selector,
             "requirements": self.strings,
             "skip": self.strings,
-            "with": self.string_map,
+            "with": self.arguments,
         }
         out = {key: checks[key](value, (*path, key)) for key, value in a.items()}
         for key in ("with", "requirements", "skip", "selector"):
@@ -701,3 +712,9 @@ def parse_required_policies(
         "spec": spec,
     }
     return Contract.parse(json.dumps(wrapped), source=source)
+
+
+def _scalar_text(value: bool | int) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

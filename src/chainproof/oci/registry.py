@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from chainproof.core.chainloop_env import lookup
 from chainproof.core.digest import Digest
 from chainproof.errors import ChainproofError, NetworkError, NotFound, Unauthorized
 
@@ -65,13 +66,19 @@ def split_repository(repository: str) -> tuple[str, str]:
     return DOCKER_HUB, path
 
 
+_REGISTRY_ENV = (
+    "CHAINPROOF_REGISTRY_USERNAME",
+    "CHAINPROOF_REGISTRY_PASSWORD",
+    "CHAINPROOF_REGISTRY_SERVER",
+)
+
+
 def credentials_for(host: str, environ: Mapping[str, str]) -> Credentials | None:
     """Credentials for ``host``: ``CHAINPROOF_REGISTRY_USERNAME``/``_PASSWORD`` (with optional
     ``CHAINPROOF_REGISTRY_SERVER`` naming the host they are for), else the Docker config
     (``$DOCKER_CONFIG/config.json`` or ``~/.docker/config.json``, ``auths`` entries)."""
-    user = environ.get("CHAINPROOF_REGISTRY_USERNAME")
-    password = environ.get("CHAINPROOF_REGISTRY_PASSWORD")
-    server = environ.get("CHAINPROOF_REGISTRY_SERVER")
+    found = lookup(environ, _REGISTRY_ENV)  # or Chainloop's CHAINLOOP_REGISTRY_* set
+    user, password, server = (found[n] for n in _REGISTRY_ENV)
     if user and password and (not server or server == host):
         return Credentials(user, password)
     config_dir = environ.get("DOCKER_CONFIG") or str(Path(environ.get("HOME", "~")) / ".docker")

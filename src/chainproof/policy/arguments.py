@@ -79,6 +79,15 @@ def apply_bindings(value: str, bindings: Mapping[str, str] | None) -> str:
     return _BINDING.sub(lambda m: bindings.get(m.group(1), ""), value)
 
 
+def _filled(value: str, bindings: Mapping[str, str] | None) -> str:
+    """``value`` with the group's bindings; a templated value loses the whitespace at its ends
+    (``"{{ inputs.a }}\\n{{ inputs.b }}"`` with ``a`` empty is ``b``): it changes nothing a
+    policy sees (lines and parts are trimmed), but would make an all-empty value look given,
+    and would show in the evaluation's ``with``."""
+    filled = apply_bindings(value, bindings)
+    return filled.strip() if bindings is not None and filled != value else filled
+
+
 def compute_arguments(
     policy: str,
     inputs: Sequence[PolicyInput],
@@ -105,7 +114,7 @@ def compute_arguments(
                 policy=policy,
                 input=spec.name,
             )
-        value = apply_bindings(given.get(spec.name, ""), bindings)
+        value = _filled(given.get(spec.name, ""), bindings)
         if not value:
             if spec.required:
                 raise PolicyError(
@@ -118,7 +127,7 @@ def compute_arguments(
                 result[spec.name] = apply_bindings(spec.default, bindings)
     for name, value in given.items():
         if name in declared:
-            result[name] = apply_bindings(value, bindings)
+            result[name] = _filled(value, bindings)
         elif warn is not None:
             if inputs:
                 warn(f"argument {name!r} is not an input of policy {policy}; ignoring it")

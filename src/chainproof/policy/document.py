@@ -163,7 +163,9 @@ class Policy:
 class GroupMaterial:
     """A material a policy group expects, with the policies attached to it.
 
-    ``name`` may hold ``{{ inputs.x }}`` placeholders, filled from the group's arguments.
+    ``name`` may hold ``{{ inputs.x }}`` placeholders, filled from the group's arguments; a
+    name that fills to the empty string selects every material of ``kind`` (of any kind the
+    policy has when ``kind`` is None), as Chainloop's groups do for an unnamed material.
     """
 
     name: str
@@ -414,11 +416,13 @@ class _Reader:
                 self.v.sequence(policies.get("materials"), (*at, "policies", "materials"))
             )
         ]
-        names = [m.name for m in materials]
-        for i, name in enumerate(names):
-            if name in names[:i]:
+        # a templated name may repeat with another type: "{{ inputs.x }}" left empty means
+        # "every material of that type"
+        keys = [(m.name, m.kind) for m in materials]
+        for i, key in enumerate(keys):
+            if key in keys[:i]:
                 raise self.fail(
-                    (*at, "policies", "materials", i, "name"), f"duplicate material {name!r}"
+                    (*at, "policies", "materials", i, "name"), f"duplicate material {key[0]!r}"
                 )
         attestation = [
             self.v.attachment(a, (*at, "policies", "attestation", i), _ATTACHMENT_FIELDS)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from chainproof.policy.arguments import apply_bindings, compute_arguments, input_arguments
 from chainproof.policy.content import material_input
-from chainproof.policy.document import ATTESTATION, Policy
+from chainproof.policy.document import ATTESTATION, GroupMaterial, Policy
 from chainproof.policy.engine import RegoEngine, canonical, default_engine, prepare
 from chainproof.policy.evaluation import PolicyEvaluation
 from chainproof.policy.loader import PolicyLoader, Reference
@@ -137,7 +137,7 @@ class PolicyVerifier:
         for group_att, group_ref, bindings, group in self._groups():
             skip = set(group_att.get("skip") or ())
             for material in group.materials:
-                if apply_bindings(material.name, bindings) != name:
+                if not _group_selects(material, bindings, name, kind):
                     continue
                 for attachment in material.policies:
                     if attachment.get("disabled"):
@@ -299,6 +299,17 @@ class PolicyVerifier:
                 group.name, group.inputs, attachment.get("with"), warn=self.warn
             )
             yield attachment, ref, bindings, group
+
+
+def _group_selects(
+    material: GroupMaterial, bindings: Mapping[str, str], name: str, kind: str
+) -> bool:
+    """Whether a group's material entry is the material ``name`` of ``kind``: of its type (when
+    it has one) and called its filled name (any name when that is empty)."""
+    if material.kind is not None and material.kind != kind:
+        return False
+    wanted = apply_bindings(material.name, bindings).strip()
+    return not wanted or wanted == name
 
 
 def _selects(wanted: str, mode: str | None, name: str) -> bool:

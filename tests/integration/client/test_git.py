@@ -118,3 +118,23 @@ def test_outside_a_repo_or_without_commit(tmp_path: Path) -> None:
 )
 def test_strip_credentials(url: str, clean: str) -> None:
     assert strip_credentials(url) == clean
+
+
+def test_unsigned_commit_has_no_signature(repo: Path) -> None:
+    info = head_info(repo)
+    assert info is not None and info["signature"] == ""
+
+
+def test_ssh_signed_commit_records_its_signature(repo: Path, tmp_path: Path) -> None:
+    key = tmp_path / "signing"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    git(repo, "config", "gpg.format", "ssh")
+    git(repo, "config", "user.signingkey", str(key))
+    (repo / "signed.txt").write_text("x\n")
+    git(repo, "add", "signed.txt")
+    git(repo, "commit", "-q", "-S", "-m", "Signed")
+    info = head_info(repo)
+    assert info is not None
+    assert info["signature"].startswith("-----BEGIN SSH SIGNATURE-----")
+    assert info["signature"].rstrip().endswith("-----END SSH SIGNATURE-----")
+    assert info["message"] == "Signed"

@@ -142,10 +142,11 @@ def test_eval_skipped_and_errors() -> None:
          "--kind", "SBOM_SPDX_JSON"],
     )  # fmt: skip
     assert not_sbom.exit_code == 2  # the material is not a valid SPDX document
+    vex = ASSETS / "materials" / "vex" / "openvex-acme-appliance.json"
     missing = runner.invoke(
-        app, ["policy", "develop", "eval", "-p", "sbom-banned-licenses", "-m", str(SBOM)]
+        app, ["policy", "develop", "eval", "-p", "vex-covers-cves", "-m", str(vex)]
     )
-    assert missing.exit_code == 2 and "missing required input 'licenses'" in missing.output
+    assert missing.exit_code == 2 and "missing required input 'cves'" in missing.output
     unknown = runner.invoke(app, ["policy", "develop", "eval", "-p", "nope", "-m", str(SBOM)])
     assert unknown.exit_code == 2 and "unknown policy 'nope'" in unknown.output
 

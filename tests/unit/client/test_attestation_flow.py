@@ -253,16 +253,14 @@ def test_required_policy_input_without_a_value_fails_init(state_file: Path, tmp_
         CONTRACT
         + """  policies:
     materials:
-      - ref: sbom-banned-licenses
+      - ref: vex-covers-cves
   policyGroups:
     - ref: sbom-quality
 """
     )
     server = FakeControlPlane(contract)
     api = ApiClient("http://cp.test", "cp_x", transport=httpx.MockTransport(server))
-    with pytest.raises(
-        PolicyError, match="sbom-banned-licenses: missing required input 'licenses'"
-    ):
+    with pytest.raises(PolicyError, match="vex-covers-cves: missing required input 'cves'"):
         attestation.init(
             api, state_file=state_file, workflow="build", project="shop", environ={}, cwd=tmp_path
         )

@@ -416,7 +416,7 @@ HEAD = "apiVersion: chainloop.dev/v1\nkind: Contract\nmetadata: {name: c}\nspec:
             "exactly one of ref or embedded",
         ),
         (
-            HEAD + "  policies:\n    attestation:\n      - ref: a\n        with: {n: 3}\n",
+            HEAD + "  policies:\n    attestation:\n      - ref: a\n        with: {n: 1.10}\n",
             8,
             "spec.policies.attestation[0].with.n",
             "must be a string",
@@ -606,3 +606,15 @@ def test_required_policies_are_attached_after_the_contracts_own() -> None:
     assert Contract.from_dict(merged.to_dict()) == merged
     with pytest.raises(ContractError, match="unknown field 'materials'"):
         parse_required_policies({"materials": []})
+
+
+def test_with_takes_yaml_booleans_and_integers_as_text() -> None:
+    """Chainloop's documentation writes `check_signature: yes` unquoted."""
+    contract = Contract.parse(
+        HEAD
+        + "  policies:\n    attestation:\n"
+        + "      - ref: source-commit\n        with: {check_signature: yes, min: 3, off: false}\n",
+        source="c.yaml",
+    )
+    (attachment,) = contract.policies["attestation"]
+    assert attachment["with"] == {"check_signature": "true", "min": "3", "off": "false"}

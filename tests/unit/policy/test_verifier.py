@@ -205,8 +205,8 @@ spec:
 """
     v = verifier(engine, contract)
     material = craft("bom", str(INPUTS / "spdx-ntia-complete.json"), "SBOM_SPDX_JSON")
-    ntia, fresh, licenses = v.verify_material(material)
-    assert ntia.passed and fresh.passed
+    ntia, fresh, licenses, components = v.verify_material(material)
+    assert ntia.passed and fresh.passed and components.passed
     assert [x.message for x in licenses.violations] == [
         "package express@4.21.1 has banned license(s): AGPL-3.0-only"
     ]

@@ -267,7 +267,7 @@ def _evaluate_set(
         return
     for item in materials:
         yield from _material(verifier, item, content, strategy, required, limits.slots)
-    yield from _statement(verifier, statement, strategy, required)
+    yield from _statement(verifier, statement, strategy, required, run)
 
 
 def _ref_name(attachment: Mapping[str, Any]) -> str:
@@ -333,7 +333,11 @@ def _material(
 
 
 def _statement(
-    verifier: PolicyVerifier, statement: Statement, strategy: str, required: bool
+    verifier: PolicyVerifier,
+    statement: Statement,
+    strategy: str,
+    required: bool,
+    run: WorkflowRun,
 ) -> Iterator[Checked]:
     from chainproof.policy.engine import canonical
 
@@ -343,6 +347,9 @@ def _statement(
     if not bound:
         return
     data = statement.to_dict()
+    # What only the control plane knows, beside the statement (never taken from it): the
+    # CI identity it verified when the run started (runner-authenticated reads it).
+    data["chainproof"] = {"ci_identity": run.ci_identity}
     text = canonical(data)
     for b in bound:
         yield from _one(verifier, b, ATTESTATION, data, text, None, strategy, required)
