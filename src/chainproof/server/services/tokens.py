@@ -137,6 +137,7 @@ def authenticate(session: Session, secret: str, now: datetime | None = None) -> 
         row.last_used_at = now
     org = session.get(Organization, row.org_id)
     assert org is not None
+    role = _effective_role(session, row)
     project = session.get(Project, row.project_id) if row.project_id else None
     workflow = session.get(Workflow, row.workflow_id) if row.workflow_id else None
     return Principal(
@@ -145,14 +146,33 @@ def authenticate(session: Session, secret: str, now: datetime | None = None) -> 
         token_id=row.id,
         token_name=row.name,
         kind=row.kind,
-        role=row.role,
+        role=role,
         project_id=row.project_id,
         project_name=project.name if project else None,
         workflow_id=row.workflow_id,
         workflow_name=workflow.name if workflow else None,
         policy_bypass=bool(row.policy_bypass),
         ci_identity=row.ci_identity,
+        user_id=row.user_id,
     )
+
+
+def _effective_role(session: Session, row: ApiToken) -> str:
+    """A user's token holds the lower of its own role and its user's current membership
+    (docs/identity.md): a demoted person's tokens are demoted with them, a removed one's stop."""
+    if row.kind != "user" or row.user_id is None:
+        return row.role
+    member = session.scalar(
+        select(Membership.role).where(
+            Membership.org_id == row.org_id, Membership.user_id == row.user_id
+        )
+    )
+    if member is None:
+        raise Unauthorized(
+            "this API token's person is no longer a member of the organisation",
+            hint="ask an admin to invite them again",
+        )
+    return min(row.role, member, key=lambda r: ROLE_RANK.get(r, -1))
 
 
 def list_page(
