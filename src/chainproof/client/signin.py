@@ -80,13 +80,17 @@ def device_id_token(
     try:
         with _oauth_client(provider, client_secret, timeout, transport) as oauth:
             meta = _json(
-                oauth.get(provider["issuer"].rstrip("/") + "/.well-known/openid-configuration")
+                oauth.request(
+                    "GET",
+                    provider["issuer"].rstrip("/") + "/.well-known/openid-configuration",
+                    withhold_token=True,
+                )
             )
             device_url, token_url = _endpoints(meta, provider["issuer"])
             form = {"client_id": provider["client_id"], "scope": SCOPE}
             if client_secret:
                 form["client_secret"] = client_secret
-            grant = _json(oauth.post(device_url, data=form, withhold_token=True))
+            grant = _json(oauth.request("POST", device_url, data=form, withhold_token=True))
             prompt(
                 grant["verification_uri"],
                 grant["user_code"],
