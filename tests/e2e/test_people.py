@@ -1,7 +1,8 @@
 """People sign in (issue 17): the server trusts tests/oidc_provider.py as its identity
 provider; an owner invites Ana as admin; Ana signs in with `auth login` (the device flow: the
 test reads the user code the CLI prints and approves it at the provider, as Ana's browser
-would), invites Bob as viewer; Bob signs in, can read but not write, and signs out. The owner
+would), invites Bob as viewer; Bob signs in, can read but not write (nor can his personal
+token), and signs out. The owner
 token lost, `server admin create-token` on the server host gives access back."""
 
 from __future__ import annotations
@@ -97,6 +98,13 @@ def test_people_sign_in_with_the_device_flow_and_a_viewer_reads_but_cannot_write
     ):
         denied = bob(*refused, check=False)
         assert denied.returncode == 3 and "Error:" in denied.stderr, (refused, denied.stderr)
+
+    mine = bob.json("api-token", "create", "--personal", "--name", "laptop", "--expires", "1d")
+    assert isinstance(mine, dict) and mine["role"] == "viewer"  # a token of Bob's own role
+    assert bob("--url", server.url, "project", "list", token=mine["token"]).returncode == 0
+    denied = bob("--url", server.url, "project", "create", "--name", "x", token=mine["token"],
+                 check=False)  # fmt: skip
+    assert denied.returncode == 3
 
     bob("auth", "logout")
     assert not (Path(bob.env["XDG_CONFIG_HOME"]) / "chainproof" / "credentials.json").exists()

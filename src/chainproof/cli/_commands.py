@@ -36,7 +36,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "versions.",
     ),
     "workflow": ("chainproof.cli.workflow", "Manage workflows, their contracts and their runs."),
-    "api-token": ("chainproof.cli.api_token", "Create, list and revoke API tokens for CI jobs."),
+    "api-token": (
+        "chainproof.cli.api_token",
+        "Create, list and revoke API tokens: robots for CI jobs, personal ones for people.",
+    ),
     "ci-identity": (
         "chainproof.cli.ci_identity",
         "Trust CI jobs by their OIDC ID token (no stored API token): add, list, remove.",

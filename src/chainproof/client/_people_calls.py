@@ -38,6 +38,17 @@ class PeopleCalls:
         """Revoke the session the client authenticates with."""
         self._session.request("DELETE", "/api/v1/auth/session")
 
+    def create_personal_token(
+        self, name: str, *, role: str | None = None, expires_in_seconds: int | None = None
+    ) -> dict[str, Any]:
+        """A token of the signed-in person; the answer's ``token`` is the secret."""
+        body = {"name": name, "role": role, "expires_in_seconds": expires_in_seconds}
+        return dict(self._post("/tokens/personal", body))
+
+    def list_personal_tokens(self) -> list[dict[str, Any]]:
+        """The signed-in person's own tokens (no secrets)."""
+        return list(self._get("/tokens/personal"))
+
     def list_members(self) -> list[dict[str, Any]]:
         """The organisation's members and their roles."""
         return list(self._get("/org/members"))

@@ -95,6 +95,8 @@ ROUTES: dict[str, tuple[str, str]] = {
     "GET /api/v1/findings": (USER, DENY),
     "POST /api/v1/findings/{finding_id}/acknowledge": (ADMIN, DENY),
     "POST /api/v1/tokens": (ADMIN, DENY),
+    "POST /api/v1/tokens/personal": (USER, DENY),
+    "GET /api/v1/tokens/personal": (USER, DENY),
     "GET /api/v1/tokens": (ADMIN, DENY),
     "DELETE /api/v1/tokens/{token_id}": (ADMIN, DENY),
     "POST /api/v1/ci-identities": (ADMIN, DENY),

@@ -214,3 +214,42 @@ def test_invitations_are_revoked_and_removed_members_lose_their_tokens(
         app_client.post("/org/invitations", {"email": "not-an-email", "role": "member"}).status_code
         == 400
     )
+
+
+def test_a_person_makes_expiring_tokens_of_their_own_role_and_revokes_them(
+    app_client: Env, idp: OidcProvider
+) -> None:
+    email = _email()
+    app_client.post("/org/invitations", {"email": email, "role": "member"})
+    session = _sign_in(app_client, _person(idp, email)).json()["token"]
+    org = app_client.org["name"]
+
+    def mint(body: dict[str, Any]) -> Any:
+        return app_client.client.post(
+            "/api/v1/tokens/personal", json=body, headers=_as(app_client, session, org)
+        )
+
+    made = mint({"name": "laptop", "expires_in_seconds": 3600})
+    assert made.status_code == 201, made.text
+    assert (made.json()["kind"], made.json()["role"]) == ("user", "member")
+    assert made.json()["expires_at"] is not None
+    assert mint({"name": "more", "role": "admin"}).status_code == 403  # above their own role
+    assert mint({"name": "long", "expires_in_seconds": 400 * 86400}).status_code == 422
+    viewer = mint({"name": "ro", "role": "viewer"}).json()["token"]
+    assert app_client.get("/whoami", token=viewer).json()["token"]["role"] == "viewer"
+    assert app_client.post("/projects", {"name": "x"}, token=viewer).status_code == 403
+
+    mine = app_client.client.get("/api/v1/tokens/personal", headers=_as(app_client, session, org))
+    assert sorted(t["name"] for t in mine.json()) == ["laptop", "ro"]
+    member = made.json()["token"]
+    assert app_client.get("/whoami", token=member).json()["user"]["email"] == email
+    robot = app_client.robot()
+    assert app_client.post("/tokens/personal", {"name": "r"}, token=robot).status_code == 403
+    assert app_client.delete(f"/tokens/{made.json()['id']}", token=viewer).status_code == 204
+    assert app_client.get("/whoami", token=member).status_code == 401  # revoked by its person
+    listed = {t["name"]: t for t in app_client.get("/tokens").json()["items"]}
+    assert listed["ro"]["last_used_at"] is not None  # used above
+
+    members = {m["email"]: m["user_id"] for m in app_client.get("/org/members").json()}
+    assert app_client.delete(f"/org/members/{members[email]}").status_code == 204
+    assert app_client.get("/whoami", token=viewer).status_code == 401  # removed: tokens revoked

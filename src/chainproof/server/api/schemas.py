@@ -6,6 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: Organisation roles, least privilege first.
+Role = Literal["viewer", "member", "admin", "owner"]
+
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -138,6 +141,13 @@ class TokenIn(_In):
     workflow: str | None = None
     expires_in_seconds: int | None = Field(default=None, gt=0)
     policy_bypass: bool = False
+
+
+class PersonalTokenIn(_In):
+    name: str = Field(min_length=1, max_length=200)
+    #: At most the person's own role (default: their role).
+    role: Role | None = None
+    expires_in_seconds: int = Field(default=30 * 86400, gt=0, le=365 * 86400)
 
 
 class TokenOut(BaseModel):
@@ -358,10 +368,6 @@ class MemberOut(BaseModel):
     role: str
     since: str
     last_sign_in_at: str | None = None
-
-
-#: Least privilege first.
-Role = Literal["viewer", "member", "admin", "owner"]
 
 
 class MemberPatch(_In):
