@@ -12,6 +12,7 @@ import pytest
 from tests.integration.conftest import Env
 from tests.oidc_provider import OidcProvider
 
+from chainproof.errors import NotFound
 from chainproof.server.identity_provider import IdentityProvider
 
 CLIENT = "chainproof-cli"
@@ -253,3 +254,17 @@ def test_a_person_makes_expiring_tokens_of_their_own_role_and_revokes_them(
     members = {m["email"]: m["user_id"] for m in app_client.get("/org/members").json()}
     assert app_client.delete(f"/org/members/{members[email]}").status_code == 204
     assert app_client.get("/whoami", token=viewer).status_code == 401  # removed: tokens revoked
+
+
+def test_the_server_host_recovers_owner_access_without_a_token(app_client: Env) -> None:
+    from chainproof.server.recovery import create_recovery_token
+
+    made = create_recovery_token(app_client.settings, app_client.org["name"])
+    me = app_client.get("/whoami", token=made["token"]).json()
+    assert (me["org"]["name"], me["token"]["role"]) == (app_client.org["name"], "owner")
+    members = {m["name"]: m["role"] for m in app_client.get("/org/members").json()}
+    assert members[made["name"]] == "owner"
+    actions = [e["action"] for e in app_client.get("/audit").json()["items"]]
+    assert "token.recover" in actions
+    with pytest.raises(NotFound):
+        create_recovery_token(app_client.settings, "no-such-org")

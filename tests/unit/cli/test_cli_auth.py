@@ -77,3 +77,23 @@ def test_logout_of_a_session_the_server_no_longer_knows_still_forgets_it(tmp_pat
     api.on("DELETE", "/api/v1/auth/session", lambda r: problem(401, "unauthorized", "expired"))
     assert _run(api, tmp_path, "auth", "logout").exit_code == 0
     assert not path.exists()
+
+
+def test_org_invite_and_member_commands_send_what_the_api_expects(tmp_path: Path) -> None:
+    api = FakeApi()
+    invitation = {"id": "i1", "email": "bob@example.com", "role": "viewer", "created_at": "t"}
+    api.on("POST", "/api/v1/org/invitations", invitation, status=201)
+    member = {"user_id": "u2", "email": "bob@example.com", "name": "Bob", "role": "member",
+              "since": "t", "last_sign_in_at": None}  # fmt: skip
+    api.on("PATCH", "/api/v1/org/members/bob@example.com", member)
+    args = ("--url", URL, "--token", "cp_owner")
+    invited = _run(api, tmp_path, *args, "org", "invite", "create", "--email", "bob@example.com",
+                   "--role", "viewer", "-o", "json")  # fmt: skip
+    assert invited.exit_code == 0, invited.output
+    assert api.body(0) == {"email": "bob@example.com", "role": "viewer"}
+    updated = _run(api, tmp_path, *args, "org", "member", "update", "bob@example.com", "--role",
+                   "member", "-o", "json")  # fmt: skip
+    assert updated.exit_code == 0, updated.output
+    assert api.body(1) == {"role": "member"}
+    bad = _run(api, tmp_path, *args, "org", "member", "update", "bob@example.com", "--role", "boss")
+    assert bad.exit_code == 2
