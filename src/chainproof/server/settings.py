@@ -425,6 +425,9 @@ class _DataDirDefaults(PydanticBaseSettingsSource):
         return values
 
 
+_SECRET_BEARING = frozenset({"identity_providers", "secret_key", "metrics_token"})
+
+
 def _invalid(
     err: ValidationError, overrides: Mapping[str, Any], environ: Mapping[str, str], data: Path
 ) -> InvalidInput:
@@ -442,8 +445,10 @@ def _invalid(
         origin, value = f"environment variable {env_name(name)}", upper[env_name(name)]
     else:
         origin, value = f"{name} in {data / CONFIG_FILE}", problem.get("input")
+    # Values that may hold a secret are not echoed (a provider's client_secret, the keys).
+    shown = "" if name in _SECRET_BEARING else f" (got {value!r})"
     return InvalidInput(
-        f"{origin} is not valid: {problem['msg']} (got {value!r})",
+        f"{origin} is not valid: {problem['msg']}{shown}",
         hint=f"fix {origin}; docs/configuration.md lists every setting",
     )
 
