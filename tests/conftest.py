@@ -10,6 +10,14 @@ import pytest
 ASSETS = Path(__file__).parent / "assets"
 
 
+@pytest.fixture(autouse=True)
+def _private_config_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No test reads or writes the sign-in sessions of whoever runs the tests."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+
+
 @pytest.fixture
 def assets() -> Path:
     """The folder of named test files (contracts, SBOMs, keys)."""

@@ -8,11 +8,15 @@ replaces, as real providers do), mints ID tokens with any claims, audience and l
 ``Authorization: bearer <request token>``, and receives ``{"value": "<ID token>"}`` carrying
 the claims of :attr:`OidcProvider.job_claims`.
 
-Routes are a table (:attr:`OidcProvider.routes`, path → handler) so that more flows (device
-authorisation, authorization code) can be added beside these without touching the server.
+Routes are a table (:attr:`OidcProvider.routes`, path → handler) so that more flows can be
+added beside these without touching the server. People sign in with the device authorization
+grant (RFC 8628): a device POSTs ``/device`` and polls ``/token``; a person approves the user
+code at ``/activate`` (POST ``user_code`` and ``login``, or ``deny=1``), as their browser would
+after signing in; the ID token then carries the claims of :meth:`OidcProvider.add_person`.
 
     with OidcProvider() as idp:
         token = idp.mint(github_claims("acme/shop"), audience="chainproof")
+        idp.add_person("ana", "ana@example.com")
 """
 
 from __future__ import annotations
@@ -136,10 +140,17 @@ class OidcProvider:
         #: Claims of the ID tokens the GitHub stand-in hands out.
         self.job_claims: dict[str, Any] = github_claims("cyberdyne/skynet")
         self.jwks_fetches = 0
+        #: The device flow's client (the ID tokens' audience), people by login, device grants.
+        self.client_id = "chainproof-cli"
+        self.people: dict[str, dict[str, Any]] = {}
+        self.devices: dict[str, _Device] = {}
         self.routes: dict[str, Route] = {
             "/.well-known/openid-configuration": self._discovery,
             "/jwks": self._jwks,
             "/github/id-token": self._github_id_token,
+            "/device": self._device_authorization,
+            "/activate": self._activate,
+            "/token": self._token,
         }
         self._server = _Server(self)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -187,6 +198,12 @@ class OidcProvider:
         }
         return jwt.encode(payload, signer.key, algorithm="RS256", headers={"kid": signer.kid})
 
+    def add_person(self, login: str, email: str, *, verified: bool = True) -> dict[str, Any]:
+        """A person who can sign in at ``/activate`` as ``login``; their ID-token claims."""
+        claims = {"sub": f"user-{login}", "email": email, "email_verified": verified, "name": login}
+        self.people[login] = claims
+        return claims
+
     def github_env(self) -> dict[str, str]:
         """What GitHub Actions sets in a job with ``permissions: id-token: write``."""
         return {
@@ -202,6 +219,9 @@ class OidcProvider:
             {
                 "issuer": self.issuer,
                 "jwks_uri": f"{self.issuer}/jwks",
+                "device_authorization_endpoint": f"{self.issuer}/device",
+                "token_endpoint": f"{self.issuer}/token",
+                "grant_types_supported": [DEVICE_GRANT],
                 "id_token_signing_alg_values_supported": ["RS256"],
                 "response_types_supported": ["id_token"],
                 "subject_types_supported": ["public"],
@@ -223,6 +243,82 @@ class OidcProvider:
             owner = self.job_claims.get("repository_owner", "")
             audience = f"https://github.com/{owner}"
         return Reply(200, {"value": self.mint(self.job_claims, audience=audience)})
+
+    # -- device authorization grant (RFC 8628) ---------------------------------------------
+    def _device_authorization(self, request: Request) -> Reply:
+        if request.method != "POST":
+            return Reply(405, {"error": "invalid_request"})
+        if request.form.get("client_id") != self.client_id:
+            return Reply(401, {"error": "invalid_client"})
+        if "openid" not in request.form.get("scope", "").split():
+            return Reply(400, {"error": "invalid_scope"})
+        device = _Device(secrets.token_urlsafe(24), _user_code())
+        self.devices[device.device_code] = device
+        uri = f"{self.issuer}/activate"
+        return Reply(
+            200,
+            {
+                "device_code": device.device_code,
+                "user_code": device.user_code,
+                "verification_uri": uri,
+                "verification_uri_complete": f"{uri}?user_code={device.user_code}",
+                "expires_in": 300,
+                "interval": 1,  # RFC 8628 §3.2 default is 5; tests poll faster
+            },
+        )
+
+    def _activate(self, request: Request) -> Reply:
+        """What the person's browser posts after they sign in and confirm the code."""
+        code = request.form.get("user_code", "")
+        device = next((d for d in self.devices.values() if d.user_code == code), None)
+        if request.method != "POST" or device is None:
+            return Reply(400, {"error": "unknown user code"})
+        if request.form.get("deny"):
+            device.denied = True
+            return Reply(200, {"denied": True})
+        login = request.form.get("login", "")
+        if login not in self.people:
+            return Reply(401, {"error": "unknown person"})
+        device.login = login
+        return Reply(200, {"approved": True})
+
+    def _token(self, request: Request) -> Reply:
+        form = request.form
+        if request.method != "POST" or form.get("grant_type") != DEVICE_GRANT:
+            return Reply(400, {"error": "unsupported_grant_type"})
+        if form.get("client_id") != self.client_id:
+            return Reply(401, {"error": "invalid_client"})
+        device = self.devices.get(form.get("device_code", ""))
+        if device is None:
+            return Reply(400, {"error": "invalid_grant"})
+        if device.denied:
+            del self.devices[device.device_code]
+            return Reply(400, {"error": "access_denied"})
+        if device.login is None:
+            return Reply(400, {"error": "authorization_pending"})
+        del self.devices[device.device_code]  # a device code is used once
+        id_token = self.mint(self.people[device.login], audience=self.client_id)
+        access = secrets.token_urlsafe(16)
+        body = {"access_token": access, "token_type": "Bearer", "expires_in": 300}
+        return Reply(200, {**body, "id_token": id_token})
+
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+@dataclass
+class _Device:
+    device_code: str
+    user_code: str
+    login: str | None = None
+    denied: bool = False
+
+
+def _user_code() -> str:
+    """Eight letters without vowels, as RFC 8628 §6.1 suggests, shown as ``BCDF-GHJK``."""
+    letters = "BCDFGHJKLMNPQRSTVWXZ"
+    code = "".join(secrets.choice(letters) for _ in range(8))
+    return f"{code[:4]}-{code[4:]}"
 
 
 class _Server(ThreadingHTTPServer):

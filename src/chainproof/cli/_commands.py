@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "chainproof.cli.server",
         "Create and run the embedded control plane (one process, data in one directory).",
     ),
-    "auth": ("chainproof.cli.auth", "Check the credentials the CLI uses."),
+    "auth": ("chainproof.cli.auth", "Sign in, sign out, and check the credentials the CLI uses."),
     "org": ("chainproof.cli.org", "Describe and configure your organisation."),
     "project": (
         "chainproof.cli.project",
@@ -36,7 +36,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "versions.",
     ),
     "workflow": ("chainproof.cli.workflow", "Manage workflows, their contracts and their runs."),
-    "api-token": ("chainproof.cli.api_token", "Create, list and revoke API tokens for CI jobs."),
+    "api-token": (
+        "chainproof.cli.api_token",
+        "Create, list and revoke API tokens: robots for CI jobs, personal ones for people.",
+    ),
     "ci-identity": (
         "chainproof.cli.ci_identity",
         "Trust CI jobs by their OIDC ID token (no stored API token): add, list, remove.",
@@ -87,10 +90,11 @@ def load_command(name: str) -> _click.Command:
         command = typer.main.get_command(shell)
     else:
         if name == "server":
-            from chainproof.cli import server_migrate
+            from chainproof.cli import server_admin, server_migrate
 
-            if not module.app.registered_groups:  # add the sub-group once per process
+            if not module.app.registered_groups:  # add the sub-groups once per process
                 module.app.add_typer(server_migrate.app, name="migrate")
+                module.app.add_typer(server_admin.app, name="admin")
         command = typer.main.get_group(module.app)
     command.name = name
     return command

@@ -87,13 +87,18 @@ class CliContext:
         """The API client for ``--url``/``--token`` (built once, on first use)."""
         if self._api is None:
             url = self.url or fallback_url
+            if not self.token:
+                url = self._saved_session(url) or url
             if not url:
                 raise InvalidInput(
                     "no control plane URL",
                     hint="pass --url or set CHAINPROOF_URL (e.g. http://127.0.0.1:8000)",
                 )
             if not self.token:
-                raise Unauthorized("no API token", hint="pass --token or set CHAINPROOF_TOKEN")
+                raise Unauthorized(
+                    "no API token",
+                    hint="pass --token, set CHAINPROOF_TOKEN, or `chainproof auth login`",
+                )
             from chainproof.client.http import ApiClient
 
             self._api = ApiClient(
@@ -105,8 +110,20 @@ class CliContext:
                 retry_timeout=self.retry_timeout,
                 on_retry=_print_retry if self.show_retries else None,
                 transport=self.transport,
+                org=self.org,
             )
         return self._api
+
+    def _saved_session(self, url: str | None) -> str | None:
+        """With no API token, the session ``auth login`` saved (for ``url``, or the server
+        signed in to last): take its token; its server's URL."""
+        from chainproof.client import credentials
+
+        saved = credentials.find(self.environ, url)
+        if saved is None:
+            return None
+        self.token = saved.token
+        return saved.url
 
     def close(self) -> None:
         """Close the API client if one was built."""

@@ -125,7 +125,8 @@ def root(
         typer.Option(
             "--org",
             envvar="CHAINPROOF_ORG",
-            help="Organisation name: CI jobs authenticating with their OIDC ID token name it.",
+            help="Organisation name: CI jobs authenticating with their OIDC ID token name it; "
+            "people signed in (auth login) pick one of theirs.",
             show_default=False,
         ),
     ] = None,

@@ -18,6 +18,7 @@ from chainproof.cli._common import (
     print_fields,
     print_table,
 )
+from chainproof.cli.org_people import invite_app, member_app
 
 app = typer.Typer(help="Describe and configure your organisation.", no_args_is_help=True)
 
@@ -268,3 +269,7 @@ def ca_rotate(ctx: typer.Context, output: OutputOpt = Output.table) -> None:
         emit_json(created)
     else:
         print_table([created], CA_COLUMNS, title="Signing CA rotated")
+
+
+app.add_typer(member_app, name="member")
+app.add_typer(invite_app, name="invite")

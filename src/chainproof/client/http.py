@@ -27,12 +27,15 @@ import httpx
 from chainproof.client._ci_identity_calls import CiIdentityCalls
 from chainproof.client._day_two import DayTwoCalls
 from chainproof.client._lifecycle import LifecycleCalls
+from chainproof.client._people_calls import PeopleCalls
 from chainproof.client._retry import DEFAULT_RETRY_TIMEOUT, Attempts, RetryPolicy, retry_after
 from chainproof.client._transport import client_transports
 from chainproof.errors import ChainproofError, InvalidInput, NetworkError, ServiceError
 
 __all__ = ["ApiClient", "HttpSession", "Reply", "server_root"]
 
+#: The organisation a person's session acts in (server: services/signin.py).
+ORG_HEADER = "X-Chainproof-Org"
 _RETRY_STATUSES = frozenset({502, 503, 504})
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
@@ -140,6 +143,7 @@ class HttpSession:
         on_retry: Callable[[str], None] | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._token = token
@@ -152,7 +156,7 @@ class HttpSession:
         )
         #: How many attempts the last request made (messages say how often a server was tried).
         self.tries = 0
-        headers = {"User-Agent": _user_agent(), "Accept": "application/json"}
+        headers = {"User-Agent": _user_agent(), "Accept": "application/json", **(headers or {})}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self._client = httpx.Client(
@@ -339,7 +343,7 @@ def _q(segment: str) -> str:
     return quote(segment, safe="")
 
 
-class ApiClient(LifecycleCalls, DayTwoCalls, CiIdentityCalls):
+class ApiClient(LifecycleCalls, DayTwoCalls, CiIdentityCalls, PeopleCalls):
     """Typed client of the control plane API (docs/api.md); answers are plain JSON dicts.
 
     Build it with the server URL (normalised by :func:`server_root`) and an API token; pass
@@ -360,6 +364,7 @@ class ApiClient(LifecycleCalls, DayTwoCalls, CiIdentityCalls):
         on_retry: Callable[[str], None] | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        org: str | None = None,
     ) -> None:
         self.base_url = server_root(base_url)
         self.timeout = timeout
@@ -374,6 +379,8 @@ class ApiClient(LifecycleCalls, DayTwoCalls, CiIdentityCalls):
             on_retry=on_retry,
             transport=transport,
             sleep=sleep,
+            # A person's session names the organisation it acts in; API tokens ignore it.
+            headers={ORG_HEADER: org} if org else None,
         )
 
     def __repr__(self) -> str:

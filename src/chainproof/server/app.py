@@ -22,9 +22,11 @@ from chainproof.server.api import (
     identity,
     orgs,
     overview,
+    people,
     policies,
     projects,
     runs,
+    signin,
     signing,
     tlog,
     tokens,
@@ -146,7 +148,9 @@ def create_app(
     api = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
     for module in (
         identity,
+        signin,
         orgs,
+        people,
         overview,
         projects,
         contracts,

@@ -36,6 +36,7 @@ from pydantic_settings.sources.utils import parse_env_vars
 
 from chainproof.core.drift import DriftSettings
 from chainproof.errors import InvalidInput, NotFound
+from chainproof.server.identity_provider import IdentityProvider
 
 __all__ = [
     "CONFIG_FILE",
@@ -125,6 +126,20 @@ class Settings(BaseSettings):
         gt=0,
         description="Lifetime of the token a CI job gets for its OIDC ID token "
         "(docs/ci-identity.md).",
+    )
+    identity_providers: list[IdentityProvider] = Field(
+        default_factory=list,
+        description="OIDC providers people sign in with (`chainproof auth login`): a list of "
+        "`{name, issuer, client_id, client_secret, allowed_email_domains}`; in config.toml "
+        "`[[identity_providers]]` tables, in the environment a JSON list. Empty: nobody signs "
+        "in, API tokens only (docs/identity.md).",
+        json_schema_extra={"default_text": "none"},
+    )
+    session_seconds: int = Field(
+        8 * 3600,
+        gt=0,
+        description="Lifetime of a person's sign-in session; `auth login` again when it ends "
+        "(docs/identity.md).",
     )
     expiry_check_seconds: float = Field(
         30.0, description="How often the worker looks for runs to expire."
@@ -415,6 +430,9 @@ class _DataDirDefaults(PydanticBaseSettingsSource):
         return values
 
 
+_SECRET_BEARING = frozenset({"identity_providers", "secret_key", "metrics_token"})
+
+
 def _invalid(
     err: ValidationError, overrides: Mapping[str, Any], environ: Mapping[str, str], data: Path
 ) -> InvalidInput:
@@ -432,8 +450,10 @@ def _invalid(
         origin, value = f"environment variable {env_name(name)}", upper[env_name(name)]
     else:
         origin, value = f"{name} in {data / CONFIG_FILE}", problem.get("input")
+    # Values that may hold a secret are not echoed (a provider's client_secret, the keys).
+    shown = "" if name in _SECRET_BEARING else f" (got {value!r})"
     return InvalidInput(
-        f"{origin} is not valid: {problem['msg']} (got {value!r})",
+        f"{origin} is not valid: {problem['msg']}{shown}",
         hint=f"fix {origin}; docs/configuration.md lists every setting",
     )
 

@@ -10,7 +10,12 @@ The routes are read from the app's OpenAPI document, so a new route without an e
 - ``attest``: owner, admin and member users, and robots within their scope; viewers 403;
 - ``admin``: owner and admin users; members, viewers and robots 403;
 - ``id-token``: no API token is read: the body's OIDC ID token is the credential, so a
-  junk one is 401 for every caller.
+  junk one is 401 for every caller;
+- ``public``: no credentials needed (the identity providers people sign in with);
+- ``session``: a person's sign-in session only; every API token is 401.
+
+People signed in with a session (``person-<role>``, naming the organisation in
+``X-Chainproof-Org``) get what the API tokens of their role get (docs/identity.md, "Roles").
 
 and what a robot scoped to *another* project and workflow gets: ``pass`` (its own data) or
 ``deny`` (403 or 404: it may neither act on nor learn about the first workflow). Callers
@@ -34,15 +39,27 @@ from typing import Any
 from tests.integration.conftest import Env
 from tests.integration.server.helpers import init_run, setup_workflow
 
-from chainproof.server.services import orgs, tokens
+from chainproof.server.db.base import utcnow
+from chainproof.server.services import orgs, people, signin, tokens
 
 ANY, USER, ATTEST, ADMIN, ID_TOKEN = "any", "user", "attest", "admin", "id-token"
+PUBLIC, SESSION = "public", "session"
 PASS, DENY = "pass", "deny"
 
 #: "METHOD path" → (who may, what a robot scoped elsewhere gets).
 ROUTES: dict[str, tuple[str, str]] = {
     "GET /api/v1/whoami": (ANY, PASS),
     "GET /api/v1/org": (ANY, PASS),
+    "GET /api/v1/auth/providers": (PUBLIC, PASS),
+    "POST /api/v1/auth/sessions": (ID_TOKEN, DENY),
+    "GET /api/v1/auth/session": (SESSION, DENY),
+    "DELETE /api/v1/auth/session": (SESSION, DENY),
+    "GET /api/v1/org/members": (USER, DENY),
+    "PATCH /api/v1/org/members/{member}": (ADMIN, DENY),
+    "DELETE /api/v1/org/members/{member}": (ADMIN, DENY),
+    "POST /api/v1/org/invitations": (ADMIN, DENY),
+    "GET /api/v1/org/invitations": (ADMIN, DENY),
+    "DELETE /api/v1/org/invitations/{invitation_id}": (ADMIN, DENY),
     "PATCH /api/v1/org": (ADMIN, DENY),
     "GET /api/v1/overview": (USER, DENY),
     "GET /api/v1/audit": (ADMIN, DENY),
@@ -78,6 +95,8 @@ ROUTES: dict[str, tuple[str, str]] = {
     "GET /api/v1/findings": (USER, DENY),
     "POST /api/v1/findings/{finding_id}/acknowledge": (ADMIN, DENY),
     "POST /api/v1/tokens": (ADMIN, DENY),
+    "POST /api/v1/tokens/personal": (USER, DENY),
+    "GET /api/v1/tokens/personal": (USER, DENY),
     "GET /api/v1/tokens": (ADMIN, DENY),
     "DELETE /api/v1/tokens/{token_id}": (ADMIN, DENY),
     "POST /api/v1/ci-identities": (ADMIN, DENY),
@@ -116,6 +135,7 @@ ROUTES: dict[str, tuple[str, str]] = {
 
 ROLES = ("owner", "admin", "member", "viewer")
 LOCKED_OUT = ("none", "expired", "revoked")
+PERSONS = tuple(f"person-{role}" for role in ROLES)
 
 
 @dataclass
@@ -135,6 +155,27 @@ def _user(env: Env, role: str) -> str:
         return secret
 
 
+def _person(env: Env, role: str) -> str:
+    """A session of a person who signed in and holds ``role``."""
+    with env.sessions.begin() as session:
+        org = orgs.get_org(session, env.org["id"])
+        user = orgs.add_member(session, org, f"person-{role}", role)
+        user.email = f"{role}-{secrets.token_hex(3)}@example.com"
+        _, secret = signin.open_session(session, user, "https://idp.test", 3600, utcnow())
+        return secret
+
+
+def _invitation(env: Env) -> str:
+    with env.sessions.begin() as session:
+        owner = tokens.authenticate(session, env.token)
+        return people.invite(session, owner, f"i{secrets.token_hex(3)}@example.com", "viewer").id
+
+
+def _target_member(env: Env) -> str:
+    with env.sessions.begin() as session:
+        return orgs.add_member(session, orgs.get_org(session, env.org["id"]), "target", "member").id
+
+
 def _world(env: Env) -> World:
     setup_workflow(env)  # project p, contract p-c, workflow build
     setup_workflow(env, project="q", workflow="other")
@@ -144,6 +185,7 @@ def _world(env: Env) -> World:
     assert env.delete(f"/tokens/{revoked['id']}").status_code == 204
     target = env.post("/tokens", {"name": "target"}).json()
     callers: dict[str, str | None] = {role: _user(env, role) for role in ROLES[1:]}
+    callers.update({f"person-{role}": _person(env, role) for role in ROLES})
     callers.update(
         owner=env.token,
         none=None,
@@ -164,6 +206,8 @@ def _world(env: Env) -> World:
         "index": "0",
         "project": "p",
         "version": "1.0",
+        "member": _target_member(env),
+        "invitation_id": _invitation(env),
     }
     scoped_out = {run["run"]["id"], run["workflow"]["id"]}
     return World(env, callers, params, ids, scoped_out)
@@ -220,8 +264,14 @@ def _request(path: str, method: str, world: World, spec: dict[str, Any]) -> dict
 
 def _expected(caller: str, who: str, robot: str, has_path_params: bool) -> set[int] | str:
     """The statuses ``caller`` may get, or PASS (anything but 401/403)."""
+    if who == PUBLIC:
+        return PASS
+    person = caller.startswith("person-")
+    if who == SESSION:
+        return PASS if person else {401}
     if caller in LOCKED_OUT or who == ID_TOKEN:
         return {401}
+    caller = caller.removeprefix("person-")
     if caller == "foreign":
         # 400: a body that does not match the path is refused before any lookup.
         return {400, 404} if has_path_params else PASS
@@ -247,10 +297,12 @@ def _routes(spec: dict[str, Any]) -> list[tuple[str, str]]:
         for method in operations
     ]
     order = {"GET": 0, "POST": 1, "PUT": 1, "PATCH": 1, "DELETE": 2}
-    return sorted(routes, key=lambda rm: (order[rm[1]], rm[0]))
+    # Signing out ends the people's sessions: last.
+    last = ("DELETE", "/api/v1/auth/session")
+    return sorted(routes, key=lambda rm: (order[rm[1]], (rm[1], rm[0]) == last, rm[0]))
 
 
-CALLERS = (*LOCKED_OUT, "foreign", "robot", "viewer", "member", "admin", "owner")
+CALLERS = (*LOCKED_OUT, "foreign", "robot", "viewer", "member", "admin", "owner", *PERSONS)
 
 
 def test_every_route_answers_every_caller_as_documented(app_client: Env) -> None:
@@ -269,6 +321,8 @@ def test_every_route_answers_every_caller_as_documented(app_client: Env) -> None
             request = _request(path, method, world, spec)
             token = world.callers[caller]
             headers = {"Authorization": f"Bearer {token}"} if token else {}
+            if caller in PERSONS:
+                headers[signin.ORG_HEADER] = app_client.org["name"]
             reply = app_client.client.request(**request, headers=headers)
             tried += 1
             expected = _expected(caller, who, robot, "{" in path)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from chainproof.cas.backend import Backend
 from chainproof.errors import Unauthorized
-from chainproof.server.services import tokens
+from chainproof.server.services import signin, tokens
 from chainproof.server.settings import Settings
 from chainproof.server.support.principal import Principal
 
@@ -34,7 +34,22 @@ def _principal(
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("an API token is required", hint="send Authorization: Bearer cp_...")
-    return tokens.authenticate(session, secret.strip())
+    secret = secret.strip()
+    if signin.is_session_secret(secret):  # a person's session names its organisation
+        return signin.authenticate(session, secret, request.headers.get(signin.ORG_HEADER))
+    return tokens.authenticate(session, secret)
+
+
+def session_secret(request: Request) -> str:
+    """The bearer secret of a person's sign-in session; Unauthorized for anything else."""
+    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not signin.is_session_secret(secret):
+        raise Unauthorized(
+            "this needs a person's sign-in session, not an API token",
+            hint="sign in with `chainproof auth login`",
+        )
+    return secret
 
 
 def _settings(request: Request) -> Settings:
@@ -51,3 +66,4 @@ SessionDep = Annotated[Session, Depends(_session, scope="function")]
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 BackendDep = Annotated[Backend, Depends(_backend)]
+SessionSecretDep = Annotated[str, Depends(session_secret)]

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from chainproof.server.api.deps import PrincipalDep
+from chainproof.server.api.deps import PrincipalDep, SessionDep
 from chainproof.server.api.schemas import WhoAmI
 from chainproof.server.api.strict_json import StrictJsonRoute
+from chainproof.server.db import User
 
 router = APIRouter(route_class=StrictJsonRoute, tags=["identity"])
 
 
 @router.get("/whoami", response_model=WhoAmI)
-def whoami(principal: PrincipalDep) -> dict[str, object]:
-    """The organisation and token the credentials belong to."""
+def whoami(principal: PrincipalDep, session: SessionDep) -> dict[str, object]:
+    """The organisation and token (or sign-in session) the credentials belong to, and the
+    person behind them."""
+    user = session.get(User, principal.user_id) if principal.user_id else None
     return {
+        "user": {"id": user.id, "email": user.email, "name": user.name} if user else None,
         "org": {"id": principal.org_id, "name": principal.org_name},
         "token": {
-            "id": principal.token_id,
+            "id": principal.actor_id,
             "name": principal.token_name,
             "kind": principal.kind,
             "role": principal.role,

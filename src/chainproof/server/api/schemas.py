@@ -6,6 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: Organisation roles, least privilege first.
+Role = Literal["viewer", "member", "admin", "owner"]
+
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -30,9 +33,17 @@ class TokenRef(BaseModel):
     workflow: str | None = None
 
 
+class UserRef(BaseModel):
+    id: str
+    email: str | None = None
+    name: str
+
+
 class WhoAmI(BaseModel):
     org: OrgRef
     token: TokenRef
+    #: The person acting (a sign-in session or a person's token); null for robots.
+    user: UserRef | None = None
 
 
 class ProjectIn(_In):
@@ -130,6 +141,13 @@ class TokenIn(_In):
     workflow: str | None = None
     expires_in_seconds: int | None = Field(default=None, gt=0)
     policy_bypass: bool = False
+
+
+class PersonalTokenIn(_In):
+    name: str = Field(min_length=1, max_length=200)
+    #: At most the person's own role (default: their role).
+    role: Role | None = None
+    expires_in_seconds: int = Field(default=30 * 86400, gt=0, le=365 * 86400)
 
 
 class TokenOut(BaseModel):
@@ -342,3 +360,66 @@ class SigningKeyOut(BaseModel):
     id: str
     name: str
     public_key: str
+
+
+class MemberOut(BaseModel):
+    user_id: str
+    email: str | None
+    name: str
+    role: str
+    since: str
+    last_sign_in_at: str | None = None
+
+
+class MemberPatch(_In):
+    role: Role
+
+
+class InvitationIn(_In):
+    email: str = Field(min_length=3, max_length=320)
+    role: Role
+
+
+class InvitationOut(BaseModel):
+    id: str
+    email: str
+    role: str
+    created_at: str
+
+
+class ProviderOut(BaseModel):
+    name: str
+    issuer: str
+    client_id: str
+
+
+class SessionIn(_In):
+    id_token: str = Field(min_length=1, max_length=16384)
+
+
+class SessionOut(BaseModel):
+    token: str
+    expires_at: str | None
+    user: UserRef
+    #: Organisations joined by invitation at this sign-in.
+    joined: list[str]
+
+
+class SessionOrg(BaseModel):
+    name: str
+    role: str
+
+
+class SessionRef(BaseModel):
+    id: str
+    expires_at: str | None
+
+
+class SessionUser(UserRef):
+    issuer: str | None = None
+
+
+class SessionInfo(BaseModel):
+    user: SessionUser
+    session: SessionRef
+    orgs: list[SessionOrg]

@@ -7,11 +7,13 @@ from chainproof.server.db.findings import Finding
 from chainproof.server.db.orgs import (
     ApiToken,
     AuditEvent,
+    Invitation,
     Membership,
     Organization,
     SigningCA,
     SigningKey,
     User,
+    UserSession,
 )
 from chainproof.server.db.policies import PolicyRevision, PolicyRow
 from chainproof.server.db.projects import (
@@ -48,6 +50,7 @@ __all__ = [
     "ContractRevision",
     "ContractRow",
     "Finding",
+    "Invitation",
     "Material",
     "Membership",
     "Organization",
@@ -64,6 +67,7 @@ __all__ = [
     "TransparencyLog",
     "TrustKey",
     "User",
+    "UserSession",
     "VerificationSummary",
     "Workflow",
     "WorkflowRun",

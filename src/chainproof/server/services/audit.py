@@ -16,6 +16,8 @@ from chainproof.server.db import (
     ContractRow,
     Project,
     ProjectVersion,
+    User,
+    UserSession,
     Workflow,
 )
 from chainproof.server.db.base import utcnow
@@ -39,7 +41,7 @@ def record(
     session.add(
         AuditEvent(
             org_id=org_id,
-            actor_token_id=actor.token_id if actor else None,
+            actor_token_id=actor.actor_id if actor else None,
             action=action,
             target=target,
             data=data,
@@ -147,6 +149,7 @@ def views(session: Session, events: list[AuditEvent]) -> list[dict[str, Any]]:
             select(ApiToken.id, ApiToken.name, ApiToken.kind).where(ApiToken.id.in_(token_ids))
         )
     }
+    tokens.update(_session_actors(session, token_ids - tokens.keys()))
     names = _resource_names(session, {e.target for e in events if e.target})
     out = []
     for event in events:
@@ -165,6 +168,18 @@ def views(session: Session, events: list[AuditEvent]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _session_actors(session: Session, ids: set[str]) -> dict[str, tuple[str, str]]:
+    """Sign-in sessions among the actors: named by their person's email."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(UserSession.id, User.email, User.name)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.id.in_(ids))
+    )
+    return {row.id: (row.email or row.name, "person") for row in rows}
 
 
 def _resource_names(session: Session, ids: set[str]) -> dict[str, str]:

@@ -202,7 +202,9 @@ def _upload_readable(session: Session, actor: Principal, digest: Digest) -> bool
         )
     if actor.kind == "system" or actor.role in ADMIN_ROLES:
         return True
-    user_id = session.scalar(select(ApiToken.user_id).where(ApiToken.id == actor.token_id))
+    user_id = actor.user_id or session.scalar(
+        select(ApiToken.user_id).where(ApiToken.id == actor.token_id)
+    )
     return any(
         u.project_id is not None
         or (actor.token_id is not None and u.token_id == actor.token_id)

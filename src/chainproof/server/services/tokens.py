@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from chainproof.errors import InvalidInput, NotFound, Unauthorized
+from chainproof.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from chainproof.server.db import ApiToken, Membership, Organization, Project, User, Workflow
 from chainproof.server.db.base import utcnow
 from chainproof.server.services import audit
@@ -121,6 +121,67 @@ def create_robot_token(
     return row, secret
 
 
+#: A person's own API tokens always expire: at most a year, 30 days unless asked.
+PERSONAL_DEFAULT_SECONDS = 30 * 86400
+PERSONAL_MAX_SECONDS = 365 * 86400
+
+
+def create_personal_token(
+    session: Session,
+    actor: Principal,
+    *,
+    name: str,
+    role: str | None = None,
+    expires_in_seconds: int = PERSONAL_DEFAULT_SECONDS,
+    now: datetime | None = None,
+) -> tuple[ApiToken, str]:
+    """A token of the person acting, with their role (or a lower ``role``), expiring; it
+    follows their membership as their sessions do (docs/identity.md). Every role may make
+    one; robots may not."""
+    if actor.user_id is None:
+        raise Forbidden("only a person may create a personal token", hint=_PERSON_HINT)
+    if not name or len(name) > 200:
+        raise InvalidInput("a token needs a name of at most 200 characters")
+    if not 0 < expires_in_seconds <= PERSONAL_MAX_SECONDS:
+        raise InvalidInput("a personal token expires within 1 second to 365 days")
+    wanted = role or actor.role
+    if wanted not in ROLE_RANK or wanted == "robot":
+        raise InvalidInput(f"unknown role {wanted!r}", hint="viewer, member, admin or owner")
+    actor.require_outranks_or_equals(wanted, "create a token")
+    secret = new_secret()
+    created = now or utcnow()
+    row = ApiToken(
+        org_id=actor.org_id,
+        name=name,
+        kind="user",
+        role=wanted,
+        user_id=actor.user_id,
+        token_hash=hash_secret(secret),
+        created_at=created,
+        expires_at=created + timedelta(seconds=expires_in_seconds),
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session, actor.org_id, actor, "token.create", row.id, kind="user", role=wanted,
+        personal=True,
+    )  # fmt: skip
+    return row, secret
+
+
+def list_personal(session: Session, actor: Principal) -> list[ApiToken]:
+    """The acting person's own tokens in this organisation, newest first."""
+    if actor.user_id is None:
+        raise Forbidden("only a person has personal tokens", hint=_PERSON_HINT)
+    stmt = select(ApiToken).where(
+        ApiToken.org_id == actor.org_id, ApiToken.user_id == actor.user_id
+    )
+    return list(session.scalars(stmt.order_by(ApiToken.created_at.desc(), ApiToken.id)))
+
+
+_PERSON_HINT = "sign in with `chainproof auth login`, or use a person's token"
+
+
 def authenticate(session: Session, secret: str, now: datetime | None = None) -> Principal:
     """The principal behind ``secret``; Unauthorized when unknown, expired or revoked."""
     now = now or utcnow()
@@ -137,6 +198,7 @@ def authenticate(session: Session, secret: str, now: datetime | None = None) -> 
         row.last_used_at = now
     org = session.get(Organization, row.org_id)
     assert org is not None
+    role = _effective_role(session, row)
     project = session.get(Project, row.project_id) if row.project_id else None
     workflow = session.get(Workflow, row.workflow_id) if row.workflow_id else None
     return Principal(
@@ -145,14 +207,33 @@ def authenticate(session: Session, secret: str, now: datetime | None = None) -> 
         token_id=row.id,
         token_name=row.name,
         kind=row.kind,
-        role=row.role,
+        role=role,
         project_id=row.project_id,
         project_name=project.name if project else None,
         workflow_id=row.workflow_id,
         workflow_name=workflow.name if workflow else None,
         policy_bypass=bool(row.policy_bypass),
         ci_identity=row.ci_identity,
+        user_id=row.user_id,
     )
+
+
+def _effective_role(session: Session, row: ApiToken) -> str:
+    """A user's token holds the lower of its own role and its user's current membership
+    (docs/identity.md): a demoted person's tokens are demoted with them, a removed one's stop."""
+    if row.kind != "user" or row.user_id is None:
+        return row.role
+    member = session.scalar(
+        select(Membership.role).where(
+            Membership.org_id == row.org_id, Membership.user_id == row.user_id
+        )
+    )
+    if member is None:
+        raise Unauthorized(
+            "this API token's person is no longer a member of the organisation",
+            hint="ask an admin to invite them again",
+        )
+    return min(row.role, member, key=lambda r: ROLE_RANK.get(r, -1))
 
 
 def list_page(
@@ -169,12 +250,16 @@ def list_page(
 
 
 def revoke(session: Session, actor: Principal, token_id: str, now: datetime | None = None) -> None:
-    """Revoke a token of this organisation (idempotent); NotFound for others."""
-    actor.require_admin()
+    """Revoke a token of this organisation (idempotent; owner/admin, or a person their own
+    token); NotFound for others."""
     row = session.get(ApiToken, token_id)
+    own = row is not None and actor.user_id is not None and row.user_id == actor.user_id
+    if not own:
+        actor.require_admin()
     if row is None or row.org_id != actor.org_id:
         raise NotFound("token not found")
-    actor.require_outranks_or_equals(_holder_role(session, row), "revoke a token")
+    if not own:
+        actor.require_outranks_or_equals(_holder_role(session, row), "revoke a token")
     if row.revoked_at is None:
         row.revoked_at = now or utcnow()
         audit.record(session, actor.org_id, actor, "token.revoke", row.id)

@@ -7,8 +7,20 @@ from typing import Any
 
 from chainproof.errors import Forbidden
 
-ADMIN_ROLES = frozenset({"owner", "admin"})
-ATTEST_ROLES = frozenset({"owner", "admin", "member"})
+#: Which role may do what: the one table every service checks through the ``require_*``
+#: methods below (docs/identity.md, "Roles"). ``read``: see the organisation's projects,
+#: workflows, runs, contracts, findings and members; ``attest``: run attestations;
+#: ``admin``: change settings, projects, workflows, contracts, policies, tokens, CI identities,
+#: members and invitations. Granting, changing or removing a role, or revoking a token, also
+#: needs a rank at least that role's (:data:`ROLE_RANK`).
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "read": frozenset({"owner", "admin", "member", "viewer"}),
+    "attest": frozenset({"owner", "admin", "member"}),
+    "admin": frozenset({"owner", "admin"}),
+}
+ROLES = ("owner", "admin", "member", "viewer")
+ADMIN_ROLES = PERMISSIONS["admin"]
+ATTEST_ROLES = PERMISSIONS["attest"]
 #: The role order (docs/api.md, "Roles"): nobody acts on a principal that outranks them. A
 #: robot token ranks with viewers: it holds no user's rights beyond its attestations.
 ROLE_RANK = {"owner": 3, "admin": 2, "member": 1, "viewer": 0, "robot": 0}
@@ -31,6 +43,15 @@ class Principal:
     policy_bypass: bool = False  # a robot granted --exception-bypass-policy-check
     #: The verified CI identity of a token a job exchanged for its OIDC ID token.
     ci_identity: dict[str, Any] | None = None
+    #: The person acting: a user token's user, or the user of a sign-in session.
+    user_id: str | None = None
+    #: A sign-in session's id (``token_id`` is then None: it names API tokens only).
+    session_id: str | None = None
+
+    @property
+    def actor_id(self) -> str | None:
+        """What the audit trail records as the actor: the token or the session."""
+        return self.token_id or self.session_id
 
     @property
     def is_robot(self) -> bool:
