@@ -68,15 +68,26 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Drift findings: stopped, failing, regressed, runner-changed, lagging, unmanaged.",
     ),
     "audit": ("chainproof.cli.audit", "Read the audit log: who did what, when."),
+    "discover": (
+        "chainproof.cli.discover",
+        "Which runs produced or used a digest, and what else they attested (a tree).",
+    ),
+    "component": (
+        "chainproof.cli.component",
+        "Search the components of every SBOM the organisation pushed (purl, name, license).",
+    ),
 }
+
+#: Root commands that are one command, not a group (the module's function of that name).
+SINGLE = frozenset({"verify", "discover"})
 
 
 def load_command(name: str) -> _click.Command:
     """Import the module of root command ``name`` and build its Click command."""
     module: Any = importlib.import_module(COMMANDS[name][0])
-    if name == "verify":  # a single command, not a group
+    if name in SINGLE:  # a single command, not a group
         shell = typer.Typer(add_completion=False)
-        shell.command(name)(module.verify)
+        shell.command(name)(getattr(module, name))
         command = typer.main.get_command(shell)
     else:
         if name == "server":

@@ -76,6 +76,8 @@ ROUTES: dict[str, tuple[str, str]] = {
     "DELETE /api/v1/workflows/{project}/{name}": (ADMIN, DENY),
     "PUT /api/v1/workflows/{project}/{name}/cadence": (ADMIN, DENY),
     "GET /api/v1/findings": (USER, DENY),
+    "GET /api/v1/discover/{digest}": (USER, DENY),
+    "GET /api/v1/components": (USER, DENY),
     "POST /api/v1/findings/{finding_id}/acknowledge": (ADMIN, DENY),
     "POST /api/v1/tokens": (ADMIN, DENY),
     "GET /api/v1/tokens": (ADMIN, DENY),
@@ -164,6 +166,7 @@ def _world(env: Env) -> World:
         "index": "0",
         "project": "p",
         "version": "1.0",
+        "digest": "sha256:" + "ab" * 32,
     }
     scoped_out = {run["run"]["id"], run["workflow"]["id"]}
     return World(env, callers, params, ids, scoped_out)
