@@ -40,11 +40,11 @@ class Component(Base):
 
     __tablename__ = "components"
     __table_args__ = (
+        # Few indexes: each one slows the ingest. The unique key leads with run_id (a run's
+        # components); a purl search is (package, version), a name search (name).
         UniqueConstraint("run_id", "sbom_digest", "key"),
-        Index("ix_components_org_id_purl", "org_id", "purl"),
-        Index("ix_components_org_id_package", "org_id", "package"),
+        Index("ix_components_org_id_package_version", "org_id", "package", "version"),
         Index("ix_components_org_id_name", "org_id", "name"),
-        Index("ix_components_run_id", "run_id"),
     )
 
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))

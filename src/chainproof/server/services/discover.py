@@ -68,6 +68,9 @@ def _referrers(
         .outerjoin(ProjectVersion, ProjectVersion.id == WorkflowRun.project_version_id)
         .where(Referrer.org_id == org_id, Referrer.digest.in_(digests))
         .order_by(WorkflowRun.created_at.desc(), WorkflowRun.id)
+        # Bounded: a run names one digest in a few roles at most, so this holds MAX_RUNS
+        # runs per digest however many thousand runs share a base image.
+        .limit(MAX_RUNS * 4 * len(digests))
     ).all()
     out = []
     for ref, run, workflow, project, version in rows:

@@ -138,22 +138,30 @@ def _digest(descriptor: Any) -> str | None:
 
 def _refs(run: _Run) -> list[dict[str, Any]]:
     """The referrer rows of one run: the attestation, its subjects, its materials."""
-    base = {"org_id": run.org_id, "run_id": run.run_id}
-    rows = [{**base, "digest": run.digest, "role": "attestation", "name": "attestation",
-             "kind": "ATTESTATION", "repository": None, "tag": None}]  # fmt: skip
-    kinds = {m.digest: m for m in run.materials}
+    bundle = {"kind": "ATTESTATION", "repository": None, "tag": None}
+    rows = [_ref(run, run.digest, "attestation", "attestation", bundle)]
+    materials = {m.digest: m for m in run.materials}
     for subject in run.statement.get("subject") or []:
         digest = _digest(subject)
-        if digest is None:
-            continue
-        material = kinds.get(digest)
-        rows.append({**base, "digest": digest, "role": "subject",
-                     "name": str(subject.get("name") or "")[:300], **_about(material)})  # fmt: skip
+        if digest is not None:
+            name = str(subject.get("name") or "")
+            rows.append(_ref(run, digest, "subject", name, _about(materials.get(digest))))
     for material in run.materials:
-        rows.append({**base, "digest": material.digest, "role": "material",
-                     "name": material.name[:300], **_about(material)})  # fmt: skip
+        rows.append(_ref(run, material.digest, "material", material.name, _about(material)))
     unique = {(r["role"], r["name"], r["digest"]): r for r in rows}
-    return [{"id": new_id(), **r} for r in unique.values()]
+    return list(unique.values())
+
+
+def _ref(run: _Run, digest: str, role: str, name: str, about: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "org_id": run.org_id,
+        "run_id": run.run_id,
+        "digest": digest,
+        "role": role,
+        "name": name[:300],
+        **about,
+    }
 
 
 def _about(material: Material | None) -> dict[str, Any]:

@@ -77,10 +77,10 @@ def upgrade() -> None:
             "run_id", "sbom_digest", "key", name=op.f("uq_components_run_id_sbom_digest_key")
         ),
     )
-    op.create_index("ix_components_org_id_purl", "components", ["org_id", "purl"])
-    op.create_index("ix_components_org_id_package", "components", ["org_id", "package"])
+    op.create_index(
+        "ix_components_org_id_package_version", "components", ["org_id", "package", "version"]
+    )
     op.create_index("ix_components_org_id_name", "components", ["org_id", "name"])
-    op.create_index("ix_components_run_id", "components", ["run_id"])
     op.create_table(
         "indexed_runs",
         sa.Column("run_id", sa.String(length=36), nullable=False),
