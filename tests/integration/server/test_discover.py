@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from tests.integration.conftest import Env
 from tests.integration.server.discover_steps import cdx, image_digest, index, push, setup
 
-from chainproof.server.db import Component, IndexedRun, Referrer
+from chainproof.server.db import Attestation, Component, IndexedRun, Referrer
+from chainproof.server.services import discover_index
 
 LOG4J_OLD = ("maven/org.apache.logging.log4j/log4j-core", "log4j-core", "2.14.1", "Apache-2.0")
 LOG4J_NEW = ("maven/org.apache.logging.log4j/log4j-core", "log4j-core", "2.17.1", "Apache-2.0")
@@ -155,3 +158,30 @@ def test_robots_may_not_search(app_client: Env) -> None:
     robot = app_client.robot(project="shop", workflow="build")
     assert app_client.get("/components", token=robot, params={"name": "x"}).status_code == 403
     assert app_client.get(f"/discover/{image_digest('x')}", token=robot).status_code == 403
+
+
+def test_a_backlog_is_worked_off_over_short_passes(app_client: Env, monkeypatch: Any) -> None:
+    setup(app_client)
+    for n in range(3):
+        push(app_client, cdx(REQUESTS), image_digest(f"backlog{n}"))
+    monkeypatch.setattr(discover_index, "BATCH", 1)
+    monkeypatch.setattr(discover_index, "PASS_BATCHES", 2)
+    assert [index(app_client), index(app_client), index(app_client)] == [2, 1, 0]
+
+
+def test_the_watermark_looks_back_for_late_commits_only_so_far(app_client: Env) -> None:
+    setup(app_client)
+    push(app_client, cdx(REQUESTS), image_digest("first"))
+    index(app_client)
+    late = push(app_client, cdx(REQUESTS), image_digest("late"))
+    lost = push(app_client, cdx(REQUESTS), image_digest("lost"))
+    with app_client.sessions.begin() as session:
+        mark = session.scalar(select(func.max(IndexedRun.attested_at)))
+        assert mark is not None
+        for run_id, back in ((late, timedelta(minutes=5)), (lost, timedelta(minutes=30))):
+            row = session.scalars(select(Attestation).where(Attestation.run_id == run_id)).one()
+            row.created_at = mark - back  # as if its transaction had committed that late
+    assert index(app_client) == 1
+    with app_client.sessions() as session:
+        indexed = set(session.scalars(select(IndexedRun.run_id)))
+    assert late in indexed and lost not in indexed

@@ -49,4 +49,6 @@ async def discover_loop(
         done = await run_pass("discover_index", index_once, sessions, source)
         if done:
             log.info("discover index: %d run(s) indexed", done)
-        await pause(stop, every_seconds)
+        full = discover_index.BATCH * discover_index.PASS_BATCHES
+        if done != full:  # a backlog goes on at once; otherwise wait for new pushes
+            await pause(stop, every_seconds)

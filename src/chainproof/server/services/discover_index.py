@@ -72,10 +72,16 @@ def pending(session: Session, limit: int) -> list[str]:
     return list(session.scalars(stmt.order_by(Attestation.created_at).limit(limit)))
 
 
+PASS_BATCHES = 20
+"""Batches per pass at most: a backlog (the history after an upgrade) is worked off over
+several passes, so that a server stopping waits for one short pass, not for the backlog."""
+
+
 def index_once(sessions: sessionmaker[Session], open_blob: BlobOpener) -> int:
-    """Index every pending run, :data:`BATCH` per transaction; how many were indexed."""
+    """Index pending runs, :data:`BATCH` per transaction, :data:`PASS_BATCHES` at most; how
+    many were indexed."""
     done = 0
-    while True:
+    for _ in range(PASS_BATCHES):
         with sessions() as session:
             ids = pending(session, BATCH)
             runs = _load(session, ids)
@@ -98,6 +104,7 @@ def index_once(sessions: sessionmaker[Session], open_blob: BlobOpener) -> int:
             ]
             insert_many_if_absent(session, IndexedRun, marks)
         done += len(runs)
+    return done
 
 
 def _load(session: Session, ids: list[str]) -> list[_Run]:
