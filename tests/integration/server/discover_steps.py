@@ -53,9 +53,15 @@ def image_digest(label: str) -> str:
     return "sha256:" + hashlib.sha256(label.encode()).hexdigest()
 
 
-def setup(env: Env, project: str = "shop", workflows: tuple[str, ...] = ("build",)) -> None:
+def setup(
+    env: Env,
+    project: str = "shop",
+    workflows: tuple[str, ...] = ("build",),
+    sbom_kind: str = "SBOM_CYCLONEDX_JSON",
+) -> None:
     assert env.post("/projects", {"name": project}).status_code == 201
-    reply = env.post("/contracts", {"name": f"{project}-c", "raw": CONTRACT})
+    raw = CONTRACT.replace("SBOM_CYCLONEDX_JSON", sbom_kind)
+    reply = env.post("/contracts", {"name": f"{project}-c", "raw": raw})
     assert reply.status_code == 201, reply.text
     for name in workflows:
         body = {"name": name, "project": project, "contract": f"{project}-c"}
@@ -82,6 +88,7 @@ def push(
     workflow: str = "build",
     tag: str = "1.0",
     version: str | None = None,
+    sbom_kind: str = "SBOM_CYCLONEDX_JSON",
 ) -> str:
     """Init, upload the SBOM, sign and push a run; its id."""
     body: dict[str, Any] = {"workflow": workflow, "project": project, "runner": GENERIC}
@@ -97,7 +104,7 @@ def push(
     summary = {"repository": repository, "tag": tag, "digest": image}
     materials = [
         _material("image", "CONTAINER_IMAGE", image, False, summary=summary, output=True),
-        _material("sbom", "SBOM_CYCLONEDX_JSON", sbom_digest, True),
+        _material("sbom", sbom_kind, sbom_digest, True),
     ]
     alg, _, hexa = image.partition(":")
     statement = {

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from tests.integration.conftest import Env
 from tests.integration.server.discover_steps import cdx, image_digest, index, push, setup
@@ -14,6 +16,7 @@ from tests.integration.server.discover_steps import cdx, image_digest, index, pu
 from chainproof.server.db import Attestation, Component, IndexedRun, Referrer
 from chainproof.server.services import discover_index
 
+MATERIALS = Path(__file__).parents[2] / "assets" / "materials"
 LOG4J_OLD = ("maven/org.apache.logging.log4j/log4j-core", "log4j-core", "2.14.1", "Apache-2.0")
 LOG4J_NEW = ("maven/org.apache.logging.log4j/log4j-core", "log4j-core", "2.17.1", "Apache-2.0")
 LOG4J_BETA = ("maven/org.apache.logging.log4j/log4j-core", "log4j-core", "2.0-beta9", "Apache-2.0")
@@ -185,3 +188,23 @@ def test_the_watermark_looks_back_for_late_commits_only_so_far(app_client: Env) 
     with app_client.sessions() as session:
         indexed = set(session.scalars(select(IndexedRun.run_id)))
     assert late in indexed and lost not in indexed
+
+
+@pytest.mark.parametrize(
+    ("kind", "asset", "purl"),
+    [
+        ("SBOM_CYCLONEDX_XML", "sboms/cyclonedx-py-1.5.xml", "pkg:pypi/idna@3.20"),
+        ("SBOM_SPDX_JSON", "spdx-2.3.json", "pkg:npm/express@4.21.1"),
+    ],
+)
+def test_cyclonedx_xml_and_spdx_sboms_are_indexed_too(
+    app_client: Env, kind: str, asset: str, purl: str
+) -> None:
+    setup(app_client, sbom_kind=kind)
+    data = (MATERIALS / asset).read_bytes()
+    run_id = push(app_client, data, image_digest(kind), sbom_kind=kind)
+    index(app_client)
+    found = _search(app_client, purl=purl)
+    assert [(f["run"]["id"], f["sbom_digest"]) for f in found] == [
+        (run_id, "sha256:" + hashlib.sha256(data).hexdigest())
+    ]
