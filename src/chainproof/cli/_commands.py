@@ -71,6 +71,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Drift findings: stopped, failing, regressed, runner-changed, lagging, unmanaged.",
     ),
     "audit": ("chainproof.cli.audit", "Read the audit log: who did what, when."),
+    "discover": (
+        "chainproof.cli.discover",
+        "Which runs produced or used a digest, and what else they attested (a tree).",
+    ),
+    "component": (
+        "chainproof.cli.component",
+        "Search the components of every SBOM the organisation pushed (purl, name, license).",
+    ),
     "apply": (
         "chainproof.cli.apply",
         "Create or update contracts, policies and groups from YAML files (--dry-run: the diff).",
@@ -78,7 +86,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 #: Root commands that are one command (the module's function of that name), not a group.
-SINGLE = frozenset({"verify", "apply"})
+SINGLE = frozenset({"verify", "discover", "apply"})
 
 
 def load_command(name: str) -> _click.Command:

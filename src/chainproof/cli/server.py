@@ -215,7 +215,8 @@ def _serve(
 def worker(data_dir: DataDirOpt, database_url: DatabaseUrlOpt = None) -> None:
     """Run only the periodic jobs, no HTTP, until stopped.
 
-    The jobs are run expiry, drift findings and CAS revalidation: run one worker beside API
+    The jobs are run expiry, drift findings, CAS revalidation and the discover index: run
+    one worker beside API
     processes started with `server start --no-jobs`.
 
     Example: chainproof server worker --data-dir ./cp-data

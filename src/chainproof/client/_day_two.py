@@ -80,3 +80,25 @@ class DayTwoCalls:
         """Release a project version (owner/admin); Conflict if it already is."""
         path = f"/projects/{_q(project)}/versions/{_q(version)}/release"
         return dict(self._post(path, {}))
+
+    # -- discover and component search (docs/discover.md) -------------------------------------
+    def discover(self, digest: str, depth: int = 1) -> dict[str, Any]:
+        """The runs whose attestations name ``digest``, and what else they name, to ``depth``."""
+        return dict(self._get(f"/discover/{_q(digest)}", depth=depth))
+
+    def search_components_page(
+        self,
+        *,
+        purl: str | None = None,
+        name: str | None = None,
+        version: str | None = None,
+        license: str | None = None,
+        latest: bool = False,
+        limit: int | None = 200,
+        cursor: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Up to ``limit`` matching components (newest run first) from ``cursor`` on, and the
+        cursor of the next page (None on the last one)."""
+        filters: dict[str, Any] = {"purl": purl, "name": name, "version": version}
+        filters.update({"license": license, "latest": "true" if latest else None})
+        return self._pages("/components", limit, cursor, **filters)

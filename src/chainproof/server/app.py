@@ -32,6 +32,7 @@ from chainproof.server.api import (
     tokens,
     workflow_lifecycle,
 )
+from chainproof.server.api import discover as discover_api
 from chainproof.server.api import workflows as workflows_api
 from chainproof.server.api.limits import BodyLimit
 from chainproof.server.api.problems import ERROR_RESPONSES
@@ -39,6 +40,7 @@ from chainproof.server.api.problems import install as install_problems
 from chainproof.server.cas_service import build_cas
 from chainproof.server.db.session import make_engine, make_sessionmaker
 from chainproof.server.jobs.cas_validation import cas_validation_loop
+from chainproof.server.jobs.discover import discover_loop
 from chainproof.server.jobs.expiry import expiry_loop
 from chainproof.server.jobs.findings import findings_loop
 from chainproof.server.jobs.vsa import vsa_loop
@@ -64,7 +66,8 @@ def create_app(
     settings: Settings, *, start_worker: bool = True, shared_metrics: Path | None = None
 ) -> FastAPI:
     """Build the app: engine, routers, CAS at ``/cas/v1``, health, readiness and metrics,
-    in-process worker jobs (run expiry, drift findings, CAS backend revalidation).
+    in-process worker jobs (run expiry, drift findings, CAS backend revalidation, the
+    discover index).
     ``shared_metrics``: the metrics directory of ``server start --workers N``."""
     secret = settings.secret_key.get_secret_value()
     if not secret:
@@ -117,6 +120,10 @@ def create_app(
             every = settings.cas_validation_seconds
             loop = cas_validation_loop(sessions, cas_parts.factory, every, stop)
             tasks.append(asyncio.create_task(loop))
+        if start_worker and settings.discover_index_seconds > 0:
+            every = settings.discover_index_seconds
+            loop = discover_loop(sessions, cas_parts.source, every, stop)
+            tasks.append(asyncio.create_task(loop))
         try:
             yield
         finally:
@@ -166,6 +173,7 @@ def create_app(
         tlog,
         findings,
         audit,
+        discover_api,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -194,6 +194,11 @@ class Settings(BaseSettings):
         description="How often the worker re-evaluates every workflow's drift findings (0: "
         "never; runs still re-evaluate their own workflow as they change).",
     )
+    discover_index_seconds: float = Field(
+        10.0,
+        description="How often the worker indexes newly pushed attestations for `discover` and "
+        "`component search` (0: never; docs/discover.md).",
+    )
     drift_cadence_factor: float = Field(
         3.0,
         description="A workflow is `stopped` after this many times its usual gap between runs "

@@ -93,6 +93,8 @@ ROUTES: dict[str, tuple[str, str]] = {
     "DELETE /api/v1/workflows/{project}/{name}": (ADMIN, DENY),
     "PUT /api/v1/workflows/{project}/{name}/cadence": (ADMIN, DENY),
     "GET /api/v1/findings": (USER, DENY),
+    "GET /api/v1/discover/{digest}": (USER, DENY),
+    "GET /api/v1/components": (USER, DENY),
     "POST /api/v1/findings/{finding_id}/acknowledge": (ADMIN, DENY),
     "POST /api/v1/tokens": (ADMIN, DENY),
     "POST /api/v1/tokens/personal": (USER, DENY),
@@ -208,6 +210,7 @@ def _world(env: Env) -> World:
         "version": "1.0",
         "member": _target_member(env),
         "invitation_id": _invitation(env),
+        "digest": "sha256:" + "ab" * 32,
     }
     scoped_out = {run["run"]["id"], run["workflow"]["id"]}
     return World(env, callers, params, ids, scoped_out)

@@ -3,6 +3,7 @@
 from chainproof.server.db.base import Base
 from chainproof.server.db.cas_backends import CasBackend
 from chainproof.server.db.ci_identity import CiIssuer
+from chainproof.server.db.discover import Component, IndexedRun, Referrer
 from chainproof.server.db.findings import Finding
 from chainproof.server.db.orgs import (
     ApiToken,
@@ -47,9 +48,11 @@ __all__ = [
     "CasRunUpload",
     "CasUpload",
     "CiIssuer",
+    "Component",
     "ContractRevision",
     "ContractRow",
     "Finding",
+    "IndexedRun",
     "Invitation",
     "Material",
     "Membership",
@@ -59,6 +62,7 @@ __all__ = [
     "PolicyRow",
     "Project",
     "ProjectVersion",
+    "Referrer",
     "RunState",
     "SigningCA",
     "SigningKey",

@@ -29,3 +29,40 @@ def insert_if_absent(session: Session, model: type[Base], **values: Any) -> bool
     stmt = insert(model).values(**values).on_conflict_do_nothing().returning(model.id)
     # RETURNING, not rowcount: the ORM's insert reports rowcount -1 on PostgreSQL.
     return session.execute(stmt).first() is not None
+
+
+def insert_many_if_absent(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts of column values, ids included) skipping any whose unique key
+    exists: one ``INSERT .. ON CONFLICT DO NOTHING`` executed for the batch (SQLAlchemy
+    sends it as multi-row statements, not one per row)."""
+    if not rows:
+        return
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(model).on_conflict_do_nothing(), rows)
+
+
+def copy_if_absent(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """:func:`insert_many_if_absent`, through COPY on PostgreSQL: the rows are copied into a
+    temporary table and moved over with one ``INSERT .. SELECT .. ON CONFLICT DO NOTHING``
+    (COPY itself has no conflict clause). Elsewhere, the multi-row insert."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        insert_many_if_absent(session, model, rows)
+        return
+    table = model.__table__.name  # type: ignore[attr-defined]
+    columns = list(rows[0])
+    names = ", ".join(f'"{c}"' for c in columns)
+    driver = session.connection().connection.driver_connection
+    with driver.cursor() as cur:  # type: ignore[union-attr]
+        cur.execute(
+            f'CREATE TEMP TABLE IF NOT EXISTS "copy_{table}" '
+            f'(LIKE "{table}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS'
+        )
+        with cur.copy(f'COPY "copy_{table}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+        # Table and column names come from the model, never from input.
+        move = f'INSERT INTO "{table}" ({names}) SELECT {names} FROM "copy_{table}" '  # noqa: S608
+        cur.execute(move + "ON CONFLICT DO NOTHING")
+        cur.execute(f'TRUNCATE "copy_{table}"')

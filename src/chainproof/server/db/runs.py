@@ -69,7 +69,8 @@ class Attestation(Base):
     bundle: Mapped[str] = mapped_column(Text)
     digest: Mapped[str] = mapped_column(String(100), index=True)
     statement: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Indexed for the discover job's watermark scan (server/jobs/discover.py).
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class Material(Base):

@@ -150,3 +150,9 @@ def _decode_after(cursor: str, size: int) -> list[str]:
         raise InvalidInput(
             "invalid cursor", hint="pass next_cursor from the previous page"
         ) from None
+
+
+def keyset_cursor(at: datetime, key: str) -> str:
+    """The :func:`keyset_page` cursor that continues after the row ``(at, key)``: for lists
+    that filter a keyset page further in Python (services/components.py)."""
+    return _encode_keyset(at, key)
