@@ -144,7 +144,9 @@ def test_oci_then_s3_default_backends(
         headers={"Authorization": f"Bearer {server.owner_token}"},
         timeout=10,
     ).json()
-    assert grant["backend"] == {"name": "bucket", "provider": "s3", "max_blob_size": 10_000_000}
+    assert grant["backend"] == {
+        "name": "bucket", "provider": "s3", "max_blob_size": 10_000_000, "streams": False
+    }  # fmt: skip
     big_digest = "sha256:" + hashlib.sha256(big.read_bytes()).hexdigest()
     with open(big, "rb") as body:
         put = httpx.put(
