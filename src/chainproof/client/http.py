@@ -25,6 +25,7 @@ import httpx
 
 from chainproof.client._ci_identity_calls import CiIdentityCalls
 from chainproof.client._day_two import DayTwoCalls
+from chainproof.client._integration_calls import IntegrationCalls
 from chainproof.client._lifecycle import LifecycleCalls
 from chainproof.client._retry import DEFAULT_RETRY_TIMEOUT, Attempts, RetryPolicy, retry_after
 from chainproof.client._transport import client_transports
@@ -320,7 +321,7 @@ def _q(segment: str) -> str:
     return quote(segment, safe="")
 
 
-class ApiClient(LifecycleCalls, DayTwoCalls, CiIdentityCalls):
+class ApiClient(LifecycleCalls, DayTwoCalls, CiIdentityCalls, IntegrationCalls):
     """Typed client of the control plane API (docs/api.md); answers are plain JSON dicts.
 
     Build it with the server URL (normalised by :func:`server_root`) and an API token; pass

@@ -4,6 +4,13 @@ from chainproof.server.db.base import Base
 from chainproof.server.db.cas_backends import CasBackend
 from chainproof.server.db.ci_identity import CiIssuer
 from chainproof.server.db.findings import Finding
+from chainproof.server.db.integrations import (
+    Delivery,
+    DeliveryAttempt,
+    EventRow,
+    Integration,
+    IntegrationAttachment,
+)
 from chainproof.server.db.orgs import (
     ApiToken,
     AuditEvent,
@@ -47,7 +54,12 @@ __all__ = [
     "CiIssuer",
     "ContractRevision",
     "ContractRow",
+    "Delivery",
+    "DeliveryAttempt",
+    "EventRow",
     "Finding",
+    "Integration",
+    "IntegrationAttachment",
     "Material",
     "Membership",
     "Organization",
