@@ -5,6 +5,7 @@ again on request; secrets never answered."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -83,6 +84,7 @@ def test_a_pushed_run_reaches_the_signed_webhook_and_the_secret_is_never_answere
     assert event["type"] == "dev.chainproof.run.succeeded"
     assert event["source"] == f"chainproof/{env.org['name']}"
     assert event["data"]["run_id"] == run["id"] and event["data"]["workflow"] == "build"
+    assert event["data"]["url"] == f"http://testserver/api/v1/runs/{run['id']}"
     (done,) = _deliveries(env)
     assert done["status"] == "delivered" and done["event_id"] == event["id"]
     assert [(a["outcome"], a["status_code"]) for a in done["history"]] == [("delivered", 200)]
@@ -184,9 +186,7 @@ def test_policy_violation_and_blocked_run_events(app_client: Env) -> None:
         assert _pass(env) == 2
     found = {e["type"]: e["data"] for e in receiver.events.values()}
     assert found.keys() == {"dev.chainproof.run.blocked", "dev.chainproof.policy.violated"}
-    assert found["dev.chainproof.policy.violated"]["violations"] == [
-        "sbom-banned-licenses:sbom"
-    ]
+    assert found["dev.chainproof.policy.violated"]["violations"] == ["sbom-banned-licenses:sbom"]
 
 
 def test_email_and_chat_kinds_deliver_a_readable_summary(app_client: Env) -> None:
@@ -231,3 +231,30 @@ def test_no_delivery_without_an_attachment_and_bad_config_refused(app_client: En
     with env.sessions() as session:
         mine = select(Delivery).where(Delivery.org_id == env.org["id"])
         assert list(session.scalars(mine)) == []
+
+
+def test_concurrent_workers_deliver_every_event_once(app_client: Env) -> None:
+    """Two workers racing on PostgreSQL (SKIP LOCKED); one on SQLite, which runs a single
+    worker (docs/integrations.md)."""
+    env = app_client
+    history.workflow(env, "shop", "build", history.PLAIN)
+    receiver = Receiver(delay=0.05)
+    _webhook(env, receiver)
+    for _ in range(12):
+        history.run(env, "shop", "build", "failed")
+    workers = 1 if env.settings.database_url.startswith("sqlite") else 2
+    sent: list[int] = []
+
+    def work() -> None:
+        while count := deliver_due(env.sessions, POLICY, concurrency=2, limit=3):
+            sent.append(count)
+
+    with receiver.running():
+        threads = [threading.Thread(target=work) for _ in range(workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    assert sum(sent) == 12 and len(receiver.events) == 12
+    assert receiver.repeats == [] and receiver.refused == []
+    assert {(d["status"], d["attempts"]) for d in _deliveries(env)} == {("delivered", 1)}

@@ -25,6 +25,7 @@ from chainproof.integrations import Event, Outcome
 from chainproof.server.db import Delivery, DeliveryAttempt, EventRow, Integration, Organization
 from chainproof.server.db.base import new_id, utcnow
 from chainproof.server.services import integrations
+from chainproof.server.services.slsa import SERVER_URL_KEY
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +103,18 @@ def _claimed(session: Session, row: Delivery) -> Claimed:
             time=event.created_at,
             org=org.name,
             subject=event.subject,
-            data=dict(event.data),
+            data=_linked(session, event.data),
         ),
     )
+
+
+def _linked(session: Session, data: dict[str, Any]) -> dict[str, Any]:
+    """The event's data with ``url``: the server's public URL and the recorded ``path``."""
+    out = dict(data)
+    path = out.pop("path", None)
+    if path:
+        out["url"] = str(session.info.get(SERVER_URL_KEY) or "").rstrip("/") + str(path)
+    return out
 
 
 def send(claimed: Claimed, timeout: float) -> Outcome:

@@ -27,7 +27,6 @@ from chainproof.server.db import (
     WorkflowRun,
 )
 from chainproof.server.db.base import new_id, utcnow
-from chainproof.server.services.slsa import SERVER_URL_KEY
 
 _RUN_EVENTS = {"succeeded": "run.succeeded", "failed": "run.failed", "blocked": "run.blocked"}
 
@@ -80,11 +79,6 @@ def _matching(session: Session, wf: Workflow, type_: str, kinds: set[str]) -> se
     }
 
 
-def _url(session: Session, path: str) -> str:
-    base = str(session.info.get(SERVER_URL_KEY) or "").rstrip("/")
-    return f"{base}{path}"
-
-
 def run_finished(session: Session, run: WorkflowRun, policies: Sequence[Any] = ()) -> None:
     """Events of a finished run: succeeded, failed or blocked, and a policy violation when
     one of ``policies`` (enforcement.Checked) was violated. Other states record nothing."""
@@ -105,7 +99,7 @@ def run_finished(session: Session, run: WorkflowRun, policies: Sequence[Any] = (
         "reason": run.reason,
         "attestation_digest": run.attestation_digest,
         "material_kinds": sorted(kinds),
-        "url": _url(session, f"/api/v1/runs/{run.id}"),
+        "path": f"/api/v1/runs/{run.id}",  # the worker prefixes the server's URL
     }
     dedup = f"{type_}:{run.id}"
     _record_run(session, run, type_, data, dedup, wf, kinds)
@@ -148,7 +142,7 @@ def contract_published(session: Session, contract: ContractRow, rev: ContractRev
         "revision": rev.revision,
         "workflows": names,
         "material_kinds": sorted(kinds),
-        "url": _url(session, f"/api/v1/contracts/{contract.name}?revision={rev.revision}"),
+        "path": f"/api/v1/contracts/{contract.name}?revision={rev.revision}",
     }
     record(
         session,
