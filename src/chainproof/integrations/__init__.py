@@ -2,10 +2,12 @@
 
 A *kind* is an object with a ``name``, a pydantic ``config`` model, ``stdin_help`` (what its
 secret is; None when the kind takes no secret) and a ``deliver(config, secret, event, timeout)``
-method answering an :class:`Outcome`. Kinds load as Python entry points of the group
-``chainproof.integrations`` (:func:`load_kinds`); the built-in ones are declared the same way
-in chainproof's pyproject.toml, so a third party adds a kind without forking. This package is
-library code: it never imports ``server/`` or ``cli/`` (docs/integrations.md).
+method answering an :class:`Outcome`; optionally ``endpoints(config, secret)``, the URLs it
+connects to, which the server checks before registering and before each attempt. Kinds load as
+Python entry points of the group ``chainproof.integrations`` (:func:`load_kinds`); the
+built-in ones are declared the same way in chainproof's pyproject.toml, so a third party adds
+a kind without forking. This package is library code: it never imports ``server/`` or
+``cli/`` (docs/integrations.md).
 """
 
 from __future__ import annotations

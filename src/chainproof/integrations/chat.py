@@ -47,6 +47,9 @@ class Chat:
         self.description = description
         self._payload = payload
 
+    def endpoints(self, config: BaseModel, secret: str | None) -> list[str]:
+        return [secret] if secret else []
+
     def deliver(
         self, config: BaseModel, secret: str | None, event: Event, timeout: float
     ) -> Outcome:

@@ -35,6 +35,10 @@ class Email:
     config = EmailConfig
     stdin_help: str | None = "the SMTP password (when `username` is set)"
 
+    def endpoints(self, config: BaseModel, secret: str | None) -> list[str]:
+        assert isinstance(config, EmailConfig)
+        return [f"smtp://{config.host}:{config.port}"]
+
     def deliver(
         self, config: BaseModel, secret: str | None, event: Event, timeout: float
     ) -> Outcome:

@@ -82,6 +82,10 @@ class Webhook:
     config = WebhookConfig
     stdin_help: str | None = "the HMAC-SHA256 signing key the receiver verifies with"
 
+    def endpoints(self, config: BaseModel, secret: str | None) -> list[str]:
+        assert isinstance(config, WebhookConfig)
+        return [str(config.url)]
+
     def deliver(
         self, config: BaseModel, secret: str | None, event: Event, timeout: float
     ) -> Outcome:

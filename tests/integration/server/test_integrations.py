@@ -220,13 +220,20 @@ def test_email_and_chat_kinds_deliver_a_readable_summary(app_client: Env) -> Non
     assert all(receiver.url not in a for a in answers)  # the chat URL is the secret
 
 
-def test_no_delivery_without_an_attachment_and_bad_config_refused(app_client: Env) -> None:
+def test_no_delivery_without_an_attachment_and_bad_or_metadata_targets_refused(
+    app_client: Env,
+) -> None:
     env = app_client
     history.workflow(env, "shop", "build", history.PLAIN)
     bad = env.post("/integrations", {"kind": "email", "name": "m", "config": {"host": "x"}})
     assert bad.status_code == 400 and "sender" in bad.json()["detail"]
     unknown = env.post("/integrations", {"kind": "pager", "name": "p", "config": {}})
     assert unknown.status_code == 400 and "webhook" in unknown.json()["hint"]
+    metadata = "http://169.254.169.254/latest/meta-data/"
+    ssrf = env.post("/integrations", {"kind": "webhook", "name": "w", "config": {"url": metadata}})
+    assert ssrf.status_code == 403 and "metadata" in ssrf.json()["detail"]
+    body = {"kind": "slack", "name": "s", "config": {}, "secret": metadata}
+    assert env.post("/integrations", body).status_code == 403
     history.run(env, "shop", "build", "failed")
     with env.sessions() as session:
         mine = select(Delivery).where(Delivery.org_id == env.org["id"])

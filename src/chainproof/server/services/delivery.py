@@ -122,6 +122,9 @@ def send(claimed: Claimed, timeout: float) -> Outcome:
     try:
         kind = integrations.kind(claimed.kind)
         config = kind.config.model_validate(claimed.config)
+        integrations.check_endpoints(
+            kind, config, claimed.secret
+        )  # names may now resolve elsewhere
         return kind.deliver(config, claimed.secret, claimed.event, timeout)
     except Exception as err:  # a receiver's or a third-party kind's failure: retried
         return Outcome(False, None, f"{type(err).__name__}: {err}"[:1000])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
@@ -28,6 +29,7 @@ from chainproof.server.db import (
 )
 from chainproof.server.db.base import new_id, utcnow
 from chainproof.server.services import audit, orgs, projects, workflows
+from chainproof.server.services.cas_endpoints import Endpoint, EndpointPolicy
 from chainproof.server.support import sealed
 from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
@@ -94,6 +96,7 @@ def create(
     parsed = parse_config(kind_, config)
     if secret is not None and (not secret or len(secret) > _MAX_SECRET):
         raise InvalidInput(f"the secret needs 1 to {_MAX_SECRET} characters")
+    check_endpoints(kind_, parsed, secret)
     if _find(session, actor.org_id, name) is not None:
         raise Conflict(f"integration {name!r} already exists", hint="remove it first")
     row = Integration(
@@ -109,6 +112,24 @@ def create(
     session.flush()
     audit.record(session, actor.org_id, actor, "integration.create", row.id, kind=row.kind)
     return row
+
+
+def check_endpoints(kind_: Kind, config: BaseModel, secret: str | None) -> None:
+    """Forbidden when the kind would connect to a cloud metadata address (SSRF: the address
+    that hands out the host's credentials; services/cas_endpoints.py); InvalidInput for a
+    URL without a host. Other addresses, loopback and private networks included, are
+    allowed: receivers often run beside the server."""
+    listed = getattr(kind_, "endpoints", None)
+    for url in listed(config, secret) if callable(listed) else []:
+        parts = urlsplit(str(url))
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if not parts.hostname:
+            raise InvalidInput(f"the {kind_.name} integration's URL names no host")
+        default = 80 if parts.scheme == "http" else 443
+        EndpointPolicy().check_endpoint(Endpoint(parts.hostname, port or default), kind_.name)
 
 
 def secret_of(session: Session, row: Integration) -> str | None:
