@@ -88,6 +88,9 @@ def test_a_pushed_run_reaches_the_signed_webhook_and_the_secret_is_never_answere
     (done,) = _deliveries(env)
     assert done["status"] == "delivered" and done["event_id"] == event["id"]
     assert [(a["outcome"], a["status_code"]) for a in done["history"]] == [("delivered", 200)]
+    assert env.delete("/integrations/hook").status_code == 204
+    with env.sessions() as session:
+        assert session.get(Delivery, done["id"]) is None  # removed with its integration
 
 
 def test_a_receiver_down_then_back_gets_each_event_exactly_once(app_client: Env) -> None:

@@ -141,6 +141,10 @@ def finish(
     """Record the attempt; move the delivery on (delivered, retry later, or failed) unless its
     lease was taken over meanwhile. Whether it moved."""
     finished = finished or utcnow()
+    stmt = select(Delivery).where(Delivery.id == claimed.delivery_id).with_for_update()
+    row = session.scalar(stmt)
+    if row is None:  # its integration was removed meanwhile
+        return False
     session.add(
         DeliveryAttempt(
             delivery_id=claimed.delivery_id,
@@ -151,9 +155,7 @@ def finish(
             error=outcome.error,
         )
     )
-    stmt = select(Delivery).where(Delivery.id == claimed.delivery_id).with_for_update()
-    row = session.scalar(stmt)
-    if row is None or row.lease_token != claimed.token:
+    if row.lease_token != claimed.token:
         log.info("delivery %s was reclaimed meanwhile: attempt recorded only", claimed.delivery_id)
         return False
     row.attempts += 1

@@ -41,20 +41,28 @@ def record(
     dedup_key: str,
     workflows: Sequence[Workflow],
     material_kinds: Iterable[str] = (),
+    attachments: Sequence[IntegrationAttachment] | None = None,
 ) -> EventRow | None:
     """Record an event and its deliveries to every integration attached to one of
-    ``workflows`` (or their projects) whose filters match; None when it was recorded
-    already."""
-    if session.scalar(select(EventRow.id).where(EventRow.dedup_key == dedup_key)):
+    ``workflows`` (or their projects) whose filters match. None, and nothing stored, when no
+    integration wants it or it was recorded already. ``attachments``: those of
+    :func:`attached_to`, when the caller has them."""
+    if attachments is None:
+        attachments = attached_to(session, workflows)
+    kinds = set(material_kinds)
+    targets = {
+        a.integration_id
+        for a in attachments
+        if (not a.events or type_ in a.events)
+        and (not a.material_kinds or kinds & set(a.material_kinds))
+    }
+    if not targets or session.scalar(select(EventRow.id).where(EventRow.dedup_key == dedup_key)):
         return None
     event = EventRow(
         id=new_id(), org_id=org_id, type=type_, subject=subject, data=data, dedup_key=dedup_key
     )
     session.add(event)
-    kinds = set(material_kinds)
-    targets = {
-        integration for wf in workflows for integration in _matching(session, wf, type_, kinds)
-    }
+    session.flush()  # the event row first: the unit of work does not order unrelated mappers
     now = utcnow()
     session.add_all(
         Delivery(org_id=org_id, integration_id=i, event_id=event.id, next_attempt_at=now)
@@ -63,20 +71,17 @@ def record(
     return event
 
 
-def _matching(session: Session, wf: Workflow, type_: str, kinds: set[str]) -> set[str]:
-    """Integrations attached to ``wf`` or its project whose filters let the event through."""
+def attached_to(session: Session, workflows: Sequence[Workflow]) -> list[IntegrationAttachment]:
+    """Attachments to any of ``workflows`` or their projects (one query; usually none, so
+    that an organisation without integrations pays one statement per event)."""
+    if not workflows:
+        return []
+    column = IntegrationAttachment.workflow_id
     stmt = select(IntegrationAttachment).where(
-        IntegrationAttachment.project_id == wf.project_id,
-        or_(
-            IntegrationAttachment.workflow_id.is_(None), IntegrationAttachment.workflow_id == wf.id
-        ),
+        IntegrationAttachment.project_id.in_({wf.project_id for wf in workflows}),
+        or_(column.is_(None), column.in_({wf.id for wf in workflows})),
     )
-    return {
-        a.integration_id
-        for a in session.scalars(stmt)
-        if (not a.events or type_ in a.events)
-        and (not a.material_kinds or kinds & set(a.material_kinds))
-    }
+    return list(session.scalars(stmt))
 
 
 def run_finished(session: Session, run: WorkflowRun, policies: Sequence[Any] = ()) -> None:
@@ -85,9 +90,11 @@ def run_finished(session: Session, run: WorkflowRun, policies: Sequence[Any] = (
     type_ = _RUN_EVENTS.get(run.status)
     if type_ is None:
         return
-    session.flush()
     wf = session.get(Workflow, run.workflow_id)
     assert wf is not None
+    attachments = attached_to(session, [wf])
+    if not attachments:
+        return
     project = session.get(Project, wf.project_id)
     assert project is not None
     kinds = set(session.scalars(select(Material.kind).where(Material.run_id == run.id)))
@@ -101,34 +108,20 @@ def run_finished(session: Session, run: WorkflowRun, policies: Sequence[Any] = (
         "material_kinds": sorted(kinds),
         "path": f"/api/v1/runs/{run.id}",  # the worker prefixes the server's URL
     }
-    dedup = f"{type_}:{run.id}"
-    _record_run(session, run, type_, data, dedup, wf, kinds)
+    common: dict[str, Any] = {
+        "org_id": run.org_id,
+        "subject": run.id,
+        "workflows": [wf],
+        "material_kinds": kinds,
+        "attachments": attachments,
+    }
+    record(session, type_=type_, data=data, dedup_key=f"{type_}:{run.id}", **common)
     violated = [c for c in policies if getattr(c, "violated", False)]
     if violated:
         names = sorted({f"{c.evaluation.name}:{c.evaluation.material_name}" for c in violated})
         data = {**data, "violations": names}
-        _record_run(session, run, "policy.violated", data, f"policy.violated:{run.id}", wf, kinds)
-
-
-def _record_run(
-    session: Session,
-    run: WorkflowRun,
-    type_: str,
-    data: dict[str, Any],
-    dedup_key: str,
-    wf: Workflow,
-    kinds: set[str],
-) -> None:
-    record(
-        session,
-        org_id=run.org_id,
-        type_=type_,
-        subject=run.id,
-        data=data,
-        dedup_key=dedup_key,
-        workflows=[wf],
-        material_kinds=kinds,
-    )
+        dedup = f"policy.violated:{run.id}"
+        record(session, type_="policy.violated", data=data, dedup_key=dedup, **common)
 
 
 def contract_published(session: Session, contract: ContractRow, rev: ContractRevision) -> None:
