@@ -122,7 +122,8 @@ def main() -> None:
     ):
         print(
             f"  {label:<18} p50 {_pct(values, 0.5) * 1000:7.2f} ms   "
-            f"p99 {_pct(values, 0.99) * 1000:7.2f} ms   max {max(values) * 1000:7.2f} ms"
+            f"p90 {_pct(values, 0.9) * 1000:7.2f} ms   p99 {_pct(values, 0.99) * 1000:7.2f} ms   "
+            f"max {max(values) * 1000:7.2f} ms"
         )
     print(
         f"  ratio hooked/baseline  p50 {_pct(on, 0.5) / _pct(off, 0.5):5.2f}x   "

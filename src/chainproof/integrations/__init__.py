@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
 
+import httpx
 from pydantic import BaseModel
 
 GROUP = "chainproof.integrations"
@@ -105,6 +107,14 @@ def load_kinds() -> dict[str, Kind]:
         if isinstance(kind, Kind) and kind.name == point.name:
             kinds[kind.name] = kind
     return dict(sorted(kinds.items()))
+
+
+@cache
+def http_client() -> httpx.Client:
+    """One HTTP client shared by the kinds' deliveries (it is thread-safe): its TLS context
+    and connection pool are built once, not per attempt, which would cost the process CPU
+    beside the requests it serves. Redirects are not followed: a 3xx is a failed attempt."""
+    return httpx.Client(follow_redirects=False)
 
 
 def status_outcome(status_code: int, text: str = "") -> Outcome:

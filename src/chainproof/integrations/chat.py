@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from chainproof.integrations import Event, Outcome, status_outcome
+from chainproof.integrations import Event, Outcome, http_client, status_outcome
 
 _STDIN_HELP = "the incoming-webhook URL (it is a credential)"
 
@@ -57,7 +56,7 @@ class Chat:
         if not secret:
             return Outcome(False, None, "no webhook URL: add the integration with --secret-stdin")
         text = f"{config.prefix} {event.details()}".strip()
-        reply = httpx.post(secret, json=self._payload(text, event), timeout=timeout)
+        reply = http_client().post(secret, json=self._payload(text, event), timeout=timeout)
         return status_outcome(reply.status_code, reply.text)
 
 

@@ -19,10 +19,9 @@ import json
 import time
 from typing import Any
 
-import httpx
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
-from chainproof.integrations import Event, Outcome, status_outcome
+from chainproof.integrations import Event, Outcome, http_client, status_outcome
 
 SIGNATURE = "X-Chainproof-Signature"
 TIMESTAMP = "X-Chainproof-Timestamp"
@@ -95,7 +94,7 @@ class Webhook:
         headers = {"Content-Type": CONTENT_TYPE, TIMESTAMP: str(stamp), IDEMPOTENCY: event.id}
         if secret:
             headers[SIGNATURE] = sign(secret, stamp, body)
-        reply = httpx.post(str(config.url), content=body, headers=headers, timeout=timeout)
+        reply = http_client().post(str(config.url), content=body, headers=headers, timeout=timeout)
         return status_outcome(reply.status_code, reply.text)
 
 
