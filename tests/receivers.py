@@ -5,7 +5,7 @@ documented request shape as a receiver would (content type, CloudEvents 1.0 attr
 signature over timestamp and body with the receiver's own HMAC code, the replay window) and
 keeps each event once by its ``Idempotency-Key``, counting the repeats; on ``/slack``,
 ``/discord`` and ``/teams`` it checks each chat's JSON shape. ``status`` and ``delay`` make
-it fail or stall. :class:`SmtpReceiver` is aiosmtpd's SMTP server.
+it fail, or answer late after taking the request. :class:`SmtpReceiver` is aiosmtpd's SMTP server.
 """
 
 from __future__ import annotations
@@ -76,13 +76,13 @@ class Receiver:
                 break
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         self.served += 1
-        if self.delay:
-            await asyncio.sleep(self.delay)
         if self.status >= 300:
             return await _answer(send, self.status)
         problem = self._take(scope["path"], headers, body)
         if problem:
             self.refused.append(problem)
+        if self.delay:  # processed, answered late: the sender may time out or die meanwhile
+            await asyncio.sleep(self.delay)
         await _answer(send, 400 if problem else 200)
 
     def _take(self, path: str, headers: dict[str, str], body: bytes) -> str | None:
@@ -111,7 +111,12 @@ class Receiver:
     @contextmanager
     def running(self) -> Iterator[Receiver]:
         config = uvicorn.Config(
-            self, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning"
+            self,
+            host="127.0.0.1",
+            port=self.port,
+            lifespan="off",
+            log_level="warning",
+            timeout_graceful_shutdown=1,  # a stalled answer does not hold the test up
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)

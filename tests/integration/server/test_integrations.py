@@ -5,7 +5,12 @@ again on request; secrets never answered."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -135,6 +140,46 @@ def test_a_dead_workers_lease_is_reclaimed_and_its_late_result_ignored(app_clien
     (row,) = _deliveries(env)
     assert (row["status"], row["attempts"]) == ("delivered", 1)
     assert [a["outcome"] for a in row["history"]] == ["delivered", "error"]
+
+
+_WORKER = """
+import sys
+from chainproof.server.db.session import make_engine, make_sessionmaker
+from chainproof.server.jobs.delivery import deliver_due
+from chainproof.server.services.delivery import RetryPolicy
+sessions = make_sessionmaker(make_engine(sys.argv[1]), secret_key=sys.argv[2])
+deliver_due(sessions, RetryPolicy(timeout=60, lease=30))
+"""
+
+
+def test_a_worker_killed_mid_delivery_has_its_job_reclaimed_after_the_lease(
+    app_client: Env,
+) -> None:
+    env = app_client
+    history.workflow(env, "shop", "build", history.PLAIN)
+    receiver = Receiver(delay=30)  # takes the event, then answers too late
+    _webhook(env, receiver)
+    history.run(env, "shop", "build", "failed")
+    secret = env.settings.secret_key.get_secret_value()
+    with receiver.running():
+        worker = subprocess.Popen(
+            [sys.executable, "-c", _WORKER, env.settings.database_url, secret], env=os.environ
+        )
+        deadline = time.monotonic() + 60
+        while not receiver.served:
+            assert worker.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        os.kill(worker.pid, signal.SIGKILL)  # mid-delivery: claimed, sent, not recorded
+        assert worker.wait(10) == -signal.SIGKILL
+        (row,) = _deliveries(env)
+        assert (row["status"], row["attempts"]) == ("delivering", 0)
+        receiver.delay = 0
+        assert _pass(env) == 0  # its lease still holds
+        assert _pass(env, later=31) == 1  # the lease ran out: claimed again
+    assert len(receiver.events) == 1  # the receiver acted once ...
+    assert receiver.repeats == [row["event_id"]]  # ... and knew the repeat by its key
+    (row,) = _deliveries(env)
+    assert (row["status"], row["attempts"]) == ("delivered", 1)
 
 
 def test_a_failed_delivery_is_redelivered_on_request(app_client: Env) -> None:
