@@ -112,9 +112,11 @@ def load_kinds() -> dict[str, Kind]:
 @cache
 def http_client() -> httpx.Client:
     """One HTTP client shared by the kinds' deliveries (it is thread-safe): its TLS context
-    and connection pool are built once, not per attempt, which would cost the process CPU
-    beside the requests it serves. Redirects are not followed: a 3xx is a failed attempt."""
-    return httpx.Client(follow_redirects=False)
+    is built once, not per attempt, which would cost the process CPU beside the requests it
+    serves. No idle connection is kept (receivers are many and rarely called twice in a
+    row; nothing is left open at exit). Redirects are not followed: a 3xx is retried."""
+    limits = httpx.Limits(max_keepalive_connections=0)
+    return httpx.Client(follow_redirects=False, limits=limits)
 
 
 def status_outcome(status_code: int, text: str = "") -> Outcome:
