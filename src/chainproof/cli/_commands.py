@@ -70,6 +70,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "chainproof.cli.drift",
         "Drift findings: stopped, failing, regressed, runner-changed, lagging, unmanaged.",
     ),
+    "integration": (
+        "chainproof.cli.integration",
+        "Send events (runs, policy violations, contract revisions) to webhooks, chat, email.",
+    ),
     "audit": ("chainproof.cli.audit", "Read the audit log: who did what, when."),
     "discover": (
         "chainproof.cli.discover",

@@ -215,9 +215,9 @@ def _serve(
 def worker(data_dir: DataDirOpt, database_url: DatabaseUrlOpt = None) -> None:
     """Run only the periodic jobs, no HTTP, until stopped.
 
-    The jobs are run expiry, drift findings, CAS revalidation and the discover index: run
-    one worker beside API
-    processes started with `server start --no-jobs`.
+    The jobs are run expiry, drift findings, CAS revalidation, VSA repair, the discover index
+    and integration deliveries: run a worker beside API processes started with
+    `server start --no-jobs` (on PostgreSQL, several workers share the deliveries).
 
     Example: chainproof server worker --data-dir ./cp-data
     """

@@ -26,6 +26,7 @@ import httpx
 
 from chainproof.client._ci_identity_calls import CiIdentityCalls
 from chainproof.client._day_two import DayTwoCalls
+from chainproof.client._integration_calls import IntegrationCalls
 from chainproof.client._lifecycle import LifecycleCalls
 from chainproof.client._people_calls import PeopleCalls
 from chainproof.client._retry import DEFAULT_RETRY_TIMEOUT, Attempts, RetryPolicy, retry_after
@@ -343,7 +344,7 @@ def _q(segment: str) -> str:
     return quote(segment, safe="")
 
 
-class ApiClient(LifecycleCalls, DayTwoCalls, CiIdentityCalls, PeopleCalls):
+class ApiClient(LifecycleCalls, DayTwoCalls, CiIdentityCalls, PeopleCalls, IntegrationCalls):
     """Typed client of the control plane API (docs/api.md); answers are plain JSON dicts.
 
     Build it with the server URL (normalised by :func:`server_root`) and an API token; pass

@@ -1,0 +1,126 @@
+"""Integrations: where chainproof's events go (webhooks, chat, email, ...).
+
+A *kind* is an object with a ``name``, a pydantic ``config`` model, ``stdin_help`` (what its
+secret is; None when the kind takes no secret) and a ``deliver(config, secret, event, timeout)``
+method answering an :class:`Outcome`; optionally ``endpoints(config, secret)``, the URLs it
+connects to, which the server checks before registering and before each attempt. Kinds load as
+Python entry points of the group ``chainproof.integrations`` (:func:`load_kinds`); the
+built-in ones are declared the same way in chainproof's pyproject.toml, so a third party adds
+a kind without forking. This package is library code: it never imports ``server/`` or
+``cli/`` (docs/integrations.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from importlib.metadata import entry_points
+from typing import Any, Protocol, runtime_checkable
+
+import httpx
+from pydantic import BaseModel
+
+GROUP = "chainproof.integrations"
+
+#: Every event type chainproof emits (CloudEvents ``type`` is ``dev.chainproof.<type>``).
+EVENT_TYPES = (
+    "run.succeeded",
+    "run.failed",
+    "run.blocked",
+    "policy.violated",
+    "contract.published",
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event as delivered: ``id`` is also the receivers' idempotency key."""
+
+    id: str
+    type: str
+    time: datetime
+    org: str
+    subject: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One readable line for chat and email subjects."""
+        d = self.data
+        where = "/".join(str(d[k]) for k in ("project", "workflow") if d.get(k))
+        if self.type.startswith("run."):
+            status = self.type.split(".", 1)[1]
+            why = f": {d['reason']}" if d.get("reason") else ""
+            return f"[{self.org}] run of {where} {status}{why}"
+        if self.type == "policy.violated":
+            names = ", ".join(str(v) for v in d.get("violations", []))
+            return f"[{self.org}] policy violation in a run of {where}: {names}"
+        if self.type == "contract.published":
+            uses = ", ".join(str(w) for w in d.get("workflows", [])) or "no workflow yet"
+            return (
+                f"[{self.org}] contract {d.get('contract')} revision {d.get('revision')} "
+                f"published: new requirements for {uses}"
+            )
+        return f"[{self.org}] {self.type} {self.subject}"
+
+    def details(self) -> str:
+        """A few lines more: the link to the run or contract, when known."""
+        lines = [self.summary()]
+        if self.data.get("url"):
+            lines.append(str(self.data["url"]))
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one delivery attempt got: ``ok``, the receiver's status code, an error."""
+
+    ok: bool
+    status_code: int | None = None
+    error: str | None = None
+
+
+@runtime_checkable
+class Kind(Protocol):
+    """An integration kind (module docstring)."""
+
+    name: str
+    description: str
+    config: type[BaseModel]
+    #: What the secret read with ``--secret-stdin`` is; None: the kind takes none.
+    stdin_help: str | None
+
+    def deliver(
+        self, config: BaseModel, secret: str | None, event: Event, timeout: float
+    ) -> Outcome: ...
+
+
+def load_kinds() -> dict[str, Kind]:
+    """Every installed kind by name (entry points of :data:`GROUP`); one whose entry point
+    fails to load or is not a :class:`Kind` is left out."""
+    kinds: dict[str, Kind] = {}
+    for point in entry_points(group=GROUP):
+        try:
+            kind = point.load()
+        except Exception:  # noqa: S112 - a broken third-party kind must not stop the others
+            continue
+        if isinstance(kind, Kind) and kind.name == point.name:
+            kinds[kind.name] = kind
+    return dict(sorted(kinds.items()))
+
+
+@cache
+def http_client() -> httpx.Client:
+    """One HTTP client shared by the kinds' deliveries (it is thread-safe): its TLS context
+    is built once, not per attempt, which would cost the process CPU beside the requests it
+    serves. No idle connection is kept (receivers are many and rarely called twice in a
+    row; nothing is left open at exit). Redirects are not followed: a 3xx is retried."""
+    limits = httpx.Limits(max_keepalive_connections=0)
+    return httpx.Client(follow_redirects=False, limits=limits)
+
+
+def status_outcome(status_code: int, text: str = "") -> Outcome:
+    """Outcome of an HTTP answer: any 2xx is delivered, anything else is retried."""
+    if 200 <= status_code < 300:
+        return Outcome(True, status_code)
+    return Outcome(False, status_code, f"HTTP {status_code}: {text[:200]}".rstrip(": "))

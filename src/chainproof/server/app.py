@@ -20,6 +20,7 @@ from chainproof.server.api import (
     contracts,
     findings,
     identity,
+    integrations,
     orgs,
     overview,
     people,
@@ -40,11 +41,13 @@ from chainproof.server.api.problems import install as install_problems
 from chainproof.server.cas_service import build_cas
 from chainproof.server.db.session import make_engine, make_sessionmaker
 from chainproof.server.jobs.cas_validation import cas_validation_loop
+from chainproof.server.jobs.delivery import delivery_loop
 from chainproof.server.jobs.discover import discover_loop
 from chainproof.server.jobs.expiry import expiry_loop
 from chainproof.server.jobs.findings import findings_loop
 from chainproof.server.jobs.vsa import vsa_loop
 from chainproof.server.services import signing as signing_services
+from chainproof.server.services.delivery import RetryPolicy
 from chainproof.server.services.drift import SETTINGS_KEY as DRIFT_SETTINGS_KEY
 from chainproof.server.services.policy_input import Limits
 from chainproof.server.services.slsa import SERVER_URL_KEY
@@ -62,12 +65,23 @@ _HOME = """<!doctype html><html><head><meta charset="utf-8"><title>chainproof</t
 <a href="/api/docs">/api/docs</a> · health: <a href="/healthz">/healthz</a></p></body></html>"""
 
 
+def retry_policy(settings: Settings) -> RetryPolicy:
+    """How integration deliveries are timed out, retried and leased (``delivery_*``)."""
+    return RetryPolicy(
+        timeout=settings.delivery_timeout_seconds,
+        max_attempts=settings.delivery_max_attempts,
+        backoff=settings.delivery_backoff_seconds,
+        backoff_max=settings.delivery_backoff_max_seconds,
+        lease=settings.delivery_lease_seconds,
+    )
+
+
 def create_app(
     settings: Settings, *, start_worker: bool = True, shared_metrics: Path | None = None
 ) -> FastAPI:
     """Build the app: engine, routers, CAS at ``/cas/v1``, health, readiness and metrics,
-    in-process worker jobs (run expiry, drift findings, CAS backend revalidation, the
-    discover index).
+    in-process worker jobs (run expiry, drift findings, CAS backend revalidation, VSA repair,
+    the discover index, integration deliveries).
     ``shared_metrics``: the metrics directory of ``server start --workers N``."""
     secret = settings.secret_key.get_secret_value()
     if not secret:
@@ -116,6 +130,10 @@ def create_app(
         if start_worker and settings.vsa_repair_seconds > 0:
             every = settings.vsa_repair_seconds
             tasks.append(asyncio.create_task(vsa_loop(sessions, every, stop)))
+        if start_worker and settings.delivery_poll_seconds > 0:
+            every, workers = settings.delivery_poll_seconds, settings.delivery_concurrency
+            loop = delivery_loop(sessions, retry_policy(settings), every, workers, stop)
+            tasks.append(asyncio.create_task(loop))
         if start_worker and settings.cas_validation_seconds > 0:
             every = settings.cas_validation_seconds
             loop = cas_validation_loop(sessions, cas_parts.factory, every, stop)
@@ -172,6 +190,7 @@ def create_app(
         signing,
         tlog,
         findings,
+        integrations,
         audit,
         discover_api,
     ):

@@ -210,6 +210,35 @@ class Settings(BaseSettings):
     drift_failing_runs: int = Field(
         3, description="A workflow is `failing` when this many finished runs in a row failed."
     )
+    delivery_poll_seconds: float = Field(
+        1.0,
+        description="How often the worker looks for integration deliveries that are due (0: "
+        "the worker delivers nothing; docs/integrations.md).",
+    )
+    delivery_timeout_seconds: float = Field(
+        10.0, gt=0, description="A receiver must answer one delivery within this many seconds."
+    )
+    delivery_max_attempts: int = Field(
+        8, ge=1, description="A delivery is `failed` after this many attempts (redeliver resets)."
+    )
+    delivery_backoff_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="Wait before the first retry; doubled after each failed attempt, with "
+        "jitter (50-100% of the delay).",
+    )
+    delivery_backoff_max_seconds: float = Field(
+        3600.0, gt=0, description="The longest wait between two attempts of one delivery."
+    )
+    delivery_lease_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="A claimed delivery whose worker has not finished it this many seconds "
+        "later (the worker died) is claimed again. Keep it above `delivery_timeout_seconds`.",
+    )
+    delivery_concurrency: int = Field(
+        8, ge=1, description="Deliveries one worker process sends at the same time."
+    )
     log_format: str = Field(
         "text",
         description="Logs on stderr: `text`, or `json` (one object per line with the request "

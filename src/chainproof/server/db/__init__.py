@@ -5,6 +5,13 @@ from chainproof.server.db.cas_backends import CasBackend
 from chainproof.server.db.ci_identity import CiIssuer
 from chainproof.server.db.discover import Component, IndexedRun, Referrer
 from chainproof.server.db.findings import Finding
+from chainproof.server.db.integrations import (
+    Delivery,
+    DeliveryAttempt,
+    EventRow,
+    Integration,
+    IntegrationAttachment,
+)
 from chainproof.server.db.orgs import (
     ApiToken,
     AuditEvent,
@@ -51,8 +58,13 @@ __all__ = [
     "Component",
     "ContractRevision",
     "ContractRow",
+    "Delivery",
+    "DeliveryAttempt",
+    "EventRow",
     "Finding",
     "IndexedRun",
+    "Integration",
+    "IntegrationAttachment",
     "Invitation",
     "Material",
     "Membership",

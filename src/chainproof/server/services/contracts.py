@@ -14,7 +14,7 @@ from chainproof.errors import Conflict, InvalidInput, NotFound
 from chainproof.server.db import ContractRevision, ContractRow
 from chainproof.server.db.base import utcnow
 from chainproof.server.db.inserts import insert_if_absent
-from chainproof.server.services import audit
+from chainproof.server.services import audit, events
 from chainproof.server.services.orgs import check_name
 from chainproof.server.support import pagination
 from chainproof.server.support.principal import Principal
@@ -154,6 +154,7 @@ def update(
     audit.record(
         session, actor.org_id, actor, "contract.update", row.id, revision=row.latest_revision
     )
+    events.contract_published(session, row, rev)  # outbox (docs/integrations.md)
     return row, rev
 
 

@@ -50,6 +50,7 @@ from chainproof.server.services import (
     cas,
     cas_uploads,
     enforcement,
+    events,
     findings,
     requirements,
     runs,
@@ -145,6 +146,7 @@ def push(
         policy_limits=policy_limits,
         release=release,
     )
+    events.run_finished(session, pushed.run, pushed.policies)  # outbox (docs/integrations.md)
     return replace(pushed, context=context)
 
 

@@ -45,6 +45,7 @@ from chainproof.server.services import (
     audit,
     blocks,
     contracts,
+    events,
     findings,
     orgs,
     projects,
@@ -282,6 +283,7 @@ def reset(
     workflow_stats.finished(session, run)
     audit.record(session, actor.org_id, actor, "run.reset", run.id, status=status, reason=reason)
     findings.on_runs_changed(session, [run.workflow_id], run.finished_at)
+    events.run_finished(session, run)  # outbox (docs/integrations.md)
     return run
 
 

@@ -1,7 +1,7 @@
 """referrers, components and indexed_runs: discover by digest, search components
 
 Revision ID: 0022
-Revises: 0018
+Revises: 0021
 Create Date: 2026-12-07 09:00:00
 
 The index starts empty; the worker's discover job fills it from every pushed attestation
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0022"
-down_revision = "0020"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
