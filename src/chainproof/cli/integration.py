@@ -137,7 +137,7 @@ def attach(
         typer.Option(
             "--event",
             help="Only these events (repeat): run.succeeded, run.failed, run.blocked, "
-            "policy.violated, contract.published. Default: all.",
+            "policy.violated, contract.published, finding.opened, finding.closed. Default: all.",
         ),
     ] = None,
     material_kind: Annotated[

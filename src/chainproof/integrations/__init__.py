@@ -30,6 +30,8 @@ EVENT_TYPES = (
     "run.blocked",
     "policy.violated",
     "contract.published",
+    "finding.opened",
+    "finding.closed",
 )
 
 
@@ -61,6 +63,9 @@ class Event:
                 f"[{self.org}] contract {d.get('contract')} revision {d.get('revision')} "
                 f"published: new requirements for {uses}"
             )
+        if self.type.startswith("finding."):
+            action = self.type.split(".", 1)[1]
+            return f"[{self.org}] {d.get('severity')} finding {d.get('kind')} {action} on {where}"
         return f"[{self.org}] {self.type} {self.subject}"
 
     def details(self) -> str:

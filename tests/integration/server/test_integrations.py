@@ -313,3 +313,23 @@ def test_concurrent_workers_deliver_every_event_once(app_client: Env) -> None:
     assert sum(sent) == 12 and len(receiver.events) == 12
     assert receiver.repeats == [] and receiver.refused == []
     assert {(d["status"], d["attempts"]) for d in _deliveries(env)} == {("delivered", 1)}
+
+
+def test_a_finding_that_opens_and_closes_reaches_the_workflows_integrations(
+    app_client: Env,
+) -> None:
+    env = app_client
+    history.workflow(env, "shop", "build", history.PLAIN)
+    receiver = Receiver()
+    _webhook(env, receiver, events=["finding.opened", "finding.closed"])
+    for _ in range(3):  # three failures in a row: the `failing` finding opens
+        history.run(env, "shop", "build", "failed")
+    history.run(env, "shop", "build", "pushed")  # a success closes it
+    with receiver.running():
+        assert _pass(env) == 2
+    found = {e["type"]: e for e in receiver.events.values()}
+    assert found.keys() == {"dev.chainproof.finding.opened", "dev.chainproof.finding.closed"}
+    opened = found["dev.chainproof.finding.opened"]
+    assert opened["data"]["kind"] == "failing" and opened["data"]["workflow"] == "build"
+    assert opened["subject"] == found["dev.chainproof.finding.closed"]["subject"]
+    assert len(opened["data"]["evidence"]) == 3  # the three failed runs

@@ -54,6 +54,9 @@ def test_summaries_are_readable() -> None:
     assert EVENT.details().endswith("\nhttp://x/r")
     contract = Event("1", "contract.published", EVENT.time, "acme", "c@2", {"contract": "c"})
     assert "contract c revision None published" in contract.summary()
+    data = {"project": "shop", "workflow": "build", "kind": "failing", "severity": "high"}
+    finding = Event("2", "finding.opened", EVENT.time, "acme", "f-1", data)
+    assert finding.summary() == "[acme] high finding failing opened on shop/build"
 
 
 def test_email_config_splits_recipients_and_refuses_unknown_keys() -> None:

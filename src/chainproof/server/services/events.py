@@ -20,6 +20,7 @@ from chainproof.server.db import (
     ContractRow,
     Delivery,
     EventRow,
+    Finding,
     IntegrationAttachment,
     Material,
     Project,
@@ -146,4 +147,34 @@ def contract_published(session: Session, contract: ContractRow, rev: ContractRev
         dedup_key=f"contract.published:{rev.id}",
         workflows=users,
         material_kinds=kinds,
+    )
+
+
+def finding_changed(session: Session, wf: Workflow, finding: Finding, action: str) -> None:
+    """A drift finding of ``wf`` opened or closed (``action``), delivered through the
+    workflow's attachments."""
+    attachments = attached_to(session, [wf])
+    if not attachments:
+        return
+    project = session.get(Project, wf.project_id)
+    assert project is not None
+    type_ = f"finding.{action}"
+    data = {
+        "finding_id": finding.id,
+        "kind": finding.kind,
+        "severity": finding.severity,
+        "project": project.name,
+        "workflow": wf.name,
+        "evidence": list(finding.evidence or []),
+        "path": f"/api/v1/findings?workflow={wf.name}",
+    }
+    record(
+        session,
+        org_id=wf.org_id,
+        type_=type_,
+        subject=finding.id,
+        data=data,
+        dedup_key=f"{type_}:{finding.id}",
+        workflows=[wf],
+        attachments=attachments,
     )

@@ -24,7 +24,7 @@ from chainproof.core.drift import KINDS, detect
 from chainproof.errors import AmbiguousId, Conflict, InvalidInput, NotFound
 from chainproof.server.db import Finding, Project, Workflow
 from chainproof.server.db.base import utcnow
-from chainproof.server.services import audit, drift, workflows
+from chainproof.server.services import audit, drift, events, workflows
 from chainproof.server.support import pagination
 from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
@@ -87,6 +87,7 @@ def reconcile(session: Session, wf: Workflow, now: datetime | None = None) -> li
             kind=change.finding.kind,
             workflow=wf.name,
         )
+        events.finding_changed(session, wf, change.finding, change.action)
     return changes
 
 
