@@ -37,6 +37,7 @@ def _show(org: dict[str, object], output: Output, title: str) -> None:
             ("Contract grace", _grace_summary(org.get("contract_grace_seconds"))),
             ("Default contract", org.get("default_contract") or "none (an empty one)"),
             ("Released versions", _released_summary(org.get("refuse_released_versions"))),
+            ("Unused tokens", _unused_summary(org.get("revoke_unused_tokens_seconds"))),
             ("Created", org.get("created_at")),
         ],
         title=title,
@@ -47,16 +48,26 @@ def _released_summary(refused: object) -> str:
     return "refused (no new runs)" if refused else "accepted"
 
 
+def _unused_summary(seconds: object) -> str:
+    if not isinstance(seconds, int) or not seconds:
+        return "kept"
+    return f"revoked after {_duration(seconds)} unused (owners' tokens kept)"
+
+
 def _grace_summary(seconds: object) -> str:
     if not isinstance(seconds, int) or not seconds:
         return "none (older contract revisions stay accepted)"
+    return _duration(seconds)
+
+
+def _duration(seconds: int) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
 
 
-def parse_grace(text: str) -> int:
+def parse_grace(text: str, option: str = "--contract-grace") -> int:
     """``14d``, ``36h``, ``90m``, ``45s``, ``2w`` → seconds, ``0`` → 0 (disables)."""
     if text.strip() in ("0", "0s", "0d", "0h"):
         return 0
@@ -64,8 +75,8 @@ def parse_grace(text: str) -> int:
         return parse_duration(text)
     except typer.BadParameter:
         raise typer.BadParameter(
-            f"{text!r} is not a duration such as 14d, 36h or 0 (no grace period)",
-            param_hint="--contract-grace",
+            f"{text!r} is not a duration such as 14d, 36h or 0 (disables it)",
+            param_hint=option,
         ) from None
 
 
@@ -189,6 +200,15 @@ def update(
             show_default=False,
         ),
     ] = None,
+    revoke_unused: Annotated[
+        str | None,
+        typer.Option(
+            "--revoke-unused-tokens-after",
+            help="Revoke API tokens (but owners') that nobody used for this long, e.g. 90d "
+            "(at least 1d); 0 keeps them.",
+            show_default=False,
+        ),
+    ] = None,
     output: OutputOpt = Output.table,
 ) -> None:
     """Change organisation settings (owner or admin token).
@@ -198,6 +218,9 @@ def update(
     allow = None if prevent_implicit is None else not prevent_implicit
     document = _read_required(required_policies) if required_policies else None
     grace = parse_grace(contract_grace) if contract_grace is not None else None
+    unused = None
+    if revoke_unused is not None:
+        unused = parse_grace(revoke_unused, "--revoke-unused-tokens-after")
     updated = (
         cli_context(ctx)
         .api()
@@ -210,6 +233,7 @@ def update(
             default_contract=default_contract,
             clear_default_contract=clear_default_contract,
             refuse_released_versions=refuse_released,
+            revoke_unused_tokens_seconds=unused,
         )
     )
     _show(updated, output, "Updated")

@@ -458,10 +458,12 @@ class ApiClient(LifecycleCalls, DayTwoCalls, CiIdentityCalls, PeopleCalls, Integ
         default_contract: str | None = None,
         clear_default_contract: bool = False,
         refuse_released_versions: bool | None = None,
+        revoke_unused_tokens_seconds: int | None = None,
     ) -> dict[str, Any]:
         """Change organisation settings (owner/admin); ``clear_required_policies`` removes
-        the required policies, ``clear_default_contract`` the default contract and
-        ``contract_grace_seconds=0`` the contract grace period."""
+        the required policies, ``clear_default_contract`` the default contract,
+        ``contract_grace_seconds=0`` the contract grace period and
+        ``revoke_unused_tokens_seconds=0`` the revocation of unused tokens."""
         body: dict[str, Any] = {
             "allow_implicit_creation": allow_implicit_creation,
             "policy_strategy": policy_strategy,
@@ -469,6 +471,7 @@ class ApiClient(LifecycleCalls, DayTwoCalls, CiIdentityCalls, PeopleCalls, Integ
             "contract_grace_seconds": contract_grace_seconds,
             "default_contract": default_contract,
             "refuse_released_versions": refuse_released_versions,
+            "revoke_unused_tokens_seconds": revoke_unused_tokens_seconds,
         }
         clean = {k: v for k, v in body.items() if v is not None}
         if clear_required_policies:

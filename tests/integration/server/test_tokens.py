@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
+from sqlalchemy import select
 from tests.integration.conftest import Env
 from tests.integration.server.helpers import init_run, setup_workflow
+
+from chainproof.server.db import ApiToken, AuditEvent
+from chainproof.server.db.base import utcnow
+from chainproof.server.jobs.expiry import revoke_unused_once
 
 
 def test_whoami_and_missing_or_unknown_token(app_client: Env) -> None:
@@ -61,3 +67,37 @@ def test_other_org_sees_nothing(app_client: Env) -> None:
     assert other.get("/runs").json()["items"] == []
     tokens = app_client.get("/tokens").json()["items"]
     assert other.delete(f"/tokens/{tokens[0]['id']}").status_code == 404
+
+
+def test_tokens_unused_for_longer_than_the_organisation_allows_are_revoked(
+    app_client: Env,
+) -> None:
+    env, other = app_client, app_client.new_org()
+    idle = env.post("/tokens", {"name": "idle"}).json()
+    busy = env.post("/tokens", {"name": "busy"}).json()
+    elsewhere = other.post("/tokens", {"name": "idle"}).json()  # its org keeps unused tokens
+    too_soon = env.patch("/org", {"revoke_unused_tokens_seconds": 3600})
+    assert too_soon.status_code == 400 and "a day" in too_soon.json()["detail"]
+    reply = env.patch("/org", {"revoke_unused_tokens_seconds": 30 * 86400})
+    assert reply.json()["revoke_unused_tokens_seconds"] == 30 * 86400
+    long_ago = utcnow() - timedelta(days=40)
+    with env.sessions.begin() as session:  # everything but `busy` was made, or used, long ago
+        orgs = (env.org["id"], other.org["id"])
+        for row in session.scalars(select(ApiToken).where(ApiToken.org_id.in_(orgs))):
+            if row.id != busy["id"]:
+                row.created_at, row.last_used_at = long_ago, None
+    assert env.get("/whoami", token=busy["token"]).status_code == 200
+
+    assert revoke_unused_once(env.sessions) == 1
+    assert env.get("/whoami", token=idle["token"]).status_code == 401
+    assert env.get("/whoami", token=busy["token"]).status_code == 200
+    assert env.get("/whoami").status_code == 200  # the owner's token is never revoked so
+    assert other.get("/whoami", token=elsewhere["token"]).status_code == 200
+    with env.sessions() as session:
+        reasons = session.scalars(
+            select(AuditEvent.data).where(
+                AuditEvent.action == "token.revoke", AuditEvent.target == idle["id"]
+            )
+        ).all()
+    assert reasons == [{"reason": "unused"}]
+    assert revoke_unused_once(env.sessions) == 0  # nothing twice

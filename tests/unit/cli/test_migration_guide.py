@@ -89,7 +89,7 @@ def test_the_check_refuses_what_does_not_exist() -> None:
     import pytest
 
     tree = _tree()
-    with pytest.raises(AssertionError, match="no command chainproof discover -d x"):
-        _resolve(tree, ["discover", "-d", "x"])
+    with pytest.raises(AssertionError, match="no command chainproof teleport -d x"):
+        _resolve(tree, ["teleport", "-d", "x"])
     command, rest = _resolve(tree, ["attestation", "push", "--no-such-flag"])
     assert command == "attestation push" and _flags(rest)[0] not in tree[command]

@@ -23,6 +23,7 @@ class OrgOut(BaseModel):
     contract_grace_seconds: int | None = None
     default_contract: str | None = None
     refuse_released_versions: bool = False
+    revoke_unused_tokens_seconds: int | None = None
     created_at: str
 
 
@@ -40,6 +41,8 @@ class OrgPatch(BaseModel):
     default_contract: str | None = Field(default=None, max_length=200)
     #: Refuse init and push on released project versions.
     refuse_released_versions: bool | None = None
+    #: Revoke API tokens (but owners') unused for this many seconds (at least a day); 0 keeps them.
+    revoke_unused_tokens_seconds: int | None = Field(None, ge=0)
 
 
 @router.get("", response_model=OrgOut)
@@ -55,7 +58,8 @@ def update_org(body: OrgPatch, session: SessionDep, principal: PrincipalDep) -> 
     of policies without a ``gate`` block pushes; ``required_policies`` apply to every run;
     ``contract_grace_seconds`` gives each new contract revision a grace period;
     ``default_contract`` is attached to implicitly created workflows;
-    ``refuse_released_versions`` refuses runs on released project versions."""
+    ``refuse_released_versions`` refuses runs on released project versions;
+    ``revoke_unused_tokens_seconds`` revokes tokens left unused that long."""
     extra: dict[str, Any] = {}
     if "required_policies" in body.model_fields_set:
         extra["required_policies"] = body.required_policies
@@ -68,6 +72,7 @@ def update_org(body: OrgPatch, session: SessionDep, principal: PrincipalDep) -> 
         policy_strategy=body.policy_strategy,
         contract_grace_seconds=body.contract_grace_seconds,
         refuse_released_versions=body.refuse_released_versions,
+        revoke_unused_tokens_seconds=body.revoke_unused_tokens_seconds,
         **extra,
     )
     return orgs.settings_view(org)

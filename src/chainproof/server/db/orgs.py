@@ -46,6 +46,9 @@ class Organization(Base):
     refuse_released_versions: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    #: API tokens (but owners') unused for this long are revoked by the worker; None keeps
+    #: them until they expire or are revoked.
+    revoke_unused_tokens_seconds: Mapped[int | None] = mapped_column(Integer)
 
 
 class User(Base):

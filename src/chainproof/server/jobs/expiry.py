@@ -1,4 +1,5 @@
-"""Periodic job: runs left ``initialized`` past their deadline become ``expired``."""
+"""Periodic job: runs left ``initialized`` past their deadline become ``expired``, and API
+tokens unused for longer than their organisation allows are revoked."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from chainproof.server.jobs import pause, run_pass
-from chainproof.server.services import runs
+from chainproof.server.services import runs, tokens
 
 log = logging.getLogger(__name__)
 
@@ -20,13 +21,24 @@ def expire_once(sessions: sessionmaker[Session], now: datetime | None = None) ->
         return runs.expire_runs(session, now)
 
 
+def revoke_unused_once(sessions: sessionmaker[Session], now: datetime | None = None) -> int:
+    """One pass in its own transaction; the number of tokens revoked."""
+    with sessions.begin() as session:
+        return tokens.revoke_unused(session, now)
+
+
 async def expiry_loop(
     sessions: sessionmaker[Session], every_seconds: float, stop: asyncio.Event
 ) -> None:
-    """Call :func:`expire_once` every ``every_seconds`` until ``stop`` is set
-    (a pass in progress finishes first)."""
+    """Call :func:`expire_once` and :func:`revoke_unused_once` every ``every_seconds``
+    until ``stop`` is set (a pass in progress finishes first)."""
     while not stop.is_set():
         count = await run_pass("run_expiry", expire_once, sessions)
         if count:
             log.info("expired %d run(s)", count)
+        if stop.is_set():
+            break
+        count = await run_pass("token_expiry", revoke_unused_once, sessions)
+        if count:
+            log.info("revoked %d unused token(s)", count)
         await pause(stop, every_seconds)

@@ -97,6 +97,7 @@ def settings_view(org: Organization) -> dict[str, Any]:
         "contract_grace_seconds": org.contract_grace_seconds,
         "default_contract": _default_contract_name(org),
         "refuse_released_versions": bool(org.refuse_released_versions),
+        "revoke_unused_tokens_seconds": org.revoke_unused_tokens_seconds,
         "created_at": rfc3339(org.created_at),
     }
 
@@ -127,6 +128,7 @@ def update(
     contract_grace_seconds: int | None = None,
     default_contract: str | None = _UNSET,
     refuse_released_versions: bool | None = None,
+    revoke_unused_tokens_seconds: int | None = None,
 ) -> Organization:
     """Change organisation settings (owner/admin); audited.
 
@@ -139,6 +141,8 @@ def update(
     implicitly or without a contract instead of a new empty one.
     ``refuse_released_versions`` refuses init and push on released project versions
     (:mod:`.versions`).
+    ``revoke_unused_tokens_seconds`` (0 disables) revokes API tokens, but owners', unused for
+    that long (:func:`.tokens.revoke_unused`).
     """
     actor.require_admin()
     org = get_org(session, actor.org_id)
@@ -165,6 +169,13 @@ def update(
         org.default_contract_id = _contract_id(session, org.id, default_contract)
     if refuse_released_versions is not None:
         org.refuse_released_versions = refuse_released_versions
+    if revoke_unused_tokens_seconds is not None:
+        if 0 < revoke_unused_tokens_seconds < 86400:
+            raise InvalidInput(
+                "tokens can be revoked after a day of disuse at the earliest",
+                hint="e.g. --revoke-unused-tokens-after 90d; 0 keeps unused tokens",
+            )
+        org.revoke_unused_tokens_seconds = revoke_unused_tokens_seconds or None
     session.flush()
     audit.record(
         session,
@@ -178,6 +189,7 @@ def update(
         contract_grace_seconds=org.contract_grace_seconds,
         default_contract=_default_contract_name(org),
         refuse_released_versions=org.refuse_released_versions,
+        revoke_unused_tokens_seconds=org.revoke_unused_tokens_seconds,
     )
     return org
 

@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from chainproof.errors import Forbidden, InvalidInput, NotFound, Unauthorized
@@ -296,3 +296,32 @@ def token_view(session: Session, row: ApiToken) -> dict[str, Any]:
         "created_at": rfc3339(row.created_at),
         "policy_bypass": bool(row.policy_bypass),
     }
+
+
+def revoke_unused(session: Session, now: datetime | None = None) -> int:
+    """Revoke, in each organisation that asks for it (``revoke_unused_tokens_seconds``), the
+    live tokens nobody used for that long (never used: since they were made). Owners' tokens
+    are kept: losing the last one would lock the organisation out. Audited; the count."""
+    now = now or utcnow()
+    revoked = 0
+    orgs = session.execute(
+        select(Organization.id, Organization.revoke_unused_tokens_seconds).where(
+            Organization.revoke_unused_tokens_seconds.is_not(None)
+        )
+    )
+    for org_id, seconds in orgs:
+        cutoff = now - timedelta(seconds=seconds or 0)
+        stale = session.scalars(
+            select(ApiToken).where(
+                ApiToken.org_id == org_id,
+                ApiToken.revoked_at.is_(None),
+                ApiToken.role != "owner",
+                func.coalesce(ApiToken.last_used_at, ApiToken.created_at) < cutoff,
+                or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+            )
+        )
+        for row in stale:
+            row.revoked_at = now
+            audit.record(session, org_id, None, "token.revoke", row.id, reason="unused")
+            revoked += 1
+    return revoked
