@@ -222,6 +222,24 @@ def print_table(
         console.print(f"No {title.lower() or 'items'}.")
 
 
+def print_page(
+    items: Sequence[Mapping[str, Any]],
+    cursor: str | None,
+    output: Output,
+    columns: Sequence[Column],
+    *,
+    title: str,
+    noun: str,
+) -> None:
+    """One page of a keyset-paged list: JSON or a table on stdout, then where the next page
+    starts (:func:`announce_next`)."""
+    if output is Output.json:
+        emit_json(items)
+    else:
+        print_table(items, columns, title=title)
+    announce_next(cursor, output, noun)
+
+
 def print_fields(pairs: Sequence[tuple[str, Any]], *, title: str = "") -> None:
     """A two-column table of field / value for ``describe`` commands."""
     from rich.console import Console

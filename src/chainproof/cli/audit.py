@@ -11,10 +11,8 @@ from chainproof.cli._common import (
     NextOpt,
     Output,
     OutputOpt,
-    announce_next,
     cli_context,
-    emit_json,
-    print_table,
+    print_page,
 )
 
 app = typer.Typer(help="Read the audit log: who did what, when.", no_args_is_help=True)
@@ -76,8 +74,4 @@ def list_(
             cursor=next_page,
         )
     )
-    if output is Output.json:
-        emit_json(items)
-    else:
-        print_table(items, COLUMNS, title="Audit events")
-    announce_next(cursor, output, "events")
+    print_page(items, cursor, output, COLUMNS, title="Audit events", noun="events")

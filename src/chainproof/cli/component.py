@@ -10,10 +10,8 @@ from chainproof.cli._common import (
     NextOpt,
     Output,
     OutputOpt,
-    announce_next,
     cli_context,
-    emit_json,
-    print_table,
+    print_page,
 )
 
 app = typer.Typer(
@@ -84,8 +82,4 @@ def search(
             cursor=next_page,
         )
     )
-    if output is Output.json:
-        emit_json(items)
-    else:
-        print_table(items, COLUMNS, title="Components")
-    announce_next(cursor, output, "components")
+    print_page(items, cursor, output, COLUMNS, title="Components", noun="components")

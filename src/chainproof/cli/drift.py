@@ -10,10 +10,10 @@ from chainproof.cli._common import (
     NextOpt,
     Output,
     OutputOpt,
-    announce_next,
     cli_context,
     emit_json,
     parse_duration,
+    print_page,
     print_table,
 )
 
@@ -87,12 +87,9 @@ def list_(
             cursor=next_page,
         )
     )
-    if output is Output.json:
-        emit_json(items)
-    else:
-        columns = [*COLUMNS, ("Closed", lambda r: _short(r.get("closed_at")))] if all_ else COLUMNS
-        print_table(items, columns, title="Findings" if all_ else "Open findings")
-    announce_next(cursor, output, "findings")
+    columns = [*COLUMNS, ("Closed", lambda r: _short(r.get("closed_at")))] if all_ else COLUMNS
+    title = "Findings" if all_ else "Open findings"
+    print_page(items, cursor, output, columns, title=title, noun="findings")
 
 
 @app.command("acknowledge")

@@ -11,9 +11,9 @@ from chainproof.cli._common import (
     NextOpt,
     Output,
     OutputOpt,
-    announce_next,
     cli_context,
     emit_json,
+    print_page,
     print_table,
 )
 
@@ -64,11 +64,7 @@ def list_(
     """
     api = cli_context(ctx).api()
     items, cursor = api.list_versions_page(project, limit=limit, cursor=next_page)
-    if output is Output.json:
-        emit_json(items)
-    else:
-        print_table(items, COLUMNS, title=f"Versions of {project}")
-    announce_next(cursor, output, "versions")
+    print_page(items, cursor, output, COLUMNS, title=f"Versions of {project}", noun="versions")
 
 
 @app.command("release")

@@ -11,10 +11,10 @@ from chainproof.cli._common import (
     NextOpt,
     Output,
     OutputOpt,
-    announce_next,
     cli_context,
     emit_json,
     print_fields,
+    print_page,
     print_table,
 )
 from chainproof.errors import VerificationError
@@ -136,11 +136,7 @@ def list_(
             until=point_in_time(until, "--until"),
         )
     )
-    if output is Output.json:
-        emit_json(items)
-    else:
-        print_table(items, COLUMNS, title="Runs")
-    announce_next(cursor, output, "runs")
+    print_page(items, cursor, output, COLUMNS, title="Runs", noun="runs")
 
 
 @app.command("describe")
