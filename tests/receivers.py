@@ -4,19 +4,25 @@
 documented request shape as a receiver would (content type, CloudEvents 1.0 attributes, the
 signature over timestamp and body with the receiver's own HMAC code, the replay window) and
 keeps each event once by its ``Idempotency-Key``, counting the repeats; on ``/slack``,
-``/discord`` and ``/teams`` it checks each chat's JSON shape. ``status`` and ``delay`` make
-it fail, or answer late after taking the request. :class:`SmtpReceiver` is aiosmtpd's SMTP server.
+``/discord`` and ``/teams`` it checks each chat's JSON shape; on ``/api/v1/bom`` it is a
+Dependency-Track API server taking SBOM uploads as documented (``PUT``, ``X-Api-Key``, JSON
+with ``projectName``, ``projectVersion``, ``autoCreate`` and the base64 ``bom``; answers a
+processing token). ``status``, ``delay`` and ``hold`` make it fail, or answer late (or not
+until released) after taking the request. :class:`SmtpReceiver` is aiosmtpd's SMTP server.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hashlib
 import hmac
 import json
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -55,8 +61,12 @@ class Receiver:
     port: int = field(default_factory=free_port)
     status: int = 200
     delay: float = 0.0
+    #: While true, requests are taken and held unanswered (a receiver stalled mid-request).
+    hold: bool = False
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     chats: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: Dependency-Track uploads: (projectName, projectVersion, the SBOM's bytes).
+    boms: list[tuple[str, str, bytes]] = field(default_factory=list)
     repeats: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     served: int = 0
@@ -78,11 +88,19 @@ class Receiver:
         self.served += 1
         if self.status >= 300:
             return await _answer(send, self.status)
+        if scope["path"] == "/api/v1/bom":
+            problem = self._bom(scope["method"], headers, body)
+            if problem:
+                self.refused.append(problem)
+            token = json.dumps({"token": str(uuid.uuid4())}).encode()
+            return await _answer(send, 400 if problem else 200, b"" if problem else token)
         problem = self._take(scope["path"], headers, body)
         if problem:
             self.refused.append(problem)
         if self.delay:  # processed, answered late: the sender may time out or die meanwhile
             await asyncio.sleep(self.delay)
+        while self.hold:
+            await asyncio.sleep(0.02)
         await _answer(send, 400 if problem else 200)
 
     def _take(self, path: str, headers: dict[str, str], body: bytes) -> str | None:
@@ -106,6 +124,30 @@ class Receiver:
             self.repeats.append(event["id"])
         else:
             self.events[event["id"]] = event
+        return None
+
+    def _bom(self, method: str, headers: dict[str, str], body: bytes) -> str | None:
+        """Dependency-Track's ``PUT /api/v1/bom`` (BomSubmitRequest), as its server checks it."""
+        if method != "PUT" or headers.get("x-api-key") != self.secret:
+            return f"bom: {method}, api key {headers.get('x-api-key')!r}"
+        if headers.get("content-type") != "application/json":
+            return "bom: content type"
+        doc = json.loads(body)
+        name, version = doc.get("projectName"), doc.get("projectVersion")
+        if not (isinstance(name, str) and name and isinstance(version, str) and version):
+            return "bom: projectName and projectVersion"
+        if doc.get("autoCreate") is not True or set(doc) - {
+            "projectName",
+            "projectVersion",
+            "autoCreate",
+            "bom",
+        }:
+            return f"bom: fields {sorted(doc)}"
+        try:
+            sbom = base64.b64decode(doc.get("bom", ""), validate=True)
+        except (binascii.Error, TypeError):
+            return "bom: not base64"
+        self.boms.append((name, version, sbom))
         return None
 
     @contextmanager
@@ -132,9 +174,10 @@ class Receiver:
             thread.join(10)
 
 
-async def _answer(send: Any, status: int) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": []})
-    await send({"type": "http.response.body", "body": b""})
+async def _answer(send: Any, status: int, body: bytes = b"") -> None:
+    headers = [(b"content-type", b"application/json")] if body else []
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class _Inbox:

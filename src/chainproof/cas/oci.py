@@ -66,7 +66,7 @@ from chainproof.errors import (
     Unauthorized,
     VerificationError,
 )
-from chainproof.oci.registry import Credentials, credentials_for
+from chainproof.oci.registry import Credentials, ManifestInfo, credentials_for
 
 __all__ = ["ARTIFACT_TYPE", "OciBackend", "evidence_tag"]
 
@@ -179,6 +179,13 @@ class OciBackend:
         hash to ``digest`` or differ from ``size``, InvalidInput when the blob is too large, and
         re-raises whatever the caller's ``chunks`` raise.
         """
+        size = self.upload(digest, chunks, size=size)
+        self._put_manifest(digest, size)
+        return size
+
+    def upload(self, digest: Digest, chunks: Iterable[bytes], *, size: int | None = None) -> int:
+        """Upload blob ``digest`` without an evidence manifest (the caller references it, as
+        the OCI export does: integrations/oci_export.py); its size. Errors as :meth:`put`."""
         check_algorithm(digest)
         if size is not None:
             self._check_size(digest, size)
@@ -198,8 +205,30 @@ class OciBackend:
                 self._upload_chunked(lambda: digest, source, size, [])
         except SourceError as wrapped:
             raise wrapped.error from None
-        self._put_manifest(digest, source.size)
         return source.size
+
+    def manifest(self, reference: str) -> tuple[ManifestInfo, bytes] | None:
+        """The OCI manifest ``reference`` (tag or digest) names and its bytes; None: none."""
+        response = self._call("GET", self._manifest_url(reference), accept=True)
+        if response.status_code == 404:
+            return None
+        self._expect(response, (200,), f"read manifest {reference}")
+        media_type = response.headers.get("Content-Type", OCI_MANIFEST).split(";")[0]
+        info = ManifestInfo(Digest.of_bytes(response.content), media_type, len(response.content))
+        return info, response.content
+
+    def describe(self, reference: str) -> ManifestInfo | None:
+        """Digest, media type and size of any manifest (image, index) ``reference`` names."""
+        return self._client.find(self.path, reference)
+
+    def put_manifest(self, reference: str, document: bytes) -> Digest:
+        """Store the OCI image manifest ``document`` under ``reference`` (a tag); its digest."""
+        self._store_config()
+        headers = {"Content-Type": OCI_MANIFEST}
+        url = self._manifest_url(reference)
+        response = self._call("PUT", url, headers=headers, body=partial(list, [document]))
+        self._expect(response, (201,), f"store manifest {reference}")
+        return Digest.of_bytes(document)
 
     def put_streamed(
         self, chunks: Iterable[bytes], digest: Callable[[], Digest], *, size: int

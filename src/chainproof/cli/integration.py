@@ -82,6 +82,7 @@ def available(ctx: typer.Context, output: OutputOpt = Output.table) -> None:
         ("Kind", "kind"),
         ("Description", "description"),
         ("Secret (--secret-stdin)", lambda k: k.get("stdin_help") or "-"),
+        ("Events", lambda k: ", ".join(k.get("event_types") or []) or "all"),
         ("Config keys", lambda k: ", ".join(_keys(k["config_schema"]))),
     ]
     print_table(kinds, columns, title="Integration kinds")
@@ -95,7 +96,12 @@ def _keys(schema: dict[str, Any]) -> list[str]:
 @app.command("add")
 def add(
     ctx: typer.Context,
-    kind: Annotated[str, typer.Argument(help="webhook, slack, discord, teams, email, ...")],
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="webhook, slack, discord, teams, email, dependency-track, oci-export, ..."
+        ),
+    ],
     name: NameOpt,
     config: Annotated[
         list[str] | None,
@@ -106,7 +112,8 @@ def add(
         typer.Option(
             "--secret-stdin",
             help="Read the secret from standard input (webhook signing key, chat webhook URL, "
-            "SMTP password): sealed on the server, never shown again.",
+            "SMTP password, Dependency-Track API key, registry password): sealed on the "
+            "server, never shown again.",
         ),
     ] = False,
     output: OutputOpt = Output.table,

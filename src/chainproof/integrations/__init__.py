@@ -3,7 +3,10 @@
 A *kind* is an object with a ``name``, a pydantic ``config`` model, ``stdin_help`` (what its
 secret is; None when the kind takes no secret) and a ``deliver(config, secret, event, timeout)``
 method answering an :class:`Outcome`; optionally ``endpoints(config, secret)``, the URLs it
-connects to, which the server checks before registering and before each attempt. Kinds load as
+connects to, which the server checks before registering and before each attempt; optionally
+``event_types``, the only event types it handles (an attachment defaults to them). Kinds that
+export a run's evidence (Dependency-Track, OCI export) read it through ``event.content``
+(:class:`RunContent`), which the server's worker supplies for run events. Kinds load as
 Python entry points of the group ``chainproof.integrations`` (:func:`load_kinds`); the
 built-in ones are declared the same way in chainproof's pyproject.toml, so a third party adds
 a kind without forking. This package is library code: it never imports ``server/`` or
@@ -12,10 +15,11 @@ a kind without forking. This package is library code: it never imports ``server/
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Protocol, runtime_checkable
 
 import httpx
@@ -36,8 +40,43 @@ EVENT_TYPES = (
 
 
 @dataclass(frozen=True)
+class MaterialRef:
+    """One material of a run: what it is and where its bytes are (``stored``: in the CAS or
+    inline, so :meth:`RunContent.read` can return them)."""
+
+    name: str
+    kind: str
+    digest: str
+    stored: bool
+    filename: str | None = None
+    summary: Mapping[str, Any] = field(default_factory=dict)
+
+
+class RunContent(Protocol):
+    """A run's evidence, read on demand by the kinds that export it (never sent whole)."""
+
+    @property
+    def version(self) -> str | None:
+        """The run's project version (None: the run named none)."""
+        ...
+
+    def materials(self) -> list[MaterialRef]:
+        """The run's materials (none for a run that pushed nothing)."""
+        ...
+
+    def read(self, material: MaterialRef) -> bytes:
+        """A stored material's bytes, checked against its digest."""
+        ...
+
+    def bundle(self) -> bytes | None:
+        """The pushed attestation bundle (Sigstore bundle JSON) as stored; None: no push."""
+        ...
+
+
+@dataclass(frozen=True)
 class Event:
-    """One event as delivered: ``id`` is also the receivers' idempotency key."""
+    """One event as delivered: ``id`` is also the receivers' idempotency key. ``content``:
+    the run's evidence, for run events delivered by a worker that can read it."""
 
     id: str
     type: str
@@ -45,6 +84,7 @@ class Event:
     org: str
     subject: str
     data: dict[str, Any] = field(default_factory=dict)
+    content: RunContent | None = field(default=None, compare=False, repr=False)
 
     def summary(self) -> str:
         """One readable line for chat and email subjects."""
@@ -69,9 +109,12 @@ class Event:
         return f"[{self.org}] {self.type} {self.subject}"
 
     def details(self) -> str:
-        """A few lines more: the link to the run or contract, when known."""
+        """A few lines more: links to the run and workflow in the dashboard (else to the
+        contract in the API), when known."""
         lines = [self.summary()]
-        if self.data.get("url"):
+        links = [(k, self.data.get(f"{k}_url")) for k in ("run", "workflow")]
+        lines += [f"{k}: {url}" for k, url in links if url]
+        if not any(url for _, url in links) and self.data.get("url"):
             lines.append(str(self.data["url"]))
         return "\n".join(lines)
 
@@ -100,11 +143,28 @@ class Kind(Protocol):
     ) -> Outcome: ...
 
 
+#: The built-in kinds, as chainproof's pyproject.toml declares them (a unit test keeps the
+#: two equal): loaded also when the installed metadata predates one of them (an editable
+#: install made before the kind was added, until it is reinstalled).
+BUILTIN = {
+    "webhook": "chainproof.integrations.webhook:KIND",
+    "slack": "chainproof.integrations.chat:SLACK",
+    "discord": "chainproof.integrations.chat:DISCORD",
+    "teams": "chainproof.integrations.chat:TEAMS",
+    "email": "chainproof.integrations.mail:KIND",
+    "dependency-track": "chainproof.integrations.dependency_track:KIND",
+    "oci-export": "chainproof.integrations.oci_export:KIND",
+}
+
+
 def load_kinds() -> dict[str, Kind]:
-    """Every installed kind by name (entry points of :data:`GROUP`); one whose entry point
-    fails to load or is not a :class:`Kind` is left out."""
+    """Every installed kind by name (entry points of :data:`GROUP`, plus :data:`BUILTIN`);
+    one whose entry point fails to load or is not a :class:`Kind` is left out."""
+    points = {p.name: p for p in entry_points(group=GROUP)}
+    for name, value in BUILTIN.items():
+        points.setdefault(name, EntryPoint(name, value, GROUP))
     kinds: dict[str, Kind] = {}
-    for point in entry_points(group=GROUP):
+    for point in points.values():
         try:
             kind = point.load()
         except Exception:  # noqa: S112 - a broken third-party kind must not stop the others

@@ -47,8 +47,10 @@ from chainproof.server.jobs.expiry import expiry_loop
 from chainproof.server.jobs.findings import findings_loop
 from chainproof.server.jobs.vsa import vsa_loop
 from chainproof.server.services import signing as signing_services
+from chainproof.server.services.cas_endpoints import EndpointPolicy
 from chainproof.server.services.delivery import RetryPolicy
 from chainproof.server.services.drift import SETTINGS_KEY as DRIFT_SETTINGS_KEY
+from chainproof.server.services.integrations import HOSTS_KEY, HOSTS_SETTING
 from chainproof.server.services.policy_input import Limits
 from chainproof.server.services.slsa import SERVER_URL_KEY
 from chainproof.server.services.trust_cache import CACHE_INFO, TrustCache
@@ -108,6 +110,9 @@ def create_app(
     sessions.configure(info={**sessions.kw.get("info", {}), DRIFT_SETTINGS_KEY: settings.drift})
     # Trusted material (keys, CA, root) cached per app, checked per transaction.
     sessions.configure(info={**sessions.kw.get("info", {}), CACHE_INFO: TrustCache()})
+    # Where integrations may connect (services/integrations.py); a malformed list stops start.
+    hosts = EndpointPolicy.parse(settings.integration_allowed_hosts, HOSTS_SETTING)
+    sessions.configure(info={**sessions.kw.get("info", {}), HOSTS_KEY: hosts})
     cas_parts = build_cas(settings, sessions)
     backend = cas_parts.embedded
     policy_limits = Limits(
@@ -132,7 +137,8 @@ def create_app(
             tasks.append(asyncio.create_task(vsa_loop(sessions, every, stop)))
         if start_worker and settings.delivery_poll_seconds > 0:
             every, workers = settings.delivery_poll_seconds, settings.delivery_concurrency
-            loop = delivery_loop(sessions, retry_policy(settings), every, workers, stop)
+            policy = retry_policy(settings)
+            loop = delivery_loop(sessions, policy, every, workers, stop, cas_parts.source)
             tasks.append(asyncio.create_task(loop))
         if start_worker and settings.cas_validation_seconds > 0:
             every = settings.cas_validation_seconds

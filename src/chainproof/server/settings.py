@@ -210,6 +210,13 @@ class Settings(BaseSettings):
     drift_failing_runs: int = Field(
         3, description="A workflow is `failing` when this many finished runs in a row failed."
     )
+    integration_allowed_hosts: str = Field(
+        "",
+        description="Where integrations may connect (webhook, chat, SMTP, Dependency-Track, "
+        "registry hosts): comma-separated host patterns, host:port, networks, as "
+        "`cas_allowed_endpoints`. Empty: anywhere except the cloud metadata addresses "
+        "(docs/integrations.md).",
+    )
     delivery_poll_seconds: float = Field(
         1.0,
         description="How often the worker looks for integration deliveries that are due (0: "

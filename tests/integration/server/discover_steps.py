@@ -89,8 +89,10 @@ def push(
     tag: str = "1.0",
     version: str | None = None,
     sbom_kind: str = "SBOM_CYCLONEDX_JSON",
+    repository: str | None = None,
 ) -> str:
-    """Init, upload the SBOM, sign and push a run; its id."""
+    """Init, upload the SBOM, sign and push a run (``repository``: the image's, else a
+    made-up one under registry.example.com); its id."""
     body: dict[str, Any] = {"workflow": workflow, "project": project, "runner": GENERIC}
     if version:
         body["project_version"] = version
@@ -100,7 +102,7 @@ def push(
     run_id, wf = init["run"]["id"], init["workflow"]
     _upload(env, run_id, sbom)
     sbom_digest = "sha256:" + hashlib.sha256(sbom).hexdigest()
-    repository = f"registry.example.com/{project}/{workflow}"
+    repository = repository or f"registry.example.com/{project}/{workflow}"
     summary = {"repository": repository, "tag": tag, "digest": image}
     materials = [
         _material("image", "CONTAINER_IMAGE", image, False, summary=summary, output=True),

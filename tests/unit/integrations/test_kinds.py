@@ -3,13 +3,17 @@ CloudEvents form, readable summaries, and the delivery backoff."""
 
 from __future__ import annotations
 
+import tomllib
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from chainproof.integrations import Event, Kind, load_kinds, status_outcome
+from chainproof.integrations import BUILTIN, GROUP, Event, Kind, load_kinds, status_outcome
+from chainproof.integrations.dependency_track import DependencyTrackConfig
 from chainproof.integrations.mail import EmailConfig
+from chainproof.integrations.oci_export import OciExportConfig, tag_of
 from chainproof.integrations.webhook import cloudevent, sign, verify
 from chainproof.server.services.delivery import RetryPolicy
 
@@ -25,10 +29,18 @@ EVENT = Event(
 
 def test_builtin_kinds_load_as_entry_points() -> None:
     kinds = load_kinds()
+    assert set(BUILTIN) <= kinds.keys()
     assert {"webhook", "slack", "discord", "teams", "email"} <= kinds.keys()
+    assert {"dependency-track", "oci-export"} <= kinds.keys()
     assert all(isinstance(k, Kind) and k.name == n for n, k in kinds.items())
     schema = kinds["email"].config.model_json_schema()
     assert {"host", "sender", "to"} <= set(schema["required"])
+
+
+def test_the_builtin_table_is_what_pyproject_declares() -> None:
+    pyproject = Path(__file__).resolve().parents[3] / "pyproject.toml"
+    declared = tomllib.loads(pyproject.read_text())["project"]["entry-points"][GROUP]
+    assert declared == BUILTIN
 
 
 def test_webhook_signature_covers_timestamp_and_body_within_the_window() -> None:
@@ -51,7 +63,14 @@ def test_cloudevent_form() -> None:
 
 def test_summaries_are_readable() -> None:
     assert EVENT.summary() == "[acme] run of shop/build failed: tests failed"
-    assert EVENT.details().endswith("\nhttp://x/r")
+    assert EVENT.details().endswith("\nhttp://x/r")  # no dashboard link: the API's
+    linked = {
+        **EVENT.data,
+        "run_url": "https://cp/runs/r1",
+        "workflow_url": "https://cp/workflows/w1",
+    }
+    lines = Event("3", "run.failed", EVENT.time, "acme", "r1", linked).details().splitlines()
+    assert lines[1:] == ["run: https://cp/runs/r1", "workflow: https://cp/workflows/w1"]
     contract = Event("1", "contract.published", EVENT.time, "acme", "c@2", {"contract": "c"})
     assert "contract c revision None published" in contract.summary()
     data = {"project": "shop", "workflow": "build", "kind": "failing", "severity": "high"}
@@ -78,3 +97,24 @@ def test_backoff_doubles_with_jitter_up_to_the_cap() -> None:
     policy = RetryPolicy(backoff=5, backoff_max=60)
     assert [policy.delay(n, lambda: 1.0) for n in (1, 2, 3, 4, 5)] == [5, 10, 20, 40, 60]
     assert policy.delay(3, lambda: 0.0) == 10  # jitter: never below half the delay
+
+
+def test_dependency_track_names_take_known_placeholders_only() -> None:
+    config = DependencyTrackConfig.model_validate({"url": "https://dt.example.com"})
+    assert (config.project_name, config.project_version) == ("{project}", "{version}")
+    named = {"url": "https://dt", "project_name": "{org}-{project}-{material}"}
+    assert DependencyTrackConfig.model_validate(named).project_name == "{org}-{project}-{material}"
+    for bad in ("{team}", "", "{project"):
+        with pytest.raises(ValidationError):
+            DependencyTrackConfig.model_validate({"url": "https://dt", "project_name": bad})
+
+
+def test_oci_export_config_and_tag() -> None:
+    assert OciExportConfig.model_validate({"registry": "GHCR.io"}).registry == "ghcr.io"
+    assert OciExportConfig.model_validate({"registry": "docker.io"}).registry == (
+        "registry-1.docker.io"
+    )
+    for bad in ("https://ghcr.io", "ghcr.io/org", ""):
+        with pytest.raises(ValidationError):
+            OciExportConfig.model_validate({"registry": bad})
+    assert tag_of("sha256:" + "ab" * 32) == "sha256-" + "ab" * 32 + ".att"

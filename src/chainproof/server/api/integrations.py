@@ -64,6 +64,7 @@ class KindOut(BaseModel):
     kind: str
     description: str
     stdin_help: str | None
+    event_types: list[str] | None = None
     config_schema: dict[str, Any]
 
 

@@ -18,6 +18,9 @@ name resolves to them, unless the list names that very address (``169.254.169.25
 ``169.254.169.254/32``). Checked when a backend is added or changed and at every
 validation (so the periodic revalidation notices a name that now resolves elsewhere); not
 re-checked: HTTP redirects and the token realm a registry names.
+
+Integrations use the same rules with their own list, ``CHAINPROOF_INTEGRATION_ALLOWED_HOSTS``
+(``setting``; services/integrations.py).
 """
 
 from __future__ import annotations
@@ -84,10 +87,12 @@ class EndpointPolicy:
     hosts: tuple[_HostPattern, ...] = ()
     networks: tuple[IPNetwork, ...] = ()
     text: str = ""
+    setting: str = _SETTING
 
     @classmethod
-    def parse(cls, text: str | None) -> EndpointPolicy:
-        """Parse the setting; InvalidInput names a malformed entry."""
+    def parse(cls, text: str | None, setting: str = _SETTING) -> EndpointPolicy:
+        """Parse the setting (named ``setting`` in messages); InvalidInput names a malformed
+        entry."""
         hosts: list[_HostPattern] = []
         networks: list[IPNetwork] = []
         for raw in (text or "").split(","):
@@ -99,9 +104,9 @@ class EndpointPolicy:
                 continue
             except ValueError:
                 pass
-            hosts.append(_host_pattern(item))
+            hosts.append(_host_pattern(item, setting))
         shown = ", ".join(x.strip() for x in (text or "").split(",") if x.strip())
-        return cls(tuple(hosts), tuple(networks), shown)
+        return cls(tuple(hosts), tuple(networks), shown, setting)
 
     @property
     def restricted(self) -> bool:
@@ -138,7 +143,7 @@ class EndpointPolicy:
                 return
         raise Forbidden(
             f"the {provider} endpoint {endpoint} is not allowed on this server",
-            hint=f"the server's operator allows endpoints in {_SETTING} (now: {self.text})",
+            hint=f"the server's operator allows endpoints in {self.setting} (now: {self.text})",
         )
 
     def _names(self, address: IPAddress) -> bool:
@@ -153,14 +158,14 @@ def _inside(address: IPAddress, networks: list[IPNetwork] | tuple[IPNetwork, ...
     return any(address in n for n in networks if n.version == address.version)
 
 
-def _host_pattern(item: str) -> _HostPattern:
+def _host_pattern(item: str, setting: str) -> _HostPattern:
     host, port = item, None
     match = re.fullmatch(r"(\[[^\]]+\]|[^:\[\]]+):(\d{1,5})", item)
     if match:
         host, port = match.group(1), int(match.group(2))
     if not _HOST.fullmatch(host) or (port is not None and not 0 < port < 65536):
         raise InvalidInput(
-            f"{_SETTING}: {item!r} is neither a host pattern, host:port nor a network",
+            f"{setting}: {item!r} is neither a host pattern, host:port nor a network",
             hint="e.g. registry.example.com, *.amazonaws.com, minio:9000, 10.0.0.0/8",
         )
     return _HostPattern(host.strip("[]").lower(), port)

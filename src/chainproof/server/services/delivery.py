@@ -25,6 +25,7 @@ from chainproof.integrations import Event, Outcome
 from chainproof.server.db import Delivery, DeliveryAttempt, EventRow, Integration, Organization
 from chainproof.server.db.base import new_id, utcnow
 from chainproof.server.services import integrations
+from chainproof.server.services.cas_endpoints import EndpointPolicy
 from chainproof.server.services.slsa import SERVER_URL_KEY
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ class Claimed:
     config: dict[str, Any]
     secret: str | None
     event: Event
+    org_id: str
+    hosts: EndpointPolicy
 
 
 def claim(
@@ -105,15 +108,24 @@ def _claimed(session: Session, row: Delivery) -> Claimed:
             subject=event.subject,
             data=_linked(session, event.data),
         ),
+        org_id=row.org_id,
+        hosts=integrations.host_policy(session),
     )
 
 
 def _linked(session: Session, data: dict[str, Any]) -> dict[str, Any]:
-    """The event's data with ``url``: the server's public URL and the recorded ``path``."""
+    """The event's data with links under the server's public URL: ``url``, the API path
+    recorded with the event; ``run_url`` and ``workflow_url``, the run and the workflow in
+    the dashboard (``/runs/<id>``, ``/workflows/<id>``) when the event names them."""
     out = dict(data)
+    base = str(session.info.get(SERVER_URL_KEY) or "").rstrip("/")
     path = out.pop("path", None)
     if path:
-        out["url"] = str(session.info.get(SERVER_URL_KEY) or "").rstrip("/") + str(path)
+        out["url"] = base + str(path)
+    if out.get("run_id"):
+        out["run_url"] = f"{base}/runs/{out['run_id']}"
+    if out.get("workflow_id"):
+        out["workflow_url"] = f"{base}/workflows/{out['workflow_id']}"
     return out
 
 
@@ -122,9 +134,8 @@ def send(claimed: Claimed, timeout: float) -> Outcome:
     try:
         kind = integrations.kind(claimed.kind)
         config = kind.config.model_validate(claimed.config)
-        integrations.check_endpoints(
-            kind, config, claimed.secret
-        )  # names may now resolve elsewhere
+        # Names may resolve elsewhere now, and the operator's list may have changed.
+        integrations.check_endpoints(kind, config, claimed.secret, claimed.hosts)
         return kind.deliver(config, claimed.secret, claimed.event, timeout)
     except Exception as err:  # a receiver's or a third-party kind's failure: retried
         return Outcome(False, None, f"{type(err).__name__}: {err}"[:1000])

@@ -103,6 +103,7 @@ def run_finished(session: Session, run: WorkflowRun, policies: Sequence[Any] = (
         "run_id": run.id,
         "project": project.name,
         "workflow": wf.name,
+        "workflow_id": wf.id,
         "status": run.status,
         "reason": run.reason,
         "attestation_digest": run.attestation_digest,
@@ -165,6 +166,7 @@ def finding_changed(session: Session, wf: Workflow, finding: Finding, action: st
         "severity": finding.severity,
         "project": project.name,
         "workflow": wf.name,
+        "workflow_id": wf.id,
         "evidence": list(finding.evidence or []),
         "path": f"/api/v1/findings?workflow={wf.name}",
     }

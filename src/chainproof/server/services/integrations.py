@@ -36,6 +36,15 @@ from chainproof.server.support.times import rfc3339
 
 _PURPOSE = b"chainproof integration secret v1"
 _MAX_SECRET = 4096
+#: ``session.info`` key of the server's :class:`EndpointPolicy` for integrations (app.py).
+HOSTS_KEY = "chainproof.integration_allowed_hosts"
+HOSTS_SETTING = "CHAINPROOF_INTEGRATION_ALLOWED_HOSTS"
+
+
+def host_policy(session: Session) -> EndpointPolicy:
+    """The operator's ``integration_allowed_hosts`` (unset: all but metadata addresses)."""
+    found = session.info.get(HOSTS_KEY)
+    return found if isinstance(found, EndpointPolicy) else EndpointPolicy(setting=HOSTS_SETTING)
 
 
 @cache
@@ -61,6 +70,8 @@ def available() -> list[dict[str, Any]]:
             "kind": k.name,
             "description": k.description,
             "stdin_help": k.stdin_help,
+            # The events the kind acts on (None: all); attachments default to them.
+            "event_types": list(getattr(k, "event_types", None) or []) or None,
             "config_schema": k.config.model_json_schema(),
         }
         for k in kinds().values()
@@ -96,7 +107,7 @@ def create(
     parsed = parse_config(kind_, config)
     if secret is not None and (not secret or len(secret) > _MAX_SECRET):
         raise InvalidInput(f"the secret needs 1 to {_MAX_SECRET} characters")
-    check_endpoints(kind_, parsed, secret)
+    check_endpoints(kind_, parsed, secret, host_policy(session))
     if _find(session, actor.org_id, name) is not None:
         raise Conflict(f"integration {name!r} already exists", hint="remove it first")
     row = Integration(
@@ -114,11 +125,14 @@ def create(
     return row
 
 
-def check_endpoints(kind_: Kind, config: BaseModel, secret: str | None) -> None:
-    """Forbidden when the kind would connect to a cloud metadata address (SSRF: the address
-    that hands out the host's credentials; services/cas_endpoints.py); InvalidInput for a
-    URL without a host. Other addresses, loopback and private networks included, are
-    allowed: receivers often run beside the server."""
+def check_endpoints(
+    kind_: Kind, config: BaseModel, secret: str | None, policy: EndpointPolicy
+) -> None:
+    """Forbidden when the kind would connect where ``policy`` (the operator's
+    ``integration_allowed_hosts``) does not allow, and always to a cloud metadata address
+    (SSRF: the address that hands out the host's credentials; services/cas_endpoints.py);
+    InvalidInput for a URL without a host. Without a list, other addresses, loopback and
+    private networks included, are allowed: receivers often run beside the server."""
     listed = getattr(kind_, "endpoints", None)
     for url in listed(config, secret) if callable(listed) else []:
         parts = urlsplit(str(url))
@@ -129,7 +143,7 @@ def check_endpoints(kind_: Kind, config: BaseModel, secret: str | None) -> None:
         if not parts.hostname:
             raise InvalidInput(f"the {kind_.name} integration's URL names no host")
         default = 80 if parts.scheme == "http" else 443
-        EndpointPolicy().check_endpoint(Endpoint(parts.hostname, port or default), kind_.name)
+        policy.check_endpoint(Endpoint(parts.hostname, port or default), kind_.name)
 
 
 def secret_of(session: Session, row: Integration) -> str | None:
@@ -195,6 +209,15 @@ def attach(
         raise InvalidInput(
             f"unknown event type(s): {', '.join(unknown)}", hint=f"use {', '.join(EVENT_TYPES)}"
         )
+    handled = getattr(kinds().get(row.kind), "event_types", None)
+    if handled:  # a kind that acts only on some events (Dependency-Track, OCI export)
+        others = sorted(set(events or []) - set(handled))
+        if others:
+            raise InvalidInput(
+                f"a {row.kind} integration does not act on {', '.join(others)}",
+                hint=f"attach it for {', '.join(handled)} (the default)",
+            )
+        events = events or list(handled)
     project_row, wf = _target(session, actor, project, workflow)
     attachment = _attachment(session, row, project_row, wf) or IntegrationAttachment(
         integration_id=row.id, project_id=project_row.id, workflow_id=wf.id if wf else None
