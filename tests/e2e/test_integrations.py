@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from tests.e2e.conftest import Cli, Server, cli_for, start_server
+from tests.e2e.test_attestation_flow import SBOM, _craft, _setup_workflow
 from tests.receivers import Receiver
 
 
@@ -79,3 +80,30 @@ def test_cli_registers_attaches_and_the_worker_delivers_signed_events(
     described = cli("integration", "describe", "--name", "hook", "-o", "json").stdout
     listed = cli("integration", "list").stdout
     assert receiver.secret not in described + listed
+
+
+def test_a_pushed_sbom_reaches_dependency_track_through_the_servers_worker(
+    fast_delivery_server: Server, tmp_path: Path
+) -> None:
+    """The server's own worker reads the SBOM from its CAS and uploads it (app.py wiring)."""
+    cli = cli_for(fast_delivery_server, tmp_path)
+    table = cli("integration", "available", COLUMNS="250").stdout
+    assert "dependency-track" in table and "run.succeeded, run.blocked" in table
+    robot = _setup_workflow(cli, "dtrack")
+    receiver = Receiver(secret="dt-api-key")
+    config = ["--config", f"url={receiver.url}", "--config", "project_name={org}/{project}"]
+    add = ["integration", "add", "dependency-track", "--name", "dt", *config, "--secret-stdin"]
+    cli(*add, stdin=receiver.secret + "\n")
+    cli("integration", "attach", "--name", "dt", "--project", "dtrack")
+    with receiver.running():
+        _craft(cli, robot, "dtrack")
+        cli("attestation", "push", token=robot)
+        deadline = time.monotonic() + 15
+        while not receiver.boms:
+            assert time.monotonic() < deadline, cli("integration", "deliveries", "--name", "dt")
+            time.sleep(0.2)
+    ((name, version, bom),) = receiver.boms
+    org = cli.json("org", "describe")
+    assert isinstance(org, dict)
+    assert (name, version, bom) == (f"{org['name']}/dtrack", "latest", SBOM.read_bytes())
+    assert receiver.refused == []

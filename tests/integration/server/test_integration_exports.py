@@ -17,6 +17,9 @@ from tests.integration.server import discover_steps, history
 from tests.receivers import Receiver
 from tests.registry import push_image
 
+from chainproof.cas.oci import OciBackend
+from chainproof.core.digest import Digest
+from chainproof.oci.registry import Credentials
 from chainproof.server.db import Attestation
 from chainproof.server.db.base import utcnow
 from chainproof.server.jobs.delivery import deliver_due
@@ -25,6 +28,8 @@ from chainproof.server.services.delivery import RetryPolicy
 from chainproof.server.services.integrations import HOSTS_KEY, HOSTS_SETTING
 
 POLICY = RetryPolicy(timeout=5, max_attempts=3, backoff=1, backoff_max=2, lease=30)
+CONFIG_TYPE = "application/vnd.oci.image.config.v1+json"
+LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar"
 SBOM = discover_steps.cdx(("pypi/requests", "requests", "2.32.0", "Apache-2.0"))
 
 
@@ -158,6 +163,49 @@ def test_oci_export_skips_other_registries_and_fails_for_a_missing_image(
     by_status = {d["status"]: d for d in _deliveries(env, "oci")}
     assert by_status.keys() == {"delivered", "pending"}
     assert "is not in its registry" in by_status["pending"]["last_error"]
+
+
+def _push_image_with(registry: OciBackend, label: bytes) -> str:
+    """A one-layer OCI image pushed with ``registry``'s credentials; its digest."""
+    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {}}).encode()
+    descriptors = []
+    for data, media_type in ((config, CONFIG_TYPE), (label, LAYER_TYPE)):
+        digest = Digest.of_bytes(data)
+        registry.upload(digest, [data], size=len(data))
+        descriptors.append({"mediaType": media_type, "digest": str(digest), "size": len(data)})
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": descriptors[0],
+        "layers": descriptors[1:],
+    }
+    return str(registry.put_manifest("1.0", json.dumps(manifest).encode()))
+
+
+def test_oci_export_signs_in_with_the_integrations_secret(
+    app_client: Env, token_registry: tuple[str, Any]
+) -> None:
+    env = app_client
+    host, _ = token_registry
+    robot = Credentials("ci-robot", "s3cret-robot")
+    repository = f"{host}/shop/{env.org['name']}"
+    with OciBackend(repository, credentials=robot) as registry:
+        image = _push_image_with(registry, env.org["name"].encode())
+    discover_steps.setup(env)
+    config = {"registry": host, "username": "ci-robot"}
+    assert _add(env, "oci", "oci-export", config, "s3cret-robot").status_code == 201
+    assert _add(env, "bad", "oci-export", config, "wrong").status_code == 201
+    for name in ("oci", "bad"):
+        assert env.post(f"/integrations/{name}/attach", {"project": "shop"}).status_code == 200
+    run = discover_steps.push(env, SBOM, image, repository=repository)
+    assert _pass(env) == 1
+    (refused,) = _deliveries(env, "bad")
+    assert refused["status"] == "pending" and "Unauthorized" in refused["last_error"]
+    with OciBackend(repository, credentials=robot) as registry:
+        found = registry.manifest("sha256-" + image.removeprefix("sha256:") + ".att")
+    assert found is not None
+    (layer,) = json.loads(found[1])["layers"]
+    assert layer["annotations"]["org.opencontainers.image.title"] == f"{run}.sigstore.json"
 
 
 def test_the_operators_host_list_limits_where_integrations_connect(app_client: Env) -> None:
