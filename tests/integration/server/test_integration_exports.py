@@ -14,7 +14,7 @@ import oras.client
 from sqlalchemy import select
 from tests.integration.conftest import Env
 from tests.integration.server import discover_steps, history
-from tests.receivers import Receiver
+from tests.receivers import Receiver, smtp_receiver
 from tests.registry import push_image
 
 from chainproof.cas.oci import OciBackend
@@ -236,19 +236,28 @@ def test_the_operators_host_list_limits_where_integrations_connect(app_client: E
         env.sessions.configure(info=info)
 
 
-def test_chat_messages_link_to_the_run_and_workflow_in_the_dashboard(app_client: Env) -> None:
+def test_chat_messages_and_emails_link_to_the_run_and_workflow_in_the_dashboard(
+    app_client: Env,
+) -> None:
     env = app_client
     history.workflow(env, "shop", "build", history.PLAIN)
     receiver = Receiver()
-    assert _add(env, "slack", "slack", {}, f"{receiver.url}/slack").status_code == 201
-    assert env.post("/integrations/slack/attach", {"project": "shop"}).status_code == 200
-    started = history.init(env, "shop", "build")
-    run_id, workflow_id = started["run"]["id"], started["workflow"]["id"]
-    assert env.post(f"/runs/{run_id}/reset", {"trigger": "failure"}).status_code == 200
-    with receiver.running():
-        assert _pass(env) == 1
-    ((_, doc),) = receiver.chats
-    assert doc["text"].splitlines()[1:] == [
+    with smtp_receiver() as (port, inbox), receiver.running():
+        assert _add(env, "slack", "slack", {}, f"{receiver.url}/slack").status_code == 201
+        mail = {"host": "127.0.0.1", "port": str(port), "starttls": "false"}
+        mail |= {"sender": "chainproof@example.com", "to": "team@example.com"}
+        assert _add(env, "mail", "email", mail, None).status_code == 201
+        for name in ("slack", "mail"):
+            assert env.post(f"/integrations/{name}/attach", {"project": "shop"}).status_code == 200
+        started = history.init(env, "shop", "build")
+        run_id, workflow_id = started["run"]["id"], started["workflow"]["id"]
+        assert env.post(f"/runs/{run_id}/reset", {"trigger": "failure"}).status_code == 200
+        assert _pass(env) == 2
+    links = [
         f"run: http://testserver/runs/{run_id}",
         f"workflow: http://testserver/workflows/{workflow_id}",
     ]
+    ((_, doc),) = receiver.chats
+    assert doc["text"].splitlines()[1:] == links
+    (message,) = inbox
+    assert message.get_payload().splitlines()[1:3] == links
