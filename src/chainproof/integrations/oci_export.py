@@ -195,7 +195,12 @@ def _previous(registry: Any, tag: str, repository: str) -> list[dict[str, Any]]:
 def _manifest(previous: list[dict[str, Any]], layers: list[dict[str, Any]], subject: Any) -> bytes:
     from chainproof.cas._oci_wire import EMPTY_CONFIG, EMPTY_CONFIG_DIGEST, OCI_MANIFEST
 
+    added = list(previous)
     known = {layer.get("digest") for layer in previous}
+    for layer in layers:  # each file once, whichever run brought it first
+        if layer["digest"] not in known:
+            known.add(layer["digest"])
+            added.append(layer)
     manifest = {
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
@@ -206,7 +211,7 @@ def _manifest(previous: list[dict[str, Any]], layers: list[dict[str, Any]], subj
             "size": len(EMPTY_CONFIG),
             "data": "e30=",
         },
-        "layers": previous + [layer for layer in layers if layer["digest"] not in known],
+        "layers": added,
         "subject": {
             "mediaType": subject.media_type,
             "digest": str(subject.digest),
