@@ -93,6 +93,12 @@ def _safe_name(archive: Path, name: str) -> PurePosixPath:
     return path
 
 
+def members(archive: Path) -> Iterator[tuple[str, IO[bytes]]]:
+    """(name, stream) of each regular file of a zip or tar ``archive``, in archive order,
+    without unpacking anything; MaterialError for links and unreadable archives."""
+    return _members(archive)
+
+
 def _members(archive: Path) -> Iterator[tuple[str, IO[bytes]]]:
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zf:
@@ -118,4 +124,4 @@ def _members(archive: Path) -> Iterator[tuple[str, IO[bytes]]]:
         raise MaterialError(f"{archive.name} is not a readable archive: {err}") from None
 
 
-__all__ = ["ARCHIVE_KINDS", "MAX_BYTES", "MAX_ENTRIES", "explode", "is_archive"]
+__all__ = ["ARCHIVE_KINDS", "MAX_BYTES", "MAX_ENTRIES", "explode", "is_archive", "members"]
