@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import codecs
 import tarfile
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from chainproof.core.materials._common import read_head
@@ -53,8 +55,11 @@ def head_text(value: str, size: int = 16 * 1024) -> str | None:
 
 
 def is_archive_file(path: Path) -> bool:
-    """A zip or tar(.gz) file (read by content, not by name)."""
-    return is_archive(path)
+    """A zip or tar(.gz) file (read by content, not by name); a corrupt gzip stream is not."""
+    try:
+        return is_archive(path)
+    except (EOFError, zlib.error):
+        return False
 
 
 def archive_texts(
@@ -84,3 +89,22 @@ def archive_texts(
             yield name, data
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, zlib.error) as err:
         raise MaterialError(f"{kind}: {path.name} is not a readable archive: {err}") from None
+
+
+def _archive_magic(data: bytes) -> bool:
+    return data.startswith((b"PK\x03\x04", b"PK\x05\x06", b"\x1f\x8b")) or (
+        data[257:262] == b"ustar"
+    )
+
+
+@contextmanager
+def as_file(data: bytes) -> Iterator[Path | None]:
+    """A temporary file holding ``data`` when it is an archive (the readers of archives take
+    a path), else None: projecting a stored material works from its bytes alone."""
+    if not _archive_magic(data):
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="chainproof-material-") as tmp:
+        path = Path(tmp) / "material"
+        path.write_bytes(data)
+        yield path

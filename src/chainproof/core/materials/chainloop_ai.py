@@ -92,7 +92,7 @@ class _Envelope:
             where = "the top level" if not isinstance(doc, dict) else "its data"
             found = type_name(doc if not isinstance(doc, dict) else doc.get("data"))
             raise MaterialError(
-                f"{path.name} is not a {self.label} envelope: {where} is {found}, expected an "
+                f"{path.name} is not an {self.label} envelope: {where} is {found}, expected an "
                 f'object {{"{ID_KEY}": "{self.kind}", "schema": ..., "data": {{...}}}}',
                 hint="add the document Chainloop's collector or session tracing wrote",
             )

@@ -23,7 +23,13 @@ from typing import Any, ClassVar
 
 from chainproof.core.materials._common import ANNOTATION_PREFIX, existing_file, read_document_bytes
 from chainproof.core.materials._report import crafted, tools_annotations
-from chainproof.core.materials._text import archive_texts, decode, head_text, is_archive_file
+from chainproof.core.materials._text import (
+    archive_texts,
+    as_file,
+    decode,
+    head_text,
+    is_archive_file,
+)
 from chainproof.core.materials.base import CraftedMaterial
 from chainproof.errors import MaterialError
 
@@ -193,9 +199,10 @@ def _bundle(reports: list[_Report]) -> dict[str, Any]:
     }
 
 
-def dranzer_projection(data: bytes, path: Path | None = None) -> dict[str, Any]:
-    """What policies see of a CERTCC_DRANZER material (``path`` when it is an archive)."""
-    return _bundle(_reports("CERTCC_DRANZER", path, data))
+def dranzer_projection(data: bytes) -> dict[str, Any]:
+    """What policies see of a CERTCC_DRANZER material (one report or an archive of them)."""
+    with as_file(data) as path:
+        return _bundle(_reports("CERTCC_DRANZER", path, data))
 
 
 class DranzerHandler:

@@ -31,7 +31,13 @@ from chainproof.core.materials._common import (
     read_document_bytes,
 )
 from chainproof.core.materials._report import count_by, crafted, tools_annotations
-from chainproof.core.materials._text import archive_texts, decode, head_text, is_archive_file
+from chainproof.core.materials._text import (
+    archive_texts,
+    as_file,
+    decode,
+    head_text,
+    is_archive_file,
+)
 from chainproof.core.materials.base import CraftedMaterial
 from chainproof.errors import MaterialError
 
@@ -135,6 +141,12 @@ def report_records(data: bytes, path: Path | None = None) -> tuple[list[dict[str
         if len(iterations) > MAX_RECORDS:
             raise MaterialError(f"RADAMSA_REPORT: more than {MAX_RECORDS} records")
     return iterations, runs
+
+
+def report_projection(data: bytes) -> list[dict[str, Any]]:
+    """What policies see of a RADAMSA_REPORT material: its iterations (``elements``)."""
+    with as_file(data) as path:
+        return report_records(data, path)[0]
 
 
 class RadamsaReportHandler:
