@@ -338,7 +338,11 @@ def test_radamsa_refusals(tmp_path: Path) -> None:
     bad_entry = pack(tmp_path / "runs.zip", {"ok.log": b"seed: 1\n", "bad.log": b"oops\n"})
     assert "bad.log: line 1: 'oops'" in error(RADAMSA, bad_entry).message
     corrupt = write(tmp_path, "x.gz", b"\x1f\x8b\x08\x00garbage")
-    assert "the gzipped log is corrupt" in error(RADAMSA, corrupt).message
+    assert "x.gz: the gzipped log is corrupt" in error(RADAMSA, corrupt).message
+    binary = pack(tmp_path / "bin.zip", {"fuzz.bin": b"\x00\x01seed: 1\n"})
+    assert error(RADAMSA, binary).message == (
+        "bin.zip is not a radamsa -M metadata log: fuzz.bin: binary content"
+    )
 
 
 # --- RADAMSA_CRASHES -------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from chainproof.core.materials._common import read_head
@@ -62,6 +62,9 @@ def is_archive_file(path: Path) -> bool:
         return False
 
 
+_ARCHIVE_ERRORS = (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, zlib.error)
+
+
 def archive_texts(
     kind: str, path: Path, *, max_entries: int, max_bytes: int
 ) -> Iterator[tuple[str, bytes]]:
@@ -72,23 +75,41 @@ def archive_texts(
     """
     total = 0
     try:
-        for count, (name, stream) in enumerate(members(path), start=1):
-            if count > max_entries:
-                raise MaterialError(
-                    f"{kind}: {path.name} has more than {max_entries} entries",
-                    hint="archive only the reports of one run",
-                )
-            with stream:
-                data = stream.read(max_bytes - total + 1)
-            total += len(data)
-            if total > max_bytes:
-                raise MaterialError(
-                    f"{kind}: {path.name} unpacks to more than {max_bytes} bytes",
-                    hint="archive only the reports of one run",
-                )
-            yield name, data
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, zlib.error) as err:
+        # closing(): a limit that stops the walk must close the archive too
+        with closing(members(path)) as entries:
+            for count, (name, stream) in enumerate(entries, start=1):
+                if count > max_entries:
+                    stream.close()  # an open zip entry keeps the archive's file open
+                    raise MaterialError(
+                        f"{kind}: {path.name} has more than {max_entries} entries",
+                        hint="archive only the reports of one run",
+                    )
+                with stream:
+                    data = stream.read(max_bytes - total + 1)
+                total += len(data)
+                if total > max_bytes:
+                    raise MaterialError(
+                        f"{kind}: {path.name} unpacks to more than {max_bytes} bytes",
+                        hint="archive only the reports of one run",
+                    )
+                yield name, data
+    except _ARCHIVE_ERRORS as err:
         raise MaterialError(f"{kind}: {path.name} is not a readable archive: {err}") from None
+
+
+def count_entries(kind: str, path: Path, *, max_entries: int) -> int:
+    """How many regular files the archive ``path`` holds, without reading them; MaterialError
+    past ``max_entries`` or for an unreadable archive."""
+    count = 0
+    try:
+        with closing(members(path)) as entries:
+            for count, (_, stream) in enumerate(entries, start=1):
+                stream.close()
+                if count > max_entries:
+                    raise MaterialError(f"{kind}: {path.name} has more than {max_entries} entries")
+    except _ARCHIVE_ERRORS as err:
+        raise MaterialError(f"{kind}: {path.name} is not a readable archive: {err}") from None
+    return count
 
 
 def _archive_magic(data: bytes) -> bool:

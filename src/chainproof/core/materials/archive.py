@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tarfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path, PurePosixPath
 from typing import IO
 
@@ -93,13 +93,13 @@ def _safe_name(archive: Path, name: str) -> PurePosixPath:
     return path
 
 
-def members(archive: Path) -> Iterator[tuple[str, IO[bytes]]]:
+def members(archive: Path) -> Generator[tuple[str, IO[bytes]], None, None]:
     """(name, stream) of each regular file of a zip or tar ``archive``, in archive order,
     without unpacking anything; MaterialError for links and unreadable archives."""
     return _members(archive)
 
 
-def _members(archive: Path) -> Iterator[tuple[str, IO[bytes]]]:
+def _members(archive: Path) -> Generator[tuple[str, IO[bytes]], None, None]:
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zf:
             for info in zf.infolist():

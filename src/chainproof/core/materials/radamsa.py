@@ -21,6 +21,7 @@ import gzip
 import io
 import re
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -34,6 +35,7 @@ from chainproof.core.materials._report import count_by, crafted, tools_annotatio
 from chainproof.core.materials._text import (
     archive_texts,
     as_file,
+    count_entries,
     decode,
     head_text,
     is_archive_file,
@@ -103,44 +105,59 @@ def parse_log(text: str) -> list[dict[str, Any]]:
     return records
 
 
-def _logs(kind: str, path: Path | None, data: bytes) -> list[tuple[str, bytes]]:
-    """The -M logs of a report: the file, the gunzipped file, or an archive's entries."""
+def _gunzip(filename: str, data: bytes) -> bytes:
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as err:
+        raise MaterialError(f"{filename}: the gzipped log is corrupt: {err}") from None
+    if len(raw) > MAX_BYTES:
+        raise MaterialError(f"{filename}: the gzipped log unpacks to more than {MAX_BYTES} bytes")
+    return raw
+
+
+def _logs(filename: str, path: Path | None, data: bytes) -> Iterator[tuple[str, bytes]]:
+    """The -M logs of a report, one at a time: the file, the gunzipped file, or the entries
+    of an archive (read as they come, so an archive is never held whole)."""
     if path is not None and is_archive_file(path):
-        entries = archive_texts(kind, path, max_entries=MAX_ENTRIES, max_bytes=MAX_BYTES)
-        return sorted(entries)
-    if data.startswith(b"\x1f\x8b"):
-        try:
-            with gzip.GzipFile(fileobj=io.BytesIO(data)) as fh:
-                raw = fh.read(MAX_BYTES + 1)
-        except (OSError, EOFError, zlib.error) as err:
-            raise MaterialError(f"{kind}: the gzipped log is corrupt: {err}") from None
-        if len(raw) > MAX_BYTES:
-            raise MaterialError(f"{kind}: the gzipped log unpacks to more than {MAX_BYTES} bytes")
-        return [("", raw)]
-    return [("", data)]
+        yield from archive_texts(
+            "RADAMSA_REPORT", path, max_entries=MAX_ENTRIES, max_bytes=MAX_BYTES
+        )
+    else:
+        yield "", _gunzip(filename, data) if data.startswith(b"\x1f\x8b") else data
 
 
-def report_records(data: bytes, path: Path | None = None) -> tuple[list[dict[str, Any]], int]:
-    """(iterations, runs) of a RADAMSA_REPORT: its records without ``seed`` lines, and how many
-    ``seed`` lines there were. MaterialError for a line that is not ``key: value`` pairs."""
-    iterations: list[dict[str, Any]] = []
-    runs = 0
-    for source, log in _logs("RADAMSA_REPORT", path, data):
-        where = f"{source}: " if source else ""
-        if b"\x00" in log[:4096]:
-            raise MaterialError(f"RADAMSA_REPORT: {where}binary content, not a -M log")
+def _log_records(filename: str, source: str, log: bytes) -> list[dict[str, Any]]:
+    where = f"{source}: " if source else ""
+    problem = "binary content" if b"\x00" in log[:4096] else None
+    if problem is None:
         try:
-            records = parse_log(decode(log))
+            return parse_log(decode(log))
         except RadamsaLogError as err:
-            raise MaterialError(
-                f"not a radamsa -M metadata log: {where}{err}",
-                hint="add the file radamsa wrote with -M (one `key: value, ...` line per output)",
-            ) from None
-        runs += sum(1 for r in records if "seed" in r)
-        iterations.extend(r for r in records if "seed" not in r)
-        if len(iterations) > MAX_RECORDS:
-            raise MaterialError(f"RADAMSA_REPORT: more than {MAX_RECORDS} records")
-    return iterations, runs
+            problem = str(err)
+    raise MaterialError(
+        f"{filename} is not a radamsa -M metadata log: {where}{problem}",
+        hint="add the file radamsa wrote with -M (one `key: value, ...` line per output)",
+    )
+
+
+def report_records(
+    data: bytes, path: Path | None = None, filename: str = "the report"
+) -> tuple[list[dict[str, Any]], int]:
+    """(iterations, runs) of a RADAMSA_REPORT: its records without ``seed`` lines (an
+    archive's in entry-name order), and how many ``seed`` lines there were. MaterialError for a
+    line that is not ``key: value`` pairs, binary content, or too many records."""
+    logs: list[tuple[str, list[dict[str, Any]]]] = []
+    total = 0
+    for source, log in _logs(filename, path, data):
+        records = _log_records(filename, source, log)
+        total += len(records)
+        if total > MAX_RECORDS:
+            raise MaterialError(f"{filename} holds more than {MAX_RECORDS} -M records")
+        logs.append((source, records))
+    records = [r for _, found in sorted(logs, key=lambda e: e[0]) for r in found]
+    iterations = [r for r in records if "seed" not in r]
+    return iterations, len(records) - len(iterations)
 
 
 def report_projection(data: bytes) -> list[dict[str, Any]]:
@@ -165,13 +182,7 @@ class RadamsaReportHandler:
         log without any record, or a corrupt or oversized archive."""
         path = existing_file(self.kind, value)
         digest, size, data = read_document_bytes(self.kind, path)
-        try:
-            iterations, runs = report_records(data, path)
-        except MaterialError as err:
-            raise MaterialError(
-                f"{path.name} is {err.message}" if err.message.startswith("not a") else err.message,
-                hint=err.hint,
-            ) from None
+        iterations, runs = report_records(data, path, path.name)
         if not iterations and not runs:
             raise MaterialError(
                 f"{path.name} is not a radamsa -M metadata log: it holds no record",
@@ -193,10 +204,7 @@ def _crash_count(kind: str, path: Path) -> tuple[bool, int]:
     """(is an archive, crashing inputs): the regular files of an archive, else 1."""
     if not is_archive_file(path) and not _empty_zip(path):
         return False, 1
-    count = 0
-    for _ in archive_texts(kind, path, max_entries=MAX_ENTRIES, max_bytes=MAX_BYTES):
-        count += 1
-    return True, count
+    return True, count_entries(kind, path, max_entries=MAX_ENTRIES)
 
 
 def _empty_zip(path: Path) -> bool:
