@@ -17,6 +17,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tests.unit.core.materials_kit import craft, error
 
 from chainproof.core import materials
@@ -32,6 +34,7 @@ from chainproof.core.materials.sysinternals import (
     accesschk_projection,
     sigcheck_projection,
 )
+from chainproof.errors import MaterialError
 from chainproof.policy.content import evaluable_content
 
 WINDOWS = Path(__file__).parents[2] / "assets" / "materials" / "windows"
@@ -157,6 +160,8 @@ def test_sigcheck_refusals(tmp_path: Path) -> None:
     assert "is empty" in error(SIGCHECK, write(tmp_path, "e.csv", b"")).message
     banner_only = write(tmp_path, "b.csv", SIGCHECK_BANNER)
     assert "found: nothing" in error(SIGCHECK, banner_only).message
+    blank_cells = write(tmp_path, "c.csv", ",,\n\t,\n")
+    assert "found: nothing" in error(SIGCHECK, blank_cells).message
 
 
 # --- SYSINTERNALS_ACCESSCHK ------------------------------------------------------------------
@@ -395,3 +400,31 @@ def test_policy_input_of_the_text_kinds() -> None:
     assert len(radamsa["elements"]) == 2
     crashes = evaluable_content("RADAMSA_CRASHES", b"\x00\x01", descriptor=meta)
     assert crashes == {"chainloop_metadata": meta}
+
+
+# --- untrusted input -------------------------------------------------------------------------
+
+TEXT_HANDLERS = (SIGCHECK, ACCESSCHK, DRANZER, RADAMSA, CRASHES)
+SEEDS = [(WINDOWS / name).read_bytes() for name in sorted(p.name for p in WINDOWS.glob("*.*"))]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    seed=st.sampled_from(SEEDS),
+    cut=st.integers(min_value=0, max_value=2000),
+    noise=st.binary(max_size=40),
+)
+def test_any_bytes_give_a_material_or_a_material_error(
+    tmp_path: Path, seed: bytes, cut: int, noise: bytes
+) -> None:
+    """Mangled reports (cut short, noise spliced in) never raise anything but MaterialError,
+    and ``accepts`` never raises at all."""
+    path = write(tmp_path, "report.txt", seed[:cut] + noise + seed[cut:])
+    for handler in TEXT_HANDLERS:
+        assert handler.accepts(str(path)) in (True, False)
+        try:
+            handler.craft("m", str(path))
+        except MaterialError as err:
+            assert err.message

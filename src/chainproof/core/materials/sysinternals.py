@@ -78,6 +78,8 @@ def parse_sigcheck(text: str) -> SigcheckReport:
         return SigcheckReport([], [], version)
     reader = csv.reader(io.StringIO(body), delimiter=_delimiter(lines[start]))
     records = [row for row in reader if any(cell.strip() for cell in row)]
+    if not records:
+        return SigcheckReport([], [], version)
     header = [cell.strip() for cell in records[0]]
     rows = [
         {col: (row[i] if i < len(row) else "") for i, col in enumerate(header)}
@@ -107,7 +109,7 @@ class SigcheckHandler:
             return False
         try:
             report = parse_sigcheck("\n".join(head.splitlines()[:40]))
-        except (csv.Error, IndexError):
+        except csv.Error:
             return False
         return _has_columns(report.header)
 
