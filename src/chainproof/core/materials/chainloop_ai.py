@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -187,7 +187,7 @@ class AiCodingSessionHandler(_Envelope):
         violation."""
         path, digest, size, doc, data = self.load(value)
         session = data["session"]
-        pick: Callable[[str, str], Any] = lambda section, key: _get(data, section, key)  # noqa: E731
+        pick = functools.partial(_get, data)
         summary: dict[str, Any] = {
             "agent": data["agent"]["name"],
             "agent_version": data["agent"].get("version"),
