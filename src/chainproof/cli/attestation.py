@@ -93,6 +93,18 @@ def init(
             "name it with --attestation-id.",
         ),
     ] = False,
+    collectors: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--collectors",
+            help="Also gather this evidence from the working directory (repeatable or "
+            "comma-separated): aiconfig = the AI agent configuration (CLAUDE.md, AGENTS.md, "
+            ".cursor/rules, .github/copilot-instructions.md, MCP server lists, ...) as one "
+            "CHAINLOOP_AI_AGENT_CONFIG material per agent. A contract slot of that kind "
+            "collects it without the flag.",
+            show_default=False,
+        ),
+    ] = None,
     oidc_audience: Annotated[
         str | None,
         typer.Option(
@@ -118,9 +130,19 @@ def init(
     machine never share it; a CI job whose id is unknown must choose a directory (exit 2).
 
     Example: chainproof attestation init --workflow build --project shop --version v1.2.3
+
+    Example: chainproof attestation init --workflow build --project shop --collectors aiconfig
     """
     from chainproof.client import attestation
+    from chainproof.core.crafting_rules import COLLECTORS
 
+    wanted = tuple(c.strip() for item in collectors or [] for c in item.split(",") if c.strip())
+    unknown = [c for c in wanted if c not in COLLECTORS]
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown collector {unknown[0]!r} (known: {', '.join(COLLECTORS)})",
+            param_hint="--collectors",
+        )
     cli = cli_context(ctx)
     notices: dict[str, Any] = {}
     state_file = _state_file(ctx, state_dir)
@@ -139,6 +161,7 @@ def init(
         cwd=Path.cwd(),
         replace=replace,
         remote=remote_state,
+        collectors=wanted,
         notify=info,
         on_notices=notices.update,
     )

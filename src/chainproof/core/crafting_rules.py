@@ -17,15 +17,22 @@ from chainproof.core.crafting import CraftingState
 from chainproof.errors import InvalidInput
 
 __all__ = [
+    "AI_CONFIG_KIND",
+    "COLLECTORS",
     "PR_INFO_MATERIAL",
     "automatic_documents",
     "automatic_name",
     "document_names",
     "material_kind",
+    "wants_ai_config",
 ]
 
 PR_INFO_MATERIAL = "pr-info"
 """Name of the PR_INFO material ``init`` adds when the contract has no PR_INFO slot."""
+
+AI_CONFIG_KIND = "CHAINLOOP_AI_AGENT_CONFIG"
+COLLECTORS = ("aiconfig",)
+"""What ``attestation init --collectors`` may gather besides PR_INFO (Chainloop's names)."""
 
 NAME_LENGTH = 50
 """Longest name derived from a file name (before a ``-N`` suffix)."""
@@ -78,14 +85,24 @@ def document_names(name: str, count: int) -> list[str]:
     return [name if i == 0 else f"{name}-{i}" for i in range(count)]
 
 
+def wants_ai_config(contract: Contract, collectors: tuple[str, ...]) -> bool:
+    """Whether ``init`` collects the AI agent configuration: asked for, or a slot needs it."""
+    return "aiconfig" in collectors or any(m.kind == AI_CONFIG_KIND for m in contract.materials)
+
+
 def automatic_documents(
-    contract: Contract, pull_request: Mapping[str, Any] | None, context: Mapping[str, Any]
+    contract: Contract,
+    pull_request: Mapping[str, Any] | None,
+    context: Mapping[str, Any],
+    ai_configs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[tuple[str, str, Mapping[str, Any]]]:
     """(name, kind, document) of the evidence ``init`` records by itself.
 
     The pull or merge request (when the job runs for one) fills every PR_INFO slot, or an
     extra material called :data:`PR_INFO_MATERIAL` when the contract has none; the runner
-    context fills every RUNNER_CONTEXT slot.
+    context fills every RUNNER_CONTEXT slot. The AI agent configurations ({agent: document},
+    ``core.ai_config.collect``) fill the CHAINLOOP_AI_AGENT_CONFIG slots in agent order; the
+    others become extra materials named ``ai-agent-config-<agent>``.
     """
     documents: list[tuple[str, str, Mapping[str, Any]]] = []
     if pull_request is not None:
@@ -93,4 +110,10 @@ def automatic_documents(
         documents.extend((name, "PR_INFO", pull_request) for name in slots or [PR_INFO_MATERIAL])
     runner_slots = [m.name for m in contract.materials if m.kind == "RUNNER_CONTEXT"]
     documents.extend((name, "RUNNER_CONTEXT", context) for name in runner_slots)
+    ai_slots = [m.name for m in contract.materials if m.kind == AI_CONFIG_KIND]
+    others = {m.name for m in contract.materials if m.kind != AI_CONFIG_KIND}
+    for agent, doc in sorted((ai_configs or {}).items()):
+        name = ai_slots.pop(0) if ai_slots else f"ai-agent-config-{agent}"
+        if name not in others:  # a slot of another kind keeps its name
+            documents.append((name, AI_CONFIG_KIND, doc))
     return documents

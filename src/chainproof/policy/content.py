@@ -21,7 +21,11 @@ As Chainloop's ``GetEvaluableContent`` (``pkg/attestation/crafter/api/attestatio
 chainproof also projects kinds Chainloop hands over as raw bytes, so policies can read them:
 SBOM_CYCLONEDX_XML becomes the CycloneDX JSON of the same BOM (one policy serves both), YAML
 OPENAPI_SPEC/ASYNCAPI_SPEC documents their JSON form, ZAP_DAST_ZIP its ``report_json.json``
-and GRAPHQL_SPEC ``{"raw": <SDL text>}``. Other content that is not JSON cannot be evaluated
+and GRAPHQL_SPEC ``{"raw": <SDL text>}``. The text reports are projected as Chainloop
+projects them: SYSINTERNALS_SIGCHECK to its rows, SYSINTERNALS_ACCESSCHK to ``{tool, objects,
+raw}``, CERTCC_DRANZER to ``{tool, objects, findings, summary, raw, reports}`` and
+RADAMSA_REPORT to its iterations; RADAMSA_CRASHES gives ``{}`` (policies read its count from
+``chainloop_metadata``). Other content that is not JSON cannot be evaluated
 (PolicyEvaluationError, as in Chainloop).
 """
 
@@ -46,7 +50,7 @@ __all__ = ["MAX_CONTENT_BYTES", "evaluable_content", "material_descriptor", "mat
 
 MAX_CONTENT_BYTES = 256 * 1024 * 1024
 """Largest material a policy is evaluated on."""
-_OPAQUE = ("CONTAINER_IMAGE", "STRING", "HELM_CHART")
+_OPAQUE = ("CONTAINER_IMAGE", "STRING", "HELM_CHART", "RADAMSA_CRASHES")
 _CHAINPROOF_PREFIX = "chainproof.material."
 _CHAINLOOP_PREFIX = "chainloop.material."
 
@@ -105,6 +109,33 @@ def evaluable_content(
     return out
 
 
+_TEXT_REPORTS = (
+    "SYSINTERNALS_SIGCHECK",
+    "SYSINTERNALS_ACCESSCHK",
+    "CERTCC_DRANZER",
+    "RADAMSA_REPORT",
+)
+
+
+def _text_report(kind: str, data: bytes) -> Any:
+    """Chainloop's projection of the text reports (see their modules)."""
+    if kind == "SYSINTERNALS_SIGCHECK":
+        from chainproof.core.materials.sysinternals import sigcheck_projection
+
+        return sigcheck_projection(data)
+    if kind == "SYSINTERNALS_ACCESSCHK":
+        from chainproof.core.materials.sysinternals import accesschk_projection
+
+        return accesschk_projection(data)
+    if kind == "CERTCC_DRANZER":
+        from chainproof.core.materials.dranzer import dranzer_projection
+
+        return dranzer_projection(data)
+    from chainproof.core.materials.radamsa import report_projection
+
+    return report_projection(data)
+
+
 def _error(name: str, problem: str) -> PolicyEvaluationError:
     return PolicyEvaluationError(
         f"material {name} cannot be evaluated by policies: {problem}", reason="input"
@@ -129,6 +160,8 @@ def _project(kind: str, data: bytes, name: str) -> Any:
             return {"raw": _text(data)}
         if kind in ("OPENAPI_SPEC", "ASYNCAPI_SPEC"):
             return _yaml(data)
+        if kind in _TEXT_REPORTS:
+            return _text_report(kind, data)
         doc = jsonload.loads(_text(data))
     except ChainproofError as err:
         raise _error(name, err.message) from None

@@ -49,6 +49,7 @@ def init(
     cwd: Path,
     replace: bool = False,
     remote: bool = False,
+    collectors: tuple[str, ...] = (),
     notify: Callable[[str], None] | None = None,
     on_notices: Callable[[dict[str, Any]], None] | None = None,
 ) -> CraftingState:
@@ -61,7 +62,8 @@ def init(
     API's errors. ``notify`` receives notices such as a newer contract revision, what the
     contract now requires that the workflow's last successful run's revision did not, and
     when a newer revision becomes required; ``on_notices`` gets the last two as data
-    (``new_requirements``, ``deadline``).
+    (``new_requirements``, ``deadline``). ``collectors`` (``aiconfig``) names evidence to
+    gather from ``cwd`` besides what the contract's slots call for.
     """
     if state_file.exists() and not replace and not remote:
         raise Conflict(
@@ -87,7 +89,7 @@ def init(
         on_notices({k: info.get(k) for k in ("new_requirements", "deadline")})
     state = _new_state(api, answer, spec, runner, workflow, project, project_version)
     state.git = head_info(cwd)
-    _collect_automatic(api, state, environ, notify)
+    _collect_automatic(api, state, environ, notify, cwd, collectors)
     init_policies(api, state, notify)
     store: StateStore = RemoteState(api, state.run_id) if remote else LocalState(state_file)
     store.save(state, None)
@@ -214,19 +216,28 @@ def _collect_automatic(
     state: CraftingState,
     environ: Mapping[str, str],
     notify: Callable[[str], None] | None,
+    cwd: Path,
+    collectors: tuple[str, ...] = (),
 ) -> None:
-    """Add the evidence the CLI gathers by itself (``core.crafting_rules.automatic_documents``).
+    """Add the evidence the CLI gathers by itself (``core.crafting_rules.automatic_documents``):
+    with the AI agent configuration found under ``cwd`` when asked for or a slot needs it.
 
     A document that cannot be recorded (a slot whose annotations need values from the user)
     is left for ``attestation add`` with a notice; upload errors propagate.
     """
-    from chainproof.core.crafting_rules import automatic_documents
+    from chainproof.core import ai_config
+    from chainproof.core.crafting_rules import automatic_documents, wants_ai_config
     from chainproof.core.materials import craft
     from chainproof.core.runners import context_document
     from chainproof.core.runners.pr_info import pull_request_info
 
     context = context_document(state.runner, state.git)
-    documents = automatic_documents(state.contract, pull_request_info(environ), context)
+    configs = None
+    if wants_ai_config(state.contract, collectors):
+        configs = ai_config.collect(cwd, state.git)
+        if not configs and notify:
+            notify(f"no AI agent configuration found under {cwd}")
+    documents = automatic_documents(state.contract, pull_request_info(environ), context, configs)
     if not documents:
         return
     with tempfile.TemporaryDirectory(prefix="chainproof-init-") as tmp:

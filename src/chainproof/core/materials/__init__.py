@@ -87,6 +87,17 @@ _HANDLERS: dict[MaterialKind, str] = {
     MaterialKind.HELM_CHART: "chainproof.core.materials.helm_chart:HelmChartHandler",
     MaterialKind.RUNNER_CONTEXT: "chainproof.core.materials.runner_context:RunnerContextHandler",
     MaterialKind.PR_INFO: "chainproof.core.materials.pr_info:PrInfoHandler",
+    MaterialKind.CHAINLOOP_AI_AGENT_CONFIG: (
+        "chainproof.core.materials.chainloop_ai:AiAgentConfigHandler"
+    ),
+    MaterialKind.CHAINLOOP_AI_CODING_SESSION: (
+        "chainproof.core.materials.chainloop_ai:AiCodingSessionHandler"
+    ),
+    MaterialKind.SYSINTERNALS_SIGCHECK: "chainproof.core.materials.sysinternals:SigcheckHandler",
+    MaterialKind.SYSINTERNALS_ACCESSCHK: "chainproof.core.materials.sysinternals:AccesschkHandler",
+    MaterialKind.CERTCC_DRANZER: "chainproof.core.materials.dranzer:DranzerHandler",
+    MaterialKind.RADAMSA_REPORT: "chainproof.core.materials.radamsa:RadamsaReportHandler",
+    MaterialKind.RADAMSA_CRASHES: "chainproof.core.materials.radamsa:RadamsaCrashesHandler",
 }
 HANDLERS: dict[str, str] = {str(kind): target for kind, target in _HANDLERS.items()}
 """Kind name -> ``module:Class`` of its handler. Kinds of :class:`MaterialKind` not listed
@@ -123,6 +134,13 @@ STRICT_FORMATS: tuple[str, ...] = (
     "SLSA_PROVENANCE",  # DSSE envelope or Sigstore bundle of a slsa.dev/provenance statement
     "PR_INFO",  # JSON object with type pull_request/merge_request and both branches
     "RUNNER_CONTEXT",  # JSON object with schema_version and a runner object
+    "CHAINLOOP_AI_AGENT_CONFIG",  # evidence envelope whose id is CHAINLOOP_AI_AGENT_CONFIG
+    "CHAINLOOP_AI_CODING_SESSION",  # evidence envelope whose id is CHAINLOOP_AI_CODING_SESSION
+    "SYSINTERNALS_SIGCHECK",  # CSV/TSV whose header row has the Path and Verified columns
+    "SYSINTERNALS_ACCESSCHK",  # text opening with AccessChk's banner (not -nobanner output)
+    "CERTCC_DRANZER",  # text with dranzer's COM object banner, counters or engine version
+    "RADAMSA_REPORT",  # text with a `seed: N` line and a radamsa -M output line
+    # RADAMSA_CRASHES (arbitrary bytes) and CHECKMARX_JSON (generic markers) are never detected
 )
 """Kinds recognised by markers no other format has. A value at most one of them accepts."""
 
@@ -147,6 +165,10 @@ if TYPE_CHECKING:  # mypy proves every registered class implements MaterialHandl
     from chainproof.core.materials.asyncapi_spec import AsyncApiSpecHandler
     from chainproof.core.materials.attestation import AttestationHandler
     from chainproof.core.materials.blackduck_sca_json import BlackduckScaJsonHandler
+    from chainproof.core.materials.chainloop_ai import (
+        AiAgentConfigHandler,
+        AiCodingSessionHandler,
+    )
     from chainproof.core.materials.checkmarx_json import CheckmarxJsonHandler
     from chainproof.core.materials.cobertura_xml import CoberturaXmlHandler
     from chainproof.core.materials.container_image import ContainerImageHandler, ImageResolver
@@ -157,6 +179,7 @@ if TYPE_CHECKING:  # mypy proves every registered class implements MaterialHandl
         CsafVexHandler,
     )
     from chainproof.core.materials.detect_secrets_baseline import DetectSecretsBaselineHandler
+    from chainproof.core.materials.dranzer import DranzerHandler
     from chainproof.core.materials.evidence import EvidenceHandler
     from chainproof.core.materials.ghas import (
         GhasCodeScanHandler,
@@ -173,6 +196,7 @@ if TYPE_CHECKING:  # mypy proves every registered class implements MaterialHandl
     from chainproof.core.materials.openvex import OpenVexHandler
     from chainproof.core.materials.ossf_scorecard_json import OssfScorecardJsonHandler
     from chainproof.core.materials.pr_info import PrInfoHandler
+    from chainproof.core.materials.radamsa import RadamsaCrashesHandler, RadamsaReportHandler
     from chainproof.core.materials.runner_context import RunnerContextHandler
     from chainproof.core.materials.sarif import SarifHandler
     from chainproof.core.materials.sbom_cyclonedx_json import CycloneDXJsonHandler
@@ -180,6 +204,7 @@ if TYPE_CHECKING:  # mypy proves every registered class implements MaterialHandl
     from chainproof.core.materials.sbom_spdx_json import SpdxJsonHandler
     from chainproof.core.materials.slsa_provenance import SlsaProvenanceHandler
     from chainproof.core.materials.string import StringHandler
+    from chainproof.core.materials.sysinternals import AccesschkHandler, SigcheckHandler
     from chainproof.core.materials.trufflehog_json import TrufflehogJsonHandler
     from chainproof.core.materials.twistcli_scan_json import TwistcliScanJsonHandler
     from chainproof.core.materials.zap_dast_zip import ZapDastZipHandler
@@ -221,6 +246,13 @@ if TYPE_CHECKING:  # mypy proves every registered class implements MaterialHandl
         HelmChartHandler(),
         RunnerContextHandler(),
         PrInfoHandler(),
+        AiAgentConfigHandler(),
+        AiCodingSessionHandler(),
+        SigcheckHandler(),
+        AccesschkHandler(),
+        DranzerHandler(),
+        RadamsaReportHandler(),
+        RadamsaCrashesHandler(),
     )
 
 _instances: dict[str, MaterialHandler] = {}

@@ -74,6 +74,16 @@ def read_document(kind: str, path: Path) -> tuple[Digest, int, str]:
         ) from exc
 
 
+def read_document_bytes(kind: str, path: Path) -> tuple[Digest, int, bytes]:
+    """Digest, size and bytes of a file that will be parsed, read once (as
+    :func:`read_document`, for formats that are not always UTF-8)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise MaterialError(f"{kind}: cannot read {path}: {exc.strerror or exc}") from exc
+    return Digest.of_bytes(data), len(data), data
+
+
 def parse_json(label: str, path: Path, text: str) -> Any:
     """``json.loads(text)`` with errors rewritten as ``<file> is not a valid <label>: not JSON at
     line L column C: <reason>``."""

@@ -32,25 +32,36 @@ def schema_validator(filename: str) -> Validator:
     return validator
 
 
-def format_error(error: Any) -> str:
-    """``runs[0].level: 'fatal' is not one of [...]`` for one jsonschema error."""
+def format_error(error: Any, at: str | None = None) -> str:
+    """``runs[0].level: 'fatal' is not one of [...]`` for one jsonschema error (its path
+    under ``at`` when the validated value is part of a larger document)."""
     from jsonschema.exceptions import best_match
 
     deepest = best_match([error]) or error
     where = str(deepest.json_path)
-    where = "document" if where == "$" else where.removeprefix("$.").removeprefix("$")
-    return f"{where}: {shorten(str(deepest.message), 160)}"
+    where = where.removeprefix("$.").removeprefix("$")
+    if at:
+        where = f"{at}.{where}" if where and not where.startswith("[") else at + where
+    return f"{where or 'document'}: {shorten(str(deepest.message), 160)}"
 
 
-def check_schema(filename: str, doc: Any, *, document: str, label: str, hint: str | None) -> None:
+def check_schema(
+    filename: str,
+    doc: Any,
+    *,
+    document: str,
+    label: str,
+    hint: str | None,
+    at: str | None = None,
+) -> None:
     """MaterialError ``<document> is not a valid <label>: <first errors>`` unless ``doc``
-    validates against ``schemas/<filename>``."""
+    validates against ``schemas/<filename>`` (``at`` names where ``doc`` sits in the file)."""
     errors = list(
         itertools.islice(schema_validator(filename).iter_errors(doc), _COUNT_ERRORS_UP_TO + 1)
     )
     if not errors:
         return
-    shown = "; ".join(format_error(e) for e in errors[:MAX_REPORTED_ERRORS])
+    shown = "; ".join(format_error(e, at) for e in errors[:MAX_REPORTED_ERRORS])
     more = len(errors) - MAX_REPORTED_ERRORS
     if more > 0:
         shown += f" (and {more}{'+' if len(errors) > _COUNT_ERRORS_UP_TO else ''} more)"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tarfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path, PurePosixPath
 from typing import IO
 
@@ -93,7 +93,13 @@ def _safe_name(archive: Path, name: str) -> PurePosixPath:
     return path
 
 
-def _members(archive: Path) -> Iterator[tuple[str, IO[bytes]]]:
+def members(archive: Path) -> Generator[tuple[str, IO[bytes]], None, None]:
+    """(name, stream) of each regular file of a zip or tar ``archive``, in archive order,
+    without unpacking anything; MaterialError for links and unreadable archives."""
+    return _members(archive)
+
+
+def _members(archive: Path) -> Generator[tuple[str, IO[bytes]], None, None]:
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zf:
             for info in zf.infolist():
@@ -118,4 +124,4 @@ def _members(archive: Path) -> Iterator[tuple[str, IO[bytes]]]:
         raise MaterialError(f"{archive.name} is not a readable archive: {err}") from None
 
 
-__all__ = ["ARCHIVE_KINDS", "MAX_BYTES", "MAX_ENTRIES", "explode", "is_archive"]
+__all__ = ["ARCHIVE_KINDS", "MAX_BYTES", "MAX_ENTRIES", "explode", "is_archive", "members"]
