@@ -2,7 +2,14 @@
 
 from fastapi import APIRouter
 
-from chainproof.server.web.pages import overview, session
+from chainproof.server.web.pages import audit, contracts, findings, overview, runs, session
 
 #: Every page router, in the order they are added to the app.
-PAGES: tuple[APIRouter, ...] = (session.router, overview.router)
+PAGES: tuple[APIRouter, ...] = (
+    session.router,
+    overview.router,
+    runs.router,
+    contracts.router,
+    findings.router,
+    audit.router,
+)
