@@ -117,14 +117,23 @@ def test_runs_filtered_then_a_run_with_its_evidence(
     for check in ("signature", "certificate chain", "identity", "transparency log"):
         expect(checks).to_contain_text(check)
 
-    # The signed documents, pretty-printed, with raw downloads.
+    # The signed documents, pretty-printed, with raw downloads; opened from the keyboard
+    # (each viewer: its summary, its download link, its scrollable text, then the next).
+    page.get_by_text("in-toto statement", exact=True).focus()
     for title, expected in (
         ("in-toto statement", "predicateType"),
         ("Sigstore bundle", "dsseEnvelope"),
         ("Verification summary (VSA)", "verificationResult"),
     ):
-        page.get_by_text(title, exact=True).click()
-        expect(page.get_by_label(title, exact=True)).to_contain_text(expected)
+        expect(page.get_by_text(title, exact=True)).to_be_focused()
+        page.keyboard.press("Enter")
+        viewer = page.get_by_label(title, exact=True)
+        expect(viewer).to_contain_text(expected)
+        page.keyboard.press("Tab")
+        expect(page.locator(":focus")).to_have_text(re.compile(r"^Download the .*\(JSON\)$"))
+        page.keyboard.press("Tab")
+        expect(viewer).to_be_focused()
+        page.keyboard.press("Tab")
     statement = page.request.get(f"{server.url}/runs/{web_run['id']}/statement.json")
     assert statement.ok and statement.json()["_type"] == "https://in-toto.io/Statement/v1"
     vsa = page.request.get(f"{server.url}/runs/{web_run['id']}/vsa.json")
