@@ -5,6 +5,7 @@
 #   Azurite (npm, into /opt/azurite)                    the Azure Blob stand-in
 #   helm (npm, into /opt/helm)                          renders deploy/helm/chainproof in tests
 #   systemd-analyze (apt: systemd)                      verifies deploy/systemd in tests
+#   chromium (apt: chromium)                            the dashboard tests' browser (Playwright)
 # Installing needs root (or password-less sudo), apt-get and npm. Already installed: no output.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -69,6 +70,11 @@ fi
 
 if ! command -v systemd-analyze >/dev/null 2>&1; then
   apt_install systemd
+fi
+
+# tests/browser.py drives /usr/bin/chromium with Playwright (never a downloaded browser).
+if [ ! -x /usr/bin/chromium ]; then
+  apt_install chromium
 fi
 
 # tests/cas_servers.py looks for azurite-blob on PATH, then in /opt/azurite/node_modules/.bin.

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import HTMLResponse
 
 from chainproof.errors import ServiceError
+from chainproof.server import web
 from chainproof.server.api import (
     audit,
     cas,
@@ -60,11 +60,6 @@ from chainproof.server.telemetry import metrics
 from chainproof.server.telemetry.wiring import check_settings, instrument
 
 log = logging.getLogger("chainproof.server")
-
-_HOME = """<!doctype html><html><head><meta charset="utf-8"><title>chainproof</title></head>
-<body><h1>chainproof control plane</h1>
-<p>API: <a href="/api/openapi.json">/api/openapi.json</a> ·
-<a href="/api/docs">/api/docs</a> · health: <a href="/healthz">/healthz</a></p></body></html>"""
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -207,10 +202,7 @@ def create_app(
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/", include_in_schema=False)
-    def home() -> HTMLResponse:
-        return HTMLResponse(_HOME)
-
+    web.install(app)  # the dashboard: /, /sign-in, /workflows, ... and /static
     app.mount("/cas/v1", cas_parts.app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, prefix="/api/")
     # /readyz, /metrics, request ids and access lines (docs/operations.md); last: outermost.

@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from chainproof.cas import providers
-from chainproof.cas.app import Target
+from chainproof.cas.app import BackendSource, Target
 from chainproof.cas.backend import Backend
 from chainproof.cas.tokens import EMBEDDED, INLINE, CasGrant, mint_token
 from chainproof.core.digest import Digest
@@ -132,12 +132,7 @@ def grant(
         if not digest:
             raise InvalidInput("a download token needs digest")
         parsed = Digest.parse(digest)
-        if not readable(session, actor, parsed):
-            raise NotFound(f"blob {parsed} not found")
-        target = cas_backends.holder_of(session, actor.org_id, str(parsed))
-        claim = target.id if target else EMBEDDED
-        if target is None and owned_size(session, actor.org_id, parsed) is None:
-            claim = INLINE  # readable, yet in no blob store: held in a stored statement
+        target, claim = download_claim(session, actor, parsed)
         token, expires = mint_token(
             sealed.server_secret(session),
             org=actor.org_id,
@@ -153,6 +148,30 @@ def grant(
     if direction == "download" and claim == INLINE:
         view = {"name": INLINE, "provider": "inline", "max_blob_size": None, "streams": False}
     return {"token": token, "url": cas_url, "expires_at": rfc3339(expires), "backend": view}
+
+
+def download_claim(
+    session: Session, actor: Principal, digest: Digest
+) -> tuple[CasBackend | None, str]:
+    """The backend holding a digest the caller may download (None: the embedded store) and
+    the claim naming it (its id, ``embedded`` or ``inline``); NotFound when not readable."""
+    if not readable(session, actor, digest):
+        raise NotFound(f"blob {digest} not found")
+    target = cas_backends.holder_of(session, actor.org_id, str(digest))
+    claim = target.id if target else EMBEDDED
+    if target is None and owned_size(session, actor.org_id, digest) is None:
+        claim = INLINE  # readable, yet in no blob store: held in a stored statement
+    return target, claim
+
+
+def open_download(
+    session: Session, actor: Principal, source: BackendSource, digest: Digest
+) -> Iterator[bytes]:
+    """The bytes of ``digest`` when the caller may download it (as :func:`grant` would grant
+    it: NotFound otherwise), from the backend holding them; audited as a download grant."""
+    _, claim = download_claim(session, actor, digest)
+    audit.record(session, actor.org_id, actor, "cas.grant", str(digest), direction="download")
+    return iter(source.target(actor.org_id, claim).backend.open(digest))
 
 
 def _runless_upload(session: Session, actor: Principal, project: str | None) -> str | None:
