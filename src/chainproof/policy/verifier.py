@@ -32,6 +32,7 @@ from chainproof.policy.document import ATTESTATION, GroupMaterial, Policy
 from chainproof.policy.engine import RegoEngine, canonical, default_engine, prepare
 from chainproof.policy.evaluation import PolicyEvaluation
 from chainproof.policy.loader import PolicyLoader, Reference
+from chainproof.policy.runtime import RuntimeInputs
 
 if TYPE_CHECKING:
     from chainproof.core.contract import Contract
@@ -69,12 +70,14 @@ class PolicyVerifier:
         loader: PolicyLoader | None = None,
         engine: RegoEngine | None = None,
         warn: Callable[[str], None] | None = None,
+        runtime_inputs: RuntimeInputs | None = None,
     ) -> None:
         self.policies = dict(policies or {})
         self.policy_groups = list(policy_groups)
         self.loader = loader or PolicyLoader()
         self._engine = engine
         self.warn = warn
+        self.runtime_inputs = runtime_inputs or RuntimeInputs()
 
     @classmethod
     def for_contract(cls, contract: Contract, **kwargs: Any) -> PolicyVerifier:
@@ -97,13 +100,17 @@ class PolicyVerifier:
     def check_arguments(self) -> None:
         """Load every attached policy and group and compute its ``with:`` arguments, as
         evaluation would: PolicyError for a policy that cannot be loaded or a required input
-        without a value (what ``attestation init`` reports before any evidence is added)."""
+        without a value (what ``attestation init`` reports before any evidence is added);
+        InvalidInput for a runtime input that no attached policy declares."""
+        declared: dict[str, set[str]] = {}
         for key in ("materials", "attestation"):
             for attachment in self.policies.get(key) or []:
                 if attachment.get("disabled"):
                     continue
                 policy, _ = self.loader.policy(attachment)
-                compute_arguments(policy.name, policy.inputs, attachment.get("with"))
+                declared.setdefault(policy.name, set()).update(i.name for i in policy.inputs)
+                with_args = self._with(policy, attachment, None)
+                compute_arguments(policy.name, policy.inputs, with_args)
         for group_att, _, bindings, group in self._groups():
             skip = set(group_att.get("skip") or ())
             members = [*(a for m in group.materials for a in m.policies), *group.attestation]
@@ -112,9 +119,22 @@ class PolicyVerifier:
                     continue
                 policy, _ = self.loader.policy(attachment)
                 if policy.name not in skip:
-                    compute_arguments(
-                        policy.name, policy.inputs, attachment.get("with"), bindings=bindings
-                    )
+                    declared.setdefault(policy.name, set()).update(i.name for i in policy.inputs)
+                    with_args = self._with(policy, attachment, None)
+                    compute_arguments(policy.name, policy.inputs, with_args, bindings=bindings)
+        self.runtime_inputs.check(declared)
+
+    def _with(
+        self, policy: Policy, attachment: Mapping[str, Any], material: str | None
+    ) -> dict[str, str] | None:
+        """The attachment's ``with:`` with the runtime inputs for ``policy`` in place of the
+        values it gives its declared inputs."""
+        given = attachment.get("with")
+        if not self.runtime_inputs:
+            return dict(given) if given is not None else None
+        names = {i.name for i in policy.inputs}
+        overrides = self.runtime_inputs.overrides(policy.name, material)
+        return {**(given or {}), **{k: v for k, v in overrides.items() if k in names}}
 
     # -- materials -------------------------------------------------------------------------
     def material_policies(self, name: str, kind: str) -> list[BoundPolicy]:
@@ -262,7 +282,7 @@ class PolicyVerifier:
         args = compute_arguments(
             policy.name,
             policy.inputs,
-            attachment.get("with"),
+            self._with(policy, attachment, material_name),
             bindings=bound.bindings,
             warn=self.warn,
         )
