@@ -67,6 +67,18 @@ PolicyInputFileOpt = Annotated[
 ]
 
 
+AllowedHostsOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allowed-hostnames",
+        help="Hosts policies' http.send may reach when the CLI evaluates, besides the "
+        "organisation's (comma-separated or repeated); the control plane uses the "
+        "organisation's only.",
+        show_default=False,
+    ),
+]
+
+
 def _policy_inputs(values: list[str] | None, files: list[Path] | None) -> list[Any]:
     """The runtime inputs given: the files' first, then --policy-input (later ones win);
     InvalidInput (exit 2) for a malformed one, before anything is sent."""
@@ -135,6 +147,7 @@ def init(
     ] = None,
     policy_input: PolicyInputOpt = None,
     policy_input_from_file: PolicyInputFileOpt = None,
+    allowed_hostnames: AllowedHostsOpt = None,
     state_dir: StateDirOpt = None,
     output: OutputOpt = Output.table,
 ) -> None:
@@ -159,8 +172,10 @@ def init(
     --policy-input vulnerabilities:severity=HIGH
     """
     from chainproof.client import attestation
+    from chainproof.policy.network import parse_hostnames
 
     inputs = _policy_inputs(policy_input, policy_input_from_file)
+    hosts = parse_hostnames(allowed_hostnames or [])
     cli = cli_context(ctx)
     notices: dict[str, Any] = {}
     state_file = _state_file(ctx, state_dir)
@@ -182,6 +197,7 @@ def init(
         notify=info,
         on_notices=notices.update,
         policy_inputs=inputs,
+        allowed_hostnames=hosts,
     )
     if remote_state:
         info(

@@ -37,6 +37,8 @@ class CraftingState:
     the JSON form of its policy evaluations (``chainproof.policy.PolicyEvaluation``).
     ``policy_inputs`` are the runtime policy inputs (``--policy-input``), in the JSON form of
     ``chainproof.policy.runtime.RuntimeInputs.to_list``, recorded in the predicate.
+    ``allowed_hostnames`` are the hosts policies' ``http.send`` may reach where the CLI
+    evaluates (the organisation's, and ``--allowed-hostnames``).
     ``pending_push`` is what a push signed and is sending (``bundle``, ``idempotency_key``,
     ``public_key``, ``materials``), kept so that a retried push resends exactly that.
     """
@@ -56,6 +58,7 @@ class CraftingState:
     git: dict[str, Any] | None = None
     policy_evaluations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     policy_inputs: list[dict[str, str]] = field(default_factory=list)
+    allowed_hostnames: list[str] = field(default_factory=list)
     pending_push: dict[str, Any] | None = None
 
     # -- materials ------------------------------------------------------------------------
@@ -205,6 +208,8 @@ class CraftingState:
         }
         if self.policy_inputs:
             data["policy_inputs"] = [dict(i) for i in self.policy_inputs]
+        if self.allowed_hostnames:
+            data["allowed_hostnames"] = list(self.allowed_hostnames)
         if self.pending_push is not None:
             data["pending_push"] = dict(self.pending_push)
         return data
@@ -249,6 +254,7 @@ class CraftingState:
                     {str(k): str(v) for k, v in dict(i).items()}
                     for i in data.get("policy_inputs") or []
                 ],
+                allowed_hostnames=[str(h) for h in data.get("allowed_hostnames") or []],
                 pending_push=dict(data["pending_push"]) if data.get("pending_push") else None,
             )
         except InvalidInput as err:

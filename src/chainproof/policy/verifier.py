@@ -21,7 +21,7 @@ count (a policy all of whose scripts ignore the input gives no evaluation at all
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,6 +57,8 @@ class BoundPolicy:
 class PolicyVerifier:
     """Evaluates the policies of a contract's ``policies`` and ``policyGroups`` sections.
 
+    ``runtime_inputs`` replace declared inputs (:mod:`~chainproof.policy.runtime`);
+    ``allowed_hosts`` are the hosts ``http.send`` may reach (none: it is refused).
     Raises PolicyError when an attachment names a policy that cannot be loaded or lacks a
     required argument, PolicyEvaluationError when a policy cannot be evaluated (time limit,
     run-time error). ``warn`` receives notes such as arguments a policy does not declare.
@@ -71,6 +73,7 @@ class PolicyVerifier:
         engine: RegoEngine | None = None,
         warn: Callable[[str], None] | None = None,
         runtime_inputs: RuntimeInputs | None = None,
+        allowed_hosts: Collection[str] = (),
     ) -> None:
         self.policies = dict(policies or {})
         self.policy_groups = list(policy_groups)
@@ -78,6 +81,7 @@ class PolicyVerifier:
         self._engine = engine
         self.warn = warn
         self.runtime_inputs = runtime_inputs or RuntimeInputs()
+        self.allowed_hosts = tuple(allowed_hosts)
 
     @classmethod
     def for_contract(cls, contract: Contract, **kwargs: Any) -> PolicyVerifier:
@@ -288,7 +292,13 @@ class PolicyVerifier:
         )
         rego_args = input_arguments(args)
         results = [
-            self.engine.evaluate(prepare(s, policy.name), content, rego_args, material_json=text)
+            self.engine.evaluate(
+                prepare(s, policy.name),
+                content,
+                rego_args,
+                material_json=text,
+                allowed_hosts=self.allowed_hosts,
+            )
             for s in scripts
         ]
         kept = [r for r in results if not r.ignore]

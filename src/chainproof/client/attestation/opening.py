@@ -54,6 +54,7 @@ def init(
     notify: Callable[[str], None] | None = None,
     on_notices: Callable[[dict[str, Any]], None] | None = None,
     policy_inputs: Sequence[RuntimeInput] = (),
+    allowed_hostnames: Sequence[str] = (),
 ) -> CraftingState:
     """Start a run on the control plane and write the crafting state file.
 
@@ -67,6 +68,8 @@ def init(
     (``new_requirements``, ``deadline``). ``policy_inputs`` (``--policy-input``) replace
     declared inputs of the contract's policies for the whole run and are recorded in the
     state; one that no attached policy declares is InvalidInput (the run is reset as failed).
+    ``allowed_hostnames`` add to the organisation's hosts that policies' ``http.send`` may
+    reach where the CLI evaluates (the control plane uses the organisation's only).
     """
     if state_file.exists() and not replace and not remote:
         raise Conflict(
@@ -93,11 +96,18 @@ def init(
     state = _new_state(api, answer, spec, runner, workflow, project, project_version)
     state.git = head_info(cwd)
     state.policy_inputs = [i.to_dict() for i in policy_inputs]
+    state.allowed_hostnames = _hosts(answer, allowed_hostnames)
     _collect_automatic(api, state, environ, notify)
     init_policies(api, state, notify)
     store: StateStore = RemoteState(api, state.run_id) if remote else LocalState(state_file)
     store.save(state, None)
     return state
+
+
+def _hosts(answer: Mapping[str, Any], given: Sequence[str]) -> list[str]:
+    from chainproof.policy.network import parse_hostnames
+
+    return parse_hostnames([*(answer.get("policies_allowed_hostnames") or []), *given])
 
 
 def _with_contract_file(

@@ -61,10 +61,15 @@ def _verifier(
     )
 
 
-def _inputs(state: CraftingState) -> RuntimeInputs:
+def _verifier_for(
+    api: ApiClient, state: CraftingState, notify: Callable[[str], None] | None
+) -> Any:
+    """The verifier for the state's contract, runtime inputs and allowed hosts."""
     from chainproof.policy.runtime import RuntimeInputs
 
-    return RuntimeInputs.from_list(state.policy_inputs)
+    verifier = _verifier(api, state.contract, notify, RuntimeInputs.from_list(state.policy_inputs))
+    verifier.allowed_hosts = tuple(state.allowed_hostnames)
+    return verifier
 
 
 def material_policies(
@@ -78,7 +83,7 @@ def material_policies(
     contract = state.contract
     if not (contract.policies.get("materials") or contract.policy_groups):
         return {}
-    verifier = _verifier(api, contract, notify, _inputs(state))
+    verifier = _verifier_for(api, state, notify)
     return {
         c.name: [
             e.to_dict()
@@ -106,7 +111,7 @@ def init_policies(
     from chainproof.core.statement import render_statement
     from chainproof.policy import ATTESTATION, ATTESTATION_KEY
 
-    verifier = _verifier(api, contract, notify, _inputs(state))
+    verifier = _verifier_for(api, state, notify)
     bound = [
         b for b in verifier.statement_policies("INIT") if "INIT" in b.policy.phases_for(ATTESTATION)
     ]
@@ -142,7 +147,7 @@ def attestation_policies(api: ApiClient, state: CraftingState, statement: dict[s
         return
     from chainproof.policy import ATTESTATION_KEY
 
-    found = _verifier(api, contract, None, _inputs(state)).verify_statement(statement, phase="PUSH")
+    found = _verifier_for(api, state, None).verify_statement(statement, phase="PUSH")
     evaluations = statement["predicate"]["policyEvaluations"]
     pushed = {e.name for e in found}
     kept = [e for e in evaluations.get(ATTESTATION_KEY) or [] if e.get("name") not in pushed]

@@ -7,6 +7,10 @@ again, authoritatively, every policy it can load (built-in, stored by the organi
 statement), and decides the gates itself. Only ``file://`` policies, which live in the job's
 checkout, are taken from the signed statement (``source: client``).
 
+Runtime policy inputs recorded in the statement (``policyInputs``) replace the contract's
+values as they did in the CLI; ``http.send`` reaches only the organisation's
+``policy_allowed_hostnames``.
+
 Which policies apply: the run's contract revision's ``policies`` and ``policyGroups``, plus
 the organisation's **required policies**, which no contract can drop (``required: true``).
 
@@ -163,6 +167,7 @@ def evaluate(
     materials = statement.materials
     reported = _client_reported(statement.predicate.get("policyEvaluations"))
     inputs = _runtime_inputs(statement)
+    hosts = tuple(org.policy_allowed_hostnames or ())
     checked: list[Checked] = []
     with tempfile.TemporaryDirectory(prefix="chainproof-policy-") as scratch:
         content = Content(Path(scratch), read_blob, cas_backends, limits.max_input_bytes)
@@ -179,6 +184,7 @@ def evaluate(
                     run,
                     limits,
                     inputs,
+                    hosts,
                 )
             )
             checked.extend(
@@ -242,6 +248,7 @@ def _evaluate_set(
     run: WorkflowRun,
     limits: Limits,
     inputs: RuntimeInputs,
+    hosts: tuple[str, ...],
 ) -> Iterator[Checked]:
     from chainproof.policy import PolicyVerifier
 
@@ -276,7 +283,12 @@ def _evaluate_set(
             failure = _failure(name, None, "GROUP", err.message, attachment.get("gate"))
             broken.append(Checked(failure, "server", _gate(failure.gate, strategy), required))
     verifier = PolicyVerifier(
-        policies, kept_groups, loader=loader, engine=limits.engine, runtime_inputs=inputs
+        policies,
+        kept_groups,
+        loader=loader,
+        engine=limits.engine,
+        runtime_inputs=inputs,
+        allowed_hosts=hosts,
     )
     yield from broken
     if not verifier.has_policies():
