@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from tests.e2e.conftest import Cli, Server
+from tests.receivers import Receiver
 
 ASSETS = Path(__file__).parent.parent / "assets"
 SBOM = ASSETS / "materials" / "cyclonedx-1.6.json"  # starlette is BSD-3-Clause
@@ -72,3 +73,45 @@ def test_policy_inputs_through_the_installed_cli(cli: Cli, server: Server, tmp_p
     assert added["policies"][0]["with"] == {"licenses": "GPL-3.0-only\nSSPL-1.0"}
     assert added["policies"][0]["violations"] == []
     assert cli("attestation", "push").returncode == 0
+
+
+HTTP_POLICY = """\
+apiVersion: chainloop.dev/v1
+kind: Policy
+metadata: {name: notify}
+spec:
+  inputs:
+    - {name: url, required: true}
+  policies:
+    - kind: SBOM_CYCLONEDX_JSON
+      embedded: |
+        package notify
+        import rego.v1
+        response := http.send({"method": "POST", "url": input.args.url, "body": {"text": "hi"}})
+        violations contains "the receiver refused" if response.status_code != 200
+"""
+
+
+def test_http_send_to_allowed_hosts_through_the_installed_cli(cli: Cli, tmp_path: Path) -> None:
+    policy = tmp_path / "notify.yaml"
+    policy.write_text(HTTP_POLICY, encoding="utf-8")
+    with Receiver().running() as receiver:
+        run = ("policy", "develop", "eval", "--policy", str(policy), "--material", str(SBOM))
+        url = f"url={receiver.url}/slack"
+        off = cli(*run, "--input", url, check=False)
+        assert off.returncode == 2 and "http.send() is off" in off.stderr
+        other = cli(*run, "--input", url, "--allowed-hostnames", "example.com", check=False)
+        assert other.returncode == 1, other.stderr
+        assert "http.send to 127.0.0.1 is not allowed (allowed hosts: example.com)" in other.stderr
+        assert receiver.served == 0
+        allowed = cli(*run, "--input", url, "--allowed-hostnames", "example.com,127.0.0.1")
+        assert "passed: no violations" in allowed.stdout
+        assert receiver.chats == [("/slack", {"text": "hi"})]
+
+    updated = cli.json("org", "update", "--policy-allowed-hostnames", "127.0.0.1,Example.com")
+    assert isinstance(updated, dict)
+    assert updated["policy_allowed_hostnames"] == ["127.0.0.1", "example.com"]
+    bad = cli("org", "update", "--policies-allowed-hostnames", "https://x.dev", check=False)
+    assert bad.returncode == 2 and "is not a host name" in bad.stderr
+    cleared = cli.json("org", "update", "--policies-allowed-hostnames", "")
+    assert isinstance(cleared, dict) and cleared["policy_allowed_hostnames"] == []
