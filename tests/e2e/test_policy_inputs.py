@@ -108,10 +108,41 @@ def test_http_send_to_allowed_hosts_through_the_installed_cli(cli: Cli, tmp_path
         assert "passed: no violations" in allowed.stdout
         assert receiver.chats == [("/slack", {"text": "hi"})]
 
-    updated = cli.json("org", "update", "--policy-allowed-hostnames", "127.0.0.1,Example.com")
-    assert isinstance(updated, dict)
-    assert updated["policy_allowed_hostnames"] == ["127.0.0.1", "example.com"]
     bad = cli("org", "update", "--policies-allowed-hostnames", "https://x.dev", check=False)
     assert bad.returncode == 2 and "is not a host name" in bad.stderr
+    with Receiver().running() as receiver:
+        embedded = "\n".join("          " + line for line in HTTP_POLICY.splitlines())
+        contract = tmp_path / "contract.yaml"
+        contract.write_text(
+            "apiVersion: chainloop.dev/v1\nkind: Contract\nmetadata: {name: http-release}\n"
+            "spec:\n  materials:\n    - {type: SBOM_CYCLONEDX_JSON, name: sbom}\n"
+            "  policies:\n    materials:\n      - gate: true\n"
+            f"        with: {{url: '{receiver.url}/slack'}}\n        embedded:\n{embedded}\n",
+            encoding="utf-8",
+        )
+        cli("project", "create", "--name", "net")
+        cli("workflow", "contract", "create", "--name", "http-release", "-f", str(contract))
+        create = ("workflow", "create", "--name", "build", "--project", "net")
+        cli(*create, "--contract", "http-release")
+        init = ("attestation", "init", "--workflow", "build", "--project", "net")
+        add = ("attestation", "add", "--name", "sbom", "--value", str(SBOM))
+
+        # --allowed-hostnames changes what the CLI's own evaluation may reach, no more.
+        cli(*init, "--allowed-hostnames", "127.0.0.1")
+        assert "policy notify: passed" in cli(*add).stderr
+        assert receiver.chats == [("/slack", {"text": "hi"})]
+        refused = cli("attestation", "push", check=False)  # the organisation allows no host
+        assert refused.returncode == 1 and "http.send() is off" in refused.stderr
+        assert len(receiver.chats) == 1
+
+        # The organisation's list reaches both the CLI (init receives it) and the control plane.
+        updated = cli.json("org", "update", "--policy-allowed-hostnames", "127.0.0.1,Example.com")
+        assert isinstance(updated, dict)
+        assert updated["policy_allowed_hostnames"] == ["127.0.0.1", "example.com"]
+        cli(*init, "--replace")
+        assert "policy notify: passed" in cli(*add).stderr
+        cli("attestation", "push")
+        assert len(receiver.chats) == 3  # the first add, this add, the control plane's push
+
     cleared = cli.json("org", "update", "--policies-allowed-hostnames", "")
     assert isinstance(cleared, dict) and cleared["policy_allowed_hostnames"] == []
