@@ -164,7 +164,9 @@ def init(
 
     --policy-input replaces the value a contract gives a declared input of its policies, for
     every evaluation of the run (here, at add, and the control plane's at push); a name no
-    attached policy declares is refused (exit 2).
+    attached policy declares is refused (exit 2). --allowed-hostnames lets policies'
+    http.send reach more hosts in the CLI's own evaluations (the control plane uses the
+    organisation's list: `org update --policy-allowed-hostnames`).
 
     Example: chainproof attestation init --workflow build --project shop --version v1.2.3
 
