@@ -385,11 +385,15 @@ def _result(script: PreparedScript, answer: Mapping[str, Any]) -> ScriptResult:
                 else script.line_offset + line,
             )
         if answer.get("stage") == "http":
+            refused = "is not allowed" in message  # else the request itself failed
             raise PolicyEvaluationError(
                 f"policy {name}: {message}",
                 hint="policies reach only allow-listed hosts: an organisation owner adds them "
                 "with `chainproof org update --policy-allowed-hostnames`; `policy develop eval "
-                "--allowed-hostnames` for local evaluation",
+                "--allowed-hostnames` for local evaluation"
+                if refused
+                else "the request failed or its answer was refused; `raise_error: false` in "
+                "the request gives the policy the error instead",
                 policy=name,
                 reason="network",
             )

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from tests.integration.conftest import Env
 from tests.integration.server.test_enforcement import _contract, _push, _setup
-from tests.receivers import Receiver
+from tests.receivers import Receiver, free_port
 
 from chainproof.errors import PolicyError, PolicyEvaluationError
 from chainproof.policy import PolicyScript, RegoEngine, prepare
@@ -120,3 +120,25 @@ def _setup_again(env: Env) -> dict[str, Any]:
     from tests.integration.server.test_enforcement import _init
 
     return _init(env)
+
+
+def test_a_failed_request_fails_the_evaluation_unless_the_policy_asks_for_the_error(
+    engine: RegoEngine,
+) -> None:
+    closed = f"http://127.0.0.1:{free_port()}/slack"  # nothing listens there
+    with pytest.raises(PolicyEvaluationError, match=r"http\.send POST .*/slack: ") as caught:
+        engine.evaluate(_script(), {}, {"url": closed, "text": "x"}, allowed_hosts=["127.0.0.1"])
+    assert "raise_error: false" in str(caught.value.hint)
+    tolerant = prepare(
+        PolicyScript(
+            None,
+            REGO.replace('"body": {"text"', '"raise_error": false, "body": {"text"'),
+            "tolerant.rego",
+            None,
+        ),
+        "tolerant",
+    )
+    result = engine.evaluate(
+        tolerant, {}, {"url": closed, "text": "x"}, allowed_hosts=["127.0.0.1"]
+    )
+    assert [v.message for v in result.violations] == ["the receiver answered 0"]
