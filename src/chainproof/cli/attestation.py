@@ -46,6 +46,48 @@ AttestationIdOpt = Annotated[
 ]
 
 
+PolicyInputOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--policy-input",
+        help="Replace a declared input of the contract's policies: NAME=VALUE (every policy "
+        "declaring NAME) or POLICY:NAME=VALUE (that policy only); repeat for more. Recorded "
+        "in the attestation; the control plane evaluates with it too.",
+        show_default=False,
+    ),
+]
+PolicyInputFileOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--policy-input-from-file",
+        help="A YAML or JSON map of policy inputs (NAME: VALUE, POLICY:NAME: VALUE, or "
+        "POLICY: {NAME: VALUE}; a list is one value per line); --policy-input wins over it.",
+        show_default=False,
+    ),
+]
+
+
+AllowedHostsOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allowed-hostnames",
+        help="Hosts policies' http.send may reach when the CLI evaluates, besides the "
+        "organisation's (comma-separated or repeated); the control plane uses the "
+        "organisation's only.",
+        show_default=False,
+    ),
+]
+
+
+def _policy_inputs(values: list[str] | None, files: list[Path] | None) -> list[Any]:
+    """The runtime inputs given: the files' first, then --policy-input (later ones win);
+    InvalidInput (exit 2) for a malformed one, before anything is sent."""
+    from chainproof.policy.runtime import parse_policy_input, read_input_file
+
+    out = [item for path in files or [] for item in read_input_file(path)]
+    return out + [parse_policy_input(v) for v in values or []]
+
+
 def _state_file(ctx: typer.Context, state_dir: Path | None) -> Path:
     from chainproof.client.attestation import state_path
 
@@ -115,6 +157,9 @@ def init(
             show_default=False,
         ),
     ] = None,
+    policy_input: PolicyInputOpt = None,
+    policy_input_from_file: PolicyInputFileOpt = None,
+    allowed_hostnames: AllowedHostsOpt = None,
     state_dir: StateDirOpt = None,
     output: OutputOpt = Output.table,
 ) -> None:
@@ -129,12 +174,22 @@ def init(
     dir, named after the CI job (e.g. GitLab's CI_JOB_ID) so that concurrent jobs on one
     machine never share it; a CI job whose id is unknown must choose a directory (exit 2).
 
+    --policy-input replaces the value a contract gives a declared input of its policies, for
+    every evaluation of the run (here, at add, and the control plane's at push); a name no
+    attached policy declares is refused (exit 2). --allowed-hostnames lets policies'
+    http.send reach more hosts in the CLI's own evaluations (the control plane uses the
+    organisation's list: `org update --policy-allowed-hostnames`).
+
     Example: chainproof attestation init --workflow build --project shop --version v1.2.3
 
     Example: chainproof attestation init --workflow build --project shop --collectors aiconfig
+
+    Example: chainproof attestation init --workflow build --project shop
+    --policy-input vulnerabilities:severity=HIGH
     """
     from chainproof.client import attestation
     from chainproof.core.crafting_rules import COLLECTORS
+    from chainproof.policy.network import parse_hostnames
 
     wanted = tuple(c.strip() for item in collectors or [] for c in item.split(",") if c.strip())
     unknown = [c for c in wanted if c not in COLLECTORS]
@@ -143,6 +198,8 @@ def init(
             f"unknown collector {unknown[0]!r} (known: {', '.join(COLLECTORS)})",
             param_hint="--collectors",
         )
+    inputs = _policy_inputs(policy_input, policy_input_from_file)
+    hosts = parse_hostnames(allowed_hostnames or [])
     cli = cli_context(ctx)
     notices: dict[str, Any] = {}
     state_file = _state_file(ctx, state_dir)
@@ -164,6 +221,8 @@ def init(
         collectors=wanted,
         notify=info,
         on_notices=notices.update,
+        policy_inputs=inputs,
+        allowed_hostnames=hosts,
     )
     if remote_state:
         info(
@@ -192,6 +251,8 @@ def add(
         typer.Option("--kind", help="Evidence kind (default: the slot's, else detected)."),
     ] = None,
     annotation: AnnotationOpt = None,
+    policy_input: PolicyInputOpt = None,
+    policy_input_from_file: PolicyInputFileOpt = None,
     state_dir: StateDirOpt = None,
     attestation_id: AttestationIdOpt = None,
     output: OutputOpt = Output.table,
@@ -207,11 +268,14 @@ def add(
 
     Example: chainproof attestation add --name sbom --value sbom.cdx.json
 
+    --policy-input here applies to this material's policies only (and wins over init's).
+
     Example: chainproof attestation add --value scan.sarif (detected: fills the SARIF slot)
     """
     from chainproof.client import attestation
     from chainproof.oci.images import RegistryImageResolver
 
+    inputs = _policy_inputs(policy_input, policy_input_from_file)
     api, store = _open(ctx, state_dir, attestation_id)
     policies: dict[str, list[dict[str, Any]]] = {}
     with (
@@ -229,6 +293,7 @@ def add(
             notify=info,
             policy_report=policies.__setitem__,
             images=images,
+            policy_inputs=inputs,
         )
     shown = [
         {

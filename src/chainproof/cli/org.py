@@ -38,10 +38,17 @@ def _show(org: dict[str, object], output: Output, title: str) -> None:
             ("Default contract", org.get("default_contract") or "none (an empty one)"),
             ("Released versions", _released_summary(org.get("refuse_released_versions"))),
             ("Unused tokens", _unused_summary(org.get("revoke_unused_tokens_seconds"))),
+            ("Policy hosts", _hosts_summary(org.get("policy_allowed_hostnames"))),
             ("Created", org.get("created_at")),
         ],
         title=title,
     )
+
+
+def _hosts_summary(hosts: object) -> str:
+    if not isinstance(hosts, list) or not hosts:
+        return "none (http.send is off)"
+    return ", ".join(str(h) for h in hosts)
 
 
 def _released_summary(refused: object) -> str:
@@ -209,15 +216,30 @@ def update(
             show_default=False,
         ),
     ] = None,
+    allowed_hostnames: Annotated[
+        str | None,
+        typer.Option(
+            "--policy-allowed-hostnames",
+            "--policies-allowed-hostnames",
+            help="Hosts policies' http.send may reach, comma-separated (replaces the list; "
+            "'' allows none, the default).",
+            show_default=False,
+        ),
+    ] = None,
     output: OutputOpt = Output.table,
 ) -> None:
     """Change organisation settings (owner or admin token).
 
     Example: chainproof org update --policy-strategy enforced --contract-grace 14d
+
+    Example: chainproof org update --policy-allowed-hostnames api.osv.dev,www.cisa.gov
     """
+    from chainproof.policy.network import parse_hostnames
+
     allow = None if prevent_implicit is None else not prevent_implicit
     document = _read_required(required_policies) if required_policies else None
     grace = parse_grace(contract_grace) if contract_grace is not None else None
+    hosts = None if allowed_hostnames is None else parse_hostnames([allowed_hostnames])
     unused = None
     if revoke_unused is not None:
         unused = parse_grace(revoke_unused, "--revoke-unused-tokens-after")
@@ -234,6 +256,7 @@ def update(
             clear_default_contract=clear_default_contract,
             refuse_released_versions=refuse_released,
             revoke_unused_tokens_seconds=unused,
+            policy_allowed_hostnames=hosts,
         )
     )
     _show(updated, output, "Updated")

@@ -243,21 +243,42 @@ def evaluate(
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds the policy may run.", min=0.1)
     ] = 10.0,
+    allowed_hostnames: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-hostnames",
+            help="Hosts the policy's http.send may reach (comma-separated or repeated); "
+            "without it, a policy calling http.send is refused.",
+            show_default=False,
+        ),
+    ] = None,
     output: OutputOpt = Output.table,
 ) -> None:
     """Evaluate a policy on an evidence file, as `attestation add` would.
 
     Example: chainproof policy develop eval --policy sbom-banned-licenses
     --material sbom.cdx.json --input licenses=AGPL-3.0-only
+
+    Example: chainproof policy develop eval --policy osv.yaml --material sbom.cdx.json
+    --allowed-hostnames api.osv.dev
     """
     from chainproof.oci.images import RegistryImageResolver
     from chainproof.policy.develop import evaluate_file
     from chainproof.policy.engine import RegoEngine
+    from chainproof.policy.network import parse_hostnames
 
     args = _inputs(inputs)
+    hosts = parse_hostnames(allowed_hostnames or [])
     with RegoEngine(timeout=timeout) as engine, RegistryImageResolver(os.environ) as images:
         evaluation, used = evaluate_file(
-            policy, material, kind=kind, inputs=args, engine=engine, warn=info, images=images
+            policy,
+            material,
+            kind=kind,
+            inputs=args,
+            engine=engine,
+            warn=info,
+            images=images,
+            allowed_hosts=hosts,
         )
     if evaluation is None:
         if output is Output.json:

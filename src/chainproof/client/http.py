@@ -459,11 +459,13 @@ class ApiClient(LifecycleCalls, DayTwoCalls, CiIdentityCalls, PeopleCalls, Integ
         clear_default_contract: bool = False,
         refuse_released_versions: bool | None = None,
         revoke_unused_tokens_seconds: int | None = None,
+        policy_allowed_hostnames: list[str] | None = None,
     ) -> dict[str, Any]:
         """Change organisation settings (owner/admin); ``clear_required_policies`` removes
         the required policies, ``clear_default_contract`` the default contract,
-        ``contract_grace_seconds=0`` the contract grace period and
-        ``revoke_unused_tokens_seconds=0`` the revocation of unused tokens."""
+        ``contract_grace_seconds=0`` the contract grace period,
+        ``revoke_unused_tokens_seconds=0`` the revocation of unused tokens and
+        ``policy_allowed_hostnames=[]`` every host policies' http.send may reach."""
         body: dict[str, Any] = {
             "allow_implicit_creation": allow_implicit_creation,
             "policy_strategy": policy_strategy,
@@ -472,6 +474,7 @@ class ApiClient(LifecycleCalls, DayTwoCalls, CiIdentityCalls, PeopleCalls, Integ
             "default_contract": default_contract,
             "refuse_released_versions": refuse_released_versions,
             "revoke_unused_tokens_seconds": revoke_unused_tokens_seconds,
+            "policy_allowed_hostnames": policy_allowed_hostnames,
         }
         clean = {k: v for k, v in body.items() if v is not None}
         if clear_required_policies:

@@ -35,6 +35,10 @@ class CraftingState:
     ``org`` is the organisation's name; ``git`` is :func:`chainproof.client.git.head_info`'s
     answer (None outside a git checkout). ``policy_evaluations`` maps a material's name to
     the JSON form of its policy evaluations (``chainproof.policy.PolicyEvaluation``).
+    ``policy_inputs`` are the runtime policy inputs (``--policy-input``), in the JSON form of
+    ``chainproof.policy.runtime.RuntimeInputs.to_list``, recorded in the predicate.
+    ``allowed_hostnames`` are the hosts policies' ``http.send`` may reach where the CLI
+    evaluates (the organisation's, and ``--allowed-hostnames``).
     ``pending_push`` is what a push signed and is sending (``bundle``, ``idempotency_key``,
     ``public_key``, ``materials``), kept so that a retried push resends exactly that.
     """
@@ -53,6 +57,8 @@ class CraftingState:
     annotations: dict[str, str] = field(default_factory=dict)
     git: dict[str, Any] | None = None
     policy_evaluations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    policy_inputs: list[dict[str, str]] = field(default_factory=list)
+    allowed_hostnames: list[str] = field(default_factory=list)
     pending_push: dict[str, Any] | None = None
 
     # -- materials ------------------------------------------------------------------------
@@ -200,6 +206,10 @@ class CraftingState:
             "git": self.git,
             "policy_evaluations": {n: list(e) for n, e in sorted(self.policy_evaluations.items())},
         }
+        if self.policy_inputs:
+            data["policy_inputs"] = [dict(i) for i in self.policy_inputs]
+        if self.allowed_hostnames:
+            data["allowed_hostnames"] = list(self.allowed_hostnames)
         if self.pending_push is not None:
             data["pending_push"] = dict(self.pending_push)
         return data
@@ -240,6 +250,11 @@ class CraftingState:
                     str(n): [dict(e) for e in evals]
                     for n, evals in dict(data.get("policy_evaluations") or {}).items()
                 },
+                policy_inputs=[
+                    {str(k): str(v) for k, v in dict(i).items()}
+                    for i in data.get("policy_inputs") or []
+                ],
+                allowed_hostnames=[str(h) for h in data.get("allowed_hostnames") or []],
                 pending_push=dict(data["pending_push"]) if data.get("pending_push") else None,
             )
         except InvalidInput as err:

@@ -247,7 +247,8 @@ def render_statement(
     ``chainproof.workflow.<workflow name>``, whose sha256 is that of the canonical JSON of the
     predicate's ``workflow`` and ``materials`` (so every statement has a subject, bound to
     its evidence). ``policyEvaluations`` holds the material policies' results recorded at
-    ``add``, keyed by material name. Attestation annotations are the contract's fixed
+    ``add``, keyed by material name; ``policyInputs`` the runtime policy inputs, when any were
+    given. Attestation annotations are the contract's fixed
     values, then the ones recorded at init/add, then ``annotations`` (given at push); a
     contract's fixed value is never overridden. Does not check the contract: call
     ``state.check_complete`` first.
@@ -283,6 +284,8 @@ def render_statement(
         "policyEvaluations": {n: e for n, e in sorted(state.policy_evaluations.items()) if e},
         "cli": {"version": cli_version},
     }
+    if state.policy_inputs:  # only when given: statements without them stay as they were
+        predicate["policyInputs"] = [dict(i) for i in state.policy_inputs]
     subjects: list[dict[str, Any]] = []
     for m in sorted(state.materials.values(), key=lambda m: m.name):
         if m.output:

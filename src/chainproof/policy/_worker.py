@@ -14,9 +14,11 @@ JSON. A request::
 
     {"key": sha256 of the modules, "modules": [[name, text], ...], "package": "a.b",
      "base_key": sha256 of the material, "base": its JSON text or null (already sent),
-     "args": {name: value}, "forbidden": [built-in name, ...], "compile_only": bool}
+     "args": {name: value}, "forbidden": [built-in name, ...], "compile_only": bool,
+     "http": {"allowed": [host name, ...]} (optional)}
 
-(``compile_only``: compile and check, answer ``{"ok": true, ...}`` without evaluating.)
+(``compile_only``: compile and check, answer ``{"ok": true, ...}`` without evaluating;
+``http``: a policy that calls ``http.send`` may reach these hosts, see ``_worker_http.py``.)
 
 and its answer, one per request::
 
@@ -25,6 +27,7 @@ and its answer, one per request::
      "module": name | null, "line": n | null, "column": n | null}
     {"ok": false, "stage": "forbidden", "builtin": name, "message": "..."}
     {"ok": false, "stage": "steps", "message": "..."}   (rego-cpp's statement limit)
+    {"ok": false, "stage": "http", "message": "..."}    (a host not allowed, a failed request)
 
 A bundle whose compiled plan calls one of the ``forbidden`` built-ins is refused before it
 runs: the check reads rego-cpp's own plan, so no spelling of the source hides a call from it.
@@ -40,6 +43,7 @@ the protocol channel.
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import json
 import os
 import re
@@ -47,6 +51,7 @@ import struct
 import sys
 import tempfile
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any
 
 MAX_BUNDLES = 64
@@ -54,6 +59,17 @@ MAX_INPUTS = 2
 _ERROR_AT = re.compile(r"^-- (?P<module>.+?):(?P<line>\d+):(?P<column>\d+)\s*$", re.MULTILINE)
 _ERRORSEQ_AT = re.compile(r"\(error \d+:(?P<module>[^|]*)\|(?P<offset>\d+)\|")
 _ERRORMSG = re.compile(r"\(errormsg \d+:(?P<message>[^)\n]*)\)")
+
+
+def _http_module() -> Any:
+    """``_worker_http.py`` beside this file (run as a script with ``-I``: not importable)."""
+    spec = importlib.util.spec_from_file_location(
+        "_worker_http", Path(__file__).with_name("_worker_http.py")
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 class _Failure(Exception):
@@ -76,6 +92,8 @@ class Worker:
         self.bundles: OrderedDict[str, tuple[Any, Any, dict[str, str]]] = OrderedDict()
         self.bases: OrderedDict[str, Any] = OrderedDict()
         self.inputs: OrderedDict[str, Any] = OrderedDict()
+        self.called: dict[str, set[str]] = {}
+        self._http: Any = None
 
     # -- rego-cpp's own reports ------------------------------------------------------------
     def _start_capture(self) -> None:
@@ -146,6 +164,9 @@ class Worker:
         cached = self.bundles.get(key)
         if cached is not None:
             self.bundles.move_to_end(key)
+            # NOTE: checked on every call: what is forbidden depends on the request (http.send
+            # on its allowed hosts), not on the bundle.
+            self._refuse(self.called.get(key, set()), forbidden)
             return cached[0], cached[1]
         sources = {name: text for name, text in modules}
         interpreter = self.regopy.Interpreter()
@@ -160,13 +181,19 @@ class Worker:
         if not built.ok():
             raise self._fail("compile", "", sources)
         called = self.builtins(built)
+        self._refuse(called, forbidden)
+        self.bundles[key] = (interpreter, built, sources)
+        self.called[key] = called
+        if len(self.bundles) > MAX_BUNDLES:
+            old, _ = self.bundles.popitem(last=False)
+            self.called.pop(old, None)
+        return interpreter, built
+
+    @staticmethod
+    def _refuse(called: set[str], forbidden: list[str]) -> None:
         for name in forbidden:
             if name in called:
                 raise _Failure("forbidden", f"{name}() is not allowed", builtin=name)
-        self.bundles[key] = (interpreter, built, sources)
-        if len(self.bundles) > MAX_BUNDLES:
-            self.bundles.popitem(last=False)
-        return interpreter, built
 
     def builtins(self, built: Any) -> set[str]:
         """The built-in functions a compiled bundle calls, as rego-cpp's plan lists them
@@ -212,6 +239,18 @@ class Worker:
         handle = self.inputs.get(key)
         if handle is not None:
             return handle
+        base = self.base(request)
+        value = {**base, "args": args} if isinstance(base, dict) else base
+        handle = self._build_input(value)
+        self.inputs[key] = handle
+        if len(self.inputs) > MAX_INPUTS * 4:
+            _, old = self.inputs.popitem(last=False)
+            self.lib.regoFreeInput(old)
+        return handle
+
+    def base(self, request: dict[str, Any]) -> Any:
+        """The material the request names, parsed once (sent with the first request)."""
+        base_key = request["base_key"]
         base = self.bases.get(base_key)
         if base is None:
             if request.get("base") is None:
@@ -220,13 +259,7 @@ class Worker:
             self.bases[base_key] = base
             if len(self.bases) > MAX_INPUTS:
                 self.bases.popitem(last=False)
-        value = {**base, "args": args} if isinstance(base, dict) else base
-        handle = self._build_input(value)
-        self.inputs[key] = handle
-        if len(self.inputs) > MAX_INPUTS * 4:
-            _, old = self.inputs.popitem(last=False)
-            self.lib.regoFreeInput(old)
-        return handle
+        return base
 
     def _build_input(self, value: Any) -> Any:
         """regopy's ``Input`` without its per-node overhead: the same C calls, made directly.
@@ -280,10 +313,20 @@ class Worker:
         interpreter, built = self.bundle(request["key"], modules, request["package"], forbidden)
         if request.get("compile_only"):
             return {"ok": True, "rule": None, "value": None}
+        if request.get("http") and "http.send" in self.called.get(request["key"], ()):
+            return self.evaluate_http(request, sources)
         handle = self.input(request)
         if self.lib.regoSetInput(interpreter._impl, handle) != 0:
             raise _Failure("input", "the interpreter refused the input")
-        doc = request["package"].replace(".", "/")
+        answer, _ = self.query(interpreter, built, request["package"], sources)
+        return answer
+
+    def query(
+        self, interpreter: Any, built: Any, package: str, sources: dict[str, str]
+    ) -> tuple[dict[str, Any], str]:
+        """The first defined rule of ``result`` and ``violations``, and what was printed."""
+        doc = package.replace(".", "/")
+        printed = ""
         for rule in ("result", "violations"):
             self._start_capture()
             out = self.shared.rego_bundle_query_entrypoint(
@@ -295,8 +338,11 @@ class Worker:
                 errors = [] if ok else self._errors(out)
             finally:
                 self.shared.rego_free_output(out)
+            printed += self._captured()
             if not ok or text.lstrip().startswith("(error") or text.strip() == "<error>":
-                raise self._fail("eval", text, sources, errors)
+                failure = self._fail("eval", text, sources, errors)
+                failure.printed = printed  # type: ignore[attr-defined]
+                raise failure
             if text.strip() == "undefined":
                 continue
             try:
@@ -309,8 +355,49 @@ class Worker:
                     "the interpreter's answer is not valid JSON (a known rego-cpp issue: "
                     "build messages with concat() rather than sprintf() of computed strings)",
                 ) from None
-            return {"ok": True, "rule": rule, "value": expressions[0]}
-        return {"ok": True, "rule": None, "value": None}
+            return {"ok": True, "rule": rule, "value": expressions[0]}, printed
+        return {"ok": True, "rule": None, "value": None}, printed
+
+    def evaluate_http(self, request: dict[str, Any], sources: dict[str, str]) -> dict[str, Any]:
+        """Evaluate through the ``http.send`` shim, round after round, answering the
+        requests of each round that the allow-list lets through (``_worker_http.py``)."""
+        if self._http is None:
+            self._http = _http_module()
+        http = self._http
+        allowed = set(request["http"].get("allowed") or ())
+        package = request["package"]
+        modules = [*request["modules"], ["chainproof_http_send.rego", http.shim(package)]]
+        interpreter, built = self.bundle(request["key"] + ":http", modules, http.PACKAGE, [])
+        base = self.base(request)
+        args = request.get("args") or {}
+        answered: list[list[Any]] = []
+        for _ in range(http.MAX_ROUNDS):
+            value = {**base, "args": args, "__chainproof_http": answered}
+            handle = self._build_input(value if isinstance(base, dict) else base)
+            try:
+                if self.lib.regoSetInput(interpreter._impl, handle) != 0:
+                    raise _Failure("input", "the interpreter refused the input")
+                try:
+                    answer, printed = self.query(interpreter, built, http.PACKAGE, sources)
+                    failure = None
+                except _Failure as err:  # an unanswered request may be why: answer, retry
+                    answer, printed, failure = {}, getattr(err, "printed", ""), err
+            finally:
+                self.lib.regoFreeInput(handle)
+            known = [pair[0] for pair in answered]
+            asked = [r for r in http.requests_in(printed) if r not in known]
+            if not asked:
+                if failure is not None:
+                    raise failure
+                return answer
+            if len(answered) + len(asked) > http.MAX_REQUESTS:
+                raise _Failure("http", f"http.send: more than {http.MAX_REQUESTS} requests")
+            for asked_request in asked:
+                try:
+                    answered.append([asked_request, http.fetch(asked_request, allowed)])
+                except http.Refused as err:
+                    raise _Failure("http", str(err)) from None
+        raise _Failure("http", f"http.send: requests still asked after {http.MAX_ROUNDS} rounds")
 
     def serve(self, read: Any) -> None:
         while True:

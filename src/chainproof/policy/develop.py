@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,7 @@ from chainproof.policy.document import ATTESTATION, Policy, PolicyGroup, PolicyS
 from chainproof.policy.engine import RegoEngine, default_engine, prepare
 from chainproof.policy.evaluation import PolicyEvaluation
 from chainproof.policy.loader import PolicyLoader, Reference
+from chainproof.policy.rego import FORBIDDEN, NETWORK
 
 if TYPE_CHECKING:
     from chainproof.core.materials.container_image import ImageResolver
@@ -156,7 +157,13 @@ def _lint_scripts(name: str, scripts: list[PolicyScript], engine: RegoEngine) ->
     problems = []
     for script in scripts:
         try:
-            engine.evaluate(prepare(script, name), {"args": {}})
+            prepared = prepare(script, name)
+            try:
+                engine.evaluate(prepared, {"args": {}})
+            except PolicyError as err:
+                if err.message != f"{script.origin}: {FORBIDDEN[NETWORK]}":
+                    raise
+                engine.check(prepared)  # http.send: compiled, never sent from lint
         except PolicyError as err:
             problems.append(Problem(err.message, err.details.get("line")))
         except ChainproofError as err:
@@ -187,10 +194,12 @@ def evaluate_file(
     engine: RegoEngine | None = None,
     warn: Any = None,
     images: ImageResolver | None = None,
+    allowed_hosts: Sequence[str] = (),
 ) -> tuple[PolicyEvaluation | None, str]:
     """Evaluate a policy on an evidence file as ``attestation add`` would; returns the
     evaluation (None when every script ignored the input) and the kind used. ``images``
-    resolves a CONTAINER_IMAGE tag (without it, images must be digest-pinned).
+    resolves a CONTAINER_IMAGE tag (without it, images must be digest-pinned);
+    ``allowed_hosts`` are the hosts the policy's ``http.send`` may reach (none: refused).
 
     The material is validated as its kind first (detected when ``kind`` is None). For
     ATTESTATION a bare in-toto statement is accepted as well as an envelope or bundle.
@@ -215,7 +224,7 @@ def evaluate_file(
         if statement is None:
             raise
         content = {**statement, "chainloop_metadata": {"name": Path(material).name}}
-    verifier = PolicyVerifier(engine=engine, warn=warn)
+    verifier = PolicyVerifier(engine=engine, warn=warn, allowed_hosts=allowed_hosts)
     evaluation = verifier.evaluate(
         policy,
         chosen,

@@ -9,6 +9,8 @@ policy (keyed by the digest of its modules) and the last materials, so evaluatin
 over one SBOM parses it once and compiles each policy once per worker (an evaluation prefers
 the idle worker that holds its material). Their environment is empty, and they refuse a
 policy whose compiled plan calls a forbidden built-in (:data:`~chainproof.policy.rego.FORBIDDEN`).
+``http.send`` is forbidden unless the evaluation allow-lists hosts: the worker then answers
+each call itself, towards those hosts only (the module docstring of ``_worker`` says how).
 
 Errors from regopy are translated here, once: a Rego syntax or compile error becomes a
 :class:`~chainproof.errors.PolicyError` naming the policy file and line
@@ -24,7 +26,7 @@ import importlib.util
 import json
 import queue
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +40,14 @@ from chainproof.policy.pool import (
     WorkerPool,
     default_workers,
 )
-from chainproof.policy.rego import FORBIDDEN, boilerplate, check_source, input_keys, package_of
+from chainproof.policy.rego import (
+    FORBIDDEN,
+    NETWORK,
+    boilerplate,
+    check_source,
+    input_keys,
+    package_of,
+)
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -201,8 +210,13 @@ class RegoEngine:
         *,
         material_json: str | None = None,
         timeout: float | None = None,
+        allowed_hosts: Collection[str] = (),
     ) -> ScriptResult:
         """Evaluate ``script`` with ``input`` = ``material`` plus ``input.args``.
+
+        ``allowed_hosts``: the host names ``http.send`` may reach (none: a policy calling it
+        is refused, PolicyError); a call towards another host fails the evaluation
+        (PolicyEvaluationError, ``reason="network"``), before any request is made.
 
         ``material_json`` may carry ``material`` already serialised (callers evaluating many
         scripts over one material serialise it once). Raises PolicyError for a Rego compile
@@ -219,8 +233,10 @@ class RegoEngine:
             "package": script.package,
             "base_key": base_key,
             "args": dict(args or {}),
-            "forbidden": sorted(FORBIDDEN),
+            "forbidden": sorted(n for n in FORBIDDEN if n != NETWORK or not allowed_hosts),
         }
+        if allowed_hosts:
+            request["http"] = {"allowed": sorted({h.lower() for h in allowed_hosts})}
         limit = self.timeout if timeout is None else timeout
         if not _regopy_installed():
             raise PolicyEvaluationError(
@@ -238,14 +254,15 @@ class RegoEngine:
     def check(self, script: PreparedScript) -> None:
         """Compile ``script`` in a worker without evaluating it: PolicyError for a Rego error
         or a call of a forbidden built-in, as rego-cpp's compiled plan has it (what storing a
-        policy checks, so that it does not fail every evaluation later)."""
+        policy checks, so that it does not fail every evaluation later). ``http.send`` is
+        not refused here: the evaluation's allow-list decides."""
         request = {
             "key": script.key,
             "modules": [list(m) for m in script.modules],
             "package": script.package,
             "base_key": "",
             "args": {},
-            "forbidden": sorted(FORBIDDEN),
+            "forbidden": sorted(n for n in FORBIDDEN if n != NETWORK),
             "compile_only": True,
         }
         if not _regopy_installed():
@@ -366,6 +383,19 @@ def _result(script: PreparedScript, answer: Mapping[str, Any]) -> ScriptResult:
                 line=None
                 if script.line_offset is None or module != "policy.rego" or line is None
                 else script.line_offset + line,
+            )
+        if answer.get("stage") == "http":
+            refused = "is not allowed" in message  # else the request itself failed
+            raise PolicyEvaluationError(
+                f"policy {name}: {message}",
+                hint="policies reach only allow-listed hosts: an organisation owner adds them "
+                "with `chainproof org update --policy-allowed-hostnames`; `policy develop eval "
+                "--allowed-hostnames` for local evaluation"
+                if refused
+                else "the request failed or its answer was refused; `raise_error: false` in "
+                "the request gives the policy the error instead",
+                policy=name,
+                reason="network",
             )
         if answer.get("stage") == "steps":
             raise PolicyEvaluationError(

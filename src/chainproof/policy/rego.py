@@ -6,8 +6,9 @@ something else in v1: ``deny[msg] { ... }`` is a partial *set* in v0 but, in v1,
 mapping each ``msg`` to true, so a v0 policy would pass with no violation. :func:`check_source`
 therefore refuses rule bodies without ``if`` (the v0 forms) with the line to fix, instead of
 letting such a policy pass. It also refuses built-ins Chainloop's restrictive mode removes
-(``opa.runtime``: the process environment; ``trace``, ``rego.parse_module``) and ones rego-cpp
-lacks (``http.send``), so a policy fails at lint time rather than at evaluation.
+(``opa.runtime``: the process environment; ``trace``, ``rego.parse_module``), so a policy fails
+at lint time rather than at evaluation. ``http.send`` is refused only at evaluation, when no
+host is allow-listed (:data:`NETWORK`; the allow-list is the evaluation's, not the script's).
 
 :func:`boilerplate` is Chainloop's rule injection (``pkg/policies/engine/rego/boilerplate.go``):
 a policy may define only ``violations`` (and ``valid_input``); the missing ``result``,
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "FORBIDDEN",
+    "NETWORK",
     "RegoIssue",
     "boilerplate",
     "check_source",
@@ -44,9 +46,13 @@ FORBIDDEN = {
     "opa.runtime": "opa.runtime() exposes the process environment; it is not allowed",
     "trace": "trace() is not allowed in policies",
     "rego.parse_module": "rego.parse_module() is not allowed in policies",
-    "http.send": "http.send() is not available: chainproof policies cannot reach the network",
+    "http.send": "http.send() is off: no host is allow-listed for policies (an organisation's "
+    "policy_allowed_hostnames, or --allowed-hostnames)",
 }
-_CALL = re.compile(r"(?<![\w.])(" + "|".join(re.escape(n) for n in FORBIDDEN) + r")\s*\(")
+NETWORK = "http.send"
+"""The built-in allowed only towards allow-listed hosts (:mod:`chainproof.policy._worker`)."""
+_ALWAYS = [n for n in FORBIDDEN if n != NETWORK]
+_CALL = re.compile(r"(?<![\w.])(" + "|".join(re.escape(n) for n in _ALWAYS) + r")\s*\(")
 _BOILERPLATE_RULES = ("result", "skip_reason", "valid_input", "skipped", "ignore", "violations")
 
 

@@ -21,7 +21,7 @@ count (a policy all of whose scripts ignore the input gives no evaluation at all
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ from chainproof.policy.document import ATTESTATION, GroupMaterial, Policy
 from chainproof.policy.engine import RegoEngine, canonical, default_engine, prepare
 from chainproof.policy.evaluation import PolicyEvaluation
 from chainproof.policy.loader import PolicyLoader, Reference
+from chainproof.policy.runtime import RuntimeInputs
 
 if TYPE_CHECKING:
     from chainproof.core.contract import Contract
@@ -56,6 +57,8 @@ class BoundPolicy:
 class PolicyVerifier:
     """Evaluates the policies of a contract's ``policies`` and ``policyGroups`` sections.
 
+    ``runtime_inputs`` replace declared inputs (:mod:`~chainproof.policy.runtime`);
+    ``allowed_hosts`` are the hosts ``http.send`` may reach (none: it is refused).
     Raises PolicyError when an attachment names a policy that cannot be loaded or lacks a
     required argument, PolicyEvaluationError when a policy cannot be evaluated (time limit,
     run-time error). ``warn`` receives notes such as arguments a policy does not declare.
@@ -69,12 +72,16 @@ class PolicyVerifier:
         loader: PolicyLoader | None = None,
         engine: RegoEngine | None = None,
         warn: Callable[[str], None] | None = None,
+        runtime_inputs: RuntimeInputs | None = None,
+        allowed_hosts: Collection[str] = (),
     ) -> None:
         self.policies = dict(policies or {})
         self.policy_groups = list(policy_groups)
         self.loader = loader or PolicyLoader()
         self._engine = engine
         self.warn = warn
+        self.runtime_inputs = runtime_inputs or RuntimeInputs()
+        self.allowed_hosts = tuple(allowed_hosts)
 
     @classmethod
     def for_contract(cls, contract: Contract, **kwargs: Any) -> PolicyVerifier:
@@ -97,13 +104,17 @@ class PolicyVerifier:
     def check_arguments(self) -> None:
         """Load every attached policy and group and compute its ``with:`` arguments, as
         evaluation would: PolicyError for a policy that cannot be loaded or a required input
-        without a value (what ``attestation init`` reports before any evidence is added)."""
+        without a value (what ``attestation init`` reports before any evidence is added);
+        InvalidInput for a runtime input that no attached policy declares."""
+        declared: dict[str, set[str]] = {}
         for key in ("materials", "attestation"):
             for attachment in self.policies.get(key) or []:
                 if attachment.get("disabled"):
                     continue
                 policy, _ = self.loader.policy(attachment)
-                compute_arguments(policy.name, policy.inputs, attachment.get("with"))
+                declared.setdefault(policy.name, set()).update(i.name for i in policy.inputs)
+                with_args = self._with(policy, attachment, None)
+                compute_arguments(policy.name, policy.inputs, with_args)
         for group_att, _, bindings, group in self._groups():
             skip = set(group_att.get("skip") or ())
             members = [*(a for m in group.materials for a in m.policies), *group.attestation]
@@ -112,9 +123,22 @@ class PolicyVerifier:
                     continue
                 policy, _ = self.loader.policy(attachment)
                 if policy.name not in skip:
-                    compute_arguments(
-                        policy.name, policy.inputs, attachment.get("with"), bindings=bindings
-                    )
+                    declared.setdefault(policy.name, set()).update(i.name for i in policy.inputs)
+                    with_args = self._with(policy, attachment, None)
+                    compute_arguments(policy.name, policy.inputs, with_args, bindings=bindings)
+        self.runtime_inputs.check(declared)
+
+    def _with(
+        self, policy: Policy, attachment: Mapping[str, Any], material: str | None
+    ) -> dict[str, str] | None:
+        """The attachment's ``with:`` with the runtime inputs for ``policy`` in place of the
+        values it gives its declared inputs."""
+        given = attachment.get("with")
+        if not self.runtime_inputs:
+            return dict(given) if given is not None else None
+        names = {i.name for i in policy.inputs}
+        overrides = self.runtime_inputs.overrides(policy.name, material)
+        return {**(given or {}), **{k: v for k, v in overrides.items() if k in names}}
 
     # -- materials -------------------------------------------------------------------------
     def material_policies(self, name: str, kind: str) -> list[BoundPolicy]:
@@ -262,13 +286,19 @@ class PolicyVerifier:
         args = compute_arguments(
             policy.name,
             policy.inputs,
-            attachment.get("with"),
+            self._with(policy, attachment, material_name),
             bindings=bound.bindings,
             warn=self.warn,
         )
         rego_args = input_arguments(args)
         results = [
-            self.engine.evaluate(prepare(s, policy.name), content, rego_args, material_json=text)
+            self.engine.evaluate(
+                prepare(s, policy.name),
+                content,
+                rego_args,
+                material_json=text,
+                allowed_hosts=self.allowed_hosts,
+            )
             for s in scripts
         ]
         kept = [r for r in results if not r.ignore]

@@ -6,11 +6,11 @@ import dataclasses
 import random
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chainproof.client.attestation.policies import material_policies
+from chainproof.client.attestation.policies import check_policy_arguments, material_policies
 from chainproof.client.attestation.state import STATE_RETRIES, StateStore, store_for
 from chainproof.client.attestation.uploads import stream_artifact, upload
 from chainproof.errors import Conflict, MaterialError
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from chainproof.core.crafting import CraftingState
     from chainproof.core.materials.base import CraftedMaterial
     from chainproof.core.materials.container_image import ImageResolver
+    from chainproof.policy.runtime import RuntimeInput
 
 __all__ = ["add"]
 
@@ -39,6 +40,7 @@ def add(
     notify: Callable[[str], None] | None = None,
     policy_report: PolicyReport | None = None,
     images: ImageResolver | None = None,
+    policy_inputs: Sequence[RuntimeInput] = (),
 ) -> list[CraftedMaterial]:
     """Validate evidence, upload it to the CAS and record it; returns what was recorded.
 
@@ -57,7 +59,9 @@ def add(
     ``policy_report(name, evaluations)`` (violations do not stop the add; the control plane
     enforces gates at push). ``notify`` receives warnings (e.g. undeclared policy arguments).
     ``images`` resolves a CONTAINER_IMAGE tag to its digest (without it, images must be
-    digest-pinned).
+    digest-pinned). ``policy_inputs`` (``--policy-input`` at add) apply to the policies of the
+    materials recorded here, and are recorded with them (replacing those of an earlier add of
+    the same name); InvalidInput when no attached policy declares one.
     Raises MaterialError for invalid evidence, PolicyError/PolicyEvaluationError when a
     policy cannot be loaded or evaluated, and the API's errors; on any error the state is
     unchanged.
@@ -71,10 +75,40 @@ def add(
             crafted, skip_upload = [streamed], True  # uploaded already
         else:
             crafted, skip_upload = _craft(state, name, value, kind, Path(tmp), images)
-        evaluations = material_policies(api, state, crafted, given, notify)
+        inputs = _bound_inputs(api, state, crafted, policy_inputs)
+        names = {c.name for c in crafted}
+        evaluating = dataclasses.replace(
+            state, policy_inputs=_merged(state.policy_inputs, inputs, names)
+        )
+        evaluations = material_policies(api, evaluating, crafted, given, notify)
         if not skip_upload:
             crafted = upload(api, state.run_id, crafted, progress)
-    return _record(store, state, version, crafted, evaluations, given, policy_report)
+    return _record(store, state, version, crafted, evaluations, given, policy_report, inputs)
+
+
+def _bound_inputs(
+    api: ApiClient,
+    state: CraftingState,
+    crafted: list[CraftedMaterial],
+    given: Sequence[RuntimeInput],
+) -> list[dict[str, str]]:
+    """The runtime inputs of this add, checked against the contract's policies and bound to
+    each material it records, in the state's JSON form."""
+    if not given:
+        return []
+    from chainproof.policy.runtime import RuntimeInputs
+
+    check_policy_arguments(api, state.contract, RuntimeInputs(tuple(given)))
+    return [
+        item.to_dict() for c in crafted for item in RuntimeInputs(tuple(given)).for_material(c.name)
+    ]
+
+
+def _merged(
+    old: list[dict[str, str]], new: list[dict[str, str]], materials: set[str]
+) -> list[dict[str, str]]:
+    """The run's inputs with this add's in place of an earlier add's for its materials."""
+    return [i for i in old if i.get("material") not in materials] + new
 
 
 def _streamed_artifact(
@@ -168,12 +202,15 @@ def _record(
     evaluations: dict[str, list[dict[str, Any]]],
     annotations: dict[str, str],
     policy_report: PolicyReport | None,
+    inputs: list[dict[str, str]],
 ) -> list[CraftedMaterial]:
-    """Record ``crafted`` and save the state; a remote state another job wrote first is
-    reloaded and the materials applied again."""
+    """Record ``crafted`` (with this add's policy inputs) and save the state; a remote state
+    another job wrote first is reloaded and the materials applied again."""
     for attempt in range(STATE_RETRIES):
         recorded = [state.add_material(c, annotations=dict(annotations)) for c in crafted]
         state.policy_evaluations.update({n: e for n, e in evaluations.items() if e})
+        names = {c.name for c in crafted}
+        state.policy_inputs = _merged(state.policy_inputs, inputs, names)
         try:
             store.save(state, version)
         except Conflict as err:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ from chainproof.errors import (
     ChainproofError,
     Conflict,
     ContractNotSatisfied,
+    InvalidInput,
     MaterialError,
     PolicyError,
 )
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from chainproof.core.contract import Contract
     from chainproof.core.crafting import CraftingState
     from chainproof.core.runners.base import RunnerContext
+    from chainproof.policy.runtime import RuntimeInput
 
 __all__ = ["init"]
 
@@ -52,6 +54,8 @@ def init(
     collectors: tuple[str, ...] = (),
     notify: Callable[[str], None] | None = None,
     on_notices: Callable[[dict[str, Any]], None] | None = None,
+    policy_inputs: Sequence[RuntimeInput] = (),
+    allowed_hostnames: Sequence[str] = (),
 ) -> CraftingState:
     """Start a run on the control plane and write the crafting state file.
 
@@ -63,7 +67,12 @@ def init(
     contract now requires that the workflow's last successful run's revision did not, and
     when a newer revision becomes required; ``on_notices`` gets the last two as data
     (``new_requirements``, ``deadline``). ``collectors`` (``aiconfig``) names evidence to
-    gather from ``cwd`` besides what the contract's slots call for.
+    gather from ``cwd`` besides what the contract's slots call for. ``policy_inputs``
+    (``--policy-input``) replace declared inputs of the contract's policies for the whole run
+    and are recorded in the state; one that no attached policy declares is InvalidInput (the
+    run is reset as failed). ``allowed_hostnames`` add to the organisation's hosts that
+    policies' ``http.send`` may reach where the CLI evaluates (the control plane uses the
+    organisation's only).
     """
     if state_file.exists() and not replace and not remote:
         raise Conflict(
@@ -82,18 +91,26 @@ def init(
     )
     run, info = answer["run"], answer["contract"]
     spec = _contract_of(answer)
-    runner = _prepared(api, run["id"], runner, spec, environ)
+    runner = _prepared(api, run["id"], runner, spec, environ, policy_inputs)
     _announce_newer_revision(info, notify)
     _announce_requirements(info, notify)
     if on_notices is not None:
         on_notices({k: info.get(k) for k in ("new_requirements", "deadline")})
     state = _new_state(api, answer, spec, runner, workflow, project, project_version)
     state.git = head_info(cwd)
+    state.policy_inputs = [i.to_dict() for i in policy_inputs]
+    state.allowed_hostnames = _hosts(answer, allowed_hostnames)
     _collect_automatic(api, state, environ, notify, cwd, collectors)
     init_policies(api, state, notify)
     store: StateStore = RemoteState(api, state.run_id) if remote else LocalState(state_file)
     store.save(state, None)
     return state
+
+
+def _hosts(answer: Mapping[str, Any], given: Sequence[str]) -> list[str]:
+    from chainproof.policy.network import parse_hostnames
+
+    return parse_hostnames([*(answer.get("policies_allowed_hostnames") or []), *given])
 
 
 def _with_contract_file(
@@ -129,10 +146,13 @@ def _prepared(
     runner: RunnerContext,
     spec: Contract,
     environ: Mapping[str, str],
+    policy_inputs: Sequence[RuntimeInput] = (),
 ) -> RunnerContext:
     """The runner with the contract's allow-listed variables, once the policies are known to
-    load; a run whose contract cannot be met here is reset as failed."""
+    load (and the runtime inputs to name their inputs); a run whose contract cannot be met
+    here is reset as failed."""
     from chainproof.core.runners import collect_allowed_env
+    from chainproof.policy.runtime import RuntimeInputs
 
     try:
         allowed = collect_allowed_env(environ, list(spec.env_allow_list))
@@ -140,8 +160,8 @@ def _prepared(
         api.reset_run(run_id, "failure", f"envAllowList not satisfied: {err.message}")
         raise
     try:
-        check_policy_arguments(api, spec)
-    except PolicyError as err:
+        check_policy_arguments(api, spec, RuntimeInputs(tuple(policy_inputs)))
+    except (PolicyError, InvalidInput) as err:
         api.reset_run(run_id, "failure", f"policies cannot run: {err.message}")
         raise
     return dataclasses.replace(runner, env={**runner.env, **allowed})

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from chainproof.client.http import ApiClient
     from chainproof.core.crafting import CraftingState
     from chainproof.core.materials.base import CraftedMaterial
+    from chainproof.policy.runtime import RuntimeInputs
 
 __all__ = [
     "attestation_policies",
@@ -26,25 +27,49 @@ __all__ = [
 ]
 
 
-def check_policy_arguments(api: ApiClient, contract: Any) -> None:
+def check_policy_arguments(
+    api: ApiClient, contract: Any, runtime_inputs: RuntimeInputs | None = None
+) -> None:
     """PolicyError now, at init, when an attached policy cannot be loaded or lacks a required
-    input, rather than at the first ``add`` it applies to."""
+    input, rather than at the first ``add`` it applies to; InvalidInput for a runtime input
+    (``--policy-input``) that no attached policy declares."""
     if not (
         contract.policies.get("materials")
         or contract.policies.get("attestation")
         or contract.policy_groups
     ):
+        if runtime_inputs:
+            runtime_inputs.check({})
         return
-    _verifier(api, contract, None).check_arguments()
+    _verifier(api, contract, None, runtime_inputs).check_arguments()
 
 
-def _verifier(api: ApiClient, contract: Any, notify: Callable[[str], None] | None) -> Any:
+def _verifier(
+    api: ApiClient,
+    contract: Any,
+    notify: Callable[[str], None] | None,
+    runtime_inputs: RuntimeInputs | None = None,
+) -> Any:
     """A PolicyVerifier for ``contract`` whose bare names resolve to the organisation's
-    stored policies (through the API) before the built-in ones, as the control plane's do."""
+    stored policies (through the API) before the built-in ones, as the control plane's do,
+    with the run's runtime inputs."""
     from chainproof.client.policies import policy_loader
     from chainproof.policy import PolicyVerifier
 
-    return PolicyVerifier.for_contract(contract, loader=policy_loader(api), warn=notify)
+    return PolicyVerifier.for_contract(
+        contract, loader=policy_loader(api), warn=notify, runtime_inputs=runtime_inputs
+    )
+
+
+def _verifier_for(
+    api: ApiClient, state: CraftingState, notify: Callable[[str], None] | None
+) -> Any:
+    """The verifier for the state's contract, runtime inputs and allowed hosts."""
+    from chainproof.policy.runtime import RuntimeInputs
+
+    verifier = _verifier(api, state.contract, notify, RuntimeInputs.from_list(state.policy_inputs))
+    verifier.allowed_hosts = tuple(state.allowed_hostnames)
+    return verifier
 
 
 def material_policies(
@@ -58,7 +83,7 @@ def material_policies(
     contract = state.contract
     if not (contract.policies.get("materials") or contract.policy_groups):
         return {}
-    verifier = _verifier(api, contract, notify)
+    verifier = _verifier_for(api, state, notify)
     return {
         c.name: [
             e.to_dict()
@@ -86,7 +111,7 @@ def init_policies(
     from chainproof.core.statement import render_statement
     from chainproof.policy import ATTESTATION, ATTESTATION_KEY
 
-    verifier = _verifier(api, contract, notify)
+    verifier = _verifier_for(api, state, notify)
     bound = [
         b for b in verifier.statement_policies("INIT") if "INIT" in b.policy.phases_for(ATTESTATION)
     ]
@@ -122,7 +147,7 @@ def attestation_policies(api: ApiClient, state: CraftingState, statement: dict[s
         return
     from chainproof.policy import ATTESTATION_KEY
 
-    found = _verifier(api, contract, None).verify_statement(statement, phase="PUSH")
+    found = _verifier_for(api, state, None).verify_statement(statement, phase="PUSH")
     evaluations = statement["predicate"]["policyEvaluations"]
     pushed = {e.name for e in found}
     kept = [e for e in evaluations.get(ATTESTATION_KEY) or [] if e.get("name") not in pushed]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,6 +24,7 @@ class OrgOut(BaseModel):
     default_contract: str | None = None
     refuse_released_versions: bool = False
     revoke_unused_tokens_seconds: int | None = None
+    policy_allowed_hostnames: list[str] = []
     created_at: str
 
 
@@ -43,6 +44,10 @@ class OrgPatch(BaseModel):
     refuse_released_versions: bool | None = None
     #: Revoke API tokens (but owners') unused for this many seconds (at least a day); 0 keeps them.
     revoke_unused_tokens_seconds: int | None = Field(None, ge=0)
+    #: Hosts policies' http.send may reach (bare host names); [] allows none.
+    policy_allowed_hostnames: list[Annotated[str, Field(max_length=253)]] | None = Field(
+        None, max_length=100
+    )
 
 
 @router.get("", response_model=OrgOut)
@@ -59,7 +64,8 @@ def update_org(body: OrgPatch, session: SessionDep, principal: PrincipalDep) -> 
     ``contract_grace_seconds`` gives each new contract revision a grace period;
     ``default_contract`` is attached to implicitly created workflows;
     ``refuse_released_versions`` refuses runs on released project versions;
-    ``revoke_unused_tokens_seconds`` revokes tokens left unused that long."""
+    ``revoke_unused_tokens_seconds`` revokes tokens left unused that long;
+    ``policy_allowed_hostnames`` are the hosts policies' ``http.send`` may reach."""
     extra: dict[str, Any] = {}
     if "required_policies" in body.model_fields_set:
         extra["required_policies"] = body.required_policies
@@ -73,6 +79,7 @@ def update_org(body: OrgPatch, session: SessionDep, principal: PrincipalDep) -> 
         contract_grace_seconds=body.contract_grace_seconds,
         refuse_released_versions=body.refuse_released_versions,
         revoke_unused_tokens_seconds=body.revoke_unused_tokens_seconds,
+        policy_allowed_hostnames=body.policy_allowed_hostnames,
         **extra,
     )
     return orgs.settings_view(org)

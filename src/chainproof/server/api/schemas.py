@@ -294,6 +294,8 @@ class RunInitOut(BaseModel):
     contract: ContractRef
     #: The organisation's required policies (``policies``/``policyGroups``), or None.
     required_policies: dict[str, Any] | None = None
+    #: The hosts policies' http.send may reach (the organisation's allow-list).
+    policies_allowed_hostnames: list[str] = []
 
 
 class PushIn(_In):

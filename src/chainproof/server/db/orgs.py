@@ -49,6 +49,8 @@ class Organization(Base):
     #: API tokens (but owners') unused for this long are revoked by the worker; None keeps
     #: them until they expire or are revoked.
     revoke_unused_tokens_seconds: Mapped[int | None] = mapped_column(Integer)
+    #: The host names policies' ``http.send`` may reach (lower case); None or empty: none.
+    policy_allowed_hostnames: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class User(Base):

@@ -7,6 +7,10 @@ again, authoritatively, every policy it can load (built-in, stored by the organi
 statement), and decides the gates itself. Only ``file://`` policies, which live in the job's
 checkout, are taken from the signed statement (``source: client``).
 
+Runtime policy inputs recorded in the statement (``policyInputs``) replace the contract's
+values as they did in the CLI; ``http.send`` reaches only the organisation's
+``policy_allowed_hostnames``.
+
 Which policies apply: the run's contract revision's ``policies`` and ``policyGroups``, plus
 the organisation's **required policies**, which no contract can drop (``required: true``).
 
@@ -51,6 +55,7 @@ from chainproof.server.telemetry import metrics
 if TYPE_CHECKING:
     from chainproof.core.contract import Contract
     from chainproof.policy import PolicyEvaluation, PolicyVerifier
+    from chainproof.policy.runtime import RuntimeInputs
 
 __all__ = [
     "BlobReader",
@@ -161,6 +166,8 @@ def evaluate(
         sets.append((parse_required_policies(org.required_policies), True))
     materials = statement.materials
     reported = _client_reported(statement.predicate.get("policyEvaluations"))
+    inputs = _runtime_inputs(statement)
+    hosts = tuple(org.policy_allowed_hostnames or ())
     checked: list[Checked] = []
     with tempfile.TemporaryDirectory(prefix="chainproof-policy-") as scratch:
         content = Content(Path(scratch), read_blob, cas_backends, limits.max_input_bytes)
@@ -176,6 +183,8 @@ def evaluate(
                     session,
                     run,
                     limits,
+                    inputs,
+                    hosts,
                 )
             )
             checked.extend(
@@ -183,6 +192,16 @@ def evaluate(
                 for e in _reported_for(policies, reported)
             )
     return Verdict(tuple(checked), strategy)
+
+
+def _runtime_inputs(statement: Statement) -> RuntimeInputs:
+    """The runtime policy inputs the job gave (``--policy-input``), recorded in the signed
+    predicate: the control plane evaluates with the same values. Names no policy declares
+    are ignored here (the CLI refused them; the organisation's required policies may not
+    declare what the contract's do)."""
+    from chainproof.policy.runtime import RuntimeInputs
+
+    return RuntimeInputs.from_list(statement.predicate.get("policyInputs"))
 
 
 def _contract(session: Session, run: WorkflowRun) -> Contract:
@@ -228,6 +247,8 @@ def _evaluate_set(
     session: Session,
     run: WorkflowRun,
     limits: Limits,
+    inputs: RuntimeInputs,
+    hosts: tuple[str, ...],
 ) -> Iterator[Checked]:
     from chainproof.policy import PolicyVerifier
 
@@ -261,7 +282,14 @@ def _evaluate_set(
             name = _ref_name(attachment)
             failure = _failure(name, None, "GROUP", err.message, attachment.get("gate"))
             broken.append(Checked(failure, "server", _gate(failure.gate, strategy), required))
-    verifier = PolicyVerifier(policies, kept_groups, loader=loader, engine=limits.engine)
+    verifier = PolicyVerifier(
+        policies,
+        kept_groups,
+        loader=loader,
+        engine=limits.engine,
+        runtime_inputs=inputs,
+        allowed_hosts=hosts,
+    )
     yield from broken
     if not verifier.has_policies():
         return

@@ -98,6 +98,7 @@ def settings_view(org: Organization) -> dict[str, Any]:
         "default_contract": _default_contract_name(org),
         "refuse_released_versions": bool(org.refuse_released_versions),
         "revoke_unused_tokens_seconds": org.revoke_unused_tokens_seconds,
+        "policy_allowed_hostnames": list(org.policy_allowed_hostnames or []),
         "created_at": rfc3339(org.created_at),
     }
 
@@ -129,6 +130,7 @@ def update(
     default_contract: str | None = _UNSET,
     refuse_released_versions: bool | None = None,
     revoke_unused_tokens_seconds: int | None = None,
+    policy_allowed_hostnames: list[str] | None = None,
 ) -> Organization:
     """Change organisation settings (owner/admin); audited.
 
@@ -143,6 +145,8 @@ def update(
     (:mod:`.versions`).
     ``revoke_unused_tokens_seconds`` (0 disables) revokes API tokens, but owners', unused for
     that long (:func:`.tokens.revoke_unused`).
+    ``policy_allowed_hostnames`` (an empty list clears it) are the hosts policies'
+    ``http.send`` may reach (:mod:`chainproof.policy.network`).
     """
     actor.require_admin()
     org = get_org(session, actor.org_id)
@@ -176,6 +180,10 @@ def update(
                 hint="e.g. --revoke-unused-tokens-after 90d; 0 keeps unused tokens",
             )
         org.revoke_unused_tokens_seconds = revoke_unused_tokens_seconds or None
+    if policy_allowed_hostnames is not None:
+        from chainproof.policy.network import parse_hostnames
+
+        org.policy_allowed_hostnames = parse_hostnames(policy_allowed_hostnames) or None
     session.flush()
     audit.record(
         session,
@@ -190,6 +198,7 @@ def update(
         default_contract=_default_contract_name(org),
         refuse_released_versions=org.refuse_released_versions,
         revoke_unused_tokens_seconds=org.revoke_unused_tokens_seconds,
+        policy_allowed_hostnames=org.policy_allowed_hostnames,
     )
     return org
 

@@ -157,6 +157,7 @@ def init(
         },
         # The CLI evaluates these at add and push too, for feedback before the push is judged.
         "required_policies": org.required_policies or None,
+        "policies_allowed_hostnames": list(org.policy_allowed_hostnames or []),
     }
 
 
