@@ -11,13 +11,14 @@ plane (the only step that may use the network, and only when asked to).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chainproof.core.bundle import Bundle
+from chainproof.core.chainloop_predicate import is_chainloop, read_predicate
 from chainproof.core.digest import Digest
 from chainproof.core.statement import PREDICATE_TYPE, MaterialDescriptor, Statement
 from chainproof.errors import InvalidInput, VerificationError
@@ -185,6 +186,14 @@ def check_materials(
     return rows
 
 
+def chainloop_section(statement: Statement) -> dict[str, Any]:
+    """The ``chainloop`` section of a report: a Chainloop predicate in chainproof's words."""
+    try:
+        return read_predicate(statement.predicate, statement.subjects).to_dict()
+    except InvalidInput as err:
+        raise VerificationError(f"payload check failed: {err.message}") from None
+
+
 def _check_material(
     material: MaterialDescriptor, files: Mapping[str, str], cas: CasFetch | None
 ) -> dict[str, str]:
@@ -242,6 +251,7 @@ def verify_bundle(
     materials_dir: Path | None = None,
     cas: CasFetch | None = None,
     strict_identity: bool = False,
+    ca_pems: Sequence[bytes] = (),
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Verify a bundle offline; return a report, or raise naming the failed check.
@@ -251,7 +261,9 @@ def verify_bundle(
     ``issuer`` constrain a certificate's SAN and OIDC issuer (``strict_identity``: at least
     one is required, as for the public-good root); ``key_pem`` verifies a key-signed bundle.
     Raises VerificationError (``<check> check failed: ...``), or InvalidInput for a bad key
-    or a missing identity.
+    or a missing identity. ``ca_pems``: CA certificates trusted the way Chainloop's verifier
+    trusts its CA (``--ca``; :mod:`chainproof.signing.chainloop`). A Chainloop predicate is
+    mapped into the report's ``chainloop`` section (docs/verification-outputs.md).
     """
     if len(bundle_json) > MAX_BUNDLE_FILE:
         raise VerificationError("bundle check failed: the bundle is larger than 16 MiB")
@@ -260,7 +272,12 @@ def verify_bundle(
     except InvalidInput as err:
         raise VerificationError(f"bundle check failed: {err.message}", hint=err.hint) from None
     policy, identity_note = _policy(bundle, identity, issuer, key_pem, strict_identity)
-    verifier = Verifier(trusted_root=trusted_root, public_keys=[key_pem] if key_pem else [])
+    verifier = Verifier(
+        trusted_root=trusted_root,
+        public_keys=[key_pem] if key_pem else [],
+        ca_certs=ca_pems,
+        chainloop=bool(ca_pems),
+    )
     report: dict[str, Any] = {"verified": False, "media_type": bundle.media_type}
     if bundle.message_signature is not None:
         if artifact is None:
@@ -289,11 +306,15 @@ def verify_bundle(
             report["artifact"] = str(artifact.digest)
         identity_found, issuer_found = verified.identity, verified.issuer
         checks, times = list(verified.checks), verified.signed_at
+        if is_chainloop(statement.predicate_type):
+            report["chainloop"] = chainloop_section(statement)
         if materials_dir is not None or cas is not None:
             report["materials"] = check_materials(statement, materials_dir, cas)
             checks.append("materials")
         if statement.workflow_run_id:
             report["run_id"] = statement.workflow_run_id
+    if ca_pems and not times and bundle.leaf_certificate_der is not None:
+        report["time_source"] = "certificate issue time (no timestamp in the bundle)"
     report.update(
         verified=True,
         identity=identity_found,
