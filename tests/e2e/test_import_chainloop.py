@@ -86,6 +86,12 @@ def test_import_a_chainloop_export_once_and_read_it_back(cli: Cli, tmp_path: Pat
     got = tmp_path / "got.json"
     cli("artifact", "download", material["digest"], "--to", str(got))
     assert got.read_bytes() == SBOM.read_bytes()
+    ours_bundle = tmp_path / "ours.json"
+    ours_bundle.write_text(
+        cli("workflow", "run", "describe", "--id", ours["run_id"], "-o", "bundle").stdout
+    )
+    checked = cli.json("verify", str(ours_bundle), "--ca", str(test_ca), "--cas")
+    assert checked["materials"][0]["result"] == "matches the CAS blob"  # type: ignore[index]
 
     bundle = tmp_path / "stored.json"
     stored = cli("workflow", "run", "describe", "--id", real["run_id"], "-o", "bundle").stdout

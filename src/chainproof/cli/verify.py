@@ -101,11 +101,11 @@ def verify(
         raise InvalidInput(f"cannot read {err.filename}: {err.strerror}") from None
     cli = cli_context(ctx)
     api = None
-    own_trust = bool(ca_pems) or key_pem is not None  # the CA or key given is the trust
-    if cas or (trusted_root is None and not public_good and (cli.url or not own_trust)):
-        if not ca_pems:
-            api = cli.api()
-    if trusted_root is None and not public_good and api is None:
+    if cas or (
+        trusted_root is None and not public_good and not ca_pems and (cli.url or key_pem is None)
+    ):
+        api = cli.api()  # --ca alone is the trust: no organisation root is fetched for it
+    if trusted_root is None and not public_good and (api is None or ca_pems):
         from chainproof.signing.trust import TrustedRoot
 
         root = TrustedRoot.empty()  # --key or --ca alone, no control plane

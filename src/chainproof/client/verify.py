@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from chainproof.core.bundle import Bundle
 from chainproof.core.chainloop_predicate import is_chainloop, read_predicate
 from chainproof.core.digest import Digest
-from chainproof.core.statement import PREDICATE_TYPE, MaterialDescriptor, Statement
+from chainproof.core.statement import PREDICATE_TYPE, Statement
 from chainproof.errors import InvalidInput, VerificationError
 from chainproof.signing.identity import (
     AllOf,
@@ -151,7 +151,8 @@ def _hash_files(directory: Path) -> dict[str, str]:
 def check_materials(
     statement: Statement, directory: Path | None = None, cas: CasFetch | None = None
 ) -> list[dict[str, str]]:
-    """Check every material of a chainproof predicate against files and/or the CAS.
+    """Check every material of a chainproof or Chainloop predicate against files and/or
+    the CAS.
 
     Inline values (``content``) must hash to their digest; container images are skipped
     (their digest names a registry manifest); every other material must be a file under
@@ -159,13 +160,8 @@ def check_materials(
     to it. Returns one row per material; raises VerificationError ("materials check failed:
     ...") naming each material that does not match.
     """
-    if statement.predicate_type != PREDICATE_TYPE:
-        raise VerificationError(
-            f"materials check failed: the predicate is {statement.predicate_type!r}, not a "
-            "chainproof attestation"
-        )
     try:
-        materials = statement.materials
+        materials = _materials(statement)
     except InvalidInput as err:
         raise VerificationError(f"materials check failed: {err.message}", hint=err.hint) from None
     files = _hash_files(directory) if directory is not None else {}
@@ -186,6 +182,32 @@ def check_materials(
     return rows
 
 
+@dataclass(frozen=True)
+class _Checked:
+    """What the materials check reads of one material, whichever predicate holds it."""
+
+    name: str
+    kind: str
+    digest: Digest
+    content: bytes | None
+    in_cas: bool
+
+
+def _materials(statement: Statement) -> list[_Checked]:
+    if is_chainloop(statement.predicate_type):
+        return [
+            _Checked(m.name, m.kind, m.digest, m.content, m.in_cas)
+            for m in read_predicate(statement.predicate, statement.subjects).materials
+            if m.digest is not None  # a value kept without a digest names no bytes
+        ]
+    if statement.predicate_type != PREDICATE_TYPE:
+        raise VerificationError(
+            f"materials check failed: the predicate is {statement.predicate_type!r}, not a "
+            "chainproof or Chainloop attestation"
+        )
+    return [_Checked(m.name, m.kind, m.digest, m.content, m.in_cas) for m in statement.materials]
+
+
 def chainloop_section(statement: Statement) -> dict[str, Any]:
     """The ``chainloop`` section of a report: a Chainloop predicate in chainproof's words."""
     try:
@@ -195,7 +217,7 @@ def chainloop_section(statement: Statement) -> dict[str, Any]:
 
 
 def _check_material(
-    material: MaterialDescriptor, files: Mapping[str, str], cas: CasFetch | None
+    material: _Checked, files: Mapping[str, str], cas: CasFetch | None
 ) -> dict[str, str]:
     digest = material.digest
     row = {"name": material.name, "digest": str(digest), "kind": material.kind}

@@ -65,6 +65,7 @@ class ChainloopMaterial:
     in_cas: bool = False
     output: bool = False
     annotations: dict[str, Any] = field(default_factory=dict)
+    content: bytes | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The row ``verify -o json`` and ``import`` show."""
@@ -158,11 +159,16 @@ def _material(index: int, raw: Any, outputs: set[Any]) -> ChainloopMaterial:
         if isinstance(digests.get(algorithm), str):
             digest = Digest.parse(f"{algorithm}:{digests[algorithm]}")
             break
-    value = None
+    value = content = None
     if isinstance(item.get("content"), str):
         try:
-            value = base64.b64decode(item["content"], validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+            content = base64.b64decode(item["content"], validate=True)
+            value = content.decode("utf-8")
+        except binascii.Error:
+            raise InvalidInput(
+                f"the Chainloop predicate's materials[{index}].content is not base64"
+            ) from None
+        except UnicodeDecodeError:
             value = None  # binary inline content: the digest still names it
     return ChainloopMaterial(
         name=name,
@@ -172,6 +178,7 @@ def _material(index: int, raw: Any, outputs: set[Any]) -> ChainloopMaterial:
         value=value,
         in_cas=notes.get(_CAS) is True and notes.get(_INLINE) is not True,
         output=name in outputs,
+        content=content,
         annotations={k: v for k, v in notes.items() if not k.startswith(_MAT)},
     )
 

@@ -4,8 +4,10 @@ when that CA is not the one given (tests/assets/chainloop/README.md says where t
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -163,3 +165,43 @@ def test_the_renderers_predicate_maps_onto_chainproofs_words() -> None:
     assert evaluation["with"] == {"limit": "5"}
     assert evaluation["reference"] == "file://policy-sbom-freshness.yaml"
     assert mapped.violations == 1
+
+
+def test_materials_of_a_chainloop_predicate_are_checked_against_files(tmp_path: Path) -> None:
+    ca = ChainloopCA()
+    statement = statement_of(real_bundle("attestation-bundle.json"))
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "report.json").write_bytes(b'{"ok": true}')
+    statement["predicate"]["materials"] = [
+        {
+            "annotations": {
+                "chainloop.material.cas": True,
+                "chainloop.material.name": "report",
+                "chainloop.material.type": "EVIDENCE",
+            },
+            "digest": {"sha256": hashlib.sha256(b'{"ok": true}').hexdigest()},
+            "name": "report.json",
+        },
+        {  # a value Chainloop kept inline, without a digest: nothing to look for
+            "annotations": {
+                "chainloop.material.name": "build-ref",
+                "chainloop.material.type": "STRING",
+            },
+            "content": base64.b64encode(b"v1.2.3").decode(),
+        },
+    ]
+    bundle = json.dumps(ca.sign(statement))
+    report = verify_bundle(bundle, trusted_root=EMPTY, ca_pems=[ca.pem()], materials_dir=evidence)
+    assert report["materials"] == [
+        {
+            "name": "report",
+            "digest": "sha256:" + hashlib.sha256(b'{"ok": true}').hexdigest(),
+            "kind": "EVIDENCE",
+            "result": "matches report.json",
+        }
+    ]
+    assert "materials" in report["checks"]
+    (evidence / "report.json").write_bytes(b'{"ok": false}')
+    with pytest.raises(VerificationError, match="materials check failed: 1 material"):
+        verify_bundle(bundle, trusted_root=EMPTY, ca_pems=[ca.pem()], materials_dir=evidence)
