@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep
 from chainproof.server.api.strict_json import StrictJsonRoute
@@ -19,8 +19,9 @@ class ChainloopImportIn(BaseModel):
 
     #: A Sigstore bundle Chainloop signed (``chainloop.dev/attestation/v0.2`` predicate).
     bundle: dict[str, Any]
-    #: PEM certificates of the Chainloop CA(s) the bundle must chain to.
-    ca_certificates: list[str] = Field(min_length=1, max_length=imports.MAX_CAS)
+    #: PEM certificates of the Chainloop CA(s) the bundle must chain to (1 to
+    #: ``imports.MAX_CAS``; counted by the service, after the caller's role).
+    ca_certificates: list[str]
 
 
 @router.post("/chainloop")
