@@ -14,6 +14,7 @@ from tests.chainloop_bundles import CHAINLOOP_CA, ChainloopCA, real_bundle, stat
 from tests.integration.conftest import Env
 
 from chainproof.server.db import AuditEvent, WorkflowRun
+from chainproof.server.services import vsa
 
 CA_PEM = CHAINLOOP_CA.read_text()
 
@@ -116,3 +117,15 @@ def test_a_chainproof_predicate_is_not_imported(app_client: Env) -> None:
     reply = _import(env, ca.sign(statement), ca.pem().decode())
     assert reply.status_code == 422
     assert "not Chainloop's" in reply.json()["detail"]
+
+
+def test_an_imported_runs_vsa_says_when_it_was_imported(app_client: Env) -> None:
+    env = app_client
+    run = _import(env, real_bundle("attestation-bundle.json")).json()["run"]
+    with env.sessions.begin() as session:
+        assert vsa.repair(session, run["id"]) is True  # as the worker's vsa_repair does
+    bundle = env.get(f"/runs/{run['id']}/vsa").json()
+    predicate = json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"]))["predicate"]
+    assert predicate["timeVerified"] == run["verification"]["checked_at"][:19] + "Z"
+    # Chainloop's policies were advisory: their violation does not fail the summary.
+    assert predicate["verificationResult"] == "PASSED"
