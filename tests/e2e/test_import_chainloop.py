@@ -93,6 +93,11 @@ def test_import_a_chainloop_export_once_and_read_it_back(cli: Cli, tmp_path: Pat
     checked = cli.json("verify", str(ours_bundle), "--ca", str(test_ca), "--cas")
     assert checked["materials"][0]["result"] == "matches the CAS blob"  # type: ignore[index]
 
+    described = cli.json("workflow", "run", "describe", "--id", real["run_id"], "--verify")
+    local = described["local_verification"]  # type: ignore[index]
+    assert local["verified"] is True, local
+    assert "chain to the Chainloop CA recorded at import" in local["checks"][0]["detail"]
+
     bundle = tmp_path / "stored.json"
     stored = cli("workflow", "run", "describe", "--id", real["run_id"], "-o", "bundle").stdout
     bundle.write_text(stored)

@@ -185,6 +185,9 @@ def _record_run(
             "identity": identity,
             "checked_at": rfc3339(now),
             "certificate_authorities": [_fingerprint(pem) for pem in ca_pems],
+            # The CAs themselves (public certificates): `workflow run describe --verify`
+            # checks the bundle against them again (client/verify_run.py).
+            "ca_certificates": list(ca_pems),
             # Chainloop's verdict in the words the VSA reads (services/slsa.py vsa_passed):
             # violations gate only where Chainloop enforced its policies.
             "policy": {
