@@ -113,3 +113,16 @@ def test_import_refuses_without_a_ca_and_with_no_bundles(cli: Cli, tmp_path: Pat
     empty = cli("import", "chainloop", str(tmp_path), "--ca", str(CHAINLOOP_CA), check=False)
     assert empty.returncode == 2
     assert "no bundle" in empty.stderr
+
+
+def test_import_by_a_robot_stops_at_once_with_exit_3(cli: Cli, tmp_path: Path) -> None:
+    export, test_ca = _export(tmp_path)
+    robot = cli.json("api-token", "create", "--name", "importer")
+    assert isinstance(robot, dict)
+    refused = cli(
+        "import", "chainloop", str(export), "--ca", str(CHAINLOOP_CA), "--ca", str(test_ca),
+        token=str(robot["token"]), check=False,
+    )  # fmt: skip
+    assert refused.returncode == 3, refused.stderr
+    assert "owner or admin" in refused.stderr
+    assert "[1/3]" not in refused.stderr  # the first bundle's refusal ends the import

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chainproof.core.digest import Digest
-from chainproof.errors import ChainproofError, InvalidInput, VerificationError
+from chainproof.errors import CheckFailed, Conflict, InvalidInput, VerificationError
 
 if TYPE_CHECKING:
     from chainproof.client.http import ApiClient
@@ -83,13 +83,19 @@ def import_export(
     *,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Verify, upload and record each bundle; a failed bundle is reported, not fatal."""
+    """Verify, upload and record each bundle; a failed bundle is reported, not fatal.
+
+    What is about one bundle (it does not verify, is malformed, clashes with the
+    organisation's state) fails that bundle; anything else (no permission, the server or
+    network down) stops the import and is raised: running it again resumes, since nothing
+    is recorded twice.
+    """
     report = ImportReport()
     for position, path in enumerate(bundles, 1):
         row: dict[str, Any] = {"bundle": path.name}
         try:
             row.update(_one(api, path, blobs, ca_pems))
-        except ChainproofError as err:
+        except (CheckFailed, InvalidInput, Conflict) as err:
             row.update(status="failed", error=err.message)
         report.rows.append(row)
         if progress is not None:
