@@ -106,7 +106,9 @@ def import_chainloop(
                 digest=str(material.digest),
                 size=held[0] if held else None,
                 filename=material.filename,
-                value=material.value,
+                # A string's value, as for pushed runs; a document kept inline stays in the
+                # stored statement, not in this column.
+                value=material.value if material.kind == "STRING" else None,
                 annotations=material.annotations,
                 summary={},
                 output=material.output,
