@@ -196,9 +196,9 @@ class _Checked:
 def _materials(statement: Statement) -> list[_Checked]:
     if is_chainloop(statement.predicate_type):
         return [
-            _Checked(m.name, m.kind, m.digest, m.content, m.in_cas)
+            _Checked(m.name, m.kind, m.address, m.content, m.in_cas)
             for m in read_predicate(statement.predicate, statement.subjects).materials
-            if m.digest is not None  # a value kept without a digest names no bytes
+            if m.address is not None
         ]
     if statement.predicate_type != PREDICATE_TYPE:
         raise VerificationError(

@@ -114,7 +114,7 @@ def _verify_imported(bundle: Bundle, run: dict[str, Any], report: dict[str, Any]
     except InvalidInput as err:
         checks.append({"name": "materials", "ok": False, "detail": err.message})
         return report
-    signed = {m.name: str(m.digest) for m in mapped.materials if m.digest is not None}
+    signed = {m.name: str(m.address) for m in mapped.materials if m.address is not None}
     checks.append(_compare(signed, run.get("materials") or []))
     report["verified"] = all(c["ok"] for c in checks)
     return report

@@ -67,6 +67,15 @@ class ChainloopMaterial:
     annotations: dict[str, Any] = field(default_factory=dict)
     content: bytes | None = field(default=None, repr=False)
 
+    @property
+    def address(self) -> Digest | None:
+        """The digest chainproof files the material under: Chainloop's, else (a value kept
+        inline without one, as Chainloop records strings) the SHA-256 of its bytes, as
+        chainproof digests strings; None when there is neither."""
+        if self.digest is not None:
+            return self.digest
+        return Digest.of_bytes(self.content) if self.content is not None else None
+
     def to_dict(self) -> dict[str, Any]:
         """The row ``verify -o json`` and ``import`` show."""
         return {

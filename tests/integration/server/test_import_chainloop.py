@@ -6,11 +6,18 @@ PostgreSQL."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from typing import Any
 
 from sqlalchemy import func, select
-from tests.chainloop_bundles import CHAINLOOP_CA, ChainloopCA, real_bundle, statement_of
+from tests.chainloop_bundles import (
+    ASSETS,
+    CHAINLOOP_CA,
+    ChainloopCA,
+    real_bundle,
+    statement_of,
+)
 from tests.integration.conftest import Env
 
 from chainproof.server.db import AuditEvent, WorkflowRun
@@ -129,3 +136,33 @@ def test_an_imported_runs_vsa_says_when_it_was_imported(app_client: Env) -> None
     assert predicate["timeVerified"] == run["verification"]["checked_at"][:19] + "Z"
     # Chainloop's policies were advisory: their violation does not fail the summary.
     assert predicate["verificationResult"] == "PASSED"
+
+
+def test_every_material_form_of_chainloops_renderer_is_recorded(app_client: Env) -> None:
+    """The statement Chainloop's renderer wrote (attestation.output.v0.2.json), signed here:
+    a string kept inline, an artifact, an image (an output) and an SBOM."""
+    env = app_client
+    rendered = json.loads((ASSETS / "attestation.output.v0.2.json").read_text())
+    statement = {
+        "_type": rendered["type"],
+        "subject": rendered["subject"],
+        "predicateType": rendered["predicate_type"],
+        "predicate": rendered["predicate"],
+    }
+    ca = ChainloopCA()
+    reply = _import(env, ca.sign(statement), ca.pem().decode())
+    assert reply.status_code == 201, reply.text
+    run = reply.json()["run"]
+    assert (run["project"], run["workflow"], run["runner_type"]) == (
+        "chainloop",
+        "skipped",
+        "GITHUB_ACTION",
+    )
+    rows = {m["name"]: m for m in reply.json()["materials"]}
+    assert rows["build-ref"]["value"] == "a-string"
+    assert rows["build-ref"]["digest"] == "sha256:" + hashlib.sha256(b"a-string").hexdigest()
+    assert rows["skynet-control-plane"]["output"] is True
+    assert rows["skynet-control-plane"]["kind"] == "CONTAINER_IMAGE"
+    assert rows["rootfs"]["filename"] == "Makefile"
+    assert rows["skynet-sbom"]["uploaded"] is False
+    assert run["policy_result"] == "violated"

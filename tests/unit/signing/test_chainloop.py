@@ -183,7 +183,7 @@ def test_materials_of_a_chainloop_predicate_are_checked_against_files(tmp_path: 
             "digest": {"sha256": hashlib.sha256(b'{"ok": true}').hexdigest()},
             "name": "report.json",
         },
-        {  # a value Chainloop kept inline, without a digest: nothing to look for
+        {  # a value Chainloop kept inline, without a digest: filed under its bytes' SHA-256
             "annotations": {
                 "chainloop.material.name": "build-ref",
                 "chainloop.material.type": "STRING",
@@ -199,7 +199,13 @@ def test_materials_of_a_chainloop_predicate_are_checked_against_files(tmp_path: 
             "digest": "sha256:" + hashlib.sha256(b'{"ok": true}').hexdigest(),
             "kind": "EVIDENCE",
             "result": "matches report.json",
-        }
+        },
+        {
+            "name": "build-ref",
+            "digest": "sha256:" + hashlib.sha256(b"v1.2.3").hexdigest(),
+            "kind": "STRING",
+            "result": "inline value matches",
+        },
     ]
     assert "materials" in report["checks"]
     (evidence / "report.json").write_bytes(b'{"ok": false}')

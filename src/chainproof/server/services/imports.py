@@ -95,15 +95,16 @@ def import_chainloop(
         )
     )
     for material in mapped.materials:
-        if material.digest is None:
-            continue  # a value Chainloop kept inline without a digest: nothing to address
-        held = cas.stored_in(session, actor.org_id, material.digest)
+        address = material.address
+        if address is None:
+            continue  # neither a digest nor bytes: nothing to file it under
+        held = cas.stored_in(session, actor.org_id, address)
         session.add(
             Material(
                 run_id=run.id,
                 name=material.name,
                 kind=material.kind,
-                digest=str(material.digest),
+                digest=str(address),
                 size=held[0] if held else None,
                 filename=material.filename,
                 # A string's value, as for pushed runs; a document kept inline stays in the
