@@ -166,3 +166,8 @@ def test_every_material_form_of_chainloops_renderer_is_recorded(app_client: Env)
     assert rows["rootfs"]["filename"] == "Makefile"
     assert rows["skynet-sbom"]["uploaded"] is False
     assert run["policy_result"] == "violated"
+    [evaluation] = env.get(f"/runs/{run['id']}/policy-evaluations").json()["items"]
+    assert (evaluation["name"], evaluation["materialName"]) == ("sbom-freshness", "sbom")
+    assert (evaluation["source"], evaluation["gate"]) == ("chainloop", False)  # ADVISORY
+    assert evaluation["with"] == {"limit": "5"}
+    assert evaluation["violations"][0]["message"].startswith("SBOM created at: 2020-08-02")

@@ -25,10 +25,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chainproof.core.bundle import Bundle
-from chainproof.core.chainloop_predicate import ChainloopPredicate, is_chainloop, read_predicate
+from chainproof.core.chainloop_predicate import (
+    ATTESTATION_SCOPE,
+    ChainloopPredicate,
+    is_chainloop,
+    read_predicate,
+)
 from chainproof.core.digest import Digest
 from chainproof.errors import InvalidInput, VerificationError
-from chainproof.server.db import Attestation, ContractRow, Material, Organization, WorkflowRun
+from chainproof.server.db import (
+    Attestation,
+    ContractRow,
+    Material,
+    Organization,
+    PolicyEvaluationRow,
+    WorkflowRun,
+)
 from chainproof.server.db.base import utcnow
 from chainproof.server.services import (
     audit,
@@ -117,6 +129,7 @@ def import_chainloop(
                 cas_backend_id=held[1] if held else None,
             )
         )
+    _record_evaluations(session, run, statement["predicate"], mapped.policy_strategy)
     session.flush()
     workflow_stats.finished(session, run)
     audit.record(session, actor.org_id, actor, "run.import", run.id, digest=digest, source=SOURCE)
@@ -217,6 +230,37 @@ def _record_run(
     session.flush()
     workflow_stats.started(session, run)
     return run
+
+
+def _record_evaluations(
+    session: Session, run: WorkflowRun, predicate: dict[str, Any], strategy: str | None
+) -> None:
+    """Chainloop's policy evaluations as the run's (``GET /runs/{id}/policy-evaluations``):
+    its own form is the one that table keeps; ``source`` says Chainloop evaluated them,
+    ``gate`` is the evaluation's, else whether Chainloop enforced its policies."""
+    position = 0
+    for scope, items in (predicate.get("policyEvaluations") or {}).items():
+        for item in items:
+            if not isinstance(item.get("name"), str):
+                continue  # read_predicate accepted it; nothing names it here
+            gate = item.get("gate")
+            violations = [v for v in item.get("violations") or [] if isinstance(v, dict)]
+            session.add(
+                PolicyEvaluationRow(
+                    position=position,
+                    run_id=run.id,
+                    org_id=run.org_id,
+                    material=None if scope == ATTESTATION_SCOPE else scope,
+                    policy=item["name"][:200],
+                    kind=str(item.get("type") or "")[:50],
+                    source=SOURCE,
+                    gate=gate if isinstance(gate, bool) else strategy == "ENFORCED",
+                    skipped=item.get("skipped") is True,
+                    violations=violations,
+                    evaluation=item,
+                )
+            )
+            position += 1
 
 
 def _moment(text: str | None) -> datetime | None:
