@@ -97,6 +97,8 @@ def test_import_a_chainloop_export_once_and_read_it_back(cli: Cli, tmp_path: Pat
     local = described["local_verification"]  # type: ignore[index]
     assert local["verified"] is True, local
     assert "chain to the Chainloop CA recorded at import" in local["checks"][0]["detail"]
+    [evaluation] = described["policy_evaluations"]  # type: ignore[index]
+    assert (evaluation["name"], evaluation["source"]) == ("vulnerability-scan-present", "chainloop")
 
     bundle = tmp_path / "stored.json"
     stored = cli("workflow", "run", "describe", "--id", real["run_id"], "-o", "bundle").stdout
