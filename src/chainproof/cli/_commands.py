@@ -83,6 +83,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "chainproof.cli.component",
         "Search the components of every SBOM the organisation pushed (purl, name, license).",
     ),
+    "import": (
+        "chainproof.cli.imports",
+        "Bring attestations made by Chainloop into the organisation (verified first).",
+    ),
     "apply": (
         "chainproof.cli.apply",
         "Create or update contracts, policies and groups from YAML files (--dry-run: the diff).",

@@ -102,3 +102,9 @@ class DayTwoCalls:
         filters: dict[str, Any] = {"purl": purl, "name": name, "version": version}
         filters.update({"license": license, "latest": "true" if latest else None})
         return self._pages("/components", limit, cursor, **filters)
+
+    def import_chainloop(self, bundle: dict[str, Any], ca_pems: list[str]) -> dict[str, Any]:
+        """Record one Chainloop bundle, verified against ``ca_pems``: ``{"run", "created",
+        "materials"}`` (``created`` False when an earlier import recorded it)."""
+        body = {"bundle": bundle, "ca_certificates": ca_pems}
+        return dict(self._post("/imports/chainloop", body))

@@ -11,15 +11,16 @@ plane (the only step that may use the network, and only when asked to).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chainproof.core.bundle import Bundle
+from chainproof.core.chainloop_predicate import is_chainloop, read_predicate
 from chainproof.core.digest import Digest
-from chainproof.core.statement import PREDICATE_TYPE, MaterialDescriptor, Statement
+from chainproof.core.statement import PREDICATE_TYPE, Statement
 from chainproof.errors import InvalidInput, VerificationError
 from chainproof.signing.identity import (
     AllOf,
@@ -150,7 +151,8 @@ def _hash_files(directory: Path) -> dict[str, str]:
 def check_materials(
     statement: Statement, directory: Path | None = None, cas: CasFetch | None = None
 ) -> list[dict[str, str]]:
-    """Check every material of a chainproof predicate against files and/or the CAS.
+    """Check every material of a chainproof or Chainloop predicate against files and/or
+    the CAS.
 
     Inline values (``content``) must hash to their digest; container images are skipped
     (their digest names a registry manifest); every other material must be a file under
@@ -158,13 +160,8 @@ def check_materials(
     to it. Returns one row per material; raises VerificationError ("materials check failed:
     ...") naming each material that does not match.
     """
-    if statement.predicate_type != PREDICATE_TYPE:
-        raise VerificationError(
-            f"materials check failed: the predicate is {statement.predicate_type!r}, not a "
-            "chainproof attestation"
-        )
     try:
-        materials = statement.materials
+        materials = _materials(statement)
     except InvalidInput as err:
         raise VerificationError(f"materials check failed: {err.message}", hint=err.hint) from None
     files = _hash_files(directory) if directory is not None else {}
@@ -185,8 +182,42 @@ def check_materials(
     return rows
 
 
+@dataclass(frozen=True)
+class _Checked:
+    """What the materials check reads of one material, whichever predicate holds it."""
+
+    name: str
+    kind: str
+    digest: Digest
+    content: bytes | None
+    in_cas: bool
+
+
+def _materials(statement: Statement) -> list[_Checked]:
+    if is_chainloop(statement.predicate_type):
+        return [
+            _Checked(m.name, m.kind, m.address, m.content, m.in_cas)
+            for m in read_predicate(statement.predicate, statement.subjects).materials
+            if m.address is not None
+        ]
+    if statement.predicate_type != PREDICATE_TYPE:
+        raise VerificationError(
+            f"materials check failed: the predicate is {statement.predicate_type!r}, not a "
+            "chainproof or Chainloop attestation"
+        )
+    return [_Checked(m.name, m.kind, m.digest, m.content, m.in_cas) for m in statement.materials]
+
+
+def chainloop_section(statement: Statement) -> dict[str, Any]:
+    """The ``chainloop`` section of a report: a Chainloop predicate in chainproof's words."""
+    try:
+        return read_predicate(statement.predicate, statement.subjects).to_dict()
+    except InvalidInput as err:
+        raise VerificationError(f"payload check failed: {err.message}") from None
+
+
 def _check_material(
-    material: MaterialDescriptor, files: Mapping[str, str], cas: CasFetch | None
+    material: _Checked, files: Mapping[str, str], cas: CasFetch | None
 ) -> dict[str, str]:
     digest = material.digest
     row = {"name": material.name, "digest": str(digest), "kind": material.kind}
@@ -242,6 +273,7 @@ def verify_bundle(
     materials_dir: Path | None = None,
     cas: CasFetch | None = None,
     strict_identity: bool = False,
+    ca_pems: Sequence[bytes] = (),
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Verify a bundle offline; return a report, or raise naming the failed check.
@@ -251,7 +283,9 @@ def verify_bundle(
     ``issuer`` constrain a certificate's SAN and OIDC issuer (``strict_identity``: at least
     one is required, as for the public-good root); ``key_pem`` verifies a key-signed bundle.
     Raises VerificationError (``<check> check failed: ...``), or InvalidInput for a bad key
-    or a missing identity.
+    or a missing identity. ``ca_pems``: CA certificates trusted the way Chainloop's verifier
+    trusts its CA (``--ca``; :mod:`chainproof.signing.chainloop`). A Chainloop predicate is
+    mapped into the report's ``chainloop`` section (docs/verification-outputs.md).
     """
     if len(bundle_json) > MAX_BUNDLE_FILE:
         raise VerificationError("bundle check failed: the bundle is larger than 16 MiB")
@@ -260,7 +294,12 @@ def verify_bundle(
     except InvalidInput as err:
         raise VerificationError(f"bundle check failed: {err.message}", hint=err.hint) from None
     policy, identity_note = _policy(bundle, identity, issuer, key_pem, strict_identity)
-    verifier = Verifier(trusted_root=trusted_root, public_keys=[key_pem] if key_pem else [])
+    verifier = Verifier(
+        trusted_root=trusted_root,
+        public_keys=[key_pem] if key_pem else [],
+        ca_certs=ca_pems,
+        chainloop=bool(ca_pems),
+    )
     report: dict[str, Any] = {"verified": False, "media_type": bundle.media_type}
     if bundle.message_signature is not None:
         if artifact is None:
@@ -289,11 +328,15 @@ def verify_bundle(
             report["artifact"] = str(artifact.digest)
         identity_found, issuer_found = verified.identity, verified.issuer
         checks, times = list(verified.checks), verified.signed_at
+        if is_chainloop(statement.predicate_type):
+            report["chainloop"] = chainloop_section(statement)
         if materials_dir is not None or cas is not None:
             report["materials"] = check_materials(statement, materials_dir, cas)
             checks.append("materials")
         if statement.workflow_run_id:
             report["run_id"] = statement.workflow_run_id
+    if ca_pems and not times and bundle.leaf_certificate_der is not None:
+        report["time_source"] = "certificate issue time (no timestamp in the bundle)"
     report.update(
         verified=True,
         identity=identity_found,

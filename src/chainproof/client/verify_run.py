@@ -1,5 +1,6 @@
-"""Verify a stored run locally: its bundle against the organisation's trusted root, and the
-signed statement's material digests against the run's recorded materials."""
+"""Verify a stored run locally: its bundle against the organisation's trusted root (a run
+imported from Chainloop: against the Chainloop CA recorded at its import), and the signed
+statement's material digests against the run's recorded materials."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from chainproof.errors import InvalidInput, VerificationError
 
 if TYPE_CHECKING:
     from chainproof.client.http import ApiClient
+    from chainproof.core.bundle import Bundle
     from chainproof.core.statement import Statement
 
 __all__ = ["verify_run"]
@@ -50,6 +52,9 @@ def verify_run(api: ApiClient, run_id: str) -> dict[str, Any]:
         return report
 
     bundle = Bundle.from_json(json.dumps(api.get_run_bundle(run_id)))
+    recorded = run.get("verification") or {}
+    if recorded.get("source") == "chainloop":
+        return _verify_imported(bundle, run, report)
     policy: Any = ExactIdentity(uri)
     # The whole root: its CAs, logs and timestamp authorities (a pushed bundle carries a log
     # entry and a timestamp, key-signed ones too).
@@ -74,6 +79,43 @@ def verify_run(api: ApiClient, run_id: str) -> dict[str, Any]:
         }
     )
     checks.append(_check_materials(verified.statement, run.get("materials") or []))
+    report["verified"] = all(c["ok"] for c in checks)
+    return report
+
+
+def _verify_imported(bundle: Bundle, run: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
+    """A run imported from Chainloop: its bundle against the Chainloop CA(s) recorded at
+    import, as `chainproof verify --ca` checks it, and its materials against the record."""
+    from chainproof.core.chainloop_predicate import read_predicate
+    from chainproof.signing.verifier import ExactIdentity, Verifier
+
+    recorded = run["verification"]
+    checks: list[dict[str, Any]] = report["checks"]
+    report["identity"] = recorded.get("identity")
+    cas = [str(pem).encode() for pem in recorded.get("ca_certificates") or []]
+    try:
+        verified = Verifier(ca_certs=cas, chainloop=True).verify(
+            bundle, ExactIdentity(str(recorded.get("identity")))
+        )
+    except (VerificationError, InvalidInput) as err:
+        checks.append({"name": "signature", "ok": False, "detail": err.message})
+        return report
+    fingerprints = ", ".join(recorded.get("certificate_authorities") or [])
+    checks.append(
+        {
+            "name": "signature",
+            "ok": True,
+            "detail": f"signed by {verified.identity}, chain to the Chainloop CA recorded at "
+            f"import ({fingerprints})",
+        }
+    )
+    try:
+        mapped = read_predicate(verified.statement.predicate, verified.statement.subjects)
+    except InvalidInput as err:
+        checks.append({"name": "materials", "ok": False, "detail": err.message})
+        return report
+    signed = {m.name: str(m.address) for m in mapped.materials if m.address is not None}
+    checks.append(_compare(signed, run.get("materials") or []))
     report["verified"] = all(c["ok"] for c in checks)
     return report
 
@@ -103,6 +145,11 @@ def _check_materials(statement: Statement, recorded: list[dict[str, Any]]) -> di
             "ok": False,
             "detail": f"the signed statement's materials cannot be read: {err.message}",
         }
+    return _compare(signed, recorded)
+
+
+def _compare(signed: dict[str, str], recorded: list[dict[str, Any]]) -> dict[str, Any]:
+    """Whether the signed material digests (name -> digest) equal the recorded ones."""
     stored = {str(m.get("name")): m.get("digest") for m in recorded}
     if signed == stored:
         return {

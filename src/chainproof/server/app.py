@@ -20,6 +20,7 @@ from chainproof.server.api import (
     contracts,
     findings,
     identity,
+    imports,
     integrations,
     orgs,
     overview,
@@ -194,6 +195,7 @@ def create_app(
         integrations,
         audit,
         discover_api,
+        imports,
     ):
         api.include_router(module.router)
     app.include_router(api)

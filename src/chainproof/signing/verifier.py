@@ -41,7 +41,7 @@ from chainproof.core.digest import Digest
 from chainproof.core.dsse import b64decode
 from chainproof.core.statement import PAYLOAD_TYPE, Statement
 from chainproof.errors import InvalidInput, VerificationError
-from chainproof.signing import _chain
+from chainproof.signing import _chain, chainloop
 from chainproof.signing._cache import CheckCache, cache_for
 from chainproof.signing._keys import VerifyKey, key_hint, verify_signature
 from chainproof.signing.identity import (
@@ -137,8 +137,10 @@ class Verifier:
     ``ca_certs`` (PEM) adds certificate authorities trusted from their own ``notBefore``
     (an organisation's current and rotated-out CAs); ``public_keys`` (PEM) are keys whose
     key-signed bundles are accepted. ``require_tlog`` / ``require_sct`` default to whether
-    the root lists transparency / CT logs. Raises InvalidInput when trust material does not
-    parse.
+    the root lists transparency / CT logs. ``chainloop`` checks certificates the way
+    Chainloop's verifier does (:mod:`chainproof.signing.chainloop`): its CAs' extension
+    profile, and an untimed bundle at its leaf's issue time. Raises InvalidInput when trust
+    material does not parse.
     """
 
     def __init__(
@@ -149,8 +151,12 @@ class Verifier:
         public_keys: Sequence[bytes] = (),
         require_tlog: bool | None = None,
         require_sct: bool | None = None,
+        chainloop: bool = False,
     ) -> None:
         root = trusted_root or TrustedRoot.empty()
+        # Chainloop's CA profile (signing/chainloop.py): its leaf and CA extensions, the
+        # leaf's own notBefore as the time of an untimed bundle, re-encoded signatures.
+        self._chainloop = chainloop
         extra = []
         for pem in ca_certs:
             try:
@@ -205,7 +211,7 @@ class Verifier:
             )
         checks: list[str] = []
         signer, entries, times = self._verify_common(bundle, policy, _utc(now), checks)
-        if not verify_signature(signer.key, envelope.signatures[0].sig, envelope.pae()):
+        if not verify_signature(signer.key, self._sig(envelope.signatures[0].sig), envelope.pae()):
             raise VerificationError(
                 "signature check failed: the DSSE signature does not match the payload"
             )
@@ -307,7 +313,11 @@ class Verifier:
         entries, times = self._verify_times(bundle, now, checks)
         if bundle.leaf_certificate_der is not None:
             source = "a verified signing time" if times else "now: the bundle has no timestamp"
-            signer = self._check_certificate(bundle, times or [now], source, checks)
+            at = times or [now]
+            if self._chainloop and not times:
+                source = chainloop.TIME_SOURCE
+                at = [self._certificate(bundle.leaf_certificate_der).not_valid_before_utc]
+            signer = self._check_certificate(bundle, at, source, checks)
         else:
             signer = self._find_key(bundle)
             checks.append("key")
@@ -324,7 +334,7 @@ class Verifier:
             b64decode(t.get("signedTimestamp"), "an RFC 3161 timestamp")
             for t in bundle.rfc3161_timestamps
         ]
-        signature = bundle.signature
+        signature = self._sig(bundle.signature)
         times = list(
             self._cache.get(
                 ("timestamps", tuple(stamps), signature),
@@ -407,9 +417,10 @@ class Verifier:
         for moment in times:
 
             def chain_at(at: datetime = moment) -> tuple[x509.Certificate, ...]:
-                return tuple(_chain.verify_chain(leaf, authorities, at))
+                check = chainloop.verify_chain if self._chainloop else _chain.verify_chain
+                return tuple(check(leaf, authorities, at))
 
-            chain = self._cache.get(("chain", der, moment), chain_at)
+            chain = self._cache.get(("chain", der, moment, self._chainloop), chain_at)
             issuer = chain[0] if chain else None
         checks.append("certificate chain")
         if _has_scts(leaf) or self._require_sct:
@@ -424,8 +435,12 @@ class Verifier:
         key = leaf.public_key()
         if not isinstance(key, VerifyKey):
             raise VerificationError("certificate check failed: unsupported key type")
-        identity = self._cache.get(("identity", der), lambda: certificate_identity(leaf))
+        read = chainloop.leaf_identity if self._chainloop else certificate_identity
+        identity = self._cache.get(("identity", der, self._chainloop), lambda: read(leaf))
         return _Signer(key, identity, leaf, der)
+
+    def _sig(self, sig: bytes) -> bytes:
+        return chainloop.signature_der(sig) if self._chainloop else sig
 
     def _find_key(self, bundle: Bundle) -> _Signer:
         hint = bundle.public_key_hint or ""

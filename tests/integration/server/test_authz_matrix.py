@@ -127,6 +127,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "GET /api/v1/runs/{run_id}/vsa": (ANY, DENY),
     "GET /api/v1/runs/{run_id}/provenance": (ANY, DENY),
     "POST /api/v1/cas/tokens": (ATTEST, DENY),
+    "POST /api/v1/imports/chainloop": (ADMIN, DENY),
     "POST /api/v1/cas-backends": (ADMIN, DENY),
     "GET /api/v1/cas-backends": (ADMIN, DENY),
     "GET /api/v1/cas-backends/{name}": (ADMIN, DENY),

@@ -92,3 +92,28 @@ def test_public_good_needs_an_identity(files: tuple[Path, Path]) -> None:
     result = _run("verify", str(bundle), "--public-good")
     assert result.exit_code == 2  # type: ignore[attr-defined]
     assert "--certificate-identity" in result.stderr  # type: ignore[attr-defined]
+
+
+CHAINLOOP_ASSETS = Path(__file__).resolve().parents[2] / "assets" / "chainloop"
+
+
+def test_ca_verifies_a_real_chainloop_bundle_without_a_control_plane() -> None:
+    bundle = CHAINLOOP_ASSETS / "attestation-bundle.json"
+    ca_file = CHAINLOOP_ASSETS / "chainloop-dev-ca.pem"
+    result = _run("verify", str(bundle), "--ca", str(ca_file))
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    out = result.stdout  # type: ignore[attr-defined]
+    assert "Chainloop attestation" in out
+    assert "myproject-mywf rev 97" in out
+    assert "missing SCA scan material" in out
+    assert "checked at the certificate issue time" in out
+
+
+def test_ca_refuses_a_chainloop_bundle_of_another_ca_with_exit_1() -> None:
+    bundle = CHAINLOOP_ASSETS / "controlplane-bundle.json"
+    ca_file = CHAINLOOP_ASSETS / "chainloop-dev-ca.pem"
+    result = _run("verify", str(bundle), "--ca", str(ca_file), "-o", "json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)  # type: ignore[attr-defined]
+    assert report["verified"] is False
+    assert "is not a trusted CA" in report["error"]

@@ -169,6 +169,16 @@ def vsa_passed(run: WorkflowRun) -> bool:
     return bool(verification.get("verified")) and not gated
 
 
+def _time_verified(run: WorkflowRun, now: datetime) -> datetime:
+    """When the control plane verified the run: at its push (``finished_at``), or for a run
+    imported from Chainloop (services/imports.py), at its import, not when Chainloop ran it.
+    Never this signing's time."""
+    checked = (run.verification or {}).get("checked_at")
+    if (run.verification or {}).get("source") == "chainloop" and isinstance(checked, str):
+        return datetime.fromisoformat(checked.replace("Z", "+00:00"))
+    return run.finished_at or now
+
+
 def issue_vsa(
     session: Session,
     run: WorkflowRun,
@@ -196,7 +206,7 @@ def issue_vsa(
         facts,
         verifier_id=server_url(session),
         verifier_version=_version(),
-        time_verified=run.finished_at or now,  # the push's verification, not this signing
+        time_verified=_time_verified(run, now),
         passed=passed,
         level=level,
     )
