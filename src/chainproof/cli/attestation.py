@@ -8,6 +8,14 @@ from typing import Annotated, Any
 
 import typer
 
+from chainproof.cli._attestation_io import (
+    AllowedHostsOpt,
+    PolicyInputFileOpt,
+    PolicyInputOpt,
+    policy_inputs,
+    show_policies,
+    show_status,
+)
 from chainproof.cli._ci_token import forget_ci_identity, use_ci_identity
 from chainproof.cli._common import (
     AnnotationOpt,
@@ -18,8 +26,6 @@ from chainproof.cli._common import (
     emit_json,
     info,
     parse_annotations,
-    print_fields,
-    print_table,
     transfer_progress,
 )
 from chainproof.core.chainloop_env import envvars
@@ -44,48 +50,6 @@ AttestationIdOpt = Annotated[
         show_default=False,
     ),
 ]
-
-
-PolicyInputOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--policy-input",
-        help="Replace a declared input of the contract's policies: NAME=VALUE (every policy "
-        "declaring NAME) or POLICY:NAME=VALUE (that policy only); repeat for more. Recorded "
-        "in the attestation; the control plane evaluates with it too.",
-        show_default=False,
-    ),
-]
-PolicyInputFileOpt = Annotated[
-    list[Path] | None,
-    typer.Option(
-        "--policy-input-from-file",
-        help="A YAML or JSON map of policy inputs (NAME: VALUE, POLICY:NAME: VALUE, or "
-        "POLICY: {NAME: VALUE}; a list is one value per line); --policy-input wins over it.",
-        show_default=False,
-    ),
-]
-
-
-AllowedHostsOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--allowed-hostnames",
-        help="Hosts policies' http.send may reach when the CLI evaluates, besides the "
-        "organisation's (comma-separated or repeated); the control plane uses the "
-        "organisation's only.",
-        show_default=False,
-    ),
-]
-
-
-def _policy_inputs(values: list[str] | None, files: list[Path] | None) -> list[Any]:
-    """The runtime inputs given: the files' first, then --policy-input (later ones win);
-    InvalidInput (exit 2) for a malformed one, before anything is sent."""
-    from chainproof.policy.runtime import parse_policy_input, read_input_file
-
-    out = [item for path in files or [] for item in read_input_file(path)]
-    return out + [parse_policy_input(v) for v in values or []]
 
 
 def _state_file(ctx: typer.Context, state_dir: Path | None) -> Path:
@@ -198,7 +162,7 @@ def init(
             f"unknown collector {unknown[0]!r} (known: {', '.join(COLLECTORS)})",
             param_hint="--collectors",
         )
-    inputs = _policy_inputs(policy_input, policy_input_from_file)
+    inputs = policy_inputs(policy_input, policy_input_from_file)
     hosts = parse_hostnames(allowed_hostnames or [])
     cli = cli_context(ctx)
     notices: dict[str, Any] = {}
@@ -231,7 +195,7 @@ def init(
         )
     report = attestation.status(state)
     report["contract"].update(notices)
-    _show_status(report, output, full=False)
+    show_status(report, output, full=False)
 
 
 @app.command("add")
@@ -275,7 +239,7 @@ def add(
     from chainproof.client import attestation
     from chainproof.oci.images import RegistryImageResolver
 
-    inputs = _policy_inputs(policy_input, policy_input_from_file)
+    inputs = policy_inputs(policy_input, policy_input_from_file)
     api, store = _open(ctx, state_dir, attestation_id)
     policies: dict[str, list[dict[str, Any]]] = {}
     with (
@@ -308,7 +272,7 @@ def add(
     else:
         for m in added:
             typer.echo(f"Added {m.name} ({m.kind}) {m.digest}")
-            _show_policies(policies.get(m.name, []))
+            show_policies(policies.get(m.name, []))
 
 
 @app.command("status")
@@ -329,7 +293,7 @@ def status(
 
     _, store = _open(ctx, state_dir, attestation_id)
     state, _ = store.load()
-    _show_status(attestation.status(state), output, full=full)
+    show_status(attestation.status(state), output, full=full)
 
 
 @app.command("push")
@@ -424,7 +388,7 @@ def push(
         if (run.get("verification") or {}).get("policy", {}).get("bypassed"):
             info("Gated policy violations were bypassed (recorded and audited):")
         if found:
-            _show_policies(found)
+            show_policies(found)
     if found and exit_code_on_violation:
         info(
             f"Error: {len(found)} policy evaluation(s) found violations (--exit-code-on-violation)"
@@ -457,62 +421,3 @@ def reset(
         emit_json(run)
     else:
         typer.echo(f"Run {run['id']} marked {run.get('status')}.")
-
-
-def _show_policies(evaluations: list[dict[str, Any]]) -> None:
-    """One line per policy evaluated on a material, then its violations (stderr)."""
-    for e in evaluations:
-        if e["skipped"]:
-            info(f"  policy {e['name']}: skipped ({'; '.join(e['skipReasons']) or 'no reason'})")
-        elif not e["violations"]:
-            info(f"  policy {e['name']}: passed")
-        else:
-            info(f"  policy {e['name']}: {len(e['violations'])} violation(s)")
-            for v in e["violations"]:
-                info(f"    - {v['message']}")
-
-
-def _show_status(report: dict[str, Any], output: Output, *, full: bool) -> None:
-    if output is Output.json:
-        emit_json(report)
-        return
-    wf = report["workflow"]
-    contract = report["contract"]
-    rows: list[tuple[str, Any]] = [
-        ("Run", report["run_id"]),
-        ("Workflow", f"{wf.get('project')}/{wf.get('name')}"),
-        ("Version", wf.get("project_version")),
-        ("Contract", f"{contract['name']} rev {contract['revision']}"),
-        ("Runner", report["runner"]["type"]),
-    ]
-    if full:
-        rows += [
-            ("Runner URL", report["runner"]["url"]),
-            ("Started", report["started_on"]),
-            ("Server", report["server_url"]),
-        ]
-    print_fields(rows, title="Attestation")
-    print_table(
-        report["materials"],
-        [
-            ("Material", "name"),
-            ("Kind", "kind"),
-            ("Required", "required"),
-            ("Added", "added"),
-            ("Digest", "digest"),
-        ],
-        title="Contract materials",
-    )
-    if full:
-        print_table(
-            report["extra_materials"],
-            [("Material", "name"), ("Kind", "kind"), ("Digest", "digest")],
-            title="Extra materials",
-        )
-        print_table(
-            report["annotations"],
-            [("Annotation", "name"), ("Value", "value"), ("Required", "required")],
-            title="Annotations",
-        )
-    missing = report["missing"]
-    typer.echo(f"Missing: {', '.join(missing)}" if missing else "Ready to push.")
