@@ -9,10 +9,15 @@ from chainproof.cli._common import CliContext, info
 
 
 def use_ci_identity(
-    cli: CliContext, state_file: Path, server_url: str | None, audience: str | None = None
+    cli: CliContext,
+    state_file: Path,
+    server_url: str | None,
+    audience: str | None = None,
+    run_id: str | None = None,
 ) -> None:
     """Give ``cli`` a token for this CI job when it has none; leave it alone otherwise (the
-    usual "no API token" error follows outside CI)."""
+    usual "no API token" error follows outside CI). ``run_id``: the run a later step
+    continues (the server re-exchanges an ID token only for its own run)."""
     if cli.token:
         return
     url = cli.url or server_url
@@ -26,6 +31,7 @@ def use_ci_identity(
         url=url,
         org=cli.org,
         audience=audience,
+        run_id=run_id,
         transport=cli.transport,
         timeout=cli.timeout,
     )

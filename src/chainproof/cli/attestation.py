@@ -59,13 +59,13 @@ def _open(ctx: typer.Context, state_dir: Path | None, attestation_id: str | None
     cli = cli_context(ctx)
     if attestation_id:
         if not cli.token:
-            use_ci_identity(cli, _state_file(ctx, state_dir), None)
+            use_ci_identity(cli, _state_file(ctx, state_dir), None, run_id=attestation_id)
         api = cli.api()
         return api, attestation.RemoteState(api, attestation_id)
     path = _state_file(ctx, state_dir)
-    server_url = attestation.load_state(path).server_url
-    use_ci_identity(cli, path, server_url)
-    return cli.api(server_url), attestation.LocalState(path)
+    state = attestation.load_state(path)
+    use_ci_identity(cli, path, state.server_url, run_id=state.run_id)
+    return cli.api(state.server_url), attestation.LocalState(path)
 
 
 @app.command("init")

@@ -85,11 +85,14 @@ def ci_token(
     url: str,
     org: str | None,
     audience: str | None = None,
+    run_id: str | None = None,
     transport: httpx.BaseTransport | None = None,
     timeout: float = 30.0,
 ) -> str | None:
     """A chainproof token for this CI job: the one exchanged earlier in the job if it is still
-    valid, else a new one for the job's ID token; None when the job offers no ID token."""
+    valid, else a new one for the job's ID token; None when the job offers no ID token.
+    ``run_id``: the run a later step continues, sent with the exchange because the server
+    exchanges one ID token (GitLab's is one per job) again only for the run it started."""
     saved = _saved(token_path(state_file))
     if saved:
         return saved
@@ -104,7 +107,7 @@ def ci_token(
     from chainproof.client.http import ApiClient
 
     with ApiClient(url, None, timeout=timeout, transport=transport) as api:
-        answer = api.exchange_id_token(org, token)
+        answer = api.exchange_id_token(org, token, run_id)
     _save(token_path(state_file), answer)
     return str(answer["token"])
 

@@ -190,6 +190,8 @@ class CiIdentityOut(BaseModel):
 class CiExchangeIn(_In):
     org: str = Field(min_length=1, max_length=100)
     id_token: str = Field(min_length=1, max_length=16384)
+    #: A later step of a job: the run its ID token's first exchange started.
+    run_id: str | None = Field(None, max_length=36)
 
 
 class CiExchangeOut(BaseModel):
@@ -198,6 +200,7 @@ class CiExchangeOut(BaseModel):
     project: str | None
     workflow: str | None
     ci_identity: dict[str, Any]
+    run_id: str | None = None
 
 
 class RunnerIn(BaseModel):

@@ -133,6 +133,9 @@ class ApiToken(Base):
     #: A CI job's token exchanged for its verified OIDC ID token: the trusted issuer's name
     #: and the claims (docs/ci-identity.md); runs it starts record them.
     ci_identity: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: A CI token exchanged again for the run its ID token already started: it acts on that
+    #: run only (docs/ci-identity.md, "Replays").
+    run_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class SigningCA(Base):

@@ -97,6 +97,8 @@ def _scoped_to_workflows(
         stmt = stmt.where(WorkflowRun.workflow_id.in_(list(session.scalars(wf_ids))))
     if actor.workflow_id:
         stmt = stmt.where(WorkflowRun.workflow_id == actor.workflow_id)
+    if actor.run_id:
+        stmt = stmt.where(WorkflowRun.id == actor.run_id)
     if f.version:
         versions = select(ProjectVersion.id).where(ProjectVersion.version == f.version)
         versions = versions.join(Project, Project.id == ProjectVersion.project_id).where(

@@ -44,6 +44,7 @@ from chainproof.server.db.base import utcnow
 from chainproof.server.services import (
     audit,
     blocks,
+    ci_replay,
     contracts,
     events,
     findings,
@@ -81,6 +82,11 @@ def init(
 ) -> dict[str, Any]:
     """Start a run; create project and workflow on first use unless the org forbids it."""
     actor.require_attestor()
+    if actor.run_id:
+        raise Forbidden(
+            f"this token was exchanged again for run {actor.run_id}: it starts no other run",
+            hint="a new attestation needs a new CI job (its own ID token)",
+        )
     now = now or utcnow()
     org = orgs.get_org(session, actor.org_id)
     runner_type = str(runner.get("type") or "")
@@ -141,6 +147,8 @@ def init(
     )
     session.add(run)
     session.flush()
+    if actor.ci_identity and actor.token_id:
+        ci_replay.run_started(session, actor.token_id, run.id)
     workflow_stats.started(session, run)
     audit.record(session, actor.org_id, actor, "run.init", run.id, workflow=wf.name)
     findings.on_runs_changed(session, [wf.id], now)
@@ -244,6 +252,8 @@ def _by_id(session: Session, actor: Principal, run_id: str, *, shown: str) -> Wo
 def _readable(actor: Principal) -> Select[WorkflowRun]:
     """Runs ``actor`` may read: its organisation's, within a robot token's scope."""
     stmt = select(WorkflowRun).where(WorkflowRun.org_id == actor.org_id)
+    if actor.run_id:
+        stmt = stmt.where(WorkflowRun.id == actor.run_id)
     if actor.is_robot and (actor.project_id or actor.workflow_id):
         stmt = stmt.join(Workflow, Workflow.id == WorkflowRun.workflow_id)
         if actor.project_id:

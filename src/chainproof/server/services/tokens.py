@@ -215,6 +215,7 @@ def authenticate(session: Session, secret: str, now: datetime | None = None) -> 
         policy_bypass=bool(row.policy_bypass),
         ci_identity=row.ci_identity,
         user_id=row.user_id,
+        run_id=row.run_id,
     )
 
 

@@ -47,6 +47,8 @@ class Principal:
     user_id: str | None = None
     #: A sign-in session's id (``token_id`` is then None: it names API tokens only).
     session_id: str | None = None
+    #: A CI token exchanged again for one run: it acts on that run only (docs/ci-identity.md).
+    run_id: str | None = None
 
     @property
     def actor_id(self) -> str | None:
