@@ -110,6 +110,23 @@ class Membership(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ProjectMembership(Base):
+    """A person's role in one project (``admin`` or ``viewer``), beside their organisation
+    role (docs/identity.md, "Project roles")."""
+
+    __tablename__ = "project_memberships"
+    __table_args__ = (
+        UniqueConstraint("project_id", "user_id"),
+        Index("ix_project_memberships_org_id_user_id", "org_id", "user_id"),
+    )
+
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ApiToken(Base):
     __tablename__ = "api_tokens"
 

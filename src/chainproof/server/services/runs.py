@@ -52,6 +52,7 @@ from chainproof.server.services import (
     projects,
     requirements,
     versions,
+    visibility,
     workflow_stats,
     workflows,
 )
@@ -80,8 +81,9 @@ def init(
     expiry_seconds: int = 3600,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Start a run; create project and workflow on first use unless the org forbids it."""
-    actor.require_attestor()
+    """Start a run; create project and workflow on first use unless the org forbids it (a
+    person holding project roles attests in those projects only and creates none)."""
+    actor.require_attestor_somewhere()
     if actor.run_id:
         raise Forbidden(
             f"this token was exchanged again for run {actor.run_id}: it starts no other run",
@@ -94,8 +96,11 @@ def init(
         raise InvalidInput("runner.type is required")
     project_row = projects.find(session, actor.org_id, project)
     if project_row is None:
+        if actor.restricted:
+            raise NotFound(f"project {project!r} not found", hint="see `chainproof project list`")
         _may_create(actor, org.allow_implicit_creation, f"project {project!r}")
         project_row = projects.ensure(session, actor, project)
+    actor.require_in_project(project_row.id, "attest", f"project {project!r}")
     if actor.is_robot and actor.project_id and actor.project_id != project_row.id:
         raise Forbidden(f"this token is restricted to project {actor.project_name!r}")
     wf = workflows.find(session, project_row, workflow)
@@ -254,6 +259,9 @@ def _readable(actor: Principal) -> Select[WorkflowRun]:
     stmt = select(WorkflowRun).where(WorkflowRun.org_id == actor.org_id)
     if actor.run_id:
         stmt = stmt.where(WorkflowRun.id == actor.run_id)
+    if actor.restricted:
+        stmt = stmt.join(Workflow, Workflow.id == WorkflowRun.workflow_id)
+        return visibility.narrow(stmt, actor, Workflow.project_id)
     if actor.is_robot and (actor.project_id or actor.workflow_id):
         stmt = stmt.join(Workflow, Workflow.id == WorkflowRun.workflow_id)
         if actor.project_id:
@@ -266,10 +274,15 @@ def _readable(actor: Principal) -> Select[WorkflowRun]:
 def get_run_for_attest(session: Session, actor: Principal, run_id: str) -> WorkflowRun:
     """A run the caller may attest to, by its full id (any status; callers check the
     state): a prefix that is unique today may not be tomorrow, and changes must not guess."""
-    actor.require_attestor()
+    actor.require_attestor_somewhere()
     if not _is_uuid(run_id):
         raise NotFound(f"run {run_id} not found", hint="give the run's full id")
-    return _by_id(session, actor, str(uuid.UUID(run_id)), shown=run_id)
+    run = _by_id(session, actor, str(uuid.UUID(run_id)), shown=run_id)
+    if actor.restricted:
+        wf = session.get(Workflow, run.workflow_id)
+        assert wf is not None
+        actor.require_in_project(wf.project_id, "attest", f"run {run_id}")
+    return run
 
 
 def reset(
