@@ -67,7 +67,9 @@ def test_a_member_holding_project_roles_sees_only_those_projects(app_client: Env
     runs = _world(env)
     email, token, cps = _person(env, "member")
     assert _names(env, "/projects", token) == ["p", "q"]  # no project role: every project
+    assert env.get("/whoami", token=token).json()["token"]["project_roles"] is None
     _grant(env, "q", email, "viewer")
+    assert env.get("/whoami", token=token).json()["token"]["project_roles"] == {"q": "viewer"}
 
     for credential in (token, cps):
         headers = {"Authorization": f"Bearer {credential}"}

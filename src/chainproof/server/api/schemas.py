@@ -31,6 +31,8 @@ class TokenRef(BaseModel):
     role: str
     project: str | None = None
     workflow: str | None = None
+    #: Project name → role, for a member or viewer who sees only those projects.
+    project_roles: dict[str, str] | None = None
 
 
 class UserRef(BaseModel):

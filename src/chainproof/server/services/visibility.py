@@ -82,3 +82,13 @@ def require_contract(session: Session, actor: Principal, contract: ContractRow) 
         return
     if session.scalar(select(ContractRow.id).where(ContractRow.id == contract.id, clause)) is None:
         raise NotFound(f"contract {contract.name!r} not found")
+
+
+def roles_view(session: Session, actor: Principal) -> dict[str, str] | None:
+    """Project name → project role of a person who sees only those projects (None: all)."""
+    if actor.project_roles is None:
+        return None
+    names = session.execute(
+        select(Project.id, Project.name).where(Project.id.in_(list(actor.project_roles)))
+    )
+    return {name: actor.project_roles[pid] for pid, name in names}
