@@ -132,10 +132,11 @@ class Principal:
         if role is None:
             raise NotFound(f"{what} not found")
         if role not in PERMISSIONS[permission]:
-            needed = "an owner or admin (or the project's admin)"
             raise Forbidden(
-                f"the {role} role may not {_VERBS[permission]} in this project",
-                hint=f"this needs {needed}" if permission == "admin" else None,
+                f"the {role} role may not {_VERBS[permission]} {what}",
+                hint="this needs an owner or admin, or the project's admin"
+                if permission == "admin"
+                else "this needs an owner, admin or member, or the project's admin",
             )
 
     def require_outranks_or_equals(self, role: str, action: str) -> None:
@@ -170,4 +171,4 @@ class Principal:
             raise Forbidden(f"this token is restricted to workflow {self.workflow_name!r}")
 
 
-_VERBS = {"read": "read", "attest": "run attestations", "admin": "administer it"}
+_VERBS = {"read": "read", "attest": "run attestations for", "admin": "administer"}
