@@ -6,6 +6,7 @@ remove the roles. SQLite and PostgreSQL (the route-by-route table is test_authz_
 from __future__ import annotations
 
 import secrets
+import threading
 from typing import Any
 
 from sqlalchemy import func, select
@@ -231,3 +232,25 @@ def test_discover_and_component_search_show_only_the_persons_projects(app_client
 
     assert runs_of(env.token) == sorted([shop_run, store_run])
     assert runs_of(token) == [store_run]
+
+
+def test_concurrent_grants_of_one_role_both_succeed_on_one_row(app_client: Env) -> None:
+    env = app_client
+    _world(env)
+    email, _, _ = _person(env, "member")
+    barrier = threading.Barrier(2)
+    answers: list[int] = []
+
+    def grant() -> None:
+        barrier.wait(timeout=10)
+        answers.append(env.put(f"/projects/p/members/{email}", {"role": "viewer"}).status_code)
+
+    threads = [threading.Thread(target=grant) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert answers == [200, 200]
+    with env.sessions.begin() as session:
+        held = select(func.count()).where(ProjectMembership.org_id == env.org["id"])
+        assert session.scalar(held) == 1

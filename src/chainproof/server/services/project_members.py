@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from chainproof.errors import InvalidInput, NotFound
 from chainproof.server.db import Project, ProjectMembership, User
+from chainproof.server.db.base import new_id, utcnow
+from chainproof.server.db.inserts import insert_if_absent
 from chainproof.server.services import audit, people, projects, visibility
 from chainproof.server.support.principal import PROJECT_ROLES, Principal
 from chainproof.server.support.times import rfc3339
@@ -41,11 +43,14 @@ def set_member(
         raise InvalidInput(f"unknown project role {role!r}", hint="use admin or viewer")
     row = projects.get(session, actor.org_id, project)
     _, user = people.find_member(session, actor.org_id, member)
+    # Insert-or-get (db/inserts.py): two admins granting at once both succeed on one row.
+    inserted = insert_if_absent(
+        session, ProjectMembership, id=new_id(), org_id=actor.org_id, project_id=row.id,
+        user_id=user.id, role=role, created_at=utcnow(),
+    )  # fmt: skip
     held = _held(session, row, user)
-    if held is None:
-        held = ProjectMembership(org_id=actor.org_id, project_id=row.id, user_id=user.id)
-        session.add(held)
-    elif held.role == role:
+    assert held is not None
+    if not inserted and held.role == role:
         return held, user
     held.role = role
     session.flush()
