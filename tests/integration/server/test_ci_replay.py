@@ -5,6 +5,7 @@ is tests/oidc_provider.py on loopback."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -146,3 +147,24 @@ def test_id_token_records_live_until_the_id_token_expires(
     assert _count(app_client, CiTokenUse) == 1
     ci_cleanup_once(app_client.sessions, until)
     assert _count(app_client, CiTokenUse) == 0
+
+
+def test_two_exchanges_of_one_id_token_at_once_get_one_token(
+    app_client: Env, idp: OidcProvider
+) -> None:
+    _register(app_client, idp)
+    id_token = idp.mint(github_claims("cyberdyne/skynet"))
+    barrier = threading.Barrier(2)
+    answers: list[int] = []
+
+    def exchange() -> None:
+        barrier.wait(timeout=10)
+        answers.append(_exchange(app_client, id_token).status_code)
+
+    threads = [threading.Thread(target=exchange) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(answers) == [200, 401]
+    assert _count(app_client, ApiToken, exchanged()) == 1
