@@ -157,8 +157,9 @@ def test_one_gitlab_id_token_serves_its_run_across_steps_and_is_refused_for_anot
     cli: Cli, server: Server, tmp_path: Path
 ) -> None:
     """GitLab gives a job one ID token: steps with --remote-state that kept no exchanged token
-    (another container: another state dir) exchange it again for their run; the same token
-    starting a second run is a replay (docs/ci-identity.md, "Replays")."""
+    (another container: another state dir) exchange it again for their run; where the
+    exchanged token is kept, the job attests again with it; the same ID token exchanged to
+    start another run is a replay (docs/ci-identity.md, "Replays")."""
     with OidcProvider() as idp:
         cli(
             "ci-identity", "add", "--name", "skynet-remote", "--provider", "gitlab",
@@ -187,6 +188,15 @@ def test_one_gitlab_id_token_serves_its_run_across_steps_and_is_refused_for_anot
         assert (pushed["id"], pushed["status"]) == (run_id, "succeeded")
         run = api_get(server, f"/runs/{run_id}")
         assert run["ci_identity"]["name"] == "skynet-remote"
+
+        # The job's next attestation, where init kept the exchanged token: no new exchange.
+        first = step("init")
+        first("attestation", "init", "--workflow", "remote", "--project", "skynet")
+        first("attestation", "add", "--name", "note", "--kind", "STRING", "--value", "again")
+        second = first.json("attestation", "push")
+        assert isinstance(second, dict) and second["status"] == "succeeded"
+        assert second["id"] != run_id
+        assert list((tmp_path / "init").glob("*.token.json"))  # kept for the job's next one
 
         again = step("again")(
             "attestation", "init", "--workflow", "remote", "--project", "skynet", check=False

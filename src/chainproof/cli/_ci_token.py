@@ -41,8 +41,9 @@ def use_ci_identity(
         info("Authenticated with the CI job's OIDC ID token (no stored API token).")
 
 
-def forget_ci_identity(state_file: Path) -> None:
-    """The attestation is over: delete the exchanged token kept for its steps."""
+def forget_ci_identity(cli: CliContext, state_file: Path) -> None:
+    """The attestation is over or replaced: let go of the exchanged token kept for its steps
+    (kept for the job's next attestation when the job's one ID token was given to it)."""
     from chainproof.client import ci_identity
 
-    ci_identity.forget(state_file)
+    ci_identity.release(state_file, cli.environ)

@@ -125,7 +125,7 @@ def init(
     notices: dict[str, Any] = {}
     state_file = _state_file(ctx, state_dir)
     if replace:
-        forget_ci_identity(state_file)  # the new run may be another workflow's
+        forget_ci_identity(cli, state_file)  # the new run may be another workflow's
     use_ci_identity(cli, state_file, None, oidc_audience)
     state = attestation.init(
         cli.api(),
@@ -319,7 +319,7 @@ def push(
         release=release,
     )
     if not attestation_id:
-        forget_ci_identity(_state_file(ctx, state_dir))
+        forget_ci_identity(cli_context(ctx), _state_file(ctx, state_dir))
     link = f"{api.base_url}/api/v1/runs/{run['id']}"
     found = attestation.violations(run)
     if output is Output.json:
@@ -364,7 +364,7 @@ def reset(
     api, store = _open(ctx, state_dir, attestation_id)
     run = attestation.reset(api, store, trigger=trigger.value, reason=reason)
     if not attestation_id:
-        forget_ci_identity(_state_file(ctx, state_dir))
+        forget_ci_identity(cli_context(ctx), _state_file(ctx, state_dir))
     if output is Output.json:
         emit_json(run)
     else:
