@@ -7,7 +7,10 @@ throw-away database, then measures, each over ``--rounds`` calls, p50 and p95 of
   through the service and through HTTP (the ASGI app in process), and a page of 100 deep in
   the list (after 49 keyset cursors, followed outside the timing);
 - a page of 50 runs (the service's keyset query plus the JSON views the API returns),
-  unfiltered, with each filter, and deep in the list (after following 20 cursors).
+  unfiltered, with each filter, and deep in the list (after following 20 cursors);
+- the overview and a page of 50 runs for a member holding project roles in 10 projects (they
+  see only those: the lists narrow with an ``IN`` subquery on ``project_memberships``), beside
+  the same calls as the owner.
 
 Beside them, baselines measured in the same run on the same connection pool: a ``SELECT 1``
 round trip and a primary-key lookup of one run. Targets (issue 14): overview p95 <= 150 ms
@@ -34,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from org_data import NOW, Org, generate, scratch_database
 
 from chainproof.server.db.session import make_engine, make_sessionmaker
-from chainproof.server.services import overview, run_list, tokens
+from chainproof.server.services import orgs, overview, project_members, run_list, tokens
 
 
 def _percentiles(fn: Callable[[], Any], rounds: int) -> tuple[float, float]:
@@ -120,7 +123,39 @@ def _bench(org: Org, rounds: int) -> None:
         _line(name, *_percentiles(fn, rounds), target=50)
     p50, p95 = _percentiles(page(cursor_hops=20), rounds)
     _line("21st page (20 cursors followed), per page", p50 / 21, p95 / 21, target=50)
+    _bench_project_roles(sessions, org, rounds)
     engine.dispose()
+
+
+def _bench_project_roles(sessions: Any, org: Org, rounds: int) -> None:
+    """A member who holds viewer roles in 10 projects, against the owner (docs/identity.md,
+    "Project roles")."""
+    with sessions.begin() as session:
+        owner = tokens.authenticate(session, org.token)
+        user = orgs.add_member(session, orgs.get_org(session, org.org_id), "bench-member", "member")
+        for project in session.scalars(sa.text("SELECT name FROM projects ORDER BY name LIMIT 10")):
+            project_members.set_member(session, owner, project, user.id, "viewer")
+        _, secret = tokens.create_user_token(
+            session, orgs.get_org(session, org.org_id), user, "member", "bench"
+        )
+
+    def as_(token: str, call: Callable[[Any, Any], Any]) -> Callable[[], Any]:
+        def run() -> Any:
+            with sessions() as session:  # authentication included: it reads the project roles
+                return call(session, tokens.authenticate(session, token))
+
+        return run
+
+    def runs(session: Any, actor: Any) -> Any:
+        rows, _ = run_list.list_page(
+            session, actor, limit=50, cursor=None, where=run_list.RunFilter()
+        )
+        return run_list.views(session, rows)
+
+    print("project roles (a member who sees 10 projects) against the owner, same run:")
+    for who, token in (("owner", org.token), ("member of 10 projects", secret)):
+        _line(f"overview, {who}", *_percentiles(as_(token, overview.overview), rounds), 150)
+        _line(f"page of 50 runs, {who}", *_percentiles(as_(token, runs), rounds), 50)
 
 
 def _deep_cursor(service: Callable[..., Callable[[], Any]], pages: int) -> tuple[int, Any]:

@@ -183,8 +183,10 @@ class OidcProvider:
         expires_in: int = 300,
         key: SigningKey | None = None,
         issuer: str | None = None,
+        jti: bool = True,
     ) -> str:
-        """An ID token with ``claims`` signed by ``key`` (default: the current key)."""
+        """An ID token with ``claims`` signed by ``key`` (default: the current key); without a
+        ``jti`` claim when ``jti`` is False."""
         signer = key or self.keys[0]
         now = int(time.time())
         payload = {
@@ -196,6 +198,8 @@ class OidcProvider:
             "jti": secrets.token_hex(8),
             **claims,
         }
+        if not jti:
+            del payload["jti"]
         return jwt.encode(payload, signer.key, algorithm="RS256", headers={"kid": signer.kid})
 
     def add_person(self, login: str, email: str, *, verified: bool = True) -> dict[str, Any]:

@@ -151,3 +151,55 @@ def test_the_github_action_and_the_gitlab_template_attest_with_no_stored_token(
         run = api_get(server, f"/runs/{listed['id']}")
         assert run["ci_identity"]["claims"]["project_path"] == "cyberdyne/skynet"
         assert _materials(run) == {"sbom": "SBOM_CYCLONEDX_JSON"}
+
+
+def test_one_gitlab_id_token_serves_its_run_across_steps_and_is_refused_for_another_run(
+    cli: Cli, server: Server, tmp_path: Path
+) -> None:
+    """GitLab gives a job one ID token: steps with --remote-state that kept no exchanged token
+    (another container: another state dir) exchange it again for their run; where the
+    exchanged token is kept, the job attests again with it; the same ID token exchanged to
+    start another run is a replay (docs/ci-identity.md, "Replays")."""
+    with OidcProvider() as idp:
+        cli(
+            "ci-identity", "add", "--name", "skynet-remote", "--provider", "gitlab",
+            "--issuer", idp.issuer, "--project", "skynet", "--workflow", "remote",
+            "--rule", "project_path == cyberdyne/skynet",
+        )  # fmt: skip
+        env = {k: v for k, v in cli.env.items() if k != "CHAINPROOF_TOKEN"}
+        env.update(
+            CHAINPROOF_ID_TOKEN=idp.mint(gitlab_claims("cyberdyne/skynet")),
+            CHAINPROOF_ORG="acme",
+        )
+
+        def step(name: str) -> Cli:
+            return Cli(env={**env, "CHAINPROOF_STATE_DIR": str(tmp_path / name)}, cwd=cli.cwd)
+
+        init = step("init")(
+            "attestation", "init", "--workflow", "remote", "--project", "skynet", "--remote-state"
+        )
+        run_id = init.stderr.split("Attestation ID: ", 1)[1].split()[0]
+        step("add")(
+            "attestation", "add", "--attestation-id", run_id,
+            "--name", "note", "--kind", "STRING", "--value", "built",
+        )  # fmt: skip
+        pushed = step("push").json("attestation", "push", "--attestation-id", run_id)
+        assert isinstance(pushed, dict)
+        assert (pushed["id"], pushed["status"]) == (run_id, "succeeded")
+        run = api_get(server, f"/runs/{run_id}")
+        assert run["ci_identity"]["name"] == "skynet-remote"
+
+        # The job's next attestation, where init kept the exchanged token: no new exchange.
+        first = step("init")
+        first("attestation", "init", "--workflow", "remote", "--project", "skynet")
+        first("attestation", "add", "--name", "note", "--kind", "STRING", "--value", "again")
+        second = first.json("attestation", "push")
+        assert isinstance(second, dict) and second["status"] == "succeeded"
+        assert second["id"] != run_id
+        assert list((tmp_path / "init").glob("*.token.json"))  # kept for the job's next one
+
+        again = step("again")(
+            "attestation", "init", "--workflow", "remote", "--project", "skynet", check=False
+        )
+        assert again.returncode == 3, again.stderr
+        assert "this ID token was already exchanged" in again.stderr

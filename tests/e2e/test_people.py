@@ -117,3 +117,44 @@ def test_people_sign_in_with_the_device_flow_and_a_viewer_reads_but_cannot_write
     assert isinstance(recovered, dict)
     status = owner.json("auth", "status", token=recovered["token"])
     assert status["token"]["role"] == "owner"  # type: ignore[index]
+
+
+def test_a_project_admin_sees_and_administers_only_their_project(
+    people_server: Server, idp: OidcProvider, tmp_path: Path
+) -> None:
+    """Cara, a viewer of the organisation made admin of project kiosk, sees only kiosk,
+    creates and blocks its workflows, and neither reaches depot nor grants project roles; once
+    her project role is removed she sees every project again (docs/identity.md)."""
+    server = people_server
+    owner = Cli(env={**_base_env(tmp_path), "CHAINPROOF_URL": server.url}, cwd=tmp_path)
+    owner("org", "invite", "create", "--email", "cara@example.com", "--role", "viewer",
+          token=server.owner_token)  # fmt: skip
+    for project in ("kiosk", "depot"):
+        owner("project", "create", "--name", project, token=server.owner_token)
+    idp.add_person("cara", "cara@example.com")
+    cara = _person(server, tmp_path, "cara")
+    _login(cara, server, idp, "cara")
+
+    granted = owner.json(
+        "project", "member", "add", "cara@example.com", "--project", "kiosk", "--role", "admin",
+        token=server.owner_token,
+    )  # fmt: skip
+    assert isinstance(granted, dict) and granted["role"] == "admin"
+    listed = cara.json("project", "member", "list", "--project", "kiosk")
+    assert [(m["email"], m["role"]) for m in listed] == [("cara@example.com", "admin")]  # type: ignore[index, union-attr]
+    assert [p["name"] for p in cara.json("project", "list")] == ["kiosk"]  # type: ignore[union-attr]
+
+    cara("workflow", "create", "--name", "build", "--project", "kiosk")
+    cara("workflow", "block", "--name", "build", "--project", "kiosk", "--reason", "audit")
+    hidden = cara("workflow", "create", "--name", "build", "--project", "depot", check=False)
+    assert hidden.returncode == 3 and "project 'depot' not found" in hidden.stderr
+    refused = cara("project", "member", "add", "cara@example.com", "--project", "kiosk",
+                   "--role", "viewer", check=False)  # fmt: skip
+    assert refused.returncode == 3 and "owner or admin" in refused.stderr
+
+    owner("project", "member", "remove", "cara@example.com", "--project", "kiosk",
+          token=server.owner_token)  # fmt: skip
+    names = {p["name"] for p in cara.json("project", "list")}  # type: ignore[union-attr]
+    assert {"kiosk", "depot"} <= names
+    denied = cara("workflow", "unblock", "--name", "build", "--project", "kiosk", check=False)
+    assert denied.returncode == 3  # a viewer of the organisation again

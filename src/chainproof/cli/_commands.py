@@ -32,8 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "org": ("chainproof.cli.org", "Describe and configure your organisation."),
     "project": (
         "chainproof.cli.project",
-        "Create, list, block and rename projects (they group workflows) and release their "
-        "versions.",
+        "Create, list, block and rename projects (they group workflows), release their "
+        "versions and give people project roles.",
     ),
     "workflow": ("chainproof.cli.workflow", "Manage workflows, their contracts and their runs."),
     "api-token": (

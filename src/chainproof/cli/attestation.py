@@ -65,13 +65,13 @@ def _open(ctx: typer.Context, state_dir: Path | None, attestation_id: str | None
     cli = cli_context(ctx)
     if attestation_id:
         if not cli.token:
-            use_ci_identity(cli, _state_file(ctx, state_dir), None)
+            use_ci_identity(cli, _state_file(ctx, state_dir), None, run_id=attestation_id)
         api = cli.api()
         return api, attestation.RemoteState(api, attestation_id)
     path = _state_file(ctx, state_dir)
-    server_url = attestation.load_state(path).server_url
-    use_ci_identity(cli, path, server_url)
-    return cli.api(server_url), attestation.LocalState(path)
+    state = attestation.load_state(path)
+    use_ci_identity(cli, path, state.server_url, run_id=state.run_id)
+    return cli.api(state.server_url), attestation.LocalState(path)
 
 
 @app.command("init")
@@ -168,7 +168,7 @@ def init(
     notices: dict[str, Any] = {}
     state_file = _state_file(ctx, state_dir)
     if replace:
-        forget_ci_identity(state_file)  # the new run may be another workflow's
+        forget_ci_identity(cli, state_file)  # the new run may be another workflow's
     use_ci_identity(cli, state_file, None, oidc_audience)
     state = attestation.init(
         cli.api(),
@@ -371,7 +371,7 @@ def push(
         release=release,
     )
     if not attestation_id:
-        forget_ci_identity(_state_file(ctx, state_dir))
+        forget_ci_identity(cli_context(ctx), _state_file(ctx, state_dir))
     link = f"{api.base_url}/api/v1/runs/{run['id']}"
     found = attestation.violations(run)
     if output is Output.json:
@@ -416,7 +416,7 @@ def reset(
     api, store = _open(ctx, state_dir, attestation_id)
     run = attestation.reset(api, store, trigger=trigger.value, reason=reason)
     if not attestation_id:
-        forget_ci_identity(_state_file(ctx, state_dir))
+        forget_ci_identity(cli_context(ctx), _state_file(ctx, state_dir))
     if output is Output.json:
         emit_json(run)
     else:

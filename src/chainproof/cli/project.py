@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from chainproof.cli import project_version
+from chainproof.cli import project_member, project_version
 from chainproof.cli._common import (
     Column,
     Output,
@@ -19,11 +19,12 @@ from chainproof.cli._common import (
 from chainproof.cli.workflow_lifecycle import block_text
 
 app = typer.Typer(
-    help="Create, list, block and rename projects (they group workflows) and release their "
-    "versions.",
+    help="Create, list, block and rename projects (they group workflows), release their "
+    "versions and give people project roles.",
     no_args_is_help=True,
 )
 app.add_typer(project_version.app, name="version")
+app.add_typer(project_member.app, name="member")
 
 COLUMNS: list[Column] = [
     ("Name", "name"),

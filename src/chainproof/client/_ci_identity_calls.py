@@ -52,7 +52,14 @@ class CiIdentityCalls:
         """Stop trusting a CI issuer registration."""
         self._session.request("DELETE", f"/api/v1/ci-identities/{quote(name, safe='')}")
 
-    def exchange_id_token(self, org: str, id_token: str) -> dict[str, Any]:
+    def exchange_id_token(
+        self, org: str, id_token: str, run_id: str | None = None
+    ) -> dict[str, Any]:
         """A short-lived token for the CI job ``id_token`` proves (no API token needed):
-        ``{"token", "expires_at", "project", "workflow", "ci_identity"}``."""
-        return dict(self._post("/ci-identities/exchange", {"org": org, "id_token": id_token}))
+        ``{"token", "expires_at", "project", "workflow", "ci_identity", "run_id"}``. A later
+        step of the job names the run it continues (``run_id``): the server exchanges an ID
+        token only once, except again for the run its first exchange started."""
+        body = {"org": org, "id_token": id_token}
+        if run_id:
+            body["run_id"] = run_id
+        return dict(self._post("/ci-identities/exchange", body))

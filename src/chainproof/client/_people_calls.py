@@ -62,6 +62,20 @@ class PeopleCalls:
         """Remove a member (user id or email) from the organisation."""
         self._session.request("DELETE", f"/api/v1/org/members/{quote(member, safe='')}")
 
+    def list_project_members(self, project: str) -> list[dict[str, Any]]:
+        """Who holds a role (admin, viewer) in ``project``."""
+        return list(self._get(f"/projects/{quote(project, safe='')}/members"))
+
+    def set_project_member(self, project: str, member: str, role: str) -> dict[str, Any]:
+        """Give an organisation member (user id or email) ``role`` in ``project``."""
+        path = f"/api/v1/projects/{quote(project, safe='')}/members/{quote(member, safe='')}"
+        return dict(self._session.request("PUT", path, json_body={"role": role}).json())
+
+    def remove_project_member(self, project: str, member: str) -> None:
+        """Take a person's role in ``project`` away."""
+        path = f"/api/v1/projects/{quote(project, safe='')}/members/{quote(member, safe='')}"
+        self._session.request("DELETE", path)
+
     def create_invitation(self, email: str, role: str) -> dict[str, Any]:
         """Invite an email address with a role."""
         return dict(self._post("/org/invitations", {"email": email, "role": role}))

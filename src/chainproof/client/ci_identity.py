@@ -10,7 +10,10 @@ Where the ID token comes from, first match wins:
   ``permissions: id-token: write``).
 
 The exchanged token is kept beside the attestation state file (mode 0600) so that the later
-steps of the job (``add``, ``push``) use it instead of exchanging again.
+steps of the job (``add``, ``push``) use it instead of exchanging again. The server exchanges an
+ID token once (docs/ci-identity.md, "Replays"): a job whose ID token is given to it
+(``CHAINPROOF_ID_TOKEN``, GitLab's one per job) keeps the exchanged token after ``push`` for its
+next attestation, while a GitHub job requests a fresh ID token whenever it needs one.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import httpx
 
 from chainproof.errors import InvalidInput, NetworkError, Unauthorized
 
-__all__ = ["DEFAULT_AUDIENCE", "ci_token", "forget", "id_token", "token_path"]
+__all__ = ["DEFAULT_AUDIENCE", "ci_token", "forget", "id_token", "release", "token_path"]
 
 DEFAULT_AUDIENCE = "chainproof"
 ID_TOKEN_VARIABLE = "CHAINPROOF_ID_TOKEN"  # noqa: S105 (a variable name, not a secret)
@@ -85,11 +88,14 @@ def ci_token(
     url: str,
     org: str | None,
     audience: str | None = None,
+    run_id: str | None = None,
     transport: httpx.BaseTransport | None = None,
     timeout: float = 30.0,
 ) -> str | None:
     """A chainproof token for this CI job: the one exchanged earlier in the job if it is still
-    valid, else a new one for the job's ID token; None when the job offers no ID token."""
+    valid, else a new one for the job's ID token; None when the job offers no ID token.
+    ``run_id``: the run a later step continues, sent with the exchange because the server
+    exchanges one ID token (GitLab's is one per job) again only for the run it started."""
     saved = _saved(token_path(state_file))
     if saved:
         return saved
@@ -104,14 +110,28 @@ def ci_token(
     from chainproof.client.http import ApiClient
 
     with ApiClient(url, None, timeout=timeout, transport=transport) as api:
-        answer = api.exchange_id_token(org, token)
+        answer = api.exchange_id_token(org, token, run_id)
     _save(token_path(state_file), answer)
     return str(answer["token"])
 
 
 def forget(state_file: Path) -> None:
-    """Delete the kept token (the attestation is over)."""
+    """Delete the kept token."""
     token_path(state_file).unlink(missing_ok=True)
+
+
+def release(state_file: Path, environ: Mapping[str, str]) -> None:
+    """The attestation is over (or replaced): delete the kept token, unless the job's ID token
+    was given to it (``CHAINPROOF_ID_TOKEN``) and the kept token may start runs: that ID token
+    cannot be exchanged again for a new run, so the job's next attestation needs this one."""
+    path = token_path(state_file)
+    given = bool(environ.get(ID_TOKEN_VARIABLE, "").strip())
+    try:
+        bound = json.loads(path.read_text(encoding="utf-8")).get("run_id") is not None
+    except (OSError, ValueError, AttributeError):
+        bound = True  # nothing usable kept
+    if not given or bound:
+        path.unlink(missing_ok=True)
 
 
 def _saved(path: Path) -> str | None:
@@ -130,4 +150,5 @@ def _save(path: Path, answer: Mapping[str, Any]) -> None:
     path.unlink(missing_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump({"token": answer["token"], "expires_at": answer.get("expires_at")}, out)
+        kept = {"token": answer["token"], "expires_at": answer.get("expires_at")}
+        json.dump({**kept, "run_id": answer.get("run_id")}, out)

@@ -17,6 +17,14 @@ The routes are read from the app's OpenAPI document, so a new route without an e
 People signed in with a session (``person-<role>``, naming the organisation in
 ``X-Chainproof-Org``) get what the API tokens of their role get (docs/identity.md, "Roles").
 
+Project roles (docs/identity.md, "Project roles") add two callers, each as a token and as a
+signed-in person: ``padmin``, a viewer of the organisation who is the admin of project ``p``
+(the project every request names), gets what a viewer gets plus the routes of
+:data:`PROJECT_ADMIN` (they administer or attest in ``p``); ``outsider``, a member of the
+organisation who is a viewer of project ``q`` only, gets what a member gets except that every
+route of :data:`NAMES_P` is denied (403 or 404), and no answer names ``p``'s project,
+workflow, contract or run.
+
 and what a robot scoped to *another* project and workflow gets: ``pass`` (its own data) or
 ``deny`` (403 or 404: it may neither act on nor learn about the first workflow). Callers
 without a usable token (none, expired, revoked) get 401 everywhere; another organisation's
@@ -40,7 +48,7 @@ from tests.integration.conftest import Env
 from tests.integration.server.helpers import init_run, setup_workflow
 
 from chainproof.server.db.base import utcnow
-from chainproof.server.services import orgs, people, signin, tokens
+from chainproof.server.services import orgs, people, project_members, signin, tokens
 
 ANY, USER, ATTEST, ADMIN, ID_TOKEN = "any", "user", "attest", "admin", "id-token"
 PUBLIC, SESSION = "public", "session"
@@ -69,6 +77,9 @@ ROUTES: dict[str, tuple[str, str]] = {
     "POST /api/v1/projects/{name}/block": (ADMIN, DENY),
     "POST /api/v1/projects/{name}/unblock": (ADMIN, DENY),
     "POST /api/v1/projects/{name}/rename": (ADMIN, DENY),
+    "GET /api/v1/projects/{name}/members": (USER, DENY),
+    "PUT /api/v1/projects/{name}/members/{member}": (ADMIN, DENY),
+    "DELETE /api/v1/projects/{name}/members/{member}": (ADMIN, DENY),
     "GET /api/v1/projects/{name}/versions": (USER, DENY),
     "POST /api/v1/projects/{name}/versions/{version}/release": (ADMIN, DENY),
     "POST /api/v1/contracts": (ADMIN, DENY),
@@ -145,9 +156,42 @@ ROUTES: dict[str, tuple[str, str]] = {
     "GET /api/v1/tlog/proof/consistency": (USER, DENY),
 }
 
+#: What the admin of project ``p`` may do beyond a viewer of the organisation.
+PROJECT_ADMIN = {
+    "POST /api/v1/projects/{name}/block",
+    "POST /api/v1/projects/{name}/unblock",
+    "POST /api/v1/projects/{name}/versions/{version}/release",
+    "POST /api/v1/workflows",
+    "PATCH /api/v1/workflows/{project}/{name}",
+    "POST /api/v1/workflows/{project}/{name}/block",
+    "POST /api/v1/workflows/{project}/{name}/unblock",
+    "POST /api/v1/workflows/{project}/{name}/rename",
+    "POST /api/v1/workflows/{project}/{name}/archive",
+    "POST /api/v1/workflows/{project}/{name}/unarchive",
+    "DELETE /api/v1/workflows/{project}/{name}",
+    "PUT /api/v1/workflows/{project}/{name}/cadence",
+    "POST /api/v1/findings/{finding_id}/acknowledge",
+    "POST /api/v1/runs",
+    "POST /api/v1/runs/{run_id}/attestation",
+    "POST /api/v1/runs/{run_id}/reset",
+    "GET /api/v1/runs/{run_id}/state",
+    "PUT /api/v1/runs/{run_id}/state",
+    "POST /api/v1/signing/certificates",
+}
+#: Routes that name project ``p``, its workflow or its run (in the path or the body): hidden
+#: from a person whose project roles are all elsewhere.
+NAMES_P = {
+    route
+    for route in ROUTES
+    if any(part in route for part in ("{run_id}", "/workflows/{project}", "/projects/{name}"))
+} | {"GET /api/v1/contracts/{name}", "GET /api/v1/contracts/{name}/diff"}
+NAMES_P |= {"GET /api/v1/contracts/{name}/rollout", "POST /api/v1/runs", "POST /api/v1/workflows"}
+NAMES_P |= {"POST /api/v1/signing/certificates"}
+
 ROLES = ("owner", "admin", "member", "viewer")
 LOCKED_OUT = ("none", "expired", "revoked")
-PERSONS = tuple(f"person-{role}" for role in ROLES)
+PROJECT_CALLERS = ("padmin", "outsider")
+PERSONS = tuple(f"person-{role}" for role in (*ROLES, *PROJECT_CALLERS))
 
 
 @dataclass
@@ -157,22 +201,42 @@ class World:
     params: dict[str, str]
     secrets_of_a: set[str]
     scoped_out: set[str]
+    #: What a person whose project roles are all elsewhere must never be shown.
+    outside: set[str]
 
 
-def _user(env: Env, role: str) -> str:
+#: caller → (organisation role, project, project role).
+_PROJECT_ROLES = {"padmin": ("viewer", "p", "admin"), "outsider": ("member", "q", "viewer")}
+
+
+def _grant(env: Env, session: Any, user_id: str, caller: str) -> str:
+    """The organisation role of ``caller``, after granting its project role."""
+    if caller not in _PROJECT_ROLES:
+        return caller
+    role, project, project_role = _PROJECT_ROLES[caller]
+    owner = tokens.authenticate(session, env.token)
+    project_members.set_member(session, owner, project, user_id, project_role)
+    return role
+
+
+def _user(env: Env, caller: str) -> str:
     with env.sessions.begin() as session:
         org = orgs.get_org(session, env.org["id"])
-        user = orgs.add_member(session, org, f"{role}-{secrets.token_hex(3)}", role)
-        _, secret = tokens.create_user_token(session, org, user, role, f"{role}-token")
+        role = _PROJECT_ROLES.get(caller, (caller,))[0]
+        user = orgs.add_member(session, org, f"{caller}-{secrets.token_hex(3)}", role)
+        _grant(env, session, user.id, caller)
+        _, secret = tokens.create_user_token(session, org, user, role, f"{caller}-token")
         return secret
 
 
-def _person(env: Env, role: str) -> str:
-    """A session of a person who signed in and holds ``role``."""
+def _person(env: Env, caller: str) -> str:
+    """A session of a person who signed in and holds ``caller``'s roles."""
     with env.sessions.begin() as session:
         org = orgs.get_org(session, env.org["id"])
-        user = orgs.add_member(session, org, f"person-{role}", role)
-        user.email = f"{role}-{secrets.token_hex(3)}@example.com"
+        role = _PROJECT_ROLES.get(caller, (caller,))[0]
+        user = orgs.add_member(session, org, f"person-{caller}", role)
+        _grant(env, session, user.id, caller)
+        user.email = f"{caller}-{secrets.token_hex(3)}@example.com"
         _, secret = signin.open_session(session, user, "https://idp.test", 3600, utcnow())
         return secret
 
@@ -196,8 +260,9 @@ def _world(env: Env) -> World:
     revoked = env.post("/tokens", {"name": "gone"}).json()
     assert env.delete(f"/tokens/{revoked['id']}").status_code == 204
     target = env.post("/tokens", {"name": "target"}).json()
-    callers: dict[str, str | None] = {role: _user(env, role) for role in ROLES[1:]}
-    callers.update({f"person-{role}": _person(env, role) for role in ROLES})
+    users = (*ROLES[1:], *PROJECT_CALLERS)
+    callers: dict[str, str | None] = {caller: _user(env, caller) for caller in users}
+    callers.update({f"person-{c}": _person(env, c) for c in (*ROLES, *PROJECT_CALLERS)})
     callers.update(
         owner=env.token,
         none=None,
@@ -224,10 +289,15 @@ def _world(env: Env) -> World:
         "digest": "sha256:" + "ab" * 32,
     }
     scoped_out = {run["run"]["id"], run["workflow"]["id"]}
-    return World(env, callers, params, ids, scoped_out)
+    project_p = env.get("/projects/p").json()["id"]
+    contract_p = env.get("/contracts/p-c").json()["id"]
+    outside = scoped_out | {project_p, contract_p}
+    return World(env, callers, params, ids, scoped_out, outside)
 
 
 _NAMES = {"projects": "p", "contracts": "p-c", "workflows": "build"}
+#: Body fields every request fills with project ``p``'s names, so that project roles matter.
+_BODY = {"project": "p", "workflow": "build"}
 
 
 def _value(schema: dict[str, Any], spec: dict[str, Any]) -> Any:
@@ -253,8 +323,11 @@ def _value(schema: dict[str, Any], spec: dict[str, Any]) -> Any:
     return "x" * max(1, int(schema.get("minLength", 1)))
 
 
-def _request(path: str, method: str, world: World, spec: dict[str, Any]) -> dict[str, Any]:
-    """URL and JSON body of a minimal valid request to ``path``."""
+def _request(
+    path: str, method: str, world: World, spec: dict[str, Any], *, names_p: bool = False
+) -> dict[str, Any]:
+    """URL and JSON body of a minimal valid request to ``path``; with ``names_p``, its body
+    names project ``p``, workflow ``build`` and the run (for the project-role callers)."""
     operation = spec["paths"][path][method.lower()]
     url = path
     query: dict[str, Any] = {}
@@ -272,11 +345,18 @@ def _request(path: str, method: str, world: World, spec: dict[str, Any]) -> dict
     request: dict[str, Any] = {"method": method, "url": url, "params": query}
     body = operation.get("requestBody", {}).get("content", {}).get("application/json")
     if body is not None:
-        request["json"] = _value(body["schema"], spec)
+        value = _value(body["schema"], spec)
+        if isinstance(value, dict) and names_p:
+            value.update({k: v for k, v in _BODY.items() if k in value})
+            if "run_id" in value:
+                value["run_id"] = world.params["run_id"]
+        request["json"] = value
     return request
 
 
-def _expected(caller: str, who: str, robot: str, has_path_params: bool) -> set[int] | str:
+def _expected(
+    caller: str, route: str, who: str, robot: str, has_path_params: bool
+) -> set[int] | str:
     """The statuses ``caller`` may get, or PASS (anything but 401/403)."""
     if who == PUBLIC:
         return PASS
@@ -286,6 +366,10 @@ def _expected(caller: str, who: str, robot: str, has_path_params: bool) -> set[i
     if caller in LOCKED_OUT or who == ID_TOKEN:
         return {401}
     caller = caller.removeprefix("person-")
+    if caller == "padmin":
+        return PASS if route in PROJECT_ADMIN else _expected("viewer", route, who, robot, False)
+    if caller == "outsider":
+        return {403, 404} if route in NAMES_P else _expected("member", route, who, robot, False)
     if caller == "foreign":
         # 400: a body that does not match the path is refused before any lookup.
         return {400, 404} if has_path_params else PASS
@@ -316,7 +400,17 @@ def _routes(spec: dict[str, Any]) -> list[tuple[str, str]]:
     return sorted(routes, key=lambda rm: (order[rm[1]], (rm[1], rm[0]) == last, rm[0]))
 
 
-CALLERS = (*LOCKED_OUT, "foreign", "robot", "viewer", "member", "admin", "owner", *PERSONS)
+CALLERS = (
+    *LOCKED_OUT,
+    "foreign",
+    "robot",
+    "viewer",
+    "member",
+    *PROJECT_CALLERS,
+    "admin",
+    "owner",
+    *PERSONS,
+)
 
 
 def test_every_route_answers_every_caller_as_documented(app_client: Env) -> None:
@@ -332,22 +426,25 @@ def test_every_route_answers_every_caller_as_documented(app_client: Env) -> None
     for path, method in routes:
         who, robot = ROUTES[f"{method} {path}"]
         for caller in CALLERS:
-            request = _request(path, method, world, spec)
+            names_p = caller.removeprefix("person-") in PROJECT_CALLERS
+            request = _request(path, method, world, spec, names_p=names_p)
             token = world.callers[caller]
             headers = {"Authorization": f"Bearer {token}"} if token else {}
             if caller in PERSONS:
                 headers[signin.ORG_HEADER] = app_client.org["name"]
             reply = app_client.client.request(**request, headers=headers)
             tried += 1
-            expected = _expected(caller, who, robot, "{" in path)
+            expected = _expected(caller, f"{method} {path}", who, robot, "{" in path)
             got = reply.status_code
             if got >= 500 or (got in (401, 403) if expected == PASS else got not in expected):
                 wrong.append(f"{method} {path} as {caller}: {got}, want {expected}")
-            if caller in ("foreign", "robot"):
+            hiders = {"foreign": world.secrets_of_a, "robot": world.scoped_out}
+            hiders |= {"outsider": world.outside, "person-outsider": world.outside}
+            if caller in hiders:
                 asked = json.dumps(request)
-                hidden = world.secrets_of_a if caller == "foreign" else world.scoped_out
+                hidden = hiders[caller]
                 leaked = {s for s in hidden if s in reply.text and s not in asked}
                 if leaked:
                     wrong.append(f"{method} {path} as {caller} leaks {leaked}")
     print(f"authz matrix: {len(routes)} routes x {len(CALLERS)} callers = {tried} requests")
-    assert wrong == []
+    assert wrong == [], "\n".join(wrong)

@@ -89,3 +89,23 @@ def test_the_exchanged_token_is_kept_for_the_job_until_it_expires(tmp_path: Path
     ci_identity.forget(state)
     assert not kept.exists()
     assert token("acme", {}) is None
+
+
+def test_a_given_id_token_keeps_its_exchanged_token_for_the_jobs_next_run(
+    tmp_path: Path,
+) -> None:
+    """The server exchanges an ID token once: a job whose ID token is given to it keeps the
+    exchanged token after its attestation, unless that token is bound to one run; a job
+    that requests ID tokens (GitHub) lets it go."""
+    state = tmp_path / "chainproof-attestation.json"
+    kept = ci_identity.token_path(state)
+    for environ, answer, stays in (
+        ({"CHAINPROOF_ID_TOKEN": "jwt"}, {"token": "cp_1", "run_id": None}, True),
+        ({"CHAINPROOF_ID_TOKEN": "jwt"}, {"token": "cp_1", "run_id": "r-1"}, False),
+        ({"GITHUB_ACTIONS": "true"}, {"token": "cp_1", "run_id": None}, False),
+    ):
+        kept.write_text(json.dumps({**answer, "expires_at": "2999-01-01T00:00:00Z"}))
+        ci_identity.release(state, environ)
+        assert kept.exists() is stays, (environ, answer)
+    ci_identity.release(state, {"CHAINPROOF_ID_TOKEN": "jwt"})  # nothing kept: no error
+    assert not kept.exists()

@@ -43,7 +43,9 @@ def exchange_id_token(
 ) -> Any:
     """A CI job's OIDC ID token for a short-lived token scoped to its workflow: no API token
     is sent, the ID token is the credential (401 when it is not a valid token of a trusted
-    issuer, 403 naming the failed rule when no registration accepts the job)."""
+    issuer or was exchanged before, 403 naming the failed rule when no registration accepts
+    the job). ``run_id``: a later step of the job whose ID token started that run; the token
+    answered is then bound to that run (docs/ci-identity.md, "Replays")."""
     keys: JwksCache = request.app.state.oidc_keys
     row, secret = ci_identity.exchange(
         session,
@@ -51,6 +53,7 @@ def exchange_id_token(
         org=body.org,
         id_token=body.id_token,
         lifetime_seconds=settings.ci_token_seconds,
+        run_id=body.run_id,
     )
     scope = ci_identity.token_scope(session, row)
     return {
@@ -58,4 +61,5 @@ def exchange_id_token(
         "expires_at": rfc3339(row.expires_at),
         **scope,
         "ci_identity": row.ci_identity or {},
+        "run_id": row.run_id,
     }

@@ -70,6 +70,5 @@ def get_contract(
     revision: int | None = Query(None, ge=1),
 ) -> Any:
     """A contract at ``revision`` (default latest)."""
-    principal.require_reader()
-    row = contracts.get(session, principal.org_id, name)
+    row = contracts.describe(session, principal, name)
     return contracts.view(row, contracts.revision(session, row, revision))

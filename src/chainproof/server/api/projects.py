@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from chainproof.server.api.deps import PrincipalDep, SessionDep
 from chainproof.server.api.schemas import Page, ProjectIn, ProjectOut, VersionOut
 from chainproof.server.api.strict_json import StrictJsonRoute
-from chainproof.server.services import projects, versions
+from chainproof.server.services import project_members, projects, versions
 from chainproof.server.support import pagination
 
 router = APIRouter(route_class=StrictJsonRoute, prefix="/projects", tags=["projects"])
@@ -103,3 +103,42 @@ def release_version(name: str, version: str, session: SessionDep, principal: Pri
     """Release a version (owner/admin; 409 if it already is); audited."""
     row = versions.release(session, principal, name, version)
     return versions.views(session, [row])[0]
+
+
+class ProjectMemberIn(_In):
+    role: Literal["admin", "viewer"]
+
+
+class ProjectMemberOut(BaseModel):
+    user_id: str
+    email: str | None
+    name: str
+    role: str
+    created_at: str
+
+
+@router.get("/{name}/members", response_model=list[ProjectMemberOut])
+def list_project_members(name: str, session: SessionDep, principal: PrincipalDep) -> Any:
+    """Who holds a project role (admin, viewer) in the project (anyone who may read it)."""
+    held = project_members.list_members(session, principal, name)
+    return [project_members.view(m, u) for m, u in held]
+
+
+@router.put("/{name}/members/{member}", response_model=ProjectMemberOut)
+def set_project_member(
+    name: str, member: str, body: ProjectMemberIn, session: SessionDep, principal: PrincipalDep
+) -> Any:
+    """Give an organisation member (user id or email) a role in the project (owner/admin of
+    the organisation; idempotent)."""
+    return project_members.view(
+        *project_members.set_member(session, principal, name, member, body.role)
+    )
+
+
+@router.delete("/{name}/members/{member}", status_code=204)
+def remove_project_member(
+    name: str, member: str, session: SessionDep, principal: PrincipalDep
+) -> Response:
+    """Take a person's role in the project away (owner/admin of the organisation)."""
+    project_members.remove_member(session, principal, name, member)
+    return Response(status_code=204)

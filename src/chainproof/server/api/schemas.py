@@ -31,6 +31,8 @@ class TokenRef(BaseModel):
     role: str
     project: str | None = None
     workflow: str | None = None
+    #: Project name → role, for a member or viewer who sees only those projects.
+    project_roles: dict[str, str] | None = None
 
 
 class UserRef(BaseModel):
@@ -190,6 +192,8 @@ class CiIdentityOut(BaseModel):
 class CiExchangeIn(_In):
     org: str = Field(min_length=1, max_length=100)
     id_token: str = Field(min_length=1, max_length=16384)
+    #: A later step of a job: the run its ID token's first exchange started.
+    run_id: str | None = Field(None, max_length=36)
 
 
 class CiExchangeOut(BaseModel):
@@ -198,6 +202,7 @@ class CiExchangeOut(BaseModel):
     project: str | None
     workflow: str | None
     ci_identity: dict[str, Any]
+    run_id: str | None = None
 
 
 class RunnerIn(BaseModel):

@@ -2,7 +2,7 @@
 
 from chainproof.server.db.base import Base
 from chainproof.server.db.cas_backends import CasBackend
-from chainproof.server.db.ci_identity import CiIssuer
+from chainproof.server.db.ci_identity import CiIssuer, CiTokenUse
 from chainproof.server.db.discover import Component, IndexedRun, Referrer
 from chainproof.server.db.findings import Finding
 from chainproof.server.db.integrations import (
@@ -18,6 +18,7 @@ from chainproof.server.db.orgs import (
     Invitation,
     Membership,
     Organization,
+    ProjectMembership,
     SigningCA,
     SigningKey,
     User,
@@ -55,6 +56,7 @@ __all__ = [
     "CasRunUpload",
     "CasUpload",
     "CiIssuer",
+    "CiTokenUse",
     "Component",
     "ContractRevision",
     "ContractRow",
@@ -73,6 +75,7 @@ __all__ = [
     "PolicyRevision",
     "PolicyRow",
     "Project",
+    "ProjectMembership",
     "ProjectVersion",
     "Referrer",
     "RunState",

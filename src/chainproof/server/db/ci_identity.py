@@ -29,3 +29,25 @@ class CiIssuer(Base):
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     workflow_id: Mapped[str] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CiTokenUse(Base):
+    """An OIDC ID token exchanged once (docs/ci-identity.md, "Replays"): kept until the ID
+    token expires, so that a second exchange of it is refused, unless it comes back for the
+    run the first exchange's token started (``run_id``)."""
+
+    __tablename__ = "ci_token_uses"
+    __table_args__ = (UniqueConstraint("org_id", "key_hash"),)
+
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    #: SHA-256 of the issuer and ``jti``, or of the whole token when it has no ``jti``.
+    key_hash: Mapped[str] = mapped_column(String(64))
+    #: The ID token's ``exp`` plus the verification leeway: the row may go after that.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: The token the first exchange made (None once the expiry job deleted it).
+    token_id: Mapped[str | None] = mapped_column(
+        ForeignKey("api_tokens.id", ondelete="SET NULL"), index=True
+    )
+    #: The run that token started last: the one run a re-exchange may be bound to.
+    run_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -112,6 +112,23 @@ class Membership(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ProjectMembership(Base):
+    """A person's role in one project (``admin`` or ``viewer``), beside their organisation
+    role (docs/identity.md, "Project roles")."""
+
+    __tablename__ = "project_memberships"
+    __table_args__ = (
+        UniqueConstraint("project_id", "user_id"),
+        Index("ix_project_memberships_org_id_user_id", "org_id", "user_id"),
+    )
+
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ApiToken(Base):
     __tablename__ = "api_tokens"
 
@@ -135,6 +152,9 @@ class ApiToken(Base):
     #: A CI job's token exchanged for its verified OIDC ID token: the trusted issuer's name
     #: and the claims (docs/ci-identity.md); runs it starts record them.
     ci_identity: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: A CI token exchanged again for the run its ID token already started: it acts on that
+    #: run only (docs/ci-identity.md, "Replays").
+    run_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class SigningCA(Base):

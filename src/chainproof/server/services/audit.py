@@ -150,6 +150,7 @@ def views(session: Session, events: list[AuditEvent]) -> list[dict[str, Any]]:
         )
     }
     tokens.update(_session_actors(session, token_ids - tokens.keys()))
+    tokens.update(_deleted_ci_tokens(session, token_ids - tokens.keys()))
     names = _resource_names(session, {e.target for e in events if e.target})
     out = []
     for event in events:
@@ -168,6 +169,20 @@ def views(session: Session, events: list[AuditEvent]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _deleted_ci_tokens(session: Session, ids: set[str]) -> dict[str, tuple[str, str]]:
+    """Exchanged CI tokens the expiry job deleted: named by their exchange's event."""
+    if not ids:
+        return {}
+    stmt = select(AuditEvent.target, AuditEvent.data).where(
+        AuditEvent.action == "ci_identity.exchange", AuditEvent.target.in_(ids)
+    )
+    return {
+        target: (f"ci-identity {(data or {}).get('name')}", "robot")
+        for target, data in session.execute(stmt)
+        if target
+    }
 
 
 def _session_actors(session: Session, ids: set[str]) -> dict[str, tuple[str, str]]:

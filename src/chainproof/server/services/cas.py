@@ -56,7 +56,7 @@ from chainproof.server.db import (
     Workflow,
     WorkflowRun,
 )
-from chainproof.server.services import audit, cas_backends, cas_uploads, projects, runs
+from chainproof.server.services import audit, cas_backends, cas_uploads, runs, visibility
 from chainproof.server.services.cas_backends import BackendFactory
 from chainproof.server.support import sealed
 from chainproof.server.support.principal import ADMIN_ROLES, Principal
@@ -181,8 +181,11 @@ def _runless_upload(session: Session, actor: Principal, project: str | None) -> 
             "robot tokens upload evidence only for a run",
             hint="start one with `attestation init`, or pass the run's id (--run-id)",
         )
-    actor.require_attestor()
-    return projects.get(session, actor.org_id, project).id if project else None
+    if not project:
+        actor.require_attestor()
+        return None
+    actor.require_attestor_somewhere()
+    return visibility.project(session, actor, project, "attest").id
 
 
 def readable(session: Session, actor: Principal, digest: Digest) -> bool:
@@ -203,6 +206,9 @@ def readable(session: Session, actor: Principal, digest: Digest) -> bool:
         stmt = stmt.where(Workflow.project_id == actor.project_id)
     if actor.workflow_id:
         stmt = stmt.where(Workflow.id == actor.workflow_id)
+    if actor.run_id:
+        stmt = stmt.where(WorkflowRun.id == actor.run_id)
+    stmt = visibility.narrow(stmt, actor, Workflow.project_id)
     return session.scalar(stmt) is not None or _upload_readable(session, actor, digest)
 
 
@@ -224,8 +230,9 @@ def _upload_readable(session: Session, actor: Principal, digest: Digest) -> bool
     user_id = actor.user_id or session.scalar(
         select(ApiToken.user_id).where(ApiToken.id == actor.token_id)
     )
+    roles = actor.project_roles
     return any(
-        u.project_id is not None
+        (u.project_id is not None and (roles is None or u.project_id in roles))
         or (actor.token_id is not None and u.token_id == actor.token_id)
         or (user_id is not None and u.user_id == user_id)
         for u in uploads

@@ -22,7 +22,7 @@ from chainproof.core.claim_rules import ClaimRule, check_all
 from chainproof.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from chainproof.server.db import ApiToken, CiIssuer, Project, Workflow
 from chainproof.server.db.base import utcnow
-from chainproof.server.services import audit, orgs, projects, tokens, workflows
+from chainproof.server.services import audit, ci_replay, orgs, projects, tokens, workflows
 from chainproof.server.support.oidc import JwksCache, unverified_issuer
 from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
@@ -126,11 +126,14 @@ def exchange(
     org: str,
     id_token: str,
     lifetime_seconds: int,
+    run_id: str | None = None,
     now: datetime | None = None,
 ) -> tuple[ApiToken, str]:
     """A short-lived robot token for the job ``id_token`` proves; Unauthorized when the token
-    is not a valid one of a trusted issuer, Forbidden naming the failed rule of each
-    registration of that issuer when none accepts the job."""
+    is not a valid one of a trusted issuer or was exchanged before (unless ``run_id`` names
+    the run its first exchange started: the token is then bound to that run, docs/ci-identity.md
+    "Replays"), Forbidden naming the failed rule of each registration of that issuer when
+    none accepts the job."""
     org_row = orgs.find_org(session, org)
     if org_row is None:
         raise Unauthorized(f"organisation {org!r} not found", hint="check --org / CHAINPROOF_ORG")
@@ -149,6 +152,8 @@ def exchange(
     claims = keys.verify(id_token, issuer=issuer, audiences={c.audience for c in candidates})
     chosen = _accepting(candidates, claims)
     now = now or utcnow()
+    key = ci_replay.use_key(issuer, claims, id_token)
+    bound_run = ci_replay.admit(session, org_row.id, key, claims, run_id, now)
     recorded = _recorded(claims)
     identity = {
         "name": chosen.name,
@@ -168,9 +173,12 @@ def exchange(
         created_at=now,
         expires_at=now + timedelta(seconds=lifetime_seconds),
         ci_identity=identity,
+        run_id=bound_run,
     )
     session.add(row)
     session.flush()
+    if bound_run is None:
+        ci_replay.remember_token(session, org_row.id, key, row.id)
     audit.record(
         session,
         org_row.id,
@@ -179,6 +187,7 @@ def exchange(
         row.id,
         name=chosen.name,
         subject=recorded.get("sub"),
+        run=bound_run,
     )
     return row, secret
 

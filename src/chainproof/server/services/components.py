@@ -15,6 +15,7 @@ from chainproof.core.sbom_components import package_of
 from chainproof.core.version_range import VersionRange
 from chainproof.errors import InvalidInput
 from chainproof.server.db import Component, Project, ProjectVersion, Referrer, Workflow, WorkflowRun
+from chainproof.server.services import visibility
 from chainproof.server.support import pagination
 from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
@@ -38,6 +39,10 @@ def search(
     """One page of matching components, with their runs; robots are refused."""
     actor.require_reader()
     stmt = _statement(actor.org_id, where)
+    clause = visibility.visible(actor, Workflow.project_id)
+    if clause is not None:  # a person holding project roles: their projects' components
+        in_view = select(Workflow.id).where(Workflow.org_id == actor.org_id, clause)
+        stmt = stmt.where(Component.workflow_id.in_(in_view))
     wanted = VersionRange.parse(where.version) if where.version else None
     if wanted is None:
         rows, nxt = pagination.keyset_page(

@@ -14,7 +14,7 @@ from chainproof.errors import Conflict, InvalidInput, NotFound
 from chainproof.server.db import ContractRevision, ContractRow
 from chainproof.server.db.base import utcnow
 from chainproof.server.db.inserts import insert_if_absent
-from chainproof.server.services import audit, events
+from chainproof.server.services import audit, events, visibility
 from chainproof.server.services.orgs import check_name
 from chainproof.server.support import pagination
 from chainproof.server.support.principal import Principal
@@ -161,10 +161,21 @@ def update(
 def list_page(
     session: Session, actor: Principal, limit: int, cursor: str | None
 ) -> tuple[list[ContractRow], str | None]:
-    """Contracts by name."""
+    """Contracts by name (a person holding project roles: those their projects use)."""
     actor.require_reader()
     stmt = select(ContractRow).where(ContractRow.org_id == actor.org_id).order_by(ContractRow.name)
+    in_use = visibility.contracts_in_use(actor, ContractRow.id)
+    if in_use is not None:
+        stmt = stmt.where(in_use)
     return pagination.page(session, stmt, limit, cursor)
+
+
+def describe(session: Session, actor: Principal, name: str) -> ContractRow:
+    """A contract the caller may read; NotFound when missing or not used by their projects."""
+    actor.require_reader()
+    row = get(session, actor.org_id, name)
+    visibility.require_contract(session, actor, row)
+    return row
 
 
 def view(contract: ContractRow, rev: ContractRevision) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from chainproof.core.digest import Digest
 from chainproof.errors import InvalidInput, NotFound
 from chainproof.server.db import Project, ProjectVersion, Referrer, Workflow, WorkflowRun
+from chainproof.server.services import visibility
 from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
 
@@ -39,7 +40,7 @@ def discover(session: Session, actor: Principal, digest: str, depth: int = 1) ->
     seen_runs: set[str] = set()
     visited: set[str] = set()
     for step in range(depth):
-        refs = _referrers(session, actor.org_id, list(level))
+        refs = _referrers(session, actor, list(level))
         if step == 0 and not refs:
             raise NotFound(
                 f"no attestation of this organisation names {root}",
@@ -58,20 +59,22 @@ def discover(session: Session, actor: Principal, digest: str, depth: int = 1) ->
 
 
 def _referrers(
-    session: Session, org_id: str, digests: list[str]
+    session: Session, actor: Principal, digests: list[str]
 ) -> list[tuple[Referrer, dict[str, Any]]]:
-    rows = session.execute(
+    stmt = (
         select(Referrer, WorkflowRun, Workflow.name, Project.name, ProjectVersion.version)
         .join(WorkflowRun, WorkflowRun.id == Referrer.run_id)
         .join(Workflow, Workflow.id == WorkflowRun.workflow_id)
         .join(Project, Project.id == Workflow.project_id)
         .outerjoin(ProjectVersion, ProjectVersion.id == WorkflowRun.project_version_id)
-        .where(Referrer.org_id == org_id, Referrer.digest.in_(digests))
+        .where(Referrer.org_id == actor.org_id, Referrer.digest.in_(digests))
         .order_by(WorkflowRun.created_at.desc(), WorkflowRun.id)
         # Bounded: a run names one digest in a few roles at most, so this holds MAX_RUNS
         # runs per digest however many thousand runs share a base image.
         .limit(MAX_RUNS * 4 * len(digests))
-    ).all()
+    )
+    # A person holding project roles: the runs of their projects only.
+    rows = session.execute(visibility.narrow(stmt, actor, Workflow.project_id)).all()
     out = []
     for ref, run, workflow, project, version in rows:
         out.append(

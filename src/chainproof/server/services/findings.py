@@ -24,7 +24,7 @@ from chainproof.core.drift import KINDS, detect
 from chainproof.errors import AmbiguousId, Conflict, InvalidInput, NotFound
 from chainproof.server.db import Finding, Project, Workflow
 from chainproof.server.db.base import utcnow
-from chainproof.server.services import audit, drift, events, workflows
+from chainproof.server.services import audit, drift, events, visibility, workflows
 from chainproof.server.support import pagination
 from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
@@ -134,6 +134,7 @@ def list_page(
         .join(Project, Project.id == Workflow.project_id)
         .where(Finding.org_id == actor.org_id)
     )
+    stmt = visibility.narrow(stmt, actor, Workflow.project_id)
     if status == "open":
         stmt = stmt.where(Finding.closed_at.is_(None))
     elif status == "closed":
@@ -152,14 +153,18 @@ def list_page(
 def acknowledge(
     session: Session, actor: Principal, finding_id: str, reason: str, now: datetime | None = None
 ) -> Finding:
-    """Mark an open finding as known and accepted (owner/admin), with the reason; audited."""
-    actor.require_admin()
+    """Mark an open finding as known and accepted (owner/admin, or the project's admin),
+    with the reason; audited."""
+    actor.require_admin_somewhere()
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("a reason is required", hint="say why the finding is accepted")
     if len(reason) > MAX_REASON:
         raise InvalidInput(f"the reason is longer than {MAX_REASON} characters")
     finding = _by_id_or_prefix(session, actor, finding_id)
+    wf = session.get(Workflow, finding.workflow_id)
+    assert wf is not None
+    actor.require_in_project(wf.project_id, "admin", f"finding {finding_id}")
     if finding.closed_at is not None:
         raise Conflict(f"finding {finding_id} is closed: there is nothing to acknowledge")
     finding.acknowledged_at = now or utcnow()
@@ -179,12 +184,11 @@ def set_cadence(
 ) -> Workflow:
     """Set how long a workflow may go without a run before it counts as ``stopped``
     (owner/admin; None: learn it from its runs again); re-evaluates its findings."""
-    actor.require_admin()
+    wf = workflows.for_admin(session, actor, project, workflow)
     if seconds is not None and seconds < MIN_CADENCE_SECONDS:
         raise InvalidInput(
             f"a cadence must be at least {MIN_CADENCE_SECONDS} seconds", hint="e.g. 12h or 7d"
         )
-    wf = workflows.get(session, actor, project, workflow)
     wf.cadence_seconds = seconds
     audit.record(session, actor.org_id, actor, "workflow.cadence", wf.id, seconds=seconds)
     reconcile(session, wf, now)
@@ -222,13 +226,11 @@ def _by_id_or_prefix(session: Session, actor: Principal, finding_id: str) -> Fin
         raise InvalidInput(
             f"{finding_id!r} is not a finding id", hint=f"give at least {MIN_PREFIX} characters"
         )
-    found = list(
-        session.scalars(
-            select(Finding)
-            .where(Finding.org_id == actor.org_id, Finding.id.like(f"{wanted}%"))
-            .limit(2)
-        )
-    )
+    stmt = select(Finding).where(Finding.org_id == actor.org_id, Finding.id.like(f"{wanted}%"))
+    if actor.restricted:
+        stmt = stmt.join(Workflow, Workflow.id == Finding.workflow_id)
+        stmt = visibility.narrow(stmt, actor, Workflow.project_id)
+    found = list(session.scalars(stmt.limit(2)))
     if not found:
         raise NotFound(f"finding {finding_id} not found", hint="list them with `drift list`")
     if len(found) > 1:

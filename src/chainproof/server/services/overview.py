@@ -27,6 +27,7 @@ from chainproof.server.db import (
     Workflow,
     WorkflowStats,
 )
+from chainproof.server.services import visibility
 from chainproof.server.support import pagination
 from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
@@ -36,13 +37,18 @@ _EMPTY_BY_REVISION: dict[str, bool] = {}  # revision id → requires nothing (re
 _S = WorkflowStats
 
 
-def open_findings(session: Session, org_id: str) -> Mapping[str, int]:
-    """Open findings per workflow id (one grouped count), for the ``open_findings`` fields."""
+def open_findings(
+    session: Session, org_id: str, visible: ColumnElement[bool] | None = None
+) -> Mapping[str, int]:
+    """Open findings per workflow id (one grouped count), for the ``open_findings`` fields;
+    ``visible``: a clause on ``Workflow.project_id`` keeping the projects a person sees."""
     stmt = (
         select(Finding.workflow_id, func.count())
         .where(Finding.org_id == org_id, Finding.closed_at.is_(None))
         .group_by(Finding.workflow_id)
     )
+    if visible is not None:
+        stmt = stmt.join(Workflow, Workflow.id == Finding.workflow_id).where(visible)
     return {workflow_id: count for workflow_id, count in session.execute(stmt)}
 
 
@@ -65,14 +71,14 @@ def overview(
         raise InvalidInput(f"limit must be between 1 and {pagination.MAX_LIMIT}")
     contracts = _contracts(session, actor.org_id)
     unmanaged = [cid for cid, (_, _, empty) in contracts.items() if empty]
-    totals = _totals(session, actor.org_id, project, unmanaged)
-    stmt = _workflows(actor.org_id, project)
+    totals = _totals(session, actor, project, unmanaged)
+    stmt = visibility.narrow(_workflows(actor.org_id, project), actor, Workflow.project_id)
     keys = (Project.name, Workflow.name, Workflow.id)
     after = pagination.after(cursor, keys)
     if after is not None:
         stmt = stmt.where(after)
     rows = list(session.execute(stmt.limit(limit + 1)))
-    findings = open_findings(session, actor.org_id)
+    findings = open_findings(session, actor.org_id, visibility.visible(actor, Workflow.project_id))
     totals["open_findings"] = sum(findings.values())
     projects: dict[str, list[dict[str, Any]]] = {}
     for row in rows[:limit]:
@@ -118,7 +124,7 @@ def _contracts(session: Session, org_id: str) -> dict[str, tuple[str, int, bool]
 
 
 def _totals(
-    session: Session, org_id: str, project: str | None, unmanaged: list[str]
+    session: Session, actor: Principal, project: str | None, unmanaged: list[str]
 ) -> dict[str, int]:
     """The organisation totals (core/overview.py's terms, in SQL) as one aggregate."""
     newest = ContractRow.latest_revision
@@ -146,8 +152,9 @@ def _totals(
         .join(ContractRow, ContractRow.id == Workflow.contract_id)
         .join(Project, Project.id == Workflow.project_id)
         .outerjoin(_S, _S.id == Workflow.id)
-        .where(Workflow.org_id == org_id, Workflow.archived_at.is_(None))
+        .where(Workflow.org_id == actor.org_id, Workflow.archived_at.is_(None))
     )
+    stmt = visibility.narrow(stmt, actor, Workflow.project_id)
     if project:
         stmt = stmt.where(Project.name == project)
     counts = session.execute(stmt).one()

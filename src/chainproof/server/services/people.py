@@ -13,11 +13,18 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from chainproof.errors import Conflict, InvalidInput, NotFound
-from chainproof.server.db import ApiToken, Invitation, Membership, Organization, User
+from chainproof.server.db import (
+    ApiToken,
+    Invitation,
+    Membership,
+    Organization,
+    ProjectMembership,
+    User,
+)
 from chainproof.server.db.base import utcnow
 from chainproof.server.services import audit
 from chainproof.server.support.principal import ROLES, Principal
@@ -61,7 +68,7 @@ def update_member(
     """Give ``member`` (a user id or email) ``role`` (owner/admin, up to their own role)."""
     actor.require_admin()
     check_role(role)
-    row, user = _find_member(session, actor.org_id, member)
+    row, user = find_member(session, actor.org_id, member)
     actor.require_outranks_or_equals(row.role, "change a member")
     actor.require_outranks_or_equals(role, "grant a role")
     if row.role == "owner" and role != "owner":
@@ -76,13 +83,18 @@ def update_member(
 
 def remove_member(session: Session, actor: Principal, member: str) -> None:
     """Remove ``member`` from the organisation (owner/admin); their API tokens of it are
-    revoked and their sessions no longer reach it."""
+    revoked, their sessions no longer reach it and their project roles there go."""
     actor.require_admin()
-    row, user = _find_member(session, actor.org_id, member)
+    row, user = find_member(session, actor.org_id, member)
     actor.require_outranks_or_equals(row.role, "remove a member")
     if row.role == "owner":
         _require_another_owner(session, actor.org_id, user, "remove")
     session.delete(row)
+    session.execute(
+        delete(ProjectMembership).where(
+            ProjectMembership.org_id == actor.org_id, ProjectMembership.user_id == user.id
+        )
+    )
     session.execute(
         update(ApiToken)
         .where(
@@ -97,7 +109,8 @@ def remove_member(session: Session, actor: Principal, member: str) -> None:
     )
 
 
-def _find_member(session: Session, org_id: str, member: str) -> tuple[Membership, User]:
+def find_member(session: Session, org_id: str, member: str) -> tuple[Membership, User]:
+    """The membership and user of ``member`` (email or user id); NotFound otherwise."""
     stmt = select(Membership, User).join(User, User.id == Membership.user_id)
     stmt = stmt.where(Membership.org_id == org_id)
     if "@" in member:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from chainproof.errors import Conflict, NotFound
 from chainproof.server.db import Project, Workflow
 from chainproof.server.db.inserts import insert_if_absent
-from chainproof.server.services import audit, blocks, running
+from chainproof.server.services import audit, blocks, running, visibility
 from chainproof.server.services.orgs import check_name
 from chainproof.server.support import pagination
 from chainproof.server.support.principal import Principal
@@ -64,35 +64,37 @@ def create(session: Session, actor: Principal, name: str) -> Project:
 def list_page(
     session: Session, actor: Principal, limit: int, cursor: str | None, *, blocked: bool = False
 ) -> tuple[list[Project], str | None]:
-    """Projects by name (only the blocked ones with ``blocked``)."""
+    """Projects by name (only the blocked ones with ``blocked``; a person holding project
+    roles sees those projects only)."""
     actor.require_reader()
     stmt = select(Project).where(Project.org_id == actor.org_id).order_by(Project.name)
+    stmt = visibility.narrow(stmt, actor, Project.id)
     if blocked:
         stmt = stmt.where(Project.blocked.is_(True))
     return pagination.page(session, stmt, limit, cursor)
 
 
 def describe(session: Session, actor: Principal, name: str) -> Project:
-    """One project (any reader)."""
+    """One project (any reader who may see it)."""
     actor.require_reader()
-    return get(session, actor.org_id, name)
+    return visibility.project(session, actor, name, "read")
 
 
 def block(
     session: Session, actor: Principal, name: str, reason: str, now: datetime | None = None
 ) -> Project:
-    """Stop every workflow of the project (owner/admin): new runs and pending pushes."""
-    actor.require_admin()
-    project = get(session, actor.org_id, name)
+    """Stop every workflow of the project (owner/admin, or its project admin): new runs and
+    pending pushes."""
+    project = visibility.project(session, actor, name, "admin")
     blocks.block(project, actor, reason, now)
     audit.record(session, actor.org_id, actor, "project.block", project.id, reason=reason)
     return project
 
 
 def unblock(session: Session, actor: Principal, name: str, reason: str | None = None) -> Project:
-    """Lift the project's block (workflows blocked on their own stay blocked)."""
-    actor.require_admin()
-    project = get(session, actor.org_id, name)
+    """Lift the project's block (owner/admin, or its project admin; workflows blocked on
+    their own stay blocked)."""
+    project = visibility.project(session, actor, name, "admin")
     lifted = blocks.unblock(project)
     audit.record(
         session, actor.org_id, actor, "project.unblock", project.id, reason=reason, lifted=lifted

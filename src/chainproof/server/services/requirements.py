@@ -33,7 +33,7 @@ from chainproof.server.db import (
     WorkflowRun,
 )
 from chainproof.server.db.base import utcnow
-from chainproof.server.services import contracts, orgs
+from chainproof.server.services import contracts, orgs, visibility
 from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
 
@@ -44,8 +44,7 @@ def revision_diff(
 ) -> dict[str, Any]:
     """The changes from revision ``old`` (default ``new - 1``) to ``new`` (default latest);
     InvalidInput for a range that does not go forward, NotFound for a missing revision."""
-    actor.require_reader()
-    row = contracts.get(session, actor.org_id, name)
+    row = contracts.describe(session, actor, name)
     to = row.latest_revision if new is None else new
     since = to - 1 if old is None else old
     if since < 1 or since >= to:
@@ -174,16 +173,16 @@ def rollout(session: Session, actor: Principal, name: str) -> dict[str, Any]:
     """Per workflow on contract ``name``: its last compliant run's revision, whether it has
     complied with the newest revision, and since when it lags (the publication of the first
     revision after the newest it complied with). Laggards first, longest lag first."""
-    actor.require_reader()
-    row = contracts.get(session, actor.org_id, name)
+    row = contracts.describe(session, actor, name)
     org = orgs.get_org(session, actor.org_id)
     published = _published(session, row)
-    found = session.execute(
+    stmt = (
         select(Workflow, Project.name)
         .join(Project, Project.id == Workflow.project_id)
         .where(Workflow.contract_id == row.id)
         .order_by(Project.name, Workflow.name)
-    ).all()
+    )
+    found = session.execute(visibility.narrow(stmt, actor, Workflow.project_id)).all()
     rows = [_workflow_rollout(session, row, wf, project, published) for wf, project in found]
     rows.sort(key=lambda r: (r[0] is None, r[0] or _NEVER))
     items = [item for _, item in rows]

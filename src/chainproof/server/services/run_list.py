@@ -19,7 +19,7 @@ from chainproof.server.db import (
     Workflow,
     WorkflowRun,
 )
-from chainproof.server.services import runs
+from chainproof.server.services import runs, visibility
 from chainproof.server.services.runs import STATUSES
 from chainproof.server.support import pagination
 from chainproof.server.support.principal import Principal
@@ -97,6 +97,12 @@ def _scoped_to_workflows(
         stmt = stmt.where(WorkflowRun.workflow_id.in_(list(session.scalars(wf_ids))))
     if actor.workflow_id:
         stmt = stmt.where(WorkflowRun.workflow_id == actor.workflow_id)
+    if actor.run_id:
+        stmt = stmt.where(WorkflowRun.id == actor.run_id)
+    if actor.restricted:  # a person holding project roles: those projects' runs
+        visible = select(Workflow.id).where(Workflow.org_id == actor.org_id)
+        visible = visibility.narrow(visible, actor, Workflow.project_id)
+        stmt = stmt.where(WorkflowRun.workflow_id.in_(visible))
     if f.version:
         versions = select(ProjectVersion.id).where(ProjectVersion.version == f.version)
         versions = versions.join(Project, Project.id == ProjectVersion.project_id).where(

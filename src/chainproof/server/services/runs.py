@@ -44,6 +44,7 @@ from chainproof.server.db.base import utcnow
 from chainproof.server.services import (
     audit,
     blocks,
+    ci_replay,
     contracts,
     events,
     findings,
@@ -51,6 +52,7 @@ from chainproof.server.services import (
     projects,
     requirements,
     versions,
+    visibility,
     workflow_stats,
     workflows,
 )
@@ -79,8 +81,14 @@ def init(
     expiry_seconds: int = 3600,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Start a run; create project and workflow on first use unless the org forbids it."""
-    actor.require_attestor()
+    """Start a run; create project and workflow on first use unless the org forbids it (a
+    person holding project roles attests in those projects only and creates none)."""
+    actor.require_attestor_somewhere()
+    if actor.run_id:
+        raise Forbidden(
+            f"this token was exchanged again for run {actor.run_id}: it starts no other run",
+            hint="a new attestation needs a new CI job (its own ID token)",
+        )
     now = now or utcnow()
     org = orgs.get_org(session, actor.org_id)
     runner_type = str(runner.get("type") or "")
@@ -88,8 +96,11 @@ def init(
         raise InvalidInput("runner.type is required")
     project_row = projects.find(session, actor.org_id, project)
     if project_row is None:
+        if actor.restricted:
+            raise NotFound(f"project {project!r} not found", hint="see `chainproof project list`")
         _may_create(actor, org.allow_implicit_creation, f"project {project!r}")
         project_row = projects.ensure(session, actor, project)
+    actor.require_in_project(project_row.id, "attest", f"project {project!r}")
     if actor.is_robot and actor.project_id and actor.project_id != project_row.id:
         raise Forbidden(f"this token is restricted to project {actor.project_name!r}")
     wf = workflows.find(session, project_row, workflow)
@@ -141,6 +152,8 @@ def init(
     )
     session.add(run)
     session.flush()
+    if actor.ci_identity and actor.token_id:
+        ci_replay.run_started(session, actor.token_id, run.id)
     workflow_stats.started(session, run)
     audit.record(session, actor.org_id, actor, "run.init", run.id, workflow=wf.name)
     findings.on_runs_changed(session, [wf.id], now)
@@ -245,6 +258,11 @@ def _by_id(session: Session, actor: Principal, run_id: str, *, shown: str) -> Wo
 def _readable(actor: Principal) -> Select[WorkflowRun]:
     """Runs ``actor`` may read: its organisation's, within a robot token's scope."""
     stmt = select(WorkflowRun).where(WorkflowRun.org_id == actor.org_id)
+    if actor.run_id:
+        stmt = stmt.where(WorkflowRun.id == actor.run_id)
+    if actor.restricted:
+        stmt = stmt.join(Workflow, Workflow.id == WorkflowRun.workflow_id)
+        return visibility.narrow(stmt, actor, Workflow.project_id)
     if actor.is_robot and (actor.project_id or actor.workflow_id):
         stmt = stmt.join(Workflow, Workflow.id == WorkflowRun.workflow_id)
         if actor.project_id:
@@ -257,10 +275,15 @@ def _readable(actor: Principal) -> Select[WorkflowRun]:
 def get_run_for_attest(session: Session, actor: Principal, run_id: str) -> WorkflowRun:
     """A run the caller may attest to, by its full id (any status; callers check the
     state): a prefix that is unique today may not be tomorrow, and changes must not guess."""
-    actor.require_attestor()
+    actor.require_attestor_somewhere()
     if not _is_uuid(run_id):
         raise NotFound(f"run {run_id} not found", hint="give the run's full id")
-    return _by_id(session, actor, str(uuid.UUID(run_id)), shown=run_id)
+    run = _by_id(session, actor, str(uuid.UUID(run_id)), shown=run_id)
+    if actor.restricted:
+        wf = session.get(Workflow, run.workflow_id)
+        assert wf is not None
+        actor.require_in_project(wf.project_id, "attest", f"run {run_id}")
+    return run
 
 
 def reset(

@@ -25,7 +25,7 @@ from chainproof.errors import Forbidden, InvalidInput, Unauthorized
 from chainproof.server.db import Membership, Organization, User, UserSession
 from chainproof.server.db.base import utcnow
 from chainproof.server.identity_provider import IdentityProvider
-from chainproof.server.services import audit, people
+from chainproof.server.services import audit, people, visibility
 from chainproof.server.support.oidc import JwksCache, unverified_issuer
 from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
@@ -205,6 +205,7 @@ def authenticate(
         role=membership.role,
         user_id=user.id,
         session_id=row.id,
+        project_roles=visibility.roles_of(session, org_row.id, user.id, membership.role),
     )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from chainproof.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from chainproof.server.db import ApiToken, Membership, Organization, Project, User, Workflow
 from chainproof.server.db.base import utcnow
-from chainproof.server.services import audit
+from chainproof.server.services import audit, visibility
 from chainproof.server.support import pagination
 from chainproof.server.support.principal import ROLE_RANK, Principal
 from chainproof.server.support.times import rfc3339
@@ -215,6 +215,10 @@ def authenticate(session: Session, secret: str, now: datetime | None = None) -> 
         policy_bypass=bool(row.policy_bypass),
         ci_identity=row.ci_identity,
         user_id=row.user_id,
+        run_id=row.run_id,
+        project_roles=visibility.roles_of(session, org.id, row.user_id, role)
+        if row.kind == "user"
+        else None,
     )
 
 

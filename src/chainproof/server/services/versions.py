@@ -26,7 +26,7 @@ from chainproof.errors import Conflict, InvalidInput, NotFound, VersionReleased
 from chainproof.server.db import Organization, Project, ProjectVersion, WorkflowRun
 from chainproof.server.db.base import utcnow
 from chainproof.server.db.inserts import insert_if_absent
-from chainproof.server.services import audit, projects
+from chainproof.server.services import audit, visibility
 from chainproof.server.support import pagination
 from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
@@ -98,9 +98,10 @@ def release_of_run(
 def release(
     session: Session, actor: Principal, project: str, version: str, now: datetime | None = None
 ) -> ProjectVersion:
-    """Release a project's version (owner/admin); Conflict when it already is."""
-    actor.require_admin()
-    project_row = projects.get(session, actor.org_id, project)
+    """Release a project's version (owner/admin, or the project's admin); Conflict when it
+    already is."""
+    actor.require_admin_somewhere()
+    project_row = visibility.project(session, actor, project, "admin")
     row = get(session, project_row, version)
     _lock(session, row)
     if row.released_at is not None:
@@ -146,7 +147,7 @@ def list_page(
     """A project's versions, newest first, a keyset page at a time (owners, admins,
     members and viewers)."""
     actor.require_reader()
-    project_row = projects.get(session, actor.org_id, project)
+    project_row = visibility.project(session, actor, project, "read")
     stmt = select(ProjectVersion).where(ProjectVersion.project_id == project_row.id)
     return pagination.keyset_page(
         session, stmt, limit, cursor, at=ProjectVersion.created_at, key=ProjectVersion.id

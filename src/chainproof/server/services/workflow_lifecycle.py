@@ -1,5 +1,6 @@
-"""Workflow lifecycle (owner/admin, audited): block and unblock, rename, archive and
-unarchive, delete. Creation, reads and ``update`` live in :mod:`.workflows`."""
+"""Workflow lifecycle (owner/admin, or the project's admin; audited): block and unblock,
+rename, archive and unarchive, delete. Creation, reads and ``update`` live in
+:mod:`.workflows`."""
 
 from __future__ import annotations
 
@@ -25,8 +26,7 @@ def block(
     now: datetime | None = None,
 ) -> Workflow:
     """Stop the workflow: new runs and pushes of runs in progress are refused."""
-    actor.require_admin()
-    wf = workflows.get(session, actor, project, name)
+    wf = workflows.for_admin(session, actor, project, name)
     blocks.block(wf, actor, reason, now)
     audit.record(
         session, actor.org_id, actor, "workflow.block", wf.id, project=project, reason=reason
@@ -38,8 +38,7 @@ def unblock(
     session: Session, actor: Principal, project: str, name: str, reason: str | None = None
 ) -> Workflow:
     """Let the workflow run again; the audit event keeps the block it lifted."""
-    actor.require_admin()
-    wf = workflows.get(session, actor, project, name)
+    wf = workflows.for_admin(session, actor, project, name)
     lifted = blocks.unblock(wf)
     audit.record(
         session,
@@ -64,9 +63,8 @@ def rename(
 ) -> Workflow:
     """Rename within its project; Conflict when the name is taken or a run is in progress
     (its signing identity names the workflow: the push would no longer verify)."""
-    actor.require_admin()
     check_name("workflow", to)
-    wf = workflows.get(session, actor, project, name)
+    wf = workflows.for_admin(session, actor, project, name)
     project_row = session.get(Project, wf.project_id)
     assert project_row is not None
     if to != name and workflows.find(session, project_row, to) is not None:
@@ -84,8 +82,7 @@ def archive(
     session: Session, actor: Principal, project: str, name: str, now: datetime | None = None
 ) -> Workflow:
     """Hide the workflow from lists and refuse new runs; its runs are kept."""
-    actor.require_admin()
-    wf = workflows.get(session, actor, project, name)
+    wf = workflows.for_admin(session, actor, project, name)
     if wf.archived_at is not None:
         raise Conflict(f"workflow {project}/{name} is already archived")
     wf.archived_at = now or utcnow()
@@ -95,8 +92,7 @@ def archive(
 
 def unarchive(session: Session, actor: Principal, project: str, name: str) -> Workflow:
     """Bring an archived workflow back."""
-    actor.require_admin()
-    wf = workflows.get(session, actor, project, name)
+    wf = workflows.for_admin(session, actor, project, name)
     if wf.archived_at is None:
         raise Conflict(f"workflow {project}/{name} is not archived")
     wf.archived_at = None
@@ -106,8 +102,7 @@ def unarchive(session: Session, actor: Principal, project: str, name: str) -> Wo
 
 def delete(session: Session, actor: Principal, project: str, name: str) -> None:
     """Delete a workflow that never ran; Conflict (hint: archive) when it has runs."""
-    actor.require_admin()
-    wf = workflows.get(session, actor, project, name)
+    wf = workflows.for_admin(session, actor, project, name)
     runs = session.scalar(
         select(func.count()).select_from(WorkflowRun).where(WorkflowRun.workflow_id == wf.id)
     )

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from chainproof.errors import Conflict, InvalidInput, NotFound
 from chainproof.server.db import ContractRow, Project, Workflow
 from chainproof.server.db.inserts import insert_if_absent
-from chainproof.server.services import audit, blocks, contracts, orgs, projects
+from chainproof.server.services import audit, blocks, contracts, orgs, projects, visibility
 from chainproof.server.services.orgs import check_name
 from chainproof.server.support import pagination
 from chainproof.server.support.principal import Principal
@@ -95,12 +95,16 @@ def create(
     description: str | None = None,
     contract: str | None = None,
 ) -> Workflow:
-    """A new workflow (owner/admin), creating its project if missing, as ``attestation init``
-    does, unless the organisation disabled implicit creation."""
-    actor.require_admin()
+    """A new workflow (owner/admin, or the project's admin), creating its project if missing
+    (owner/admin only), as ``attestation init`` does, unless the organisation disabled
+    implicit creation."""
+    actor.require_admin_somewhere()
     contract_row = contracts.get(session, actor.org_id, contract) if contract else None
     project_row = projects.find(session, actor.org_id, project)
-    if project_row is None:
+    if project_row is not None:
+        actor.require_in_project(project_row.id, "admin", f"project {project!r}")
+    else:
+        actor.require_admin()
         if not orgs.get_org(session, actor.org_id).allow_implicit_creation:
             raise NotFound(
                 f"project {project!r} not found and this organisation disabled implicit creation",
@@ -125,13 +129,22 @@ def default_contract(session: Session, org_id: str) -> ContractRow | None:
 
 
 def get(session: Session, actor: Principal, project: str, name: str) -> Workflow:
-    """One workflow; NotFound if it or its project does not exist in this org."""
+    """One workflow; NotFound if it or its project does not exist in this org, or the
+    project is hidden from the caller."""
     project_row = projects.find(session, actor.org_id, project)
     wf = find(session, project_row, name) if project_row else None
-    if wf is None:
+    if wf is None or (actor.restricted and actor.role_in(wf.project_id) is None):
         raise NotFound(f"workflow {project}/{name} not found")
     if actor.is_robot:
         actor.check_scope(wf.project_id, wf.id)
+    return wf
+
+
+def for_admin(session: Session, actor: Principal, project: str, name: str) -> Workflow:
+    """A workflow the caller administers: owner/admin, or its project's admin."""
+    actor.require_admin_somewhere()
+    wf = get(session, actor, project, name)
+    actor.require_in_project(wf.project_id, "admin", f"workflow {project}/{name}")
     return wf
 
 
@@ -159,6 +172,7 @@ def list_page(
         .where(Workflow.org_id == actor.org_id)
         .order_by(Project.name, Workflow.name)
     )
+    stmt = visibility.narrow(stmt, actor, Workflow.project_id)
     if project:
         stmt = stmt.where(Project.name == project)
     if blocked:
@@ -181,9 +195,9 @@ def update(
     contract: str | None = None,
     blocked: bool | None = None,
 ) -> Workflow:
-    """Change team, description, contract or the ``blocked`` flag (owner/admin)."""
-    actor.require_admin()
-    wf = get(session, actor, project, name)
+    """Change team, description, contract or the ``blocked`` flag (owner/admin, or the
+    project's admin)."""
+    wf = for_admin(session, actor, project, name)
     changes: dict[str, Any] = {}
     if team is not None:
         wf.team = changes["team"] = team

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chainproof.errors import Forbidden
+from chainproof.errors import Forbidden, NotFound
 
 #: Which role may do what: the one table every service checks through the ``require_*``
 #: methods below (docs/identity.md, "Roles"). ``read``: see the organisation's projects,
@@ -19,6 +20,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"owner", "admin"}),
 }
 ROLES = ("owner", "admin", "member", "viewer")
+#: Project roles (docs/identity.md, "Project roles"): within its project, a project role
+#: counts as this organisation role in :data:`PERMISSIONS`, when it is higher than the
+#: person's own. A member or viewer of the organisation who holds any project role sees only
+#: those projects; owners and admins see every project whatever they hold.
+PROJECT_ROLES: dict[str, str] = {"admin": "admin", "viewer": "viewer"}
 ADMIN_ROLES = PERMISSIONS["admin"]
 ATTEST_ROLES = PERMISSIONS["attest"]
 #: The role order (docs/api.md, "Roles"): nobody acts on a principal that outranks them. A
@@ -47,6 +53,12 @@ class Principal:
     user_id: str | None = None
     #: A sign-in session's id (``token_id`` is then None: it names API tokens only).
     session_id: str | None = None
+    #: A CI token exchanged again for one run: it acts on that run only (docs/ci-identity.md).
+    run_id: str | None = None
+    #: Project id → project role of a member or viewer who holds project roles: they see
+    #: those projects only. None: no such restriction (owners, admins, robots, and people
+    #: holding no project role).
+    project_roles: Mapping[str, str] | None = None
 
     @property
     def actor_id(self) -> str | None:
@@ -73,6 +85,58 @@ class Principal:
             raise Forbidden(
                 "this action needs an owner or admin token",
                 hint="robot tokens may only run attestations",
+            )
+
+    @property
+    def restricted(self) -> bool:
+        """Whether this person sees only the projects they hold a role in."""
+        return self.project_roles is not None
+
+    def role_in(self, project_id: str) -> str | None:
+        """The role this principal acts with in the project; None when it may not see it."""
+        if self.project_roles is None:
+            return self.role
+        held = self.project_roles.get(project_id)
+        if held is None:
+            return None
+        return max(self.role, PROJECT_ROLES[held], key=lambda r: ROLE_RANK.get(r, -1))
+
+    def require_admin_somewhere(self) -> None:
+        """:meth:`require_admin`, or for a person holding project roles: an admin of one of
+        them (which project is checked once the object is found)."""
+        if self.project_roles is not None and "admin" in self.project_roles.values():
+            return
+        self.require_admin()
+
+    def require_attestor_somewhere(self) -> None:
+        """:meth:`require_attestor`, or for a person holding project roles: one of their
+        projects lets them attest."""
+        if self.project_roles is not None and any(
+            self.role_in(p) in ATTEST_ROLES for p in self.project_roles
+        ):
+            return
+        self.require_attestor()
+
+    def require_in_project(self, project_id: str, permission: str, what: str) -> None:
+        """Raise NotFound (naming ``what``) when the project is hidden from this person,
+        Forbidden when their role there lacks ``permission`` (read, attest, admin). Robots
+        keep their own rules (scope: :meth:`check_scope`)."""
+        if self.kind == "system":
+            return
+        if self.is_robot:
+            {"read": self.require_reader, "attest": self.require_attestor}.get(
+                permission, self.require_admin
+            )()
+            return
+        role = self.role_in(project_id)
+        if role is None:
+            raise NotFound(f"{what} not found")
+        if role not in PERMISSIONS[permission]:
+            raise Forbidden(
+                f"the {role} role may not {_VERBS[permission]} {what}",
+                hint="this needs an owner or admin, or the project's admin"
+                if permission == "admin"
+                else "this needs an owner, admin or member, or the project's admin",
             )
 
     def require_outranks_or_equals(self, role: str, action: str) -> None:
@@ -105,3 +169,6 @@ class Principal:
             raise Forbidden(f"this token is restricted to project {self.project_name!r}")
         if self.workflow_id and self.workflow_id != workflow_id:
             raise Forbidden(f"this token is restricted to workflow {self.workflow_name!r}")
+
+
+_VERBS = {"read": "read", "attest": "run attestations for", "admin": "administer"}

@@ -1,7 +1,7 @@
 """organisations may let policies' http.send reach allow-listed hosts
 
 Revision ID: 0026
-Revises: 0023
+Revises: 0025
 Create Date: 2026-12-07 12:00:00
 
 No host is allowed until an owner or admin sets ``policy_allowed_hostnames``
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0026"
-down_revision = "0023"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
