@@ -85,12 +85,14 @@ def runs_chart(
                 f'height="{h:.1f}"><title>{escape(day.day.isoformat())}: {count} {series}'
                 "</title></rect>"
             )
-    for index in (0, len(days) - 1) if days else ():
-        x = left + index * slot + slot / 2
-        label = escape(days[index].day.strftime("%d %b"))
-        parts.append(
-            f'<text class="tick" x="{x:.1f}" y="{height - 2}" text-anchor="middle">{label}</text>'
-        )
+    if days:  # the first and last days under their bars, kept inside the drawing
+        for index, anchor in ((0, "start"), (len(days) - 1, "end")):
+            x = left + index * slot + (0 if anchor == "start" else slot)
+            label = escape(days[index].day.strftime("%d %b"))
+            parts.append(
+                f'<text class="tick" x="{x:.1f}" y="{height - 2}" text-anchor="{anchor}">'
+                f"{label}</text>"
+            )
     return _svg(chart_id, title, desc, width, height, parts, "chart")
 
 
