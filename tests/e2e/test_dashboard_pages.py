@@ -66,8 +66,9 @@ def test_an_owner_goes_from_the_overview_to_a_workflow_and_blocks_it(
     expect(page.get_by_role("link", name="shop", exact=True)).to_be_visible()
     screenshot(page, "overview")
 
-    page.get_by_role("link", name="Workflows", exact=True).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Workflows")
+    page.get_by_role("link", name="shop", exact=True).click()  # its compliance row
+    expect(page).to_have_url(f"{dash.url}/workflows?project=shop")
+    expect(page.get_by_role("link", name="docs/site")).to_have_count(0)
     screenshot(page, "workflows")
     page.get_by_role("link", name="shop/api").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("api")
