@@ -61,9 +61,11 @@ def overview(
     limit: int = 100,
     cursor: str | None = None,
     status: str | None = None,
+    with_totals: bool = True,
 ) -> dict[str, Any]:
     """Totals over the organisation (or ``project``), and a page of its workflows (only those
-    with standing ``status``, one of :data:`STATUSES`, when given)."""
+    with standing ``status``, one of :data:`STATUSES`, when given); ``totals`` None without
+    ``with_totals`` (a page that does not show them spares their aggregate)."""
     actor.require_reader()
     if limit < 1 or limit > pagination.MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {pagination.MAX_LIMIT}")
@@ -71,7 +73,7 @@ def overview(
         raise InvalidInput(f"unknown status {status!r}", hint="one of " + ", ".join(STATUSES))
     contracts = _contracts(session, actor.org_id)
     unmanaged = [cid for cid, (_, _, empty) in contracts.items() if empty]
-    totals = _totals(session, actor.org_id, project, unmanaged)
+    totals = _totals(session, actor.org_id, project, unmanaged) if with_totals else None
     stmt = _workflows(actor.org_id, project)
     if status is not None:
         stmt = stmt.join(ContractRow, ContractRow.id == Workflow.contract_id).where(
@@ -83,7 +85,8 @@ def overview(
         stmt = stmt.where(after)
     rows = list(session.execute(stmt.limit(limit + 1)))
     findings = open_findings(session, actor.org_id)
-    totals["open_findings"] = sum(findings.values())
+    if totals is not None:
+        totals["open_findings"] = sum(findings.values())
     projects: dict[str, list[dict[str, Any]]] = {}
     for row in rows[:limit]:
         projects.setdefault(row.project, []).append(

@@ -32,7 +32,13 @@ def workflow_list(
     assert web.principal is not None
     project, status = project or None, status or None
     answer = overview_service.overview(
-        web.session, web.principal, project=project, status=status, limit=limit, cursor=cursor
+        web.session,
+        web.principal,
+        project=project,
+        status=status,
+        limit=limit,
+        cursor=cursor,
+        with_totals=False,
     )
     rows = [
         {**wf, "project": p["name"], "spark": sparkline(wf["recent"], chart_id=f"s-{wf['id']}")}
