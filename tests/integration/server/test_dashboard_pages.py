@@ -95,6 +95,21 @@ def test_runs_per_day_counts_by_start_day_and_outcome(app_client: Env) -> None:
     counts = [(d["succeeded"], d["failed"], d["blocked"]) for d in days]
     assert counts == [(0, 0, 0), (0, 1, 0), (0, 0, 0), (0, 0, 0), (1, 0, 1)]
 
+    with app_client.sessions.begin() as session:  # the blocked run: moved to 3 days ago too
+        session.execute(
+            update(WorkflowRun)
+            .where(WorkflowRun.org_id == app_client.org["id"], WorkflowRun.status == "blocked")
+            .values(created_at=utcnow() - timedelta(days=3))
+        )
+    with app_client.sessions() as session:
+        again = dashboard.runs_per_day(session, actor, days=5)
+    counts = [(d["succeeded"], d["failed"], d["blocked"]) for d in again]
+    # Today is counted afresh; settled days are kept for SETTLED_SECONDS (a while stale).
+    assert counts == [(0, 0, 0), (0, 1, 0), (0, 0, 0), (0, 0, 0), (1, 0, 0)]
+    with app_client.sessions() as session:  # a longer window is another count: all fresh
+        longer = dashboard.runs_per_day(session, actor, days=6)
+    assert [(d["failed"], d["blocked"]) for d in longer][2] == (1, 1)
+
 
 def _owner(env: Env) -> Any:
     with env.sessions() as session:

@@ -2,13 +2,17 @@
 runs per day, open findings by kind, the most recent policy violations.
 
 Each is one set-based query on an index, whatever the number of runs: runs per day counts
-the index ``(org_id, status, created_at)`` over the window only; violations look at the
+the index ``(org_id, status, created_at)`` over the window only (and, once this process has
+counted the settled days, over the last two days only); violations look at the
 organisation's newest :data:`VIOLATION_WINDOW` runs only (index ``(org_id, created_at)``),
 so an organisation without violations does not make it read its whole history.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -43,22 +47,64 @@ VIOLATION_WINDOW = 2000
 """How many of the newest runs the recent-violations list looks through."""
 
 
+SERIES = ("succeeded", "failed", "blocked")
+SETTLED_DAYS = 2
+"""Days that ended this many days ago or more are settled: their runs finished long since
+(a run expires an hour after ``init`` by default), so their counts are kept for a while."""
+SETTLED_SECONDS = 600.0
+"""How long settled days' counts are kept per process (how stale they may be)."""
+_SETTLED_MAX = 512
+_settled: OrderedDict[tuple[str, date, date], tuple[float, dict[date, dict[str, int]]]] = (
+    OrderedDict()
+)
+_settled_lock = threading.Lock()
+
+
 def runs_per_day(
     session: Session, actor: Principal, *, days: int = 30, now: datetime | None = None
 ) -> list[dict[str, Any]]:
     """``{"day", "succeeded", "failed", "blocked"}`` for each of the last ``days`` UTC days
-    (oldest first, today last; days without runs count zero), by when each run started."""
+    (oldest first, today last; days without runs count zero), by when each run started.
+
+    One grouped count on the index ``(org_id, status, created_at)``: over the whole window
+    the first time, then, while this process keeps the settled days' counts
+    (:data:`SETTLED_SECONDS`), over the last :data:`SETTLED_DAYS` days only."""
     actor.require_reader()
-    today = (now or utcnow()).date()
+    moment = now or utcnow()
+    today = moment.date()
     first = today - timedelta(days=days - 1)
-    since = datetime(first.year, first.month, first.day, tzinfo=(now or utcnow()).tzinfo)
+    settled_before = today - timedelta(days=SETTLED_DAYS - 1)
+    key = (actor.org_id, first, settled_before)
+    kept = _kept(key)
+    counts = _count(session, actor.org_id, first if kept is None else settled_before, moment)
+    if kept is None:
+        _keep(key, {d: c for d, c in counts.items() if d < settled_before})
+    else:
+        counts.update(kept)
+    return [
+        {"day": d, **{s: counts.get(d, {}).get(s, 0) for s in SERIES}}
+        for d in (first + timedelta(days=n) for n in range(days))
+    ]
+
+
+def forget_settled() -> None:
+    """Drop every kept count of settled days (the next overview counts its whole window)."""
+    with _settled_lock:
+        _settled.clear()
+
+
+def _count(
+    session: Session, org_id: str, first: date, moment: datetime
+) -> dict[date, dict[str, int]]:
+    """Runs per UTC start day from ``first`` on, per chart series."""
+    since = datetime(first.year, first.month, first.day, tzinfo=moment.tzinfo)
     col = WorkflowRun.created_at
     is_pg = session.get_bind().dialect.name == "postgresql"
     day = cast(func.timezone("UTC", col), Date) if is_pg else func.date(col)
     stmt = (
         select(day.label("day"), WorkflowRun.status, func.count())
         .where(
-            WorkflowRun.org_id == actor.org_id,
+            WorkflowRun.org_id == org_id,
             WorkflowRun.status.in_(CHART_STATUS),
             col >= since,
         )
@@ -70,10 +116,24 @@ def runs_per_day(
         bucket = counts.setdefault(key, {})
         series = CHART_STATUS[status]
         bucket[series] = bucket.get(series, 0) + int(count)
-    return [
-        {"day": d, **{s: counts.get(d, {}).get(s, 0) for s in ("succeeded", "failed", "blocked")}}
-        for d in (first + timedelta(days=n) for n in range(days))
-    ]
+    return counts
+
+
+def _kept(key: tuple[str, date, date]) -> dict[date, dict[str, int]] | None:
+    with _settled_lock:
+        found = _settled.get(key)
+        if found is None or time.monotonic() - found[0] > SETTLED_SECONDS:
+            return None
+        _settled.move_to_end(key)
+        return dict(found[1])
+
+
+def _keep(key: tuple[str, date, date], counts: dict[date, dict[str, int]]) -> None:
+    with _settled_lock:
+        _settled[key] = (time.monotonic(), counts)
+        _settled.move_to_end(key)
+        while len(_settled) > _SETTLED_MAX:
+            _settled.popitem(last=False)
 
 
 def findings_by_kind(session: Session, actor: Principal) -> list[dict[str, Any]]:
