@@ -58,8 +58,11 @@ def _redirect_uri(request: Request, provider: IdentityProvider) -> str:
 
 
 def _client(request: Request, provider: IdentityProvider) -> Any:
+    # authlib 1.9 warns that it prefers the httpx2 package; httpx is what we ship. Its
+    # deprecate module adds an "always" filter when first imported: import it before ours.
+    import authlib.deprecate  # noqa: F401
+
     with warnings.catch_warnings():
-        # authlib 1.9 warns that it prefers the httpx2 package; httpx is what we ship.
         warnings.simplefilter("ignore", DeprecationWarning)
         from authlib.integrations.httpx_client import OAuth2Client
 
