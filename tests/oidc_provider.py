@@ -13,6 +13,11 @@ added beside these without touching the server. People sign in with the device a
 grant (RFC 8628): a device POSTs ``/device`` and polls ``/token``; a person approves the user
 code at ``/activate`` (POST ``user_code`` and ``login``, or ``deny=1``), as their browser would
 after signing in; the ID token then carries the claims of :meth:`OidcProvider.add_person`.
+Browsers sign in with the authorization code flow and PKCE (RFC 7636, S256 only): ``/authorize``
+consents at once for :attr:`OidcProvider.signed_in` (the person "signed in" at the provider)
+and redirects back with a code that ``/token`` redeems once, given the code verifier; the ID
+token carries the request's ``nonce``. With :attr:`OidcProvider.client_secret` set, ``/token``
+demands it (a confidential client); unset, the client is public.
 
     with OidcProvider() as idp:
         token = idp.mint(github_claims("acme/shop"), audience="chainproof")
@@ -21,6 +26,7 @@ after signing in; the ID token then carries the claims of :meth:`OidcProvider.ad
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import secrets
@@ -30,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -38,10 +44,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 @dataclass(frozen=True)
 class Reply:
-    """What a route answers: status and a JSON body."""
+    """What a route answers: status and a JSON body, or a redirect to ``location``."""
 
     status: int
     body: dict[str, Any]
+    location: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,12 @@ class OidcProvider:
         self.client_id = "chainproof-cli"
         self.people: dict[str, dict[str, Any]] = {}
         self.devices: dict[str, _Device] = {}
+        #: Who is signed in at the provider: ``/authorize`` consents for them at once.
+        self.signed_in: str | None = None
+        self.client_secret: str | None = None
+        self.codes: dict[str, _Code] = {}
+        #: Every ``/authorize`` request's query, for tests of what the client asked.
+        self.authorize_requests: list[dict[str, str]] = []
         self.routes: dict[str, Route] = {
             "/.well-known/openid-configuration": self._discovery,
             "/jwks": self._jwks,
@@ -151,6 +164,7 @@ class OidcProvider:
             "/device": self._device_authorization,
             "/activate": self._activate,
             "/token": self._token,
+            "/authorize": self._authorize,
         }
         self._server = _Server(self)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -224,10 +238,12 @@ class OidcProvider:
                 "issuer": self.issuer,
                 "jwks_uri": f"{self.issuer}/jwks",
                 "device_authorization_endpoint": f"{self.issuer}/device",
+                "authorization_endpoint": f"{self.issuer}/authorize",
                 "token_endpoint": f"{self.issuer}/token",
-                "grant_types_supported": [DEVICE_GRANT],
+                "grant_types_supported": [DEVICE_GRANT, "authorization_code"],
+                "code_challenge_methods_supported": ["S256"],
                 "id_token_signing_alg_values_supported": ["RS256"],
-                "response_types_supported": ["id_token"],
+                "response_types_supported": ["code", "id_token"],
                 "subject_types_supported": ["public"],
             },
         )
@@ -286,8 +302,45 @@ class OidcProvider:
         device.login = login
         return Reply(200, {"approved": True})
 
+    # -- authorization code grant with PKCE (RFC 6749 §4.1, RFC 7636) -----------------------
+    def _authorize(self, request: Request) -> Reply:
+        """Consent at once for :attr:`signed_in`; back to ``redirect_uri`` with a code."""
+        query = request.query
+        self.authorize_requests.append(dict(query))
+        if query.get("client_id") != self.client_id or not query.get("redirect_uri"):
+            return Reply(400, {"error": "invalid_request", "error_description": "client"})
+        if query.get("code_challenge_method") != "S256" or not query.get("code_challenge"):
+            return Reply(400, {"error": "invalid_request", "error_description": "PKCE S256"})
+        back = query["redirect_uri"]
+        state = urlencode({"state": query.get("state", "")})
+        if self.signed_in not in self.people or "openid" not in query.get("scope", "").split():
+            return Reply(302, {}, location=f"{back}?error=access_denied&{state}")
+        code = secrets.token_urlsafe(24)
+        self.codes[code] = _Code(self.signed_in, back, query["code_challenge"], query.get("nonce"))
+        return Reply(302, {}, location=f"{back}?code={code}&{state}")
+
+    def _redeem(self, form: dict[str, str]) -> Reply:
+        if form.get("client_id") != self.client_id or (
+            self.client_secret is not None and form.get("client_secret") != self.client_secret
+        ):
+            return Reply(401, {"error": "invalid_client"})
+        grant = self.codes.pop(form.get("code", ""), None)  # a code is used once
+        if grant is None or form.get("redirect_uri") != grant.redirect_uri:
+            return Reply(400, {"error": "invalid_grant"})
+        digest = hashlib.sha256(form.get("code_verifier", "").encode()).digest()
+        if base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != grant.challenge:
+            return Reply(400, {"error": "invalid_grant", "error_description": "PKCE verifier"})
+        claims = dict(self.people[grant.login])
+        if grant.nonce:
+            claims["nonce"] = grant.nonce
+        id_token = self.mint(claims, audience=self.client_id)
+        body = {"access_token": secrets.token_urlsafe(16), "token_type": "Bearer"}
+        return Reply(200, {**body, "expires_in": 300, "id_token": id_token})
+
     def _token(self, request: Request) -> Reply:
         form = request.form
+        if request.method == "POST" and form.get("grant_type") == "authorization_code":
+            return self._redeem(form)
         if request.method != "POST" or form.get("grant_type") != DEVICE_GRANT:
             return Reply(400, {"error": "unsupported_grant_type"})
         if form.get("client_id") != self.client_id:
@@ -308,6 +361,14 @@ class OidcProvider:
 
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+@dataclass
+class _Code:
+    login: str
+    redirect_uri: str
+    challenge: str
+    nonce: str | None
 
 
 @dataclass
@@ -357,6 +418,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, reply: Reply) -> None:
         body = json.dumps(reply.body).encode()
         self.send_response(reply.status)
+        if reply.location:
+            self.send_header("Location", reply.location)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

@@ -22,8 +22,9 @@ class IdentityProvider(BaseModel):
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     issuer: str = Field(min_length=1, max_length=500)
     client_id: str = Field(min_length=1, max_length=500)
-    #: Only for providers whose token endpoint demands one even from a device: the CLI is
-    #: handed it by the person signing in (`auth login --client-secret`), never by the server.
+    #: Only for providers whose token endpoint demands one: the CLI is handed it by the person
+    #: signing in (`auth login --client-secret`), never by the server; the dashboard's code
+    #: flow sends it to the provider's token endpoint only (unset: a public client, PKCE).
     client_secret: SecretStr | None = None
     #: Lower-case domains a person's verified email must be in; empty: any domain.
     allowed_email_domains: list[str] = Field(default_factory=list)

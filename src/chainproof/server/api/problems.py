@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -94,8 +94,31 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(problem, 422)
 
 
-async def _http(request: Request, exc: Exception) -> JSONResponse:
+#: Paths whose errors are always problem documents, whoever asks (the API, the CAS).
+_MACHINE_PREFIXES = ("/api/", "/cas/")
+
+
+def wants_page(request: Request) -> bool:
+    """A browser following a link outside the API: it asks for HTML (``Accept``)."""
+    path = request.url.path
+    if path.startswith(_MACHINE_PREFIXES):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code in (404, 405) and wants_page(request):
+        from chainproof.errors import NotFound
+        from chainproof.server.web.render import error_page
+
+        found = NotFound(
+            "there is no page here" if exc.status_code == 404 else "this page cannot do that",
+            hint="check the address, or start again from the overview",
+        )
+        page = error_page(request, found)
+        page.status_code = exc.status_code
+        return page
     code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict"}.get(
         exc.status_code, "invalid_input"
     )

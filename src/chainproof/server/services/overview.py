@@ -33,6 +33,8 @@ from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
 
 TOTALS = ("workflows", "integrated", "compliant", "lagging", "failing", "unmanaged", "blocked")
+#: The standings a page of workflows can be narrowed to.
+STATUSES = TOTALS[1:]
 _EMPTY_BY_REVISION: dict[str, bool] = {}  # revision id → requires nothing (revisions never change)
 _S = WorkflowStats
 
@@ -64,22 +66,33 @@ def overview(
     project: str | None = None,
     limit: int = 100,
     cursor: str | None = None,
+    status: str | None = None,
+    with_totals: bool = True,
 ) -> dict[str, Any]:
-    """Totals over the organisation (or ``project``), and a page of its workflows."""
+    """Totals over the organisation (or ``project``), and a page of its workflows (only those
+    with standing ``status``, one of :data:`STATUSES`, when given); ``totals`` None without
+    ``with_totals`` (a page that does not show them spares their aggregate)."""
     actor.require_reader()
     if limit < 1 or limit > pagination.MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {pagination.MAX_LIMIT}")
+    if status is not None and status not in STATUSES:
+        raise InvalidInput(f"unknown status {status!r}", hint="one of " + ", ".join(STATUSES))
     contracts = _contracts(session, actor.org_id)
     unmanaged = [cid for cid, (_, _, empty) in contracts.items() if empty]
-    totals = _totals(session, actor, project, unmanaged)
+    totals = _totals(session, actor, project, unmanaged) if with_totals else None
     stmt = visibility.narrow(_workflows(actor.org_id, project), actor, Workflow.project_id)
+    if status is not None:
+        stmt = stmt.join(ContractRow, ContractRow.id == Workflow.contract_id).where(
+            _flags(unmanaged)[status]
+        )
     keys = (Project.name, Workflow.name, Workflow.id)
     after = pagination.after(cursor, keys)
     if after is not None:
         stmt = stmt.where(after)
     rows = list(session.execute(stmt.limit(limit + 1)))
     findings = open_findings(session, actor.org_id, visibility.visible(actor, Workflow.project_id))
-    totals["open_findings"] = sum(findings.values())
+    if totals is not None:
+        totals["open_findings"] = sum(findings.values())
     projects: dict[str, list[dict[str, Any]]] = {}
     for row in rows[:limit]:
         projects.setdefault(row.project, []).append(
@@ -123,13 +136,12 @@ def _contracts(session: Session, org_id: str) -> dict[str, tuple[str, int, bool]
     return {cid: (name, latest, _EMPTY_BY_REVISION[rev]) for cid, name, latest, rev in rows}
 
 
-def _totals(
-    session: Session, actor: Principal, project: str | None, unmanaged: list[str]
-) -> dict[str, int]:
-    """The organisation totals (core/overview.py's terms, in SQL) as one aggregate."""
+def _flags(unmanaged: list[str]) -> dict[str, ColumnElement[bool]]:
+    """Each standing (core/overview.py's terms) as a SQL condition on a workflow row joined
+    to its contract, project and summary."""
     newest = ContractRow.latest_revision
     failed = ("f", "b", "e")
-    flags: dict[str, ColumnElement[bool]] = {
+    return {
         "integrated": _S.id.is_not(None),
         "compliant": and_(
             func.substr(_S.recent_statuses, 1, 1) == "s", _S.last_finished_revision == newest
@@ -142,11 +154,27 @@ def _totals(
         "unmanaged": Workflow.contract_id.in_(unmanaged),
         "blocked": _blocked(),
     }
+
+
+def _totals(
+    session: Session, actor: Principal, project: str | None, unmanaged: list[str]
+) -> dict[str, int]:
+    """The organisation totals (core/overview.py's terms, in SQL) as one aggregate."""
+    stmt = _counted(actor, unmanaged, func.count(func.distinct(Workflow.project_id)))
+    if project:
+        stmt = stmt.where(Project.name == project)
+    counts = session.execute(stmt).one()
+    return {"projects": counts[0], **dict(zip(TOTALS, counts[1:], strict=True))}
+
+
+def _counted(actor: Principal, unmanaged: list[str], *first: Any) -> Any:
+    """``first`` then the count of each of :data:`TOTALS` over the live workflows the actor
+    sees."""
     stmt = (
         select(
-            func.count(func.distinct(Workflow.project_id)),
+            *first,
             func.count(Workflow.id),
-            *(func.count(Workflow.id).filter(flag) for flag in flags.values()),
+            *(func.count(Workflow.id).filter(flag) for flag in _flags(unmanaged).values()),
         )
         .select_from(Workflow)
         .join(ContractRow, ContractRow.id == Workflow.contract_id)
@@ -154,11 +182,23 @@ def _totals(
         .outerjoin(_S, _S.id == Workflow.id)
         .where(Workflow.org_id == actor.org_id, Workflow.archived_at.is_(None))
     )
-    stmt = visibility.narrow(stmt, actor, Workflow.project_id)
-    if project:
-        stmt = stmt.where(Project.name == project)
-    counts = session.execute(stmt).one()
-    return {"projects": counts[0], **dict(zip(TOTALS, counts[1:], strict=True))}
+    return visibility.narrow(stmt, actor, Workflow.project_id)
+
+
+def by_project(session: Session, actor: Principal) -> list[dict[str, Any]]:
+    """The totals of each project (one grouped aggregate), in project name order, each with
+    ``compliance``: the share of its integrated workflows that are compliant (None: none)."""
+    actor.require_reader()
+    contracts = _contracts(session, actor.org_id)
+    unmanaged = [cid for cid, (_, _, empty) in contracts.items() if empty]
+    stmt = _counted(actor, unmanaged, Project.name).group_by(Project.name)
+    rows = []
+    for name, *counts in session.execute(stmt.order_by(Project.name)):
+        totals = dict(zip(TOTALS, counts, strict=True))
+        integrated = totals["integrated"]
+        share = totals["compliant"] / integrated if integrated else None
+        rows.append({"name": name, **totals, "compliance": share})
+    return rows
 
 
 def _workflows(org_id: str, project: str | None) -> Any:
@@ -207,6 +247,7 @@ def _workflow(
             "runner_type": row.last_runner_type,
         }
     item: dict[str, Any] = {
+        "id": row.id,
         "name": row.name,
         "owner": row.team,
         "contract": {"name": name, "revision": newest},

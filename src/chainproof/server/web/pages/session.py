@@ -26,10 +26,10 @@ def safe_next(target: str | None) -> str:
 @router.get("/sign-in")
 def sign_in_page(web: AnonymousDep, next: str | None = None) -> HTMLResponse:
     """The sign-in form: an API token, or one of the configured identity providers."""
-    return _form(web, next)
+    return sign_in_form(web, next)
 
 
-def _form(web: Web, target: str | None, error: str | None = None) -> HTMLResponse:
+def sign_in_form(web: Web, target: str | None, error: str | None = None) -> HTMLResponse:
     settings = web.request.app.state.settings
     return web.render(
         "sign_in.html",
@@ -52,7 +52,7 @@ def sign_in(
     try:
         auth.resolve(web.session, token.strip(), None)
     except (Unauthorized, InvalidInput):
-        return _form(web, next, error="That token was not accepted: check it and try again.")
+        return sign_in_form(web, next, error="That token was not accepted: check it and try again.")
     answer = web.redirect(safe_next(next))
     auth.sign_in(web, answer, token.strip())
     return answer

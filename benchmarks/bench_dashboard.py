@@ -1,0 +1,205 @@
+"""Server-side rendering of the dashboard's overview and workflow pages on a large
+PostgreSQL organisation (issue 18's target: each page <= 300 ms server time at 10k workflows
+and 1M runs).
+
+Generates ``--workflows`` workflows and ``--runs`` runs with COPY (org_data.py; runs spread
+over 90 days, one pushed run in twenty with a policy violation), plus an open finding on
+one workflow in ten (one INSERT .. SELECT), in a throw-away database. Then, through the
+ASGI app in process (TestClient, a browser's session cookie), each over ``--rounds`` calls,
+p50 and p99 of: ``/`` (every figure of the overview; also with the counts of settled days
+dropped before each call, so that it counts all 30 days), ``/workflows`` (a page of 50, a
+status filter, a deep keyset page), ``/workflows/{id}``; and, to show where the overview's
+time goes, each of its queries through its service.
+
+Baselines in the same run and process: ``GET /healthz`` and the JSON ``GET
+/api/v1/overview`` (its totals and a page of 100).
+
+    python benchmarks/bench_dashboard.py [--workflows 10000] [--runs 1000000] [--rounds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from org_data import Org, generate, scratch_database
+
+from chainproof.server.db.session import make_engine, make_sessionmaker
+from chainproof.server.services import dashboard, overview, tokens
+
+TARGET_MS = 300.0
+
+
+def _percentiles(fn: Callable[[], Any], rounds: int) -> tuple[float, float]:
+    fn()  # warm: caches, prepared plans, templates
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
+    return statistics.median(times), p99
+
+
+def _line(name: str, p50: float, p99: float, target: float | None = None) -> None:
+    verdict = "" if target is None else ("  ok" if p99 <= target else f"  OVER {target:.0f} ms")
+    print(f"  {name:<46} p50 {p50:8.2f} ms   p99 {p99:8.2f} ms{verdict}")
+
+
+def _findings(url: str, org_id: str) -> int:
+    """An open finding on every tenth workflow (kinds in turn), set-based."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        made = conn.execute(
+            sa.text(
+                "INSERT INTO findings (id, org_id, workflow_id, kind, severity, opened_at, "
+                "evidence, details) "
+                "SELECT gen_random_uuid()::text, org_id, id, "
+                "(ARRAY['failing','lagging','unmanaged','stale'])[1 + (n / 10) % 4], 'medium', "
+                "now() - interval '1 day', '[]'::json, '{}'::json "
+                "FROM (SELECT id, org_id, row_number() OVER (ORDER BY id) AS n FROM workflows "
+                "WHERE org_id = :org) w WHERE n % 10 = 0"
+            ),
+            {"org": org_id},
+        ).rowcount
+        conn.execute(sa.text("ANALYZE findings"))
+    engine.dispose()
+    return int(made)
+
+
+def _client(org: Org) -> Any:
+    """A TestClient over the app, signed in with the owner token (the session cookie)."""
+    from fastapi.testclient import TestClient
+
+    from chainproof.server.app import create_app
+    from chainproof.server.settings import Settings
+
+    settings = Settings.embedded(
+        tempfile.mkdtemp(prefix="cp-bench-"), database_url=org.url, secret_key=org.secret_key
+    )
+    client = TestClient(create_app(settings, start_worker=False))
+    form = client.get("/sign-in").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert csrf is not None
+    signed = client.post(
+        "/sign-in", data={"token": org.token, "csrf": csrf.group(1)}, follow_redirects=False
+    )
+    assert signed.status_code == 303, signed.text
+    return client
+
+
+def _get(client: Any, path: str, **headers: str) -> Callable[[], Any]:
+    def get() -> Any:
+        reply = client.get(path, headers=headers)
+        assert reply.status_code == 200, (path, reply.status_code, reply.text[:500])
+        return reply
+
+    return get
+
+
+def _bench(org: Org, rounds: int) -> None:
+    client = _client(org)
+    engine = make_engine(org.url)
+    sessions = make_sessionmaker(engine)
+    with sessions() as session:
+        actor = tokens.authenticate(session, org.token)
+        some = session.scalar(sa.text("SELECT id FROM workflows ORDER BY name LIMIT 1 OFFSET 77"))
+    bearer = {"Authorization": f"Bearer {org.token}"}
+
+    print("baselines (same process):")
+    _line("GET /healthz", *_percentiles(_get(client, "/healthz"), rounds))
+    _line("GET /api/v1/overview (JSON, page of 100)", *_percentiles(
+        _get(client, "/api/v1/overview", **bearer), rounds))  # fmt: skip
+
+    print(f"pages (HTML rendered on the server, target p99 <= {TARGET_MS:.0f} ms):")
+    _line("GET / (overview)", *_percentiles(_get(client, "/"), rounds), TARGET_MS)
+    home = _get(client, "/")
+
+    def cold() -> Any:
+        dashboard.forget_settled()  # every round counts the whole 30 days again
+        return home()
+
+    _line("GET / (overview), no settled days kept", *_percentiles(cold, rounds), TARGET_MS)
+    _line("GET /workflows (page of 50)", *_percentiles(_get(client, "/workflows"), rounds),
+          TARGET_MS)  # fmt: skip
+    failing = _get(client, "/workflows?status=failing")
+    _line("GET /workflows?status=failing", *_percentiles(failing, rounds), TARGET_MS)
+    project = _get(client, "/workflows?project=project-00042")
+    _line("GET /workflows?project=project-00042", *_percentiles(project, rounds), TARGET_MS)
+    deep = _deep(client, hops=100)
+    _line("GET /workflows, after 100 keyset pages", *_percentiles(_get(client, deep), rounds),
+          TARGET_MS)  # fmt: skip
+    one = _get(client, f"/workflows/{some}")
+    _line("GET /workflows/{id}", *_percentiles(one, rounds), TARGET_MS)
+
+    def service(fn: Callable[..., Any]) -> Callable[[], Any]:
+        def run() -> Any:
+            with sessions() as session:
+                return fn(session, actor)
+
+        return run
+
+    print("the overview's queries (service calls):")
+    _line("overview.by_project (totals per project)", *_percentiles(
+        service(overview.by_project), rounds))  # fmt: skip
+    _line("dashboard.runs_per_day (30 days; settled kept)", *_percentiles(
+        service(dashboard.runs_per_day), rounds))  # fmt: skip
+
+    def whole_window(session: Any, actor: Any) -> Any:
+        dashboard.forget_settled()
+        return dashboard.runs_per_day(session, actor)
+
+    _line("dashboard.runs_per_day (30 days counted)", *_percentiles(
+        service(whole_window), rounds))  # fmt: skip
+    _line("dashboard.recent_violations", *_percentiles(
+        service(dashboard.recent_violations), rounds))  # fmt: skip
+    _line("dashboard.findings_by_kind", *_percentiles(
+        service(dashboard.findings_by_kind), rounds))  # fmt: skip
+    client.close()
+    engine.dispose()
+
+
+def _deep(client: Any, hops: int) -> str:
+    """The ``/workflows`` URL ``hops`` pages in (cursors followed outside the timing)."""
+    url = "/workflows"
+    for _ in range(hops):
+        found = re.search(r'href="([^"]+)" rel="next"', client.get(url).text)
+        if found is None:
+            break
+        url = found.group(1).replace("&amp;", "&")
+    return url
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--workflows", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=30)
+    args = parser.parse_args()
+    with scratch_database() as url:
+        start = time.perf_counter()
+        org = generate(url, workflows=args.workflows, runs=args.runs)
+        findings = _findings(url, org.org_id)
+        print(
+            f"data: {org.workflows} workflows, {org.runs} runs, {findings} open findings on "
+            f"PostgreSQL (COPY load {org.load_seconds:.1f} s, summaries backfill "
+            f"{org.backfill_seconds:.1f} s, total setup {time.perf_counter() - start:.1f} s); "
+            f"{args.rounds} rounds each"
+        )
+        _bench(org, args.rounds)
+
+
+if __name__ == "__main__":
+    main()
