@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from org_data import Org, generate, scratch_database
+from org_data import NOW, Org, generate, scratch_database
 
 from chainproof.server.db import Component
 from chainproof.server.db.base import ordered_id
@@ -69,6 +69,29 @@ def _sha(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
+# Runs drawn set-based: a uniform workflow, a status (84% push an attestation: succeeded or
+# blocked), a time in the last 90 days, every other one with a project version.
+RUNS = """
+INSERT INTO workflow_runs (id, org_id, workflow_id, project_version_id, status, runner_type,
+    runner, contract_revision_id, created_at, finished_at, expires_at, attestation_digest)
+SELECT s.id, w.org_id, w.id, CASE WHEN s.n % 2 = 1 THEN pv.id END, s.status, 'GITHUB_ACTION',
+       '{}', cr.id, s.at, s.at + interval '5 minutes', s.at + interval '1 hour',
+       CASE WHEN s.status IN ('succeeded', 'blocked')
+            THEN 'sha256:' || encode(sha256(convert_to(s.id, 'UTF8')), 'hex') END
+FROM (
+  SELECT n, gen_random_uuid()::text AS id, floor(random() * :workflows) AS k,
+         CASE WHEN r < 0.80 THEN 'succeeded' WHEN r < 0.84 THEN 'blocked'
+              WHEN r < 0.92 THEN 'failed' WHEN r < 0.95 THEN 'cancelled'
+              WHEN r < 0.98 THEN 'expired' ELSE 'initialized' END AS status,
+         CAST(:now AS timestamptz) - random() * interval '90 days' AS at
+  FROM (SELECT n, random() AS r FROM generate_series(1, :runs) AS n) AS g
+) AS s
+JOIN (SELECT id, org_id, project_id, contract_id, row_number() OVER (ORDER BY id) - 1 AS k
+      FROM workflows) AS w ON w.k = s.k
+JOIN contract_revisions cr ON cr.contract_id = w.contract_id AND cr.revision = 2
+LEFT JOIN project_versions pv ON pv.project_id = w.project_id AND pv.version = '1.' || s.n % 5 || '.0'
+"""  # noqa: E501
+
 # The digests of the generated referrers, computed alike in SQL and in Python (_sha).
 REFERRERS = """
 INSERT INTO referrers (id, org_id, run_id, digest, role, name, kind, repository, tag)
@@ -86,32 +109,37 @@ WHERE r.attestation_digest IS NOT NULL
 """  # noqa: E501
 
 
-def _load_referrers(engine: sa.Engine) -> tuple[int, float]:
-    """Fill ``referrers`` set-based; rows and seconds. Its indexes and constraints are
-    dropped for the load and built again after (a sort each, not one insert per row)."""
+def _bulk_load(engine: sa.Engine, table: str, sql: str, **params: Any) -> tuple[int, float]:
+    """Run ``sql``, a set-based insert into ``table``; rows and seconds. The table's indexes
+    and its unique and foreign-key constraints (not its primary key) are dropped for the load
+    and built again after: a sort each, not one index insert per row."""
     start = time.perf_counter()
     with engine.begin() as conn:
+        conn.execute(sa.text("SELECT setseed(0.2)"))
         constraints = conn.execute(
             sa.text(
                 "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                "WHERE conrelid = 'referrers'::regclass AND contype IN ('u', 'f')"
-            )
+                "WHERE conrelid = CAST(:t AS regclass) AND contype IN ('u', 'f')"
+            ),
+            {"t": table},
         ).all()
         indexes = conn.execute(
             sa.text(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'referrers' "
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = :t "
                 "AND indexname NOT IN (SELECT conname FROM pg_constraint)"
-            )
+            ),
+            {"t": table},
         ).all()
         for name, _ in constraints:
-            conn.execute(sa.text(f'ALTER TABLE referrers DROP CONSTRAINT "{name}"'))
+            conn.execute(sa.text(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"'))
         for name, _ in indexes:
             conn.execute(sa.text(f'DROP INDEX "{name}"'))
-        rows = conn.execute(sa.text(REFERRERS)).rowcount
+        rows = conn.execute(sa.text(sql), params).rowcount
         for _, definition in indexes:
             conn.execute(sa.text(definition))
         for name, definition in constraints:
-            conn.execute(sa.text(f'ALTER TABLE referrers ADD CONSTRAINT "{name}" {definition}'))
+            add = f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}'
+            conn.execute(sa.text(add))
     return rows, time.perf_counter() - start
 
 
@@ -200,6 +228,19 @@ def _ingest(
     return done
 
 
+def _vacuum(engine: sa.Engine) -> tuple[int, str]:
+    """VACUUM ANALYZE; the component count and the table's size with its indexes."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("VACUUM ANALYZE"))
+        count, size = conn.execute(
+            sa.text(
+                "SELECT count(*), pg_size_pretty(pg_total_relation_size('components')) "
+                "FROM components"
+            )
+        ).one()
+    return int(count), str(size)
+
+
 def _percentiles(fn: Callable[[], Any], rounds: int) -> tuple[float, float]:
     fn()  # warm the pool and the plan cache
     times = []
@@ -221,34 +262,34 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(20)  # noqa: S311 (test data)
     with scratch_database() as url:
-        org = generate(url, workflows=args.workflows, runs=args.runs)
+        org = generate(url, workflows=args.workflows, runs=0)  # the organisation, no runs
         engine = make_engine(url, pool_size=4)
         maker = make_sessionmaker(engine, secret_key=org.secret_key)
+        n_runs, s_runs = _bulk_load(
+            engine, "workflow_runs", RUNS, workflows=args.workflows, runs=args.runs, now=NOW
+        )
+        n_refs, s_refs = _bulk_load(engine, "referrers", REFERRERS)
+        _vacuum(engine)
+        wanted = -(-args.components // args.per_run)
         with maker() as session:
+            attestations = session.scalar(
+                sa.text("SELECT count(*) FROM workflow_runs WHERE attestation_digest IS NOT NULL")
+            )
             pushed = session.execute(
                 sa.text(
                     "SELECT id, workflow_id, created_at FROM workflow_runs "
-                    "WHERE attestation_digest IS NOT NULL ORDER BY id"
-                )
+                    "WHERE attestation_digest IS NOT NULL ORDER BY id LIMIT :n"
+                ),
+                {"n": max(wanted, 5000)},
             ).all()
         runs = [(r[0], r[1], r[2]) for r in pushed]
-        n_refs, s_refs = _load_referrers(engine)
-        wanted = -(-args.components // args.per_run)
-        ingest = _ingest(
-            maker, _component_rows(org, runs[:wanted], args.per_run, rng), args.components
-        )
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(sa.text("VACUUM ANALYZE"))
-            sizes = conn.execute(
-                sa.text(
-                    "SELECT count(*), pg_size_pretty(pg_total_relation_size('components')) "
-                    "FROM components"
-                )
-            ).one()
+        rows = _component_rows(org, runs[:wanted], args.per_run, rng)
+        ingest = _ingest(maker, rows, args.components)
+        sizes = _vacuum(engine)
         print(
-            f"data: {org.workflows} workflows, {org.runs} runs, {len(runs)} attestations, "
-            f"{n_refs} referrers (set-based load {s_refs:.0f} s), {sizes[0]} components "
-            f"({sizes[1]} with indexes) on PostgreSQL"
+            f"data: {org.workflows} workflows, {n_runs} runs (set-based load {s_runs:.0f} s), "
+            f"{attestations} attestations, {n_refs} referrers (set-based load {s_refs:.0f} s), "
+            f"{sizes[0]} components ({sizes[1]} with indexes) on PostgreSQL"
         )
         rates = {k: f"{n / s:,.0f} components/s over {n} rows" for k, (n, s) in ingest.items()}
         print(
