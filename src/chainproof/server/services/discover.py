@@ -13,7 +13,16 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, Select, bindparam, literal_column, null, select, union_all
+from sqlalchemy import (
+    Integer,
+    Select,
+    bindparam,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from chainproof.core.digest import Digest
@@ -74,15 +83,31 @@ def _level_statement() -> Select[Any]:
     """One level of the walk: the referrers of the digests ``:digests`` with their runs
     (newest run first), then everything those runs name (by run id, in role, name, digest
     order), told apart by ``part``. Built once: this is discover's hot path."""
-    hits = (
-        select(Referrer.digest, Referrer.role, Referrer.name, Referrer.kind, Referrer.run_id)
+    # Each digest's runs ranked newest first; only the first ``:cap`` are read on (a base
+    # image every build names must not turn a lookup into a dump of the organisation, nor
+    # crowd out the other digests of its level).
+    rank = func.dense_rank().over(
+        partition_by=Referrer.digest, order_by=(WorkflowRun.created_at.desc(), WorkflowRun.id)
+    )
+    ranked = (
+        select(
+            Referrer.digest,
+            Referrer.role,
+            Referrer.name,
+            Referrer.kind,
+            Referrer.run_id,
+            rank.label("rank"),
+        )
         .join(WorkflowRun, WorkflowRun.id == Referrer.run_id)
         .where(
             Referrer.org_id == bindparam("org_id"),
             Referrer.digest.in_(bindparam("digests", expanding=True)),
         )
-        .order_by(WorkflowRun.created_at.desc(), WorkflowRun.id)
-        .limit(bindparam("limit", type_=Integer))
+        .subquery()
+    )
+    hits = (
+        select(ranked.c.digest, ranked.c.role, ranked.c.name, ranked.c.kind, ranked.c.run_id)
+        .where(ranked.c.rank <= bindparam("cap", type_=Integer))
         .cte("hits")
     )
     runs = (
@@ -141,9 +166,8 @@ def _level(
 ) -> tuple[list[tuple[_Ref, dict[str, Any]]], dict[str, list[_Ref]]]:
     """One level of the walk in one statement (:func:`_level_statement`), as plain rows
     through the connection: no ORM objects, no ORM execution."""
-    # Bounded: a run names one digest in a few roles at most, so the hits hold MAX_RUNS
-    # runs per digest however many thousand runs share a base image.
-    params = {"org_id": org_id, "digests": digests, "limit": MAX_RUNS * 4 * len(digests)}
+    # One run more than shown, so that _attach can tell the digest's list was cut.
+    params = {"org_id": org_id, "digests": digests, "cap": MAX_RUNS + 1}
     rows = session.connection().execute(_LEVEL, params).all()
     found: list[tuple[_Ref, dict[str, Any]]] = []
     named_by: dict[str, list[_Ref]] = {}
