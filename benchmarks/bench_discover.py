@@ -1,8 +1,8 @@
 """The discover index on PostgreSQL: ingest rate and search latency (issue 20).
 
-Generates ``--workflows`` workflows and ``--runs`` runs with COPY (org_data.py) in a
-throw-away database (the default 1.2M runs hold about 1M attestations: the succeeded and
-blocked runs), then:
+In a throw-away database, creates ``--workflows`` workflows (org_data.py, with no runs), then
+``--runs`` runs set-based, one ``INSERT .. SELECT`` over ``generate_series`` (the default 1.2M
+runs hold about 1M attestations: the succeeded and blocked runs), then:
 
 - referrers: five per attestation (the attestation, its image as subject and as material,
   its SBOM, its workflow's base image), generated set-based in one ``INSERT .. SELECT`` over
