@@ -64,7 +64,11 @@ def discover(
 
     Example: chainproof discover sha256:8d9001d3... --depth 2
     """
-    found = cli_context(ctx).api().discover(digest, depth)
+    from chainproof.core.digest import Digest
+
+    # Refused here, before any request: a typo is not worth a round trip (or a login).
+    root = str(Digest.parse(digest))
+    found = cli_context(ctx).api().discover(root, depth)
     if output is TreeOutput.json:
         emit_json(found)
         return

@@ -14,7 +14,7 @@ from tests.integration.conftest import Env
 from tests.integration.server.discover_steps import cdx, image_digest, index, push, setup
 
 from chainproof.server.db import Attestation, Component, IndexedRun, Referrer, WorkflowRun
-from chainproof.server.services import discover_index
+from chainproof.server.services import discover, discover_index
 
 MATERIALS = Path(__file__).parents[2] / "assets" / "materials"
 LOG4J_OLD = ("maven/org.apache.logging.log4j/log4j-core", "log4j-core", "2.14.1", "Apache-2.0")
@@ -90,6 +90,28 @@ def test_discover_an_image_to_its_run_and_sbom_then_depth_two(app_client: Env) -
     sbom_node = next(r for r in deep["runs"][0]["references"] if r["digest"] == sbom_digest)
     assert [r["id"] for r in sbom_node["runs"]] == [run_b]  # the other run using that SBOM
     assert {r["digest"] for r in sbom_node["runs"][0]["references"]} >= {image_digest("other")}
+
+
+def test_a_digest_many_runs_name_shows_the_newest_and_says_it_was_cut(
+    app_client: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(discover, "MAX_RUNS", 2)
+    setup(app_client, workflows=("build", "scan"))
+    base = image_digest("base-image")
+    sboms = [cdx((*LOG4J_OLD[:2], f"2.{n}.0", None)) for n in range(3)]
+    runs = [push(app_client, sbom, base) for sbom in sboms]
+    lone = push(app_client, sboms[2], image_digest("lone"), workflow="scan")  # same SBOM
+    index(app_client)
+
+    tree = app_client.get(f"/discover/{base}").json()
+    assert [r["id"] for r in tree["runs"]] == [runs[2], runs[1]]  # newest first
+    assert tree["truncated"] is True
+    assert app_client.get(f"/discover/{image_digest('lone')}").json().get("truncated") is None
+    deep = app_client.get(f"/discover/{base}", params={"depth": 2}).json()
+    named = {r["digest"]: r for run in deep["runs"] for r in run["references"]}
+    newest_sbom = named["sha256:" + hashlib.sha256(sboms[2]).hexdigest()]
+    assert [r["id"] for r in newest_sbom["runs"]] == [lone]
+    assert "truncated" not in newest_sbom
 
 
 def test_a_digest_only_another_organisation_has_is_not_found(app_client: Env) -> None:

@@ -128,3 +128,21 @@ def test_component_search_sends_the_filters_and_shows_the_runs(cli: Any, api: Fa
     for text in (HIT["purl"], "shop/build", "1.2.3", "9b1d20aa", "2026-12-07 02:55", IMAGE[:19]):
         assert text in result.stdout
     assert "--next" in result.stderr  # more pages follow
+
+
+@pytest.mark.parametrize(
+    ("digest", "message"),
+    [
+        ("nope", "not a digest: 'nope'"),
+        ("sha256:abc", "not a valid sha256 digest: 'abc'"),
+        ("md5:" + "0" * 32, "not a valid md5 digest"),
+    ],
+)
+def test_discover_refuses_a_malformed_digest_before_any_request(
+    cli: Any, api: FakeApi, digest: str, message: str
+) -> None:
+    result = cli("discover", digest)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "sha256:<64" in result.output  # the hint says what a digest looks like
+    assert api.requests == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +23,17 @@ NAMING = {
 def new_id() -> str:
     """A fresh UUID string."""
     return str(uuid.uuid4())
+
+
+def ordered_id() -> str:
+    """A fresh time-ordered UUID string (version 7, RFC 9562: 48 bits of Unix milliseconds,
+    then random bits). Rows written in bulk get ids that sort by time, so their primary-key
+    index grows at its right edge instead of touching a random leaf page per row (the discover
+    index writes millions: docs/discover.md, "Performance")."""
+    value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
+    value = value & ~(0xF << 76) | 0x7 << 76  # version 7
+    value = value & ~(0x3 << 62) | 0x2 << 62  # RFC 9562 variant
+    return str(uuid.UUID(int=value))
 
 
 def utcnow() -> datetime:

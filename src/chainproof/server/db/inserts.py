@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -42,9 +43,9 @@ def insert_many_if_absent(session: Session, model: type[Base], rows: list[dict[s
 
 
 def copy_if_absent(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
-    """:func:`insert_many_if_absent`, through COPY on PostgreSQL: the rows are copied into a
-    temporary table and moved over with one ``INSERT .. SELECT .. ON CONFLICT DO NOTHING``
-    (COPY itself has no conflict clause). Elsewhere, the multi-row insert."""
+    """:func:`insert_many_if_absent`, through COPY on PostgreSQL: the rows are copied (binary
+    format) into a temporary table and moved over with one ``INSERT .. SELECT .. ON CONFLICT
+    DO NOTHING`` (COPY itself has no conflict clause). Elsewhere, the multi-row insert."""
     if not rows:
         return
     if session.get_bind().dialect.name != "postgresql":
@@ -59,10 +60,32 @@ def copy_if_absent(session: Session, model: type[Base], rows: list[dict[str, Any
             f'CREATE TEMP TABLE IF NOT EXISTS "copy_{table}" '
             f'(LIKE "{table}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS'
         )
-        with cur.copy(f'COPY "copy_{table}" ({names}) FROM STDIN') as copy:
+        types = _column_types(cur, f"copy_{table}")
+        # Binary: the server converts no text, and psycopg sends each value in its column's
+        # type (a binary COPY applies no casts, hence the types from the catalogue).
+        with cur.copy(f'COPY "copy_{table}" ({names}) FROM STDIN (FORMAT BINARY)') as copy:
+            copy.set_types([types[c] for c in columns])
             for row in rows:
                 copy.write_row([row[c] for c in columns])
         # Table and column names come from the model, never from input.
         move = f'INSERT INTO "{table}" ({names}) SELECT {names} FROM "copy_{table}" '  # noqa: S608
         cur.execute(move + "ON CONFLICT DO NOTHING")
         cur.execute(f'TRUNCATE "copy_{table}"')
+
+
+def _column_types(cur: Any, table: str) -> dict[str, int]:
+    """Column name → type oid of a temporary table."""
+    cur.execute(
+        "SELECT attname, atttypid FROM pg_attribute "
+        "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+        (f'pg_temp."{table}"',),
+    )
+    return {name: oid for name, oid in cur.fetchall()}
+
+
+def commit_without_flush(session: Session) -> None:
+    """On PostgreSQL, let this transaction's commit return before its WAL reaches the disk
+    (``SET LOCAL synchronous_commit = off``). Only for derived data that is written again
+    when lost: a crash may undo the last such commits, never corrupt or half-apply one."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit = off"))

@@ -30,8 +30,12 @@ from chainproof.server.db import (
     Referrer,
     WorkflowRun,
 )
-from chainproof.server.db.base import new_id, utcnow
-from chainproof.server.db.inserts import copy_if_absent, insert_many_if_absent
+from chainproof.server.db.base import new_id, ordered_id, utcnow
+from chainproof.server.db.inserts import (
+    commit_without_flush,
+    copy_if_absent,
+    insert_many_if_absent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +93,9 @@ def index_once(sessions: sessionmaker[Session], open_blob: BlobOpener) -> int:
             return done
         found = [(run, *_sbom_rows(run, open_blob)) for run in runs]
         with sessions.begin() as session:
+            # Derived data: a crash that loses this commit loses its marks with it, and the
+            # next pass indexes those runs again.
+            commit_without_flush(session)
             insert_many_if_absent(session, Referrer, [r for run in runs for r in _refs(run)])
             copy_if_absent(session, Component, [c for _, comps, _ in found for c in comps])
             marks = [
@@ -161,7 +168,7 @@ def _refs(run: _Run) -> list[dict[str, Any]]:
 
 def _ref(run: _Run, digest: str, role: str, name: str, about: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": new_id(),
+        "id": ordered_id(),
         "org_id": run.org_id,
         "run_id": run.run_id,
         "digest": digest,
@@ -220,7 +227,7 @@ def _parse(material: Material, chunks: Iterable[bytes]) -> Any:
 
 def _component_row(run: _Run, sbom: str, comp: sbom_components.SbomComponent) -> dict[str, Any]:
     return {
-        "id": new_id(),
+        "id": ordered_id(),
         "org_id": run.org_id,
         "run_id": run.run_id,
         "workflow_id": run.workflow_id,
