@@ -3,19 +3,23 @@ repository's release workflow with `ci-identity add`; the job runs `attestation 
 and `push` with no CHAINPROOF_TOKEN, its ID token fetched from the GitHub stand-in of
 tests/oidc_provider.py and exchanged by the server; the run records the verified claims,
 verifies locally, and its VSA says SLSA Build L2 (a verified job on a hosted runner). A job of
-an unlisted repository is refused, naming the rule that failed. The ready-made GitHub action
-(action.yml) and GitLab template (ci/gitlab/chainproof.yml) are run step by step the way their
-CI systems run them (tests/ci_templates.py)."""
+an unlisted repository is refused, naming the rule that failed. sigstore-python verifies such a
+job's bundle (chain, SCT, log entry) under the organisation's trusted root with an identity
+policy on the repository: Fulcio's extensions hold the job's verified claims. The ready-made
+GitHub action (action.yml) and GitLab template (ci/gitlab/chainproof.yml) are run step by step
+the way their CI systems run them (tests/ci_templates.py)."""
 
 from __future__ import annotations
 
 import base64
 import json
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
 
+import pytest
 from tests.ci_templates import run_github_action, run_gitlab_job
 from tests.e2e.conftest import Cli, Server, api_get
 from tests.oidc_provider import OidcProvider, github_claims, gitlab_claims
@@ -23,6 +27,8 @@ from tests.oidc_provider import OidcProvider, github_claims, gitlab_claims
 ROOT = Path(__file__).resolve().parents[2]
 SBOM = ROOT / "tests" / "assets" / "materials" / "cyclonedx-1.6.json"
 
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+SKYNET = "https://github.com/cyberdyne/skynet"
 RELEASE = "cyberdyne/skynet/.github/workflows/release.yml@refs/tags/*"
 
 
@@ -81,6 +87,66 @@ def test_a_job_attests_with_its_oidc_identity_and_an_unlisted_repository_is_refu
         assert refused.returncode == 3, refused.stderr
         assert "rule 'repository == cyberdyne/skynet' failed" in refused.stderr
         assert "'evil/skynet'" in refused.stderr
+
+
+def _sigstore_verify(bundle: Path, root: Path, issuer: str, repository: str) -> bytes:
+    """sigstore-python's full verification of ``bundle`` under ``root`` with an identity
+    policy on the job's issuer and repository (Fulcio's extensions); the DSSE payload."""
+    from sigstore.models import Bundle as SigstoreBundle
+    from sigstore.models import TrustedRoot as SigstoreRoot
+    from sigstore.verify import Verifier
+    from sigstore.verify.policy import (
+        AllOf,
+        GitHubWorkflowRepository,
+        OIDCIssuerV2,
+        OIDCSourceRepositoryURI,
+    )
+
+    by_repository = AllOf(
+        [
+            OIDCIssuerV2(issuer),
+            OIDCSourceRepositoryURI(f"https://github.com/{repository}"),
+            GitHubWorkflowRepository(repository),  # the deprecated one, read by older tools
+        ]
+    )
+    verifier = Verifier(trusted_root=SigstoreRoot.from_file(str(root)))
+    payload_type, payload = verifier.verify_dsse(
+        SigstoreBundle.from_json(bundle.read_text()), by_repository
+    )
+    assert payload_type == "application/vnd.in-toto+json"
+    return payload
+
+
+def test_sigstore_python_verifies_the_jobs_bundle_by_its_repository(
+    cli: Cli, server: Server, tmp_path: Path
+) -> None:
+    from sigstore.errors import VerificationError as SigstoreVerificationError
+
+    root = tmp_path / "trusted_root.json"
+    root.write_text(json.dumps(api_get(server, "/trust/root")))
+    bundle = tmp_path / "bundle.json"
+    with OidcProvider() as idp:
+        cli(
+            "ci-identity", "add", "--name", "skynet-signed", "--provider", "github",
+            "--issuer", idp.issuer, "--project", "skynet", "--workflow", "signed",
+            "--rule", "repository == cyberdyne/skynet",
+        )  # fmt: skip
+        job = _job(cli, idp, tmp_path / "job", "cyberdyne/skynet")
+        job("attestation", "init", "--workflow", "signed", "--project", "skynet")
+        job("attestation", "add", "--name", "note", "--kind", "STRING", "--value", "built")
+        pushed = job.json("attestation", "push", "--bundle", str(bundle))
+        assert isinstance(pushed, dict) and pushed["status"] == "succeeded"
+
+        payload = _sigstore_verify(bundle, root, idp.issuer, "cyberdyne/skynet")
+        assert json.loads(payload)["predicate"]["workflow"]["runID"] == pushed["id"]
+        # The same policy naming another repository refuses it, as does GitHub's issuer: the
+        # certificate names the issuer that signed the job's ID token (here the stand-in).
+        for other in ("cyberdyne/other", "evil/skynet"):
+            expected = rf"OIDCSourceRepositoryURI does not match \(got {re.escape(SKYNET)}, "
+            with pytest.raises(SigstoreVerificationError, match=expected):
+                _sigstore_verify(bundle, root, idp.issuer, other)
+        with pytest.raises(SigstoreVerificationError, match="OIDCIssuerV2 does not match"):
+            _sigstore_verify(bundle, root, GITHUB_ISSUER, "cyberdyne/skynet")
 
 
 def _materials(run: dict[str, object]) -> dict[str, str]:
