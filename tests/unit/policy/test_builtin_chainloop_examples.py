@@ -24,7 +24,8 @@ SYFT_SPDX = EXAMPLES + "syft-spdx-directory.json"
 TRIVY_SPDX = EXAMPLES + "trivy-conda-spdx.json"
 TRIVY_MEDIUM = EXAMPLES + "trivy-alpine-distroless.json"  # one MEDIUM, one UNKNOWN
 TRIVY_CLEAN = EXAMPLES + "trivy-alpine-39-skip.json"  # nothing found: no Results
-SEMGREP = "materials/reports/sarif-semgrep.sarif"
+SEMGREP = "materials/reports/sarif-semgrep.sarif"  # real Semgrep 1.185.0 output
+CODEQL_NOTES = EXAMPLES + "codeql-action-valid.sarif"  # LGTM and CodeQL runs, notes only
 CODEQL = "materials/reports/sarif-codeql.sarif"
 NOT_A_REPORT = "policies/inputs/not-a-report.json"
 
@@ -170,7 +171,16 @@ CASES: list[tuple[str, str, str, dict[str, str], str, str]] = [
     ),
     ("cyclonedx-required-packages", "SBOM_CYCLONEDX_JSON", NOT_A_REPORT, {}, SKIP, "CycloneDX"),
     # sarif-errors
-    ("sarif-errors", "SARIF", "materials/reports/sarif-no-schema.json", {}, PASS, ""),
+    ("sarif-errors", "SARIF", CODEQL_NOTES, {}, PASS, ""),
+    (
+        "sarif-errors",
+        "SARIF",
+        CODEQL_NOTES,
+        {"severity": "note"},
+        VIOLATE,
+        "CodeQL command-line toolchain finding js/inconsistent-use-of-new (note) at "
+        "src/promiseUtils.js:2",
+    ),
     (
         "sarif-errors",
         "SARIF",
