@@ -354,3 +354,20 @@ def test_the_example_names_resolve_as_chainloop_references() -> None:
     for name in [*ALIASES, "cyclonedx-banned-packages", "cyclonedx-licenses"]:
         doc, ref = PolicyLoader().load(f"chainloop://{name}")
         assert doc.name == name and ref.uri == f"chainproof://builtin/{name}"
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        ("    ref: no-such-policy.yaml#SARIF", "unknown policy 'no-such-policy'"),
+        ("    ref: sast.yaml#SBOM_SPDX_JSON", "the built-in 'sast' has no SBOM_SPDX_JSON script"),
+        ("    ref: sbom-quality.yaml#SARIF", "the built-in 'sbom-quality' has no SARIF script"),
+    ],
+)
+def test_a_shared_script_must_exist(line: str, error: str) -> None:
+    from chainproof.errors import PolicyError
+
+    match = builtin._SHARED.search(line)
+    assert match is not None
+    with pytest.raises(PolicyError, match=re.escape(error)):
+        builtin._embedded("my-alias", match)
