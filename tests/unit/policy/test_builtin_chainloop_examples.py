@@ -1,6 +1,6 @@
 """The built-ins under the names of Chainloop's open example policies (docs/examples/policies
-in its repository), on real documents: SBOMs made by cyclonedx-py, Trivy and Syft, Semgrep,
-CodeQL and ruff SARIF, Trivy JSON reports (tests/assets/policies/chainloop-examples/README.md).
+in its repository), on real documents: SBOMs made by cyclonedx-py, Trivy and Syft, Semgrep
+and CodeQL SARIF, Trivy JSON reports (tests/assets/policies/chainloop-examples/README.md).
 """
 
 from __future__ import annotations
