@@ -59,6 +59,10 @@ MAX_INPUTS = 2
 _ERROR_AT = re.compile(r"^-- (?P<module>.+?):(?P<line>\d+):(?P<column>\d+)\s*$", re.MULTILINE)
 _ERRORSEQ_AT = re.compile(r"\(error \d+:(?P<module>[^|]*)\|(?P<offset>\d+)\|")
 _ERRORMSG = re.compile(r"\(errormsg \d+:(?P<message>[^)\n]*)\)")
+# NOTE: rego-cpp's regoInputString reads its argument as the body of a JSON string literal:
+# a raw backslash or quote was unescaped ("C:\\temp" became a tab) or failed the evaluation
+# ("invalid escape sequence"), so such strings are escaped first (the rest pass as they are).
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
 
 
 def _http_module() -> Any:
@@ -274,10 +278,13 @@ class Worker:
         put_bool, put_null, item = lib.regoInputBoolean, lib.regoInputNull, lib.regoInputObjectItem
         put_obj, put_arr = lib.regoInputObject, lib.regoInputArray
         i64 = 2**63
+        escape = _NEEDS_ESCAPE
 
         def add(v: Any) -> int:
             if isinstance(v, str):
-                return int(put_str(p, v.replace("\0", "").encode("utf-8")))
+                if escape.search(v):
+                    v = json.dumps(v.replace("\0", ""), ensure_ascii=False)[1:-1]
+                return int(put_str(p, v.encode("utf-8")))
             if isinstance(v, dict):
                 for k, sub in v.items():
                     if add(k) or add(sub) or item(p):

@@ -54,6 +54,13 @@ spec:
       - ref: chainloop://cwes
         with:
           cwes: CWE-89
+      # Chainloop's example policies (docs/examples/policies), by name
+      - ref: chainloop://cyclonedx-banned-licenses
+      - ref: cyclonedx-licenses
+      - ref: cyclonedx-required-packages
+        with:
+          packages: requests, urllib3
+      - ref: sarif-errors
     attestation:
       - ref: source-commit
         with:
@@ -211,6 +218,12 @@ def test_chainloop_contract_is_accepted_at_init_and_evaluated_at_push(app_client
         "component urllib3@2.8.0 is banned"
     ]
     assert verdicts[("sbom-banned-licenses", "sbom", "sbom-quality")] == []
+    assert verdicts[("cyclonedx-banned-licenses", "sbom", None)] == []
+    assert verdicts[("cyclonedx-licenses", "sbom", None)] == []
+    assert verdicts[("cyclonedx-required-packages", "sbom", None)] == []
+    assert verdicts[("sarif-errors", "vulnerabilities-report", None)] == [
+        "Semgrep OSS finding sql-string-format (error) at app/db.py:6"
+    ]
     assert verdicts[("source-commit", None, None)] == [f"commit {COMMIT} is not signed"]
     assert verdicts[("containers-with-sbom", None, None)] == []
     assert verdicts[("runner-automated", None, None)] == []
@@ -228,6 +241,7 @@ def test_chainloop_contract_is_accepted_at_init_and_evaluated_at_push(app_client
     uris = {e["name"]: e["policyReference"]["uri"] for e in pushed["policy_evaluations"]}
     assert uris["artifact-tag-not-latest"] == "chainproof://builtin/artifact-tag-not-latest"
     assert uris["runner-authenticated"] == "chainproof://builtin/runner-authenticated"
+    assert uris["sarif-errors"] == "chainproof://builtin/sarif-errors"
 
 
 def test_runner_authenticated_passes_for_a_verified_ci_identity(

@@ -18,6 +18,7 @@ from chainproof.policy.document import Policy, PolicyGroup
 
 from .test_builtin import CASES as OWN_CASES
 from .test_builtin import INPUTS, PASS, SKIP, VIOLATE, evaluate
+from .test_builtin_chainloop_examples import CASES as EXAMPLE_CASES
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 IMAGE = "ghcr.io/acme/shop"
@@ -503,9 +504,10 @@ def test_every_chainloop_name_is_a_builtin() -> None:
 
 
 def test_every_builtin_has_cases() -> None:
-    """Every built-in is exercised here or in test_builtin.py (the groups by the tests above
-    and test_builtin.py's container-allowed-registries test)."""
-    covered = {c[0] for c in [*OWN_CASES, *CASES]} | {
+    """Every built-in is exercised here, in test_builtin.py or in
+    test_builtin_chainloop_examples.py (the groups by the tests above and test_builtin.py's
+    container-allowed-registries test)."""
+    covered = {c[0] for c in [*OWN_CASES, *CASES, *EXAMPLE_CASES]} | {
         "container-allowed-registries",
         "artifact-signed",
         "artifact-tag-not-latest",

@@ -219,3 +219,22 @@ def test_a_policy_sees_the_keys_it_reads_and_nothing_is_lost(engine: RegoEngine)
     assert [v.message for v in got.violations] == ["args,big,other,wanted"]
     # an absent key stays absent (undefined), as without the projection
     assert not engine.evaluate(narrow, {"other": 1}, {"tag": "t"}).violations
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['say "hi"', "C:\\temp\\new", "^[0-9]+\\.[0-9]+$", "tab\there", "line\nbreak", "é \\u00e9"],
+)
+def test_strings_reach_the_policy_as_they_are(engine: RegoEngine, text: str) -> None:
+    """Quotes, backslashes and control characters in the material and the arguments are
+    neither unescaped nor refused on their way into rego-cpp."""
+    source = (
+        "package t\n\nimport rego.v1\n\n"
+        'violations contains concat("|", [input.text, input.args.arg, k]) if {\n'
+        "\tsome k, _ in input.keyed\n"
+        "\tinput.text == input.args.arg\n"
+        "}\n"
+    )
+    prepared = prepare(PolicyScript(kind=None, source=source, origin="t.rego"), "t")
+    result = engine.evaluate(prepared, {"text": text, "keyed": {text: 1}}, {"arg": text})
+    assert [v.message for v in result.violations] == [f"{text}|{text}|{text}"]
