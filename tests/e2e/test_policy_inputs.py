@@ -75,6 +75,45 @@ def test_policy_inputs_through_the_installed_cli(cli: Cli, server: Server, tmp_p
     assert cli("attestation", "push").returncode == 0
 
 
+def test_chainloops_column_form_appends_to_the_contracts_value(
+    cli: Cli, server: Server, tmp_path: Path
+) -> None:
+    """--policy-input-from-file [POLICY:]NAME=FILE[:COLUMN], as Chainloop takes it: the
+    column's values are added to the contract's, recorded as such, and the control plane
+    evaluates with both."""
+    cli("project", "create", "--name", "inpcol")
+    contract = tmp_path / "contract.yaml"
+    contract.write_text(CONTRACT.replace("inputs-release", "inputs-column"), encoding="utf-8")
+    cli("workflow", "contract", "create", "--name", "inputs-column", "-f", str(contract))
+    create = ("workflow", "create", "--name", "build", "--project", "inpcol")
+    cli(*create, "--contract", "inputs-column")
+    banned = tmp_path / "banned.csv"
+    banned.write_text("License,Reason\nBSD-3-Clause,legal review\n", encoding="utf-8")
+    cli(
+        "attestation", "init", "--workflow", "build", "--project", "inpcol",
+        "--policy-input-from-file", f"sbom-banned-licenses:licenses={banned}:license",
+    )  # fmt: skip
+    added = cli.json("attestation", "add", "--name", "sbom", "--value", str(SBOM))
+    assert isinstance(added, dict)
+    assert added["policies"][0]["with"] == {"licenses": "AGPL-3.0-only\nBSD-3-Clause"}
+    pushed = cli("attestation", "push", check=False)
+    assert pushed.returncode == 1, pushed.stderr
+    assert "blocked by policy: sbom-banned-licenses on sbom" in pushed.stderr
+    runs = cli.json("workflow", "run", "list", "--workflow", "build", "--project", "inpcol")
+    assert isinstance(runs, list)
+    statement = json.loads(
+        cli("workflow", "run", "describe", "--id", runs[0]["id"], "-o", "statement").stdout
+    )
+    assert statement["predicate"]["policyInputs"] == [
+        {
+            "name": "licenses",
+            "value": "BSD-3-Clause",
+            "policy": "sbom-banned-licenses",
+            "mode": "append",
+        }
+    ]
+
+
 HTTP_POLICY = """\
 apiVersion: chainloop.dev/v1
 kind: Policy

@@ -3,7 +3,6 @@ inputs, the http.send allow-list, and how policy results and the status are show
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -21,11 +20,13 @@ PolicyInputOpt = Annotated[
     ),
 ]
 PolicyInputFileOpt = Annotated[
-    list[Path] | None,
+    list[str] | None,
     typer.Option(
         "--policy-input-from-file",
-        help="A YAML or JSON map of policy inputs (NAME: VALUE, POLICY:NAME: VALUE, or "
-        "POLICY: {NAME: VALUE}; a list is one value per line); --policy-input wins over it.",
+        help="Chainloop's [POLICY:]NAME=FILE[:COLUMN]: the values of a CSV column or JSON "
+        "field (COLUMN defaults to NAME) added to the contract's value of NAME; or the path "
+        "of a YAML or JSON map of inputs (NAME: VALUE, POLICY:NAME: VALUE, POLICY: {NAME: "
+        "VALUE}), which replace like --policy-input. Repeatable.",
         show_default=False,
     ),
 ]
@@ -43,12 +44,12 @@ AllowedHostsOpt = Annotated[
 ]
 
 
-def policy_inputs(values: list[str] | None, files: list[Path] | None) -> list[Any]:
+def policy_inputs(values: list[str] | None, files: list[str] | None) -> list[Any]:
     """The runtime inputs given: the files' first, then --policy-input (later ones win);
     InvalidInput (exit 2) for a malformed one, before anything is sent."""
-    from chainproof.policy.runtime import parse_policy_input, read_input_file
+    from chainproof.policy.runtime import parse_input_file_option, parse_policy_input
 
-    out = [item for path in files or [] for item in read_input_file(path)]
+    out = [item for spec in files or [] for item in parse_input_file_option(spec)]
     return out + [parse_policy_input(v) for v in values or []]
 
 

@@ -2,6 +2,9 @@
 
 As Chainloop's ``attestation add --policy-input``: a value given at run time *replaces* the
 value the contract's attachment gives (``with:``) to a **declared** input of its policies.
+Chainloop's ``--policy-input-from-file [policy:]name=FILE[:COLUMN]`` (:mod:`.input_files`)
+*appends* a file column's values to it instead (one per line: policies see a list); the
+replacing values are applied after the appended ones.
 ``name=value`` applies to every policy of the contract that declares ``name``;
 ``my-policy:name=value`` only to ``my-policy``. A name that no policy declares (or, scoped,
 that the named policy does not declare) is an error, as is a policy the contract does not
@@ -26,7 +29,13 @@ from typing import Any
 
 from chainproof.errors import InvalidInput
 
-__all__ = ["RuntimeInput", "RuntimeInputs", "parse_policy_input", "read_input_file"]
+__all__ = [
+    "RuntimeInput",
+    "RuntimeInputs",
+    "parse_input_file_option",
+    "parse_policy_input",
+    "read_input_file",
+]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _POLICY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -42,14 +51,18 @@ class RuntimeInput:
     value: str
     policy: str | None = None
     material: str | None = None
+    append: bool = False  # added after the contract's value (Chainloop's from-file form)
 
     def to_dict(self) -> dict[str, str]:
-        """The predicate's form: ``name`` and ``value``, ``policy`` and ``material`` if set."""
+        """The predicate's form: ``name`` and ``value``, ``policy`` and ``material`` if set,
+        ``mode: append`` for an appended value."""
         out = {"name": self.name, "value": self.value}
         if self.policy is not None:
             out["policy"] = self.policy
         if self.material is not None:
             out["material"] = self.material
+        if self.append:
+            out["mode"] = "append"
         return out
 
     @classmethod
@@ -61,7 +74,10 @@ class RuntimeInput:
         for key in ("policy", "material"):
             if fields[key] is not None and not isinstance(fields[key], str):
                 raise InvalidInput(f"a recorded policy input has a malformed {key}")
-        return cls(**fields)  # type: ignore[arg-type]
+        mode = data.get("mode", "replace")
+        if mode not in ("replace", "append"):
+            raise InvalidInput(f"a recorded policy input has an unknown mode {mode!r}")
+        return cls(**fields, append=mode == "append")  # type: ignore[arg-type]
 
     def label(self) -> str:
         """How the user wrote it: ``policy:name``."""
@@ -88,12 +104,24 @@ class RuntimeInputs:
         """``more`` given at ``add`` are bound to the materials that add recorded."""
         return RuntimeInputs(tuple(replace(i, material=material) for i in self.items))
 
-    def overrides(self, policy: str, material: str | None = None) -> dict[str, str]:
-        """Input name → value for ``policy`` evaluated on ``material`` (None: the statement):
-        unscoped values first, then scoped ones, each in the order given."""
-        applicable = [i for i in self.items if i.material is None or i.material == material]
-        out = {i.name: i.value for i in applicable if i.policy is None}
-        out.update({i.name: i.value for i in applicable if i.policy == policy})
+    def apply(
+        self, policy: str, material: str | None, given: Mapping[str, str], declared: set[str]
+    ) -> dict[str, str]:
+        """``given`` (an attachment's ``with:``) with the values for ``policy`` evaluated on
+        ``material`` (None: the statement) in place, for its ``declared`` inputs: appended
+        values first, then replacing ones; unscoped before scoped, each in the order given."""
+        out = dict(given)
+        applicable = [
+            i
+            for i in self.items
+            if (i.material is None or i.material == material)
+            and i.policy in (None, policy)
+            and i.name in declared
+        ]
+        ordered = sorted(applicable, key=lambda i: (not i.append, i.policy is not None))
+        for item in ordered:  # sorted() is stable: the order given holds within each group
+            kept = out.get(item.name, "") if item.append else ""
+            out[item.name] = f"{kept}\n{item.value}" if kept else item.value
         return out
 
     def check(self, declared: Mapping[str, Iterable[str]]) -> None:
@@ -167,6 +195,22 @@ def parse_policy_input(text: str) -> RuntimeInput:
     if not value.strip():
         raise InvalidInput(f"--policy-input {text!r} has no value after '='", hint=_FORM)
     return RuntimeInput(name=name, value=value, policy=policy)
+
+
+def parse_input_file_option(text: str) -> list[RuntimeInput]:
+    """One ``--policy-input-from-file``: Chainloop's ``[policy:]name=FILE[:COLUMN]`` (an
+    appended value: the column's values, one per line), else the path of a YAML or JSON map
+    (:func:`read_input_file`)."""
+    if "=" not in text:
+        return read_input_file(Path(text))
+    from chainproof.policy.input_files import column_values, split_spec
+
+    key, path, column = split_spec(text)
+    policy, name = _key(key, f"--policy-input-from-file {text!r}")
+    values = column_values(path, column or name)
+    if not values:
+        raise InvalidInput(f"--policy-input-from-file {text!r}: the column holds no values")
+    return [RuntimeInput(name=name, value="\n".join(values), policy=policy, append=True)]
 
 
 def _scalar(value: Any, where: str) -> str:

@@ -137,8 +137,7 @@ class PolicyVerifier:
         if not self.runtime_inputs:
             return dict(given) if given is not None else None
         names = {i.name for i in policy.inputs}
-        overrides = self.runtime_inputs.overrides(policy.name, material)
-        return {**(given or {}), **{k: v for k, v in overrides.items() if k in names}}
+        return self.runtime_inputs.apply(policy.name, material, given or {}, names)
 
     # -- materials -------------------------------------------------------------------------
     def material_policies(self, name: str, kind: str) -> list[BoundPolicy]:

@@ -13,9 +13,11 @@ from chainproof.core.contract import Contract
 from chainproof.core.materials import craft
 from chainproof.errors import InvalidInput, PolicyError
 from chainproof.policy import PolicyVerifier, RegoEngine
+from chainproof.policy.input_files import split_spec
 from chainproof.policy.runtime import (
     RuntimeInput,
     RuntimeInputs,
+    parse_input_file_option,
     parse_policy_input,
     read_input_file,
 )
@@ -116,16 +118,22 @@ def test_scoped_beats_unscoped_and_later_beats_earlier() -> None:
             RuntimeInput("other", "x", "q"),
         )
     )
-    assert inputs.overrides("p") == {"licenses": "scoped"}
-    assert inputs.overrides("q") == {"licenses": "second", "other": "x"}
+    names = {"licenses", "other"}
+    assert inputs.apply("p", None, {}, names) == {"licenses": "scoped"}
+    assert inputs.apply("q", None, {}, names) == {"licenses": "second", "other": "x"}
+    assert inputs.apply("q", None, {"kept": "k"}, {"licenses"}) == {
+        "kept": "k",
+        "licenses": "second",
+    }
 
 
 def test_material_inputs_apply_to_that_material_only() -> None:
     run = RuntimeInputs((RuntimeInput("licenses", "run"),))
     added = run.plus(RuntimeInputs((RuntimeInput("licenses", "add"),)).for_material("sbom"))
-    assert added.overrides("p", "sbom") == {"licenses": "add"}
-    assert added.overrides("p", "other") == {"licenses": "run"}
-    assert added.overrides("p", None) == {"licenses": "run"}
+    names = {"licenses"}
+    assert added.apply("p", "sbom", {}, names) == {"licenses": "add"}
+    assert added.apply("p", "other", {}, names) == {"licenses": "run"}
+    assert added.apply("p", None, {}, names) == {"licenses": "run"}
 
 
 def test_round_trip_through_the_predicate_form() -> None:
@@ -240,3 +248,64 @@ def test_check_arguments_refuses_unknown_inputs(engine: RegoEngine) -> None:
     v = _verifier(engine, RuntimeInput("level", "x"), RuntimeInput("licence", "MIT"))
     with pytest.raises(InvalidInput, match="'licence': no policy of the contract declares it"):
         v.check_arguments()
+
+
+# -- Chainloop's --policy-input-from-file [POLICY:]NAME=FILE[:COLUMN] ----------------------
+def test_a_csv_column_is_appended_to_the_contracts_value(tmp_path: Path) -> None:
+    table = tmp_path / "exempt.csv"
+    table.write_text("\ufeffPath,Owner\nC:\\tools\\a.exe,ops\n,ops\nb.dll,dev\n")
+    [item] = parse_input_file_option(f"sigcheck:ignored_paths={table}:path")
+    assert (item.policy, item.name, item.append) == ("sigcheck", "ignored_paths", True)
+    assert item.value == "C:\\tools\\a.exe\nb.dll"  # blank values dropped
+    given = {"ignored_paths": "c.sys", "other": "x"}
+    applied = RuntimeInputs((item,)).apply("sigcheck", None, given, {"ignored_paths"})
+    assert applied == {"ignored_paths": "c.sys\nC:\\tools\\a.exe\nb.dll", "other": "x"}
+    replaced = RuntimeInputs((RuntimeInput("ignored_paths", "only"), item))
+    assert replaced.apply("sigcheck", None, given, {"ignored_paths"})["ignored_paths"] == "only"
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        '["a", "b", " "]',
+        '[{"ignored_paths": "a"}, {"IGNORED_PATHS": "b"}, {"x": "c"}]',
+        '{"Ignored_Paths": ["a", "b"], "other": 3}',
+    ],
+)
+def test_the_three_json_shapes_give_the_column(tmp_path: Path, document: str) -> None:
+    path = tmp_path / "list.json"
+    path.write_text(document)
+    [item] = parse_input_file_option(f"ignored_paths={path}")  # column: the input's name
+    assert item.value == "a\nb" and item.policy is None
+
+
+def test_a_windows_drive_letter_is_not_a_column(tmp_path: Path) -> None:
+    key, path, column = split_spec("names=C:\\data\\list.csv")
+    assert (key, str(path), column) == ("names", "C:\\data\\list.csv", None)
+
+
+@pytest.mark.parametrize(
+    ("content", "spec", "message"),
+    [
+        ("a,b\n1,2\n", "names={path}:c", "no column 'c'"),
+        ('{"x": ["a"]}', "names={path}", "no key 'names'"),
+        ('{"names": "a"}', "names={path}", "not an array of strings"),
+        ("names\n \n", "names={path}", "holds no values"),
+        ("names\na\n", "=", "missing input or file"),
+    ],
+)
+def test_malformed_column_inputs_are_refused(
+    tmp_path: Path, content: str, spec: str, message: str
+) -> None:
+    path = tmp_path / ("f.json" if content.startswith("{") else "f.csv")
+    path.write_text(content)
+    with pytest.raises(InvalidInput, match=message):
+        parse_input_file_option(spec.format(path=path))
+
+
+def test_an_appended_value_keeps_its_mode_through_the_predicate() -> None:
+    item = RuntimeInput("ignored_paths", "a\nb", "sigcheck", append=True)
+    assert item.to_dict()["mode"] == "append"
+    assert RuntimeInputs.from_list([item.to_dict()]).items == (item,)
+    with pytest.raises(InvalidInput, match="unknown mode"):
+        RuntimeInput.from_dict({"name": "n", "value": "v", "mode": "merge"})
