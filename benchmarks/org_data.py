@@ -3,7 +3,8 @@
 ``W`` workflows in ``W/10`` projects (one contract with two revisions per project, one
 empty contract for every twentieth workflow: unmanaged), five versions per project, ``R``
 runs spread over 90 days (statuses, runners, versions and contract revisions drawn with a
-fixed seed), a policy evaluation with a violation on one pushed run in twenty. The
+fixed seed), a policy evaluation with a violation on one pushed run in twenty. The runs'
+secondary indexes are built after their COPY. The
 per-workflow summaries and the runs' policy results are then filled by migration 0015's
 own backfill, whose time is reported too.
 
@@ -157,7 +158,27 @@ def _load(conn: psycopg.Connection[Any], org_id: str, workflows: int, runs: int,
                 for n, (w, p, c) in enumerate(wf)
             ),
         )
-        _copy_runs(cur, org_id, wf, version_ids, revision_ids, runs, rng)
+        with _indexes_after(cur, ("workflow_runs", "policy_evaluations")):
+            _copy_runs(cur, org_id, wf, version_ids, revision_ids, runs, rng)
+
+
+@contextmanager
+def _indexes_after(cur: psycopg.Cursor[Any], tables: tuple[str, ...]) -> Iterator[None]:
+    """Drop the secondary indexes of ``tables`` (those no constraint owns), then build them
+    again once the rows are in: one sort per index instead of 1M insertions into each."""
+    cur.execute(
+        "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = 'public' "
+        "AND i.tablename = ANY(%s) AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
+        "WHERE c.conname = i.indexname)",
+        (list(tables),),
+    )
+    indexes = cur.fetchall()
+    for name, _ in indexes:
+        cur.execute(f'DROP INDEX "{name}"')
+    yield
+    cur.execute("SET maintenance_work_mem = '256MB'")
+    for _, definition in indexes:
+        cur.execute(definition)
 
 
 def _copy_runs(
