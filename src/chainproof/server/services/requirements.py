@@ -9,7 +9,8 @@ revision (pinned, or opened just before the new one was published) may still be 
 Revision R stops being accepted when revision R+1 has been published for the grace period.
 Without a grace period every revision stays accepted (as before).
 
-A *compliant* run succeeded and its policies found no violation.
+A *compliant* run succeeded and its policies found no violation (``policy_result``, the
+verdict recorded at push).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from chainproof.core.contract import Contract
@@ -167,6 +168,8 @@ def _news(session: Session, workflow: Workflow, rev: ContractRevision) -> dict[s
 
 # -- rollout ---------------------------------------------------------------------------------
 _NEVER = datetime.max.replace(tzinfo=UTC)
+#: Workflows per grouped query of a rollout (SQLite binds at most 32,766 parameters).
+_BATCH = 1000
 
 
 def rollout(session: Session, actor: Principal, name: str) -> dict[str, Any]:
@@ -183,7 +186,11 @@ def rollout(session: Session, actor: Principal, name: str) -> dict[str, Any]:
         .order_by(Project.name, Workflow.name)
     )
     found = session.execute(visibility.narrow(stmt, actor, Workflow.project_id)).all()
-    rows = [_workflow_rollout(session, row, wf, project, published) for wf, project in found]
+    compliant = _compliant(session, row, [wf.id for wf, _ in found])
+    rows = [
+        _workflow_rollout(row, wf, project, published, compliant.get(wf.id, {}))
+        for wf, project in found
+    ]
     rows.sort(key=lambda r: (r[0] is None, r[0] or _NEVER))
     items = [item for _, item in rows]
     due = deadline(session, org, row, row.latest_revision - 1) if row.latest_revision > 1 else None
@@ -197,32 +204,45 @@ def rollout(session: Session, actor: Principal, name: str) -> dict[str, Any]:
     }
 
 
+def _compliant(
+    session: Session, contract: ContractRow, workflow_ids: list[str]
+) -> dict[str, dict[int, datetime]]:
+    """Per workflow, per revision of ``contract``: its newest compliant run's start. One
+    grouped query for every workflow (a contract's rollout may list thousands), batched
+    to stay under the databases' bound-parameter limits."""
+    newest: dict[str, dict[int, datetime]] = {}
+    for start in range(0, len(workflow_ids), _BATCH):
+        batch = workflow_ids[start : start + _BATCH]
+        grouped = session.execute(
+            select(
+                WorkflowRun.workflow_id, ContractRevision.revision, func.max(WorkflowRun.created_at)
+            )
+            .join(ContractRevision, ContractRevision.id == WorkflowRun.contract_revision_id)
+            .where(
+                WorkflowRun.workflow_id.in_(batch),
+                WorkflowRun.status == "succeeded",
+                # the policies' verdict at push; verification["policy"] holds the same
+                or_(WorkflowRun.policy_result.is_(None), WorkflowRun.policy_result != "violated"),
+                ContractRevision.contract_id == contract.id,
+            )
+            .group_by(WorkflowRun.workflow_id, ContractRevision.revision)
+        )
+        for workflow_id, revision, at in grouped:
+            newest.setdefault(workflow_id, {})[revision] = at
+    return newest
+
+
 def _workflow_rollout(
-    session: Session,
     contract: ContractRow,
     wf: Workflow,
     project: str,
     published: dict[int, datetime],
+    compliant: dict[int, datetime],
 ) -> tuple[datetime | None, dict[str, Any]]:
-    """(since when it lags, or None; its rollout entry)."""
-    runs = session.execute(
-        select(ContractRevision.revision, WorkflowRun.created_at, WorkflowRun.verification)
-        .join(ContractRevision, ContractRevision.id == WorkflowRun.contract_revision_id)
-        .where(
-            WorkflowRun.workflow_id == wf.id,
-            WorkflowRun.status == "succeeded",
-            ContractRevision.contract_id == contract.id,
-        )
-        .order_by(WorkflowRun.created_at.desc())
-    )
-    last: tuple[int, datetime] | None = None
-    best = 0  # the newest revision it complied with
-    for rev, at, verification in runs:  # newest first; stop once nothing can change
-        if _no_violation(verification):
-            last = last or (rev, at)
-            best = max(best, rev)
-            if best >= contract.latest_revision:
-                break
+    """(since when it lags, or None; its rollout entry), from its newest compliant run's
+    start per revision."""
+    last = max(compliant.items(), key=lambda item: item[1], default=None)
+    best = max(compliant, default=0)  # the newest revision it complied with
     complied = best >= contract.latest_revision
     since = None if complied else published[best + 1]
     return since, {
@@ -234,11 +254,6 @@ def _workflow_rollout(
         "complied_newest": complied,
         "lagging_since": rfc3339(since),
     }
-
-
-def _no_violation(verification: dict[str, Any] | None) -> bool:
-    policy = (verification or {}).get("policy") or {}
-    return not policy.get("violated")
 
 
 def check_run_accepted(session: Session, run: WorkflowRun, now: datetime | None = None) -> None:
