@@ -1,20 +1,24 @@
-"""Server-side rendering of the dashboard's overview and workflow pages on a large
-PostgreSQL organisation (issue 18's target: each page <= 300 ms server time at 10k workflows
-and 1M runs).
+"""Server-side rendering of every page of the dashboard on a large PostgreSQL organisation
+(issue 18's target: each page <= 300 ms server time at 10k workflows and 1M runs).
 
 Generates ``--workflows`` workflows and ``--runs`` runs with COPY (org_data.py; runs spread
-over 90 days, one pushed run in twenty with a policy violation), plus an open finding on
-one workflow in ten (one INSERT .. SELECT), in a throw-away database. Then, through the
-ASGI app in process (TestClient, a browser's session cookie), each over ``--rounds`` calls,
-p50 and p99 of: ``/`` (every figure of the overview; also with the counts of settled days
-dropped before each call, so that it counts all 30 days), ``/workflows`` (a page of 50, a
-status filter, a deep keyset page), ``/workflows/{id}``; and, to show where the overview's
-time goes, each of its queries through its service.
+over 90 days, one pushed run in twenty with a policy violation; the runs' indexes and foreign
+keys made after the load), plus an open finding on one workflow in ten and
+``--audit-events`` audit events over 90 days (one INSERT .. SELECT each), in a throw-away
+database. Then, through the ASGI app in process (TestClient, a browser's session cookie),
+each over ``--rounds`` calls, p50 and p99 of: ``/`` (every figure of the overview; also with
+the counts of settled days dropped before each call, so that it counts all 30 days),
+``/workflows`` (a page of 50, a status filter, a deep keyset page), ``/workflows/{id}``,
+``/runs`` (the first page, filtered pages, a page 100 keyset pages in), ``/runs/{id}``,
+``/findings``, ``/contracts`` (and one contract), ``/contracts/{name}/rollout`` (the contract
+on most workflows, and a project's) and ``/audit`` (filtered and deep); and, to show where
+the overview's time goes, each of its queries through its service.
 
 Baselines in the same run and process: ``GET /healthz`` and the JSON ``GET
 /api/v1/overview`` (its totals and a page of 100).
 
-    python benchmarks/bench_dashboard.py [--workflows 10000] [--runs 1000000] [--rounds 30]
+    python benchmarks/bench_dashboard.py [--workflows 10000] [--runs 1000000]
+        [--audit-events 200000] [--rounds 30]
 """
 
 from __future__ import annotations
