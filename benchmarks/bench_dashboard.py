@@ -216,7 +216,7 @@ def _evidence_pages(org: Org, client: Any, sessions: Any, rounds: int) -> None:
         ("GET /runs?workflow=wf-000077", "/runs?workflow=wf-000077"),
         ("GET /runs, after 100 keyset pages", _deep(client, "/runs", hops=100)),
         ("GET /runs/{id} (a pushed run)", f"/runs/{run}"),
-        ("GET /findings (open, page of 50)", "/findings"),
+        ("GET /findings (open, page of 25)", "/findings"),
         ("GET /findings?kind=failing", "/findings?kind=failing"),
         ("GET /findings, after 10 keyset pages", _deep(client, "/findings", hops=10)),
         ("GET /contracts (page of 50)", "/contracts"),
