@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from chainproof.core.contract import Contract
@@ -207,29 +207,62 @@ def rollout(session: Session, actor: Principal, name: str) -> dict[str, Any]:
 def _compliant(
     session: Session, contract: ContractRow, workflow_ids: list[str]
 ) -> dict[str, dict[int, datetime]]:
-    """Per workflow, per revision of ``contract``: its newest compliant run's start. One
-    grouped query for every workflow (a contract's rollout may list thousands), batched
-    to stay under the databases' bound-parameter limits."""
+    """Per workflow: its newest compliant run's start, under that run's revision of
+    ``contract``; and for a workflow whose newest compliant run is on an older revision
+    (a laggard), its newest compliant run's start under every revision it complied with.
+
+    Two steps because a contract's rollout may list thousands of workflows with a hundred
+    runs each: the newest compliant run of each is one step back along the index on
+    (workflow_id, created_at), while grouping all their runs reads every one of them. Only
+    the laggards, usually few, are grouped. Batched to stay under the bound-parameter limits.
+    """
+    of_contract = select(ContractRevision.id, ContractRevision.revision).where(
+        ContractRevision.contract_id == contract.id
+    )
+    revisions = {rid: number for rid, number in session.execute(of_contract)}
     newest: dict[str, dict[int, datetime]] = {}
     for start in range(0, len(workflow_ids), _BATCH):
         batch = workflow_ids[start : start + _BATCH]
-        grouped = session.execute(
-            select(
-                WorkflowRun.workflow_id, ContractRevision.revision, func.max(WorkflowRun.created_at)
-            )
-            .join(ContractRevision, ContractRevision.id == WorkflowRun.contract_revision_id)
-            .where(
-                WorkflowRun.workflow_id.in_(batch),
-                WorkflowRun.status == "succeeded",
-                # the policies' verdict at push; verification["policy"] holds the same
-                or_(WorkflowRun.policy_result.is_(None), WorkflowRun.policy_result != "violated"),
-                ContractRevision.contract_id == contract.id,
-            )
-            .group_by(WorkflowRun.workflow_id, ContractRevision.revision)
+        last = (
+            _compliant_runs(revisions, WorkflowRun.id)
+            .where(WorkflowRun.workflow_id == Workflow.id)
+            .order_by(WorkflowRun.created_at.desc())
+            .limit(1)
+            .correlate(Workflow)
+            .scalar_subquery()
         )
-        for workflow_id, revision, at in grouped:
-            newest.setdefault(workflow_id, {})[revision] = at
+        run_ids = [r for r in session.scalars(select(last).where(Workflow.id.in_(batch))) if r]
+        found = select(
+            WorkflowRun.workflow_id, WorkflowRun.contract_revision_id, WorkflowRun.created_at
+        ).where(WorkflowRun.id.in_(run_ids))
+        for workflow_id, revision_id, at in session.execute(found):
+            newest[workflow_id] = {revisions[revision_id]: at}
+        laggards = [w for w in batch if max(newest.get(w, {0: None})) < contract.latest_revision]
+        if laggards:
+            grouped = _compliant_runs(
+                revisions,
+                WorkflowRun.workflow_id,
+                WorkflowRun.contract_revision_id,
+                func.max(WorkflowRun.created_at),
+            ).where(WorkflowRun.workflow_id.in_(laggards))
+            by_revision = grouped.group_by(
+                WorkflowRun.workflow_id, WorkflowRun.contract_revision_id
+            )
+            for workflow_id, revision_id, at in session.execute(by_revision):
+                newest.setdefault(workflow_id, {})[revisions[revision_id]] = at
     return newest
+
+
+def _compliant_runs(revisions: dict[str, int], *columns: Any) -> Select[Any]:
+    """``columns`` of the compliant runs under one of ``revisions`` (by id). The revisions
+    are named, not joined: joined, PostgreSQL expects a row or so per workflow and sorts all
+    of a workflow's runs rather than stepping back along its index."""
+    return select(*columns).where(
+        WorkflowRun.status == "succeeded",
+        # the policies' verdict at push; verification["policy"] holds the same
+        or_(WorkflowRun.policy_result.is_(None), WorkflowRun.policy_result != "violated"),
+        WorkflowRun.contract_revision_id.in_(list(revisions)),
+    )
 
 
 def _workflow_rollout(
