@@ -77,9 +77,8 @@ def test_runs_filtered_then_a_run_with_its_evidence(
     page.get_by_label("Project").fill("shop")
     page.get_by_label("Status").select_option("succeeded")
     page.get_by_role("button", name="Filter").click()
-    expect(page).to_have_url(
-        re.compile(r"/runs\?workflow=web&project=shop&version=&status=succeeded")
-    )
+    # the empty fields are dropped: one address per filter
+    expect(page).to_have_url(f"{server.url}/runs?workflow=web&project=shop&status=succeeded")
     expect(page.locator("table.runs tbody tr")).to_have_count(1)
     screenshot(page, "runs-filtered")
     page.get_by_role("link", name=f"Run {web_run['id']}").click()

@@ -212,3 +212,35 @@ def test_unknown_pages_are_html_for_browsers_and_json_for_the_api(app_client: En
     assert api.status_code == 404 and api.headers["content-type"] == "application/problem+json"
     plain = client.get("/no/such/page")
     assert plain.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [
+        ("/workflows?limit=lots", "limit &#39;lots&#39;: input should be a valid integer"),
+        ("/workflows?limit=0", "limit &#39;0&#39;: input should be greater than or equal to 1"),
+        ("/contracts/shop-api?revision=two", "revision &#39;two&#39;: input should be"),
+    ],
+)
+def test_a_parameter_fastapi_refuses_answers_the_html_error_page(
+    app_client: Env, browser: TestClient, path: str, shown: str
+) -> None:
+    _history(app_client)
+    page = browser.get(path)
+    assert page.status_code == 400, page.text
+    assert page.headers["content-type"].startswith("text/html")
+    assert shown in page.text and 'role="alert"' in page.text
+    api = app_client.get("/workflows?limit=lots")  # the API still answers a problem document
+    assert api.status_code == 422 and api.headers["content-type"] == "application/problem+json"
+
+
+def test_empty_filter_fields_are_dropped_from_the_address(browser: TestClient) -> None:
+    submitted = "/runs?workflow=&project=shop&version=+&status=failed&runner=&since="
+    reply = browser.get(submitted, follow_redirects=False)
+    assert reply.status_code == 303
+    assert reply.headers["location"] == "/runs?project=shop&status=failed"
+    everything_empty = browser.get("/findings?kind=&workflow=", follow_redirects=False)
+    assert everything_empty.headers["location"] == "/findings"
+    assert (
+        browser.get("/runs?project=shop&status=failed", follow_redirects=False).status_code == 200
+    )

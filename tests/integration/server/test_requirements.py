@@ -2,7 +2,8 @@
 
 Services are driven with an explicit clock (``now``); revisions are published at simulated
 times through ``contracts.update(now=...)``. Succeeded runs are stored as push leaves them
-(status and ``verification.policy``), since only those fields decide compliance.
+(status, ``verification.policy`` and ``policy_result``), since only those decide
+compliance.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ def run(
     assert row is not None
     row.status, row.finished_at = "succeeded", at
     row.verification = {"verified": True, "policy": {"violated": violated}}
+    row.policy_result = "violated" if violated else "passed"  # both, as a push records them
     session.flush()
     return answer
 

@@ -9,7 +9,8 @@ revision (pinned, or opened just before the new one was published) may still be 
 Revision R stops being accepted when revision R+1 has been published for the grace period.
 Without a grace period every revision stays accepted (as before).
 
-A *compliant* run succeeded and its policies found no violation.
+A *compliant* run succeeded and its policies found no violation (``policy_result``, the
+verdict recorded at push).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from chainproof.core.contract import Contract
@@ -167,6 +168,8 @@ def _news(session: Session, workflow: Workflow, rev: ContractRevision) -> dict[s
 
 # -- rollout ---------------------------------------------------------------------------------
 _NEVER = datetime.max.replace(tzinfo=UTC)
+#: Workflows per grouped query of a rollout (SQLite binds at most 32,766 parameters).
+_BATCH = 1000
 
 
 def rollout(session: Session, actor: Principal, name: str) -> dict[str, Any]:
@@ -183,7 +186,11 @@ def rollout(session: Session, actor: Principal, name: str) -> dict[str, Any]:
         .order_by(Project.name, Workflow.name)
     )
     found = session.execute(visibility.narrow(stmt, actor, Workflow.project_id)).all()
-    rows = [_workflow_rollout(session, row, wf, project, published) for wf, project in found]
+    compliant = _compliant(session, row, [wf.id for wf, _ in found])
+    rows = [
+        _workflow_rollout(row, wf, project, published, compliant.get(wf.id, {}))
+        for wf, project in found
+    ]
     rows.sort(key=lambda r: (r[0] is None, r[0] or _NEVER))
     items = [item for _, item in rows]
     due = deadline(session, org, row, row.latest_revision - 1) if row.latest_revision > 1 else None
@@ -197,32 +204,78 @@ def rollout(session: Session, actor: Principal, name: str) -> dict[str, Any]:
     }
 
 
+def _compliant(
+    session: Session, contract: ContractRow, workflow_ids: list[str]
+) -> dict[str, dict[int, datetime]]:
+    """Per workflow: its newest compliant run's start, under that run's revision of
+    ``contract``; and for a workflow whose newest compliant run is on an older revision
+    (a laggard), its newest compliant run's start under every revision it complied with.
+
+    Two steps because a contract's rollout may list thousands of workflows with a hundred
+    runs each: the newest compliant run of each is one step back along the index on
+    (workflow_id, created_at), while grouping all their runs reads every one of them. Only
+    the laggards, usually few, are grouped. Batched to stay under the bound-parameter limits.
+    """
+    of_contract = select(ContractRevision.id, ContractRevision.revision).where(
+        ContractRevision.contract_id == contract.id
+    )
+    revisions = {rid: number for rid, number in session.execute(of_contract)}
+    newest: dict[str, dict[int, datetime]] = {}
+    for start in range(0, len(workflow_ids), _BATCH):
+        batch = workflow_ids[start : start + _BATCH]
+        last = (
+            _compliant_runs(revisions, WorkflowRun.id)
+            .where(WorkflowRun.workflow_id == Workflow.id)
+            .order_by(WorkflowRun.created_at.desc())
+            .limit(1)
+            .correlate(Workflow)
+            .scalar_subquery()
+        )
+        run_ids = [r for r in session.scalars(select(last).where(Workflow.id.in_(batch))) if r]
+        found = select(
+            WorkflowRun.workflow_id, WorkflowRun.contract_revision_id, WorkflowRun.created_at
+        ).where(WorkflowRun.id.in_(run_ids))
+        for workflow_id, revision_id, at in session.execute(found):
+            newest[workflow_id] = {revisions[revision_id]: at}
+        laggards = [w for w in batch if max(newest.get(w, {0: None})) < contract.latest_revision]
+        if laggards:
+            grouped = _compliant_runs(
+                revisions,
+                WorkflowRun.workflow_id,
+                WorkflowRun.contract_revision_id,
+                func.max(WorkflowRun.created_at),
+            ).where(WorkflowRun.workflow_id.in_(laggards))
+            by_revision = grouped.group_by(
+                WorkflowRun.workflow_id, WorkflowRun.contract_revision_id
+            )
+            for workflow_id, revision_id, at in session.execute(by_revision):
+                newest.setdefault(workflow_id, {})[revisions[revision_id]] = at
+    return newest
+
+
+def _compliant_runs(revisions: dict[str, int], *columns: Any) -> Select[Any]:
+    """``columns`` of the compliant runs under one of ``revisions`` (by id). The revisions
+    are named, not joined: joined, PostgreSQL expects a row or so per workflow and sorts all
+    of a workflow's runs rather than stepping back along its index."""
+    return select(*columns).where(
+        WorkflowRun.status == "succeeded",
+        # the policies' verdict at push; verification["policy"] holds the same
+        or_(WorkflowRun.policy_result.is_(None), WorkflowRun.policy_result != "violated"),
+        WorkflowRun.contract_revision_id.in_(list(revisions)),
+    )
+
+
 def _workflow_rollout(
-    session: Session,
     contract: ContractRow,
     wf: Workflow,
     project: str,
     published: dict[int, datetime],
+    compliant: dict[int, datetime],
 ) -> tuple[datetime | None, dict[str, Any]]:
-    """(since when it lags, or None; its rollout entry)."""
-    runs = session.execute(
-        select(ContractRevision.revision, WorkflowRun.created_at, WorkflowRun.verification)
-        .join(ContractRevision, ContractRevision.id == WorkflowRun.contract_revision_id)
-        .where(
-            WorkflowRun.workflow_id == wf.id,
-            WorkflowRun.status == "succeeded",
-            ContractRevision.contract_id == contract.id,
-        )
-        .order_by(WorkflowRun.created_at.desc())
-    )
-    last: tuple[int, datetime] | None = None
-    best = 0  # the newest revision it complied with
-    for rev, at, verification in runs:  # newest first; stop once nothing can change
-        if _no_violation(verification):
-            last = last or (rev, at)
-            best = max(best, rev)
-            if best >= contract.latest_revision:
-                break
+    """(since when it lags, or None; its rollout entry), from its newest compliant run's
+    start per revision."""
+    last = max(compliant.items(), key=lambda item: item[1], default=None)
+    best = max(compliant, default=0)  # the newest revision it complied with
     complied = best >= contract.latest_revision
     since = None if complied else published[best + 1]
     return since, {
@@ -234,11 +287,6 @@ def _workflow_rollout(
         "complied_newest": complied,
         "lagging_since": rfc3339(since),
     }
-
-
-def _no_violation(verification: dict[str, Any] | None) -> bool:
-    policy = (verification or {}).get("policy") or {}
-    return not policy.get("violated")
 
 
 def check_run_accepted(session: Session, run: WorkflowRun, now: datetime | None = None) -> None:
