@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -38,28 +37,13 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from org_data import Org, generate, scratch_database
+from timing import line as _line
+from timing import percentiles as _percentiles
 
 from chainproof.server.db.session import make_engine, make_sessionmaker
 from chainproof.server.services import dashboard, overview, tokens
 
 TARGET_MS = 300.0
-
-
-def _percentiles(fn: Callable[[], Any], rounds: int) -> tuple[float, float]:
-    fn()  # warm: caches, prepared plans, templates
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    times.sort()
-    p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
-    return statistics.median(times), p99
-
-
-def _line(name: str, p50: float, p99: float, target: float | None = None) -> None:
-    verdict = "" if target is None else ("  ok" if p99 <= target else f"  OVER {target:.0f} ms")
-    print(f"  {name:<46} p50 {p50:8.2f} ms   p99 {p99:8.2f} ms{verdict}")
 
 
 def _findings(url: str, org_id: str) -> int:

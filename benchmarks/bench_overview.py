@@ -22,7 +22,6 @@ and a page of 50 <= 50 ms at 10k workflows and 1M runs.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -35,26 +34,18 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from org_data import NOW, Org, generate, scratch_database
+from timing import line, percentiles
 
 from chainproof.server.db.session import make_engine, make_sessionmaker
 from chainproof.server.services import orgs, overview, project_members, run_list, tokens
 
 
-def _percentiles(fn: Callable[[], Any], rounds: int) -> tuple[float, float]:
-    fn()  # warm: caches, prepared plans
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    times.sort()
-    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-    return statistics.median(times), p95
+def _p95(fn: Callable[[], Any], rounds: int) -> tuple[float, float]:
+    return percentiles(fn, rounds, tail=0.95)
 
 
 def _line(name: str, p50: float, p95: float, target: float | None = None) -> None:
-    verdict = "" if target is None else ("  ok" if p95 <= target else f"  OVER {target:.0f} ms")
-    print(f"  {name:<44} p50 {p50:8.2f} ms   p95 {p95:8.2f} ms{verdict}")
+    line(name, p50, p95, target, tail="p95")
 
 
 def _bench(org: Org, rounds: int) -> None:
@@ -73,9 +64,9 @@ def _bench(org: Org, rounds: int) -> None:
         return run
 
     print("baselines (same pool):")
-    _line("SELECT 1", *_percentiles(query("SELECT 1"), rounds))
+    _line("SELECT 1", *_p95(query("SELECT 1"), rounds))
     pk = query("SELECT * FROM workflow_runs WHERE id = :id", id=any_run)
-    _line("primary-key lookup of a run", *_percentiles(pk, rounds))
+    _line("primary-key lookup of a run", *_p95(pk, rounds))
 
     def service(**kw: Any) -> Callable[[], Any]:
         def run() -> Any:
@@ -85,14 +76,14 @@ def _bench(org: Org, rounds: int) -> None:
         return run
 
     print("overview (totals over every workflow + one page of workflows):")
-    _line("service, page of 100", *_percentiles(service(), rounds), target=150)
-    _line("service, page of 500", *_percentiles(service(limit=500), rounds), target=150)
-    _line("service, one project", *_percentiles(service(project="project-00042"), rounds), 150)
-    _line("HTTP GET /api/v1/overview, page of 100", *_percentiles(_http(org), rounds), 150)
+    _line("service, page of 100", *_p95(service(), rounds), target=150)
+    _line("service, page of 500", *_p95(service(limit=500), rounds), target=150)
+    _line("service, one project", *_p95(service(project="project-00042"), rounds), 150)
+    _line("HTTP GET /api/v1/overview, page of 100", *_p95(_http(org), rounds), 150)
     hops, deep = _deep_cursor(service, pages=49)
     if deep is not None:  # keyset paging: a deep page costs what the first does
         deep_page = service(cursor=deep)
-        _line(f"service, page of 100 after {hops} pages", *_percentiles(deep_page, rounds), 150)
+        _line(f"service, page of 100 after {hops} pages", *_p95(deep_page, rounds), 150)
 
     def page(cursor_hops: int = 0, **where: Any) -> Callable[[], Any]:
         f = run_list.RunFilter(**where)
@@ -120,8 +111,8 @@ def _bench(org: Org, rounds: int) -> None:
         ("until 60 days ago", page(until=NOW - timedelta(days=60))),
     ]
     for name, fn in cases:
-        _line(name, *_percentiles(fn, rounds), target=50)
-    p50, p95 = _percentiles(page(cursor_hops=20), rounds)
+        _line(name, *_p95(fn, rounds), target=50)
+    p50, p95 = _p95(page(cursor_hops=20), rounds)
     _line("21st page (20 cursors followed), per page", p50 / 21, p95 / 21, target=50)
     _bench_project_roles(sessions, org, rounds)
     engine.dispose()
@@ -154,8 +145,8 @@ def _bench_project_roles(sessions: Any, org: Org, rounds: int) -> None:
 
     print("project roles (a member who sees 10 projects) against the owner, same run:")
     for who, token in (("owner", org.token), ("member of 10 projects", secret)):
-        _line(f"overview, {who}", *_percentiles(as_(token, overview.overview), rounds), 150)
-        _line(f"page of 50 runs, {who}", *_percentiles(as_(token, runs), rounds), 50)
+        _line(f"overview, {who}", *_p95(as_(token, overview.overview), rounds), 150)
+        _line(f"page of 50 runs, {who}", *_p95(as_(token, runs), rounds), 50)
 
 
 def _deep_cursor(service: Callable[..., Callable[[], Any]], pages: int) -> tuple[int, Any]:
