@@ -72,11 +72,18 @@ def problem_response(problem: dict[str, Any], status: int) -> JSONResponse:
     )
 
 
-async def _chainproof(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ChainproofError)
+def error_response(exc: ChainproofError) -> JSONResponse:
+    """The problem response of ``exc``, as its handler answers it (for a route that must
+    return its error instead of raising it: a raised error drops the route's background
+    tasks)."""
     if isinstance(exc, VerificationError):
         metrics.verification_failed(exc)
     return problem_response(exc.to_problem(), exc.http_status)
+
+
+async def _chainproof(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ChainproofError)
+    return error_response(exc)
 
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:

@@ -7,11 +7,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Header, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from chainproof.cas.tokens import EMBEDDED
 from chainproof.core.digest import Digest
+from chainproof.server.api import problems
 from chainproof.server.api.deps import PrincipalDep, SessionDep, SettingsDep
 from chainproof.server.api.schemas import (
     Page,
@@ -25,6 +26,7 @@ from chainproof.server.api.schemas import (
 from chainproof.server.api.strict_json import StrictJsonRoute
 from chainproof.server.db import Attestation
 from chainproof.server.services import (
+    after_push,
     enforcement,
     push,
     run_list,
@@ -32,7 +34,6 @@ from chainproof.server.services import (
     runs,
     slsa,
     versions,
-    vsa,
 )
 from chainproof.server.support import pagination
 
@@ -91,6 +92,7 @@ def push_attestation(
     run_id: str,
     body: PushIn,
     request: Request,
+    tasks: BackgroundTasks,
     session: SessionDep,
     principal: PrincipalDep,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200),
@@ -119,12 +121,12 @@ def push_attestation(
         policy_limits=request.app.state.policy_limits,
         release=body.release,
     )
-    # The push is recorded; its VSA follows in a short transaction of its own (a crash in
-    # between is repaired by the worker: services/vsa.py).
+    # The push is recorded; its VSA and findings follow the answer (services/after_push.py).
     session.commit()
-    vsa.issue_after_push(session, pushed.run)
+    run = pushed.run
+    tasks.add_task(after_push.follow_up, request.app.state.sessions, run.id, run.workflow_id)
     if pushed.blocked:  # the blocked run and its evidence are kept; the answer is an error
-        raise pushed.refusal()
+        return problems.error_response(pushed.refusal())  # returned: raising drops the tasks
     return {
         **runs.view(session, pushed.run, materials=True),
         "bundle": pushed.bundle,
@@ -192,7 +194,8 @@ def get_statement(run_id: str, session: SessionDep, principal: PrincipalDep) -> 
 
 @router.get("/{run_id}/vsa")
 def get_vsa(run_id: str, session: SessionDep, principal: PrincipalDep) -> Any:
-    """The signed SLSA verification summary (VSA v1) issued when the push was verified."""
+    """The signed SLSA verification summary (VSA v1) of a verified push (issued on this
+    read if the push's follow-up has not issued it yet)."""
     return slsa.get_vsa(session, principal, run_id)
 
 

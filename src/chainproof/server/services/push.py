@@ -2,7 +2,8 @@
 
 See docs/architecture.md §6. The log entry is committed by group commit
 (:mod:`.tlog_group`) once every check has passed, before the push's own rows; the caller
-commits the push, then issues its VSA (:func:`.vsa.issue_after_push`).
+commits the push, answers it, then issues its VSA and reconciles its workflow's drift
+findings (:func:`.after_push.follow_up`).
 
 Checks, in order: the run is ``initialized`` (or this exact push was already accepted), the
 bundle's signature and certificate chain to the organisation's CA, the certificate identity
@@ -51,7 +52,6 @@ from chainproof.server.services import (
     cas_uploads,
     enforcement,
     events,
-    findings,
     requirements,
     runs,
     signing,
@@ -126,8 +126,8 @@ def push(
     A repeated push of the same bundle (or with the same idempotency key) returns what the
     first one stored, with the same log entry. ``materials`` are the client's unsigned
     extras: they only fill gaps in what the statement signs. ``release`` releases the run's
-    project version once the push succeeded (:mod:`.versions`). Once the caller commits,
-    it issues the run's VSA (:func:`.vsa.issue_after_push`).
+    project version once the push succeeded (:mod:`.versions`). Once the caller commits and
+    answers, it issues the run's VSA and reconciles its findings (:func:`.after_push.follow_up`).
     """
     now = now or utcnow()
     run = runs.get_run_for_attest(session, actor, run_id)
@@ -208,7 +208,6 @@ def _push(
     _finish(session, actor, run, digest, identity, entry, decision, idempotency_key, now)
     if release and run.status == "succeeded":
         versions.release_of_run(session, actor, run, now)
-    findings.on_runs_changed(session, [run.workflow_id], now)
     return Pushed(run, completed.to_dict(), decision.verdict.checked)
 
 

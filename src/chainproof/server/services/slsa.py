@@ -5,8 +5,9 @@ certified by the organisation's CA as ``chainproof://{org}/verifier``) and notar
 run's own attestation (a transparency-log entry and an RFC 3161 timestamp), so anyone holding
 the organisation's trusted root verifies them offline, with chainproof or sigstore-python.
 
-Each is signed once and stored with the run's summary: the VSA right after the push commits
-(services/vsa.py; the worker issues any a crash left missing), the provenance on its first
+Each is signed once and stored with the run's summary: the VSA right after the push is
+answered (services/after_push.py), or on its first read if that follow-up has not run yet
+(:func:`ensure_vsa`; the worker issues any a crash left missing), the provenance on its first
 request. Serving a stored bundle keeps readers from growing the log with every GET.
 
 The control plane's public URL (the VSA's ``verifier.id``, and the base of the attestation
@@ -21,7 +22,9 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
@@ -41,17 +44,20 @@ from chainproof.server.db import (
     Workflow,
     WorkflowRun,
 )
-from chainproof.server.db.base import utcnow
+from chainproof.server.db.base import new_id, utcnow
 from chainproof.server.services import audit, runs, signing, tlog
 from chainproof.server.support.principal import Principal
 
 __all__ = [
     "SERVER_URL_KEY",
+    "VERIFIED",
     "build_level",
+    "ensure_vsa",
     "get_vsa",
     "issue_vsa",
     "provenance",
     "server_url",
+    "verified",
     "vsa_passed",
 ]
 
@@ -98,33 +104,47 @@ def _hosted_job_signed(run: WorkflowRun, attestation: Attestation) -> bool:
     return signer.issuer == identity.get("issuer")
 
 
-def _facts(session: Session, run: WorkflowRun, attestation: Attestation) -> slsa.RunFacts:
+def _facts(session: Session, run: WorkflowRun) -> tuple[Attestation, slsa.RunFacts]:
+    """The run's attestation and what its VSA and provenance say, read in two statements
+    (a follow-up's fresh session holds none of the run's context)."""
     from chainproof.signing.ca import identity_uri
 
-    wf = session.get(Workflow, run.workflow_id)
-    org = session.get(Organization, run.org_id)
-    rev = session.get(ContractRevision, run.contract_revision_id)
-    assert wf is not None and org is not None and rev is not None
-    project = session.get(Project, wf.project_id)
-    contract = session.get(ContractRow, rev.contract_id)
-    assert project is not None and contract is not None
-    version = (
-        session.get(ProjectVersion, run.project_version_id) if run.project_version_id else None
+    version = select(ProjectVersion.version).where(ProjectVersion.id == run.project_version_id)
+    stmt = select(
+        Attestation,
+        Workflow,
+        Project,
+        Organization,
+        ContractRevision,
+        ContractRow,
+        version.scalar_subquery(),
+    ).where(Attestation.run_id == run.id)
+    # Joined on the run's keys: one statement, none of them a cartesian product.
+    stmt = (
+        stmt.join_from(Attestation, Workflow, Workflow.id == run.workflow_id)
+        .join(Project, Project.id == Workflow.project_id)
+        .join_from(Attestation, Organization, Organization.id == run.org_id)
+        .join_from(Attestation, ContractRevision, ContractRevision.id == run.contract_revision_id)
+        .join(ContractRow, ContractRow.id == ContractRevision.contract_id)
     )
+    found = session.execute(stmt).one_or_none()
+    if found is None:
+        raise Conflict(f"run {run.id} has no attestation: there is nothing to summarise")
+    attestation, wf, project, org, rev, contract, project_version = found
     materials = session.scalars(
         select(Material).where(Material.run_id == run.id).order_by(Material.name)
     )
     runner = dict(run.runner or {})
     runner.setdefault("type", run.runner_type)
     runner.setdefault("url", run.runner_url)
-    return slsa.RunFacts(
+    return attestation, slsa.RunFacts(
         org=org.name,
         project=project.name,
         workflow=wf.name,
         workflow_id=wf.id,
         run_id=run.id,
         run_uri=identity_uri(org.name, project.name, wf.name, run.id),
-        project_version=version.version if version else None,
+        project_version=project_version,
         contract_name=contract.name,
         contract_revision=rev.revision,
         contract_digest="sha256:" + hashlib.sha256(rev.raw.encode("utf-8")).hexdigest(),
@@ -179,6 +199,16 @@ def _time_verified(run: WorkflowRun, now: datetime) -> datetime:
     return run.finished_at or now
 
 
+def verified(run: WorkflowRun) -> bool:
+    """Whether ``run`` gets a VSA: its push was accepted (``succeeded``, or ``blocked`` by
+    policy with its evidence kept) and its recorded verification says ``verified``."""
+    return run.status in VERIFIED and bool((run.verification or {}).get("verified"))
+
+
+#: Run statuses whose push was accepted (see :func:`verified`).
+VERIFIED = ("succeeded", "blocked")
+
+
 def issue_vsa(
     session: Session,
     run: WorkflowRun,
@@ -189,19 +219,17 @@ def issue_vsa(
     """Sign, log and store the VSA of a verified run, unless it has one; whether it issued.
 
     PASSED or FAILED as :func:`vsa_passed` says (``policies_passed=False`` forces FAILED).
-    The level is :func:`build_level`. Locks the run first, so the push's follow-up and the
-    worker's repair (services/vsa.py) never both issue one.
+    The level is :func:`build_level`. The run's summary row is claimed first
+    (:func:`_claim`), so the push's follow-up, a reader and the worker's repair never all
+    sign and log one.
     """
     now = now or utcnow()
-    session.refresh(run, with_for_update=True)
-    if session.scalar(select(VerificationSummary.id).where(VerificationSummary.run_id == run.id)):
+    claimed = _claim(session, run.id, now)
+    if claimed is None:
         return False
-    attestation = session.scalar(select(Attestation).where(Attestation.run_id == run.id))
-    if attestation is None:
-        raise Conflict(f"run {run.id} has no attestation: there is nothing to summarise")
+    attestation, facts = _facts(session, run)
     passed = vsa_passed(run) and policies_passed is not False
     level = build_level(run, attestation)
-    facts = _facts(session, run, attestation)
     statement = slsa.render_vsa(
         facts,
         verifier_id=server_url(session),
@@ -211,29 +239,77 @@ def issue_vsa(
         level=level,
     )
     bundle = _signed(session, run, facts.org, statement, now=now)
-    row = VerificationSummary(
-        run_id=run.id,
-        result="PASSED" if passed else "FAILED",
-        level=level,
-        bundle=bundle.to_json(),
-        digest=str(bundle.digest()),
-        statement=statement,
-        created_at=now,
+    result = "PASSED" if passed else "FAILED"
+    session.execute(
+        update(VerificationSummary)
+        .where(VerificationSummary.id == claimed)
+        .values(
+            result=result,
+            level=level,
+            bundle=bundle.to_json(),
+            digest=str(bundle.digest()),
+            statement=statement,
+        )
     )
-    session.add(row)
-    session.flush()
-    audit.record(session, run.org_id, None, "run.vsa", run.id, result=row.result, level=level)
+    audit.record(session, run.org_id, None, "run.vsa", run.id, result=result, level=level)
     return True
 
 
+def _claim(session: Session, run_id: str, now: datetime) -> str | None:
+    """Insert the run's summary row (filled once signed, in this transaction); its id, or
+    None when the run has one.
+
+    One statement is both the lock and the check: an insert of a ``run_id`` another
+    transaction has inserted and not committed waits for it (PostgreSQL), and an insert takes
+    SQLite's write lock; either way the conflict is then seen and nothing is inserted. A
+    ``SELECT ... FOR UPDATE`` of the run would not do: on PostgreSQL, the check joined to it
+    reads the snapshot taken before the wait, and SQLite has no row locks.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    stmt = (
+        insert(VerificationSummary)
+        .values(
+            id=new_id(),
+            run_id=run_id,
+            result="",
+            level=0,
+            bundle="",
+            digest="",
+            statement={},
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["run_id"])
+        .returning(VerificationSummary.id)
+    )
+    claimed: str | None = session.scalar(stmt)
+    return claimed
+
+
+def ensure_vsa(session: Session, run: WorkflowRun) -> VerificationSummary | None:
+    """The run's VSA, issued on the spot when the run is verified and has none yet (its
+    push's follow-up has not run, or crashed); None for a run that gets none."""
+    row = _summary(session, run.id)
+    if row is None and verified(run):
+        issue_vsa(session, run)  # False: another request or the worker issued it meanwhile
+        row = _summary(session, run.id)
+    return row
+
+
+def _summary(session: Session, run_id: str, *, lock: bool = False) -> VerificationSummary | None:
+    stmt = select(VerificationSummary).where(VerificationSummary.run_id == run_id)
+    return session.scalar(stmt.with_for_update() if lock else stmt)
+
+
 def get_vsa(session: Session, actor: Principal, run_id: str) -> dict[str, Any]:
-    """The signed VSA bundle of a readable run; NotFound when none was issued."""
+    """The signed VSA bundle of a readable run, issued on the spot if its push's follow-up
+    has not yet (:func:`ensure_vsa`); NotFound for a run that has none."""
     run = runs.get_run(session, actor, run_id)
-    row = session.scalar(select(VerificationSummary).where(VerificationSummary.run_id == run.id))
+    row = ensure_vsa(session, run)
     if row is None:
         raise NotFound(
             f"run {run.id} has no verification summary (it is {run.status}; summaries are "
-            "issued when a push is verified)"
+            "issued for runs whose push was verified)"
         )
     bundle: dict[str, Any] = json.loads(row.bundle)
     return bundle
@@ -250,17 +326,16 @@ def provenance(session: Session, actor: Principal, run_id: str) -> dict[str, Any
             f"run {run.id} is {run.status}: only succeeded runs have provenance",
             hint="provenance describes a run whose attestation the control plane verified",
         )
-    attestation = runs.get_attestation(session, actor, run.id)
-    summary = session.scalar(
-        select(VerificationSummary).where(VerificationSummary.run_id == run.id).with_for_update()
-    )
+    runs.get_attestation(session, actor, run.id)  # NotFound unless readable and pushed
+    ensure_vsa(session, run)
+    summary = _summary(session, run.id, lock=True)
     if summary is None:
         raise NotFound(
             f"run {run.id} has no verification summary (it was pushed before this server "
             "issued them), so no provenance either"
         )
     if summary.provenance_bundle is None:
-        facts = _facts(session, run, attestation)
+        _, facts = _facts(session, run)
         statement = slsa.render_provenance(facts, builder_version=_version())
         bundle = _signed(session, run, facts.org, statement, now=utcnow())
         summary.provenance_bundle = bundle.to_json()

@@ -1,17 +1,16 @@
-"""Every verified run gets its VSA: issued right after its push commits, repaired by the worker.
+"""Every verified run gets its VSA: after its push is answered, on first read, or by the worker.
 
 The VSA (services/slsa.py) is signed and logged outside the push's transaction, so a push
 does not hold its run, and its log's batch, while the control plane signs a second bundle.
-:func:`issue_after_push` issues it in a short transaction of its own in the same request,
-before the push is answered. A crash between the two commits leaves a verified run without a
-VSA: :func:`missing` finds such runs and the worker's job (server/jobs/vsa.py) issues theirs.
-A run is verified when its push was accepted (``succeeded``, or ``blocked`` by policy with its
-evidence kept): it has an attestation and ``verification.verified``.
+:func:`issue` runs after the push's answer is sent (services/after_push.py), in a transaction
+of its own. A reader that comes first (``GET /runs/{id}/vsa``, provenance, the run's page)
+issues it on the spot (:func:`.slsa.ensure_vsa`); the summary row's claim makes sure only
+one of them signs and logs it. A crash before either leaves a verified run without a VSA:
+:func:`missing` finds such runs and the worker's job (server/jobs/vsa.py) issues theirs.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -21,30 +20,22 @@ from chainproof.server.db import Attestation, VerificationSummary, WorkflowRun
 from chainproof.server.db.base import utcnow
 from chainproof.server.services import slsa
 
-__all__ = ["GRACE", "issue_after_push", "missing", "repair"]
+__all__ = ["GRACE", "issue", "missing", "repair"]
 
-log = logging.getLogger(__name__)
-
-#: How long after a push the worker leaves its VSA to the push's own request.
+#: How long after a push the worker leaves its VSA to the push's follow-up. Not a guard
+#: against issuing twice (the claim in slsa.issue_vsa is), only against racing a follow-up
+#: that is about to run: the follow-up runs as soon as the answer is sent, so a VSA still
+#: missing after this long was lost (a crash, a failed follow-up).
 GRACE = timedelta(seconds=30)
 
-_VERIFIED = ("succeeded", "blocked")
 
-
-def issue_after_push(session: Session, run: WorkflowRun) -> None:
-    """Issue the VSA of ``run``, whose push the caller has just committed, and commit it.
-
-    A failure is logged, not raised: the push is recorded and answered, and the worker
-    issues the missing VSA (:func:`repair`).
-    """
-    if run.status not in _VERIFIED or not (run.verification or {}).get("verified"):
-        return
-    try:
-        slsa.issue_vsa(session, run)
-        session.commit()
-    except Exception:
-        session.rollback()
-        log.exception("the VSA of run %s was not issued; the worker will issue it", run.id)
+def issue(session: Session, run_id: str, now: datetime | None = None) -> bool:
+    """Issue the VSA of run ``run_id`` if it is verified and has none (in the caller's
+    transaction); whether it did (False when another request issued it meanwhile)."""
+    run = session.get(WorkflowRun, run_id)
+    if run is None or not slsa.verified(run):
+        return False
+    return slsa.issue_vsa(session, run, now=now or utcnow())
 
 
 def missing(session: Session, *, before: datetime, limit: int = 100) -> list[str]:
@@ -55,7 +46,7 @@ def missing(session: Session, *, before: datetime, limit: int = 100) -> list[str
         .outerjoin(VerificationSummary, VerificationSummary.run_id == WorkflowRun.id)
         .where(
             VerificationSummary.id.is_(None),
-            WorkflowRun.status.in_(_VERIFIED),
+            WorkflowRun.status.in_(slsa.VERIFIED),
             WorkflowRun.finished_at < before,
         )
         .order_by(WorkflowRun.finished_at)
@@ -65,10 +56,5 @@ def missing(session: Session, *, before: datetime, limit: int = 100) -> list[str
     return [run_id for run_id, verification in rows if (verification or {}).get("verified")]
 
 
-def repair(session: Session, run_id: str, now: datetime | None = None) -> bool:
-    """Issue the missing VSA of run ``run_id`` (in the caller's transaction); whether it did
-    (False when another process issued it meanwhile)."""
-    run = session.get(WorkflowRun, run_id)
-    if run is None:
-        return False
-    return slsa.issue_vsa(session, run, now=now or utcnow())
+#: The worker's name for :func:`issue` (a run it found :func:`missing`).
+repair = issue
