@@ -21,6 +21,7 @@ from chainproof.server.db import AuditEvent, Finding, Workflow
 from chainproof.server.db.base import utcnow
 from chainproof.server.jobs.findings import reconcile_once
 from chainproof.server.services import (
+    after_push,
     contracts,
     drift,
     findings,
@@ -83,6 +84,8 @@ class Script:
             bundle = _signed(session, actor, started, kinds, kw.get("annotations") or {})
             pushed = push.push(session, actor, run_id, bundle=bundle, now=self.now)
             assert pushed.run.status == "succeeded"
+        # What the route runs once the push is answered: the VSA, then the findings.
+        after_push.follow_up(self.env.sessions, run_id, pushed.run.workflow_id, now=self.now)
         return run_id
 
     def fail(self) -> str:

@@ -12,6 +12,7 @@ workflow (server/jobs/). See docs/architecture.md §6.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,16 +23,22 @@ __all__ = ["follow_up"]
 log = logging.getLogger(__name__)
 
 
-def follow_up(sessions: sessionmaker[Session], run_id: str, workflow_id: str) -> None:
-    """Issue the VSA of pushed run ``run_id`` and reconcile its workflow's findings."""
+def follow_up(
+    sessions: sessionmaker[Session],
+    run_id: str,
+    workflow_id: str,
+    now: datetime | None = None,
+) -> None:
+    """Issue the VSA of pushed run ``run_id`` and reconcile its workflow's findings, at
+    ``now`` (default: when each step runs)."""
     try:
         with sessions.begin() as session:
-            vsa.issue(session, run_id)
+            vsa.issue(session, run_id, now)
     except Exception:
         log.exception("the VSA of run %s was not issued; the worker will issue it", run_id)
     try:
         with sessions.begin() as session:
-            findings.on_runs_changed(session, [workflow_id])
+            findings.on_runs_changed(session, [workflow_id], now)
     except Exception:
         log.exception(
             "the findings of workflow %s were not reconciled; the periodic job will", workflow_id
