@@ -14,8 +14,8 @@ inclusion proof verifies against the final signed checkpoint, and each acknowled
 checkpoint is consistent with the final tree. A log entry is committed before its push's (or
 VSA's) rows (group commit, docs/architecture.md §9): a push cut off in between leaves an entry
 for something not recorded, at most one per request in flight on the killed process; and a
-run whose VSA was cut off gets it from the worker later. Bounded: 8 pushes (and one after), 4
-at a time.
+run whose VSA was cut off (it follows the push's answer) gets it on its first read. Bounded:
+8 pushes (and one after), 4 at a time.
 """
 
 from __future__ import annotations
@@ -142,7 +142,8 @@ def test_kill_9_of_an_api_process_loses_no_acknowledged_push(tmp_path: Path) -> 
 
 
 def _vsa(server: Server, run_id: str) -> dict[str, Any] | None:
-    """The run's VSA bundle; None while it has none (its issuing was cut off by the kill)."""
+    """The run's VSA bundle (issued by this read if the kill cut off the push's follow-up);
+    None for a run that has none."""
     answer = httpx.get(
         f"{server.url}/api/v1/runs/{run_id}/vsa",
         headers={"Authorization": f"Bearer {server.owner_token}"},

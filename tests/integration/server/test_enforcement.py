@@ -19,7 +19,7 @@ from tests.integration.server.helpers import init_run
 from tests.integration.server.test_push import _sign
 
 import chainproof.core.statement as statement_mod
-from chainproof.server.db import Attestation, AuditEvent, PolicyEvaluationRow
+from chainproof.server.db import Attestation, AuditEvent, PolicyEvaluationRow, VerificationSummary
 
 # A CycloneDX SBOM with MIT and Apache-2.0 components.
 SBOM = json.dumps(
@@ -187,6 +187,9 @@ def test_gated_violation_blocks_the_run_and_keeps_the_evidence(app_client: Env) 
     # The evidence is kept: the attestation, the materials, the evaluations, a FAILED VSA.
     with app_client.sessions() as session:
         assert session.scalar(select(Attestation).where(Attestation.run_id == run_id))
+        # Issued by the refused push's follow-up (returned with the 422), not by a read.
+        vsa = select(VerificationSummary.id).where(VerificationSummary.run_id == run_id)
+        assert session.scalar(vsa)
         rows = list(
             session.scalars(select(PolicyEvaluationRow).where(PolicyEvaluationRow.run_id == run_id))
         )

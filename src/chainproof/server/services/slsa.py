@@ -199,14 +199,14 @@ def _time_verified(run: WorkflowRun, now: datetime) -> datetime:
     return run.finished_at or now
 
 
+#: Run statuses whose push was accepted (see :func:`verified`).
+VERIFIED = ("succeeded", "blocked")
+
+
 def verified(run: WorkflowRun) -> bool:
     """Whether ``run`` gets a VSA: its push was accepted (``succeeded``, or ``blocked`` by
     policy with its evidence kept) and its recorded verification says ``verified``."""
     return run.status in VERIFIED and bool((run.verification or {}).get("verified"))
-
-
-#: Run statuses whose push was accepted (see :func:`verified`).
-VERIFIED = ("succeeded", "blocked")
 
 
 def issue_vsa(
