@@ -160,9 +160,10 @@ def _check_log(
 ) -> None:
     """0..N-1, no gap or duplicate, proofs verify; every succeeded run's attestation and every
     VSA issued is logged, and the kill left at most one entry per request in flight."""
+    # The VSAs first: a read issues one a follow-up has not (yet), and then the log is still.
+    vsas = [_vsa(a, run_id) for run_id in bundles]
     head = api_get(a, "/tlog/checkpoint")
     size = int(head["tree_size"])
-    vsas = [_vsa(a, run_id) for run_id in bundles]
     recorded = [*bundles.values(), *(v for v in vsas if v is not None)]
     assert len(recorded) <= size <= len(recorded) + PARALLEL
     (log,) = TrustedRoot.from_json(api_get(b, "/trust/root")).tlogs
