@@ -31,15 +31,17 @@ def follow_up(
 ) -> None:
     """Issue the VSA of pushed run ``run_id`` and reconcile its workflow's findings, at
     ``now`` (default: when each step runs)."""
-    try:
-        with sessions.begin() as session:
-            vsa.issue(session, run_id, now)
-    except Exception:
-        log.exception("the VSA of run %s was not issued; the worker will issue it", run_id)
-    try:
-        with sessions.begin() as session:
-            findings.on_runs_changed(session, [workflow_id], now)
-    except Exception:
-        log.exception(
-            "the findings of workflow %s were not reconciled; the periodic job will", workflow_id
-        )
+    with sessions() as session:  # one connection, a transaction per step
+        try:
+            with session.begin():
+                vsa.issue(session, run_id, now)
+        except Exception:
+            log.exception("the VSA of run %s was not issued; the worker will issue it", run_id)
+        try:
+            with session.begin():
+                findings.on_runs_changed(session, [workflow_id], now)
+        except Exception:
+            log.exception(
+                "the findings of workflow %s were not reconciled; the periodic job will",
+                workflow_id,
+            )
