@@ -187,7 +187,7 @@ class Settings(BaseSettings):
     vsa_repair_seconds: float = Field(
         60.0,
         description="How often the worker issues the VSA of verified runs that lack one (a "
-        "crash between a push's commit and its VSA; 0: never).",
+        "crash between a push's answer and its VSA's follow-up, and no read since; 0: never).",
     )
     findings_check_seconds: float = Field(
         600.0,
