@@ -83,10 +83,10 @@ def verify(
 ) -> Checked:
     """Verify ``bundle`` as a push would, against ``actor``'s organisation; VerificationError
     (422 ``verification_failed``) naming the failed check otherwise. Reads only."""
-    actor.require_reader()
-    _read_only(session)
     from chainproof.signing.logentry import parse_entries
 
+    actor.require_reader()
+    _read_only(session)
     parsed = _parse(bundle)
     verified = _verify(session, actor, parsed, public_key, require_log_entry)
     _check_run(actor, verified)
