@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -19,7 +20,9 @@ from sqlalchemy import (
     Integer,
     Row,
     Select,
+    String,
     and_,
+    bindparam,
     desc,
     literal_column,
     null,
@@ -68,7 +71,8 @@ def read(
 ) -> tuple[list[RunSummary], WorkflowFacts]:
     """The workflow's last ``window`` runs, newest first, and its facts: one statement (and
     one more the first time this process meets its contract's newest revision)."""
-    rows = list(session.execute(_statement(wf, window)))
+    params = {"workflow_id": wf.id, "contract_id": wf.contract_id, "window": window}
+    rows = list(session.execute(_statement(), params))
     runs = [row for row in rows if row.tag == _RUN]
     # The rules compare the latest two successful runs of the window: the statement read
     # the evidence of the workflow's latest two, which may reach past the window.
@@ -162,12 +166,14 @@ def _evidence(rows: Sequence[Row[Any]]) -> tuple[_Evidence, _Evidence, _Evidence
     return kinds, annotations, passed, failed
 
 
-def _statement(wf: Workflow, window: int) -> CompoundSelect[Any]:
+@cache  # built once: building it cost as much as running it
+def _statement() -> CompoundSelect[Any]:
     """One UNION ALL over portable SQL (SQLite and PostgreSQL): columns ``tag`` (the row's
     kind), ``id`` (the run's; the contract row: its newest revision's), ``at``, ``status``,
     ``name`` (runner type, contract, material kind or policy), ``contract``, ``n`` (revision
     number) and ``doc`` (a JSON value: the runner's environment, the statement's annotations
     or a policy's first violation). JSON paths keep large documents in the database."""
+    workflow = bindparam("workflow_id", type_=String)
     last = (
         select(
             WorkflowRun.id,
@@ -180,14 +186,14 @@ def _statement(wf: Workflow, window: int) -> CompoundSelect[Any]:
         )
         .join(ContractRevision, ContractRevision.id == WorkflowRun.contract_revision_id)
         .join(ContractRow, ContractRow.id == ContractRevision.contract_id)
-        .where(WorkflowRun.workflow_id == wf.id)
+        .where(WorkflowRun.workflow_id == workflow)
         .order_by(WorkflowRun.created_at.desc(), WorkflowRun.id.desc())
-        .limit(window)
+        .limit(bindparam("window", type_=Integer))
         .subquery()
     )
     done = (
         select(WorkflowRun.id)
-        .where(WorkflowRun.workflow_id == wf.id, WorkflowRun.status == "succeeded")
+        .where(WorkflowRun.workflow_id == workflow, WorkflowRun.status == "succeeded")
         .order_by(WorkflowRun.created_at.desc(), WorkflowRun.id.desc())
         .limit(2)
     )
@@ -202,7 +208,7 @@ def _statement(wf: Workflow, window: int) -> CompoundSelect[Any]:
             _CONTRACT, ContractRevision.id, contract=ContractRow.name, n=ContractRow.latest_revision
         )
         .join(ContractRevision, newest)
-        .where(ContractRow.id == wf.contract_id)
+        .where(ContractRow.id == bindparam("contract_id", type_=String))
     )
     materials = _branch(_MATERIAL, Material.run_id, name=Material.kind)
     annotations = _branch(
