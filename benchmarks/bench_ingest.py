@@ -8,9 +8,12 @@ runs, asks for their certificates and signs their attestations (what a CI job do
 `attestation push`). Timed, ``--clients`` threads push the pre-signed bundles, spread over
 the processes, over HTTP. It prints pushes/s, p50/p95/p99 latency, SQL statements per push
 (the servers run with ``CHAINPROOF_COUNT_SQL=1``; the count is read from their ``/metrics``),
-the log entries per group-commit batch, and, as the same-run baseline, the rate of
-``GET /healthz`` from as many clients on the same processes. With ``--workers`` above 1,
-``/metrics`` of a port sums its workers.
+the log entries per group-commit batch, and, as the same-run baselines from as many clients
+on the same processes, the rate of verification alone (``POST /api/v1/bundles/verify`` of as
+many other pre-signed bundles, never seen by the servers, so that no process has their
+certificate checks cached: what a push's verification costs, plus authentication, recording
+nothing) with its SQL statements per request, and the rate of ``GET /healthz``. With
+``--workers`` above 1, ``/metrics`` of a port sums its workers.
 
     python benchmarks/bench_ingest.py [--processes 2] [--workers 1] [--clients 16]
         [--pushes 200] [--database postgres|sqlite]
@@ -226,9 +229,14 @@ def main() -> None:
         spread = itertools.cycle(apis)
         with ThreadPoolExecutor(4) as pool:
             prepared = list(pool.map(lambda _: next(spread).prepare(), range(args.pushes)))
+            # The verify-only baseline's bundles: the same kind, for runs left unpushed.
+            copies = list(pool.map(lambda _: next(spread).prepare(), range(args.pushes)))
 
         def push(api: Api, run_id: str, bundle: dict[str, Any]) -> Callable[[], None]:
             return lambda: api.post(f"/runs/{run_id}/attestation", {"bundle": bundle})
+
+        def check(api: Api, bundle: dict[str, Any]) -> Callable[[], None]:
+            return lambda: api.post("/bundles/verify", {"bundle": bundle})
 
         statements = _metric(urls, "chainproof_db_statements_total")
         accepted = _metric(urls, "chainproof_pushes_total")
@@ -240,6 +248,11 @@ def main() -> None:
         accepted = _metric(urls, "chainproof_pushes_total") - accepted
         batches = _metric(urls, "chainproof_tlog_batches_total") - batches
         batched = _metric(urls, "chainproof_tlog_batched_entries_total") - batched
+
+        verified = _metric(urls, "chainproof_db_statements_total")
+        checks = [check(api, b) for api, (_, b) in zip(itertools.cycle(apis), copies)]
+        v_wall, v_lat = _timed(args.clients, checks)
+        verified = _metric(urls, "chainproof_db_statements_total") - verified
 
         health = [httpx.Client(base_url=u, timeout=30) for u in urls]
         probes = [c for c, _ in zip(itertools.cycle(health), range(args.pushes * 5))]
@@ -255,14 +268,21 @@ def main() -> None:
         f"  push      {args.pushes / wall:8.1f} /s   p50 {p50:7.1f} ms   p95 {p95:7.1f} ms"
         f"   p99 {p99:7.1f} ms"
     )
+    per_push, per_check = statements / max(accepted, 1), verified / max(len(checks), 1)
     print(
-        f"  SQL statements per push {statements / max(accepted, 1):.1f} ({int(accepted)} counted)"
+        f"  SQL statements per push {per_push:.1f} ({int(accepted)} counted): "
+        f"{per_check:.1f} as in a verify-only request (authentication, trusted material), "
+        f"{per_push - per_check:.1f} the push's own (run, checks, log, rows, VSA)"
     )
     if batches:  # servers with group commit (issue 16)
         print(
             f"  log: {int(batched)} entries in {int(batches)} batches "
             f"({batched / batches:.2f} entries per transaction and checkpoint)"
         )
+    print(
+        f"  baseline verify only  {len(checks) / v_wall:8.1f} /s   "
+        f"p50 {_pct(v_lat, 0.5) * 1000:7.1f} ms   p99 {_pct(v_lat, 0.99) * 1000:7.1f} ms"
+    )
     print(
         f"  baseline GET /healthz {len(probes) / h_wall:8.1f} /s   "
         f"p50 {_pct(h_lat, 0.5) * 1000:7.1f} ms   p99 {_pct(h_lat, 0.99) * 1000:7.1f} ms"

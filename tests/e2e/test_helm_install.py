@@ -87,6 +87,10 @@ def test_install_job_then_api_and_worker_pods(tmp_path: Path) -> None:
                     "cas.secret": "testing",
                     "organisation": "acme",
                     "publicUrl": url,
+                    # Two API processes per pod, small pools: the real CLI takes them.
+                    "api.workers": "2",
+                    "database.poolSize": "2",
+                    "database.maxOverflow": "1",
                 }
             )
         )
@@ -139,6 +143,8 @@ def test_install_job_then_api_and_worker_pods(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, (tmp_path / "api.log").read_text()
             time.sleep(0.2)
         assert worker.poll() is None, (tmp_path / "worker.log").read_text()
+        api_log = (tmp_path / "api.log").read_text()
+        assert "periodic jobs off, 2 API worker processes" in api_log, api_log
 
         cli_env = base | {"CHAINPROOF_URL": url, "CHAINPROOF_TOKEN": token}
         blob = tmp_path / "evidence.txt"

@@ -1,5 +1,6 @@
 """deploy/systemd: `systemd-analyze verify` accepts the units, and their ExecStart command
-lines start a working API (template instance = port, without jobs) and worker.
+lines, with the environment file example's settings, start a working API (template instance =
+port, without jobs, CHAINPROOF_WORKERS processes) and worker.
 
 The units name /opt/chainproof/bin/chainproof and /var/lib/chainproof; the tests point them
 at this venv's `chainproof` and a data dir made by `server init` (what StateDirectory= gives
@@ -21,6 +22,8 @@ import httpx
 import pytest
 from tests.deploy_files import DEPLOY
 from tests.e2e.conftest import CLI, _base_env, _free_port, init_server
+
+from chainproof.server.settings import Settings, env_name, field_extra
 
 pytestmark = pytest.mark.e2e
 
@@ -65,6 +68,44 @@ def test_units_run_as_a_service_user_in_a_private_state_dir() -> None:
         assert service["ProtectSystem"] == "strict"
 
 
+def _env_file(workers: int) -> dict[str, str]:
+    """chainproof.env.example's settings as systemd's EnvironmentFile= reads them, with
+    ``workers`` API processes and no database URL (the tests' data dir is SQLite's)."""
+    values = {}
+    for line in (UNITS / "chainproof.env.example").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            values[name] = value
+    assert values["CHAINPROOF_WORKERS"] == "1"  # the example's default: one process
+    del values["CHAINPROOF_DATABASE_URL"]
+    return values | {"CHAINPROOF_WORKERS": str(workers)}
+
+
+def test_env_file_example_names_only_real_settings() -> None:
+    names = _env_file(1).keys() | {"CHAINPROOF_DATABASE_URL"}
+    known = {
+        env_name(field)
+        for field in Settings.model_fields
+        if field_extra(field).get("env") is not False
+    }
+    assert names - known == set()
+    for name in (
+        "CHAINPROOF_WORKERS",
+        "CHAINPROOF_DATABASE_POOL_SIZE",
+        "CHAINPROOF_DATABASE_MAX_OVERFLOW",
+    ):
+        assert name in names
+
+
+def test_api_unit_takes_its_worker_count_from_the_environment_file() -> None:
+    service = _service("chainproof-api@.service")
+    assert service["EnvironmentFile"] == "-/etc/chainproof/chainproof.env"
+    # No --workers flag: it would beat CHAINPROOF_WORKERS and config.toml's `workers`.
+    assert "--workers" not in shlex.split(service["ExecStart"])
+    # SIGTERM to uvicorn's supervisor only; it stops the workers itself.
+    assert service["KillMode"] == "mixed"
+
+
 def _command(name: str, data_dir: Path, port: int) -> list[str]:
     words = shlex.split(_service(name)["ExecStart"])
     assert words[0] == INSTALLED_CLI
@@ -76,6 +117,7 @@ def test_exec_start_lines_run_the_api_and_the_worker(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     env = _base_env(tmp_path)
     init_server(data_dir, env)
+    env |= _env_file(workers=2)
     port = _free_port()
     api_cmd = _command("chainproof-api@.service", data_dir, port)
     assert "--no-jobs" in api_cmd and api_cmd[api_cmd.index("--port") + 1] == str(port)
@@ -111,4 +153,4 @@ def test_exec_start_lines_run_the_api_and_the_worker(tmp_path: Path) -> None:
                 proc.wait()
         for log in logs.values():
             log.close()
-    assert "periodic jobs off" in (tmp_path / "api.log").read_text()
+    assert "periodic jobs off, 2 API worker processes" in (tmp_path / "api.log").read_text()

@@ -14,6 +14,7 @@ from chainproof.errors import ServiceError
 from chainproof.server import web
 from chainproof.server.api import (
     audit,
+    bundles,
     cas,
     cas_backends,
     ci_identity,
@@ -190,6 +191,7 @@ def create_app(
         cas,
         cas_backends,
         signing,
+        bundles,
         tlog,
         findings,
         integrations,

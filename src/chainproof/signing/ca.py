@@ -60,6 +60,12 @@ def identity_uri(org: str, project: str, workflow: str, run_id: str) -> str:
     return f"chainproof://{org}/{project}/{workflow}/runs/{run_id}"
 
 
+def org_identity_prefix(org: str) -> str:
+    """What every identity ``org``'s CA certifies starts with: its runs' and its verifier's,
+    ``chainproof://{org}/``."""
+    return f"chainproof://{org}/"
+
+
 def verifier_identity_uri(org: str) -> str:
     """The SAN URI of the control plane's own statements for ``org`` (VSAs, provenance):
     ``chainproof://{org}/verifier``. No run can get it: run certificates always name a run."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
 from tests.deploy_files import CHART, S3_VALUES, by_kind, helm_run, render
 
 DATA_DIR = "/var/lib/chainproof"
@@ -56,6 +57,7 @@ def test_s3_install_renders_every_part_with_consistent_references() -> None:
     api_c, worker_c = _container(api), _container(worker)
     assert api_c["args"][:4] == ["server", "start", "--data-dir", DATA_DIR]
     assert "--no-jobs" in api_c["args"]  # the jobs run in the worker only
+    assert _flag(api_c, "--workers") == "1"  # the default: one API process per pod
     assert worker_c["args"] == ["server", "worker", "--data-dir", DATA_DIR]
     for deployment, container in ((api, api_c), (worker, worker_c)):
         assert container["image"] == "registry.example/chainproof:9.9.9"
@@ -69,7 +71,11 @@ def test_s3_install_renders_every_part_with_consistent_references() -> None:
         assert _secret_refs(container) == {
             "CHAINPROOF_DATABASE_URL": ("cp-chainproof", "database-url")
         }
-        assert _plain_env(container)["CHAINPROOF_PUBLIC_URL"] == "http://chainproof.example.com"
+        env = _plain_env(container)
+        assert env["CHAINPROOF_PUBLIC_URL"] == "http://chainproof.example.com"
+        # The settings' defaults, stated so that the sizing in values.yaml is visible.
+        assert env["CHAINPROOF_DATABASE_POOL_SIZE"] == "5"
+        assert env["CHAINPROOF_DATABASE_MAX_OVERFLOW"] == "10"
         # The server key is the data dir's secret.key, from the Secret's secret-key.
         volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
         mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
@@ -78,6 +84,8 @@ def test_s3_install_renders_every_part_with_consistent_references() -> None:
         assert key_volume["secretName"] == "cp-chainproof"
         assert key_volume["items"] == [{"key": "secret-key", "path": key_mount["subPath"]}]
         assert volumes[mounts[DATA_DIR]["name"]] == {"name": "data", "emptyDir": {}}
+        # Writable: `--workers N` keeps the processes' shared metrics in the data dir.
+        assert not mounts[DATA_DIR].get("readOnly")
     assert api_c["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert api_c["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert worker["spec"]["strategy"] == {"type": "Recreate"}
@@ -106,6 +114,44 @@ def test_s3_install_renders_every_part_with_consistent_references() -> None:
     env = _plain_env(job_c)
     assert env["CAS_PROVIDER"] == "s3" and env["CAS_S3_BUCKET"] == "evidence"
     assert env["CAS_S3_ENDPOINT"] == "https://s3.example"
+
+
+def _flag(container: dict[str, Any], flag: str) -> str:
+    args = container["args"]
+    assert args.count(flag) == 1, args
+    return str(args[args.index(flag) + 1])
+
+
+def test_api_workers_and_pool_sizes_reach_the_containers() -> None:
+    values = S3_VALUES | {
+        "api.workers": "4",
+        "database.poolSize": "3",
+        "database.maxOverflow": "2",
+    }
+    # --set (not --set-string): numbers, as a values file gives them.
+    sets = [a for k, v in values.items() for a in ("--set", f"{k}={v}")]
+    out = helm_run("template", "cp", str(CHART), *sets)
+    assert out.returncode == 0, out.stderr
+    docs = by_kind([d for d in yaml.safe_load_all(out.stdout) if d])
+    api_c = _container(docs["Deployment", "cp-chainproof-api"])
+    worker_c = _container(docs["Deployment", "cp-chainproof-worker"])
+    assert _flag(api_c, "--workers") == "4"
+    # The API pods still leave the jobs to the one worker pod, which has no --workers.
+    assert "--no-jobs" in api_c["args"]
+    assert worker_c["args"] == ["server", "worker", "--data-dir", DATA_DIR]
+    assert docs["Deployment", "cp-chainproof-worker"]["spec"]["replicas"] == 1
+    for container in (api_c, worker_c):
+        env = _plain_env(container)
+        assert env["CHAINPROOF_DATABASE_POOL_SIZE"] == "3"
+        assert env["CHAINPROOF_DATABASE_MAX_OVERFLOW"] == "2"
+
+
+def test_api_workers_below_one_is_refused() -> None:
+    for workers in ("0", "-2"):
+        sets = [a for k, v in S3_VALUES.items() for a in ("--set-string", f"{k}={v}")]
+        out = helm_run("template", "cp", str(CHART), *sets, "--set", f"api.workers={workers}")
+        assert out.returncode != 0, out.stdout
+        assert f"api.workers must be 1 or more, not {workers}" in out.stderr
 
 
 def test_existing_secrets_oci_and_tls() -> None:

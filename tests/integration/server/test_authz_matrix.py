@@ -151,6 +151,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "POST /api/v1/signing/keys": (ADMIN, DENY),
     "GET /api/v1/signing/keys": (ANY, PASS),
     "GET /api/v1/trust/root": (ANY, PASS),
+    "POST /api/v1/bundles/verify": (USER, DENY),
     "GET /api/v1/tlog/checkpoint": (USER, DENY),
     "GET /api/v1/tlog/entries/{index}": (USER, DENY),
     "GET /api/v1/tlog/proof/consistency": (USER, DENY),

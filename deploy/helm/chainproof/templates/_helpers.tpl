@@ -54,6 +54,10 @@ app.kubernetes.io/component: {{ .component }}
       key: database-url
 - name: CHAINPROOF_PUBLIC_URL
   value: {{ include "chainproof.publicUrl" . | quote }}
+- name: CHAINPROOF_DATABASE_POOL_SIZE
+  value: {{ .Values.database.poolSize | int | toString | quote }}
+- name: CHAINPROOF_DATABASE_MAX_OVERFLOW
+  value: {{ .Values.database.maxOverflow | int | toString | quote }}
 {{- with .Values.cas.allowedEndpoints }}
 - name: CHAINPROOF_CAS_ALLOWED_ENDPOINTS
   value: {{ . | quote }}

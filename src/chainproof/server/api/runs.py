@@ -128,7 +128,7 @@ def push_attestation(
     if pushed.blocked:  # the blocked run and its evidence are kept; the answer is an error
         return problems.error_response(pushed.refusal())  # returned: raising drops the tasks
     return {
-        **runs.view(session, pushed.run, materials=True),
+        **runs.view(session, pushed.run, materials=True, material_rows=pushed.materials),
         "bundle": pushed.bundle,
         "policy_evaluations": [c.to_dict() for c in pushed.policies],
         "project_version_release": versions.of_run(session, pushed.run) if body.release else None,

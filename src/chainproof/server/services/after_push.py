@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from chainproof.server.services import findings, vsa
+from chainproof.server.telemetry import metrics
 
 __all__ = ["follow_up"]
 
@@ -31,7 +32,8 @@ def follow_up(
 ) -> None:
     """Issue the VSA of pushed run ``run_id`` and reconcile its workflow's findings, at
     ``now`` (default: when each step runs)."""
-    with sessions() as session:  # one connection, a transaction per step
+    # Counted apart from the requests' statements (chainproof_db_statements_total).
+    with metrics.statement_phase("after_answer"), sessions() as session:
         try:
             with session.begin():
                 vsa.issue(session, run_id, now)

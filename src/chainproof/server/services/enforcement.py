@@ -205,13 +205,26 @@ def _runtime_inputs(statement: Statement) -> RuntimeInputs:
 
 
 def _contract(session: Session, run: WorkflowRun) -> Contract:
+    """The run's contract revision, parsed once per process: revisions never change (a new
+    text is a new revision), and parsing the YAML was a tenth of a push's time."""
     from chainproof.core.contract import Contract
 
     rev = session.get(ContractRevision, run.contract_revision_id)
     assert rev is not None
-    row = session.get(ContractRow, rev.contract_id)
-    source = f"contract {row.name if row else '?'} revision {rev.revision}"
-    return Contract.parse(rev.raw, source=source)
+    found = _PARSED.get(rev.id)
+    if found is None:
+        row = session.get(ContractRow, rev.contract_id)
+        source = f"contract {row.name if row else '?'} revision {rev.revision}"
+        found = Contract.parse(rev.raw, source=source)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()  # a bound, not a policy: re-parsing is only slower
+        _PARSED[rev.id] = found
+    return found
+
+
+#: Parsed contract revisions by revision id (Contract is frozen, so sharing one is safe).
+_PARSED: dict[str, Contract] = {}
+_PARSED_MAX = 1024
 
 
 def _gate(gate: bool | None, strategy: str) -> bool:

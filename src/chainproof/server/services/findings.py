@@ -11,6 +11,7 @@ after it closed, a new, unacknowledged finding opens.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +35,7 @@ MAX_REASON = 2000
 MIN_CADENCE_SECONDS = 3600
 MIN_PREFIX = 8
 _ID_CHARS = re.compile(r"[0-9a-f][0-9a-f-]*")
+_CHUNK = 500  # workflows per IN list of the periodic job's reads
 
 
 @dataclass(frozen=True)
@@ -44,17 +46,23 @@ class Change:
     finding: Finding
 
 
-def reconcile(session: Session, wf: Workflow, now: datetime | None = None) -> list[Change]:
+def reconcile(
+    session: Session,
+    wf: Workflow,
+    now: datetime | None = None,
+    open_findings: Iterable[Finding] | None = None,
+) -> list[Change]:
     """Open the findings the rules find for ``wf`` at ``now``, refresh the evidence of those
-    still found, close the others; the openings and closings."""
+    still found, close the others; the openings and closings. ``open_findings``: the
+    workflow's open findings when the caller read them already (else they are read here)."""
     now = now or utcnow()
     settings = drift.settings_of(session)
-    current = {f.kind: f for f in _open_of(session, wf.id)}
+    if open_findings is None:
+        open_findings = _open_of(session, [wf.id])
+    current = {f.kind: f for f in open_findings}
     regressed = current.get("regressed")
-    facts = drift.facts(session, wf, regressed.details if regressed else None)
-    found = {
-        d.kind: d for d in detect(drift.history(session, wf, settings.window), facts, now, settings)
-    }
+    runs, facts = drift.read(session, wf, settings.window, regressed.details if regressed else None)
+    found = {d.kind: d for d in detect(runs, facts, now, settings)}
     changes: list[Change] = []
     for kind, finding in current.items():
         seen = found.get(kind)
@@ -96,14 +104,17 @@ def on_runs_changed(
 ) -> list[Change]:
     """Reconcile the workflows whose runs just changed, each in a savepoint: a concurrent
     reconcile that opened the same finding first wins, and the run's change stands."""
+    ids = sorted(set(workflow_ids))
+    if len(ids) == 1:  # a run's own workflow: in the identity map, its findings read below
+        found = session.get(Workflow, ids[0])
+        batch: list[tuple[Workflow, list[Finding] | None]] = [(found, None)] if found else []
+    else:  # the periodic job's batch: two statements instead of two per workflow
+        batch = _with_open_findings(session, ids)
     changes: list[Change] = []
-    for workflow_id in sorted(set(workflow_ids)):
-        wf = session.get(Workflow, workflow_id)
-        if wf is None:
-            continue
+    for wf, open_findings in batch:
         try:
             with session.begin_nested():
-                changes += reconcile(session, wf, now)
+                changes += reconcile(session, wf, now, open_findings)
         except IntegrityError:
             continue  # another transaction opened it; the periodic job catches up
     return changes
@@ -242,9 +253,28 @@ def _by_id_or_prefix(session: Session, actor: Principal, finding_id: str) -> Fin
     return found[0]
 
 
-def _open_of(session: Session, workflow_id: str) -> list[Finding]:
+def _with_open_findings(
+    session: Session, ids: list[str]
+) -> list[tuple[Workflow, list[Finding] | None]]:
+    """The workflows ``ids`` that exist, in id order, each with its open findings."""
+    out: list[tuple[Workflow, list[Finding] | None]] = []
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        wfs = list(
+            session.scalars(select(Workflow).where(Workflow.id.in_(chunk)).order_by(Workflow.id))
+        )
+        by_workflow: dict[str, list[Finding]] = defaultdict(list)
+        for finding in _open_of(session, chunk):
+            by_workflow[finding.workflow_id].append(finding)
+        out += [(wf, by_workflow[wf.id]) for wf in wfs]
+    return out
+
+
+def _open_of(session: Session, workflow_ids: list[str]) -> list[Finding]:
     return list(
         session.scalars(
-            select(Finding).where(Finding.workflow_id == workflow_id, Finding.closed_at.is_(None))
+            select(Finding).where(
+                Finding.workflow_id.in_(workflow_ids), Finding.closed_at.is_(None)
+            )
         )
     )

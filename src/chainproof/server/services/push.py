@@ -24,37 +24,26 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chainproof.core.bundle import Bundle
-from chainproof.core.statement import PREDICATE_TYPE, MaterialDescriptor, Statement
+from chainproof.core.statement import MaterialDescriptor, Statement
 from chainproof.errors import (
     Blocked,
     ChainproofError,
     Conflict,
     Forbidden,
-    InvalidInput,
     PolicyViolation,
     VerificationError,
 )
-from chainproof.server.db import (
-    Attestation,
-    ContractRevision,
-    ContractRow,
-    Material,
-    Organization,
-    Project,
-    Workflow,
-    WorkflowRun,
-)
+from chainproof.server.db import Attestation, Material, WorkflowRun
 from chainproof.server.db.base import utcnow
 from chainproof.server.services import (
     audit,
     blocks,
     cas,
-    cas_uploads,
     enforcement,
     events,
+    push_checks,
+    push_context,
     requirements,
-    runs,
-    signing,
     tlog,
     tlog_group,
     versions,
@@ -76,8 +65,11 @@ class Pushed:
     #: The workflow (or its project) was blocked while the run was in progress: the run is
     #: marked failed and the push refused with this error.
     refused: Blocked | None = None
-    #: The run's workflow, project, organisation and contract, held for the answer's view.
-    context: tuple[Any, ...] = field(default=(), compare=False, repr=False)
+    #: The material rows the push wrote (None for a repeated push: read them).
+    materials: tuple[Material, ...] | None = field(default=None, compare=False, repr=False)
+    #: The locked run's workflow, project, organisation and contract, held for the
+    #: answer's view (None for a push refused before the run was read).
+    context: push_context.PushContext | None = field(default=None, compare=False, repr=False)
 
     @property
     def blocked(self) -> bool:
@@ -130,12 +122,11 @@ def push(
     answers, it issues the run's VSA and reconciles its findings (:func:`.after_push.follow_up`).
     """
     now = now or utcnow()
-    run = runs.get_run_for_attest(session, actor, run_id)
-    context = _hold_context(session, run)
+    context = push_context.lock_run(session, actor, run_id)
     pushed = _push(
         session,
         actor,
-        run,
+        context,
         bundle=bundle,
         materials=materials,
         public_key=public_key,
@@ -146,30 +137,15 @@ def push(
         policy_limits=policy_limits,
         release=release,
     )
-    events.run_finished(session, pushed.run, pushed.policies)  # outbox (docs/integrations.md)
+    if context.integrations:  # outbox (docs/integrations.md)
+        events.run_finished(session, pushed.run, pushed.policies)
     return replace(pushed, context=context)
-
-
-def _hold_context(session: Session, run: WorkflowRun) -> tuple[Any, ...]:
-    """The run's workflow, project, organisation, contract revision and contract, in one
-    query. The caller keeps them referenced for the whole push: the session's identity map
-    holds objects weakly, so each later ``session.get`` of them (blocks, requirements,
-    identity, policies, VSA, the answer's view) would otherwise read them again."""
-    stmt = (
-        select(Workflow, Project, Organization, ContractRevision, ContractRow)
-        .join(Project, Project.id == Workflow.project_id)
-        .join(Organization, Organization.id == Workflow.org_id)
-        .outerjoin(ContractRevision, ContractRevision.id == run.contract_revision_id)
-        .outerjoin(ContractRow, ContractRow.id == ContractRevision.contract_id)
-        .where(Workflow.id == run.workflow_id)
-    )
-    return tuple(session.execute(stmt).one())
 
 
 def _push(
     session: Session,
     actor: Principal,
-    run: WorkflowRun,
+    context: push_context.PushContext,
     *,
     bundle: dict[str, Any],
     materials: list[dict[str, Any]] | None,
@@ -181,11 +157,12 @@ def _push(
     policy_limits: enforcement.Limits | None,
     release: bool,
 ) -> Pushed:
-    """:func:`push` once the run's context is held."""
+    """:func:`push` once the run is locked and its context held."""
+    run = context.run
     if release:
         versions.check_releasable(run)
     parsed = _parse(bundle)
-    earlier = _lock_for_push(session, run, parsed, idempotency_key)
+    earlier = _repeated(session, run, parsed, idempotency_key)
     if earlier is not None:
         return earlier
     refused = blocks.fail_pending(session, actor, run, now)
@@ -196,27 +173,19 @@ def _push(
     # The log's batches run beside this transaction: the keys they need must not be created
     # in it (see tlog_group).
     tlog_group.prepare(session, actor.org_id, actor.org_name, now=now)
-    identity, statement = _verify(session, actor, run, parsed, public_key, now)
-    signed = _check_statement(session, run, statement)
-    held = _check_cas(session, actor, run, signed)
+    identity, statement = push_checks.verify(session, actor, context, parsed, public_key, now)
+    signed = push_checks.check_statement(context, statement)
+    held = push_checks.check_cas(session, actor, run.id, signed)
     # Everything that can refuse the push comes before the log: its entry is committed now.
     decision = _evaluate(
         session, actor, run, statement, held, read_blob, bypass_policy_check, policy_limits
     )
     completed, entry = _notarise(session, actor, run, parsed, public_key, now)
-    digest = _store(session, run, completed, statement, signed, held, materials, now)
+    digest, rows = _store(session, run, completed, statement, signed, held, materials, now)
     _finish(session, actor, run, digest, identity, entry, decision, idempotency_key, now)
     if release and run.status == "succeeded":
         versions.release_of_run(session, actor, run, now)
-    return Pushed(run, completed.to_dict(), decision.verdict.checked)
-
-
-@dataclass(frozen=True)
-class _Held:
-    """Where the control plane holds the signed materials' bytes."""
-
-    backends: dict[str, str | None]  # CAS digest → its backend (None: the embedded store)
-    inline: set[str]  # digests whose bytes the statement itself holds
+    return Pushed(run, completed.to_dict(), decision.verdict.checked, materials=rows)
 
 
 @dataclass(frozen=True)
@@ -237,14 +206,11 @@ def _parse(bundle: dict[str, Any]) -> Bundle:
         raise VerificationError(f"not a valid Sigstore bundle: {err.message}") from None
 
 
-def _lock_for_push(
+def _repeated(
     session: Session, run: WorkflowRun, bundle: Bundle, idempotency_key: str | None
 ) -> Pushed | None:
-    """Lock the run; None when it takes this push, what an earlier push stored when this
+    """None when the (locked) run takes this push, what an earlier push stored when this
     one repeats it (same bundle or idempotency key), else Conflict."""
-    submitted = _unlogged_digest(bundle.to_dict())
-    # Lock the row (PostgreSQL) so the expiry job or a concurrent push cannot interleave.
-    session.refresh(run, with_for_update=True)
     if run.status == "initialized":
         return None
     same_key = idempotency_key is not None and run.idempotency_key == idempotency_key
@@ -252,7 +218,7 @@ def _lock_for_push(
         stored = session.scalar(select(Attestation).where(Attestation.run_id == run.id))
         assert stored is not None  # a succeeded or blocked run has its attestation
         kept: dict[str, Any] = json.loads(stored.bundle)
-        if same_key or _unlogged_digest(kept) == submitted:
+        if same_key or _unlogged_digest(kept) == _unlogged_digest(bundle.to_dict()):
             return Pushed(run, kept, tuple(enforcement.stored(session, run.id)))
     why = f" ({run.reason})" if run.reason else ""
     raise Conflict(
@@ -273,106 +239,12 @@ def _unlogged_digest(bundle: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _verify(
-    session: Session,
-    actor: Principal,
-    run: WorkflowRun,
-    bundle: Bundle,
-    public_key: str | None,
-    now: datetime,
-) -> tuple[str, Statement]:
-    """The signer's identity and the signed statement (VerificationError if either fails):
-    a certificate must chain to the organisation's CA and name this run; a key must be one
-    the organisation registered."""
-    from chainproof.signing.verifier import ExactIdentity, KeyIdentity, Verifier
-
-    if bundle.leaf_certificate_der is None:
-        if not public_key or signing.registered_key(session, actor.org_id, public_key) is None:
-            raise VerificationError(
-                "key-signed bundles need the public key registered",
-                hint="an admin registers it with POST /api/v1/signing/keys",
-            )
-        verifier = Verifier(ca_certs=[], public_keys=[public_key.encode()])
-        # A key-signed bundle's identity is its key: the registered one, named by its hint.
-        result = verifier.verify(bundle, KeyIdentity.of_pem(public_key.encode()))
-        return result.identity, result.statement
-    identity = signing.identity_for(session, actor, run.id)
-    # The organisation's root: its CAs and CT logs (the leaf's SCT is checked). The log
-    # entry is the server's to add, so none is required yet.
-    # Keys made on first use start at the push's time: its timestamps must fall inside.
-    root = signing.trusted_root(session, actor, now=now)
-    verifier = Verifier(trusted_root=root, require_tlog=False)
-    result = verifier.verify(bundle, ExactIdentity(identity))
-    return result.identity or identity, result.statement
-
-
-def _check_statement(
-    session: Session, run: WorkflowRun, statement: Statement
-) -> tuple[MaterialDescriptor, ...]:
-    """Check the statement is chainproof's, for this run; its materials, parsed."""
-    wf = session.get(Workflow, run.workflow_id)
-    assert wf is not None
-    if statement.predicate_type != PREDICATE_TYPE:
-        raise VerificationError(f"the statement's predicateType is not {PREDICATE_TYPE}")
-    workflow = statement.predicate.get("workflow") or {}
-    if workflow.get("runID") != run.id:
-        raise VerificationError(
-            f"the statement is for run {workflow.get('runID')!r}, not {run.id}",
-        )
-    if workflow.get("workflowID") not in (None, wf.id):
-        raise VerificationError(
-            f"the statement is for workflow {workflow.get('workflowID')!r}, not {wf.id}"
-        )
-    if workflow.get("name") not in (None, wf.name):
-        raise VerificationError(f"the statement names workflow {workflow.get('name')!r}")
-    try:
-        return statement.materials
-    except InvalidInput as err:
-        raise VerificationError(err.message, hint=err.hint) from None
-
-
-def _check_cas(
-    session: Session,
-    actor: Principal,
-    run: WorkflowRun,
-    materials: tuple[MaterialDescriptor, ...],
-) -> _Held:
-    """Where each material's bytes are: every one marked for the CAS must be a blob this
-    organisation uploaded, every one held inline must check (:func:`.cas.check_inline`).
-
-    Only ``cas_blobs`` counts (filled by the CAS app's upload hook): a blob another
-    organisation uploaded proves nothing about this one holding the bytes. And the run must
-    have uploaded it, or the pusher already read it: a push grants its readers the download,
-    so naming a digest must not be enough (:mod:`.cas_uploads`).
-    """
-    stored: dict[str, str | None] = {}
-    for material in materials:
-        if not material.in_cas:
-            continue
-        where = cas.stored_in(session, actor.org_id, material.digest)
-        if where is None:
-            raise VerificationError(
-                f"material {material.name} ({material.digest}) is not in the CAS",
-                hint="upload it with `attestation add` before pushing",
-            )
-        if cas_uploads.run_upload_size(session, run.id, material.digest) is None and not (
-            cas.readable(session, actor, material.digest)
-        ):
-            raise VerificationError(
-                f"material {material.name} ({material.digest}) was not uploaded by run "
-                f"{run.id}, and this token may not read it",
-                hint="upload its file for this run with `attestation add` before pushing",
-            )
-        stored[str(material.digest)] = where[1]
-    return _Held(stored, cas.check_inline(session, actor.org_id, materials))
-
-
 def _evaluate(
     session: Session,
     actor: Principal,
     run: WorkflowRun,
     statement: Statement,
-    held: _Held,
+    held: push_checks.Held,
     read_blob: enforcement.BlobReader | None,
     bypass_policy_check: bool,
     limits: enforcement.Limits | None,
@@ -418,11 +290,12 @@ def _store(
     completed: Bundle,
     statement: Statement,
     signed: tuple[MaterialDescriptor, ...],
-    held: _Held,
+    held: push_checks.Held,
     extras: list[dict[str, Any]] | None,
     now: datetime,
-) -> str:
-    """Store the attestation and a row per material; the stored bundle's digest."""
+) -> tuple[str, tuple[Material, ...]]:
+    """Store the attestation and a row per material; the stored bundle's digest and the
+    material rows."""
     digest = str(completed.digest())
     session.add(
         Attestation(
@@ -434,11 +307,11 @@ def _store(
         )
     )
     by_key = {(m.get("name"), m.get("digest")): m for m in extras or [] if isinstance(m, dict)}
-    for material in signed:
-        row = _material_row(run.id, material, by_key, held.backends)
+    rows = tuple(_material_row(run.id, m, by_key, held.backends) for m in signed)
+    for row in rows:
         cas.mark_inline(row, held.inline)
-        session.add(row)
-    return digest
+    session.add_all(rows)
+    return digest, rows
 
 
 def _finish(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -340,8 +341,15 @@ def expire_runs(session: Session, now: datetime | None = None) -> int:
     return len(ids)
 
 
-def view(session: Session, run: WorkflowRun, *, materials: bool = False) -> dict[str, Any]:
-    """Run JSON per docs/api.md."""
+def view(
+    session: Session,
+    run: WorkflowRun,
+    *,
+    materials: bool = False,
+    material_rows: Sequence[Material] | None = None,
+) -> dict[str, Any]:
+    """Run JSON per docs/api.md; ``material_rows``, when the caller holds the run's
+    materials (a push just wrote them), spares reading them again."""
     wf = session.get(Workflow, run.workflow_id)
     assert wf is not None
     project = session.get(Project, wf.project_id)
@@ -370,11 +378,10 @@ def view(session: Session, run: WorkflowRun, *, materials: bool = False) -> dict
         "ci_identity": run.ci_identity,
     }
     if materials:
-        rows = list(
-            session.scalars(
-                select(Material).where(Material.run_id == run.id).order_by(Material.name)
-            )
-        )
+        if material_rows is None:
+            stmt = select(Material).where(Material.run_id == run.id)
+            material_rows = list(session.scalars(stmt))
+        rows = sorted(material_rows, key=lambda m: m.name)
         ids = {m.cas_backend_id for m in rows if m.cas_backend_id}
         names: dict[str, str] = {}
         if ids:

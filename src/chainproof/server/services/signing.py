@@ -293,6 +293,23 @@ def trusted_root(session: Session, actor: Principal, *, now: datetime | None = N
     return parsed
 
 
+def existing_trusted_root(session: Session, actor: Principal) -> TrustedRoot:
+    """:func:`trusted_root` from the trusted material that exists, creating no service key:
+    for checks that must write nothing (services/bundle_check.py). A bundle cannot rely on
+    a key not made yet; the cached root is per fingerprint, which a new key changes."""
+    from chainproof.signing.trust import TrustedRoot
+
+    cached = trust_cache.material(session, actor.org_id)
+    if cached is None:
+        return TrustedRoot.from_json(_build_root(session, actor))
+
+    def parse() -> TrustedRoot:
+        return TrustedRoot.from_json(cached.get("root", lambda: _build_root(session, actor)))
+
+    parsed: TrustedRoot = cached.get("parsed_root", parse)
+    return parsed
+
+
 def _ensure_service_keys(session: Session, actor: Principal, now: datetime | None) -> None:
     for purpose in ("tlog", "ctlog"):
         trust_keys.current_key(session, actor.org_id, purpose, now=now)

@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from chainproof.errors import Forbidden, InvalidInput, NotFound, Unauthorized
@@ -183,24 +183,24 @@ _PERSON_HINT = "sign in with `chainproof auth login`, or use a person's token"
 
 
 def authenticate(session: Session, secret: str, now: datetime | None = None) -> Principal:
-    """The principal behind ``secret``; Unauthorized when unknown, expired or revoked."""
+    """The principal behind ``secret``; Unauthorized when unknown, expired or revoked.
+
+    One statement: the token with its organisation, its person's membership and the names
+    of its project and workflow scope (every request pays it)."""
     now = now or utcnow()
     if not secret.startswith(PREFIX):
         raise Unauthorized("invalid API token", hint="tokens start with cp_")
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
-    if row is None:
+    found = session.execute(_principal_query(hash_secret(secret))).one_or_none()
+    if found is None:
         raise Unauthorized("invalid API token")
+    row, org, member_role, project_name, workflow_name = found
     if row.revoked_at is not None:
         raise Unauthorized("this API token was revoked", hint="ask an admin for a new token")
     if row.expires_at is not None and row.expires_at <= now:
         raise Unauthorized("this API token has expired", hint="ask an admin for a new token")
     if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
         row.last_used_at = now
-    org = session.get(Organization, row.org_id)
-    assert org is not None
-    role = _effective_role(session, row)
-    project = session.get(Project, row.project_id) if row.project_id else None
-    workflow = session.get(Workflow, row.workflow_id) if row.workflow_id else None
+    role = _effective_role(row, member_role)
     return Principal(
         org_id=org.id,
         org_name=org.name,
@@ -209,9 +209,9 @@ def authenticate(session: Session, secret: str, now: datetime | None = None) -> 
         kind=row.kind,
         role=role,
         project_id=row.project_id,
-        project_name=project.name if project else None,
+        project_name=project_name,
         workflow_id=row.workflow_id,
-        workflow_name=workflow.name if workflow else None,
+        workflow_name=workflow_name,
         policy_bypass=bool(row.policy_bypass),
         ci_identity=row.ci_identity,
         user_id=row.user_id,
@@ -222,16 +222,27 @@ def authenticate(session: Session, secret: str, now: datetime | None = None) -> 
     )
 
 
-def _effective_role(session: Session, row: ApiToken) -> str:
+def _principal_query(
+    token_hash: str,
+) -> Select[ApiToken, Organization, str | None, str | None, str | None]:
+    return (
+        select(ApiToken, Organization, Membership.role, Project.name, Workflow.name)
+        .join(Organization, Organization.id == ApiToken.org_id)
+        .outerjoin(
+            Membership,
+            (Membership.org_id == ApiToken.org_id) & (Membership.user_id == ApiToken.user_id),
+        )
+        .outerjoin(Project, Project.id == ApiToken.project_id)
+        .outerjoin(Workflow, Workflow.id == ApiToken.workflow_id)
+        .where(ApiToken.token_hash == token_hash)
+    )
+
+
+def _effective_role(row: ApiToken, member: str | None) -> str:
     """A user's token holds the lower of its own role and its user's current membership
     (docs/identity.md): a demoted person's tokens are demoted with them, a removed one's stop."""
     if row.kind != "user" or row.user_id is None:
         return row.role
-    member = session.scalar(
-        select(Membership.role).where(
-            Membership.org_id == row.org_id, Membership.user_id == row.user_id
-        )
-    )
     if member is None:
         raise Unauthorized(
             "this API token's person is no longer a member of the organisation",

@@ -46,10 +46,9 @@ def finished(session: Session, run: WorkflowRun, *, was: str = "initialized") ->
     _move(stats, was, run.status)
     if stats.last_run_id == run.id:
         stats.last_run_status = run.status
-    revision = session.scalar(
-        select(ContractRevision.revision).where(ContractRevision.id == run.contract_revision_id)
-    )
-    rev = int(revision or 0)
+    # By primary key: a push holds the revision already, so this costs it no statement.
+    revision = session.get(ContractRevision, run.contract_revision_id or "")
+    rev = revision.revision if revision else 0
     stats.recent_statuses = (outcome(run.status, run.policy_result) + stats.recent_statuses)[
         :RECENT
     ]

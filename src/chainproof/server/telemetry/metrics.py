@@ -14,11 +14,13 @@ their stable ``code`` (errors.py); verification failures by the check their mess
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hmac
 import logging
 import re
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, Protocol, TypeVar
 
@@ -140,8 +142,23 @@ def verification_failed(err: ChainproofError) -> None:
 DB_STATEMENTS = Counter(
     "chainproof_db_statements",
     "SQL statements sent to the database (only with CHAINPROOF_COUNT_SQL=1: a benchmarking "
-    "aid, benchmarks/bench_ingest.py divides it by the pushes).",
+    "aid, benchmarks/bench_ingest.py divides it by the pushes), by phase: ``request`` (the "
+    "work that answers a request) or ``after_answer`` (what follows a push's answer).",
+    ["phase"],
 )
+
+#: The phase the statements of the current context count under (:func:`statement_phase`).
+_PHASE: ContextVar[str] = ContextVar("chainproof_statement_phase", default="request")
+
+
+@contextlib.contextmanager
+def statement_phase(phase: str) -> Iterator[None]:
+    """Count the statements sent inside the block under ``phase``."""
+    token = _PHASE.set(phase)
+    try:
+        yield
+    finally:
+        _PHASE.reset(token)
 
 
 def count_statements(engine: Engine) -> None:
@@ -150,7 +167,7 @@ def count_statements(engine: Engine) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _count(*_args: object) -> None:
-        DB_STATEMENTS.inc()
+        DB_STATEMENTS.labels(_PHASE.get()).inc()
 
 
 def observe_policy(seconds: float, found: PolicyEvaluation | None, *, error: bool) -> None:
