@@ -6,8 +6,10 @@ on one throw-away PostgreSQL database (``--database postgres``, the default), or
 `server start` on SQLite (``--database sqlite``: the embedded profile). Untimed, it creates the
 runs, asks for their certificates and signs their attestations (what a CI job does before
 `attestation push`). Timed, ``--clients`` threads push the pre-signed bundles, spread over
-the processes, over HTTP. It prints pushes/s, p50/p95/p99 latency, SQL statements per push
-(the servers run with ``CHAINPROOF_COUNT_SQL=1``; the count is read from their ``/metrics``),
+the processes, over HTTP. It prints pushes/s as answered, with p50/p95/p99 latency; pushes/s
+until every push's follow-up (its VSA and findings reconcile, run after the answer) is done;
+SQL statements per push, to answer it and after (the servers run with
+``CHAINPROOF_COUNT_SQL=1``; the counts are read from their ``/metrics``, by phase),
 the log entries per group-commit batch, and, as the same-run baselines from as many clients
 on the same processes, the rate of verification alone (``POST /api/v1/bundles/verify`` of as
 many other pre-signed bundles, never seen by the servers, so that no process has their
@@ -149,14 +151,42 @@ class Api:
         return run["id"], signer.sign(statement, [c.encode() for c in chain]).to_dict()
 
 
-def _metric(urls: list[str], name: str) -> float:
-    """The sum over the processes of a counter in their ``/metrics``."""
+def _metric(urls: list[str], name: str, labels: str = "") -> float:
+    """The sum over the processes of a counter in their ``/metrics`` (of its samples whose
+    labels contain ``labels``, e.g. ``phase="request"``)."""
     total = 0.0
-    pattern = re.compile(rf"^{re.escape(name)}(?:{{[^}}]*}})? ([0-9.e+]+)$", re.M)
+    within = rf"{{[^}}]*{re.escape(labels)}[^}}]*}}" if labels else r"(?:{[^}]*})?"
+    pattern = re.compile(rf"^{re.escape(name)}{within} ([0-9.e+]+)$", re.M)
     for url in urls:
         text = httpx.get(f"{url}/metrics", timeout=30).text
         total += sum(float(v) for v in pattern.findall(text))
     return total
+
+
+def _counters(urls: list[str]) -> dict[str, float]:
+    """The counters the report needs, summed over the processes."""
+    statements = "chainproof_db_statements_total"
+    return {
+        "request": _metric(urls, statements, 'phase="request"'),
+        "after_answer": _metric(urls, statements, 'phase="after_answer"'),
+        "accepted": _metric(urls, "chainproof_pushes_total", 'outcome="accepted"'),
+        "follow_ups": _metric(urls, "chainproof_push_follow_ups_total"),
+        "batches": _metric(urls, "chainproof_tlog_batches_total"),
+        "entries": _metric(urls, "chainproof_tlog_batched_entries_total"),
+    }
+
+
+def _settle(urls: list[str], before: dict[str, float], wall: float) -> float:
+    """Wait (up to a minute) until every accepted push's follow-up ran; the seconds from the
+    first push until then, as near as polling every 50 ms tells."""
+    began = time.perf_counter() - wall
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        now = _counters(urls)
+        if now["follow_ups"] - before["follow_ups"] >= now["accepted"] - before["accepted"]:
+            return time.perf_counter() - began
+        time.sleep(0.05)
+    raise SystemExit("the pushes' follow-ups did not all finish within a minute")
 
 
 def _timed(clients: int, jobs: list[Callable[[], None]]) -> tuple[float, list[float]]:
@@ -238,16 +268,14 @@ def main() -> None:
         def check(api: Api, bundle: dict[str, Any]) -> Callable[[], None]:
             return lambda: api.post("/bundles/verify", {"bundle": bundle})
 
-        statements = _metric(urls, "chainproof_db_statements_total")
-        accepted = _metric(urls, "chainproof_pushes_total")
-        batches = _metric(urls, "chainproof_tlog_batches_total")
-        batched = _metric(urls, "chainproof_tlog_batched_entries_total")
+        before = _counters(urls)
         jobs = [push(api, r, b) for api, (r, b) in zip(itertools.cycle(apis), prepared)]
         wall, latencies = _timed(args.clients, jobs)
-        statements = _metric(urls, "chainproof_db_statements_total") - statements
-        accepted = _metric(urls, "chainproof_pushes_total") - accepted
-        batches = _metric(urls, "chainproof_tlog_batches_total") - batches
-        batched = _metric(urls, "chainproof_tlog_batched_entries_total") - batched
+        answered = _counters(urls)
+        settled = _settle(urls, before, wall)
+        after = _counters(urls)
+        pushed = {k: after[k] - before[k] for k in after}
+        pushed["answered"] = answered["request"] - before["request"]
 
         verified = _metric(urls, "chainproof_db_statements_total")
         checks = [check(api, b) for api, (_, b) in zip(itertools.cycle(apis), copies)]
@@ -268,16 +296,21 @@ def main() -> None:
         f"  push      {args.pushes / wall:8.1f} /s   p50 {p50:7.1f} ms   p95 {p95:7.1f} ms"
         f"   p99 {p99:7.1f} ms"
     )
-    per_push, per_check = statements / max(accepted, 1), verified / max(len(checks), 1)
+    accepted = max(pushed["accepted"], 1)
     print(
-        f"  SQL statements per push {per_push:.1f} ({int(accepted)} counted): "
-        f"{per_check:.1f} as in a verify-only request (authentication, trusted material), "
-        f"{per_push - per_check:.1f} the push's own (run, checks, log, rows, VSA)"
+        f"  with follow-ups {args.pushes / settled:6.1f} /s   (every VSA and findings "
+        f"reconcile done {settled - wall:.1f} s after the last answer)"
     )
-    if batches:  # servers with group commit (issue 16)
+    print(
+        f"  SQL statements per push: {pushed['answered'] / accepted:.1f} to answer it, "
+        f"{pushed['after_answer'] / accepted:.1f} after (VSA, findings); a verify-only "
+        f"request: {verified / max(len(checks), 1):.1f} ({int(accepted)} pushes counted)"
+    )
+    if pushed["batches"]:  # servers with group commit (issue 16)
         print(
-            f"  log: {int(batched)} entries in {int(batches)} batches "
-            f"({batched / batches:.2f} entries per transaction and checkpoint)"
+            f"  log: {int(pushed['entries'])} entries in {int(pushed['batches'])} batches "
+            f"({pushed['entries'] / pushed['batches']:.2f} entries per transaction and "
+            "checkpoint)"
         )
     print(
         f"  baseline verify only  {len(checks) / v_wall:8.1f} /s   "

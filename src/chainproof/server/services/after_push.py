@@ -33,17 +33,21 @@ def follow_up(
     """Issue the VSA of pushed run ``run_id`` and reconcile its workflow's findings, at
     ``now`` (default: when each step runs)."""
     # Counted apart from the requests' statements (chainproof_db_statements_total).
+    outcome = "done"
     with metrics.statement_phase("after_answer"), sessions() as session:
         try:
             with session.begin():
                 vsa.issue(session, run_id, now)
         except Exception:
+            outcome = "failed"
             log.exception("the VSA of run %s was not issued; the worker will issue it", run_id)
         try:
             with session.begin():
                 findings.on_runs_changed(session, [workflow_id], now)
         except Exception:
+            outcome = "failed"
             log.exception(
                 "the findings of workflow %s were not reconciled; the periodic job will",
                 workflow_id,
             )
+    metrics.PUSH_FOLLOW_UPS.labels(outcome).inc()

@@ -116,6 +116,12 @@ CAS_VALIDATIONS = Counter(
     ["status"],
 )
 
+PUSH_FOLLOW_UPS = Counter(
+    "chainproof_push_follow_ups",
+    "Pushes whose follow-up (the VSA and the findings, after the answer) has run, by outcome: "
+    "done, or failed (the worker's repair and periodic jobs catch up).",
+    ["outcome"],
+)
 TLOG_BATCHES = Counter(
     "chainproof_tlog_batches",
     "Transparency-log batches this process committed (group commit: one transaction and one "
