@@ -52,3 +52,18 @@ def test_a_material_signed_as_larger_than_the_limit_is_not_opened(tmp_path: Path
     assert opened == []
     material, path = content.material(_item(2))  # within the limit: read
     assert path is not None and path.read_bytes() == b"{}" and material.size == 2
+
+
+def test_a_scratch_directory_is_made_only_for_content_and_removed_after() -> None:
+    def blob(_backend: str | None, _digest: Digest) -> Iterator[bytes]:
+        yield b"{}"
+
+    with Content(None, blob, {}, 64 * KIB) as idle:
+        pass
+    assert idle._made is None  # nothing read: no directory was made
+
+    with Content(None, blob, {}, 64 * KIB) as content:
+        _, path = content.material(_item(2))
+        assert path is not None and path.read_bytes() == b"{}"
+        made = path.parent
+    assert not made.exists()

@@ -26,12 +26,10 @@ and how many materials are loaded and evaluated at once.
 
 from __future__ import annotations
 
-import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -169,8 +167,7 @@ def evaluate(
     inputs = _runtime_inputs(statement)
     hosts = tuple(org.policy_allowed_hostnames or ())
     checked: list[Checked] = []
-    with tempfile.TemporaryDirectory(prefix="chainproof-policy-") as scratch:
-        content = Content(Path(scratch), read_blob, cas_backends, limits.max_input_bytes)
+    with Content(None, read_blob, cas_backends, limits.max_input_bytes) as content:
         for policies, required in sets:
             checked.extend(
                 _evaluate_set(

@@ -13,6 +13,8 @@ memory, and its policies fail with a message naming the limit.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -97,16 +99,21 @@ def default_limits() -> Limits:
 
 class Content:
     """Material content for policies: the blob from the CAS or the statement's bytes,
-    written once to a scratch file (policies read files, and a blob may be large)."""
+    written once to a scratch file (policies read files, and a blob may be large).
+
+    Without a ``scratch`` directory, one is made on the first file and removed when the
+    ``with`` block ends: most pushes have no content for policies to read, and making and
+    removing a directory each time was a twentieth of a push's time."""
 
     def __init__(
         self,
-        scratch: Path,
+        scratch: Path | None,
         read_blob: BlobReader | None,
         backends: Mapping[str, str | None],
         max_bytes: int,
     ) -> None:
-        self.scratch = scratch
+        self._scratch = scratch
+        self._made: Path | None = None
         self.read_blob = read_blob
         self.backends = backends
         self.max_bytes = max_bytes
@@ -148,6 +155,21 @@ class Content:
             annotations=dict(item.annotations),
         )
         return material, path
+
+    def __enter__(self) -> Content:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._made is not None:
+            shutil.rmtree(self._made, ignore_errors=True)
+            self._made = None
+
+    @property
+    def scratch(self) -> Path:
+        """The directory of the scratch files (made on first use when none was given)."""
+        if self._scratch is None:
+            self._made = self._scratch = Path(tempfile.mkdtemp(prefix="chainproof-policy-"))
+        return self._scratch
 
     def _write(self, key: str, chunks: Iterable[bytes]) -> Path:
         """The content in a scratch file, read chunk by chunk: reading stops at the limit."""
