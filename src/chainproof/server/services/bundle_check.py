@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session
 from chainproof.core.bundle import Bundle
 from chainproof.core.digest import Digest
 from chainproof.core.statement import PREDICATE_TYPE
-from chainproof.errors import ChainproofError, VerificationError
-from chainproof.server.services import signing
+from chainproof.errors import VerificationError
+from chainproof.server.services import push_checks, signing
 from chainproof.server.support.principal import Principal
 from chainproof.server.support.times import rfc3339
 
@@ -87,7 +87,7 @@ def verify(
 
     actor.require_reader()
     _read_only(session)
-    parsed = _parse(bundle)
+    parsed = push_checks.parse(bundle)
     verified = _verify(session, actor, parsed, public_key, require_log_entry)
     _check_run(actor, verified)
     return Checked(
@@ -104,15 +104,6 @@ def _read_only(session: Session) -> None:
     session.flush()
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET TRANSACTION READ ONLY"))
-
-
-def _parse(bundle: dict[str, Any]) -> Bundle:
-    try:
-        return Bundle.from_json(bundle)
-    except VerificationError:
-        raise
-    except ChainproofError as err:
-        raise VerificationError(f"not a valid Sigstore bundle: {err.message}") from None
 
 
 def _payload(bundle: Bundle) -> bytes:

@@ -31,7 +31,6 @@ from chainproof.errors import (
     Conflict,
     Forbidden,
     PolicyViolation,
-    VerificationError,
 )
 from chainproof.server.db import Attestation, Material, WorkflowRun
 from chainproof.server.db.base import utcnow
@@ -161,7 +160,7 @@ def _push(
     run = context.run
     if release:
         versions.check_releasable(run)
-    parsed = _parse(bundle)
+    parsed = push_checks.parse(bundle)
     earlier = _repeated(session, run, parsed, idempotency_key)
     if earlier is not None:
         return earlier
@@ -195,15 +194,6 @@ class _Decision:
     verdict: enforcement.Verdict
     blocked: bool
     bypassed: bool
-
-
-def _parse(bundle: dict[str, Any]) -> Bundle:
-    try:
-        return Bundle.from_json(bundle)
-    except VerificationError:
-        raise
-    except ChainproofError as err:
-        raise VerificationError(f"not a valid Sigstore bundle: {err.message}") from None
 
 
 def _repeated(

@@ -10,19 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from chainproof.core.bundle import Bundle
 from chainproof.core.statement import PREDICATE_TYPE, MaterialDescriptor, Statement
-from chainproof.errors import InvalidInput, VerificationError
+from chainproof.errors import ChainproofError, InvalidInput, VerificationError
 from chainproof.server.db import CasBlob, CasRunUpload
 from chainproof.server.services import cas, signing
 from chainproof.server.services.push_context import PushContext
 from chainproof.server.support.principal import Principal
 
-__all__ = ["Held", "check_cas", "check_statement", "verify"]
+__all__ = ["Held", "check_cas", "check_statement", "parse", "verify"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,16 @@ class Held:
 
     backends: dict[str, str | None]  # CAS digest → its backend (None: the embedded store)
     inline: set[str]  # digests whose bytes the statement itself holds
+
+
+def parse(bundle: dict[str, Any]) -> Bundle:
+    """The bundle as sent; VerificationError naming what is malformed."""
+    try:
+        return Bundle.from_json(bundle)
+    except VerificationError:
+        raise
+    except ChainproofError as err:
+        raise VerificationError(f"not a valid Sigstore bundle: {err.message}") from None
 
 
 def verify(
