@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, insert, or_, select
 from sqlalchemy.orm import Session
 
 from chainproof.core.moments import point_in_time
@@ -47,6 +47,20 @@ def record(
             data=data,
         )
     )
+
+
+def record_many(
+    session: Session, events: list[tuple[str, str, str | None, dict[str, Any]]]
+) -> None:
+    """Insert system events ``(org_id, action, target, data)`` in one statement (a batch's
+    events, that :func:`record` would add one by one)."""
+    if events:
+        at = utcnow()
+        rows = [
+            dict(org_id=org_id, actor_token_id=None, action=action, target=target, data=data, at=at)
+            for org_id, action, target, data in events
+        ]
+        session.execute(insert(AuditEvent), rows)
 
 
 def list_page(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -52,10 +53,13 @@ __all__ = [
     "SERVER_URL_KEY",
     "VERIFIED",
     "build_level",
+    "claim_many",
     "ensure_vsa",
+    "facts_of",
     "get_vsa",
     "issue_vsa",
     "provenance",
+    "render",
     "server_url",
     "verified",
     "vsa_passed",
@@ -107,37 +111,57 @@ def _hosted_job_signed(run: WorkflowRun, attestation: Attestation) -> bool:
 def _facts(session: Session, run: WorkflowRun) -> tuple[Attestation, slsa.RunFacts]:
     """The run's attestation and what its VSA and provenance say, read in two statements
     (a follow-up's fresh session holds none of the run's context)."""
-    from chainproof.signing.ca import identity_uri
+    found = facts_of(session, [run])
+    if run.id not in found:
+        raise Conflict(f"run {run.id} has no attestation: there is nothing to summarise")
+    return found[run.id]
 
-    version = select(ProjectVersion.version).where(ProjectVersion.id == run.project_version_id)
+
+def facts_of(
+    session: Session, runs: list[WorkflowRun]
+) -> dict[str, tuple[Attestation, slsa.RunFacts]]:
+    """:func:`_facts` of each of ``runs`` that has an attestation, read in two statements
+    whatever their number."""
+    version = (
+        select(ProjectVersion.version)
+        .where(ProjectVersion.id == WorkflowRun.project_version_id)
+        .scalar_subquery()
+    )
     stmt = select(
-        Attestation,
-        Workflow,
-        Project,
-        Organization,
-        ContractRevision,
-        ContractRow,
-        version.scalar_subquery(),
-    ).where(Attestation.run_id == run.id)
-    # Joined on the run's keys: one statement, none of them a cartesian product.
+        Attestation, Workflow, Project, Organization, ContractRevision, ContractRow, version
+    ).where(Attestation.run_id.in_([run.id for run in runs]))
+    # Joined on each run's keys: one statement, none of them a cartesian product.
     stmt = (
-        stmt.join_from(Attestation, Workflow, Workflow.id == run.workflow_id)
+        stmt.join(WorkflowRun, WorkflowRun.id == Attestation.run_id)
+        .join(Workflow, Workflow.id == WorkflowRun.workflow_id)
         .join(Project, Project.id == Workflow.project_id)
-        .join_from(Attestation, Organization, Organization.id == run.org_id)
-        .join_from(Attestation, ContractRevision, ContractRevision.id == run.contract_revision_id)
+        .join(Organization, Organization.id == WorkflowRun.org_id)
+        .join(ContractRevision, ContractRevision.id == WorkflowRun.contract_revision_id)
         .join(ContractRow, ContractRow.id == ContractRevision.contract_id)
     )
-    found = session.execute(stmt).one_or_none()
-    if found is None:
-        raise Conflict(f"run {run.id} has no attestation: there is nothing to summarise")
-    attestation, wf, project, org, rev, contract, project_version = found
-    materials = session.scalars(
-        select(Material).where(Material.run_id == run.id).order_by(Material.name)
-    )
+    rows = {row[0].run_id: row for row in session.execute(stmt)}
+    materials: dict[str, list[Material]] = {run_id: [] for run_id in rows}
+    if rows:
+        listed = select(Material).where(Material.run_id.in_(list(rows)))
+        for m in session.scalars(listed.order_by(Material.run_id, Material.name)):
+            materials[m.run_id].append(m)
+    return {
+        run.id: (rows[run.id][0], _run_facts(session, run, rows[run.id], materials[run.id]))
+        for run in runs
+        if run.id in rows
+    }
+
+
+def _run_facts(
+    session: Session, run: WorkflowRun, row: Any, materials: list[Material]
+) -> slsa.RunFacts:
+    from chainproof.signing.ca import identity_uri
+
+    attestation, wf, project, org, rev, contract, project_version = row
     runner = dict(run.runner or {})
     runner.setdefault("type", run.runner_type)
     runner.setdefault("url", run.runner_url)
-    return attestation, slsa.RunFacts(
+    return slsa.RunFacts(
         org=org.name,
         project=project.name,
         workflow=wf.name,
@@ -228,6 +252,50 @@ def issue_vsa(
     if claimed is None:
         return False
     attestation, facts = _facts(session, run)
+    vsa = render(session, run, attestation, facts, now=now, policies_passed=policies_passed)
+    bundle = _signed(session, run, facts.org, vsa.statement, now=now)
+    session.execute(
+        update(VerificationSummary).where(VerificationSummary.id == claimed).values(vsa.row(bundle))
+    )
+    audit.record(session, run.org_id, None, "run.vsa", run.id, **vsa.audit)
+    return True
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A run's VSA before it is signed: its statement and what its summary row says."""
+
+    statement: dict[str, Any]
+    result: str
+    level: int
+
+    @property
+    def audit(self) -> dict[str, Any]:
+        """The ``run.vsa`` audit event's data."""
+        return {"result": self.result, "level": self.level}
+
+    def row(self, bundle: Bundle) -> dict[str, Any]:
+        """The summary row's values once ``bundle`` (the signed statement) is notarised."""
+        return {
+            "result": self.result,
+            "level": self.level,
+            "bundle": bundle.to_json(),
+            "digest": str(bundle.digest()),
+            "statement": self.statement,
+        }
+
+
+def render(
+    session: Session,
+    run: WorkflowRun,
+    attestation: Attestation,
+    facts: slsa.RunFacts,
+    *,
+    now: datetime,
+    policies_passed: bool | None = None,
+) -> Rendered:
+    """The run's VSA statement: PASSED or FAILED as :func:`vsa_passed` says, at
+    :func:`build_level`."""
     passed = vsa_passed(run) and policies_passed is not False
     level = build_level(run, attestation)
     statement = slsa.render_vsa(
@@ -238,21 +306,7 @@ def issue_vsa(
         passed=passed,
         level=level,
     )
-    bundle = _signed(session, run, facts.org, statement, now=now)
-    result = "PASSED" if passed else "FAILED"
-    session.execute(
-        update(VerificationSummary)
-        .where(VerificationSummary.id == claimed)
-        .values(
-            result=result,
-            level=level,
-            bundle=bundle.to_json(),
-            digest=str(bundle.digest()),
-            statement=statement,
-        )
-    )
-    audit.record(session, run.org_id, None, "run.vsa", run.id, result=result, level=level)
-    return True
+    return Rendered(statement, "PASSED" if passed else "FAILED", level)
 
 
 def _claim(session: Session, run_id: str, now: datetime) -> str | None:
@@ -265,25 +319,36 @@ def _claim(session: Session, run_id: str, now: datetime) -> str | None:
     ``SELECT ... FOR UPDATE`` of the run would not do: on PostgreSQL, the check joined to it
     reads the snapshot taken before the wait, and SQLite has no row locks.
     """
+    return claim_many(session, [run_id], now).get(run_id)
+
+
+def claim_many(session: Session, run_ids: list[str], now: datetime) -> dict[str, str]:
+    """:func:`_claim` the summary rows of ``run_ids`` in one statement; the id of each row
+    inserted, by run (a run that has one is left out)."""
+    if not run_ids:
+        return {}
     dialect = session.get_bind().dialect.name
     insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    rows = [
+        {
+            "id": new_id(),
+            "run_id": run_id,
+            "result": "",
+            "level": 0,
+            "bundle": "",
+            "digest": "",
+            "statement": {},
+            "created_at": now,
+        }
+        for run_id in sorted(run_ids)  # one lock order, so two batches cannot deadlock
+    ]
     stmt = (
         insert(VerificationSummary)
-        .values(
-            id=new_id(),
-            run_id=run_id,
-            result="",
-            level=0,
-            bundle="",
-            digest="",
-            statement={},
-            created_at=now,
-        )
+        .values(rows)
         .on_conflict_do_nothing(index_elements=["run_id"])
-        .returning(VerificationSummary.id)
+        .returning(VerificationSummary.run_id, VerificationSummary.id)
     )
-    claimed: str | None = session.scalar(stmt)
-    return claimed
+    return {run_id: row_id for run_id, row_id in session.execute(stmt)}
 
 
 def ensure_vsa(session: Session, run: WorkflowRun) -> VerificationSummary | None:

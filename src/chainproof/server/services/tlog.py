@@ -13,6 +13,7 @@ sizes and indexes as integers).
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -96,10 +97,33 @@ def notarise(
     (:mod:`.tlog_group`) before this returns, whatever becomes of the caller's transaction:
     call it once everything that can refuse the bundle has passed.
     """
+    body = _body(bundle, public_key_pem)
+    entry = tlog_group.log_entry(session, org_id, org_name, body, now=now, run_id=run_id)
+    return _completed(session, org_id, org_name, bundle, entry, now), entry
+
+
+def notarise_many(
+    session: Session,
+    org_id: str,
+    org_name: str,
+    bundles: Sequence[tuple[Bundle, str | None]],
+    *,
+    now: datetime,
+) -> list[Bundle]:
+    """:func:`notarise` each certificate-signed ``(bundle, run_id)``, logging them all in one
+    group-commit batch: each gets its own entry and timestamp, as :func:`notarise` gives it."""
+    bodies = [(_body(bundle, None), run_id) for bundle, run_id in bundles]
+    entries = tlog_group.log_entries(session, org_id, org_name, bodies, now=now)
+    return [
+        _completed(session, org_id, org_name, bundle, entry, now)
+        for (bundle, _), entry in zip(bundles, entries, strict=True)
+    ]
+
+
+def _body(bundle: Bundle, public_key_pem: str | None) -> bytes:
+    """The log entry's body: the envelope and its verifier (leaf certificate or key)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
-
-    from chainproof.core.bundle import Bundle
 
     if bundle.leaf_certificate_der is not None:
         cert = x509.load_der_x509_certificate(bundle.leaf_certificate_der)
@@ -110,8 +134,20 @@ def notarise(
         verifier_pem = serialization.load_pem_public_key(public_key_pem.encode()).public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-    body = tlog_entry.dsse_body(bundle.envelope, verifier_pem)
-    entry = tlog_group.log_entry(session, org_id, org_name, body, now=now, run_id=run_id)
+    return tlog_entry.dsse_body(bundle.envelope, verifier_pem)
+
+
+def _completed(
+    session: Session,
+    org_id: str,
+    org_name: str,
+    bundle: Bundle,
+    entry: dict[str, Any],
+    now: datetime,
+) -> Bundle:
+    """``bundle`` with its log entry and a timestamp of its signature from the org's TSA."""
+    from chainproof.core.bundle import Bundle
+
     authority = trust_keys.tsa(session, org_id, org_name, now=now)
     stamp = authority.timestamp(bundle.signature, now=now)
     data = bundle.to_dict()
@@ -119,4 +155,4 @@ def notarise(
     data["verificationMaterial"]["timestampVerificationData"] = {
         "rfc3161Timestamps": [{"signedTimestamp": _b64(stamp)}]
     }
-    return Bundle.from_json(data), entry
+    return Bundle.from_json(data)

@@ -8,6 +8,8 @@ leaves, nodes and new head (:func:`.tlog.append_many`) and commits; then it sign
 checkpoint for the batch and hands each waiter its index and inclusion proof against it. Each
 caller signs its own entry's SET. Entries queued while a batch commits form the next batch,
 so the head-row lock is held for one short transaction per batch, not for a whole push.
+A caller with several bodies (a batch of VSAs, :func:`log_entries`) queues them together, so
+they land in one batch, each with its own index, proof and SET.
 Across API processes the head-row lock still serialises the batches, and the unique
 (log, index) constraint still makes a fork impossible.
 
@@ -43,7 +45,7 @@ from chainproof.server.db.session import make_engine
 from chainproof.server.services import trust_keys
 from chainproof.server.telemetry import metrics
 
-__all__ = ["log_entry", "prepare", "stats"]
+__all__ = ["log_entries", "log_entry", "prepare", "stats"]
 
 #: Per-transaction keys of ``Session.info`` a batch's own session must not inherit.
 _PRIVATE_INFO = ("chainproof.trust_cache.memo",)
@@ -213,35 +215,55 @@ def log_entry(
     run_id: str | None = None,
 ) -> dict[str, Any]:
     """Log ``body`` in the organisation's log; its ``TransparencyLogEntry`` (JSON)."""
-    entry = tlog.NewEntry(body, run_id, int(now.timestamp()))
+    return log_entries(session, org_id, org_name, [(body, run_id)], now=now)[0]
+
+
+def log_entries(
+    session: Session,
+    org_id: str,
+    org_name: str,
+    bodies: list[tuple[bytes, str | None]],
+    *,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Log each ``(body, run_id)`` in the organisation's log, in order, in one batch; their
+    ``TransparencyLogEntry`` objects (JSON), each with its own index, proof and SET."""
+    entries = [tlog.NewEntry(body, run_id, int(now.timestamp())) for body, run_id in bodies]
     if _holds_write_lock(session) or not prepare(session, org_id, org_name, now=now):
-        return _in_transaction(session, org_id, org_name, entry, now)
+        return _in_transaction(session, org_id, org_name, entries, now)
     # The key as the caller's transaction knows it (the trust cache checked it there): the
     # batch this caller leads signs with it, as its own transaction would have.
     key = trust_keys.current_key(session, org_id, "tlog", now=now)
     committer = _committer(session)
     queue = committer.queue(org_id)
-    waiter = _Waiter(entry)
-    with committer.lock:
-        queue.pending.append(waiter)
+    waiters = [_Waiter(entry) for entry in entries]
+    with committer.lock:  # queued together, so one batch takes them all
+        queue.pending.extend(waiters)
     with queue.commit:  # one batch at a time per log in this process
-        if not waiter.done:  # no batch took it yet: lead one with everything queued
+        if not waiters[0].done:  # no batch took them yet: lead one with everything queued
             with committer.lock:
                 batch, queue.pending = queue.pending, []
             _commit(session, committer, key, org_id, org_name, batch)
-    if waiter.error is not None:
-        raise waiter.error
-    assert waiter.result is not None
-    return waiter.result.entry(entry)  # its SET signed here, outside the batch
+    logged = []
+    for waiter in waiters:
+        if waiter.error is not None:
+            raise waiter.error
+        assert waiter.result is not None
+        logged.append(waiter.result.entry(waiter.entry))  # its SET signed here, outside
+    return logged
 
 
 def _in_transaction(
-    session: Session, org_id: str, org_name: str, entry: tlog.NewEntry, now: datetime
-) -> dict[str, Any]:
+    session: Session, org_id: str, org_name: str, entries: list[tlog.NewEntry], now: datetime
+) -> list[dict[str, Any]]:
     key = trust_keys.current_key(session, org_id, "tlog", now=now)
-    log, batch = tlog.append_to_org(session, org_id, org_name, [entry])
+    log, batch = tlog.append_to_org(session, org_id, org_name, entries)
     note = tlog.checkpoint(log, key, batch.tree_size, batch.root_hash)
-    return _Logged(key, batch, 0, batch.proofs()[0], note).entry(entry)
+    proofs = batch.proofs()
+    return [
+        _Logged(key, batch, offset, proofs[offset], note).entry(entry)
+        for offset, entry in enumerate(entries)
+    ]
 
 
 def _commit(

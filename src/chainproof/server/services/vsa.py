@@ -11,16 +11,21 @@ one of them signs and logs it. A crash before either leaves a verified run witho
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from chainproof.server.db import Attestation, VerificationSummary, WorkflowRun
 from chainproof.server.db.base import utcnow
-from chainproof.server.services import slsa
+from chainproof.server.services import audit, signing, slsa, tlog
 
-__all__ = ["GRACE", "issue", "missing", "repair"]
+if TYPE_CHECKING:
+    from chainproof.core.bundle import Bundle
+
+__all__ = ["GRACE", "issue", "issue_many", "missing", "repair"]
 
 #: How long after a push the worker leaves its VSA to the push's follow-up. Not a guard
 #: against issuing twice (the claim in slsa.issue_vsa is), only against racing a follow-up
@@ -36,6 +41,40 @@ def issue(session: Session, run_id: str, now: datetime | None = None) -> bool:
     if run is None or not slsa.verified(run):
         return False
     return slsa.issue_vsa(session, run, now=now or utcnow())
+
+
+def issue_many(session: Session, run_ids: list[str], now: datetime | None = None) -> list[str]:
+    """Issue the VSA of each of ``run_ids`` that is verified and has none, each as
+    :func:`issue` would, in the caller's transaction and a few statements whatever their
+    number: one claim, one read of their facts, ONE log batch per organisation, one update
+    of their summaries, one insert of their audit events. The runs it issued."""
+    now = now or utcnow()
+    pushed = select(WorkflowRun).join(Attestation, Attestation.run_id == WorkflowRun.id)
+    runs = [
+        r for r in session.scalars(pushed.where(WorkflowRun.id.in_(run_ids))) if slsa.verified(r)
+    ]
+    claimed = slsa.claim_many(session, [run.id for run in runs], now)
+    runs = [run for run in runs if run.id in claimed]  # the others have one, or are being issued
+    facts = slsa.facts_of(session, runs)
+    by_org: dict[tuple[str, str], list[tuple[WorkflowRun, slsa.Rendered, Bundle]]]
+    by_org = defaultdict(list)
+    for run in runs:
+        attestation, fact = facts[run.id]
+        vsa = slsa.render(session, run, attestation, fact, now=now)
+        bundle = signing.sign_as_verifier(session, run.org_id, fact.org, vsa.statement, now=now)
+        by_org[(run.org_id, fact.org)].append((run, vsa, bundle))
+    rows: list[dict[str, Any]] = []
+    events: list[tuple[str, str, str | None, dict[str, Any]]] = []
+    for (org_id, org_name), signed in by_org.items():
+        unlogged = [(bundle, run.id) for run, _, bundle in signed]
+        notarised = tlog.notarise_many(session, org_id, org_name, unlogged, now=now)
+        for (run, vsa, _), bundle in zip(signed, notarised, strict=True):
+            rows.append({"id": claimed[run.id]} | vsa.row(bundle))
+            events.append((org_id, "run.vsa", run.id, vsa.audit))
+    if rows:
+        session.execute(update(VerificationSummary), rows)  # by primary key: one executemany
+    audit.record_many(session, events)
+    return [run.id for run in runs]
 
 
 def missing(session: Session, *, before: datetime, limit: int = 100) -> list[str]:
