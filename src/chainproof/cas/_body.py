@@ -25,8 +25,8 @@ T = TypeVar("T")
 #: a body in pieces of 64-320 KiB; one thread hop per piece cost more CPU than the hashing.
 #: Under 1 MiB with the last piece, so the OCI backend sends each batch as is (no copy).
 BATCH = 640 * 1024
-#: Batches read ahead of the worker (at most about 6 MiB per upload).
-AHEAD = 6
+#: Batches read ahead of the worker (at most about 3 MiB per upload).
+AHEAD = 3
 
 
 async def _next_batch(stream: AsyncIterator[bytes]) -> bytes:
