@@ -19,19 +19,18 @@ Mounted at ``/cas/v1`` inside the control plane (embedded profile) or served alo
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import partial
 from typing import Protocol
 
 import anyio
-import anyio.from_thread
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from chainproof.cas._body import Body, pumped
 from chainproof.cas.backend import Backend, DigestWriter, StreamingBackend, check_algorithm
 from chainproof.cas.tokens import EMBEDDED, CasGrant, decode_token
 from chainproof.core.digest import Digest
@@ -185,17 +184,13 @@ def create_cas_app(
         if limit is not None and announced is not None and announced > limit:
             # Refused before a byte of the body is read.
             raise _too_large(digest, target, f"{announced} bytes")
-        stream: AsyncIterator[bytes] = request.stream()
         held = None
         if grant.recorded and index is not None:
             held = await anyio.to_thread.run_sync(index.lookup, grant.org, digest)
 
-        def chunks() -> Iterator[bytes]:
+        def chunks(body: Body) -> Iterator[bytes]:
             seen = 0
-            while True:
-                chunk = anyio.from_thread.run(_next_batch, stream)
-                if not chunk:
-                    return
+            for chunk in body.chunks():
                 seen += len(chunk)
                 if limit is not None and seen > limit:
                     raise _too_large(digest, target, f"more than {limit} bytes")
@@ -203,11 +198,12 @@ def create_cas_app(
 
         if held is not None and index is not None:
             # Stored already: hash the uploader's copy (proof of possession), keep nothing.
-            await anyio.to_thread.run_sync(_hash_only, digest, chunks())
+            await pumped(request.stream(), lambda body: _hash_only(digest, chunks(body)))
             await anyio.to_thread.run_sync(index.record_upload, grant, digest, held)
             return JSONResponse({"digest": str(digest), "size": held}, status_code=200)
-        written = await anyio.to_thread.run_sync(
-            partial(target.backend.put, digest, chunks(), size=announced)
+        written = await pumped(
+            request.stream(),
+            lambda body: target.backend.put(digest, chunks(body), size=announced),
         )
         if index is not None:
             await anyio.to_thread.run_sync(index.record, grant.org, digest, written, grant.backend)
@@ -228,14 +224,14 @@ def create_cas_app(
         if target.max_blob_size is not None and size > target.max_blob_size:
             raise _too_large("the blob", target, f"{size} bytes")
         trailer = _Trailer(size)
-        stream: AsyncIterator[bytes] = request.stream()
 
-        def chunks() -> Iterator[bytes]:
-            while chunk := anyio.from_thread.run(_next_batch, stream):
+        def chunks(body: Body) -> Iterator[bytes]:
+            for chunk in body.chunks():
                 yield from trailer.split(chunk)
 
-        written = await anyio.to_thread.run_sync(
-            partial(backend.put_streamed, chunks(), trailer.digest, size=size)
+        written = await pumped(
+            request.stream(),
+            lambda body: backend.put_streamed(chunks(body), trailer.digest, size=size),
         )
         digest = trailer.digest()
         if index is not None:
@@ -270,26 +266,6 @@ def create_cas_app(
         ],
         exception_handlers=handlers,  # type: ignore[arg-type]  # starlette's handler union
     )
-
-
-#: Bytes gathered from the socket per hop to the upload's worker thread. The server receives
-#: a body in pieces of 64-320 KiB; one thread hop per piece cost more CPU than the hashing.
-#: Under 1 MiB with the last piece, so the OCI backend sends each batch as is (no copy).
-BATCH = 640 * 1024
-
-
-async def _next_batch(stream: AsyncIterator[bytes]) -> bytes:
-    """Up to about ``BATCH`` bytes of the body (b'' at its end), joined once."""
-    pieces: list[bytes] = []
-    held = 0
-    while held < BATCH:
-        try:
-            piece = await stream.__anext__()
-        except StopAsyncIteration:
-            break
-        pieces.append(piece)
-        held += len(piece)
-    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
 def _content_length(request: Request) -> int | None:

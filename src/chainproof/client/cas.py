@@ -15,8 +15,9 @@ import hashlib
 import os
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -159,9 +160,8 @@ def upload_streamed(
     def body() -> Iterator[bytes]:
         hasher = hashlib.sha256()
         done = 0
-        with open(file_path, "rb") as fh:
-            while done < total and (chunk := fh.read(min(CHUNK_SIZE, total - done))):
-                hasher.update(chunk)
+        with open(file_path, "rb") as fh, closing(_read_ahead(fh, hasher, total)) as chunks:
+            for chunk in chunks:
                 done += len(chunk)
                 yield chunk
                 if progress:
@@ -191,6 +191,31 @@ def upload_streamed(
             hint="upload it again",
         )
     return sent[-1], total
+
+
+def _read_ahead(fh: BinaryIO, hasher: hashlib._Hash, total: int) -> Generator[bytes, None, None]:
+    """Up to ``total`` bytes of ``fh`` in chunks, each hashed into ``hasher``; the next chunk
+    is read and hashed in a thread while the caller sends this one.
+
+    Reading, hashing (hashlib on large buffers) and sending all release the GIL: done in turn,
+    the socket sat idle while the CLI hashed, and the server in turn waited for bytes.
+    """
+
+    def next_chunk(left: int) -> bytes:
+        chunk = fh.read(min(CHUNK_SIZE, left))
+        hasher.update(chunk)
+        return chunk
+
+    with ThreadPoolExecutor(1, thread_name_prefix="cas-read") as reader:
+        done = 0
+        pending = reader.submit(next_chunk, total)
+        while chunk := pending.result():
+            done += len(chunk)
+            if done < total:
+                pending = reader.submit(next_chunk, total - done)
+            yield chunk
+            if done >= total:
+                return
 
 
 def download(

@@ -274,3 +274,35 @@ def test_only_large_files_of_streaming_backends_are_streamed() -> None:
     assert not cas.streams(grant, cas.STREAM_MIN - 1)  # hashed first: keeps the HEAD skip
     assert not cas.streams({"backend": {"provider": "s3", "streams": False}}, cas.STREAM_MIN)
     assert not cas.streams({"backend": {"provider": "fs"}}, cas.STREAM_MIN)  # an older server
+
+
+def test_a_file_that_shrinks_while_streamed_is_refused(
+    tmp_path: Path, fake: FakeCas, api: ApiClient
+) -> None:
+    # The next chunk is read (and hashed) while this one is sent: a file cut short under the
+    # upload still ends it with VerificationError, and nothing is stored.
+    data = b"c" * (cas.CHUNK_SIZE * 4)
+    path, _ = write(tmp_path, data)
+
+    def cut(done: int, total: int) -> None:
+        with open(path, "r+b") as fh:
+            fh.truncate(cas.CHUNK_SIZE + 5)
+
+    with pytest.raises(VerificationError, match="changed while it was uploaded"):
+        cas.upload_streamed("http://cp.test/cas/v1", CAS_TOKEN, path, progress=cut, api=api)
+    assert fake.blobs == {}
+
+
+def test_a_file_that_grows_while_streamed_is_stored_as_it_was(
+    tmp_path: Path, fake: FakeCas, api: ApiClient
+) -> None:
+    data = b"d" * (cas.CHUNK_SIZE * 2 + 3)
+    path, digest = write(tmp_path, data)
+
+    def grow(done: int, total: int) -> None:
+        with open(path, "ab") as fh:
+            fh.write(b"more")
+
+    got = cas.upload_streamed("http://cp.test/cas/v1", CAS_TOKEN, path, progress=grow, api=api)
+    assert got == (digest, len(data))
+    assert fake.blobs[str(digest)] == data
