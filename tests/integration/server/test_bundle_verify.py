@@ -9,10 +9,10 @@ import json
 import secrets
 from typing import Any
 
-from sqlalchemy import event
 from tests.integration.conftest import Env
 from tests.integration.server.helpers import init_run
 from tests.integration.server.test_push import _materials, _sign, _start, _statement, _upload
+from tests.integration.statements import recorded
 
 import chainproof.signing.signer as signer_mod
 from chainproof.server.services import orgs, tokens
@@ -152,19 +152,11 @@ def test_verifying_writes_nothing(app_client: Env) -> None:
     _, other = _pushed(app_client.new_org())
     viewer = _viewer(app_client)
     assert _verify(app_client, stored, token=viewer).status_code == 200  # its first use
-    seen: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        seen.append(statement)
-
-    engine = app_client.sessions.kw["bind"]
-    event.listen(engine, "before_cursor_execute", note)
-    try:
+    with recorded(app_client) as seen:
         for bundle, status in ((stored, 200), (unpushed, 200), (other, 422)):
             reply = _verify(app_client, bundle, token=viewer)
             assert reply.status_code == status, reply.text
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
+    engine = app_client.sessions.kw["bind"]
     writes = [s for s in seen if s.lstrip().split()[0].upper() in ("INSERT", "UPDATE", "DELETE")]
     assert seen and not writes, writes
     if engine.dialect.name == "postgresql":  # the database refuses any write as well

@@ -3,15 +3,14 @@ time, and the per-process cache of contract revisions' verdicts it relies on."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.integration.conftest import Env
 from tests.integration.server.test_findings import CONTRACT, GHA, _routine, _setup
+from tests.integration.statements import recorded
 
 from chainproof.core.drift import detect
 from chainproof.server.db import ContractRow, Workflow
@@ -19,21 +18,6 @@ from chainproof.server.services import contracts, drift, findings
 
 #: SAVEPOINT, the open findings, the runs with their evidence and contract, RELEASE.
 MAX_STATEMENTS = 4
-
-
-@contextmanager
-def _counted(env: Env) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        seen.append(statement)
-
-    engine = env.sessions.kw["bind"]
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 def _workflow(session: Session, env: Env, name: str = "build") -> Workflow:
@@ -51,7 +35,7 @@ def test_a_reconcile_stays_within_its_statement_budget(app_client: Env) -> None:
     with app_client.sessions() as session:
         wf = _workflow(session, app_client)
         findings.on_runs_changed(session, [wf.id], script.now)  # the spec cache, warm
-        with _counted(app_client) as seen:
+        with recorded(app_client) as seen:
             findings.on_runs_changed(session, [wf.id], script.now)
         session.commit()
     assert len(seen) <= MAX_STATEMENTS, "\n".join(seen)
@@ -69,7 +53,7 @@ def test_the_periodic_job_reads_its_batch_at_once(app_client: Env) -> None:
         ids = [_workflow(session, app_client, name).id for name in ("w1", "w2", "w3", "build")]
         findings.on_runs_changed(session, ids, script.now)
         session.rollback()
-        with _counted(app_client) as seen:
+        with recorded(app_client) as seen:
             findings.on_runs_changed(session, ids, script.now)
         session.rollback()
     # The workflows and their open findings, then a savepoint and one read per workflow.

@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from tests.integration.conftest import Env
 from tests.integration.server.test_push import _materials, _sign, _statement, _upload
 from tests.integration.server.test_signing_ca import _push, _second_run
 from tests.integration.server.test_slsa import _verify
+from tests.integration.statements import recorded
 
 from chainproof.server.db import TlogLeaf, VerificationSummary, WorkflowRun
 from chainproof.server.db.base import utcnow
@@ -56,17 +57,8 @@ def _count(env: Env, model: Any, run_id: str) -> int:
 
 
 def _statements(env: Env, runs: list[tuple[str, str]]) -> list[str]:
-    seen: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        seen.append(statement)
-
-    engine = env.sessions.kw["bind"]
-    event.listen(engine, "before_cursor_execute", note)
-    try:
+    with recorded(env) as seen:
         after_push.follow_ups(env.sessions, runs)
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
     return seen
 
 

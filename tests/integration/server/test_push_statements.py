@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from tests.integration.conftest import Env
 from tests.integration.server.test_push import _materials, _sign, _statement, _upload
 from tests.integration.server.test_signing_ca import _push, _second_run
+from tests.integration.statements import recorded
 
 from chainproof.server.db import VerificationSummary
 from chainproof.server.services import after_push
@@ -33,23 +34,14 @@ def test_a_warm_push_stays_within_its_statement_budget(
     run_id = init["run"]["id"]
     _upload(app_client, run_id)
     bundle = _sign(app_client, init, _statement(app_client, init))
-    seen: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        seen.append(statement)
-
     # TestClient runs a route's background tasks before it returns: kept aside, the
     # follow-up runs after the count, as it runs after the answer over real HTTP.
     follow_up = after_push.follow_up
     later: list[tuple[Any, ...]] = []
     monkeypatch.setattr(after_push, "follow_up", lambda *args: later.append(args))
-    engine = app_client.sessions.kw["bind"]
-    event.listen(engine, "before_cursor_execute", note)
-    try:
+    with recorded(app_client) as seen:
         body = {"bundle": bundle, "materials": _materials()}
         reply = app_client.post(f"/runs/{run_id}/attestation", body)
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
     assert reply.status_code == 200, reply.text
     assert len(seen) <= MAX_STATEMENTS, "\n".join(seen)
     # One read of the run, locked, with its workflow, project, organisation and contract.

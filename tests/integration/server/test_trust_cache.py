@@ -7,16 +7,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 from tests.integration.conftest import Env
 from tests.integration.server.test_signing_ca import _leaf, _push
+from tests.integration.statements import recorded
 
 from chainproof.server.app import create_app
 from chainproof.server.services import trust_keys
@@ -33,20 +32,8 @@ def other(app_client: Env) -> Iterator[Env]:
     app.state.engine.dispose()
 
 
-@contextlib.contextmanager
-def _trust_reads(env: Env) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        if "trust_keys" in statement or "signing_cas" in statement:
-            seen.append(statement)
-
-    engine = env.sessions.kw["bind"]
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
+def _trust_reads(env: Env) -> contextlib.AbstractContextManager[list[str]]:
+    return recorded(env, lambda s: "trust_keys" in s or "signing_cas" in s)
 
 
 def test_a_warm_push_reads_trusted_material_once(app_client: Env) -> None:

@@ -19,10 +19,11 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import delete, func, select
 from tests.integration.conftest import Env
 from tests.integration.server.test_push import _materials, _sign, _statement, _upload
 from tests.integration.server.test_signing_ca import _push, _second_run
+from tests.integration.statements import recorded
 
 from chainproof.server.db import TlogLeaf, VerificationSummary
 from chainproof.server.services import vsa
@@ -152,18 +153,8 @@ def test_issuing_a_vsa_stays_within_its_statement_budget(app_client: Env) -> Non
     run_id = _push_run(app_client)
     with app_client.sessions.begin() as session:
         session.execute(delete(VerificationSummary).where(VerificationSummary.run_id == run_id))
-    seen: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        seen.append(statement)
-
-    engine = app_client.sessions.kw["bind"]
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        with app_client.sessions.begin() as session:  # as the push's follow-up does
-            assert vsa.issue(session, run_id) is True
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
+    with recorded(app_client) as seen, app_client.sessions.begin() as session:
+        assert vsa.issue(session, run_id) is True  # one VSA, as the repair job issues it
     assert len(seen) <= MAX_STATEMENTS, "\n".join(seen)
     summary_reads = [s for s in seen if "FROM verification_summaries" in s]
     assert summary_reads == []  # the claim is the check: no separate look-up
