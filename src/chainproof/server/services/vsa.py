@@ -53,28 +53,34 @@ def issue_many(session: Session, run_ids: list[str], now: datetime | None = None
     runs = [
         r for r in session.scalars(pushed.where(WorkflowRun.id.in_(run_ids))) if slsa.verified(r)
     ]
-    claimed = slsa.claim_many(session, [run.id for run in runs], now)
-    runs = [run for run in runs if run.id in claimed]  # the others have one, or are being issued
+    # Signed before the claim, which holds the summaries' rows (and SQLite's write lock)
+    # until the batch commits: signing is the batch's slow part. A run another request
+    # claims meanwhile loses only its signature here: it is logged by whoever claimed it.
     facts = slsa.facts_of(session, runs)
-    by_org: dict[tuple[str, str], list[tuple[WorkflowRun, slsa.Rendered, Bundle]]]
-    by_org = defaultdict(list)
+    signed: list[tuple[WorkflowRun, str, slsa.Rendered, Bundle]] = []
     for run in runs:
         attestation, fact = facts[run.id]
         vsa = slsa.render(session, run, attestation, fact, now=now)
         bundle = signing.sign_as_verifier(session, run.org_id, fact.org, vsa.statement, now=now)
-        by_org[(run.org_id, fact.org)].append((run, vsa, bundle))
+        signed.append((run, fact.org, vsa, bundle))
+    claimed = slsa.claim_many(session, [run.id for run in runs], now)
+    by_org: dict[tuple[str, str], list[tuple[WorkflowRun, slsa.Rendered, Bundle]]]
+    by_org = defaultdict(list)
+    for run, org_name, vsa, bundle in signed:
+        if run.id in claimed:  # the others have one, or are being issued
+            by_org[(run.org_id, org_name)].append((run, vsa, bundle))
     rows: list[dict[str, Any]] = []
     events: list[tuple[str, str, str | None, dict[str, Any]]] = []
-    for (org_id, org_name), signed in by_org.items():
-        unlogged = [(bundle, run.id) for run, _, bundle in signed]
+    for (org_id, org_name), ready in by_org.items():
+        unlogged = [(bundle, run.id) for run, _, bundle in ready]
         notarised = tlog.notarise_many(session, org_id, org_name, unlogged, now=now)
-        for (run, vsa, _), bundle in zip(signed, notarised, strict=True):
+        for (run, vsa, _), bundle in zip(ready, notarised, strict=True):
             rows.append({"id": claimed[run.id]} | vsa.row(bundle))
             events.append((org_id, "run.vsa", run.id, vsa.audit))
     if rows:
         session.execute(update(VerificationSummary), rows)  # by primary key: one executemany
     audit.record_many(session, events)
-    return [run.id for run in runs]
+    return [run.id for run in runs if run.id in claimed]
 
 
 def missing(session: Session, *, before: datetime, limit: int = 100) -> list[str]:
