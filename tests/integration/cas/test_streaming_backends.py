@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from tests.integration.cas.test_backend_contract import SIZES, _chunks, _fs, _nothing_stored, _oci
+from tests.served import served
 
 from chainproof.cas.backend import Backend, StreamingBackend
 from chainproof.core.digest import Digest
@@ -124,28 +125,10 @@ def test_an_interrupted_stream_or_unreadable_digest_stores_nothing(backend: Back
 @pytest.fixture
 def cas_port(backend: Backend) -> Iterator[int]:
     """The CAS app over ``backend`` (as the embedded one) in uvicorn on 127.0.0.1."""
-    import threading
-    import time
-
-    import uvicorn
-
     from chainproof.cas.app import create_cas_app
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        free = int(probe.getsockname()[1])
-    app = create_cas_app(backend, KEY)
-    config = uvicorn.Config(app, host="127.0.0.1", port=free, lifespan="off", log_level="error")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield free
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(create_cas_app(backend, KEY), log_level="error") as port:
+        yield port
 
 
 def test_a_client_that_goes_away_mid_upload_leaves_nothing(backend: Backend, cas_port: int) -> None:

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
+from tests.served import served
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -34,28 +32,12 @@ async def _slow_app(scope: Any, receive: Any, send: Any) -> None:
 
 @pytest.fixture(params=[H11Protocol, HttpToolsProtocol], ids=["h11", "httptools"])
 def port(request: pytest.FixtureRequest) -> Iterator[int]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        free = int(probe.getsockname()[1])
-    config = uvicorn.Config(
+    with served(
         _slow_app,
-        host="127.0.0.1",
-        port=free,
         http=protocol_for(request.param, _DEADLINE),
-        lifespan="off",
-        log_level="warning",
         timeout_keep_alive=30,  # longer than the deadline: the deadline is what closes
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield free
-    server.should_exit = True
-    thread.join(timeout=10)
+    ) as port:
+        yield port
 
 
 def _closed_within(sock: socket.socket, seconds: float) -> bool:

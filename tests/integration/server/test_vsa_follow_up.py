@@ -10,7 +10,6 @@ once. And issuing a VSA stays within its statement budget.
 from __future__ import annotations
 
 import dataclasses
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -18,12 +17,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import delete, func, select
 from tests.integration.conftest import Env
 from tests.integration.server.test_push import _materials, _sign, _statement, _upload
 from tests.integration.server.test_signing_ca import _push, _second_run
 from tests.integration.statements import recorded
+from tests.served import served
 
 from chainproof.server.db import TlogLeaf, VerificationSummary
 from chainproof.server.services import vsa
@@ -42,26 +41,11 @@ MAX_STATEMENTS = 12
 @pytest.fixture
 def live(app_and_client: tuple[Any, Any], app_client: Env) -> Iterator[Env]:
     """``app_client``'s organisation through the same app served by uvicorn on loopback."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    config = uvicorn.Config(
-        app_and_client[0], host="127.0.0.1", port=port, lifespan="off", log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
-    try:
+    with (
+        served(app_and_client[0]) as port,
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client,
+    ):
         yield dataclasses.replace(app_client, client=client)  # type: ignore[arg-type]
-    finally:
-        client.close()
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 def _vsa_leaves(env: Env, run_id: str) -> int:
